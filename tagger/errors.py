@@ -1,0 +1,33 @@
+"""Errors that the command line turns into one-line messages.
+
+Every problem a user can cause (bad files, bad options, bad model files) is a
+``TaggerError``; anything else escaping the library is a bug (exit status 1).
+"""
+
+from __future__ import annotations
+
+
+class TaggerError(Exception):
+    """A problem with the user's input; shown as one line, exit status 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None):
+        self.message = message
+        self.path = path
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = f"{self.path}:{self.line}: " if self.line is not None else f"{self.path}: "
+        return where + self.message
+
+
+class DataError(TaggerError):
+    """A data file that cannot be read as CoNLL columns or raw text."""
+
+
+class ModelFileError(TaggerError):
+    """A model file that is missing, damaged, foreign or unsafe."""

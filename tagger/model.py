@@ -1,0 +1,173 @@
+"""The BiLSTM-CRF network and its configuration.
+
+Token features (word embedding, a character encoder over the token's
+characters, a small case embedding) feed a bidirectional LSTM or GRU; the
+forward and backward states at each token are concatenated (2 x hidden) and
+projected to tag scores, and the CRF of ``pytorch-crf`` scores whole tag
+sequences (the loss) and picks the best one (Viterbi, optionally constrained
+to sequences valid in the tag scheme).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torchcrf import CRF
+
+from .schemes import transition_rules
+from .tensors import Batch
+from .viterbi import NEG, viterbi_decode
+from .vocabulary import CASES
+
+CELLS = ("lstm", "gru")
+CHAR_ENCODERS = ("cnn", "lstm", "none")
+
+
+@dataclass
+class ModelConfig:
+    """Shape of the network; saved in the model file."""
+
+    num_words: int = 2
+    num_chars: int = 2
+    num_tags: int = 1
+    word_dim: int = 100
+    char_dim: int = 30
+    char_encoder: str = "cnn"  # cnn (Ma & Hovy 2016) | lstm (Lample et al. 2016) | none
+    char_size: int = 50  # CNN filters, or LSTM hidden size per direction
+    char_kernel: int = 3
+    case_dim: int = 8  # 0 turns the case feature off
+    cell: str = "lstm"
+    hidden_size: int = 100  # per direction; the encoder output is 2 x hidden_size
+    layers: int = 1
+    dropout: float = 0.5
+    scheme: str = "bioes"  # the scheme the tags are in
+    constrained: bool = True  # decode only sequences valid in the scheme
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
+        if self.char_encoder not in CHAR_ENCODERS:
+            raise ValueError(f"char encoder must be one of {', '.join(CHAR_ENCODERS)}, got {self.char_encoder!r}")
+        for name in ("hidden_size", "layers", "word_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class CharCNN(nn.Module):
+    """Max-pooled convolution over a token's characters (padding masked out)."""
+
+    def __init__(self, num_chars: int, dim: int, filters: int, kernel: int):
+        super().__init__()
+        self.embed = nn.Embedding(num_chars, dim, padding_idx=0)
+        self.conv = nn.Conv1d(dim, filters, kernel, padding=kernel // 2)
+        self.out_dim = filters
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        x = self.embed(chars).transpose(1, 2)  # shape: (forms, dim, chars)
+        x = self.conv(x)  # shape: (forms, filters, chars)
+        pad = (chars == 0).unsqueeze(1)  # shape: (forms, 1, chars)
+        return x.masked_fill(pad, float("-inf")).max(dim=2).values  # shape: (forms, filters)
+
+
+class CharLSTM(nn.Module):
+    """Final states of a bidirectional LSTM over a token's characters."""
+
+    def __init__(self, num_chars: int, dim: int, hidden: int):
+        super().__init__()
+        self.embed = nn.Embedding(num_chars, dim, padding_idx=0)
+        self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
+        self.out_dim = 2 * hidden
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        lengths = (chars != 0).sum(dim=1).clamp(min=1)  # shape: (forms,)
+        packed = pack_padded_sequence(self.embed(chars), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        _, (h, _) = self.lstm(packed)  # h shape: (2, forms, hidden)
+        return torch.cat([h[0], h[1]], dim=1)  # shape: (forms, 2 * hidden)
+
+
+class BiLSTMCRF(nn.Module):
+    def __init__(self, config: ModelConfig, tags: list[str] | None = None):
+        super().__init__()
+        self.config = config
+        c = config
+        self.word_embed = nn.Embedding(c.num_words, c.word_dim, padding_idx=0)
+        feature_dim = c.word_dim
+        self.char_encoder: nn.Module | None = None
+        if c.char_encoder == "cnn":
+            self.char_encoder = CharCNN(c.num_chars, c.char_dim, c.char_size, c.char_kernel)
+        elif c.char_encoder == "lstm":
+            self.char_encoder = CharLSTM(c.num_chars, c.char_dim, c.char_size)
+        if self.char_encoder is not None:
+            feature_dim += self.char_encoder.out_dim
+        self.case_embed = nn.Embedding(len(CASES), c.case_dim, padding_idx=0) if c.case_dim else None
+        feature_dim += c.case_dim
+        rnn = nn.LSTM if c.cell == "lstm" else nn.GRU
+        self.rnn = rnn(
+            feature_dim,
+            c.hidden_size,
+            num_layers=c.layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=c.dropout if c.layers > 1 else 0.0,
+        )
+        self.dropout = nn.Dropout(c.dropout)
+        self.project = nn.Linear(2 * c.hidden_size, c.num_tags)
+        self.crf = CRF(c.num_tags, batch_first=True)
+        allowed, start, end = _constraint_masks(tags, c.scheme) if tags else (None, None, None)
+        self.register_buffer("allowed", allowed, persistent=False)
+        self.register_buffer("start_allowed", start, persistent=False)
+        self.register_buffer("end_allowed", end, persistent=False)
+
+    def emissions(self, batch: Batch) -> torch.Tensor:
+        """Tag scores for every token. shape: (batch, time, tags)"""
+        parts = [self.word_embed(batch.words)]  # shape: (batch, time, word_dim)
+        if self.char_encoder is not None:
+            per_form = self.char_encoder(batch.chars)  # shape: (forms, char_out)
+            parts.append(per_form[batch.forms])  # shape: (batch, time, char_out)
+        if self.case_embed is not None:
+            parts.append(self.case_embed(batch.cases))  # shape: (batch, time, case_dim)
+        x = self.dropout(torch.cat(parts, dim=2))  # shape: (batch, time, features)
+        width = x.shape[1]
+        packed = pack_padded_sequence(x, batch.lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.rnn(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=width)  # shape: (batch, time, 2 * hidden)
+        return self.project(self.dropout(out))  # shape: (batch, time, tags)
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """Mean negative log-likelihood of the gold tags per sentence."""
+        if batch.tags is None:
+            raise ValueError("loss needs a batch with tags")
+        return -self.crf(self.emissions(batch), batch.tags, mask=batch.mask, reduction="mean")
+
+    def decode_emissions(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+        start, trans, end = self.crf.start_transitions, self.crf.transitions, self.crf.end_transitions
+        if self.config.constrained and self.allowed is not None:
+            start = start + (~self.start_allowed) * NEG
+            trans = trans + (~self.allowed) * NEG
+            end = end + (~self.end_allowed) * NEG
+        return viterbi_decode(emissions, mask, start, trans, end)
+
+    def decode(self, batch: Batch) -> list[list[int]]:
+        """Best tag ids for each sentence of the batch."""
+        return self.decode_emissions(self.emissions(batch), batch.mask)
+
+
+def _constraint_masks(tags: list[str], scheme: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    allowed, may_start, may_end = transition_rules(scheme)
+    matrix = torch.tensor([[allowed(a, b) for b in tags] for a in tags], dtype=torch.bool)  # shape: (tags, tags)
+    start = torch.tensor([may_start(t) for t in tags], dtype=torch.bool)  # shape: (tags,)
+    end = torch.tensor([may_end(t) for t in tags], dtype=torch.bool)  # shape: (tags,)
+    return matrix, start, end

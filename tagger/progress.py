@@ -1,0 +1,66 @@
+"""Training progress on stderr: a bar per epoch and a row per finished epoch (rich)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+
+class EpochReporter:
+    """Prints log lines and epoch rows to stderr; shows a transient progress bar while an epoch runs."""
+
+    def __init__(self, console: Console | None = None):
+        self.console = console or Console(stderr=True, highlight=False)
+        self.bar = Progress(
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("sentences"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.epoch_number = 0
+        self.task = None
+        self.header_done = False
+
+    def __enter__(self) -> EpochReporter:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.stop()
+
+    def log(self, message: str) -> None:
+        self.console.print(message, markup=False)
+
+    def progress(self, total: int) -> Callable[[int], None]:
+        self.epoch_number += 1
+        if self.task is not None:
+            self.bar.remove_task(self.task)
+        self.task = self.bar.add_task("train", total=total, epoch=self.epoch_number)
+        task = self.task
+        return lambda n: self.bar.advance(task, n)
+
+    def epoch(self, row: dict) -> None:
+        if self.task is not None:
+            self.bar.remove_task(self.task)
+            self.task = None
+        self.epoch_number = row["epoch"]
+        if not self.header_done:
+            self.log(f"{'epoch':>5} {'loss':>9} {'dev P':>7} {'dev R':>7} {'dev F1':>7} {'sent/s':>7} {'seconds':>8}")
+            self.header_done = True
+        dev = row["dev"]
+        mark = " *" if row.get("best") else ""
+        self.log(
+            f"{row['epoch']:>5} {row['loss']:>9.3f} {100 * dev['precision']:>7.2f} {100 * dev['recall']:>7.2f} "
+            f"{100 * dev['f1']:>7.2f} {row['sentences_per_second']:>7.0f} {row['seconds']:>8.1f}{mark}"
+        )

@@ -1,0 +1,182 @@
+"""Tag schemes: IOB1, IOB2 and BIOES.
+
+A tag is ``O`` or ``PREFIX-TYPE``. Sequences are read into entity spans the
+way conlleval reads them (a chunk starts at ``B-``/``S-``, or at an ``I-``/``E-``
+that does not continue a chunk of its own type), and spans are written back
+in any scheme, so conversions go through spans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+IOB1 = "iob1"
+IOB2 = "iob2"
+BIOES = "bioes"
+SCHEMES = (IOB1, IOB2, BIOES)
+
+PREFIXES = {IOB1: "BI", IOB2: "BI", BIOES: "BIES"}
+
+Span = tuple[str, int, int]  # (type, start, end) with end exclusive
+
+
+def split_tag(tag: str) -> tuple[str, str]:
+    """``"B-PER"`` -> ``("B", "PER")``; ``"O"`` -> ``("O", "")``."""
+    if tag == "O":
+        return "O", ""
+    return tag[0], tag[2:]
+
+
+def tag_problem(tag: str, scheme: str | None = None) -> str | None:
+    """Why ``tag`` is not a tag of ``scheme`` (any scheme when None), or None."""
+    if tag == "O":
+        return None
+    allowed = "BIES" if scheme is None else PREFIXES[scheme]
+    if len(tag) < 3 or tag[1] != "-" or tag[0] not in allowed:
+        shapes = "O, " + ", ".join(f"{p}-TYPE" for p in allowed)
+        return f"{tag!r} is not a tag (expected {shapes})"
+    return None
+
+
+def detect_scheme(sequences: Iterable[Sequence[str]]) -> str:
+    """Guess the scheme of some tag sequences.
+
+    ``E-``/``S-`` tags mean BIOES. Otherwise IOB1 starts chunks with ``I-`` and
+    uses ``B-`` only right after a chunk of the same type, while IOB2 starts
+    every chunk with ``B-``; whichever way of starting chunks is more common
+    wins (IOB2 data with a few stray ``I-`` starts stays IOB2).
+    """
+    b_starts = i_starts = 0
+    for tags in sequences:
+        prev = "O"
+        for tag in tags:
+            prefix, kind = split_tag(tag)
+            if prefix in "ES":
+                return BIOES
+            prev_prefix, prev_kind = split_tag(prev)
+            continues = prev_prefix != "O" and prev_kind == kind
+            if prefix == "B" and not continues:
+                b_starts += 1
+            elif prefix == "I" and not continues:
+                i_starts += 1
+            prev = tag
+    return IOB1 if i_starts > b_starts else IOB2
+
+
+def to_spans(tags: Sequence[str]) -> list[Span]:
+    """Entity spans of a tag sequence in any scheme, read as conlleval does."""
+    spans: list[Span] = []
+    start, kind, prev_prefix = -1, "", "O"
+    for i, tag in enumerate(tags):
+        prefix, this_kind = split_tag(tag)
+        open_chunk = start >= 0
+        starts = prefix in "BS" or (prefix in "IE" and (not open_chunk or this_kind != kind or prev_prefix in "ES"))
+        if open_chunk and (prefix == "O" or starts):
+            spans.append((kind, start, i))
+            start = -1
+        if starts:
+            start, kind = i, this_kind
+        if start >= 0 and prefix in "ES":
+            spans.append((kind, start, i + 1))
+            start = -1
+        prev_prefix = prefix
+    if start >= 0:
+        spans.append((kind, start, len(tags)))
+    return spans
+
+
+def from_spans(spans: Iterable[Span], length: int, scheme: str) -> list[str]:
+    """Write spans as a tag sequence of ``length`` in ``scheme``."""
+    tags = ["O"] * length
+    prev_end, prev_kind = -1, ""
+    for kind, start, end in sorted(spans, key=lambda s: s[1]):
+        if scheme == BIOES:
+            if end - start == 1:
+                tags[start] = f"S-{kind}"
+            else:
+                tags[start] = f"B-{kind}"
+                for i in range(start + 1, end - 1):
+                    tags[i] = f"I-{kind}"
+                tags[end - 1] = f"E-{kind}"
+        else:
+            first = "B"
+            if scheme == IOB1 and not (start == prev_end and kind == prev_kind):
+                first = "I"
+            tags[start] = f"{first}-{kind}"
+            for i in range(start + 1, end):
+                tags[i] = f"I-{kind}"
+        prev_end, prev_kind = end, kind
+    return tags
+
+
+def convert(tags: Sequence[str], scheme: str) -> list[str]:
+    """Rewrite a tag sequence (any scheme) in ``scheme``."""
+    return from_spans(to_spans(tags), len(tags), scheme)
+
+
+def invalid_positions(tags: Sequence[str], scheme: str) -> list[int]:
+    """Positions where ``tags`` breaks the rules of ``scheme``."""
+    allowed, start_ok, end_ok = transition_rules(scheme)
+    bad = []
+    prev = None
+    for i, tag in enumerate(tags):
+        if (prev is None and not start_ok(tag)) or (prev is not None and not allowed(prev, tag)):
+            bad.append(i)
+        prev = tag
+    if prev is not None and not end_ok(prev):
+        bad.append(len(tags) - 1)
+    return bad
+
+
+def transition_rules(scheme: str):
+    """Three predicates for ``scheme``: allowed(prev, tag), may_start(tag), may_end(tag)."""
+
+    def inside(prev: str, tag: str) -> bool:
+        """``tag`` continues the chunk that ``prev`` is in."""
+        p_prefix, p_kind = split_tag(prev)
+        return p_prefix != "O" and p_kind == split_tag(tag)[1]
+
+    if scheme == BIOES:
+
+        def allowed(prev: str, tag: str) -> bool:
+            p_prefix, t_prefix = split_tag(prev)[0], split_tag(tag)[0]
+            if p_prefix in "BI":
+                return t_prefix in "IE" and inside(prev, tag)
+            return t_prefix in "OBS"
+
+        def may_start(tag: str) -> bool:
+            return split_tag(tag)[0] in "OBS"
+
+        def may_end(tag: str) -> bool:
+            return split_tag(tag)[0] in "OES"
+
+    elif scheme == IOB2:
+
+        def allowed(prev: str, tag: str) -> bool:
+            return split_tag(tag)[0] != "I" or inside(prev, tag)
+
+        def may_start(tag: str) -> bool:
+            return split_tag(tag)[0] != "I"
+
+        def may_end(tag: str) -> bool:
+            return True
+
+    elif scheme == IOB1:
+
+        def allowed(prev: str, tag: str) -> bool:
+            return split_tag(tag)[0] != "B" or inside(prev, tag)
+
+        def may_start(tag: str) -> bool:
+            return split_tag(tag)[0] != "B"
+
+        def may_end(tag: str) -> bool:
+            return True
+
+    else:
+        raise ValueError(f"unknown tag scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
+    return allowed, may_start, may_end
+
+
+def tag_set(types: Iterable[str], scheme: str) -> list[str]:
+    """All tags of ``scheme`` over entity ``types``, ``O`` first."""
+    return ["O"] + [f"{p}-{t}" for t in sorted(set(types)) for p in PREFIXES[scheme]]

@@ -1,0 +1,168 @@
+"""Tagging: sentences in, tags out, in batches, streaming.
+
+Input is read a window of sentences at a time; each window is sorted by
+length, cut into batches, tagged, and put back in input order, so output
+starts before the input ends and memory stays flat whatever the input size.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+import torch
+
+from .errors import DataError
+from .model import BiLSTMCRF
+from .model_file import LoadedModel, load_model
+from .reader import Sentence, decoded_lines, iter_conll, iter_token_lines
+from .schemes import convert
+from .tensors import TensorMaker, length_batches
+from .vocabulary import Vocabulary
+
+INPUTS = ("text", "conll", "tokens")
+WINDOW = 2048  # sentences read ahead before tagging
+
+
+@dataclass
+class TaggedSentence:
+    tokens: list[str]
+    tags: list[str]
+    offsets: list[tuple[int, int]] | None = None  # character offsets into the input text
+    text: str | None = None  # the input line the sentence came from (raw text only)
+    text_start: int = 0  # offset of ``text`` in the input
+
+
+class Predictor:
+    """Tags token lists with a model; tags come back in ``out_scheme`` (the training data's)."""
+
+    def __init__(self, model: BiLSTMCRF, vocab: Vocabulary, out_scheme: str, batch_size: int = 64):
+        self.model = model
+        self.vocab = vocab
+        self.out_scheme = out_scheme
+        self.batch_size = batch_size
+        self.maker = TensorMaker(vocab)
+        self.device = next(model.parameters()).device
+
+    @classmethod
+    def from_loaded(cls, loaded: LoadedModel, batch_size: int = 64) -> Predictor:
+        return cls(loaded.model, loaded.vocab, loaded.data_scheme, batch_size)
+
+    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        model, vocab = self.model, self.vocab
+        was_training = model.training
+        model.eval()
+        out: list[list[str] | None] = [None] * len(sentences)
+        lengths = [len(s) for s in sentences]
+        todo = [i for i, n in enumerate(lengths) if n > 0]
+        for i, n in enumerate(lengths):
+            if n == 0:
+                out[i] = []
+        with torch.inference_mode():
+            for group in length_batches([lengths[i] for i in todo], self.batch_size):
+                index = [todo[g] for g in group]
+                batch = self.maker.batch([sentences[i] for i in index]).to(self.device)
+                for i, ids in zip(index, model.decode(batch)):
+                    out[i] = convert([vocab.tags[t] for t in ids], self.out_scheme)
+        model.train(was_training)
+        return out  # type: ignore[return-value]
+
+
+def tokenize_text(text: str) -> list[tuple[list[str], list[tuple[int, int]]]]:
+    """Split a line of raw text into sentences of tokens with their character offsets (segtok)."""
+    from segtok.segmenter import split_multi
+    from segtok.tokenizer import split_contractions, web_tokenizer
+
+    result = []
+    cursor = 0
+    for sentence in split_multi(text):
+        tokens, offsets = [], []
+        for token in split_contractions(web_tokenizer(sentence)):
+            start = text.find(token, cursor)
+            if start < 0:  # the tokenizer changed the token's text; keep it, point at where we are
+                start = cursor
+            end = start + len(token)
+            cursor = max(cursor, end)
+            tokens.append(token)
+            offsets.append((start, end))
+        if tokens:
+            result.append((tokens, offsets))
+    return result
+
+
+def iter_text(stream: Iterable[bytes], name: str) -> Iterator[TaggedSentence]:
+    """Raw text: each line holds one or more sentences; a sentence does not run across lines."""
+    position = 0
+    for _, line, length in decoded_lines(stream, name):
+        for tokens, offsets in tokenize_text(line):
+            yield TaggedSentence(tokens, [], [(s + position, e + position) for s, e in offsets], line, position)
+        position += length
+
+
+def read_input(stream: BinaryIO, name: str, kind: str) -> Iterator[TaggedSentence]:
+    """Sentences of an input stream of the given kind (text, conll or tokens), untagged."""
+    if kind == "text":
+        return iter_text(stream, name)
+    if kind == "conll":
+        source: Iterator[Sentence] = iter_conll(stream, name, with_tags=False)
+    elif kind == "tokens":
+        source = iter_token_lines(stream, name)
+    else:
+        raise DataError(f"unknown input kind {kind!r}; expected one of {', '.join(INPUTS)}")
+    return (TaggedSentence(s.tokens, []) for s in source)
+
+
+def tag_stream(
+    predictor: Predictor, sentences: Iterable[TaggedSentence], window: int = WINDOW
+) -> Iterator[TaggedSentence]:
+    """Tag sentences a window at a time and yield them in input order."""
+    it = iter(sentences)
+    while True:
+        chunk = list(islice(it, window))
+        if not chunk:
+            return
+        for sentence, tags in zip(chunk, predictor.predict([s.tokens for s in chunk])):
+            sentence.tags = tags
+            yield sentence
+
+
+def tag_file(
+    file: str | None,
+    out: TextIO,
+    model_path: str | Path,
+    input_kind: str = "text",
+    output_format: str = "conll",
+    batch_size: int = 64,
+    device: str = "cpu",
+    threads: int = 0,
+) -> int:
+    """Tag a file (or stdin for None or '-') and write the result to ``out``; returns the sentence count."""
+    from .reader import open_binary
+    from .runtime import configure_torch
+    from .writer import FORMATTERS, write
+
+    if output_format not in FORMATTERS:
+        raise DataError(f"unknown output format {output_format!r}; expected one of {', '.join(FORMATTERS)}")
+    if input_kind not in INPUTS:
+        raise DataError(f"unknown input kind {input_kind!r}; expected one of {', '.join(INPUTS)}")
+    configure_torch(threads)
+    loaded = load_model(model_path, device=device)
+    predictor = Predictor.from_loaded(loaded, batch_size)
+    if file is None or file == "-":
+        name, stream = "<stdin>", sys.stdin.buffer
+        close = False
+    else:
+        name, stream = file, open_binary(file)
+        close = True
+    try:
+        count = write(tag_stream(predictor, read_input(stream, name, input_kind)), out, output_format)
+    finally:
+        if close:
+            stream.close()
+    if count == 0:
+        raise DataError("no sentences to tag (the input is empty or blank)", name)
+    return count

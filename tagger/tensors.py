@@ -1,0 +1,108 @@
+"""Sentences to padded tensors, and sentences grouped into batches by length.
+
+A batch carries word ids, case classes and a mask per token, and the
+characters of each *distinct* token form in the batch once: the character
+encoder runs over those forms only, and ``forms`` maps each token to its row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from .vocabulary import PAD, Vocabulary, case_of
+
+MAX_WORD_CHARS = 30  # longer tokens keep their first and last characters
+
+
+@dataclass
+class Batch:
+    words: torch.Tensor  # shape: (batch, time) word ids, PAD beyond each length
+    cases: torch.Tensor  # shape: (batch, time) case classes
+    forms: torch.Tensor  # shape: (batch, time) row of each token in ``chars``
+    chars: torch.Tensor  # shape: (forms, chars) character ids, PAD beyond each form
+    mask: torch.Tensor  # shape: (batch, time) True on real tokens
+    lengths: torch.Tensor  # shape: (batch,) tokens per sentence
+    tags: torch.Tensor | None = None  # shape: (batch, time) tag ids, 0 beyond each length
+
+    def to(self, device: torch.device | str) -> Batch:
+        move = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in self.__dict__.items()}
+        return Batch(**move)
+
+
+class TensorMaker:
+    """Turns token lists into ``Batch`` tensors, looking each distinct token up once."""
+
+    def __init__(self, vocab: Vocabulary, cache_size: int = 200_000):
+        self.vocab = vocab
+        self.cache_size = cache_size
+        self._cache: dict[str, tuple[int, int, list[int]]] = {}
+
+    def _lookup(self, token: str) -> tuple[int, int, list[int]]:
+        entry = self._cache.get(token)
+        if entry is None:
+            chars = (
+                token if len(token) <= MAX_WORD_CHARS else token[: MAX_WORD_CHARS // 2] + token[-MAX_WORD_CHARS // 2 :]
+            )
+            entry = (self.vocab.word_id(token), case_of(token), self.vocab.char_ids(chars))
+            if len(self._cache) >= self.cache_size:  # keep memory flat on endless input
+                self._cache.clear()
+            self._cache[token] = entry
+        return entry
+
+    def batch(self, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[int]] | None = None) -> Batch:
+        if not sentences or any(len(s) == 0 for s in sentences):
+            raise ValueError("a batch needs at least one sentence and every sentence at least one token")
+        width = max(len(s) for s in sentences)
+        form_rows: dict[str, int] = {}
+        form_chars: list[list[int]] = []
+        words, cases, forms = [], [], []
+        for tokens in sentences:
+            pad = [PAD] * (width - len(tokens))
+            w_row, c_row, f_row = [], [], []
+            for token in tokens:
+                word, case, chars = self._lookup(token)
+                row = form_rows.get(token)
+                if row is None:
+                    row = form_rows[token] = len(form_chars)
+                    form_chars.append(chars)
+                w_row.append(word)
+                c_row.append(case)
+                f_row.append(row)
+            words.append(w_row + pad)
+            cases.append(c_row + pad)
+            forms.append(f_row + pad)
+        longest = max(len(c) for c in form_chars)
+        chars = [c + [PAD] * (longest - len(c)) for c in form_chars]
+        lengths = torch.tensor([len(s) for s in sentences], dtype=torch.long)
+        mask = torch.arange(width)[None, :] < lengths[:, None]
+        tag_tensor = None
+        if tags is not None:
+            tag_tensor = torch.tensor([list(t) + [0] * (width - len(t)) for t in tags], dtype=torch.long)
+        return Batch(
+            words=torch.tensor(words, dtype=torch.long),
+            cases=torch.tensor(cases, dtype=torch.long),
+            forms=torch.tensor(forms, dtype=torch.long),
+            chars=torch.tensor(chars, dtype=torch.long),
+            mask=mask,
+            lengths=lengths,
+            tags=tag_tensor,
+        )
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, order: Sequence[int] | None = None) -> list[list[int]]:
+    """Split sentence indices into batches of similar length.
+
+    ``order`` (a permutation, for shuffled training) is cut into windows of
+    50 batches; each window is sorted by length and cut into batches, so a
+    batch pads little and the data is still visited in a random order.
+    """
+    order = list(range(len(lengths))) if order is None else list(order)
+    window = batch_size * 50
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start : start + window], key=lambda i: lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    return batches

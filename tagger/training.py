@@ -1,0 +1,331 @@
+"""Training: data files in, a model file out, with early stopping on dev F1.
+
+The best model so far (by dev F1) is written atomically after every epoch
+that improves it, so an interrupted run always leaves a complete model. The
+state after each epoch (weights, optimizer, random generators, history) is
+kept in ``MODEL.resume`` so ``--resume`` continues where a run stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from . import __version__
+from .corpus import TaggedData, load_tagged
+from .errors import DataError, TaggerError
+from .evaluation import score
+from .model import BiLSTMCRF, ModelConfig
+from .model_file import check_writable, read_checkpoint, save_model, write_atomically
+from .runtime import configure_torch
+from .schemes import SCHEMES, tag_set
+from .tagging import Predictor
+from .tensors import TensorMaker, length_batches
+from .vocabulary import UNK, Vocabulary
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass
+class TrainConfig:
+    """How to train; saved in the model file beside the model's own config."""
+
+    epochs: int = 30
+    batch_size: int = 16
+    optimizer: str = "sgd"
+    lr: float = 0.015
+    momentum: float = 0.9
+    lr_decay: float = 0.05  # learning rate at epoch e (from 0): lr / (1 + lr_decay * e)
+    clip: float = 5.0  # gradient norm clipping; 0 turns it off
+    word_dropout: float = 0.3  # chance a singleton word is replaced by <unk> while training
+    patience: int = 5  # epochs without a dev F1 gain before stopping; 0 never stops early
+    seed: int = 1
+    scheme: str = "bioes"  # scheme the model is trained in
+    dev_fraction: float = 0.1  # held out of train when there is no dev file
+    threads: int = 0  # torch threads; 0 picks for the machine
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise TaggerError(f"--epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise TaggerError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if not self.lr > 0:
+            raise TaggerError(f"--lr must be positive, got {self.lr}")
+        if self.patience < 0:
+            raise TaggerError(f"--patience must be 0 or more, got {self.patience}")
+        if self.optimizer not in OPTIMIZERS:
+            raise TaggerError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.scheme not in SCHEMES:
+            raise TaggerError(f"--scheme must be one of {', '.join(SCHEMES)}, got {self.scheme!r}")
+        if not 0.0 <= self.word_dropout < 1.0:
+            raise TaggerError(f"--word-dropout must be in [0, 1), got {self.word_dropout}")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class TrainingInterrupted(TaggerError):
+    """SIGINT or SIGTERM arrived; the best model so far is on disk (if an epoch finished)."""
+
+    def __init__(self, signum: int, result: dict):
+        self.signum = signum
+        self.result = result
+        self.exit_code = 128 + signum
+        name = signal.Signals(signum).name
+        if result.get("best_epoch"):
+            msg = (
+                f"interrupted by {name}: the best model so far (epoch {result['best_epoch']}, "
+                f"dev F1 {100 * result['dev']['f1']:.2f}) is saved at {result['model']}; "
+                f"continue with --resume"
+            )
+        else:
+            msg = f"interrupted by {name} before the first epoch ended: no model was saved"
+        super().__init__(msg)
+
+
+def _interrupting(signum, frame):
+    raise _Signal(signum)
+
+
+class _Signal(BaseException):
+    def __init__(self, signum: int):
+        self.signum = signum
+
+
+def resume_path(model_path: Path) -> Path:
+    return model_path.with_name(model_path.name + ".resume")
+
+
+def _split_dev(data: TaggedData, fraction: float, seed: int) -> tuple[TaggedData, TaggedData]:
+    n = len(data.sentences)
+    held = max(1, int(round(n * fraction)))
+    if n - held < 1:
+        raise DataError("too few sentences to hold some out for development; give a --dev file", data.path)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
+    dev_ids, train_ids = set(order[:held]), order[held:]
+    train = TaggedData(data.path, [data.sentences[i] for i in sorted(train_ids)], data.scheme, data.warnings)
+    dev = TaggedData(f"{data.path} (held out)", [data.sentences[i] for i in sorted(dev_ids)], data.scheme)
+    return train, dev
+
+
+def train(
+    train_file: str | Path,
+    model_path: str | Path,
+    dev_file: str | Path | None = None,
+    test_file: str | Path | None = None,
+    model_config: ModelConfig | None = None,
+    config: TrainConfig | None = None,
+    tag_column: int = -1,
+    data_scheme: str | None = None,
+    resume: bool = False,
+    log: Callable[[str], None] = lambda message: None,
+    on_epoch: Callable[[dict], None] = lambda row: None,
+    progress: Callable[[int], Callable[[int], None]] | None = None,
+) -> dict:
+    """Train a model and write it to ``model_path``; returns scores, history and paths as plain data.
+
+    ``progress(total)`` is called at each epoch's start and returns a function
+    to call with the number of sentences done after each batch.
+    """
+    config = config or TrainConfig()
+    model_config = model_config or ModelConfig()
+    model_path = check_writable(model_path)
+    started = time.perf_counter()
+    configure_torch(config.threads)
+    torch.manual_seed(config.seed)
+
+    train_data = load_tagged(train_file, tag_column, data_scheme)
+    for w in train_data.warnings:
+        log(f"warning: {w}")
+    scheme = train_data.scheme
+    if dev_file is not None:
+        dev_data = load_tagged(dev_file, tag_column, scheme)
+    else:
+        train_data, dev_data = _split_dev(train_data, config.dev_fraction, config.seed)
+        log(f"no development file: holding out {len(dev_data.sentences)} training sentences for early stopping")
+    test_data = load_tagged(test_file, tag_column, scheme) if test_file is not None else None
+    for d in (dev_data, test_data):
+        for w in d.warnings if d else ():
+            log(f"warning: {w}")
+
+    types = train_data.types()
+    if not types:
+        raise DataError("the training data has only the tag 'O': there are no entities to learn", train_data.path)
+    tags = tag_set(types, config.scheme)
+    vocab = Vocabulary.build((s.tokens for s in train_data.sentences), tags)
+    model_config.num_words = len(vocab.words)
+    model_config.num_chars = len(vocab.chars)
+    model_config.num_tags = len(tags)
+    model_config.scheme = config.scheme
+    model = BiLSTMCRF(model_config, vocab.tags).to(config.device)
+
+    train_tokens = [s.tokens for s in train_data.sentences]
+    train_tags = [[vocab.tag_index[t] for t in tag_seq] for tag_seq in train_data.tags_in(config.scheme)]
+    dev_tokens = [s.tokens for s in dev_data.sentences]
+    dev_gold = dev_data.tags_in(scheme)
+    maker = TensorMaker(vocab)
+    singleton = torch.tensor([c == 1 for c in vocab.word_counts], dtype=torch.bool, device=config.device)
+    predictor = Predictor(model, vocab, scheme, batch_size=64)
+
+    if config.optimizer == "sgd":
+        optimizer: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    shuffler = torch.Generator().manual_seed(config.seed)
+
+    state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
+    best_state: dict | None = None
+    resume_file = resume_path(model_path)
+    if resume:
+        if not resume_file.exists():
+            raise TaggerError(f"nothing to resume: no {resume_file.name} beside the model", str(model_path))
+        saved = read_checkpoint(resume_file)
+        if saved["vocab"] != vocab.to_dict() or saved["config"] != model_config.to_dict():
+            raise TaggerError("cannot resume: the data or options differ from the interrupted run", str(resume_file))
+        model.load_state_dict(saved["state_dict"])
+        optimizer.load_state_dict(saved["optimizer"])
+        shuffler.set_state(saved["shuffler"])
+        torch.set_rng_state(saved["rng"])
+        state = saved["progress"]
+        best_state = saved.get("best_state_dict")
+        log(f"resuming after epoch {state['epoch']} (best dev F1 so far {100 * max(state['best_f1'], 0):.2f})")
+
+    metadata = {
+        "tagger_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "train_file": str(train_file),
+        "dev_file": str(dev_file) if dev_file else None,
+        "test_file": str(test_file) if test_file else None,
+        "train_config": asdict(config),
+        "data_scheme": scheme,
+    }
+
+    def result_so_far() -> dict:
+        best_row = next((r for r in state["history"] if r["epoch"] == state["best_epoch"]), None)
+        return {
+            "model": str(model_path),
+            "best_epoch": state["best_epoch"],
+            "epochs_run": state["epoch"],
+            "dev": best_row["dev"] if best_row else None,
+            "history": state["history"],
+        }
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in previous:
+        signal.signal(s, _interrupting)
+    try:
+        log(
+            f"training on {len(train_tokens)} sentences ({train_data.tokens} tokens, {scheme.upper()} read, "
+            f"{config.scheme.upper()} trained), {len(dev_tokens)} dev sentences; {len(vocab.words)} words, "
+            f"{len(vocab.chars)} characters, {len(tags)} tags"
+        )
+        lengths = [len(t) for t in train_tokens]
+        while state["epoch"] < config.epochs:
+            epoch = state["epoch"] + 1
+            epoch_start = time.perf_counter()
+            lr = config.lr / (1 + config.lr_decay * (epoch - 1))
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            model.train()
+            order = torch.randperm(len(train_tokens), generator=shuffler).tolist()
+            batches = length_batches(lengths, config.batch_size, order)
+            perm = torch.randperm(len(batches), generator=shuffler).tolist()
+            advance = progress(len(train_tokens)) if progress else None
+            total_loss, seen = 0.0, 0
+            for b in perm:
+                ids = batches[b]
+                batch = maker.batch([train_tokens[i] for i in ids], [train_tags[i] for i in ids]).to(config.device)
+                if config.word_dropout > 0:
+                    drop = singleton[batch.words] & (
+                        torch.rand(batch.words.shape, device=config.device) < config.word_dropout
+                    )
+                    batch.words = batch.words.masked_fill(drop, UNK)
+                loss = model.loss(batch)
+                optimizer.zero_grad()
+                loss.backward()
+                if config.clip > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+                optimizer.step()
+                total_loss += loss.item() * len(ids)
+                seen += len(ids)
+                if advance:
+                    advance(len(ids))
+            if not math.isfinite(total_loss):
+                raise TaggerError(f"training diverged at epoch {epoch} (loss {total_loss}); try a smaller --lr")
+            train_seconds = time.perf_counter() - epoch_start
+            dev_scores = score(dev_gold, predictor.predict(dev_tokens))
+            row = {
+                "epoch": epoch,
+                "loss": total_loss / max(seen, 1),
+                "dev": {k: dev_scores[k] for k in ("precision", "recall", "f1")},
+                "lr": lr,
+                "train_seconds": train_seconds,
+                "seconds": time.perf_counter() - epoch_start,
+                "sentences_per_second": seen / train_seconds if train_seconds > 0 else 0.0,
+            }
+            state["history"].append(row)
+            state["epoch"] = epoch
+            improved = dev_scores["f1"] > state["best_f1"]
+            row["best"] = improved
+            if improved:
+                state["best_f1"], state["best_epoch"], state["bad_epochs"] = dev_scores["f1"], epoch, 0
+                best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+                metadata["dev_scores"] = dev_scores
+                metadata["best_epoch"] = epoch
+                save_model(model_path, model, vocab, scheme, metadata, {"train_config": asdict(config)})
+            else:
+                state["bad_epochs"] += 1
+            write_atomically(
+                resume_file,
+                {
+                    "format": "tagger-model",
+                    "format_version": 1,
+                    "config": model_config.to_dict(),
+                    "vocab": vocab.to_dict(),
+                    "data_scheme": scheme,
+                    "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                    "optimizer": optimizer.state_dict(),
+                    "shuffler": shuffler.get_state(),
+                    "rng": torch.get_rng_state(),
+                    "progress": state,
+                    "best_state_dict": best_state,
+                },
+            )
+            on_epoch(row)
+            if config.patience and state["bad_epochs"] >= config.patience:
+                log(f"no dev F1 gain for {config.patience} epochs: stopping after epoch {epoch}")
+                break
+    except _Signal as sig:
+        raise TrainingInterrupted(sig.signum, result_so_far()) from None
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+    result = result_so_far()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    if test_data is not None:
+        test_scores = score(test_data.tags_in(scheme), predictor.predict([s.tokens for s in test_data.sentences]))
+        result["test"] = test_scores
+        metadata["test_scores"] = test_scores
+        save_model(model_path, model, vocab, scheme, metadata, {"train_config": asdict(config)})
+    resume_file.unlink(missing_ok=True)
+    result["seconds"] = time.perf_counter() - started
+    result["data_scheme"] = scheme
+    result["files"] = {
+        "train": str(train_file),
+        "dev": str(dev_file) if dev_file else None,
+        "test": str(test_file) if test_file else None,
+    }
+    return result

@@ -1,0 +1,93 @@
+"""Vocabularies: words, characters and tags to indices, and back.
+
+Word keys are lowercased with digits folded to ``0`` (the character encoder
+and the case feature keep what that throws away). Index 0 is padding and
+index 1 the unknown word or character.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+PAD, UNK = 0, 1
+_DIGITS = re.compile(r"\d")
+
+# Case classes of a token, index 0 being padding.
+CASES = ("pad", "lower", "title", "upper", "mixed", "digits", "other")
+
+
+def word_key(token: str) -> str:
+    """The form a word is looked up under: lowercase, every digit a 0."""
+    return _DIGITS.sub("0", token.lower())
+
+
+def case_of(token: str) -> int:
+    """Index of the case class of ``token`` in ``CASES``."""
+    if token.isdigit():
+        return 5
+    if not any(c.isalpha() for c in token):
+        return 6
+    if token.islower():
+        return 1
+    if token.isupper():
+        return 3
+    if token[0].isupper() and token[1:].islower():
+        return 2
+    return 4
+
+
+@dataclass
+class Vocabulary:
+    """Index tables of a model; plain lists, so they save as plain data."""
+
+    words: list[str]
+    chars: list[str]
+    tags: list[str]
+    word_counts: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.word_index = {w: i for i, w in enumerate(self.words)}
+        self.char_index = {c: i for i, c in enumerate(self.chars)}
+        self.tag_index = {t: i for i, t in enumerate(self.tags)}
+
+    @classmethod
+    def build(
+        cls,
+        sentences: Iterable[Sequence[str]],
+        tags: Sequence[str],
+        extra_words: Iterable[str] = (),
+    ) -> Vocabulary:
+        """Words and characters of the training sentences (most frequent first), then ``extra_words``."""
+        words: Counter[str] = Counter()
+        chars: Counter[str] = Counter()
+        for tokens in sentences:
+            for token in tokens:
+                words[word_key(token)] += 1
+                chars.update(token)
+        word_list = ["<pad>", "<unk>"] + [w for w, _ in words.most_common()]
+        counts = [0, 0] + [c for _, c in words.most_common()]
+        seen = set(word_list)
+        for word in extra_words:
+            if word not in seen:
+                seen.add(word)
+                word_list.append(word)
+                counts.append(0)
+        char_list = ["<pad>", "<unk>"] + [c for c, _ in chars.most_common()]
+        return cls(word_list, char_list, list(tags), counts)
+
+    def word_id(self, token: str) -> int:
+        return self.word_index.get(word_key(token), UNK)
+
+    def char_ids(self, token: str) -> list[int]:
+        index = self.char_index
+        return [index.get(c, UNK) for c in token]
+
+    def to_dict(self) -> dict:
+        return {"words": self.words, "chars": self.chars, "tags": self.tags, "word_counts": self.word_counts}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Vocabulary:
+        return cls(list(data["words"]), list(data["chars"]), list(data["tags"]), list(data.get("word_counts", [])))

@@ -1,0 +1,61 @@
+"""Writing tagged sentences: CoNLL columns, inline brackets, or JSON lines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TextIO
+
+from .schemes import to_spans
+from .tagging import TaggedSentence
+
+FORMATS = ("conll", "inline", "jsonl")
+
+
+def entities(sentence: TaggedSentence) -> list[dict]:
+    """Entities of a tagged sentence: type, token span (end exclusive), text, character offsets."""
+    found = []
+    for kind, start, end in to_spans(sentence.tags):
+        entity: dict = {"type": kind, "start": start, "end": end, "text": " ".join(sentence.tokens[start:end])}
+        if sentence.offsets is not None:
+            entity["char_start"] = sentence.offsets[start][0]
+            entity["char_end"] = sentence.offsets[end - 1][1]
+            if sentence.text is not None:
+                a, b = entity["char_start"] - sentence.text_start, entity["char_end"] - sentence.text_start
+                entity["text"] = sentence.text[a:b]
+        found.append(entity)
+    return found
+
+
+def format_conll(sentence: TaggedSentence) -> str:
+    return "".join(f"{token}\t{tag}\n" for token, tag in zip(sentence.tokens, sentence.tags)) + "\n"
+
+
+def format_inline(sentence: TaggedSentence) -> str:
+    words = list(sentence.tokens)
+    for kind, start, end in reversed(to_spans(sentence.tags)):
+        words[start:end] = [f"[{kind} " + " ".join(words[start:end]) + "]"]
+    return " ".join(words) + "\n"
+
+
+def format_jsonl(sentence: TaggedSentence) -> str:
+    record: dict = {"tokens": sentence.tokens, "tags": sentence.tags, "entities": entities(sentence)}
+    if sentence.offsets is not None:
+        record["offsets"] = [list(o) for o in sentence.offsets]
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+FORMATTERS = {"conll": format_conll, "inline": format_inline, "jsonl": format_jsonl}
+
+
+def write(sentences: Iterable[TaggedSentence], out: TextIO, fmt: str = "conll") -> int:
+    """Write each sentence as soon as it comes; returns how many were written."""
+    formatter = FORMATTERS[fmt]
+    count = 0
+    for sentence in sentences:
+        out.write(formatter(sentence))
+        count += 1
+        if count % 256 == 0:
+            out.flush()
+    out.flush()
+    return count
