@@ -15,7 +15,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -26,7 +25,7 @@ DEBUG = {"on": bool(os.environ.get("TAGGER_DEBUG"))}
 
 
 def err(message: str) -> None:
-    click.echo(message, err=True)
+    typer.echo(message, err=True)
 
 
 class OneLineErrors(TyperGroup):
@@ -36,16 +35,9 @@ class OneLineErrors(TyperGroup):
         try:
             rv = super().main(args, prog_name or "tagger", complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else 0
-        except click.exceptions.NoArgsIsHelpError as e:
-            click.echo(e.ctx.get_help(), err=True)
-            code = 2
-        except click.ClickException as e:
-            hint = f" (see '{e.ctx.command_path} --help')" if getattr(e, "ctx", None) else ""
-            err(f"tagger: error: {e.format_message()}{hint}")
+        except typer.Exit as e:
             code = e.exit_code
-        except click.exceptions.Exit as e:
-            code = e.exit_code
-        except click.Abort:
+        except typer.Abort:
             err("tagger: aborted")
             code = 130
         except TaggerError as e:
@@ -61,12 +53,21 @@ class OneLineErrors(TyperGroup):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             code = 0
-        except Exception as e:  # a bug: say so in one line, the traceback with --debug
-            if DEBUG["on"]:
-                traceback.print_exc()
-            first = str(e).splitlines()[0] if str(e) else ""
-            err(f"tagger: internal error: {type(e).__name__}: {first} (run with --debug for the traceback)")
-            code = 1
+        except Exception as e:
+            if hasattr(e, "format_message") and hasattr(e, "exit_code"):  # a usage error from the parser
+                ctx = getattr(e, "ctx", None)
+                if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
+                    err(ctx.get_help())
+                else:
+                    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                    err(f"tagger: error: {e.format_message()}{hint}")
+                code = e.exit_code
+            else:  # a bug: say so in one line, the traceback with --debug
+                if DEBUG["on"]:
+                    traceback.print_exc()
+                first = str(e).splitlines()[0] if str(e) else ""
+                err(f"tagger: internal error: {type(e).__name__}: {first} (run with --debug for the traceback)")
+                code = 1
         if standalone_mode:
             sys.exit(code)
         return code
@@ -85,7 +86,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        click.echo(f"tagger {__version__}")
+        typer.echo(f"tagger {__version__}")
         raise typer.Exit()
 
 
@@ -272,20 +273,20 @@ def train(
             progress=reporter.progress,
         )
     if output is TableOrJson.json:
-        click.echo(json.dumps(result, indent=2))
+        typer.echo(json.dumps(result, indent=2))
         return
-    click.echo(f"model: {result['model']}")
-    click.echo(f"best epoch: {result['best_epoch']} of {result['epochs_run']}")
+    typer.echo(f"model: {result['model']}")
+    typer.echo(f"best epoch: {result['best_epoch']} of {result['epochs_run']}")
     dev = result["dev"]
-    click.echo(
+    typer.echo(
         f"dev:  precision {_percent(dev['precision'])}  recall {_percent(dev['recall'])}  F1 {_percent(dev['f1'])}"
     )
     if "test" in result:
         t = result["test"]
-        click.echo(
+        typer.echo(
             f"test: precision {_percent(t['precision'])}  recall {_percent(t['recall'])}  F1 {_percent(t['f1'])}"
         )
-    click.echo(f"time: {result['seconds']:.1f} s")
+    typer.echo(f"time: {result['seconds']:.1f} s")
 
 
 @app.command()
@@ -311,7 +312,7 @@ def evaluate(
     for w in result.pop("warnings"):
         err(f"warning: {w}")
     if output is TableOrJson.json:
-        click.echo(json.dumps(result, indent=2))
+        typer.echo(json.dumps(result, indent=2))
         return
     from rich.console import Console
     from rich.table import Table

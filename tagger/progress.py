@@ -40,7 +40,7 @@ class EpochReporter:
         self.bar.stop()
 
     def log(self, message: str) -> None:
-        self.console.print(message, markup=False)
+        self.console.print(message, markup=False, soft_wrap=True)
 
     def progress(self, total: int) -> Callable[[int], None]:
         self.epoch_number += 1
