@@ -123,7 +123,7 @@ def invalid_positions(tags: Sequence[str], scheme: str) -> list[int]:
         if (prev is None and not start_ok(tag)) or (prev is not None and not allowed(prev, tag)):
             bad.append(i)
         prev = tag
-    if prev is not None and not end_ok(prev):
+    if prev is not None and not end_ok(prev) and bad[-1:] != [len(tags) - 1]:
         bad.append(len(tags) - 1)
     return bad
 
