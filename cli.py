@@ -28,8 +28,23 @@ def err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null, so the flush at exit cannot fail on a closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 class OneLineErrors(TyperGroup):
     """Every failure is one line on stderr and an exit status: 2 bad input or usage, 1 a bug, 128+n a signal."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader went away (`tagger tag big.txt | head`): stop quietly with status 0
+            # (caught here, before click turns it into status 1).
+            _stdout_to_devnull()
+            raise typer.Exit(0) from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
@@ -50,8 +65,7 @@ class OneLineErrors(TyperGroup):
             code = 130
         except BrokenPipeError:
             # The reader went away (`tagger tag big.txt | head`): stop quietly.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            _stdout_to_devnull()
             code = 0
         except Exception as e:
             if hasattr(e, "format_message") and hasattr(e, "exit_code"):  # a usage error from the parser
@@ -200,6 +214,12 @@ def train(
     scheme: Annotated[Scheme | None, typer.Option(help="Tag scheme of the data [default: detected].")] = None,
     train_scheme: Annotated[Scheme, typer.Option(help="Tag scheme the model trains in.")] = Scheme.bioes,
     constrained: Annotated[bool, typer.Option(help="Decode only tag sequences valid in the scheme.")] = True,
+    embeddings: Annotated[
+        Path | None, typer.Option(help="Pretrained word vectors: GloVe or word2vec text format, plain or .gz.")
+    ] = None,
+    keep_vectors: Annotated[
+        int, typer.Option(help="Pretrained words kept for tag time beyond the data's, most frequent first (-1: all).")
+    ] = 100_000,
     tag_column: TagColumn = -1,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its last finished epoch.")] = False,
     device: Device = "cpu",
@@ -250,6 +270,8 @@ def train(
         scheme=train_scheme.value,
         device=_check_device(device),
         threads=threads,
+        embeddings=str(embeddings) if embeddings else None,
+        keep_vectors=keep_vectors,
     )
     path = _model_path(model)
     for role in ("train", "dev", "test"):

@@ -30,7 +30,8 @@ CHAR_ENCODERS = ("cnn", "lstm", "none")
 class ModelConfig:
     """Shape of the network; saved in the model file."""
 
-    num_words: int = 2
+    num_words: int = 2  # trained word embeddings (words of the training data)
+    num_extra_words: int = 0  # frozen pretrained vectors of words outside the training data
     num_chars: int = 2
     num_tags: int = 1
     word_dim: int = 100
@@ -45,6 +46,7 @@ class ModelConfig:
     dropout: float = 0.5
     scheme: str = "bioes"  # the scheme the tags are in
     constrained: bool = True  # decode only sequences valid in the scheme
+    embeddings: str | None = None  # file the pretrained vectors came from
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -104,6 +106,8 @@ class BiLSTMCRF(nn.Module):
         self.config = config
         c = config
         self.word_embed = nn.Embedding(c.num_words, c.word_dim, padding_idx=0)
+        # Pretrained vectors of words not in the training data: looked up, never trained.
+        self.register_buffer("extra_vectors", torch.zeros(c.num_extra_words, c.word_dim))
         feature_dim = c.word_dim
         self.char_encoder: nn.Module | None = None
         if c.char_encoder == "cnn":
@@ -131,9 +135,21 @@ class BiLSTMCRF(nn.Module):
         self.register_buffer("start_allowed", start, persistent=False)
         self.register_buffer("end_allowed", end, persistent=False)
 
+    def embed_words(self, words: torch.Tensor) -> torch.Tensor:
+        """Word vectors; ids past the trained table index the frozen pretrained one. shape: (..., word_dim)"""
+        trained = self.config.num_words
+        if self.config.num_extra_words == 0:
+            return self.word_embed(words)
+        extra = words >= trained  # shape: (...)
+        x = self.word_embed(words.masked_fill(extra, 0))  # shape: (..., word_dim)
+        if bool(extra.any()):
+            frozen = self.extra_vectors[(words - trained).clamp(min=0)]  # shape: (..., word_dim)
+            x = torch.where(extra.unsqueeze(-1), frozen, x)
+        return x
+
     def emissions(self, batch: Batch) -> torch.Tensor:
         """Tag scores for every token. shape: (batch, time, tags)"""
-        parts = [self.word_embed(batch.words)]  # shape: (batch, time, word_dim)
+        parts = [self.embed_words(batch.words)]  # shape: (batch, time, word_dim)
         if self.char_encoder is not None:
             per_form = self.char_encoder(batch.chars)  # shape: (forms, char_out)
             parts.append(per_form[batch.forms])  # shape: (batch, time, char_out)

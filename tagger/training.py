@@ -21,6 +21,7 @@ import torch
 
 from . import __version__
 from .corpus import TaggedData, load_tagged
+from .embeddings import Vectors, read_vectors
 from .errors import DataError, TaggerError
 from .evaluation import score
 from .model import BiLSTMCRF, ModelConfig
@@ -29,7 +30,7 @@ from .runtime import configure_torch
 from .schemes import SCHEMES, tag_set
 from .tagging import Predictor
 from .tensors import TensorMaker, length_batches
-from .vocabulary import UNK, Vocabulary
+from .vocabulary import UNK, Vocabulary, word_key
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -50,6 +51,8 @@ class TrainConfig:
     seed: int = 1
     scheme: str = "bioes"  # scheme the model is trained in
     dev_fraction: float = 0.1  # held out of train when there is no dev file
+    embeddings: str | None = None  # pretrained word vectors (GloVe / word2vec text, plain or .gz)
+    keep_vectors: int = 100_000  # most frequent pretrained words kept for tag time beyond the data's (-1: all)
     threads: int = 0  # torch threads; 0 picks for the machine
     device: str = "cpu"
 
@@ -119,6 +122,25 @@ def _split_dev(data: TaggedData, fraction: float, seed: int) -> tuple[TaggedData
     return train, dev
 
 
+def _init_word_vectors(model: BiLSTMCRF, vocab: Vocabulary, vectors: Vectors | None) -> None:
+    """Uniform random word vectors (scale sqrt(3 / dim)), pretrained ones where the file has the word."""
+    weight = model.word_embed.weight
+    scale = math.sqrt(3.0 / weight.shape[1])
+    with torch.no_grad():
+        weight.uniform_(-scale, scale)
+        weight[0].zero_()
+        if vectors is None:
+            return
+        trained = model.config.num_words
+        rows = [(i, vectors.index[w]) for i, w in enumerate(vocab.words[:trained]) if w in vectors.index]
+        if rows:
+            mine, theirs = zip(*rows)
+            weight[list(mine)] = vectors.vectors[list(theirs)]
+        extra = [vectors.index[w] for w in vocab.words[trained:]]
+        if extra:
+            model.extra_vectors.copy_(vectors.vectors[extra])
+
+
 def train(
     train_file: str | Path,
     model_path: str | Path,
@@ -163,12 +185,25 @@ def train(
     if not types:
         raise DataError("the training data has only the tag 'O': there are no entities to learn", train_data.path)
     tags = tag_set(types, config.scheme)
-    vocab = Vocabulary.build((s.tokens for s in train_data.sentences), tags)
-    model_config.num_words = len(vocab.words)
+    vectors = None
+    if config.embeddings:
+        corpus_tokens = {t for d in (train_data, dev_data, test_data) if d for s in d.sentences for t in s.tokens}
+        vectors = read_vectors(config.embeddings, corpus_tokens, keep=config.keep_vectors)
+        log(f"embeddings: {len(vectors.keys)} of the {vectors.file_words} vectors of {vectors.path} ({vectors.dim}d)")
+        model_config.word_dim = vectors.dim
+        model_config.embeddings = Path(config.embeddings).name
+    train_keys = {word_key(t) for s in train_data.sentences for t in s.tokens}
+    extra = [k for k in vectors.keys if k not in train_keys] if vectors else []
+    vocab = Vocabulary.build((s.tokens for s in train_data.sentences), tags, extra_words=extra)
+    trained_words = len(train_keys) + 2
+    model_config.num_words = trained_words
+    model_config.num_extra_words = len(vocab.words) - trained_words
     model_config.num_chars = len(vocab.chars)
     model_config.num_tags = len(tags)
     model_config.scheme = config.scheme
-    model = BiLSTMCRF(model_config, vocab.tags).to(config.device)
+    model = BiLSTMCRF(model_config, vocab.tags)
+    _init_word_vectors(model, vocab, vectors)
+    model.to(config.device)
 
     train_tokens = [s.tokens for s in train_data.sentences]
     train_tags = [[vocab.tag_index[t] for t in tag_seq] for tag_seq in train_data.tags_in(config.scheme)]

@@ -67,7 +67,7 @@ class Vocabulary:
             for token in tokens:
                 words[word_key(token)] += 1
                 chars.update(token)
-        word_list = ["<pad>", "<unk>"] + [w for w, _ in words.most_common()]
+        word_list = ["\x00<pad>", "\x00<unk>"] + [w for w, _ in words.most_common()]
         counts = [0, 0] + [c for _, c in words.most_common()]
         seen = set(word_list)
         for word in extra_words:
@@ -75,7 +75,7 @@ class Vocabulary:
                 seen.add(word)
                 word_list.append(word)
                 counts.append(0)
-        char_list = ["<pad>", "<unk>"] + [c for c, _ in chars.most_common()]
+        char_list = ["\x00<pad>", "\x00<unk>"] + [c for c, _ in chars.most_common()]
         return cls(word_list, char_list, list(tags), counts)
 
     def word_id(self, token: str) -> int:

@@ -1,0 +1,171 @@
+"""Speed benchmark: tagging and training throughput, start-up time and memory (CoNLL-2003).
+
+    python bench/speed.py [--data ../shared/data/conll2003] [--rss-mb 200] [--repeat 3]
+
+Prints, in one run: end-to-end `tagger tag` throughput on about 1 million
+tokens of raw text and of pre-tokenized lines (the real CLI, in a
+subprocess, tokenizing and writing included); the model's own limit on the
+same sentences (embeddings + encoder + emissions forward alone, batched the
+same way) and the ratio; training throughput for one epoch of CoNLL-2003
+train with the default recipe; `tagger --help` wall time; time to the first
+output line for one sentence on stdin; peak RSS while tagging a large file.
+Times are medians over --repeat runs. Nothing here is a test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TAGGER = [sys.executable, str(ROOT / "cli.py")]
+
+
+def median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run(args: list[str], stdin=None, stdout=subprocess.DEVNULL) -> None:
+    subprocess.run(TAGGER + args, stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL, check=True)
+
+
+def peak_rss_of(args: list[str]) -> float:
+    """Peak RSS in MB of a `tagger` subprocess (its own, read with wait4)."""
+    proc = subprocess.Popen(TAGGER + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"tagger {' '.join(args)} failed with status {status}")
+    return usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "conll2003"))
+    parser.add_argument("--model", help="a trained model (default: train one epoch of CoNLL-2003 here)")
+    parser.add_argument("--tokens", type=int, default=1_000_000, help="tokens of text to tag")
+    parser.add_argument("--rss-mb", type=int, nargs="*", default=[20, 200], help="sizes of the RSS test files")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: the tagger's default)")
+    opts = parser.parse_args()
+    if opts.threads:
+        os.environ["TAGGER_THREADS"] = str(opts.threads)
+
+    import torch
+
+    from tagger.model_file import load_model
+    from tagger.reader import read_conll
+    from tagger.runtime import configure_torch
+    from tagger.tagging import Predictor, iter_text
+    from tagger.tensors import length_batches
+
+    threads = configure_torch(opts.threads)
+    work = Path(tempfile.mkdtemp(prefix="tagger-speed-"))
+    print(f"machine: {os.cpu_count()} cores; torch {torch.__version__}, {threads} thread(s); work files in {work}")
+
+    # Training throughput: one epoch of CoNLL-2003 train with the default recipe.
+    model_path = Path(opts.model) if opts.model else work / "conll.pt"
+    if not opts.model:
+        from tagger.training import TrainConfig, train
+
+        result = train(
+            Path(opts.data) / "train.txt",
+            model_path,
+            dev_file=Path(opts.data) / "valid.txt",
+            config=TrainConfig(epochs=1),
+        )
+        row = result["history"][0]
+        print(
+            f"training, 1 epoch of CoNLL-2003 train (default recipe): {row['sentences_per_second']:.0f} sentences/s, "
+            f"{row['train_seconds']:.1f} s training + {row['seconds'] - row['train_seconds']:.1f} s dev scoring"
+        )
+
+    # Input of about opts.tokens tokens: the test sentences, joined into lines and repeated.
+    sentences = [s.tokens for s in read_conll(Path(opts.data) / "test.txt")]
+    per_pass = sum(len(s) for s in sentences)
+    repeats = max(1, round(opts.tokens / per_pass))
+    text_file, token_file = work / "input.txt", work / "input.tok"
+    with text_file.open("w", encoding="utf-8") as text, token_file.open("w", encoding="utf-8") as tok:
+        for _ in range(repeats):
+            for s in sentences:
+                line = " ".join(s)
+                text.write(line + "\n")
+                tok.write(line + "\n")
+    tokenized = [s.tokens for s in iter_text(text_file.open("rb"), str(text_file))]
+    n_tokens = sum(len(s) for s in tokenized)
+    print(f"input: {len(tokenized)} sentences, {n_tokens} tokens of raw text ({text_file.stat().st_size / 1e6:.1f} MB)")
+
+    t_text = median_time(lambda: run(["tag", str(text_file), "-m", str(model_path)]), opts.repeat)
+    t_tok = median_time(lambda: run(["tag", str(token_file), "-m", str(model_path), "--input", "tokens"]), opts.repeat)
+    print(f"tagger tag, raw text:     {n_tokens / t_text:>9.0f} tokens/s ({t_text:.1f} s, start-up included)")
+    print(f"tagger tag, --input tokens: {n_tokens / t_tok:>7.0f} tokens/s ({t_tok:.1f} s)")
+
+    # The model's own limit: the same sentences, batched the same way, forward to emissions only.
+    loaded = load_model(model_path)
+    predictor = Predictor.from_loaded(loaded)
+    window = 2048
+    batches = []
+    for start in range(0, len(tokenized), window):
+        chunk = tokenized[start : start + window]
+        for group in length_batches([len(s) for s in chunk], predictor.batch_size):
+            batches.append(predictor.maker.batch([chunk[i] for i in group]))
+
+    def forward() -> None:
+        with torch.inference_mode():
+            for batch in batches:
+                loaded.model.emissions(batch)
+
+    t_limit = median_time(forward, opts.repeat)
+    print(f"model forward alone:      {n_tokens / t_limit:>9.0f} tokens/s ({t_limit:.1f} s)")
+    print(f"end-to-end / limit:       {t_limit / t_text:>9.1%} (raw text), {t_limit / t_tok:.1%} (tokens)")
+
+    # Start-up.
+    t_help = median_time(lambda: run(["--help"]), max(5, opts.repeat))
+    print(f"tagger --help:            {t_help:>9.2f} s")
+    firsts = []
+    for _ in range(opts.repeat):
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            TAGGER + ["tag", "-m", str(model_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        proc.stdin.write(b"Apple is opening a new store in Paris next week .\n")
+        proc.stdin.close()
+        proc.stdout.readline()
+        firsts.append(time.perf_counter() - start)
+        proc.wait()
+    print(f"first output line:        {statistics.median(firsts):>9.2f} s (one sentence on stdin)")
+
+    # Peak RSS while tagging big files (flat in input size when streaming).
+    line_bytes = sum(len(" ".join(s)) + 1 for s in sentences)
+    for mb in opts.rss_mb:
+        big = work / f"big{mb}.txt"
+        with text_file.open("rb") as src:
+            block = src.read(line_bytes)
+        with big.open("wb") as out:
+            for _ in range(max(1, mb * 1_000_000 // len(block))):
+                out.write(block)
+        rss = peak_rss_of(["tag", str(big), "-m", str(model_path), "--format", "jsonl"])
+        print(f"peak RSS tagging {big.stat().st_size / 1e6:.0f} MB:  {rss:>7.0f} MB")
+        big.unlink()
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"(this benchmark process itself peaked at {own:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()
