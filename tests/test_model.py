@@ -1,0 +1,346 @@
+"""The network and the decoder: shapes, padding invariance, Viterbi against pytorch-crf and brute force, overfitting."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from torchcrf import CRF
+
+from tagger.model import BiLSTMCRF, ModelConfig
+from tagger.schemes import BIOES, IOB1, IOB2, invalid_positions, tag_set
+from tagger.tensors import TensorMaker
+from tagger.viterbi import viterbi_decode
+from tagger.vocabulary import Vocabulary
+
+SENTENCES = [
+    ["John", "Smith", "lives", "in", "Paris", "."],
+    ["Acme", "hired", "Mary"],
+    ["Internationalization", "of", "the", "United", "Nations", "happened", "in", "New", "York", "yesterday", "."],
+    ["Berlin"],
+    ["ok", "ok", "ok", "OK", "Ok"],
+]
+TYPES = ["PER", "LOC"]
+
+
+def make_model(
+    scheme: str = BIOES, cell: str = "lstm", char_encoder: str = "cnn", seed: int = 0, **config
+) -> tuple[BiLSTMCRF, Vocabulary]:
+    tags = tag_set(TYPES, scheme)
+    vocab = Vocabulary.build(SENTENCES, tags)
+    torch.manual_seed(seed)
+    settings = dict(word_dim=8, char_dim=6, char_size=5, hidden_size=7, case_dim=3, dropout=0.5)
+    settings.update(config)
+    model = BiLSTMCRF(
+        ModelConfig(
+            num_words=len(vocab.words),
+            num_chars=len(vocab.chars),
+            num_tags=len(tags),
+            cell=cell,
+            char_encoder=char_encoder,
+            scheme=scheme,
+            **settings,
+        ),
+        vocab.tags,
+    )
+    return model, vocab
+
+
+ENCODERS = [(cell, chars) for cell in ("lstm", "gru") for chars in ("cnn", "lstm", "none")]
+
+
+@pytest.mark.parametrize("cell, char_encoder", ENCODERS)
+def test_emission_shapes_and_encoder_width(cell, char_encoder):
+    model, vocab = make_model(cell=cell, char_encoder=char_encoder, hidden_size=7)
+    model.eval()
+    batch = TensorMaker(vocab).batch(SENTENCES)
+    seen = {}
+    model.project.register_forward_hook(lambda module, args, out: seen.update(shape=tuple(args[0].shape)))
+    with torch.no_grad():
+        emissions = model.emissions(batch)
+    longest = max(len(s) for s in SENTENCES)
+    assert tuple(emissions.shape) == (len(SENTENCES), longest, len(vocab.tags))
+    assert seen["shape"] == (len(SENTENCES), longest, 2 * 7)  # forward and backward states concatenated
+    assert torch.isfinite(emissions).all()
+    decoded = model.decode(batch)
+    assert [len(d) for d in decoded] == [len(s) for s in SENTENCES]
+    assert all(0 <= t < len(vocab.tags) for d in decoded for t in d)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_two_layers(cell):
+    model, vocab = make_model(cell=cell, layers=2, hidden_size=4)
+    model.eval()
+    with torch.no_grad():
+        emissions = model.emissions(TensorMaker(vocab).batch(SENTENCES[:2]))
+    assert tuple(emissions.shape) == (2, 6, len(vocab.tags))
+
+
+def test_loss_is_a_finite_positive_scalar_with_gradients():
+    model, vocab = make_model()
+    tags = [[i % len(vocab.tags) for i in range(len(s))] for s in SENTENCES]
+    loss = model.loss(TensorMaker(vocab).batch(SENTENCES, tags))
+    assert loss.dim() == 0 and torch.isfinite(loss) and loss.item() > 0
+    loss.backward()
+    assert model.word_embed.weight.grad is not None
+
+
+@pytest.mark.parametrize("cell, char_encoder", ENCODERS)
+def test_padding_invariance(cell, char_encoder):
+    """In eval mode a sentence gets the same scores and tags alone as in a batch with longer sentences."""
+    model, vocab = make_model(cell=cell, char_encoder=char_encoder, layers=2)
+    # Random CRF transitions, so decoding depends on them too.
+    with torch.no_grad():
+        for p in (model.crf.transitions, model.crf.start_transitions, model.crf.end_transitions):
+            p.normal_(0, 1)
+    model.eval()
+    maker = TensorMaker(vocab)
+    batch = maker.batch(SENTENCES)
+    with torch.no_grad():
+        together = model.emissions(batch)
+        together_tags = model.decode(batch)
+        for i, sentence in enumerate(SENTENCES):
+            alone_batch = maker.batch([sentence])
+            alone = model.emissions(alone_batch)
+            assert torch.allclose(together[i, : len(sentence)], alone[0], atol=1e-5), i
+            assert together_tags[i] == model.decode(alone_batch)[0], i
+        # Also the other way round: the order of sentences in a batch does not matter.
+        reordered = model.emissions(maker.batch(SENTENCES[::-1]))
+    for i, sentence in enumerate(SENTENCES[::-1]):
+        j = len(SENTENCES) - 1 - i
+        assert torch.allclose(reordered[i, : len(sentence)], together[j, : len(sentence)], atol=1e-5)
+
+
+def test_dropout_is_on_in_training_and_off_in_eval():
+    model, vocab = make_model(dropout=0.5)
+    batch = TensorMaker(vocab).batch(SENTENCES)
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model.emissions(batch), model.emissions(batch))
+        model.train()
+        assert not torch.equal(model.emissions(batch), model.emissions(batch))
+
+
+def test_model_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="cell"):
+        ModelConfig(cell="rnn")
+    with pytest.raises(ValueError, match="char encoder"):
+        ModelConfig(char_encoder="transformer")
+    with pytest.raises(ValueError, match="hidden_size"):
+        ModelConfig(hidden_size=0)
+    with pytest.raises(ValueError, match="dropout"):
+        ModelConfig(dropout=1.0)
+    assert ModelConfig.from_dict({**ModelConfig(hidden_size=3).to_dict(), "unknown": 1}).hidden_size == 3
+
+
+# Viterbi
+
+
+def random_mask(batch: int, time: int, generator: torch.Generator) -> torch.Tensor:
+    """Left-aligned mask of random lengths from 1 to ``time``, the first sentence full length."""
+    lengths = torch.randint(1, time + 1, (batch,), generator=generator)
+    lengths[0] = time
+    return torch.arange(time)[None, :] < lengths[:, None]
+
+
+def test_viterbi_matches_pytorch_crf_decode():
+    generator = torch.Generator().manual_seed(1234)
+    ragged = 0
+    for trial in range(200):
+        batch = int(torch.randint(1, 7, (1,), generator=generator))
+        time = int(torch.randint(1, 9, (1,), generator=generator))
+        num_tags = int(torch.randint(1, 8, (1,), generator=generator))
+        crf = CRF(num_tags, batch_first=True)
+        with torch.no_grad():
+            for p in (crf.start_transitions, crf.transitions, crf.end_transitions):
+                p.copy_(torch.randn(p.shape, generator=generator) * 2)
+        emissions = torch.randn(batch, time, num_tags, generator=generator) * 3
+        mask = random_mask(batch, time, generator)
+        ragged += int(not bool(mask.all()))
+        with torch.no_grad():
+            expected = crf.decode(emissions, mask)
+            got = viterbi_decode(emissions, mask, crf.start_transitions, crf.transitions, crf.end_transitions)
+        assert got == expected, trial
+    assert ragged > 60  # the trials did exercise padding
+
+
+def test_viterbi_matches_pytorch_crf_time_major_too():
+    generator = torch.Generator().manual_seed(7)
+    crf = CRF(5)  # time-major
+    emissions = torch.randn(6, 4, 5, generator=generator)  # shape: (time, batch, tags)
+    mask = random_mask(4, 6, generator)  # shape: (batch, time)
+    with torch.no_grad():
+        expected = crf.decode(emissions, mask.t())
+        got = viterbi_decode(
+            emissions.transpose(0, 1), mask, crf.start_transitions, crf.transitions, crf.end_transitions
+        )
+    assert got == expected
+
+
+def sequence_scores(
+    paths: torch.Tensor, emissions: torch.Tensor, start: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor
+) -> torch.Tensor:
+    """Score of each tag sequence (rows of ``paths``) for one sentence's emissions. shape: (paths,)"""
+    steps = torch.arange(paths.shape[1])
+    score = start[paths[:, 0]] + end[paths[:, -1]] + emissions[steps, paths].sum(dim=1)
+    if paths.shape[1] > 1:
+        score = score + transitions[paths[:, :-1], paths[:, 1:]].sum(dim=1)
+    return score
+
+
+def all_paths(num_tags: int, length: int) -> torch.Tensor:
+    return torch.tensor(list(itertools.product(range(num_tags), repeat=length)), dtype=torch.long)
+
+
+def test_viterbi_finds_the_best_sequence_by_brute_force():
+    generator = torch.Generator().manual_seed(99)
+    for trial in range(60):
+        num_tags = int(torch.randint(1, 5, (1,), generator=generator))
+        time = int(torch.randint(1, 5, (1,), generator=generator))
+        batch = 3
+        emissions = torch.randn(batch, time, num_tags, generator=generator, dtype=torch.float64)
+        start, end = torch.randn(2, num_tags, generator=generator, dtype=torch.float64)
+        transitions = torch.randn(num_tags, num_tags, generator=generator, dtype=torch.float64)
+        mask = random_mask(batch, time, generator)
+        decoded = viterbi_decode(emissions, mask, start, transitions, end)
+        for b in range(batch):
+            n = int(mask[b].sum())
+            paths = all_paths(num_tags, n)
+            scores = sequence_scores(paths, emissions[b, :n], start, transitions, end)
+            best = paths[scores.argmax()].tolist()
+            assert decoded[b] == best, (trial, b)
+            got = sequence_scores(torch.tensor([decoded[b]]), emissions[b, :n], start, transitions, end)
+            assert torch.isclose(got[0], scores.max())
+
+
+@pytest.mark.parametrize("scheme", [BIOES, IOB2, IOB1])
+def test_constrained_viterbi_finds_the_best_valid_sequence_by_brute_force(scheme):
+    model, vocab = make_model(scheme=scheme)
+    tags = vocab.tags
+    generator = torch.Generator().manual_seed(5)
+    cases = 0
+    for trial in range(12):
+        with torch.no_grad():
+            for p in (model.crf.start_transitions, model.crf.transitions, model.crf.end_transitions):
+                p.copy_(torch.randn(p.shape, generator=generator) * 2)
+        time = 1 + trial % 4
+        emissions = torch.randn(2, time, len(tags), generator=generator) * 3
+        mask = torch.ones(2, time, dtype=torch.bool)
+        mask[1, time // 2 + 1 :] = False
+        with torch.no_grad():
+            decoded = model.decode_emissions(emissions, mask)
+        crf = model.crf
+        for b in range(2):
+            n = int(mask[b].sum())
+            paths = all_paths(len(tags), n)
+            valid = torch.tensor([invalid_positions([tags[i] for i in p], scheme) == [] for p in paths.tolist()])
+            scores = sequence_scores(
+                paths, emissions[b, :n], crf.start_transitions, crf.transitions, crf.end_transitions
+            )
+            with torch.no_grad():
+                best_valid = paths[scores.masked_fill(~valid, float("-inf")).argmax()].tolist()
+                best_any = paths[scores.argmax()].tolist()
+            assert decoded[b] == best_valid, (trial, b)
+            cases += best_any != best_valid
+    assert cases > 0  # the constraints did change some answers
+
+
+@pytest.mark.parametrize("scheme", [BIOES, IOB2, IOB1])
+def test_constrained_decoding_never_outputs_an_invalid_sequence(scheme):
+    model, vocab = make_model(scheme=scheme)
+    generator = torch.Generator().manual_seed(11)
+    emissions = torch.randn(64, 12, len(vocab.tags), generator=generator) * 4
+    mask = random_mask(64, 12, generator)
+    invalid_unconstrained = 0
+    for _ in range(5):
+        with torch.no_grad():
+            for p in (model.crf.start_transitions, model.crf.transitions, model.crf.end_transitions):
+                p.copy_(torch.randn(p.shape, generator=generator) * 5)
+            model.config.constrained = True
+            constrained = model.decode_emissions(emissions, mask)
+            model.config.constrained = False
+            free = model.decode_emissions(emissions, mask)
+        for ids in constrained:
+            assert invalid_positions([vocab.tags[i] for i in ids], scheme) == [], ids
+        invalid_unconstrained += sum(bool(invalid_positions([vocab.tags[i] for i in ids], scheme)) for ids in free)
+    assert invalid_unconstrained > 0  # without constraints random transitions do give invalid sequences
+
+
+def test_unconstrained_model_decoding_is_plain_crf_decoding():
+    model, vocab = make_model(constrained=False)
+    generator = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in (model.crf.start_transitions, model.crf.transitions, model.crf.end_transitions):
+            p.copy_(torch.randn(p.shape, generator=generator) * 3)
+    emissions = torch.randn(8, 7, len(vocab.tags), generator=generator)
+    mask = random_mask(8, 7, generator)
+    with torch.no_grad():
+        assert model.decode_emissions(emissions, mask) == model.crf.decode(emissions, mask)
+
+
+def test_viterbi_rejects_bad_input():
+    e = torch.zeros(2, 3, 4)
+    t, s = torch.zeros(4, 4), torch.zeros(4)
+    with pytest.raises(ValueError, match="first timestep"):
+        viterbi_decode(e, torch.tensor([[True, True, True], [False, True, True]]), s, t, s)
+    with pytest.raises(ValueError, match="mask"):
+        viterbi_decode(e, torch.ones(2, 4, dtype=torch.bool), s, t, s)
+    with pytest.raises(ValueError):
+        viterbi_decode(e, torch.ones(2, 3, dtype=torch.bool), s, torch.zeros(3, 3), s)
+    with pytest.raises(ValueError):
+        viterbi_decode(e[0], torch.ones(3, dtype=torch.bool), s, t, s)
+    assert viterbi_decode(torch.zeros(0, 3, 4), torch.ones(0, 3, dtype=torch.bool), s, t, s) == []
+
+
+# Learning
+
+
+OVERFIT_DATA = """\
+John B-PER
+Smith I-PER
+lives O
+in O
+Paris B-LOC
+. O
+
+Acme B-ORG
+hired O
+Mary B-PER
+yesterday O
+
+The O
+United B-ORG
+Nations I-ORG
+met O
+in O
+New B-LOC
+York I-LOC
+
+Paris B-PER
+visited O
+Berlin B-LOC
+and O
+John B-LOC
+"""
+
+
+def test_overfits_a_tiny_data_set(tmp_path):
+    from tagger.evaluation import evaluate
+    from tagger.training import TrainConfig, train
+
+    data = tmp_path / "tiny.txt"
+    data.write_text(OVERFIT_DATA, encoding="utf-8")
+    model_path = tmp_path / "model.pt"
+    result = train(
+        data,
+        model_path,
+        dev_file=data,
+        model_config=ModelConfig(word_dim=16, char_dim=8, char_size=8, hidden_size=16, dropout=0.0),
+        config=TrainConfig(epochs=25, batch_size=2, optimizer="adam", lr=0.02, word_dropout=0.0, patience=0, seed=1),
+    )
+    assert result["dev"]["f1"] == 1.0
+    scores = evaluate(data, model_path)
+    assert scores["f1"] == 1.0
+    assert scores["support"] == 9
+    assert set(scores["per_type"]) == {"PER", "LOC", "ORG"}
