@@ -111,7 +111,7 @@ def main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    DEBUG["on"] = DEBUG["on"] or debug
+    DEBUG["on"] = bool(os.environ.get("TAGGER_DEBUG")) or debug
 
 
 class Cell(str, Enum):

@@ -18,8 +18,8 @@ from .schemes import (
 
 # Name patterns of the files that `tagger train DIR` looks for, in order of preference.
 ROLES = {
-    "train": ("train*",),
-    "dev": ("dev*", "valid*", "*testa*"),
+    "train": ("train*", "*train*"),
+    "dev": ("dev*", "valid*", "*testa*", "*dev*", "*valid*"),
     "test": ("test*", "*testb*"),
 }
 

@@ -33,17 +33,21 @@ class EpochReporter:
         self.header_done = False
 
     def __enter__(self) -> EpochReporter:
-        self.bar.start()
+        if self.console.is_terminal:  # a bar only for people; logs and pipes get the rows alone
+            self.bar.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.bar.stop()
+        if self.console.is_terminal:
+            self.bar.stop()
 
     def log(self, message: str) -> None:
         self.console.print(message, markup=False, soft_wrap=True)
 
     def progress(self, total: int) -> Callable[[int], None]:
         self.epoch_number += 1
+        if not self.console.is_terminal:
+            return lambda n: None
         if self.task is not None:
             self.bar.remove_task(self.task)
         self.task = self.bar.add_task("train", total=total, epoch=self.epoch_number)
