@@ -66,7 +66,7 @@ def iter_conll(
     first = 0
     for number, text, _ in decoded_lines(stream, name):
         stripped = text.strip(_BLANK)
-        if not stripped or stripped.split(None, 1)[0] == DOCSTART:
+        if not stripped or _COLUMN_SEP.split(stripped, 1)[0] == DOCSTART:
             if tokens:
                 yield Sentence(tokens, tags if with_tags else None, first)
                 tokens, tags = [], []
