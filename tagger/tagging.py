@@ -72,16 +72,27 @@ class Predictor:
         return out  # type: ignore[return-value]
 
 
+def _web_tokens(sentence: str) -> list[str]:
+    """segtok's web tokenizer (URIs and e-mail addresses kept whole) without its HTML unescaping,
+    so every token is a piece of the input (``&amp;`` stays ``&amp;``, and its offsets are right)."""
+    from segtok.tokenizer import web_tokenizer, word_tokenizer
+
+    spans = web_tokenizer.split(sentence)  # text, URI or address, text, ...
+    return [token for i, span in enumerate(spans) for token in ((span,) if i % 2 else word_tokenizer(span))]
+
+
 def tokenize_text(text: str) -> list[tuple[list[str], list[tuple[int, int]]]]:
     """Split a line of raw text into sentences of tokens with their character offsets (segtok)."""
     from segtok.segmenter import split_multi
-    from segtok.tokenizer import split_contractions, web_tokenizer
+    from segtok.tokenizer import split_contractions
 
     result = []
     cursor = 0
     for sentence in split_multi(text):
         tokens, offsets = [], []
-        for token in split_contractions(web_tokenizer(sentence)):
+        for token in split_contractions(_web_tokens(sentence)):
+            if not token:  # split_contractions makes "" of a lone "n't"
+                continue
             start = text.find(token, cursor)
             if start < 0:  # the tokenizer changed the token's text; keep it, point at where we are
                 start = cursor
