@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
-import zipfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +50,8 @@ def check_writable(path: str | Path) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise ModelFileError("is a directory; give a file path for the model", str(path))
+    if folder.exists() and not folder.is_dir():
+        raise ModelFileError(f"cannot create the model here: {folder} is a file, not a folder", str(path))
     if not folder.exists():
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -112,13 +114,17 @@ def read_checkpoint(path: str | Path) -> dict:
     if path.is_dir():
         raise ModelFileError("is a directory, not a model file", name)
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise ModelFileError(
-            "refused to load: the file holds objects other than plain data (it may run code); not a tagger model",
-            name,
-        ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about the pickle protocol of foreign files
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "global" in str(err).lower():  # it names a function or class: loading it could run code
+            raise ModelFileError(
+                "refused to load: the file holds objects other than plain data (it may run code); not a tagger model",
+                name,
+            ) from None
+        raise ModelFileError("not a readable model file (damaged or of another program)", name) from None
+    except Exception as err:  # on arbitrary bytes torch.load raises almost anything (IndexError, KeyError ...)
         detail = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
         raise ModelFileError(f"not a readable model file (damaged or of another program: {detail})", name) from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
@@ -143,7 +149,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
         vocab = Vocabulary.from_dict(checkpoint["vocab"])
         model = BiLSTMCRF(config, vocab.tags)
         model.load_state_dict(checkpoint["state_dict"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
         detail = str(err).splitlines()[0][:120]
         raise ModelFileError(f"damaged model file: {detail}", str(path)) from None
     model.to(device)
