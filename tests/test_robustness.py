@@ -371,6 +371,16 @@ def test_token_of_10000_characters(tmp_path, trained_model):
         (["tag", "--no-such-option"], "No such option: --no-such-option"),
         (["frobnicate"], "No such command 'frobnicate'"),
     ],
+    ids=[
+        "tag-format",
+        "evaluate-format",
+        "train-format",
+        "tag-input",
+        "train-cell",
+        "epochs-not-a-number",
+        "unknown-option",
+        "unknown-command",
+    ],
 )
 def test_bad_option_is_a_usage_error(args, message):
     assert message in one_line_error(run(*args))
@@ -386,6 +396,15 @@ def test_bad_option_is_a_usage_error(args, message):
         ("--hidden-size", "0", "hidden_size must be at least 1"),
         ("--dropout", "1.5", "dropout must be in [0, 1)"),
         ("--device", "tpu:7", "is not a torch device"),
+    ],
+    ids=[
+        "epochs-negative",
+        "epochs-zero",
+        "batch-size-zero",
+        "lr-negative",
+        "hidden-size-zero",
+        "dropout-1.5",
+        "device",
     ],
 )
 def test_bad_option_value_fails_before_training(tiny_dir, tmp_path, option, value, message):
@@ -492,7 +511,7 @@ def test_interrupted_write_leaves_the_previous_model_intact(tmp_path, trained_mo
 # Never lose work: Ctrl-C and SIGTERM during training, with real processes and real signals
 
 
-@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
 def test_signal_during_training_keeps_the_best_model(tiny_dir, tmp_path, signum, status):
     model = tmp_path / "run" / "model.pt"
     options = ["--dev", tiny_dir / "dev.txt", "--model", model, "--patience", "0", "--batch-size", "16", *TINY_NET]
