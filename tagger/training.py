@@ -245,6 +245,8 @@ def train(
         "train_config": asdict(config),
         "data_scheme": scheme,
     }
+    if resume:  # the best epoch and its dev scores, from before the interruption
+        metadata.update(saved.get("best_metadata", {}))
 
     def result_so_far() -> dict:
         best_row = next((r for r in state["history"] if r["epoch"] == state["best_epoch"]), None)
@@ -335,6 +337,7 @@ def train(
                     "rng": torch.get_rng_state(),
                     "progress": state,
                     "best_state_dict": best_state,
+                    "best_metadata": {k: metadata[k] for k in ("best_epoch", "dev_scores") if k in metadata},
                 },
             )
             on_epoch(row)

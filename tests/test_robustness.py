@@ -650,6 +650,35 @@ def test_resume_continues_exactly_where_the_run_stopped(straight_run, tmp_path):
     assert not model.with_name("model.pt.resume").exists()
 
 
+def test_resume_keeps_the_best_epochs_scores_in_the_model_file(straight_run, tmp_path):
+    """The best epoch came before the interruption; the model re-saved with test scores still names it."""
+    from tagger.model import ModelConfig
+    from tagger.training import TrainConfig, train
+
+    data = straight_run[0]
+    model = tmp_path / "model.pt"
+
+    def stop_after_first(row: dict) -> None:
+        if row["epoch"] == 1:
+            raise Stop
+
+    options = dict(
+        dev_file=data / "dev.txt",
+        test_file=data / "dev.txt",
+        model_config=ModelConfig(word_dim=12, char_size=8, hidden_size=8),
+        config=TrainConfig(epochs=3, batch_size=8, lr=1e-9, patience=0, seed=11),  # too small to improve on epoch 1
+    )
+    with pytest.raises(Stop):
+        train(data / "train.txt", model, on_epoch=stop_after_first, **options)
+    before = load_model(model).metadata
+    result = train(data / "train.txt", model, resume=True, **options)
+    assert result["best_epoch"] == 1 and result["epochs_run"] == 3
+    after = load_model(model).metadata
+    assert after["best_epoch"] == 1
+    assert after["dev_scores"] == before["dev_scores"]
+    assert after["test_scores"] == result["test"]
+
+
 def test_same_seed_same_weights_and_predictions(straight_run, tmp_path):
     data, straight, straight_result = straight_run
     model = tmp_path / "again" / "model.pt"
