@@ -367,6 +367,9 @@ def tag(
     batch_size: Annotated[int, typer.Option(help="Sentences per batch.")] = 64,
     device: Device = "cpu",
     threads: Threads = 0,
+    workers: Annotated[
+        int, typer.Option(help="Tokenizer processes for raw text beside the network (-1: 1 if 2+ cores, else 0).")
+    ] = -1,
 ) -> None:
     """Tag raw text, tokenized lines or CoNLL files; writes to stdout as sentences are tagged."""
     from tagger.tagging import tag_file
@@ -382,6 +385,7 @@ def tag(
         batch_size=batch_size,
         device=_check_device(device),
         threads=threads,
+        workers=workers,
     )
     err(f"tagged {count} sentences")
 

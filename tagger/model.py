@@ -147,11 +147,16 @@ class BiLSTMCRF(nn.Module):
             x = torch.where(extra.unsqueeze(-1), frozen, x)
         return x
 
-    def emissions(self, batch: Batch) -> torch.Tensor:
-        """Tag scores for every token. shape: (batch, time, tags)"""
+    def emissions(self, batch: Batch, form_features: torch.Tensor | None = None) -> torch.Tensor:
+        """Tag scores for every token. shape: (batch, time, tags)
+
+        ``form_features`` (forms, char_out) are the character encoder's output for
+        a form table that ``batch.forms`` indexes, computed once for many batches.
+        """
         parts = [self.embed_words(batch.words)]  # shape: (batch, time, word_dim)
         if self.char_encoder is not None:
-            per_form = self.char_encoder(batch.chars)  # shape: (forms, char_out)
+            per_form = form_features if form_features is not None else self.char_encoder(batch.chars)
+            # per_form shape: (forms, char_out)
             parts.append(per_form[batch.forms])  # shape: (batch, time, char_out)
         if self.case_embed is not None:
             parts.append(self.case_embed(batch.cases))  # shape: (batch, time, case_dim)
@@ -176,9 +181,20 @@ class BiLSTMCRF(nn.Module):
             end = end + (~self.end_allowed) * NEG
         return viterbi_decode(emissions, mask, start, trans, end)
 
-    def decode(self, batch: Batch) -> list[list[int]]:
+    def decode(self, batch: Batch, form_features: torch.Tensor | None = None) -> list[list[int]]:
         """Best tag ids for each sentence of the batch."""
-        return self.decode_emissions(self.emissions(batch), batch.mask)
+        return self.decode_emissions(self.emissions(batch, form_features), batch.mask)
+
+    def form_features(self, buckets: list, forms: int) -> torch.Tensor | None:
+        """Character features of a whole form table (see ``TensorMaker.form_table``). shape: (forms, char_out)"""
+        if self.char_encoder is None:
+            return None
+        device = self.word_embed.weight.device
+        table = torch.empty(forms, self.char_encoder.out_dim, device=device)
+        for bucket in buckets:
+            chars = bucket.chars.to(device)
+            table[bucket.start : bucket.start + chars.shape[0]] = self.char_encoder(chars)
+        return table
 
 
 def _constraint_masks(tags: list[str], scheme: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -7,7 +7,9 @@ starts before the input ends and memory stays flat whatever the input size.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -22,6 +24,7 @@ from .model_file import LoadedModel, load_model
 from .reader import Sentence, decoded_lines, iter_conll, iter_token_lines
 from .schemes import convert
 from .tensors import TensorMaker, length_batches
+from .tokenizer import tokenize_all
 from .vocabulary import Vocabulary
 
 INPUTS = ("text", "conll", "tokens")
@@ -63,61 +66,43 @@ class Predictor:
             if n == 0:
                 out[i] = []
         with torch.inference_mode():
+            rows, buckets = self.maker.form_table(t for i in todo for t in sentences[i])
+            table = model.form_features(buckets, len(rows))
+            shared = rows if table is not None else None
             for group in length_batches([lengths[i] for i in todo], self.batch_size):
                 index = [todo[g] for g in group]
-                batch = self.maker.batch([sentences[i] for i in index]).to(self.device)
-                for i, ids in zip(index, model.decode(batch)):
+                batch = self.maker.batch([sentences[i] for i in index], form_rows=shared).to(self.device)
+                for i, ids in zip(index, model.decode(batch, table)):
                     out[i] = convert([vocab.tags[t] for t in ids], self.out_scheme)
         model.train(was_training)
         return out  # type: ignore[return-value]
 
 
-def _web_tokens(sentence: str) -> list[str]:
-    """segtok's web tokenizer (URIs and e-mail addresses kept whole) without its HTML unescaping,
-    so every token is a piece of the input (``&amp;`` stays ``&amp;``, and its offsets are right)."""
-    from segtok.tokenizer import web_tokenizer, word_tokenizer
+def iter_text(stream: Iterable[bytes], name: str, workers: int = 0) -> Iterator[TaggedSentence]:
+    """Raw text: each line holds one or more sentences; a sentence does not run across lines.
 
-    spans = web_tokenizer.split(sentence)  # text, URI or address, text, ...
-    return [token for i, span in enumerate(spans) for token in ((span,) if i % 2 else word_tokenizer(span))]
+    Lines are read and decoded here (errors name their line); with ``workers``
+    they are tokenized in that many worker processes meanwhile.
+    """
+    in_flight: deque[tuple[str, int]] = deque()
 
+    def lines() -> Iterator[str]:
+        for _, line, length in decoded_lines(stream, name):
+            in_flight.append((line, length))
+            yield line
 
-def tokenize_text(text: str) -> list[tuple[list[str], list[tuple[int, int]]]]:
-    """Split a line of raw text into sentences of tokens with their character offsets (segtok)."""
-    from segtok.segmenter import split_multi
-    from segtok.tokenizer import split_contractions
-
-    result = []
-    cursor = 0
-    for sentence in split_multi(text):
-        tokens, offsets = [], []
-        for token in split_contractions(_web_tokens(sentence)):
-            if not token:  # split_contractions makes "" of a lone "n't"
-                continue
-            start = text.find(token, cursor)
-            if start < 0:  # the tokenizer changed the token's text; keep it, point at where we are
-                start = cursor
-            end = start + len(token)
-            cursor = max(cursor, end)
-            tokens.append(token)
-            offsets.append((start, end))
-        if tokens:
-            result.append((tokens, offsets))
-    return result
-
-
-def iter_text(stream: Iterable[bytes], name: str) -> Iterator[TaggedSentence]:
-    """Raw text: each line holds one or more sentences; a sentence does not run across lines."""
     position = 0
-    for _, line, length in decoded_lines(stream, name):
-        for tokens, offsets in tokenize_text(line):
+    for sentences in tokenize_all(lines(), workers):
+        line, length = in_flight.popleft()
+        for tokens, offsets in sentences:
             yield TaggedSentence(tokens, [], [(s + position, e + position) for s, e in offsets], line, position)
         position += length
 
 
-def read_input(stream: BinaryIO, name: str, kind: str) -> Iterator[TaggedSentence]:
+def read_input(stream: BinaryIO, name: str, kind: str, workers: int = 0) -> Iterator[TaggedSentence]:
     """Sentences of an input stream of the given kind (text, conll or tokens), untagged."""
     if kind == "text":
-        return iter_text(stream, name)
+        return iter_text(stream, name, workers)
     if kind == "conll":
         source: Iterator[Sentence] = iter_conll(stream, name, with_tags=False)
     elif kind == "tokens":
@@ -150,6 +135,7 @@ def tag_file(
     batch_size: int = 64,
     device: str = "cpu",
     threads: int = 0,
+    workers: int = -1,
 ) -> int:
     """Tag a file (or stdin for None or '-') and write the result to ``out``; returns the sentence count."""
     from .reader import open_binary
@@ -170,7 +156,9 @@ def tag_file(
         name, stream = file, open_binary(file)
         close = True
     try:
-        count = write(tag_stream(predictor, read_input(stream, name, input_kind)), out, output_format)
+        if workers < 0:  # a tokenizer process beside the network where there is a core for it
+            workers = 1 if (os.cpu_count() or 1) >= 2 else 0
+        count = write(tag_stream(predictor, read_input(stream, name, input_kind, workers)), out, output_format)
     finally:
         if close:
             stream.close()

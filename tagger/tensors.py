@@ -7,7 +7,7 @@ encoder runs over those forms only, and ``forms`` maps each token to its row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -32,6 +32,12 @@ class Batch:
         return Batch(**move)
 
 
+@dataclass
+class FormBucket:
+    start: int  # table row of the first form in the bucket
+    chars: torch.Tensor  # shape: (forms, chars) character ids, PAD beyond each form
+
+
 class TensorMaker:
     """Turns token lists into ``Batch`` tensors, looking each distinct token up once."""
 
@@ -52,11 +58,36 @@ class TensorMaker:
             self._cache[token] = entry
         return entry
 
-    def batch(self, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[int]] | None = None) -> Batch:
+    def form_table(self, tokens: Iterable[str], bucket: int = 512) -> tuple[dict[str, int], list[FormBucket]]:
+        """Rows for the distinct forms among ``tokens``, and their characters in buckets of similar length.
+
+        For tagging: the character encoder then runs once per distinct form of
+        a whole window of sentences, with little padding, instead of once per batch.
+        """
+        forms = sorted(set(tokens), key=len)
+        rows = {form: i for i, form in enumerate(forms)}
+        buckets = []
+        for start in range(0, len(forms), bucket):
+            chars = [self._lookup(form)[2] for form in forms[start : start + bucket]]
+            longest = max(len(c) for c in chars)
+            padded = torch.tensor([c + [PAD] * (longest - len(c)) for c in chars], dtype=torch.long)
+            buckets.append(FormBucket(start, padded))
+        return rows, buckets
+
+    def batch(
+        self,
+        sentences: Sequence[Sequence[str]],
+        tags: Sequence[Sequence[int]] | None = None,
+        form_rows: dict[str, int] | None = None,
+    ) -> Batch:
+        """Tensors for ``sentences``; with ``form_rows`` (from ``form_table``) ``forms`` index
+        that table and the batch carries no characters of its own."""
         if not sentences or any(len(s) == 0 for s in sentences):
             raise ValueError("a batch needs at least one sentence and every sentence at least one token")
         width = max(len(s) for s in sentences)
-        form_rows: dict[str, int] = {}
+        shared = form_rows is not None
+        if form_rows is None:
+            form_rows = {}
         form_chars: list[list[int]] = []
         words, cases, forms = [], [], []
         for tokens in sentences:
@@ -66,6 +97,8 @@ class TensorMaker:
                 word, case, chars = self._lookup(token)
                 row = form_rows.get(token)
                 if row is None:
+                    if shared:
+                        raise KeyError(f"token {token!r} is not in the form table")
                     row = form_rows[token] = len(form_chars)
                     form_chars.append(chars)
                 w_row.append(word)
@@ -74,7 +107,7 @@ class TensorMaker:
             words.append(w_row + pad)
             cases.append(c_row + pad)
             forms.append(f_row + pad)
-        longest = max(len(c) for c in form_chars)
+        longest = max((len(c) for c in form_chars), default=0)
         chars = [c + [PAD] * (longest - len(c)) for c in form_chars]
         lengths = torch.tensor([len(s) for s in sentences], dtype=torch.long)
         mask = torch.arange(width)[None, :] < lengths[:, None]
@@ -85,7 +118,7 @@ class TensorMaker:
             words=torch.tensor(words, dtype=torch.long),
             cases=torch.tensor(cases, dtype=torch.long),
             forms=torch.tensor(forms, dtype=torch.long),
-            chars=torch.tensor(chars, dtype=torch.long),
+            chars=torch.tensor(chars, dtype=torch.long) if chars else torch.zeros(0, 0, dtype=torch.long),
             mask=mask,
             lengths=lengths,
             tags=tag_tensor,

@@ -1,0 +1,84 @@
+"""Raw text to sentences of tokens with character offsets (segtok), optionally in a worker process.
+
+Each input line holds one or more sentences; a sentence does not run across
+lines. Every token is a piece of the input, so its offsets point at its text.
+This module does not import torch, so a worker process starts quickly.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Iterable, Iterator
+from itertools import chain, islice
+
+Tokenized = tuple[list[str], list[tuple[int, int]]]  # tokens, (start, end) offsets in the line
+
+LINES_PER_TASK = 256  # lines sent to the worker at a time
+TASKS_AHEAD = 8  # tasks in flight: bounds memory while keeping the worker busy
+
+
+def _web_tokens(sentence: str) -> list[str]:
+    """segtok's web tokenizer (URIs and e-mail addresses kept whole) without its HTML unescaping,
+    so every token is a piece of the input (``&amp;`` stays ``&amp;``, and its offsets are right)."""
+    from segtok.tokenizer import web_tokenizer, word_tokenizer
+
+    spans = web_tokenizer.split(sentence)  # text, URI or address, text, ...
+    return [token for i, span in enumerate(spans) for token in ((span,) if i % 2 else word_tokenizer(span))]
+
+
+def tokenize_text(text: str) -> list[Tokenized]:
+    """Split a line of raw text into sentences of tokens with their character offsets in the line."""
+    from segtok.segmenter import split_multi
+    from segtok.tokenizer import split_contractions
+
+    result = []
+    cursor = 0
+    for sentence in split_multi(text):
+        tokens, offsets = [], []
+        for token in split_contractions(_web_tokens(sentence)):
+            if not token:  # split_contractions makes "" of a lone "n't"
+                continue
+            start = text.find(token, cursor)
+            if start < 0:  # the tokenizer changed the token's text; keep it, point at where we are
+                start = cursor
+            end = start + len(token)
+            cursor = max(cursor, end)
+            tokens.append(token)
+            offsets.append((start, end))
+        if tokens:
+            result.append((tokens, offsets))
+    return result
+
+
+def tokenize_lines(lines: list[str]) -> list[list[Tokenized]]:
+    """``tokenize_text`` of each line (the worker's task)."""
+    return [tokenize_text(line) for line in lines]
+
+
+def tokenize_all(lines: Iterable[str], workers: int = 0) -> Iterator[list[Tokenized]]:
+    """``tokenize_text`` of each line, in order; with ``workers`` > 0 in that many worker processes.
+
+    The caller reads and decodes the input (so its errors keep their line
+    numbers) while the workers tokenize; at most ``TASKS_AHEAD`` tasks of
+    ``LINES_PER_TASK`` lines are in flight, so memory stays flat.
+    """
+    it = iter(lines)
+    # Short inputs never pay for starting a worker: the first lines are tokenized here.
+    for line in islice(it, LINES_PER_TASK if workers > 0 else None):
+        yield tokenize_text(line)
+    first = list(islice(it, 1))
+    if not first:
+        return
+    it = chain(first, it)
+    context = multiprocessing.get_context("spawn")  # never fork a process that holds torch threads
+    with context.Pool(workers) as pool:
+        pending: deque = deque()
+        while True:
+            chunk = list(islice(it, LINES_PER_TASK))
+            if chunk:
+                pending.append(pool.apply_async(tokenize_lines, (chunk,)))
+            if pending and (len(pending) >= TASKS_AHEAD or not chunk):
+                yield from pending.popleft().get()
+            if not chunk and not pending:
+                return
