@@ -1,0 +1,52 @@
+"""The tagging path: the tokenizer worker, the window-level form table, streaming order."""
+
+from __future__ import annotations
+
+import io
+
+import torch
+
+from tagger.model_file import load_model
+from tagger.schemes import convert
+from tagger.tagging import Predictor, iter_text, tag_stream
+from tagger.tokenizer import LINES_PER_TASK, tokenize_all, tokenize_text
+
+
+def test_worker_process_tokenizes_exactly_like_inline():
+    lines = [f"Line {i}: Mary met Dr. Smith in Paris. They didn't stay!" for i in range(3 * LINES_PER_TASK + 7)]
+    inline = list(tokenize_all(lines, workers=0))
+    parallel = list(tokenize_all(lines, workers=1))
+    assert parallel == inline
+    assert len(inline) == len(lines)
+    assert inline[0] == tokenize_text(lines[0])
+
+
+def test_offsets_point_at_the_tokens_across_lines():
+    text = "Mary lives in Paris.\r\n\nBob works at Acme Corp. He likes it.\nÜber café — ok\n"
+    sentences = list(iter_text(io.BytesIO(text.encode()), "<test>"))
+    assert [s.tokens[0] for s in sentences] == ["Mary", "Bob", "He", "Über"]
+    for s in sentences:
+        for token, (start, end) in zip(s.tokens, s.offsets, strict=True):
+            assert text[start:end] == token
+
+
+def test_form_table_path_gives_the_per_batch_result(trained_model):
+    loaded = load_model(trained_model)
+    predictor = Predictor.from_loaded(loaded, batch_size=3)
+    sentences = [["Mary", "lives", "in", "Paris", "."], ["Bob", "works", "for", "Acme", "Corp", "."], ["x"] * 9]
+    predicted = predictor.predict(sentences)
+    with torch.inference_mode():
+        for tokens, tags in zip(sentences, predicted, strict=True):
+            batch = predictor.maker.batch([tokens])  # characters encoded per batch, as in training
+            ids = loaded.model.decode(batch)[0]
+            assert len(tags) == len(tokens)
+            assert convert([loaded.vocab.tags[i] for i in ids], loaded.data_scheme) == tags
+
+
+def test_stream_keeps_input_order_across_windows(trained_model):
+    predictor = Predictor.from_loaded(load_model(trained_model), batch_size=2)
+    text = "".join(f"{'word ' * (1 + i % 7)}Mary .\n" for i in range(23))
+    sentences = list(iter_text(io.BytesIO(text.encode()), "<test>"))
+    tagged = list(tag_stream(predictor, iter(sentences), window=5))
+    assert [len(s.tokens) for s in tagged] == [2 + 1 + i % 7 for i in range(23)]
+    assert all(len(s.tags) == len(s.tokens) for s in tagged)
