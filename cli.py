@@ -194,9 +194,9 @@ def train(
     test_file: Annotated[Path | None, typer.Option("--test", help="Test file scored at the end.")] = None,
     model: ModelOpt = None,
     epochs: Annotated[int, typer.Option(help="Most epochs to train.")] = 30,
-    batch_size: Annotated[int, typer.Option(help="Sentences per batch.")] = 16,
-    optimizer: Annotated[Optim, typer.Option(help="Optimizer.")] = Optim.sgd,
-    lr: Annotated[float, typer.Option(help="Learning rate.")] = 0.015,
+    batch_size: Annotated[int, typer.Option(help="Sentences per batch.")] = 32,
+    optimizer: Annotated[Optim, typer.Option(help="Optimizer.")] = Optim.adam,
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 0.002,
     lr_decay: Annotated[float, typer.Option(help="Learning rate at epoch e is lr / (1 + decay * e).")] = 0.05,
     momentum: Annotated[float, typer.Option(help="SGD momentum.")] = 0.9,
     clip: Annotated[float, typer.Option(help="Gradient norm clipping (0: off).")] = 5.0,
@@ -274,8 +274,6 @@ def train(
         keep_vectors=keep_vectors,
     )
     path = _model_path(model)
-    for role in ("train", "dev", "test"):
-        err(f"{role}: {files[role] if files[role] else '(none)'}")
 
     from tagger.progress import EpochReporter
 

@@ -150,7 +150,8 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
         model = BiLSTMCRF(config, vocab.tags)
         model.load_state_dict(checkpoint["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
-        detail = str(err).splitlines()[0][:120]
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        detail = " ".join(lines)[:200]  # state_dict errors put the missing keys on later lines
         raise ModelFileError(f"damaged model file: {detail}", str(path)) from None
     model.to(device)
     model.eval()

@@ -40,9 +40,9 @@ class TrainConfig:
     """How to train; saved in the model file beside the model's own config."""
 
     epochs: int = 30
-    batch_size: int = 16
-    optimizer: str = "sgd"
-    lr: float = 0.015
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 0.002
     momentum: float = 0.9
     lr_decay: float = 0.05  # learning rate at epoch e (from 0): lr / (1 + lr_decay * e)
     clip: float = 5.0  # gradient norm clipping; 0 turns it off
@@ -262,6 +262,7 @@ def train(
     for s in previous:
         signal.signal(s, _interrupting)
     try:
+        log(f"train: {train_file}  dev: {dev_file or '(held out of train)'}  test: {test_file or '(none)'}")
         log(
             f"training on {len(train_tokens)} sentences ({train_data.tokens} tokens, {scheme.upper()} read, "
             f"{config.scheme.upper()} trained), {len(dev_tokens)} dev sentences; {len(vocab.words)} words, "
