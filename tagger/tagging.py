@@ -22,7 +22,7 @@ from .errors import DataError
 from .model import BiLSTMCRF
 from .model_file import LoadedModel, load_model
 from .reader import Sentence, decoded_lines, iter_conll, iter_token_lines
-from .schemes import convert
+from .schemes import BIOES, IOB2, convert
 from .tensors import TensorMaker, length_batches
 from .tokenizer import tokenize_all
 from .vocabulary import Vocabulary
@@ -35,9 +35,17 @@ WINDOW = 2048  # sentences read ahead before tagging
 class TaggedSentence:
     tokens: list[str]
     tags: list[str]
-    offsets: list[tuple[int, int]] | None = None  # character offsets into the input text
+    line_offsets: list[tuple[int, int]] | None = None  # character offsets of the tokens in ``text``
     text: str | None = None  # the input line the sentence came from (raw text only)
     text_start: int = 0  # offset of ``text`` in the input
+
+    @property
+    def offsets(self) -> list[tuple[int, int]] | None:
+        """Character offsets of the tokens in the whole input (raw text only)."""
+        if self.line_offsets is None:
+            return None
+        at = self.text_start
+        return [(s + at, e + at) for s, e in self.line_offsets]
 
 
 class Predictor:
@@ -47,6 +55,7 @@ class Predictor:
         self.model = model
         self.vocab = vocab
         self.out_scheme = out_scheme
+        self.tag_map = _per_tag_map(model, vocab.tags, out_scheme)
         self.batch_size = batch_size
         self.maker = TensorMaker(vocab)
         self.device = next(model.parameters()).device
@@ -73,9 +82,26 @@ class Predictor:
                 index = [todo[g] for g in group]
                 batch = self.maker.batch([sentences[i] for i in index], form_rows=shared).to(self.device)
                 for i, ids in zip(index, model.decode(batch, table)):
-                    out[i] = convert([vocab.tags[t] for t in ids], self.out_scheme)
+                    if self.tag_map is not None:
+                        out[i] = [self.tag_map[t] for t in ids]
+                    else:
+                        out[i] = convert([vocab.tags[t] for t in ids], self.out_scheme)
         model.train(was_training)
         return out  # type: ignore[return-value]
+
+
+def _per_tag_map(model: BiLSTMCRF, tags: list[str], out_scheme: str) -> list[str] | None:
+    """A tag-by-tag rewrite into ``out_scheme`` where one gives what ``schemes.convert`` gives.
+
+    That holds for the same scheme, and for BIOES to IOB2 when decoding is
+    constrained (so sequences are valid BIOES); IOB1 needs context.
+    """
+    scheme = model.config.scheme
+    if scheme == out_scheme and model.config.constrained:
+        return list(tags)
+    if scheme == BIOES and out_scheme == IOB2 and model.config.constrained:
+        return [t if t == "O" else ("B" if t[0] in "BS" else "I") + t[1:] for t in tags]
+    return None
 
 
 def iter_text(stream: Iterable[bytes], name: str, workers: int = 0) -> Iterator[TaggedSentence]:
@@ -95,7 +121,7 @@ def iter_text(stream: Iterable[bytes], name: str, workers: int = 0) -> Iterator[
     for sentences in tokenize_all(lines(), workers):
         line, length = in_flight.popleft()
         for tokens, offsets in sentences:
-            yield TaggedSentence(tokens, [], [(s + position, e + position) for s, e in offsets], line, position)
+            yield TaggedSentence(tokens, [], offsets, line, position)
         position += length
 
 

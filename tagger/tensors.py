@@ -84,40 +84,40 @@ class TensorMaker:
         that table and the batch carries no characters of its own."""
         if not sentences or any(len(s) == 0 for s in sentences):
             raise ValueError("a batch needs at least one sentence and every sentence at least one token")
-        width = max(len(s) for s in sentences)
-        shared = form_rows is not None
-        if form_rows is None:
-            form_rows = {}
+        lengths = torch.tensor([len(s) for s in sentences], dtype=torch.long)
+        width = int(lengths.max())
+        mask = torch.arange(width)[None, :] < lengths[:, None]  # shape: (batch, time)
+        flat = [token for tokens in sentences for token in tokens]
+        lookup = self._lookup
+        entries = [lookup(token) for token in flat]
         form_chars: list[list[int]] = []
-        words, cases, forms = [], [], []
-        for tokens in sentences:
-            pad = [PAD] * (width - len(tokens))
-            w_row, c_row, f_row = [], [], []
-            for token in tokens:
-                word, case, chars = self._lookup(token)
-                row = form_rows.get(token)
+        if form_rows is not None:
+            try:
+                rows = [form_rows[token] for token in flat]
+            except KeyError as err:
+                raise KeyError(f"token {err.args[0]!r} is not in the form table") from None
+        else:
+            local: dict[str, int] = {}
+            rows = []
+            for token, entry in zip(flat, entries):
+                row = local.get(token)
                 if row is None:
-                    if shared:
-                        raise KeyError(f"token {token!r} is not in the form table")
-                    row = form_rows[token] = len(form_chars)
-                    form_chars.append(chars)
-                w_row.append(word)
-                c_row.append(case)
-                f_row.append(row)
-            words.append(w_row + pad)
-            cases.append(c_row + pad)
-            forms.append(f_row + pad)
+                    row = local[token] = len(form_chars)
+                    form_chars.append(entry[2])
+                rows.append(row)
+
+        def padded(values: list[int]) -> torch.Tensor:
+            out = torch.zeros(len(sentences), width, dtype=torch.long)  # PAD is 0
+            out[mask] = torch.tensor(values, dtype=torch.long)
+            return out
+
         longest = max((len(c) for c in form_chars), default=0)
         chars = [c + [PAD] * (longest - len(c)) for c in form_chars]
-        lengths = torch.tensor([len(s) for s in sentences], dtype=torch.long)
-        mask = torch.arange(width)[None, :] < lengths[:, None]
-        tag_tensor = None
-        if tags is not None:
-            tag_tensor = torch.tensor([list(t) + [0] * (width - len(t)) for t in tags], dtype=torch.long)
+        tag_tensor = padded([t for seq in tags for t in seq]) if tags is not None else None
         return Batch(
-            words=torch.tensor(words, dtype=torch.long),
-            cases=torch.tensor(cases, dtype=torch.long),
-            forms=torch.tensor(forms, dtype=torch.long),
+            words=padded([e[0] for e in entries]),
+            cases=padded([e[1] for e in entries]),
+            forms=padded(rows),
             chars=torch.tensor(chars, dtype=torch.long) if chars else torch.zeros(0, 0, dtype=torch.long),
             mask=mask,
             lengths=lengths,

@@ -8,6 +8,7 @@ This module does not import torch, so a worker process starts quickly.
 from __future__ import annotations
 
 import multiprocessing
+from array import array
 from collections import deque
 from collections.abc import Iterable, Iterator
 from itertools import chain, islice
@@ -51,9 +52,22 @@ def tokenize_text(text: str) -> list[Tokenized]:
     return result
 
 
-def tokenize_lines(lines: list[str]) -> list[list[Tokenized]]:
-    """``tokenize_text`` of each line (the worker's task)."""
-    return [tokenize_text(line) for line in lines]
+def tokenize_lines(lines: list[str]) -> list[list[tuple[str, bytes]]]:
+    """The worker's task: ``tokenize_text`` of each line, packed for a cheap trip between processes
+    (tokens joined by newlines, which no token holds; offsets as a flat array of ints)."""
+    return [
+        [("\n".join(tokens), array("i", [x for pair in offsets for x in pair]).tobytes()) for tokens, offsets in line]
+        for line in (tokenize_text(text) for text in lines)
+    ]
+
+
+def _unpack(packed: list[tuple[str, bytes]]) -> list[Tokenized]:
+    out = []
+    for joined, raw in packed:
+        flat = array("i")
+        flat.frombytes(raw)
+        out.append((joined.split("\n"), list(zip(flat[0::2], flat[1::2]))))
+    return out
 
 
 def tokenize_all(lines: Iterable[str], workers: int = 0) -> Iterator[list[Tokenized]]:
@@ -79,6 +93,7 @@ def tokenize_all(lines: Iterable[str], workers: int = 0) -> Iterator[list[Tokeni
             if chunk:
                 pending.append(pool.apply_async(tokenize_lines, (chunk,)))
             if pending and (len(pending) >= TASKS_AHEAD or not chunk):
-                yield from pending.popleft().get()
+                for packed in pending.popleft().get():
+                    yield _unpack(packed)
             if not chunk and not pending:
                 return

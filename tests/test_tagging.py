@@ -50,3 +50,23 @@ def test_stream_keeps_input_order_across_windows(trained_model):
     tagged = list(tag_stream(predictor, iter(sentences), window=5))
     assert [len(s.tokens) for s in tagged] == [2 + 1 + i % 7 for i in range(23)]
     assert all(len(s.tags) == len(s.tokens) for s in tagged)
+
+
+def test_per_tag_rewrite_matches_convert_on_valid_sequences(trained_model):
+    import random
+
+    from tagger.schemes import BIOES, IOB2, invalid_positions
+    from tagger.tagging import _per_tag_map
+
+    model = load_model(trained_model).model
+    tags = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+    mapping = _per_tag_map(model, tags, IOB2)
+    assert model.config.scheme == BIOES and mapping is not None
+    rng = random.Random(0)
+    checked = 0
+    while checked < 300:
+        ids = [rng.randrange(len(tags)) for _ in range(rng.randint(1, 8))]
+        if invalid_positions([tags[i] for i in ids], BIOES):
+            continue
+        assert [mapping[i] for i in ids] == convert([tags[i] for i in ids], IOB2)
+        checked += 1
