@@ -122,6 +122,59 @@ def _split_dev(data: TaggedData, fraction: float, seed: int) -> tuple[TaggedData
     return train, dev
 
 
+class Optimizers:
+    """The optimizer of the dense parameters, and a sparse one for the word embeddings.
+
+    A batch touches a few hundred of the tens of thousands of word vectors;
+    sparse gradients update just those rows (Adam's moments of the rest stay
+    as they were, as in lazy Adam), instead of every row at every step.
+    """
+
+    def __init__(self, model: BiLSTMCRF, config: TrainConfig):
+        model.word_embed.sparse = True
+        words = [model.word_embed.weight]
+        dense = [p for name, p in model.named_parameters() if name != "word_embed.weight"]
+        if config.optimizer == "sgd":
+            self.parts = [
+                torch.optim.SGD(dense, lr=config.lr, momentum=config.momentum),
+                torch.optim.SGD(words, lr=config.lr, momentum=config.momentum),
+            ]
+        else:
+            self.parts = [torch.optim.Adam(dense, lr=config.lr), torch.optim.SparseAdam(words, lr=config.lr)]
+
+    def set_lr(self, lr: float) -> None:
+        for part in self.parts:
+            for group in part.param_groups:
+                group["lr"] = lr
+
+    def zero_grad(self) -> None:
+        for part in self.parts:
+            part.zero_grad()
+
+    def step(self) -> None:
+        for part in self.parts:
+            part.step()
+
+    def state_dict(self) -> dict:
+        return {"parts": [part.state_dict() for part in self.parts]}
+
+    def load_state_dict(self, state: dict) -> None:
+        for part, saved in zip(self.parts, state["parts"], strict=True):
+            part.load_state_dict(saved)
+
+
+def clip_gradients(parameters, max_norm: float) -> float:
+    """Scale all gradients (sparse ones too) so that their joint norm is at most ``max_norm``."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    norms = [(g.coalesce().values() if g.is_sparse else g).norm() for g in grads]
+    total = float(torch.stack(norms).norm()) if norms else 0.0
+    if total > max_norm:
+        scale = max_norm / (total + 1e-6)
+        for g in grads:
+            g.mul_(scale)
+    return total
+
+
 def _init_word_vectors(model: BiLSTMCRF, vocab: Vocabulary, vectors: Vectors | None) -> None:
     """Uniform random word vectors (scale sqrt(3 / dim)), pretrained ones where the file has the word."""
     weight = model.word_embed.weight
@@ -213,10 +266,7 @@ def train(
     singleton = torch.tensor([c == 1 for c in vocab.word_counts], dtype=torch.bool, device=config.device)
     predictor = Predictor(model, vocab, scheme, batch_size=64)
 
-    if config.optimizer == "sgd":
-        optimizer: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
-    else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = Optimizers(model, config)
     shuffler = torch.Generator().manual_seed(config.seed)
 
     state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
@@ -273,8 +323,7 @@ def train(
             epoch = state["epoch"] + 1
             epoch_start = time.perf_counter()
             lr = config.lr / (1 + config.lr_decay * (epoch - 1))
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+            optimizer.set_lr(lr)
             model.train()
             order = torch.randperm(len(train_tokens), generator=shuffler).tolist()
             batches = length_batches(lengths, config.batch_size, order)
@@ -293,7 +342,7 @@ def train(
                 optimizer.zero_grad()
                 loss.backward()
                 if config.clip > 0:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+                    clip_gradients(model.parameters(), config.clip)
                 optimizer.step()
                 total_loss += loss.item() * len(ids)
                 seen += len(ids)
