@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torchcrf import CRF
 
+from .likelihood import log_likelihood
 from .schemes import transition_rules
 from .tensors import Batch
 from .viterbi import NEG, viterbi_decode
@@ -171,7 +172,8 @@ class BiLSTMCRF(nn.Module):
         """Mean negative log-likelihood of the gold tags per sentence."""
         if batch.tags is None:
             raise ValueError("loss needs a batch with tags")
-        return -self.crf(self.emissions(batch), batch.tags, mask=batch.mask, reduction="mean")
+        # torchcrf's log-likelihood with its parameters (see likelihood.py for why not ``self.crf(...)``)
+        return -log_likelihood(self.crf, self.emissions(batch), batch.tags, batch.mask).mean()
 
     def decode_emissions(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         start, trans, end = self.crf.start_transitions, self.crf.transitions, self.crf.end_transitions

@@ -641,6 +641,7 @@ def test_resume_continues_exactly_where_the_run_stopped(straight_run, tmp_path):
     # the state after the last epoch, optimizer included, and the saved (best) model: bit for bit
     last, straight_last = model.with_name("last-epoch.pt"), straight.with_name("last-epoch.pt")
     _assert_same_tensors(_tensors(last), _tensors(straight_last))
+
     # the optimizer's own state (Adam's moments, or SGD's momentum) too
     def moments(path):
         parts = _tensors(path, "optimizer")["parts"]
