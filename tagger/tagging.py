@@ -35,7 +35,7 @@ WINDOW = 2048  # sentences read ahead before tagging
 class TaggedSentence:
     tokens: list[str]
     tags: list[str]
-    line_offsets: list[tuple[int, int]] | None = None  # character offsets of the tokens in ``text``
+    line_offsets: Sequence[int] | None = None  # offsets of the tokens in ``text``, flat: start0, end0, start1, ...
     text: str | None = None  # the input line the sentence came from (raw text only)
     text_start: int = 0  # offset of ``text`` in the input
 
@@ -44,8 +44,8 @@ class TaggedSentence:
         """Character offsets of the tokens in the whole input (raw text only)."""
         if self.line_offsets is None:
             return None
-        at = self.text_start
-        return [(s + at, e + at) for s, e in self.line_offsets]
+        at, flat = self.text_start, self.line_offsets
+        return [(flat[i] + at, flat[i + 1] + at) for i in range(0, len(flat), 2)]
 
 
 class Predictor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 from array import array
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, islice
 
 Tokenized = tuple[list[str], list[tuple[int, int]]]  # tokens, (start, end) offsets in the line
@@ -61,17 +61,25 @@ def tokenize_lines(lines: list[str]) -> list[list[tuple[str, bytes]]]:
     ]
 
 
-def _unpack(packed: list[tuple[str, bytes]]) -> list[Tokenized]:
+FlatTokenized = tuple[list[str], Sequence[int]]  # tokens, offsets flat: start0, end0, start1, end1, ...
+
+
+def _unpack(packed: list[tuple[str, bytes]]) -> list[FlatTokenized]:
     out = []
     for joined, raw in packed:
         flat = array("i")
         flat.frombytes(raw)
-        out.append((joined.split("\n"), list(zip(flat[0::2], flat[1::2]))))
+        out.append((joined.split("\n"), flat))
     return out
 
 
-def tokenize_all(lines: Iterable[str], workers: int = 0) -> Iterator[list[Tokenized]]:
-    """``tokenize_text`` of each line, in order; with ``workers`` > 0 in that many worker processes.
+def _flatten(sentences: list[Tokenized]) -> list[FlatTokenized]:
+    return [(tokens, [x for pair in offsets for x in pair]) for tokens, offsets in sentences]
+
+
+def tokenize_all(lines: Iterable[str], workers: int = 0) -> Iterator[list[FlatTokenized]]:
+    """``tokenize_text`` of each line, in order, offsets flattened (start0, end0, start1, ...);
+    with ``workers`` > 0 in that many worker processes.
 
     The caller reads and decodes the input (so its errors keep their line
     numbers) while the workers tokenize; at most ``TASKS_AHEAD`` tasks of
@@ -80,7 +88,7 @@ def tokenize_all(lines: Iterable[str], workers: int = 0) -> Iterator[list[Tokeni
     it = iter(lines)
     # Short inputs never pay for starting a worker: the first lines are tokenized here.
     for line in islice(it, LINES_PER_TASK if workers > 0 else None):
-        yield tokenize_text(line)
+        yield _flatten(tokenize_text(line))
     first = list(islice(it, 1))
     if not first:
         return

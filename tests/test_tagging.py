@@ -14,11 +14,15 @@ from tagger.tokenizer import LINES_PER_TASK, tokenize_all, tokenize_text
 
 def test_worker_process_tokenizes_exactly_like_inline():
     lines = [f"Line {i}: Mary met Dr. Smith in Paris. They didn't stay!" for i in range(3 * LINES_PER_TASK + 7)]
-    inline = list(tokenize_all(lines, workers=0))
-    parallel = list(tokenize_all(lines, workers=1))
+    def plain(results):
+        return [[(tokens, list(flat)) for tokens, flat in line] for line in results]
+
+    inline = plain(tokenize_all(lines, workers=0))
+    parallel = plain(tokenize_all(lines, workers=1))
     assert parallel == inline
     assert len(inline) == len(lines)
-    assert inline[0] == tokenize_text(lines[0])
+    tokens, pairs = tokenize_text(lines[0])[0]
+    assert inline[0][0] == (tokens, [x for pair in pairs for x in pair])
 
 
 def test_offsets_point_at_the_tokens_across_lines():
