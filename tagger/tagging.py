@@ -8,7 +8,9 @@ starts before the input ends and memory stays flat whatever the input size.
 from __future__ import annotations
 
 import os
+import queue
 import sys
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from .model import BiLSTMCRF
 from .model_file import LoadedModel, load_model
 from .reader import Sentence, decoded_lines, iter_conll, iter_token_lines
 from .schemes import BIOES, IOB2, convert
-from .tensors import TensorMaker, length_batches
+from .tensors import Batch, FormBucket, TensorMaker, length_batches
 from .tokenizer import tokenize_all
 from .vocabulary import Vocabulary
 
@@ -64,30 +66,46 @@ class Predictor:
     def from_loaded(cls, loaded: LoadedModel, batch_size: int = 64) -> Predictor:
         return cls(loaded.model, loaded.vocab, loaded.data_scheme, batch_size)
 
-    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+    def prepare(self, sentences: Sequence[Sequence[str]]) -> Prepared:
+        """The tensors for tagging ``sentences``: pure Python and tensor building, no network."""
+        lengths = [len(s) for s in sentences]
+        todo = [i for i, n in enumerate(lengths) if n > 0]
+        rows, buckets = self.maker.form_table(t for i in todo for t in sentences[i])
+        shared = rows if self.model.char_encoder is not None else None
+        batches = []
+        for group in length_batches([lengths[i] for i in todo], self.batch_size):
+            index = [todo[g] for g in group]
+            batches.append((index, self.maker.batch([sentences[i] for i in index], form_rows=shared)))
+        return Prepared(len(sentences), len(rows), buckets, batches)
+
+    def run(self, prepared: Prepared) -> list[list[str]]:
+        """Run the network and the decoder over prepared tensors; tags per sentence."""
         model, vocab = self.model, self.vocab
         was_training = model.training
         model.eval()
-        out: list[list[str] | None] = [None] * len(sentences)
-        lengths = [len(s) for s in sentences]
-        todo = [i for i, n in enumerate(lengths) if n > 0]
-        for i, n in enumerate(lengths):
-            if n == 0:
-                out[i] = []
+        out: list[list[str]] = [[] for _ in range(prepared.sentences)]
         with torch.inference_mode():
-            rows, buckets = self.maker.form_table(t for i in todo for t in sentences[i])
-            table = model.form_features(buckets, len(rows))
-            shared = rows if table is not None else None
-            for group in length_batches([lengths[i] for i in todo], self.batch_size):
-                index = [todo[g] for g in group]
-                batch = self.maker.batch([sentences[i] for i in index], form_rows=shared).to(self.device)
-                for i, ids in zip(index, model.decode(batch, table)):
+            table = model.form_features(prepared.buckets, prepared.forms)
+            for index, batch in prepared.batches:
+                for i, ids in zip(index, model.decode(batch.to(self.device), table)):
                     if self.tag_map is not None:
                         out[i] = [self.tag_map[t] for t in ids]
                     else:
                         out[i] = convert([vocab.tags[t] for t in ids], self.out_scheme)
         model.train(was_training)
-        return out  # type: ignore[return-value]
+        return out
+
+    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        """Tags of each sentence (an empty sentence gets no tags)."""
+        return self.run(self.prepare(sentences))
+
+
+@dataclass
+class Prepared:
+    sentences: int
+    forms: int
+    buckets: list[FormBucket]
+    batches: list[tuple[list[int], Batch]]  # sentence indices, and their batch
 
 
 def _per_tag_map(model: BiLSTMCRF, tags: list[str], out_scheme: str) -> list[str] | None:
@@ -141,15 +159,40 @@ def read_input(stream: BinaryIO, name: str, kind: str, workers: int = 0) -> Iter
 def tag_stream(
     predictor: Predictor, sentences: Iterable[TaggedSentence], window: int = WINDOW
 ) -> Iterator[TaggedSentence]:
-    """Tag sentences a window at a time and yield them in input order."""
+    """Tag sentences a window at a time and yield them in input order.
+
+    A thread reads and prepares the next window (tokenizing, tensors) while
+    this one runs the network, which releases the interpreter lock.
+    """
     it = iter(sentences)
-    while True:
-        chunk = list(islice(it, window))
-        if not chunk:
-            return
-        for sentence, tags in zip(chunk, predictor.predict([s.tokens for s in chunk])):
-            sentence.tags = tags
-            yield sentence
+    ready: queue.Queue = queue.Queue(maxsize=1)  # at most one window waits: memory stays flat
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            while not stop.is_set():
+                chunk = list(islice(it, window))
+                ready.put((chunk, predictor.prepare([s.tokens for s in chunk]) if chunk else None, None))
+                if not chunk:
+                    return
+        except BaseException as err:  # handed to the consumer, raised there
+            ready.put((None, None, err))
+
+    threading.Thread(target=produce, name="tagger-reader", daemon=True).start()
+    try:
+        while True:
+            chunk, prepared, err = ready.get()
+            if err is not None:
+                raise err
+            if not chunk:
+                return
+            for sentence, tags in zip(chunk, predictor.run(prepared)):
+                sentence.tags = tags
+                yield sentence
+    finally:
+        stop.set()
+        while not ready.empty():  # let a blocked producer finish its put and see the stop
+            ready.get_nowait()
 
 
 def tag_file(
