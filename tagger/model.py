@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import pack_padded_sequence
 from torchcrf import CRF
 
 from .likelihood import log_likelihood
@@ -101,6 +101,45 @@ class CharLSTM(nn.Module):
         return torch.cat([h[0], h[1]], dim=1)  # shape: (forms, 2 * hidden)
 
 
+class BiRNN(nn.Module):
+    """A bidirectional LSTM or GRU over a padded batch: forward and backward states concatenated.
+
+    The backward direction runs forwards over each sentence reversed within
+    its own length, so in both directions padding comes after the real
+    tokens and never reaches them: a sentence gets the same states alone as
+    beside longer ones, as with packed sequences. Unlike packed sequences,
+    this keeps the fused (oneDNN) recurrent kernels in training too, about
+    twice as fast on a CPU.
+    """
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, layers: int, dropout: float):
+        super().__init__()
+        rnn = nn.LSTM if cell == "lstm" else nn.GRU
+        self.forwards = nn.ModuleList()
+        self.backwards = nn.ModuleList()
+        for layer in range(layers):
+            size = input_size if layer == 0 else 2 * hidden_size
+            self.forwards.append(rnn(size, hidden_size, batch_first=True))
+            self.backwards.append(rnn(size, hidden_size, batch_first=True))
+        self.between = nn.Dropout(dropout)
+        self.hidden_size = hidden_size
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        batch, time, _ = x.shape
+        steps = torch.arange(time, device=x.device).expand(batch, time)  # shape: (batch, time)
+        ends = lengths.to(x.device).unsqueeze(1)  # shape: (batch, 1)
+        reverse = torch.where(steps < ends, ends - 1 - steps, steps)  # shape: (batch, time)
+        for layer, (fwd, bwd) in enumerate(zip(self.forwards, self.backwards)):
+            if layer > 0:
+                x = self.between(x)
+            ahead, _ = fwd(x)  # shape: (batch, time, hidden)
+            flipped = x.gather(1, reverse.unsqueeze(2).expand(-1, -1, x.shape[2]))
+            behind, _ = bwd(flipped)  # shape: (batch, time, hidden), in reversed order
+            behind = behind.gather(1, reverse.unsqueeze(2).expand(-1, -1, self.hidden_size))
+            x = torch.cat([ahead, behind], dim=2)  # shape: (batch, time, 2 * hidden)
+        return x
+
+
 class BiLSTMCRF(nn.Module):
     def __init__(self, config: ModelConfig, tags: list[str] | None = None):
         super().__init__()
@@ -119,15 +158,7 @@ class BiLSTMCRF(nn.Module):
             feature_dim += self.char_encoder.out_dim
         self.case_embed = nn.Embedding(len(CASES), c.case_dim, padding_idx=0) if c.case_dim else None
         feature_dim += c.case_dim
-        rnn = nn.LSTM if c.cell == "lstm" else nn.GRU
-        self.rnn = rnn(
-            feature_dim,
-            c.hidden_size,
-            num_layers=c.layers,
-            batch_first=True,
-            bidirectional=True,
-            dropout=c.dropout if c.layers > 1 else 0.0,
-        )
+        self.rnn = BiRNN(c.cell, feature_dim, c.hidden_size, c.layers, c.dropout)
         self.dropout = nn.Dropout(c.dropout)
         self.project = nn.Linear(2 * c.hidden_size, c.num_tags)
         self.crf = CRF(c.num_tags, batch_first=True)
@@ -162,10 +193,7 @@ class BiLSTMCRF(nn.Module):
         if self.case_embed is not None:
             parts.append(self.case_embed(batch.cases))  # shape: (batch, time, case_dim)
         x = self.dropout(torch.cat(parts, dim=2))  # shape: (batch, time, features)
-        width = x.shape[1]
-        packed = pack_padded_sequence(x, batch.lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, _ = self.rnn(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=width)  # shape: (batch, time, 2 * hidden)
+        out = self.rnn(x, batch.lengths)  # shape: (batch, time, 2 * hidden)
         return self.project(self.dropout(out))  # shape: (batch, time, tags)
 
     def loss(self, batch: Batch) -> torch.Tensor:
