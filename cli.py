@@ -220,6 +220,9 @@ def train(
     keep_vectors: Annotated[
         int, typer.Option(help="Pretrained words kept for tag time beyond the data's, most frequent first (-1: all).")
     ] = 100_000,
+    freeze_vectors: Annotated[
+        bool, typer.Option(help="Keep pretrained vectors fixed; train only the vectors of words without one.")
+    ] = False,
     tag_column: TagColumn = -1,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its last finished epoch.")] = False,
     device: Device = "cpu",
@@ -272,6 +275,7 @@ def train(
         threads=threads,
         embeddings=str(embeddings) if embeddings else None,
         keep_vectors=keep_vectors,
+        freeze_vectors=freeze_vectors,
     )
     path = _model_path(model)
 

@@ -53,6 +53,7 @@ class TrainConfig:
     dev_fraction: float = 0.1  # held out of train when there is no dev file
     embeddings: str | None = None  # pretrained word vectors (GloVe / word2vec text, plain or .gz)
     keep_vectors: int = 100_000  # most frequent pretrained words kept for tag time beyond the data's (-1: all)
+    freeze_vectors: bool = False  # keep pretrained vectors as they are (only words without one are trained)
     threads: int = 0  # torch threads; 0 picks for the machine
     device: str = "cpu"
 
@@ -175,15 +176,17 @@ def clip_gradients(parameters, max_norm: float) -> float:
     return total
 
 
-def _init_word_vectors(model: BiLSTMCRF, vocab: Vocabulary, vectors: Vectors | None) -> None:
-    """Uniform random word vectors (scale sqrt(3 / dim)), pretrained ones where the file has the word."""
+def _init_word_vectors(model: BiLSTMCRF, vocab: Vocabulary, vectors: Vectors | None) -> list[int]:
+    """Uniform random word vectors (scale sqrt(3 / dim)), pretrained ones where the file has the word.
+
+    Returns the rows of the trained table that got a pretrained vector."""
     weight = model.word_embed.weight
     scale = math.sqrt(3.0 / weight.shape[1])
     with torch.no_grad():
         weight.uniform_(-scale, scale)
         weight[0].zero_()
         if vectors is None:
-            return
+            return []
         trained = model.config.num_words
         rows = [(i, vectors.index[w]) for i, w in enumerate(vocab.words[:trained]) if w in vectors.index]
         if rows:
@@ -192,6 +195,7 @@ def _init_word_vectors(model: BiLSTMCRF, vocab: Vocabulary, vectors: Vectors | N
         extra = [vectors.index[w] for w in vocab.words[trained:]]
         if extra:
             model.extra_vectors.copy_(vectors.vectors[extra])
+        return [i for i, _ in rows]
 
 
 def train(
@@ -255,7 +259,11 @@ def train(
     model_config.num_tags = len(tags)
     model_config.scheme = config.scheme
     model = BiLSTMCRF(model_config, vocab.tags)
-    _init_word_vectors(model, vocab, vectors)
+    pretrained_rows = _init_word_vectors(model, vocab, vectors)
+    frozen = None
+    if config.freeze_vectors and pretrained_rows:
+        rows = torch.tensor(pretrained_rows, device=config.device)
+        frozen = (rows, model.word_embed.weight.detach()[pretrained_rows].clone().to(config.device))
     model.to(config.device)
 
     train_tokens = [s.tokens for s in train_data.sentences]
@@ -344,6 +352,9 @@ def train(
                 if config.clip > 0:
                     clip_gradients(model.parameters(), config.clip)
                 optimizer.step()
+                if frozen is not None:  # put the pretrained vectors back as they were
+                    with torch.no_grad():
+                        model.word_embed.weight.index_copy_(0, frozen[0], frozen[1])
                 total_loss += loss.item() * len(ids)
                 seen += len(ids)
                 if advance:

@@ -4,7 +4,7 @@ Each case checks what the user sees: one ``tagger: error:`` line on stderr (nami
 for file content), exit status 2 for bad input or usage, no traceback, and nothing already written
 damaged. Then the ways of not losing work: atomic model files, Ctrl-C and SIGTERM during training
 (real processes, real signals), ``--resume`` reaching the very weights of an uninterrupted run, and
-determinism. The catalogue in docs/robustness.md lists these tests by name.
+determinism. The catalogue in README.md ("Bad input and lost work") lists these tests by name.
 """
 
 from __future__ import annotations

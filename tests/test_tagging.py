@@ -14,6 +14,7 @@ from tagger.tokenizer import LINES_PER_TASK, tokenize_all, tokenize_text
 
 def test_worker_process_tokenizes_exactly_like_inline():
     lines = [f"Line {i}: Mary met Dr. Smith in Paris. They didn't stay!" for i in range(3 * LINES_PER_TASK + 7)]
+
     def plain(results):
         return [[(tokens, list(flat)) for tokens, flat in line] for line in results]
 
