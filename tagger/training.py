@@ -25,7 +25,7 @@ from .embeddings import Vectors, read_vectors
 from .errors import DataError, TaggerError
 from .evaluation import score
 from .model import BiLSTMCRF, ModelConfig
-from .model_file import check_writable, read_checkpoint, save_model, write_atomically
+from .model_file import check_writable, read_checkpoint, save_model
 from .runtime import configure_torch
 from .schemes import SCHEMES, tag_set
 from .tagging import Predictor
@@ -384,15 +384,13 @@ def train(
                 save_model(model_path, model, vocab, scheme, metadata, {"train_config": asdict(config)})
             else:
                 state["bad_epochs"] += 1
-            write_atomically(
+            save_model(  # the state after this epoch, for --resume
                 resume_file,
-                {
-                    "format": "tagger-model",
-                    "format_version": 1,
-                    "config": model_config.to_dict(),
-                    "vocab": vocab.to_dict(),
-                    "data_scheme": scheme,
-                    "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                model,
+                vocab,
+                scheme,
+                metadata={},
+                extra={
                     "optimizer": optimizer.state_dict(),
                     "shuffler": shuffler.get_state(),
                     "rng": torch.get_rng_state(),
