@@ -381,7 +381,7 @@ def train(
                 best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
                 metadata["dev_scores"] = dev_scores
                 metadata["best_epoch"] = epoch
-                save_model(model_path, model, vocab, scheme, metadata, {"train_config": asdict(config)})
+                save_model(model_path, model, vocab, scheme, metadata)
             else:
                 state["bad_epochs"] += 1
             save_model(  # the state after this epoch, for --resume
@@ -416,7 +416,7 @@ def train(
         test_scores = score(test_data.tags_in(scheme), predictor.predict([s.tokens for s in test_data.sentences]))
         result["test"] = test_scores
         metadata["test_scores"] = test_scores
-        save_model(model_path, model, vocab, scheme, metadata, {"train_config": asdict(config)})
+        save_model(model_path, model, vocab, scheme, metadata)
     resume_file.unlink(missing_ok=True)
     result["seconds"] = time.perf_counter() - started
     result["data_scheme"] = scheme
