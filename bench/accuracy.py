@@ -1,15 +1,19 @@
 """Accuracy benchmark: test F1 over several seeds on the reference data sets.
 
     python bench/accuracy.py [--settings conll03-glove conll03 wnut17-glove conll02-es] [--seeds 1 2 3]
-                             [--results bench/out/accuracy.jsonl] [--threads 1] [-- extra train options]
+                             [--results bench/out/accuracy.jsonl] [--threads 1]
+                             [--set hidden_size=200 --set word_dropout=0.5 ...]
 
 For each setting and seed it trains with the default recipe (`tagger train`'s
 defaults, through the same library function), selects the model on the
 development file, scores the test file with seqeval's default
 (conlleval-compatible) mode on the file's original tags, and prints dev F1,
 test F1, epochs and wall time; then the mean and standard deviation per
-setting. Each finished run is appended to --results (JSON lines) and skipped
-when the script is run again, so a long benchmark can be stopped and resumed.
+setting. ``--set NAME=VALUE`` changes one field of the model or training
+configuration (for trying a recipe against the defaults); the changes are
+recorded with each run and runs with different changes are kept apart.
+Each finished run is appended to --results (JSON lines) and skipped when the
+script is run again, so a long benchmark can be stopped and resumed.
 Reads ../shared/data; runs on the CPU.
 """
 
@@ -21,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,9 +56,21 @@ def main() -> None:
     parser.add_argument("--results", default=str(ROOT / "bench" / "out" / "accuracy.jsonl"))
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=0, help="override the default number of epochs")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        dest="changes",
+        help="change a field of ModelConfig or TrainConfig (repeatable)",
+    )
     opts = parser.parse_args()
 
+    from tagger.model import ModelConfig
     from tagger.training import TrainConfig, train
+
+    changes = parse_changes(opts.changes, ModelConfig, TrainConfig)
+    label = " ".join(f"{k}={v}" for k, v in sorted(changes.items()))
 
     results_path = Path(opts.results)
     results_path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,17 +79,20 @@ def main() -> None:
         done = [json.loads(line) for line in results_path.read_text().splitlines() if line.strip()]
 
     def key(r: dict) -> tuple:
-        return (r["setting"], r["seed"], r.get("epochs_max", 0))
+        return (r["setting"], r["seed"], r.get("epochs_max", 0), r.get("changes", ""))
 
     finished = {key(r) for r in done}
     for setting in opts.settings:
         folder, train_name, dev_name, test_name, vectors = SETTINGS[setting]
         for seed in opts.seeds:
-            if (setting, seed, opts.epochs) in finished:
+            if (setting, seed, opts.epochs, label) in finished:
                 continue
             config = TrainConfig(seed=seed, threads=opts.threads, embeddings=str(vectors) if vectors else None)
+            model_config = ModelConfig()
             if opts.epochs:
                 config.epochs = opts.epochs
+            for name, value in changes.items():
+                setattr(config if hasattr(config, name) else model_config, name, value)
             model_path = Path(tempfile.mkdtemp(prefix="tagger-acc-")) / "model.pt"
             start = time.perf_counter()
             result = train(
@@ -80,6 +100,7 @@ def main() -> None:
                 model_path,
                 dev_file=folder / dev_name,
                 test_file=folder / test_name,
+                model_config=model_config,
                 config=config,
                 log=lambda m: print(f"  {m}", file=sys.stderr),
                 on_epoch=lambda row: print(
@@ -92,6 +113,7 @@ def main() -> None:
                 "setting": setting,
                 "seed": seed,
                 "epochs_max": opts.epochs,
+                "changes": label,
                 "dev_f1": 100 * result["dev"]["f1"],
                 "test_f1": 100 * result["test"]["f1"],
                 "best_epoch": result["best_epoch"],
@@ -104,15 +126,21 @@ def main() -> None:
             with results_path.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             print(
-                f"{setting} seed {seed}: dev F1 {row['dev_f1']:.2f}  test F1 {row['test_f1']:.2f}  "
+                f"{setting} {label} seed {seed}: dev F1 {row['dev_f1']:.2f}  test F1 {row['test_f1']:.2f}  "
                 f"best epoch {row['best_epoch']}/{row['epochs_run']}  {row['seconds'] / 60:.1f} min",
                 flush=True,
             )
 
     print()
+    if label:
+        print(f"changes from the defaults: {label}")
     print(f"{'setting':<15} {'runs':>4} {'dev F1':>14} {'test F1':>14} {'min to best':>12}  published")
     for setting in opts.settings:
-        rows = [r for r in done if r["setting"] == setting and r.get("epochs_max", 0) == opts.epochs]
+        rows = [
+            r
+            for r in done
+            if r["setting"] == setting and r.get("epochs_max", 0) == opts.epochs and r.get("changes", "") == label
+        ]
         if not rows:
             continue
 
@@ -125,6 +153,27 @@ def main() -> None:
             f"{mean_std([r['test_f1'] for r in rows]):>14} "
             f"{statistics.median(r['seconds_to_best'] for r in rows) / 60:>12.1f}  {PUBLISHED[setting]}"
         )
+
+
+def parse_changes(items: list[str], *configs: type) -> dict:
+    """``NAME=VALUE`` strings to a dict, each value converted to the type of the field's default."""
+    defaults = {}
+    for cls in configs:
+        defaults.update({f.name: getattr(cls(), f.name) for f in fields(cls)})
+    changes = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or name not in defaults:
+            raise SystemExit(f"--set {item}: expected NAME=VALUE with NAME one of {', '.join(sorted(defaults))}")
+        default = defaults[name]
+        if isinstance(default, bool):
+            value = text.lower() in ("1", "true", "yes")
+        elif isinstance(default, (int, float)):
+            value = type(default)(text)
+        else:
+            value = text
+        changes[name] = value
+    return changes
 
 
 if __name__ == "__main__":
