@@ -8,7 +8,7 @@ import pytest
 import torch
 from torchcrf import CRF
 
-from tagger.model import BiLSTMCRF, ModelConfig
+from tagger.model import BiLSTMCRF, CharCNN, ModelConfig
 from tagger.schemes import BIOES, IOB1, IOB2, invalid_positions, tag_set
 from tagger.tensors import TensorMaker
 from tagger.viterbi import viterbi_decode
@@ -131,7 +131,30 @@ def test_model_config_rejects_bad_values():
         ModelConfig(hidden_size=0)
     with pytest.raises(ValueError, match="dropout"):
         ModelConfig(dropout=1.0)
+    with pytest.raises(ValueError, match="char_kernel"):
+        ModelConfig(char_kernel=4)
     assert ModelConfig.from_dict({**ModelConfig(hidden_size=3).to_dict(), "unknown": 1}).hidden_size == 3
+
+
+@pytest.mark.parametrize("kernel", [1, 3, 5])
+def test_char_cnn_equals_a_masked_conv1d_over_the_padded_forms(kernel):
+    torch.manual_seed(kernel)
+    cnn = CharCNN(num_chars=20, dim=6, filters=7, kernel=kernel)
+    lengths = torch.tensor([1, 9, 4, 2, 9, 3])
+    chars = torch.randint(1, 20, (6, 9)).masked_fill(torch.arange(9) >= lengths.unsqueeze(1), 0)
+
+    def reference(chars: torch.Tensor) -> torch.Tensor:
+        x = cnn.conv(cnn.embed(chars).transpose(1, 2))  # shape: (forms, filters, chars)
+        return x.masked_fill((chars == 0).unsqueeze(1), float("-inf")).max(dim=2).values
+
+    ours, theirs = cnn(chars), reference(chars)
+    assert ours.shape == (6, 7)
+    torch.testing.assert_close(ours, theirs)
+    grads = [torch.autograd.grad(out.square().sum(), list(cnn.parameters())) for out in (ours, theirs)]
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b)
+    # A form's features do not depend on its neighbours.
+    torch.testing.assert_close(cnn(chars[2:3, :4]), ours[2:3])
 
 
 # Viterbi
