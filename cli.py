@@ -223,6 +223,9 @@ def train(
     freeze_vectors: Annotated[
         bool, typer.Option(help="Keep pretrained vectors fixed; train only the vectors of words without one.")
     ] = False,
+    average: Annotated[
+        float, typer.Option(help="Decay of a moving average of the weights, which is scored and saved (0: off).")
+    ] = 0.0,
     tag_column: TagColumn = -1,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its last finished epoch.")] = False,
     device: Device = "cpu",
@@ -276,6 +279,7 @@ def train(
         embeddings=str(embeddings) if embeddings else None,
         keep_vectors=keep_vectors,
         freeze_vectors=freeze_vectors,
+        average=average,
     )
     path = _model_path(model)
 

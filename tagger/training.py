@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+from torch.optim.swa_utils import AveragedModel
 
 from . import __version__
 from .corpus import TaggedData, load_tagged
@@ -54,6 +55,7 @@ class TrainConfig:
     embeddings: str | None = None  # pretrained word vectors (GloVe / word2vec text, plain or .gz)
     keep_vectors: int = 100_000  # most frequent pretrained words kept for tag time beyond the data's (-1: all)
     freeze_vectors: bool = False  # keep pretrained vectors as they are (only words without one are trained)
+    average: float = 0.0  # decay of a moving average of the weights, which is scored and saved (0: off)
     threads: int = 0  # torch threads; 0 picks for the machine
     device: str = "cpu"
 
@@ -72,6 +74,8 @@ class TrainConfig:
             raise TaggerError(f"--scheme must be one of {', '.join(SCHEMES)}, got {self.scheme!r}")
         if not 0.0 <= self.word_dropout < 1.0:
             raise TaggerError(f"--word-dropout must be in [0, 1), got {self.word_dropout}")
+        if not 0.0 <= self.average < 1.0:
+            raise TaggerError(f"--average must be in [0, 1), got {self.average}")
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
@@ -166,6 +170,19 @@ class Optimizers:
     def load_state_dict(self, state: dict) -> None:
         for part, saved in zip(self.parts, state["parts"], strict=True):
             part.load_state_dict(saved)
+
+
+def moving_average(decay: float) -> Callable:
+    """An exponential moving average for ``AveragedModel``, its decay ramped up from 0.1 as
+    ``(1 + n) / (10 + n)`` after n updates, so the start of training is soon forgotten."""
+
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged: torch.Tensor) -> None:
+        n = int(num_averaged)
+        weight = 1.0 - min(decay, (1 + n) / (10 + n))
+        for a, c in zip(averaged, current, strict=True):
+            a.lerp_(c, weight)
+
+    return update
 
 
 def clip_gradients(parameters, max_norm: float) -> float:
@@ -276,9 +293,10 @@ def train(
     dev_gold = dev_data.tags_in(scheme)
     maker = TensorMaker(vocab)
     singleton = torch.tensor([c == 1 for c in vocab.word_counts], dtype=torch.bool, device=config.device)
-    predictor = Predictor(model, vocab, scheme, batch_size=64)
-
     optimizer = Optimizers(model, config)
+    averaged = AveragedModel(model, multi_avg_fn=moving_average(config.average)) if config.average else None
+    scored = averaged.module if averaged is not None else model  # the weights scored on dev and saved
+    predictor = Predictor(scored, vocab, scheme, batch_size=64)
     shuffler = torch.Generator().manual_seed(config.seed)
 
     state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
@@ -292,6 +310,8 @@ def train(
             raise TaggerError("cannot resume: the data or options differ from the interrupted run", str(resume_file))
         model.load_state_dict(saved["state_dict"])
         optimizer.load_state_dict(saved["optimizer"])
+        if averaged is not None:
+            averaged.load_state_dict(saved["average"])
         shuffler.set_state(saved["shuffler"])
         torch.set_rng_state(saved["rng"])
         state = saved["progress"]
@@ -359,6 +379,8 @@ def train(
                 if frozen is not None:  # put the pretrained vectors back as they were
                     with torch.no_grad():
                         model.word_embed.weight.index_copy_(0, frozen[0], frozen[1])
+                if averaged is not None:
+                    averaged.update_parameters(model)
                 total_loss += loss.item() * len(ids)
                 seen += len(ids)
                 if advance:
@@ -382,10 +404,10 @@ def train(
             row["best"] = improved
             if improved:
                 state["best_f1"], state["best_epoch"], state["bad_epochs"] = dev_scores["f1"], epoch, 0
-                best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+                best_state = copy.deepcopy({k: v.detach().cpu() for k, v in scored.state_dict().items()})
                 metadata["dev_scores"] = dev_scores
                 metadata["best_epoch"] = epoch
-                save_model(model_path, model, vocab, scheme, metadata)
+                save_model(model_path, scored, vocab, scheme, metadata)
             else:
                 state["bad_epochs"] += 1
             save_model(  # the state after this epoch, for --resume
@@ -400,6 +422,7 @@ def train(
                     "rng": torch.get_rng_state(),
                     "progress": state,
                     "best_state_dict": best_state,
+                    "average": averaged.state_dict() if averaged is not None else None,
                     "best_metadata": {k: metadata[k] for k in ("best_epoch", "dev_scores") if k in metadata},
                 },
             )
@@ -415,12 +438,12 @@ def train(
 
     result = result_so_far()
     if best_state is not None:
-        model.load_state_dict(best_state)
+        scored.load_state_dict(best_state)
     if test_data is not None:
         test_scores = score(test_data.tags_in(scheme), predictor.predict([s.tokens for s in test_data.sentences]))
         result["test"] = test_scores
         metadata["test_scores"] = test_scores
-        save_model(model_path, model, vocab, scheme, metadata)
+        save_model(model_path, scored, vocab, scheme, metadata)
     resume_file.unlink(missing_ok=True)
     result["seconds"] = time.perf_counter() - started
     result["data_scheme"] = scheme

@@ -369,3 +369,25 @@ def test_version():
     result = run(["--version"])
     assert result.exit_code == 0
     assert result.stdout.strip() == f"tagger {__version__}"
+
+
+def test_train_option_defaults_are_the_library_defaults():
+    """`tagger train` with no options trains with TrainConfig's and ModelConfig's defaults."""
+    import typer
+
+    from cli import app
+    from tagger.model import ModelConfig
+    from tagger.training import TrainConfig
+
+    command = typer.main.get_command(app).commands["train"]
+    cli_defaults = {p.name: p.default for p in command.params}
+    renamed = {"train_scheme": "scheme", "output": None, "model": None, "scheme": None}
+    library = {**ModelConfig().to_dict(), **TrainConfig().__dict__}
+    checked = 0
+    for name, default in cli_defaults.items():
+        key = renamed.get(name, name)
+        if key in library and default is not None:
+            value = getattr(default, "value", default)
+            assert value == library[key], f"--{name.replace('_', '-')}: CLI {value!r}, library {library[key]!r}"
+            checked += 1
+    assert checked >= 20

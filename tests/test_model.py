@@ -367,3 +367,14 @@ def test_overfits_a_tiny_data_set(tmp_path):
     assert scores["f1"] == 1.0
     assert scores["support"] == 9
     assert set(scores["per_type"]) == {"PER", "LOC", "ORG"}
+
+
+def test_moving_average_of_the_weights():
+    from tagger.training import moving_average
+
+    update = moving_average(0.5)
+    averaged, current = [torch.zeros(3)], [torch.full((3,), 10.0)]
+    update(averaged, current, torch.tensor(0))  # decay min(0.5, 1 / 10): 90% of the new weights
+    torch.testing.assert_close(averaged[0], torch.full((3,), 9.0))
+    update(averaged, [torch.full((3,), 1.0)], torch.tensor(100))  # decay 0.5 after many updates
+    torch.testing.assert_close(averaged[0], torch.full((3,), 5.0))

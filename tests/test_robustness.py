@@ -569,7 +569,9 @@ class Stop(Exception):
     pass
 
 
-def _train(data: Path, path: Path, epochs: int = 4, stop_after: int | None = None, resume: bool = False) -> dict:
+def _train(
+    data: Path, path: Path, epochs: int = 4, stop_after: int | None = None, resume: bool = False, average: float = 0.0
+) -> dict:
     """A small training run that snapshots the state after its last epoch (weights and optimizer)."""
     from tagger.model import ModelConfig
     from tagger.training import TrainConfig, train
@@ -585,7 +587,9 @@ def _train(data: Path, path: Path, epochs: int = 4, stop_after: int | None = Non
         path,
         dev_file=data / "dev.txt",
         model_config=ModelConfig(word_dim=12, char_size=8, hidden_size=8, dropout=0.3),
-        config=TrainConfig(epochs=epochs, batch_size=8, lr=0.05, patience=0, seed=11, word_dropout=0.3),
+        config=TrainConfig(
+            epochs=epochs, batch_size=8, lr=0.05, patience=0, seed=11, word_dropout=0.3, average=average
+        ),
         resume=resume,
         on_epoch=on_epoch,
     )
@@ -653,6 +657,22 @@ def test_resume_continues_exactly_where_the_run_stopped(straight_run, tmp_path):
     _assert_same_tensors(_tensors(model), _tensors(straight))
     assert _predictions(model, data) == _predictions(straight, data)
     assert not model.with_name("model.pt.resume").exists()
+
+
+def test_resume_with_a_moving_average_of_the_weights(straight_run, tmp_path):
+    data = straight_run[0]
+    straight = tmp_path / "straight" / "model.pt"
+    straight_result = _train(data, straight, average=0.9)
+    model = tmp_path / "model.pt"
+    with pytest.raises(Stop):
+        _train(data, model, stop_after=2, average=0.9)
+    result = _train(data, model, resume=True, average=0.9)
+    assert _history(result) == _history(straight_result)
+    last, straight_last = model.with_name("last-epoch.pt"), straight.with_name("last-epoch.pt")
+    _assert_same_tensors(_tensors(last, "average"), _tensors(straight_last, "average"))
+    _assert_same_tensors(_tensors(model), _tensors(straight))
+    # the saved model is the average, not the last weights
+    assert not torch.equal(_tensors(straight)["project.weight"], _tensors(straight_last)["project.weight"])
 
 
 def test_resume_keeps_the_best_epochs_scores_in_the_model_file(straight_run, tmp_path):
