@@ -11,6 +11,7 @@ import os
 import queue
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from .vocabulary import Vocabulary
 
 INPUTS = ("text", "conll", "tokens")
 WINDOW = 2048  # sentences read ahead before tagging
+STOP_WAIT = 5.0  # seconds to let the reader thread finish when tagging stops early
 
 
 @dataclass
@@ -172,13 +174,16 @@ def tag_stream(
         try:
             while not stop.is_set():
                 chunk = list(islice(it, window))
+                if stop.is_set():
+                    return
                 ready.put((chunk, predictor.prepare([s.tokens for s in chunk]) if chunk else None, None))
                 if not chunk:
                     return
         except BaseException as err:  # handed to the consumer, raised there
             ready.put((None, None, err))
 
-    threading.Thread(target=produce, name="tagger-reader", daemon=True).start()
+    producer = threading.Thread(target=produce, name="tagger-reader", daemon=True)
+    producer.start()
     try:
         while True:
             chunk, prepared, err = ready.get()
@@ -190,9 +195,18 @@ def tag_stream(
                 sentence.tags = tags
                 yield sentence
     finally:
+        # Stopped early (a closed pipe, an error, Ctrl-C): let the producer finish the window it
+        # is preparing before the interpreter exits; a thread still inside torch at exit aborts
+        # the process ("terminate called without an active exception", status 134). One blocked
+        # on reading more input is left behind after a while: it is not inside torch.
         stop.set()
-        while not ready.empty():  # let a blocked producer finish its put and see the stop
-            ready.get_nowait()
+        deadline = time.monotonic() + STOP_WAIT
+        while producer.is_alive() and time.monotonic() < deadline:
+            try:
+                ready.get_nowait()  # a producer blocked on a full queue can finish its put
+            except queue.Empty:
+                pass
+            producer.join(timeout=0.02)
 
 
 def tag_file(

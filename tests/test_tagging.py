@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 import torch
 
@@ -75,3 +76,26 @@ def test_per_tag_rewrite_matches_convert_on_valid_sequences(trained_model):
             continue
         assert [mapping[i] for i in ids] == convert([tags[i] for i in ids], IOB2)
         checked += 1
+
+
+def test_stopping_early_waits_for_the_reader_thread(trained_model):
+    """`tagger tag | head -1`: the thread preparing the next window must not be inside torch when the
+    interpreter exits (that aborts the process with status 134), so closing the stream waits for it."""
+    import threading
+
+    from tagger.tagging import TaggedSentence
+
+    predictor = Predictor.from_loaded(load_model(trained_model))
+    prepare = predictor.prepare
+
+    def slow_prepare(sentences):
+        time.sleep(0.3)  # the reader thread is still preparing when the stream is closed
+        return prepare(sentences)
+
+    predictor.prepare = slow_prepare
+    sentences = (TaggedSentence(["Mary", "lives", "in", "Paris", "."], []) for _ in range(10_000))
+    stream = tag_stream(predictor, sentences, window=500)
+    for _ in range(3):
+        next(stream)
+    stream.close()
+    assert not [t for t in threading.enumerate() if t.name == "tagger-reader"]
