@@ -12,7 +12,8 @@ import copy
 import math
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -102,8 +103,29 @@ class TrainingInterrupted(TaggerError):
         super().__init__(msg)
 
 
-def _interrupting(signum, frame):
-    raise _Signal(signum)
+class _Signals:
+    """SIGINT and SIGTERM as ``_Signal`` exceptions, held back while the epoch's files are written
+    (``with signals.held():``) so an interrupted run never has a model without its resume file."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.pending: int | None = None
+
+    def handle(self, signum, frame) -> None:
+        if self.holding:
+            self.pending = self.pending or signum
+        else:
+            raise _Signal(signum)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+        if self.pending is not None:
+            raise _Signal(self.pending)
 
 
 class _Signal(BaseException):
@@ -341,8 +363,9 @@ def train(
         }
 
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signals = _Signals()
     for s in previous:
-        signal.signal(s, _interrupting)
+        signal.signal(s, signals.handle)
     try:
         log(f"train: {train_file}  dev: {dev_file or '(held out of train)'}  test: {test_file or '(none)'}")
         log(
@@ -398,34 +421,35 @@ def train(
                 "seconds": time.perf_counter() - epoch_start,
                 "sentences_per_second": seen / train_seconds if train_seconds > 0 else 0.0,
             }
-            state["history"].append(row)
-            state["epoch"] = epoch
-            improved = dev_scores["f1"] > state["best_f1"]
-            row["best"] = improved
-            if improved:
-                state["best_f1"], state["best_epoch"], state["bad_epochs"] = dev_scores["f1"], epoch, 0
-                best_state = copy.deepcopy({k: v.detach().cpu() for k, v in scored.state_dict().items()})
-                metadata["dev_scores"] = dev_scores
-                metadata["best_epoch"] = epoch
-                save_model(model_path, scored, vocab, scheme, metadata)
-            else:
-                state["bad_epochs"] += 1
-            save_model(  # the state after this epoch, for --resume
-                resume_file,
-                model,
-                vocab,
-                scheme,
-                metadata={},
-                extra={
-                    "optimizer": optimizer.state_dict(),
-                    "shuffler": shuffler.get_state(),
-                    "rng": torch.get_rng_state(),
-                    "progress": state,
-                    "best_state_dict": best_state,
-                    "average": averaged.state_dict() if averaged is not None else None,
-                    "best_metadata": {k: metadata[k] for k in ("best_epoch", "dev_scores") if k in metadata},
-                },
-            )
+            with signals.held():  # a signal waits until the best model and the resume file are written
+                state["history"].append(row)
+                state["epoch"] = epoch
+                improved = dev_scores["f1"] > state["best_f1"]
+                row["best"] = improved
+                if improved:
+                    state["best_f1"], state["best_epoch"], state["bad_epochs"] = dev_scores["f1"], epoch, 0
+                    best_state = copy.deepcopy({k: v.detach().cpu() for k, v in scored.state_dict().items()})
+                    metadata["dev_scores"] = dev_scores
+                    metadata["best_epoch"] = epoch
+                    save_model(model_path, scored, vocab, scheme, metadata)
+                else:
+                    state["bad_epochs"] += 1
+                save_model(  # the state after this epoch, for --resume
+                    resume_file,
+                    model,
+                    vocab,
+                    scheme,
+                    metadata={},
+                    extra={
+                        "optimizer": optimizer.state_dict(),
+                        "shuffler": shuffler.get_state(),
+                        "rng": torch.get_rng_state(),
+                        "progress": state,
+                        "best_state_dict": best_state,
+                        "average": averaged.state_dict() if averaged is not None else None,
+                        "best_metadata": {k: metadata[k] for k in ("best_epoch", "dev_scores") if k in metadata},
+                    },
+                )
             on_epoch(row)
             if config.patience and state["bad_epochs"] >= config.patience:
                 log(f"no dev F1 gain for {config.patience} epochs: stopping after epoch {epoch}")

@@ -712,3 +712,32 @@ def test_same_seed_same_weights_and_predictions(straight_run, tmp_path):
     _assert_same_tensors(_tensors(model), _tensors(straight))
     _assert_same_tensors(_tensors(model.with_name("last-epoch.pt")), _tensors(straight.with_name("last-epoch.pt")))
     assert _predictions(model, data) == _predictions(straight, data)
+
+
+def test_a_signal_while_the_model_is_written_waits_for_the_resume_file(tiny_dir, tmp_path, monkeypatch):
+    """Ctrl-C between writing the best model and the resume file would leave a model that
+    `--resume` cannot continue; the signal is held until both are written."""
+    from tagger import training
+    from tagger.model import ModelConfig
+    from tagger.training import TrainConfig, TrainingInterrupted, train
+
+    real_save = training.save_model
+
+    def save_and_get_a_signal(path, *args, **kwargs):
+        if Path(path).name == "model.pt":
+            os.kill(os.getpid(), signal.SIGINT)  # handled at once, between two bytecodes of this thread
+        return real_save(path, *args, **kwargs)
+
+    monkeypatch.setattr(training, "save_model", save_and_get_a_signal)
+    model = tmp_path / "model.pt"
+    with pytest.raises(TrainingInterrupted) as stopped:
+        train(
+            tiny_dir / "train.txt",
+            model,
+            dev_file=tiny_dir / "dev.txt",
+            model_config=ModelConfig(word_dim=10, char_encoder="none", hidden_size=8),
+            config=TrainConfig(epochs=3, batch_size=16, patience=0),
+        )
+    assert stopped.value.exit_code == 130
+    assert read_checkpoint(model.with_name("model.pt.resume"))["progress"]["epoch"] == 1
+    assert load_model(model).metadata["best_epoch"] == 1
