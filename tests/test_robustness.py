@@ -675,6 +675,17 @@ def test_resume_with_a_moving_average_of_the_weights(straight_run, tmp_path):
     assert not torch.equal(_tensors(straight)["project.weight"], _tensors(straight_last)["project.weight"])
 
 
+def test_resume_with_averaging_turned_on_or_off_is_refused(straight_run, tmp_path):
+    from tagger.errors import TaggerError
+
+    data = straight_run[0]
+    model = tmp_path / "model.pt"
+    with pytest.raises(Stop):
+        _train(data, model, stop_after=1)
+    with pytest.raises(TaggerError, match="cannot resume: the data or options differ"):
+        _train(data, model, resume=True, average=0.9)
+
+
 def test_resume_keeps_the_best_epochs_scores_in_the_model_file(straight_run, tmp_path):
     """The best epoch came before the interruption; the model re-saved with test scores still names it."""
     from tagger.model import ModelConfig
