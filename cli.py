@@ -226,6 +226,10 @@ def train(
     average: Annotated[
         float, typer.Option(help="Decay of a moving average of the weights, which is scored and saved (0: off).")
     ] = 0.0,
+    lowercase: Annotated[
+        bool,
+        typer.Option(help="Lowercase words before lookup (--no-lowercase: keep case, lowercase only as a fallback)."),
+    ] = True,
     tag_column: TagColumn = -1,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its last finished epoch.")] = False,
     device: Device = "cpu",
@@ -280,6 +284,7 @@ def train(
         keep_vectors=keep_vectors,
         freeze_vectors=freeze_vectors,
         average=average,
+        lowercase=lowercase,
     )
     path = _model_path(model)
 

@@ -57,6 +57,7 @@ class TrainConfig:
     keep_vectors: int = 100_000  # most frequent pretrained words kept for tag time beyond the data's (-1: all)
     freeze_vectors: bool = False  # keep pretrained vectors as they are (only words without one are trained)
     average: float = 0.0  # decay of a moving average of the weights, which is scored and saved (0: off)
+    lowercase: bool = True  # lowercase word keys (the characters and the case feature keep the case)
     threads: int = 0  # torch threads; 0 picks for the machine
     device: str = "cpu"
 
@@ -231,7 +232,10 @@ def _init_word_vectors(model: BiLSTMCRF, vocab: Vocabulary, vectors: Vectors | N
         if vectors is None:
             return []
         trained = model.config.num_words
-        rows = [(i, vectors.index[w]) for i, w in enumerate(vocab.words[:trained]) if w in vectors.index]
+        # vectors are kept under lowercase keys; a vocabulary that keeps case takes "Apple" from "apple"
+        rows = [
+            (i, vectors.index[word_key(w)]) for i, w in enumerate(vocab.words[:trained]) if word_key(w) in vectors.index
+        ]
         if rows:
             mine, theirs = zip(*rows)
             weight[list(mine)] = vectors.vectors[list(theirs)]
@@ -292,9 +296,11 @@ def train(
         log(f"embeddings: {len(vectors.keys)} of the {vectors.file_words} vectors of {vectors.path} ({vectors.dim}d)")
         model_config.word_dim = vectors.dim
         model_config.embeddings = Path(config.embeddings).name
-    train_keys = {word_key(t) for s in train_data.sentences for t in s.tokens}
+    train_keys = {word_key(t, config.lowercase) for s in train_data.sentences for t in s.tokens}
     extra = [k for k in vectors.keys if k not in train_keys] if vectors else []
-    vocab = Vocabulary.build((s.tokens for s in train_data.sentences), tags, extra_words=extra)
+    vocab = Vocabulary.build(
+        (s.tokens for s in train_data.sentences), tags, extra_words=extra, lowercase=config.lowercase
+    )
     trained_words = len(train_keys) + 2
     model_config.num_words = trained_words
     model_config.num_extra_words = len(vocab.words) - trained_words

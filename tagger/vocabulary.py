@@ -1,7 +1,9 @@
 """Vocabularies: words, characters and tags to indices, and back.
 
-Word keys are lowercased with digits folded to ``0`` (the character encoder
-and the case feature keep what that throws away). Index 0 is padding and
+Word keys have digits folded to ``0`` and are lowercased by default (the
+character encoder and the case feature keep what that throws away); a
+vocabulary that keeps case looks a word up as written, then lowercased (the
+form pretrained lowercase vectors are kept under). Index 0 is padding and
 index 1 the unknown word or character.
 """
 
@@ -19,9 +21,9 @@ _DIGITS = re.compile(r"\d")
 CASES = ("pad", "lower", "title", "upper", "mixed", "digits", "other")
 
 
-def word_key(token: str) -> str:
-    """The form a word is looked up under: lowercase, every digit a 0."""
-    return _DIGITS.sub("0", token.lower())
+def word_key(token: str, lowercase: bool = True) -> str:
+    """The form a word is looked up under: every digit a 0, and lowercase unless ``lowercase`` is off."""
+    return _DIGITS.sub("0", token.lower() if lowercase else token)
 
 
 def case_of(token: str) -> int:
@@ -47,6 +49,7 @@ class Vocabulary:
     chars: list[str]
     tags: list[str]
     word_counts: list[int] = field(default_factory=list)
+    lowercase: bool = True  # word keys lowercased; otherwise kept as written, with a lowercase fallback
 
     def __post_init__(self) -> None:
         self.word_index = {w: i for i, w in enumerate(self.words)}
@@ -59,13 +62,14 @@ class Vocabulary:
         sentences: Iterable[Sequence[str]],
         tags: Sequence[str],
         extra_words: Iterable[str] = (),
+        lowercase: bool = True,
     ) -> Vocabulary:
         """Words and characters of the training sentences (most frequent first), then ``extra_words``."""
         words: Counter[str] = Counter()
         chars: Counter[str] = Counter()
         for tokens in sentences:
             for token in tokens:
-                words[word_key(token)] += 1
+                words[word_key(token, lowercase)] += 1
                 chars.update(token)
         word_list = ["\x00<pad>", "\x00<unk>"] + [w for w, _ in words.most_common()]
         counts = [0, 0] + [c for _, c in words.most_common()]
@@ -76,18 +80,28 @@ class Vocabulary:
                 word_list.append(word)
                 counts.append(0)
         char_list = ["\x00<pad>", "\x00<unk>"] + [c for c, _ in chars.most_common()]
-        return cls(word_list, char_list, list(tags), counts)
+        return cls(word_list, char_list, list(tags), counts, lowercase)
 
     def word_id(self, token: str) -> int:
-        return self.word_index.get(word_key(token), UNK)
+        found = self.word_index.get(word_key(token, self.lowercase))
+        if found is None and not self.lowercase:
+            found = self.word_index.get(word_key(token))
+        return UNK if found is None else found
 
     def char_ids(self, token: str) -> list[int]:
         index = self.char_index
         return [index.get(c, UNK) for c in token]
 
     def to_dict(self) -> dict:
-        return {"words": self.words, "chars": self.chars, "tags": self.tags, "word_counts": self.word_counts}
+        return {
+            "words": self.words,
+            "chars": self.chars,
+            "tags": self.tags,
+            "word_counts": self.word_counts,
+            "lowercase": self.lowercase,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Vocabulary:
-        return cls(list(data["words"]), list(data["chars"]), list(data["tags"]), list(data.get("word_counts", [])))
+        words, chars, tags = list(data["words"]), list(data["chars"]), list(data["tags"])
+        return cls(words, chars, tags, list(data.get("word_counts", [])), bool(data.get("lowercase", True)))
