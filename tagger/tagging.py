@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -25,7 +25,7 @@ from .errors import DataError
 from .model import BiLSTMCRF
 from .model_file import LoadedModel, load_model
 from .reader import Sentence, decoded_lines, iter_conll, iter_token_lines
-from .schemes import BIOES, IOB2, convert
+from .schemes import BIOES, IOB1, IOB2, convert
 from .tensors import Batch, FormBucket, TensorMaker, length_batches
 from .tokenizer import tokenize_all
 from .vocabulary import Vocabulary
@@ -60,6 +60,7 @@ class Predictor:
         self.vocab = vocab
         self.out_scheme = out_scheme
         self.tag_map = _per_tag_map(model, vocab.tags, out_scheme)
+        self.to_iob1 = _bioes_to_iob1(model, vocab.tags, out_scheme) if self.tag_map is None else None
         self.batch_size = batch_size
         self.maker = TensorMaker(vocab)
         self.device = next(model.parameters()).device
@@ -92,6 +93,8 @@ class Predictor:
                 for i, ids in zip(index, model.decode(batch.to(self.device), table)):
                     if self.tag_map is not None:
                         out[i] = [self.tag_map[t] for t in ids]
+                    elif self.to_iob1 is not None:
+                        out[i] = self.to_iob1(ids)
                     else:
                         out[i] = convert([vocab.tags[t] for t in ids], self.out_scheme)
         model.train(was_training)
@@ -122,6 +125,29 @@ def _per_tag_map(model: BiLSTMCRF, tags: list[str], out_scheme: str) -> list[str
     if scheme == BIOES and out_scheme == IOB2 and model.config.constrained:
         return [t if t == "O" else ("B" if t[0] in "BS" else "I") + t[1:] for t in tags]
     return None
+
+
+def _bioes_to_iob1(model: BiLSTMCRF, tags: list[str], out_scheme: str) -> Callable[[list[int]], list[str]] | None:
+    """For a constrained BIOES model and IOB1 output (CoNLL-2003's scheme): tag ids to what
+    ``schemes.convert`` gives, in one pass with tables instead of spans (B-X only where an
+    X entity starts right after another X entity ends)."""
+    if not (model.config.scheme == BIOES and out_scheme == IOB1 and model.config.constrained):
+        return None
+    kind = [None if t == "O" else t[2:] for t in tags]
+    starts = [t[0] in "BS" and t != "O" for t in tags]
+    ends = [t[0] in "ES" and t != "O" for t in tags]
+    inside = ["O" if t == "O" else "I-" + t[2:] for t in tags]
+    begin = ["O" if t == "O" else "B-" + t[2:] for t in tags]
+
+    def rewrite(ids: list[int]) -> list[str]:
+        out = []
+        ended = None  # the type of an entity that ended at the previous token
+        for t in ids:
+            out.append(begin[t] if starts[t] and kind[t] == ended else inside[t])
+            ended = kind[t] if ends[t] else None
+        return out
+
+    return rewrite
 
 
 def iter_text(stream: Iterable[bytes], name: str, workers: int = 0) -> Iterator[TaggedSentence]:

@@ -78,6 +78,29 @@ def test_per_tag_rewrite_matches_convert_on_valid_sequences(trained_model):
         checked += 1
 
 
+def test_iob1_rewrite_matches_convert_on_valid_sequences(trained_model):
+    import random
+
+    from tagger.schemes import BIOES, IOB1, invalid_positions
+    from tagger.tagging import _bioes_to_iob1
+
+    model = load_model(trained_model).model
+    tags = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+    rewrite = _bioes_to_iob1(model, tags, IOB1)
+    assert model.config.scheme == BIOES and rewrite is not None
+    rng = random.Random(0)
+    checked = b_tags = 0
+    while checked < 500:
+        ids = [rng.randrange(len(tags)) for _ in range(rng.randint(1, 8))]
+        if invalid_positions([tags[i] for i in ids], BIOES):
+            continue
+        expected = convert([tags[i] for i in ids], IOB1)
+        assert rewrite(ids) == expected, [tags[i] for i in ids]
+        b_tags += sum(t.startswith("B-") for t in expected)
+        checked += 1
+    assert b_tags > 20  # the case that needs context came up
+
+
 def test_stopping_early_waits_for_the_reader_thread(trained_model):
     """`tagger tag | head -1`: the thread preparing the next window must not be inside torch when the
     interpreter exits (that aborts the process with status 134), so closing the stream waits for it."""
