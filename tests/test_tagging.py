@@ -58,46 +58,47 @@ def test_stream_keeps_input_order_across_windows(trained_model):
     assert all(len(s.tags) == len(s.tokens) for s in tagged)
 
 
-def test_per_tag_rewrite_matches_convert_on_valid_sequences(trained_model):
+BIOES_TAGS = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+
+
+def valid_bioes_sequences(count: int) -> list[list[int]]:
+    """``count`` random tag id sequences (1 to 8 tags) that are valid BIOES, as constrained decoding gives."""
     import random
 
-    from tagger.schemes import BIOES, IOB2, invalid_positions
+    from tagger.schemes import BIOES, invalid_positions
+
+    rng = random.Random(0)
+    found = []
+    while len(found) < count:
+        ids = [rng.randrange(len(BIOES_TAGS)) for _ in range(rng.randint(1, 8))]
+        if not invalid_positions([BIOES_TAGS[i] for i in ids], BIOES):
+            found.append(ids)
+    return found
+
+
+def test_per_tag_rewrite_matches_convert_on_valid_sequences(trained_model):
+    from tagger.schemes import BIOES, IOB2
     from tagger.tagging import _per_tag_map
 
     model = load_model(trained_model).model
-    tags = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
-    mapping = _per_tag_map(model, tags, IOB2)
+    mapping = _per_tag_map(model, BIOES_TAGS, IOB2)
     assert model.config.scheme == BIOES and mapping is not None
-    rng = random.Random(0)
-    checked = 0
-    while checked < 300:
-        ids = [rng.randrange(len(tags)) for _ in range(rng.randint(1, 8))]
-        if invalid_positions([tags[i] for i in ids], BIOES):
-            continue
-        assert [mapping[i] for i in ids] == convert([tags[i] for i in ids], IOB2)
-        checked += 1
+    for ids in valid_bioes_sequences(300):
+        assert [mapping[i] for i in ids] == convert([BIOES_TAGS[i] for i in ids], IOB2)
 
 
 def test_iob1_rewrite_matches_convert_on_valid_sequences(trained_model):
-    import random
-
-    from tagger.schemes import BIOES, IOB1, invalid_positions
+    from tagger.schemes import BIOES, IOB1
     from tagger.tagging import _bioes_to_iob1
 
     model = load_model(trained_model).model
-    tags = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
-    rewrite = _bioes_to_iob1(model, tags, IOB1)
+    rewrite = _bioes_to_iob1(model, BIOES_TAGS, IOB1)
     assert model.config.scheme == BIOES and rewrite is not None
-    rng = random.Random(0)
-    checked = b_tags = 0
-    while checked < 500:
-        ids = [rng.randrange(len(tags)) for _ in range(rng.randint(1, 8))]
-        if invalid_positions([tags[i] for i in ids], BIOES):
-            continue
-        expected = convert([tags[i] for i in ids], IOB1)
-        assert rewrite(ids) == expected, [tags[i] for i in ids]
+    b_tags = 0
+    for ids in valid_bioes_sequences(500):
+        expected = convert([BIOES_TAGS[i] for i in ids], IOB1)
+        assert rewrite(ids) == expected, [BIOES_TAGS[i] for i in ids]
         b_tags += sum(t.startswith("B-") for t in expected)
-        checked += 1
     assert b_tags > 20  # the case that needs context came up
 
 
