@@ -233,9 +233,8 @@ def _init_word_vectors(model: BiLSTMCRF, vocab: Vocabulary, vectors: Vectors | N
             return []
         trained = model.config.num_words
         # vectors are kept under lowercase keys; a vocabulary that keeps case takes "Apple" from "apple"
-        rows = [
-            (i, vectors.index[word_key(w)]) for i, w in enumerate(vocab.words[:trained]) if word_key(w) in vectors.index
-        ]
+        found = ((i, vectors.index.get(word_key(w))) for i, w in enumerate(vocab.words[:trained]))
+        rows = [(i, j) for i, j in found if j is not None]
         if rows:
             mine, theirs = zip(*rows)
             weight[list(mine)] = vectors.vectors[list(theirs)]
