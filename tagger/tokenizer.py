@@ -28,25 +28,34 @@ def _web_tokens(sentence: str) -> list[str]:
     return [token for i, span in enumerate(spans) for token in ((span,) if i % 2 else word_tokenizer(span))]
 
 
+FlatTokenized = tuple[list[str], Sequence[int]]  # tokens, offsets flat: start0, end0, start1, end1, ...
+
+
 def tokenize_text(text: str) -> list[Tokenized]:
     """Split a line of raw text into sentences of tokens with their character offsets in the line."""
+    return [(tokens, list(zip(flat[::2], flat[1::2]))) for tokens, flat in _tokenize_flat(text)]
+
+
+def _tokenize_flat(text: str) -> list[FlatTokenized]:
+    """``tokenize_text`` with each sentence's offsets as one flat list (no tuple per token)."""
     from segtok.segmenter import split_multi
     from segtok.tokenizer import split_contractions
 
     result = []
     cursor = 0
+    find = text.find
     for sentence in split_multi(text):
-        tokens, offsets = [], []
-        for token in split_contractions(_web_tokens(sentence)):
-            if not token:  # split_contractions makes "" of a lone "n't"
-                continue
-            start = text.find(token, cursor)
+        # split_contractions makes "" of a lone "n't"
+        tokens = [token for token in split_contractions(_web_tokens(sentence)) if token]
+        offsets: list[int] = []
+        for token in tokens:
+            start = find(token, cursor)
             if start < 0:  # the tokenizer changed the token's text; keep it, point at where we are
                 start = cursor
             end = start + len(token)
-            cursor = max(cursor, end)
-            tokens.append(token)
-            offsets.append((start, end))
+            if end > cursor:
+                cursor = end
+            offsets += (start, end)
         if tokens:
             result.append((tokens, offsets))
     return result
@@ -56,12 +65,9 @@ def tokenize_lines(lines: list[str]) -> list[list[tuple[str, bytes]]]:
     """The worker's task: ``tokenize_text`` of each line, packed for a cheap trip between processes
     (tokens joined by newlines, which no token holds; offsets as a flat array of ints)."""
     return [
-        [("\n".join(tokens), array("i", [x for pair in offsets for x in pair]).tobytes()) for tokens, offsets in line]
-        for line in (tokenize_text(text) for text in lines)
+        [("\n".join(tokens), array("i", offsets).tobytes()) for tokens, offsets in _tokenize_flat(text)]
+        for text in lines
     ]
-
-
-FlatTokenized = tuple[list[str], Sequence[int]]  # tokens, offsets flat: start0, end0, start1, end1, ...
 
 
 def _unpack(packed: list[tuple[str, bytes]]) -> list[FlatTokenized]:
@@ -71,10 +77,6 @@ def _unpack(packed: list[tuple[str, bytes]]) -> list[FlatTokenized]:
         flat.frombytes(raw)
         out.append((joined.split("\n"), flat))
     return out
-
-
-def _flatten(sentences: list[Tokenized]) -> list[FlatTokenized]:
-    return [(tokens, [x for pair in offsets for x in pair]) for tokens, offsets in sentences]
 
 
 def tokenize_all(lines: Iterable[str], workers: int = 0) -> Iterator[list[FlatTokenized]]:
@@ -88,7 +90,7 @@ def tokenize_all(lines: Iterable[str], workers: int = 0) -> Iterator[list[FlatTo
     it = iter(lines)
     # Short inputs never pay for starting a worker: the first lines are tokenized here.
     for line in islice(it, LINES_PER_TASK if workers > 0 else None):
-        yield _flatten(tokenize_text(line))
+        yield _tokenize_flat(line)
     first = list(islice(it, 1))
     if not first:
         return
