@@ -8,7 +8,7 @@ import pytest
 import torch
 from torchcrf import CRF
 
-from tagger.model import BiLSTMCRF, CharCNN, ModelConfig
+from tagger.model import BiLSTMCRF, CharCNN, Dropout, ModelConfig
 from tagger.schemes import BIOES, IOB1, IOB2, invalid_positions, tag_set
 from tagger.tensors import TensorMaker
 from tagger.viterbi import viterbi_decode
@@ -120,6 +120,22 @@ def test_dropout_is_on_in_training_and_off_in_eval():
         assert torch.equal(model.emissions(batch), model.emissions(batch))
         model.train()
         assert not torch.equal(model.emissions(batch), model.emissions(batch))
+
+
+@pytest.mark.parametrize("locked", [False, True])
+def test_dropout_masks_per_token_or_per_sentence(locked):
+    torch.manual_seed(0)
+    dropout = Dropout(0.5, locked=locked)
+    x = torch.ones(4, 7, 300)  # shape: (batch, time, features)
+    y = dropout(x)
+    kept = y != 0  # shape: (batch, time, features)
+    assert set(y.unique().tolist()) == {0.0, 2.0}  # kept values scaled by 1 / (1 - p)
+    assert 0.4 < kept.float().mean() < 0.6
+    same_over_time = bool((kept == kept[:, :1]).all())
+    assert same_over_time == locked  # locked: one mask per sentence, shared by its tokens
+    assert not torch.equal(kept[0], kept[1])  # each sentence draws its own mask
+    dropout.eval()
+    assert torch.equal(dropout(x), x)
 
 
 def test_model_config_rejects_bad_values():
