@@ -8,7 +8,8 @@ subprocess, tokenizing and writing included); the model's own limit on the
 same sentences (embeddings + encoder + emissions forward alone, batched the
 same way) and the ratio; training throughput for one epoch of CoNLL-2003
 train with the default recipe; `tagger --help` wall time; time to the first
-output line for one sentence on stdin; peak RSS while tagging a large file.
+output line for one sentence on stdin (beside `import torch` alone, which is
+most of it); peak RSS while tagging a large file.
 Times are medians over --repeat runs. Nothing here is a test: it prints figures.
 """
 
@@ -181,6 +182,11 @@ def main() -> None:
         firsts.append(time.perf_counter() - start)
         proc.wait()
     print(f"first output line:        {statistics.median(firsts):>9.2f} s (one sentence on stdin)")
+    # Most of the first line is `import torch`, whose time moves with the machine: measured beside it.
+    t_torch = median_time(
+        lambda: subprocess.run([sys.executable, "-c", "import torch"], check=True), max(5, opts.repeat)
+    )
+    print(f"  `import torch` alone:   {t_torch:>9.2f} s (python start-up included)")
 
     # Peak RSS while tagging big files (flat in input size when streaming).
     line_bytes = sum(len(" ".join(s)) + 1 for s in sentences)
