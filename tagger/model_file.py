@@ -22,7 +22,9 @@ from .model import BiLSTMCRF, ModelConfig
 from .vocabulary import Vocabulary
 
 FORMAT = "tagger-model"
-FORMAT_VERSION = 1
+# 2: the vocabulary's words as one string and its counts as bytes (format 1 held lists; still read).
+# A tagger that reads only format 1 refuses a format 2 file instead of misreading its vocabulary.
+FORMAT_VERSION = 2
 
 
 def default_model_path() -> Path:

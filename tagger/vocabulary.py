@@ -10,6 +10,7 @@ index 1 the unknown word or character.
 from __future__ import annotations
 
 import re
+import sys
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -103,7 +104,7 @@ class Vocabulary:
             "words": joined if joined.count("\n") == len(self.words) - 1 else self.words,
             "chars": self.chars,
             "tags": self.tags,
-            "word_counts": array("q", self.word_counts).tobytes(),
+            "word_counts": _pack_counts(self.word_counts),
             "lowercase": self.lowercase,
         }
 
@@ -113,8 +114,22 @@ class Vocabulary:
         words = data["words"].split("\n") if isinstance(data["words"], str) else list(data["words"])
         counts = data.get("word_counts", [])
         if isinstance(counts, bytes):
-            packed = array("q")
-            packed.frombytes(counts)
-            counts = packed
+            counts = _unpack_counts(counts)
         chars, tags = list(data["chars"]), list(data["tags"])
         return cls(words, chars, tags, list(counts), bool(data.get("lowercase", True)))
+
+
+def _pack_counts(counts: Sequence[int]) -> bytes:
+    """Counts as 64-bit little-endian integers, whatever the machine's byte order."""
+    packed = array("q", counts)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _unpack_counts(data: bytes) -> list[int]:
+    packed = array("q")
+    packed.frombytes(data)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tolist()

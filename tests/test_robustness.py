@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 
 import cli
 from tagger.errors import ModelFileError
-from tagger.model_file import load_model, read_checkpoint, save_model
+from tagger.model_file import FORMAT_VERSION, load_model, read_checkpoint, save_model
 from tagger.runtime import configure_torch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -252,7 +252,8 @@ def _foreign_files(tmp_path: Path, good: Path) -> dict[str, tuple[Path, str]]:
     newer = torch.load(good, weights_only=True)
     newer["format_version"] = 7
     torch.save(newer, tmp_path / "newer.pt")
-    out["newer_format"] = (tmp_path / "newer.pt", "newer tagger (model format 7; this tagger reads format 1 and older)")
+    newer_message = f"newer tagger (model format 7; this tagger reads format {FORMAT_VERSION} and older)"
+    out["newer_format"] = (tmp_path / "newer.pt", newer_message)
     broken = dict(newer, format_version=1, config="not a dict")
     torch.save(broken, tmp_path / "broken.pt")
     out["damaged_fields"] = (tmp_path / "broken.pt", "damaged model file")
