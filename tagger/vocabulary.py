@@ -113,10 +113,9 @@ class Vocabulary:
         """Reads ``to_dict``'s data, and the plain lists of model files written before it."""
         words = data["words"].split("\n") if isinstance(data["words"], str) else list(data["words"])
         counts = data.get("word_counts", [])
-        if isinstance(counts, bytes):
-            counts = _unpack_counts(counts)
+        counts = _unpack_counts(counts) if isinstance(counts, bytes) else list(counts)
         chars, tags = list(data["chars"]), list(data["tags"])
-        return cls(words, chars, tags, list(counts), bool(data.get("lowercase", True)))
+        return cls(words, chars, tags, counts, bool(data.get("lowercase", True)))
 
 
 def _pack_counts(counts: Sequence[int]) -> bytes:
