@@ -333,7 +333,7 @@ def train(
         if not resume_file.exists():
             raise TaggerError(f"nothing to resume: no {resume_file.name} beside the model", str(model_path))
         saved = read_checkpoint(resume_file)
-        differs = saved["vocab"] != vocab.to_dict() or saved["config"] != model_config.to_dict()
+        differs = Vocabulary.from_dict(saved["vocab"]) != vocab or saved["config"] != model_config.to_dict()
         if differs or (averaged is not None) != (saved.get("average") is not None):
             raise TaggerError("cannot resume: the data or options differ from the interrupted run", str(resume_file))
         model.load_state_dict(saved["state_dict"])
