@@ -91,8 +91,8 @@ def main() -> None:
     from tagger.model_file import load_model
     from tagger.reader import read_conll
     from tagger.runtime import configure_torch
-    from tagger.tagging import Predictor, iter_text
-    from tagger.tensors import length_batches
+    from tagger.tagging import Predictor
+    from tagger.windows import read_sentences
 
     threads = configure_torch(opts.threads)
     work = Path(tempfile.mkdtemp(prefix="tagger-speed-"))
@@ -126,7 +126,7 @@ def main() -> None:
                 line = " ".join(s)
                 text.write(line + "\n")
                 tok.write(line + "\n")
-    tokenized = [s.tokens for s in iter_text(text_file.open("rb"), str(text_file))]
+    tokenized = [s.tokens for s in read_sentences(text_file.open("rb"), str(text_file))]
     n_tokens = sum(len(s) for s in tokenized)
     print(f"input: {len(tokenized)} sentences, {n_tokens} tokens of raw text ({text_file.stat().st_size / 1e6:.1f} MB)")
 
@@ -139,19 +139,14 @@ def main() -> None:
     loaded = load_model(model_path)
     predictor = Predictor.from_loaded(loaded)
     # As the tagger does it: per window of 2,048 sentences, a table of distinct forms
-    # (characters encoded once each), then batches of similar length. Tensors are made
-    # before timing; the timed part is the network: character encoder, embeddings,
-    # encoder and emission layer.
+    # (characters encoded once each), then batches of similar length, by the tagger's own
+    # Predictor.prepare. Tensors are made before timing; the timed part is the network:
+    # character encoder, embeddings, encoder and emission layer.
     window = 2048
     windows = []
     for start in range(0, len(tokenized), window):
-        chunk = tokenized[start : start + window]
-        rows, buckets = predictor.maker.form_table(t for s in chunk for t in s)
-        batches = [
-            predictor.maker.batch([chunk[i] for i in group], form_rows=rows)
-            for group in length_batches([len(s) for s in chunk], predictor.batch_size)
-        ]
-        windows.append((buckets, len(rows), batches))
+        prepared = predictor.prepare(tokenized[start : start + window])
+        windows.append((prepared.buckets, prepared.forms, [batch for _, batch in prepared.batches]))
 
     def forward() -> None:
         with torch.inference_mode():

@@ -124,9 +124,7 @@ def read_conll(path: str | Path, tag_column: int = -1, with_tags: bool = True) -
     return sentences
 
 
-def iter_token_lines(stream: Iterable[bytes], name: str) -> Iterator[Sentence]:
-    """Pre-tokenized input: one sentence per line, tokens separated by spaces or tabs."""
-    for number, text, _ in decoded_lines(stream, name):
-        stripped = text.strip(_BLANK)
-        if stripped:
-            yield Sentence(_COLUMN_SEP.split(stripped), None, number)
+def split_token_line(text: str) -> list[str]:
+    """The tokens of a line of pre-tokenized input (separated by spaces or tabs); none for a blank line."""
+    stripped = text.strip(_BLANK)
+    return _COLUMN_SEP.split(stripped) if stripped else []

@@ -1,8 +1,9 @@
 """Tagging: sentences in, tags out, in batches, streaming.
 
-Input is read a window of sentences at a time; each window is sorted by
-length, cut into batches, tagged, and put back in input order, so output
-starts before the input ends and memory stays flat whatever the input size.
+Input is read a window of sentences at a time (``windows.read_windows``);
+each window is sorted by length, cut into batches, tagged, and put back in
+input order, so output starts before the input ends and memory stays flat
+whatever the input size.
 """
 
 from __future__ import annotations
@@ -12,44 +13,25 @@ import queue
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TextIO
 
 import torch
 
+from .arrays import WindowArrays, WindowMaker
 from .errors import DataError
 from .model import BiLSTMCRF
 from .model_file import LoadedModel, load_model
-from .reader import Sentence, decoded_lines, iter_conll, iter_token_lines
 from .schemes import BIOES, IOB1, IOB2, convert
-from .tensors import Batch, FormBucket, TensorMaker, length_batches
-from .tokenizer import tokenize_all
+from .tensors import Batch, FormBucket, window_tensors
 from .vocabulary import Vocabulary
+from .windows import INPUTS, TaggedSentence, Window, read_windows
 
-INPUTS = ("text", "conll", "tokens")
-WINDOW = 2048  # sentences read ahead before tagging
+__all__ = ["INPUTS", "Predictor", "Prepared", "TaggedSentence", "tag_file", "tag_stream"]
+
 STOP_WAIT = 5.0  # seconds to let the reader thread finish when tagging stops early
-
-
-@dataclass
-class TaggedSentence:
-    tokens: list[str]
-    tags: list[str]
-    line_offsets: Sequence[int] | None = None  # offsets of the tokens in ``text``, flat: start0, end0, start1, ...
-    text: str | None = None  # the input line the sentence came from (raw text only)
-    text_start: int = 0  # offset of ``text`` in the input
-
-    @property
-    def offsets(self) -> list[tuple[int, int]] | None:
-        """Character offsets of the tokens in the whole input (raw text only)."""
-        if self.line_offsets is None:
-            return None
-        at, flat = self.text_start, self.line_offsets
-        return [(flat[i] + at, flat[i + 1] + at) for i in range(0, len(flat), 2)]
 
 
 class Predictor:
@@ -61,7 +43,7 @@ class Predictor:
         self.out_scheme = out_scheme
         self.rewrite = _output_rewrite(model, vocab.tags, out_scheme)
         self.batch_size = batch_size
-        self.maker = TensorMaker(vocab)
+        self.window_maker = WindowMaker(vocab, batch_size, chars=model.char_encoder is not None)
         self.device = next(model.parameters()).device
 
     @classmethod
@@ -69,16 +51,13 @@ class Predictor:
         return cls(loaded.model, loaded.vocab, loaded.data_scheme, batch_size)
 
     def prepare(self, sentences: Sequence[Sequence[str]]) -> Prepared:
-        """The tensors for tagging ``sentences``: pure Python and tensor building, no network."""
-        lengths = [len(s) for s in sentences]
-        todo = [i for i, n in enumerate(lengths) if n > 0]
-        rows, buckets = self.maker.form_table(t for i in todo for t in sentences[i])
-        shared = rows if self.model.char_encoder is not None else None
-        batches = []
-        for group in length_batches([lengths[i] for i in todo], self.batch_size):
-            index = [todo[g] for g in group]
-            batches.append((index, self.maker.batch([sentences[i] for i in index], form_rows=shared)))
-        return Prepared(len(sentences), len(rows), buckets, batches)
+        """The tensors for tagging ``sentences``: lookups and tensor building, no network."""
+        return self.tensors(self.window_maker(sentences))
+
+    def tensors(self, arrays: WindowArrays) -> Prepared:
+        """The tensors of a window's arrays (from ``window_maker``, here or in a worker process)."""
+        buckets, batches = window_tensors(arrays)
+        return Prepared(arrays.sentences, arrays.forms, buckets, batches)
 
     def run(self, prepared: Prepared) -> list[list[str]]:
         """Run the network and the decoder over prepared tensors; tags per sentence."""
@@ -153,63 +132,36 @@ def _bioes_to_iob1(model: BiLSTMCRF, tags: list[str], out_scheme: str) -> Callab
     return rewrite
 
 
-def iter_text(stream: Iterable[bytes], name: str, workers: int = 0) -> Iterator[TaggedSentence]:
-    """Raw text: each line holds one or more sentences; a sentence does not run across lines.
+def tag_stream(predictor: Predictor, windows: Iterable[Window]) -> Iterator[TaggedSentence]:
+    """Tag windows of sentences (from ``windows.read_windows`` with the predictor's
+    ``window_maker``) and yield the sentences in input order.
 
-    Lines are read and decoded here (errors name their line); with ``workers``
-    they are tokenized in that many worker processes meanwhile.
+    A thread reads the next window and makes its tensors while this one runs
+    the network; the per-token work of reading (tokenizing, lookups) is done
+    in a worker process where ``read_windows`` has one.
     """
-    in_flight: deque[tuple[str, int]] = deque()
-
-    def lines() -> Iterator[str]:
-        for _, line, length in decoded_lines(stream, name):
-            in_flight.append((line, length))
-            yield line
-
-    position = 0
-    for sentences in tokenize_all(lines(), workers):
-        line, length = in_flight.popleft()
-        for tokens, offsets in sentences:
-            yield TaggedSentence(tokens, [], offsets, line, position)
-        position += length
-
-
-def read_input(stream: BinaryIO, name: str, kind: str, workers: int = 0) -> Iterator[TaggedSentence]:
-    """Sentences of an input stream of the given kind (text, conll or tokens), untagged."""
-    if kind == "text":
-        return iter_text(stream, name, workers)
-    if kind == "conll":
-        source: Iterator[Sentence] = iter_conll(stream, name, with_tags=False)
-    elif kind == "tokens":
-        source = iter_token_lines(stream, name)
-    else:
-        raise DataError(f"unknown input kind {kind!r}; expected one of {', '.join(INPUTS)}")
-    return (TaggedSentence(s.tokens, []) for s in source)
-
-
-def tag_stream(
-    predictor: Predictor, sentences: Iterable[TaggedSentence], window: int = WINDOW
-) -> Iterator[TaggedSentence]:
-    """Tag sentences a window at a time and yield them in input order.
-
-    A thread reads and prepares the next window (tokenizing, tensors) while
-    this one runs the network, which releases the interpreter lock.
-    """
-    it = iter(sentences)
+    it = iter(windows)
     ready: queue.Queue = queue.Queue(maxsize=1)  # at most one window waits: memory stays flat
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            while not stop.is_set():
-                chunk = list(islice(it, window))
+            for chunk, arrays in it:
                 if stop.is_set():
                     return
-                ready.put((chunk, predictor.prepare([s.tokens for s in chunk]) if chunk else None, None))
-                if not chunk:
+                if arrays is None:  # windows read without the predictor's maker
+                    arrays = predictor.window_maker([s.tokens for s in chunk])
+                prepared = predictor.tensors(arrays)
+                ready.put((chunk, prepared, None))
+                if stop.is_set():
                     return
+            ready.put((None, None, None))
         except BaseException as err:  # handed to the consumer, raised there
             ready.put((None, None, err))
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()  # a worker pool is shut down here, not at the interpreter's exit
 
     producer = threading.Thread(target=produce, name="tagger-reader", daemon=True)
     producer.start()
@@ -218,7 +170,7 @@ def tag_stream(
             chunk, prepared, err = ready.get()
             if err is not None:
                 raise err
-            if not chunk:
+            if chunk is None:
                 return
             for sentence, tags in zip(chunk, predictor.run(prepared)):
                 sentence.tags = tags
@@ -268,9 +220,10 @@ def tag_file(
         name, stream = file, open_binary(file)
         close = True
     try:
-        if workers < 0:  # a tokenizer process beside the network where there is a core for it
+        if workers < 0:  # a process beside the network for reading's per-token work, where there is a core for it
             workers = 1 if (os.cpu_count() or 1) >= 2 else 0
-        count = write(tag_stream(predictor, read_input(stream, name, input_kind, workers)), out, output_format)
+        windows = read_windows(stream, name, input_kind, predictor.window_maker, workers)
+        count = write(tag_stream(predictor, windows), out, output_format)
     finally:
         if close:
             stream.close()

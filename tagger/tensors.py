@@ -1,27 +1,29 @@
-"""Sentences to padded tensors, and sentences grouped into batches by length.
+"""Sentences to padded tensors: for training per batch, for tagging from a window's arrays.
 
 A batch carries word ids, case classes and a mask per token, and the
 characters of each *distinct* token form in the batch once: the character
 encoder runs over those forms only, and ``forms`` maps each token to its row.
+For tagging, ``forms`` index a whole window's form table instead (see
+``arrays.window_arrays``) and the batch carries no characters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
-from .vocabulary import PAD, Vocabulary, case_of
-
-MAX_WORD_CHARS = 30  # longer tokens keep their first and last characters
+from .arrays import BatchArrays, Lookup, WindowArrays
+from .vocabulary import PAD, Vocabulary
 
 
 @dataclass
 class Batch:
     words: torch.Tensor  # shape: (batch, time) word ids, PAD beyond each length
     cases: torch.Tensor  # shape: (batch, time) case classes
-    forms: torch.Tensor  # shape: (batch, time) row of each token in ``chars``
+    forms: torch.Tensor  # shape: (batch, time) row of each token in ``chars`` (or in a window's form table)
     chars: torch.Tensor  # shape: (forms, chars) character ids, PAD beyond each form
     mask: torch.Tensor  # shape: (batch, time) True on real tokens
     lengths: torch.Tensor  # shape: (batch,) tokens per sentence
@@ -41,47 +43,17 @@ class FormBucket:
 class TensorMaker:
     """Turns token lists into ``Batch`` tensors, looking each distinct token up once."""
 
-    def __init__(self, vocab: Vocabulary, cache_size: int = 200_000):
+    def __init__(self, vocab: Vocabulary):
         self.vocab = vocab
-        self.cache_size = cache_size
-        self._cache: dict[str, tuple[int, int, list[int]]] = {}
-
-    def _lookup(self, token: str) -> tuple[int, int, list[int]]:
-        entry = self._cache.get(token)
-        if entry is None:
-            chars = (
-                token if len(token) <= MAX_WORD_CHARS else token[: MAX_WORD_CHARS // 2] + token[-MAX_WORD_CHARS // 2 :]
-            )
-            entry = (self.vocab.word_id(token), case_of(token), self.vocab.char_ids(chars))
-            if len(self._cache) >= self.cache_size:  # keep memory flat on endless input
-                self._cache.clear()
-            self._cache[token] = entry
-        return entry
-
-    def form_table(self, tokens: Iterable[str], bucket: int = 512) -> tuple[dict[str, int], list[FormBucket]]:
-        """Rows for the distinct forms among ``tokens``, and their characters in buckets of similar length.
-
-        For tagging: the character encoder then runs once per distinct form of
-        a whole window of sentences, with little padding, instead of once per batch.
-        """
-        forms = sorted(set(tokens), key=len)
-        rows = {form: i for i, form in enumerate(forms)}
-        buckets = []
-        for start in range(0, len(forms), bucket):
-            chars = [self._lookup(form)[2] for form in forms[start : start + bucket]]
-            longest = max(len(c) for c in chars)
-            padded = torch.tensor([c + [PAD] * (longest - len(c)) for c in chars], dtype=torch.long)
-            buckets.append(FormBucket(start, padded))
-        return rows, buckets
+        self._lookup = Lookup(vocab)
 
     def batch(
         self,
         sentences: Sequence[Sequence[str]],
         tags: Sequence[Sequence[int]] | None = None,
-        form_rows: dict[str, int] | None = None,
     ) -> Batch:
-        """Tensors for ``sentences``; with ``form_rows`` (from ``form_table``) ``forms`` index
-        that table and the batch carries no characters of its own."""
+        """Tensors for ``sentences`` (and their tag ids), with the characters of each distinct
+        token form once (as training uses it; tagging uses ``window_tensors``)."""
         if not sentences or any(len(s) == 0 for s in sentences):
             raise ValueError("a batch needs at least one sentence and every sentence at least one token")
         lengths = torch.tensor([len(s) for s in sentences], dtype=torch.long)
@@ -91,20 +63,14 @@ class TensorMaker:
         lookup = self._lookup
         entries = [lookup(token) for token in flat]
         form_chars: list[list[int]] = []
-        if form_rows is not None:
-            try:
-                rows = [form_rows[token] for token in flat]
-            except KeyError as err:
-                raise KeyError(f"token {err.args[0]!r} is not in the form table") from None
-        else:
-            local: dict[str, int] = {}
-            rows = []
-            for token, entry in zip(flat, entries):
-                row = local.get(token)
-                if row is None:
-                    row = local[token] = len(form_chars)
-                    form_chars.append(entry[2])
-                rows.append(row)
+        local: dict[str, int] = {}
+        rows = []
+        for token, entry in zip(flat, entries):
+            row = local.get(token)
+            if row is None:
+                row = local[token] = len(form_chars)
+                form_chars.append(entry[2])
+            rows.append(row)
 
         def padded(values: list[int]) -> torch.Tensor:
             out = torch.zeros(len(sentences), width, dtype=torch.long)  # PAD is 0
@@ -125,17 +91,25 @@ class TensorMaker:
         )
 
 
-def length_batches(lengths: Sequence[int], batch_size: int, order: Sequence[int] | None = None) -> list[list[int]]:
-    """Split sentence indices into batches of similar length.
+def window_tensors(arrays: WindowArrays) -> tuple[list[FormBucket], list[tuple[list[int], Batch]]]:
+    """The tensors of a window made by ``arrays.window_arrays``: its form table's character
+    buckets, and each batch with the window's sentence indices of its rows. The tensors
+    share the arrays' memory (no copy)."""
+    buckets = [FormBucket(b.start, _view(b.chars, b.width)) for b in arrays.buckets]
+    return buckets, [(b.index, _batch(b)) for b in arrays.batches]
 
-    ``order`` (a permutation, for shuffled training) is cut into windows of
-    50 batches; each window is sorted by length and cut into batches, so a
-    batch pads little and the data is still visited in a random order.
-    """
-    order = list(range(len(lengths))) if order is None else list(order)
-    window = batch_size * 50
-    batches = []
-    for start in range(0, len(order), window):
-        chunk = sorted(order[start : start + window], key=lambda i: lengths[i])
-        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
-    return batches
+
+def _view(values: array, width: int) -> torch.Tensor:
+    return torch.frombuffer(values, dtype=torch.long).view(-1, width)  # shape: (rows, width)
+
+
+def _batch(b: BatchArrays) -> Batch:
+    lengths = torch.frombuffer(b.lengths, dtype=torch.long)  # shape: (rows,)
+    return Batch(
+        words=_view(b.words, b.width),
+        cases=_view(b.cases, b.width),
+        forms=_view(b.forms, b.width),
+        chars=torch.zeros(0, 0, dtype=torch.long),
+        mask=torch.arange(b.width)[None, :] < lengths[:, None],  # shape: (rows, width)
+        lengths=lengths,
+    )

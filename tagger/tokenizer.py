@@ -1,22 +1,15 @@
-"""Raw text to sentences of tokens with character offsets (segtok), optionally in a worker process.
+"""Raw text to sentences of tokens with character offsets (segtok).
 
 Each input line holds one or more sentences; a sentence does not run across
 lines. Every token is a piece of the input, so its offsets point at its text.
-This module does not import torch, so a worker process starts quickly.
+This module does not import torch: the tagger runs it in a worker process.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-from array import array
-from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
-from itertools import chain, islice
+from collections.abc import Sequence
 
 Tokenized = tuple[list[str], list[tuple[int, int]]]  # tokens, (start, end) offsets in the line
-
-LINES_PER_TASK = 256  # lines sent to the worker at a time
-TASKS_AHEAD = 8  # tasks in flight: bounds memory while keeping the worker busy
 
 
 def _web_tokens(sentence: str) -> list[str]:
@@ -33,10 +26,10 @@ FlatTokenized = tuple[list[str], Sequence[int]]  # tokens, offsets flat: start0,
 
 def tokenize_text(text: str) -> list[Tokenized]:
     """Split a line of raw text into sentences of tokens with their character offsets in the line."""
-    return [(tokens, list(zip(flat[::2], flat[1::2]))) for tokens, flat in _tokenize_flat(text)]
+    return [(tokens, list(zip(flat[::2], flat[1::2]))) for tokens, flat in tokenize_flat(text)]
 
 
-def _tokenize_flat(text: str) -> list[FlatTokenized]:
+def tokenize_flat(text: str) -> list[FlatTokenized]:
     """``tokenize_text`` with each sentence's offsets as one flat list (no tuple per token)."""
     from segtok.segmenter import split_multi
     from segtok.tokenizer import split_contractions
@@ -59,51 +52,3 @@ def _tokenize_flat(text: str) -> list[FlatTokenized]:
         if tokens:
             result.append((tokens, offsets))
     return result
-
-
-def tokenize_lines(lines: list[str]) -> list[list[tuple[str, bytes]]]:
-    """The worker's task: ``tokenize_text`` of each line, packed for a cheap trip between processes
-    (tokens joined by newlines, which no token holds; offsets as a flat array of ints)."""
-    return [
-        [("\n".join(tokens), array("i", offsets).tobytes()) for tokens, offsets in _tokenize_flat(text)]
-        for text in lines
-    ]
-
-
-def _unpack(packed: list[tuple[str, bytes]]) -> list[FlatTokenized]:
-    out = []
-    for joined, raw in packed:
-        flat = array("i")
-        flat.frombytes(raw)
-        out.append((joined.split("\n"), flat))
-    return out
-
-
-def tokenize_all(lines: Iterable[str], workers: int = 0) -> Iterator[list[FlatTokenized]]:
-    """``tokenize_text`` of each line, in order, offsets flattened (start0, end0, start1, ...);
-    with ``workers`` > 0 in that many worker processes.
-
-    The caller reads and decodes the input (so its errors keep their line
-    numbers) while the workers tokenize; at most ``TASKS_AHEAD`` tasks of
-    ``LINES_PER_TASK`` lines are in flight, so memory stays flat.
-    """
-    it = iter(lines)
-    # Short inputs never pay for starting a worker: the first lines are tokenized here.
-    for line in islice(it, LINES_PER_TASK if workers > 0 else None):
-        yield _tokenize_flat(line)
-    first = list(islice(it, 1))
-    if not first:
-        return
-    it = chain(first, it)
-    context = multiprocessing.get_context("spawn")  # never fork a process that holds torch threads
-    with context.Pool(workers) as pool:
-        pending: deque = deque()
-        while True:
-            chunk = list(islice(it, LINES_PER_TASK))
-            if chunk:
-                pending.append(pool.apply_async(tokenize_lines, (chunk,)))
-            if pending and (len(pending) >= TASKS_AHEAD or not chunk):
-                for packed in pending.popleft().get():
-                    yield _unpack(packed)
-            if not chunk and not pending:
-                return

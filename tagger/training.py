@@ -22,6 +22,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 from . import __version__
+from .arrays import length_batches
 from .corpus import TaggedData, load_tagged
 from .embeddings import Vectors, read_vectors
 from .errors import DataError, TaggerError
@@ -31,7 +32,7 @@ from .model_file import check_writable, read_checkpoint, save_model
 from .runtime import configure_torch
 from .schemes import SCHEMES, tag_set
 from .tagging import Predictor
-from .tensors import TensorMaker, length_batches
+from .tensors import TensorMaker
 from .vocabulary import UNK, Vocabulary, word_key
 
 OPTIMIZERS = ("sgd", "adam")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from .schemes import to_spans
-from .tagging import TaggedSentence
+from .windows import TaggedSentence
 
 FORMATS = ("conll", "inline", "jsonl")
 

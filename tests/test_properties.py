@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 from tagger.corpus import load_tagged
 from tagger.errors import DataError, ModelFileError
-from tagger.reader import DOCSTART, iter_conll, iter_token_lines
+from tagger.reader import DOCSTART, iter_conll
 from tagger.schemes import BIOES, IOB1, IOB2, SCHEMES, convert, from_spans, invalid_positions, to_spans
-from tagger.tagging import Predictor, TaggedSentence, iter_text, tag_stream
+from tagger.tagging import Predictor, TaggedSentence, tag_stream
+from tagger.windows import read_sentences, read_windows
 from tagger.writer import format_conll, format_jsonl
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -175,7 +176,8 @@ def test_tagging_any_text_gives_a_tag_per_token_and_true_offsets(predictor, text
     reference = data.decode("utf-8")
     if reference.startswith("\ufeff"):  # the reader drops a byte-order mark
         reference = reference[1:]
-    for sentence in tag_stream(predictor, iter_text(io.BytesIO(data), "<text>"), window=8):
+    windows = read_windows(io.BytesIO(data), "<text>", "text", predictor.window_maker, window=8)
+    for sentence in tag_stream(predictor, windows):
         record = json.loads(format_jsonl(sentence))
         assert len(record["tags"]) == len(record["tokens"]) == len(record["offsets"]) > 0
         for token, (start, end) in zip(record["tokens"], record["offsets"]):
@@ -213,8 +215,8 @@ def test_reader_raises_only_data_errors_on_any_bytes(body):
         lambda s: list(iter_conll(s, "x")),
         lambda s: list(iter_conll(s, "x", with_tags=False)),
         lambda s: list(iter_conll(s, "x", tag_column=1)),
-        lambda s: list(iter_token_lines(s, "x")),
-        lambda s: list(iter_text(s, "x")),
+        lambda s: list(read_sentences(s, "x", "tokens")),
+        lambda s: list(read_sentences(s, "x")),
     ):
         try:
             read(io.BytesIO(body))

@@ -5,31 +5,71 @@ from __future__ import annotations
 import io
 import time
 
+import pytest
 import torch
 
 from tagger.model_file import load_model
 from tagger.schemes import convert
-from tagger.tagging import Predictor, iter_text, tag_stream
-from tagger.tokenizer import LINES_PER_TASK, tokenize_all, tokenize_text
+from tagger.tagging import Predictor, tag_stream
+from tagger.tensors import TensorMaker
+from tagger.tokenizer import tokenize_text
+from tagger.windows import FIRST_WINDOW, TaggedSentence, read_sentences, read_windows
 
 
-def test_worker_process_tokenizes_exactly_like_inline():
-    lines = [f"Line {i}: Mary met Dr. Smith in Paris. They didn't stay!" for i in range(3 * LINES_PER_TASK + 7)]
+@pytest.mark.parametrize("kind", ["text", "tokens"])
+def test_worker_process_reads_exactly_like_inline(trained_model, kind):
+    lines = [f"Line {i}: Mary met Dr. Smith in Paris. They didn't stay!\n" for i in range(FIRST_WINDOW + 300)]
+    data = "".join(lines).encode()
+    maker = Predictor.from_loaded(load_model(trained_model)).window_maker
 
-    def plain(results):
-        return [[(tokens, list(flat)) for tokens, flat in line] for line in results]
+    def read(workers):
+        windows = list(read_windows(io.BytesIO(data), "<test>", kind, maker, workers=workers, window=200))
+        for sentences, arrays in windows:  # each window's arrays are its sentences'
+            assert arrays == maker([s.tokens for s in sentences])
+        return windows, [(s.tokens, list(s.offsets or []), s.text) for w, _ in windows for s in w]
 
-    inline = plain(tokenize_all(lines, workers=0))
-    parallel = plain(tokenize_all(lines, workers=1))
+    (_, inline), (parallel_windows, parallel) = read(0), read(1)
     assert parallel == inline
-    assert len(inline) == len(lines)
-    tokens, pairs = tokenize_text(lines[0])[0]
-    assert inline[0][0] == (tokens, [x for pair in pairs for x in pair])
+    assert len(parallel_windows) > 2  # the worker did some
+    assert len(inline) == len(lines) * (2 if kind == "text" else 1)
+    if kind == "text":
+        tokens, pairs = tokenize_text(lines[0])[0]
+        assert inline[0][:2] == (tokens, pairs)
+
+
+def test_window_arrays_give_the_tensors_training_makes(trained_model):
+    """A window's batches hold the same word ids, cases and mask as ``TensorMaker.batch`` of their
+    sentences, and each token's form-table row holds that token's characters."""
+    from tagger.arrays import Lookup, window_arrays
+    from tagger.tensors import window_tensors
+
+    vocab = load_model(trained_model).vocab
+    sentences = [["Mary", "lives", "in", "Paris", "."], [], ["x"] * 9, ["Bob", "met", "Mary"], ["a" * 40, "Zürich"]]
+    arrays = window_arrays(sentences, Lookup(vocab), batch_size=2)
+    buckets, batches = window_tensors(arrays)
+    table = {}
+    for bucket in buckets:
+        for r, row in enumerate(bucket.chars.tolist()):
+            table[bucket.start + r] = [c for c in row if c != 0]
+    assert arrays.sentences == len(sentences) and arrays.forms == len(table) == 10
+    assert sorted(i for index, _ in batches for i in index) == [0, 2, 3, 4]  # the empty sentence gets none
+    maker = TensorMaker(vocab)
+    for index, batch in batches:
+        expected = maker.batch([sentences[i] for i in index])
+        for name in ("words", "cases", "mask", "lengths"):
+            assert torch.equal(getattr(batch, name), getattr(expected, name)), name
+        for r, i in enumerate(index):
+            for t in range(len(sentences[i])):
+                ours = table[int(batch.forms[r, t])]
+                assert ours == [c for c in expected.chars[int(expected.forms[r, t])].tolist() if c != 0]
+                assert len(ours) == min(len(sentences[i][t]), 30)
+    # Without a character encoder the table has no characters.
+    assert window_arrays(sentences, Lookup(vocab), batch_size=2, chars=False).buckets == []
 
 
 def test_offsets_point_at_the_tokens_across_lines():
     text = "Mary lives in Paris.\r\n\nBob works at Acme Corp. He likes it.\nÜber café — ok\n"
-    sentences = list(iter_text(io.BytesIO(text.encode()), "<test>"))
+    sentences = list(read_sentences(io.BytesIO(text.encode()), "<test>"))
     assert [s.tokens[0] for s in sentences] == ["Mary", "Bob", "He", "Über"]
     for s in sentences:
         for token, (start, end) in zip(s.tokens, s.offsets, strict=True):
@@ -43,7 +83,7 @@ def test_form_table_path_gives_the_per_batch_result(trained_model):
     predicted = predictor.predict(sentences)
     with torch.inference_mode():
         for tokens, tags in zip(sentences, predicted, strict=True):
-            batch = predictor.maker.batch([tokens])  # characters encoded per batch, as in training
+            batch = TensorMaker(loaded.vocab).batch([tokens])  # characters encoded per batch, as in training
             ids = loaded.model.decode(batch)[0]
             assert len(tags) == len(tokens)
             assert convert([loaded.vocab.tags[i] for i in ids], loaded.data_scheme) == tags
@@ -52,8 +92,8 @@ def test_form_table_path_gives_the_per_batch_result(trained_model):
 def test_stream_keeps_input_order_across_windows(trained_model):
     predictor = Predictor.from_loaded(load_model(trained_model), batch_size=2)
     text = "".join(f"{'word ' * (1 + i % 7)}Mary .\n" for i in range(23))
-    sentences = list(iter_text(io.BytesIO(text.encode()), "<test>"))
-    tagged = list(tag_stream(predictor, iter(sentences), window=5))
+    windows = read_windows(io.BytesIO(text.encode()), "<test>", "text", predictor.window_maker, window=5)
+    tagged = list(tag_stream(predictor, windows))
     assert [len(s.tokens) for s in tagged] == [2 + 1 + i % 7 for i in range(23)]
     assert all(len(s.tags) == len(s.tokens) for s in tagged)
 
@@ -107,18 +147,17 @@ def test_stopping_early_waits_for_the_reader_thread(trained_model):
     interpreter exits (that aborts the process with status 134), so closing the stream waits for it."""
     import threading
 
-    from tagger.tagging import TaggedSentence
-
     predictor = Predictor.from_loaded(load_model(trained_model))
-    prepare = predictor.prepare
+    tensors = predictor.tensors
 
-    def slow_prepare(sentences):
+    def slow_tensors(arrays):
         time.sleep(0.3)  # the reader thread is still preparing when the stream is closed
-        return prepare(sentences)
+        return tensors(arrays)
 
-    predictor.prepare = slow_prepare
-    sentences = (TaggedSentence(["Mary", "lives", "in", "Paris", "."], []) for _ in range(10_000))
-    stream = tag_stream(predictor, sentences, window=500)
+    predictor.tensors = slow_tensors
+    sentence = ["Mary", "lives", "in", "Paris", "."]
+    windows = (([TaggedSentence(sentence, []) for _ in range(500)], None) for _ in range(20))
+    stream = tag_stream(predictor, windows)
     for _ in range(3):
         next(stream)
     stream.close()

@@ -1,0 +1,142 @@
+"""Sentences to the flat integer arrays that a window's tensors are made from, without torch.
+
+For tagging, a window of sentences becomes a table of its distinct token
+forms (their characters, in buckets of similar length, so the character
+encoder runs once per form) and batches of sentences of similar length
+(word ids, case classes and form-table rows, padded). All of it is plain
+``array('q')`` data: it pickles as bytes, and ``tensors.window_tensors``
+turns it into tensors without copying. This module does not import torch,
+so the tokenizer process can do this work beside the network.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .vocabulary import PAD, Vocabulary, case_of
+
+MAX_WORD_CHARS = 30  # longer tokens keep their first and last characters
+FORM_BUCKET = 512  # forms per character bucket
+
+
+class Lookup:
+    """Word id, case class and character ids of a token, looked up once per distinct token."""
+
+    def __init__(self, vocab: Vocabulary, cache_size: int = 200_000):
+        self.vocab = vocab
+        self.cache_size = cache_size
+        self._cache: dict[str, tuple[int, int, list[int]]] = {}
+
+    def __call__(self, token: str) -> tuple[int, int, list[int]]:
+        entry = self._cache.get(token)
+        if entry is None:
+            chars = (
+                token if len(token) <= MAX_WORD_CHARS else token[: MAX_WORD_CHARS // 2] + token[-MAX_WORD_CHARS // 2 :]
+            )
+            entry = (self.vocab.word_id(token), case_of(token), self.vocab.char_ids(chars))
+            if len(self._cache) >= self.cache_size:  # keep memory flat on endless input
+                self._cache.clear()
+            self._cache[token] = entry
+        return entry
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, order: Sequence[int] | None = None) -> list[list[int]]:
+    """Split sentence indices into batches of similar length.
+
+    ``order`` (a permutation, for shuffled training) is cut into windows of
+    50 batches; each window is sorted by length and cut into batches, so a
+    batch pads little and the data is still visited in a random order.
+    """
+    order = list(range(len(lengths))) if order is None else list(order)
+    window = batch_size * 50
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start : start + window], key=lambda i: lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    return batches
+
+
+@dataclass
+class CharBucket:
+    start: int  # form-table row of the bucket's first form
+    width: int  # characters per row (the longest form's)
+    chars: array  # shape: (rows, width) character ids, row-major, PAD beyond each form
+
+
+@dataclass
+class BatchArrays:
+    index: list[int]  # the window's sentence indices, one per row
+    width: int  # tokens per row (the longest sentence's)
+    words: array  # shape: (rows, width) word ids, PAD beyond each length
+    cases: array  # shape: (rows, width) case classes
+    forms: array  # shape: (rows, width) form-table row of each token
+    lengths: array  # shape: (rows,) tokens per sentence
+
+
+@dataclass
+class WindowArrays:
+    sentences: int  # sentences in the window, the empty ones included (they get no batch)
+    forms: int  # rows of the form table
+    buckets: list[CharBucket]
+    batches: list[BatchArrays]
+
+
+class WindowMaker:
+    """``window_arrays`` with a model's vocabulary and batch size; picklable as its arguments."""
+
+    def __init__(self, vocab: Vocabulary, batch_size: int, chars: bool = True):
+        self.vocab, self.batch_size, self.chars = vocab, batch_size, chars
+        self.lookup = Lookup(vocab)
+
+    def __reduce__(self):  # the vocabulary travels in its compact file form; the lookup cache stays here
+        return _window_maker, (self.vocab.to_dict(), self.batch_size, self.chars)
+
+    def __call__(self, sentences: Sequence[Sequence[str]]) -> WindowArrays:
+        return window_arrays(sentences, self.lookup, self.batch_size, self.chars)
+
+
+def _window_maker(vocab: dict, batch_size: int, chars: bool) -> WindowMaker:
+    return WindowMaker(Vocabulary.from_dict(vocab), batch_size, chars)
+
+
+def window_arrays(
+    sentences: Sequence[Sequence[str]], lookup: Lookup, batch_size: int, chars: bool = True
+) -> WindowArrays:
+    """The arrays for tagging ``sentences``: a form table and batches of similar length.
+
+    Every token is looked up through its form's table row, so the per-token
+    work is two dictionary lookups done by ``map``; ``chars`` off (a model
+    without a character encoder) leaves the table without characters.
+    """
+    lengths = [len(s) for s in sentences]
+    todo = [i for i, n in enumerate(lengths) if n > 0]
+    # Distinct forms in order of first use, then (stably) by length: the same table in any process.
+    forms = sorted(dict.fromkeys(token for i in todo for token in sentences[i]), key=len)
+    rows = {form: row for row, form in enumerate(forms)}
+    entries = list(map(lookup, forms))
+    word_of = [e[0] for e in entries]
+    case_of_row = [e[1] for e in entries]
+    buckets = []
+    for start in range(0, len(forms) if chars else 0, FORM_BUCKET):
+        ids = [e[2] for e in entries[start : start + FORM_BUCKET]]
+        width = max(len(c) for c in ids)
+        flat = array("q", [PAD]) * (width * len(ids))
+        for r, c in enumerate(ids):
+            flat[r * width : r * width + len(c)] = array("q", c)
+        buckets.append(CharBucket(start, width, flat))
+    batches = []
+    for group in length_batches([lengths[i] for i in todo], batch_size):
+        index = [todo[g] for g in group]
+        width = max(lengths[i] for i in index)
+        padded = array("q", [PAD]) * (width * len(index))
+        words, cases, form_rows = padded, array("q", padded), array("q", padded)
+        for r, i in enumerate(index):
+            row_ids = list(map(rows.__getitem__, sentences[i]))
+            at = slice(r * width, r * width + len(row_ids))
+            form_rows[at] = array("q", row_ids)
+            words[at] = array("q", map(word_of.__getitem__, row_ids))
+            cases[at] = array("q", map(case_of_row.__getitem__, row_ids))
+        batches.append(BatchArrays(index, width, words, cases, form_rows, array("q", [lengths[i] for i in index])))
+    return WindowArrays(len(sentences), len(forms), buckets, batches)
