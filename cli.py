@@ -45,6 +45,11 @@ class OneLineErrors(TyperGroup):
             # (caught here, before click turns it into status 1).
             _stdout_to_devnull()
             raise typer.Exit(0) from None
+        except KeyboardInterrupt:
+            # Ctrl-C (training handles its own, saying what was saved): said in one line here,
+            # before the command-line library turns it into a silent status 130.
+            err("tagger: interrupted")
+            raise typer.Exit(130) from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:

@@ -68,10 +68,15 @@ def peak_rss_of(args: list[str]) -> float:
 
 
 def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    """Child processes of ``pid``, whichever of its threads started them (the tokenizer worker is
+    started by the tagger's reader thread, and /proc lists children under the thread)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
 
 
 def main() -> None:

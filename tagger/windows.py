@@ -12,6 +12,7 @@ several times over. This module does not import torch, so a worker starts quickl
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -96,6 +97,9 @@ _worker_maker: WindowMaker | None = None  # in a worker process: the maker its t
 def _start_worker(maker: WindowMaker | None) -> None:
     global _worker_maker
     _worker_maker = maker
+    # Ctrl-C reaches the whole process group: the tagger stops the worker itself (a worker
+    # interrupted mid-task would print a traceback and never return that task's result).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _in_worker(task: str, chunk: list) -> object:

@@ -753,3 +753,45 @@ def test_a_signal_while_the_model_is_written_waits_for_the_resume_file(tiny_dir,
     assert stopped.value.exit_code == 130
     assert read_checkpoint(model.with_name("model.pt.resume"))["progress"]["epoch"] == 1
     assert load_model(model).metadata["best_epoch"] == 1
+
+
+def test_ctrl_c_while_tagging_stops_the_worker_quietly(trained_model, tmp_path):
+    """Ctrl-C goes to the whole process group, the tokenizer worker too: the tagger says
+    "interrupted" in one line with status 130, soon, with no traceback from the worker
+    and no process left behind."""
+    text = tmp_path / "big.txt"
+    text.write_text("Mary lives in Paris and works for Acme Corp. in London.\n" * 100_000)
+    proc = subprocess.Popen(
+        [sys.executable, "cli.py", "tag", "-m", str(trained_model), str(text)],
+        cwd=ROOT,
+        env=dict(os.environ, TAGGER_THREADS="1"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a process group of its own, as a shell gives a pipeline
+    )
+    try:
+        deadline = time.monotonic() + 60
+        worker = None
+        while worker is None and proc.poll() is None and time.monotonic() < deadline:
+            for task in Path(f"/proc/{proc.pid}/task").glob("*"):  # children are listed under their thread
+                for child in (task / "children").read_text().split():
+                    if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                        worker = int(child)
+            time.sleep(0.05)
+        assert worker is not None, "no worker process started"
+        time.sleep(0.3)  # the worker is busy with a window
+        os.killpg(proc.pid, signal.SIGINT)
+        start = time.monotonic()
+        _, stderr = proc.communicate(timeout=30)
+        stopped = time.monotonic() - start
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert last_error_line(stderr) == "tagger: interrupted"
+    assert stopped < 4, stopped  # not the reader thread's 5 s grace, waiting for a result that never comes
+    time.sleep(0.5)
+    assert not Path(f"/proc/{worker}").exists() or b"spawn_main" not in Path(f"/proc/{worker}/cmdline").read_bytes()
