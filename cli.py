@@ -384,7 +384,8 @@ def tag(
     device: Device = "cpu",
     threads: Threads = 0,
     workers: Annotated[
-        int, typer.Option(help="Tokenizer processes for raw text beside the network (-1: 1 if 2+ cores, else 0).")
+        int,
+        typer.Option(help="Processes beside the network for tokenizing and lookups (-1: 1 if 2+ cores, else 0)."),
     ] = -1,
 ) -> None:
     """Tag raw text, tokenized lines or CoNLL files; writes to stdout as sentences are tagged."""

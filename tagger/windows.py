@@ -27,10 +27,10 @@ from .tokenizer import tokenize_flat
 
 INPUTS = ("text", "conll", "tokens")
 WINDOW = 2048  # sentences (raw text: lines) per window
-WINDOW_CHARS = 1 << 18  # characters of raw text per window at most (a window holds at least one line)
+WINDOW_CHARS = 1 << 18  # characters of input lines per window at most (a window holds at least one line)
 FIRST_WINDOW = 256  # with a worker, the first window is this small and prepared here: a short input
 # never starts a process, and the first output comes soon
-AHEAD = 2  # windows handed to the worker ahead of the one being read: memory stays flat
+AHEAD = 2  # windows queued for the worker beyond the one whose result is awaited: memory stays flat
 
 
 @dataclass
@@ -110,8 +110,8 @@ def _done_in_order(
     task: str, chunks: Iterator[tuple[object, list]], maker: WindowMaker | None, workers: int
 ) -> Iterator[tuple[object, object]]:
     """(what the caller keeps of a chunk, the task's result on it) for each chunk, in order;
-    with ``workers`` > 0 every chunk after the first in worker processes, ``AHEAD`` at most
-    waiting for a result while the next chunk is read."""
+    with ``workers`` > 0 every chunk after the first in worker processes, which work on up to
+    ``AHEAD`` more chunks while the result of the oldest is awaited."""
     run = _TASKS[task]
     first = next(chunks, None)
     if first is None:
@@ -138,7 +138,7 @@ def _done_in_order(
 
 
 def _line_chunks(stream: Iterable[bytes], name: str, first: int, size: int) -> Iterator[tuple[list, list[str]]]:
-    """Raw-text lines in chunks: ``first`` lines, then ``size`` lines or ``WINDOW_CHARS``
+    """Input lines in chunks: ``first`` lines, then ``size`` lines or ``WINDOW_CHARS``
     characters at most; each as ((text, length with line end) per line, texts)."""
     lines = decoded_lines(stream, name)
     limit = first
