@@ -264,7 +264,7 @@ class BiLSTMCRF(nn.Module):
         return self.decode_emissions(self.emissions(batch, form_features), batch.mask)
 
     def form_features(self, buckets: list, forms: int) -> torch.Tensor | None:
-        """Character features of a whole form table (see ``TensorMaker.form_table``). shape: (forms, char_out)"""
+        """Character features of a window's whole form table (see ``arrays.window_arrays``). shape: (forms, char_out)"""
         if self.char_encoder is None:
             return None
         device = self.word_embed.weight.device
