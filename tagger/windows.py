@@ -75,7 +75,7 @@ def _line_window(maker: WindowMaker | None, lines: list[str], tokenize: bool) ->
             sentences.append(tokens)
             sizes.append(len(tokens))
     joined = "\n".join(token for tokens in sentences for token in tokens)
-    return per_line, joined, sizes, offsets, maker(sentences) if maker is not None else None
+    return per_line, joined, sizes, offsets, _sentence_window(maker, sentences)
 
 
 def _text_window(maker: WindowMaker | None, lines: list[str]) -> LineWindow:
