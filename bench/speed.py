@@ -44,7 +44,7 @@ def run(args: list[str], stdin=None, stdout=subprocess.DEVNULL) -> None:
 
 
 def peak_rss_of(args: list[str]) -> float:
-    """Peak RSS in MB of a `tagger` subprocess and its tokenizer worker, from /proc (VmHWM, polled).
+    """Peak RSS in MB of a `tagger` subprocess and its worker process, from /proc (VmHWM, polled).
 
     (wait4's ru_maxrss would count the benchmark's own memory, which the
     child shares between fork and exec.)
@@ -68,7 +68,7 @@ def peak_rss_of(args: list[str]) -> float:
 
 
 def _children(pid: int) -> list[int]:
-    """Child processes of ``pid``, whichever of its threads started them (the tokenizer worker is
+    """Child processes of ``pid``, whichever of its threads started them (the worker process is
     started by the tagger's reader thread, and /proc lists children under the thread)."""
     found = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -198,7 +198,7 @@ def main() -> None:
             for _ in range(max(1, mb * 1_000_000 // len(block))):
                 out.write(block)
         rss = peak_rss_of(["tag", str(big), "-m", str(model_path), "--format", "jsonl"])
-        print(f"peak RSS tagging {big.stat().st_size / 1e6:.0f} MB:  {rss:>7.0f} MB (tagger and its tokenizer worker)")
+        print(f"peak RSS tagging {big.stat().st_size / 1e6:.0f} MB:  {rss:>7.0f} MB (tagger and its worker process)")
         big.unlink()
 
 
