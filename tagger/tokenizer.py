@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-Tokenized = tuple[list[str], list[tuple[int, int]]]  # tokens, (start, end) offsets in the line
-
 
 def _web_tokens(sentence: str) -> list[str]:
     """segtok's web tokenizer (URIs and e-mail addresses kept whole) without its HTML unescaping,
@@ -24,13 +22,9 @@ def _web_tokens(sentence: str) -> list[str]:
 FlatTokenized = tuple[list[str], Sequence[int]]  # tokens, offsets flat: start0, end0, start1, end1, ...
 
 
-def tokenize_text(text: str) -> list[Tokenized]:
-    """Split a line of raw text into sentences of tokens with their character offsets in the line."""
-    return [(tokens, list(zip(flat[::2], flat[1::2]))) for tokens, flat in tokenize_flat(text)]
-
-
 def tokenize_flat(text: str) -> list[FlatTokenized]:
-    """``tokenize_text`` with each sentence's offsets as one flat list (no tuple per token)."""
+    """Split a line of raw text into sentences of tokens, each with its tokens' character offsets
+    in the line as one flat list (start0, end0, start1, end1, ...; no tuple per token)."""
     from segtok.segmenter import split_multi
     from segtok.tokenizer import split_contractions
 

@@ -12,7 +12,7 @@ from tagger.model_file import load_model
 from tagger.schemes import convert
 from tagger.tagging import Predictor, tag_stream
 from tagger.tensors import TensorMaker
-from tagger.tokenizer import tokenize_text
+from tagger.tokenizer import tokenize_flat
 from tagger.windows import FIRST_WINDOW, TaggedSentence, read_sentences, read_windows
 
 
@@ -33,7 +33,8 @@ def test_worker_process_reads_exactly_like_inline(trained_model, kind):
     assert len(parallel_windows) > 2  # the worker did some
     assert len(inline) == len(lines) * (2 if kind == "text" else 1)
     if kind == "text":
-        tokens, pairs = tokenize_text(lines[0])[0]
+        tokens, flat = tokenize_flat(lines[0])[0]
+        pairs = list(zip(flat[::2], flat[1::2]))
         assert inline[0][:2] == (tokens, pairs)
 
 
