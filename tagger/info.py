@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .model_file import read_checkpoint
+from .plot import dev_f1, sparkline
 from .schemes import split_tag
 
 # Index 0 and 1 of the word and character tables are padding and the unknown entry.
@@ -131,23 +132,22 @@ def _about_table(info: dict) -> Table:
 
 
 def _scores_table(info: dict) -> Table | None:
-    dev, test = info["dev"] or {}, info["test"] or {}
-    if not dev and not test:
+    splits = [(name, info[name]) for name in ("dev", "test") if info[name]]
+    if not splits:
         return None
-    table = Table(title="Scores (precision / recall / F1, %)", title_justify="left")
+    table = Table(title="Scores (%)", title_justify="left")
     table.add_column("type")
-    for split in ("dev", "test"):
-        table.add_column(split, justify="right")
-    types = sorted(set(dev.get("per_type", {})) | set(test.get("per_type", {})))
+    for name, _ in splits:
+        for measure in ("P", "R", "F1"):
+            table.add_column(f"{name} {measure}", justify="right")
+    types = sorted({kind for _, scores in splits for kind in scores.get("per_type", {})})
 
-    def cell(scores: dict) -> str:
-        if not scores:
-            return "-"
-        return " / ".join(_pct(scores.get(k)) for k in ("precision", "recall", "f1"))
+    def cells(scores: dict | None) -> list[str]:
+        return [_pct((scores or {}).get(k)) for k in ("precision", "recall", "f1")]
 
     for kind in types:
-        table.add_row(kind, cell(dev.get("per_type", {}).get(kind)), cell(test.get("per_type", {}).get(kind)))
-    table.add_row("all", cell(dev), cell(test), style="bold")
+        table.add_row(Text(kind), *(c for _, scores in splits for c in cells(scores.get("per_type", {}).get(kind))))
+    table.add_row("all", *(c for _, scores in splits for c in cells(scores)), style="bold")
     return table
 
 
@@ -177,6 +177,7 @@ def render_info(info: dict) -> Group:
         parts.append(scores)
     if info["history"]:
         parts.append(_history_table(info["history"]))
+        parts.append(Text(f"dev F1 per epoch  {sparkline(dev_f1(info['history']))}"))
     else:
         parts.append("[dim]no training history in this model file[/dim]")
     return Group(*parts)

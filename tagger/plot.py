@@ -57,33 +57,9 @@ def plot_history(history: Sequence[dict], path: str | Path, title: str | None = 
     if not history:
         raise TaggerError("no training history to draw (the model file has none)", str(path))
     plt = _pyplot()
-    epochs = [row["epoch"] for row in history]
     fig, scores = plt.subplots(figsize=(7, 4), dpi=150, layout="constrained")
     try:
-        styles = {"precision": ("#4C72B0", "--"), "recall": ("#55A868", "--"), "f1": ("#C44E52", "-")}
-        for key, (colour, line) in styles.items():
-            values = [100 * row["dev"][key] for row in history]
-            label = "dev F1" if key == "f1" else f"dev {key}"
-            scores.plot(epochs, values, line, color=colour, label=label, lw=2.2 if key == "f1" else 1.4, marker=".")
-        best = max(history, key=lambda row: row["dev"]["f1"])
-        scores.scatter([best["epoch"]], [100 * best["dev"]["f1"]], s=80, color="#C44E52", zorder=5)
-        scores.annotate(
-            f"best {100 * best['dev']['f1']:.2f} (epoch {best['epoch']})",
-            (best["epoch"], 100 * best["dev"]["f1"]),
-            textcoords="offset points",
-            xytext=(0, -18),
-            ha="center",
-            fontsize=9,
-        )
-        scores.set_xlabel("epoch")
-        scores.set_ylabel("dev score (%)")
-        scores.grid(alpha=0.3)
-        loss = scores.twinx()
-        loss.plot(epochs, [row["loss"] for row in history], ":", color="#8C8C8C", label="training loss", lw=1.6)
-        loss.set_ylabel("training loss per sentence")
-        handles = scores.get_legend_handles_labels()[0] + loss.get_legend_handles_labels()[0]
-        scores.legend(handles=handles, loc="center right", fontsize=9, framealpha=0.9)
-        scores.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
+        _draw(scores, history)
         if title:
             scores.set_title(title)
         fig.savefig(path)
@@ -92,3 +68,32 @@ def plot_history(history: Sequence[dict], path: str | Path, title: str | None = 
     finally:
         plt.close(fig)
     return path
+
+
+def _draw(scores, history: Sequence[dict]) -> None:
+    """Dev scores on ``scores`` (a matplotlib Axes), the loss on a second y axis beside it."""
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = [row["epoch"] for row in history]
+    styles = {"precision": ("#4C72B0", "--", 1.4), "recall": ("#55A868", "--", 1.4), "f1": ("#C44E52", "-", 2.4)}
+    for key, (colour, line, width) in styles.items():
+        label = "dev F1" if key == "f1" else f"dev {key}"
+        values = [100 * row["dev"][key] for row in history]
+        scores.plot(epochs, values, line, color=colour, label=label, lw=width, marker="." if len(epochs) < 40 else "")
+    best = max(history, key=lambda row: row["dev"]["f1"])
+    at = (best["epoch"], 100 * best["dev"]["f1"])
+    scores.scatter(*at, s=70, color="#C44E52", zorder=5)
+    late = best["epoch"] > (min(epochs) + max(epochs)) / 2  # keep the note inside the plot
+    note = f"best dev F1 {at[1]:.2f} (epoch {best['epoch']})"
+    scores.annotate(note, at, textcoords="offset points", xytext=(0, -20), ha="right" if late else "left", fontsize=9)
+    scores.set_xlabel("epoch")
+    scores.set_ylabel("dev score (%)")
+    scores.xaxis.set_major_locator(MaxNLocator(integer=True))
+    scores.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
+    scores.grid(alpha=0.3)
+    loss = scores.twinx()
+    loss.plot(epochs, [row["loss"] for row in history], ":", color="#7f7f7f", label="training loss", lw=1.8)
+    loss.set_ylabel("training loss (per sentence)")
+    loss.set_ylim(bottom=0)
+    handles = scores.get_legend_handles_labels()[0] + loss.get_legend_handles_labels()[0]
+    scores.legend(handles=handles, loc="center right", fontsize=9, framealpha=0.95)
