@@ -40,7 +40,7 @@ body { font: 17px/1.6 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans
 .legend { order: -1; margin: 0 0 14px; font-size: 13px; color: #555; }
 .legend .ent { margin-right: 6px; }
 p { margin: 0 0 10px; line-height: 2.3; white-space: pre-wrap; max-width: 56em; }
-.ent { padding: 3px 6px; border-radius: 5px; box-decoration-break: clone; -webkit-box-decoration-break: clone; }
+.ent { padding: 3px 6px; border-radius: 5px; white-space: nowrap; }
 .ent .t, .ent .s { user-select: none; }  /* copying the text copies the text, not the labels */
 .ent .t { font-size: 11px; font-weight: 700; letter-spacing: .03em; text-transform: uppercase; margin-left: 5px;
           color: #333; vertical-align: 1px; }

@@ -49,7 +49,7 @@ def _pyplot():
 def plot_history(history: Sequence[dict], path: str | Path, title: str | None = None) -> Path:
     """Draw dev precision/recall/F1 (left axis, %) and the training loss (right axis) per epoch to ``path``.
 
-    The format follows the file name: ``.png`` or ``.svg``. The best epoch (highest dev F1) is marked.
+    The format follows the file name: ``.png`` or ``.svg``. The best epoch (highest dev F1) is circled.
     """
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
@@ -75,17 +75,18 @@ def _draw(scores, history: Sequence[dict]) -> None:
     from matplotlib.ticker import MaxNLocator
 
     epochs = [row["epoch"] for row in history]
+    best = max(history, key=lambda row: row["dev"]["f1"])
+    labels = {
+        "precision": "dev precision",
+        "recall": "dev recall",
+        "f1": f"dev F1 (best {100 * best['dev']['f1']:.2f}, epoch {best['epoch']})",
+    }
     styles = {"precision": ("#4C72B0", "--", 1.4), "recall": ("#55A868", "--", 1.4), "f1": ("#C44E52", "-", 2.4)}
     for key, (colour, line, width) in styles.items():
-        label = "dev F1" if key == "f1" else f"dev {key}"
         values = [100 * row["dev"][key] for row in history]
-        scores.plot(epochs, values, line, color=colour, label=label, lw=width, marker="." if len(epochs) < 40 else "")
-    best = max(history, key=lambda row: row["dev"]["f1"])
-    at = (best["epoch"], 100 * best["dev"]["f1"])
-    scores.scatter(*at, s=70, color="#C44E52", zorder=5)
-    late = best["epoch"] > (min(epochs) + max(epochs)) / 2  # keep the note inside the plot
-    note = f"best dev F1 {at[1]:.2f} (epoch {best['epoch']})"
-    scores.annotate(note, at, textcoords="offset points", xytext=(0, -20), ha="right" if late else "left", fontsize=9)
+        marker = "." if len(epochs) < 40 else ""
+        scores.plot(epochs, values, line, color=colour, label=labels[key], lw=width, marker=marker)
+    scores.scatter(best["epoch"], 100 * best["dev"]["f1"], s=90, facecolors="none", edgecolors="#C44E52", zorder=5)
     scores.set_xlabel("epoch")
     scores.set_ylabel("dev score (%)")
     scores.xaxis.set_major_locator(MaxNLocator(integer=True))
