@@ -174,3 +174,26 @@ def test_documents_are_paragraphs_of_their_own(kind):
     source = render_html(items)
     # the same line twice: as two documents, two paragraphs; as sentences of one stream, one line
     assert source.count("<p>") == (2 if kind == "doc" else 1)
+
+
+@pytest.mark.slow
+def test_a_real_browser_shows_the_markup_as_text(tmp_path):
+    """Headless Chromium (from the OS packages; skipped where there is none) parses the page as we do."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no chromium on the PATH")
+    page = tmp_path / "page.html"
+    page.write_text(render_html([sentence([SCRIPT, "in", IMG], ["B-PER", "O", "B-LOC"])]), encoding="utf-8")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+    profile = f"--user-data-dir={tmp_path / 'profile'}"
+    done = subprocess.run(
+        [browser, *flags, profile, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    dom = Page(done.stdout)
+    assert "body" in dom.elements and "mark" in dom.elements
+    assert "script" not in dom.elements and "img" not in dom.elements
+    assert SCRIPT in dom.text and IMG in dom.text
