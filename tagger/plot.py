@@ -14,20 +14,33 @@ from pathlib import Path
 from .errors import TaggerError
 
 BLOCKS = "▁▂▃▄▅▆▇█"
+ASCII_BLOCKS = "_.-~=+*#"  # for a terminal whose encoding has no block characters
 FORMATS = (".png", ".svg")
 
 
-def sparkline(values: Sequence[float], low: float | None = None, high: float | None = None) -> str:
-    """One block character per value, from ``▁`` (``low``, default the smallest) to ``█`` (``high``)."""
+def sparkline(
+    values: Sequence[float], low: float | None = None, high: float | None = None, blocks: str = BLOCKS
+) -> str:
+    """One character of ``blocks`` per value, from the first (``low``, default the smallest value)
+    to the last (``high``, default the largest)."""
     if not values:
         return ""
     low = min(values) if low is None else low
     high = max(values) if high is None else high
     if high <= low:  # all equal: a flat line in the middle
-        return BLOCKS[len(BLOCKS) // 2] * len(values)
-    top = len(BLOCKS) - 1
+        return blocks[len(blocks) // 2] * len(values)
+    top = len(blocks) - 1
     levels = (round((min(max(v, low), high) - low) / (high - low) * top) for v in values)
-    return "".join(BLOCKS[level] for level in levels)
+    return "".join(blocks[level] for level in levels)
+
+
+def blocks_for(stream) -> str:
+    """``BLOCKS`` where ``stream``'s encoding can write them, else ``ASCII_BLOCKS``."""
+    try:
+        BLOCKS.encode(getattr(stream, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return ASCII_BLOCKS
+    return BLOCKS
 
 
 def dev_f1(history: Sequence[dict]) -> list[float]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import sys
 
 import pytest
 
 from tagger.errors import TaggerError
-from tagger.plot import BLOCKS, dev_f1, plot_history, sparkline
+from tagger.plot import ASCII_BLOCKS, BLOCKS, blocks_for, dev_f1, plot_history, sparkline
 
 HISTORY = [
     {"epoch": e, "loss": 4.0 / e, "dev": {"precision": p, "recall": r, "f1": f}}
@@ -34,6 +35,13 @@ def test_sparkline_edge_cases():
     assert sparkline([0.8, 0.8, 0.8]) == BLOCKS[len(BLOCKS) // 2] * 3
     assert sparkline([0.5], low=0.0, high=1.0) == BLOCKS[4]  # 0.5 * 7 rounds to 4
     assert sparkline([-1.0, 2.0], low=0.0, high=1.0) == BLOCKS[0] + BLOCKS[-1]  # clamped to the range
+
+
+def test_a_terminal_without_block_characters_gets_ascii():
+    assert sparkline([0.0, 1.0], blocks=ASCII_BLOCKS) == "_#"
+    assert blocks_for(io.TextIOWrapper(io.BytesIO(), encoding="utf-8")) == BLOCKS
+    assert blocks_for(io.TextIOWrapper(io.BytesIO(), encoding="cp1252")) == ASCII_BLOCKS
+    assert blocks_for(object()) == ASCII_BLOCKS  # no encoding known: the safe choice
 
 
 def test_dev_f1_of_a_history():
