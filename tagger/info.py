@@ -111,7 +111,7 @@ def _about_rows(info: dict) -> list[tuple[str, str]]:
             f"char {net.get('char_encoder')} {net.get('char_size')}, case {net.get('case_dim')}d, "
             f"dropout {net.get('dropout')}",
         ),
-        ("parameters", f"{params['trained']:,} trained + {params['frozen']:,} frozen vectors"),
+        ("parameters", f"{params['trained']:,} trained + {params['frozen']:,} in fixed pretrained vectors"),
     ]
     for key in ("train_file", "dev_file", "test_file"):
         rows.append((key.replace("_file", ""), info["training"][key] or "-"))
