@@ -26,6 +26,15 @@ class Entity:
     char_end: int | None = None
     score: float | None = None  # P(exactly this span has this type), when asked for
 
+    def __repr__(self) -> str:  # the fields that are set: offsets and score only when known
+        shown = [f"type={self.type!r}", f"text={self.text!r}", f"start={self.start}", f"end={self.end}"]
+        shown += [
+            f"{key}={getattr(self, key)!r}"
+            for key in ("char_start", "char_end", "score")
+            if getattr(self, key) is not None
+        ]
+        return f"Entity({', '.join(shown)})"
+
     def to_dict(self) -> dict:
         """The entity as ``--format jsonl`` writes it (offsets and score only when known)."""
         record: dict = {"type": self.type, "start": self.start, "end": self.end, "text": self.text}
