@@ -23,6 +23,7 @@ import torch
 
 from .errors import ModelFileError
 from .model_file import LoadedModel, default_model_path, load_model
+from .runtime import configure_torch
 from .tagging import Predictor, tag_stream
 from .types import Doc, TaggedSentence
 from .windows import WINDOW, read_windows
@@ -52,6 +53,7 @@ class Tagger:
         if not isinstance(loaded, LoadedModel):
             raise TypeError(f"Tagger() takes a LoadedModel (use Tagger.load(path)); got {_shown(loaded)}")
         self.batch_size = _positive_int("batch_size", batch_size)
+        self.threads: int | None = None  # what a copy made by pickling sets torch's threads to (see load)
         self.path = None if path is None else Path(os.path.abspath(path))
         self._checkpoint = checkpoint
         self._loaded = loaded
@@ -59,27 +61,44 @@ class Tagger:
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike | None = None, device: str | torch.device = "cpu", batch_size: int = 64
+        cls,
+        path: str | os.PathLike | None = None,
+        device: str | torch.device = "cpu",
+        batch_size: int = 64,
+        threads: int | None = 0,
     ) -> Tagger:
         """Load a model file: ``path``, or the default model (``$TAGGER_MODEL``, else
         ``~/.local/share/tagger/model.pt``). ``device`` is a torch device ("cpu", "cuda", ...);
-        ``batch_size`` is sentences per batch of the network. A missing or damaged file raises
-        ``ModelFileError``, the error ``tagger tag`` reports."""
+        ``batch_size`` is sentences per batch of the network. ``threads`` sets torch's threads
+        for the process as ``tagger tag --threads`` does (0: ``$TAGGER_THREADS``, else 1; the
+        network's matrices are too small for more to pay); None leaves torch's setting alone.
+        A missing or damaged file raises ``ModelFileError``, the error ``tagger tag`` reports."""
         if path is None:
             path = default_model_path()
         elif not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or a path to a model file; got {_shown(path)}")
         _positive_int("batch_size", batch_size)
-        return cls(load_model(path, device=_device(device)), batch_size, path=path)
+        found = _device(device)
+        _threads(threads)
+        tagger = cls(load_model(path, device=found), batch_size, path=path)
+        tagger.threads = threads
+        return tagger
 
     @classmethod
-    def from_checkpoint(cls, checkpoint: dict, device: str | torch.device = "cpu", batch_size: int = 64) -> Tagger:
+    def from_checkpoint(
+        cls, checkpoint: dict, device: str | torch.device = "cpu", batch_size: int = 64, threads: int | None = 0
+    ) -> Tagger:
         """A Tagger from a checkpoint held in memory (the dict a model file holds, e.g. from
-        ``model_file.read_checkpoint``); it is checked as a model file is."""
+        ``model_file.read_checkpoint``); it is checked as a model file is. The other arguments
+        are those of ``Tagger.load``."""
         if not isinstance(checkpoint, dict):
             raise TypeError(f"checkpoint must be the dict a model file holds; got {_shown(checkpoint)}")
         _positive_int("batch_size", batch_size)
-        return cls(_load_checkpoint(checkpoint, _device(device)), batch_size, checkpoint=checkpoint)
+        found = _device(device)
+        _threads(threads)
+        tagger = cls(_load_checkpoint(checkpoint, found), batch_size, checkpoint=checkpoint)
+        tagger.threads = threads
+        return tagger
 
     @property
     def device(self) -> torch.device:
@@ -167,7 +186,7 @@ class Tagger:
         return evaluate_predictor(self._predictor, data_path, tag_column, model)
 
     def __getstate__(self) -> dict:
-        state: dict = {"device": str(self.device), "batch_size": self.batch_size}
+        state: dict = {"device": str(self.device), "batch_size": self.batch_size, "threads": self.threads}
         if self.path is not None:
             state["path"] = str(self.path)
         else:
@@ -176,9 +195,9 @@ class Tagger:
 
     def __setstate__(self, state: dict) -> None:
         if "path" in state:
-            other = Tagger.load(state["path"], state["device"], state["batch_size"])
+            other = Tagger.load(state["path"], state["device"], state["batch_size"], state["threads"])
         else:
-            other = Tagger.from_checkpoint(state["checkpoint"], state["device"], state["batch_size"])
+            other = Tagger.from_checkpoint(state["checkpoint"], state["device"], state["batch_size"], state["threads"])
         self.__dict__.update(other.__dict__)
 
 
@@ -245,6 +264,17 @@ def _device(device: object) -> torch.device:
     if found.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r}: no CUDA device is available here")
     return found
+
+
+def _threads(threads: object) -> None:
+    """Set torch's threads as the command line does (None: leave them)."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int):
+        raise TypeError(f"threads must be an int (0: $TAGGER_THREADS or 1) or None; got {_shown(threads)}")
+    if threads < 0:
+        raise ValueError(f"threads must be 0 or more (0: $TAGGER_THREADS or 1); got {threads}")
+    configure_torch(threads)
 
 
 def _positive_int(name: str, value: object) -> int:

@@ -74,6 +74,20 @@ def test_the_three_line_example(trained_model):
     assert [(e.type, e.text) for e in doc.entities if e.type == "LOC"] == [("LOC", "Paris")]
 
 
+def test_load_sets_torchs_threads_as_the_command_line_does(trained_model):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        Tagger.load(trained_model, threads=None)
+        assert torch.get_num_threads() == 2
+        Tagger.load(trained_model, threads=1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_default_model_path_is_used(trained_model, monkeypatch):
     monkeypatch.setenv("TAGGER_MODEL", str(trained_model))
     assert Tagger.load().path == Path(trained_model).resolve()
@@ -276,6 +290,8 @@ def test_wrong_arguments_say_what_was_passed(model, call, error, shown):
         ({"device": 0.5}, TypeError, "float 0.5"),
         ({"batch_size": True}, TypeError, "bool True"),
         ({"batch_size": -2}, ValueError, "got -2"),
+        ({"threads": "2"}, TypeError, "str '2'"),
+        ({"threads": -1}, ValueError, "got -1"),
     ],
 )
 def test_wrong_load_arguments_say_what_was_passed(trained_model, kwargs, error, shown):
