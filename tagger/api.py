@@ -186,6 +186,8 @@ class Tagger:
         return evaluate_predictor(self._predictor, data_path, tag_column, model)
 
     def __getstate__(self) -> dict:
+        """What a copy in another process loads from: the model file's absolute path, or the
+        checkpoint of a Tagger made from one; and the device, batch size and threads."""
         state: dict = {"device": str(self.device), "batch_size": self.batch_size, "threads": self.threads}
         if self.path is not None:
             state["path"] = str(self.path)
@@ -194,6 +196,7 @@ class Tagger:
         return state
 
     def __setstate__(self, state: dict) -> None:
+        """Load the model again from the path or checkpoint in ``state`` (see ``__getstate__``)."""
         if "path" in state:
             other = Tagger.load(state["path"], state["device"], state["batch_size"], state["threads"])
         else:
