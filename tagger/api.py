@@ -28,7 +28,7 @@ from .tagging import Predictor, tag_stream
 from .types import Doc, TaggedSentence
 from .windows import WINDOW, read_windows
 
-__all__ = ["Tagger"]
+__all__ = ["Tagger", "check_device"]
 
 
 class Tagger:
@@ -78,7 +78,7 @@ class Tagger:
         elif not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or a path to a model file; got {_shown(path)}")
         _positive_int("batch_size", batch_size)
-        found = _device(device)
+        found = check_device(device)
         _threads(threads)
         tagger = cls(load_model(path, device=found), batch_size, path=path)
         tagger.threads = threads
@@ -94,7 +94,7 @@ class Tagger:
         if not isinstance(checkpoint, dict):
             raise TypeError(f"checkpoint must be the dict a model file holds; got {_shown(checkpoint)}")
         _positive_int("batch_size", batch_size)
-        found = _device(device)
+        found = check_device(device)
         _threads(threads)
         tagger = cls(_load_checkpoint(checkpoint, found), batch_size, checkpoint=checkpoint)
         tagger.threads = threads
@@ -257,7 +257,9 @@ def _load_checkpoint(checkpoint: dict, device: torch.device) -> LoadedModel:
             raise ModelFileError(err.message, "<checkpoint>") from None
 
 
-def _device(device: object) -> torch.device:
+def check_device(device: object) -> torch.device:
+    """``device`` as a torch device, checked: a TypeError or ValueError (showing the value) for
+    what is not one, or names a CUDA device where there is none."""
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"device must be a str such as 'cpu' or 'cuda', or a torch.device; got {_shown(device)}")
     try:
