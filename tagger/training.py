@@ -193,16 +193,8 @@ def load_data(
         run.warn(message)
     if not train.types():
         raise DataError("the training data has only the tag 'O': there are no entities to learn", train.path)
-    if len(train.sentences) < MIN_SENTENCES:
-        run.warn(
-            f"only {len(train.sentences)} training sentences: too few to learn from (fewer than {MIN_SENTENCES}; "
-            f"thousands are usual); give more training data"
-        )
-    if not dev.types():
-        run.warn(
-            f"the development data ({dev.path}) holds no entities: its F1 stays 0 and cannot pick the best epoch; "
-            f"give a --dev file with entities"
-        )
+    for message in too_little_data(train, dev):
+        run.warn(message)
     files = {"train": train_file, "dev": dev_file, "test": test_file}
     return Data(train, dev, test, {k: str(v) if v else None for k, v in files.items()})
 
@@ -482,11 +474,9 @@ def finish(trainer: Trainer, data: Data, run: Run) -> dict:
             data.test.tags_in(data.scheme), trainer.predictor.predict(tokens)
         )
         save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
-    if run.progress["best_f1"] <= 0 and data.dev.types():
-        run.warn(
-            f"the model learned nothing: dev F1 was 0.00 after each of the {run.progress['epoch']} epochs; try more "
-            f"training data, more --epochs, a longer --patience (0 never stops early), or a larger --lr"
-        )
+    message = learned_nothing(run.progress["best_f1"], run.progress["epoch"], data.dev)
+    if message:
+        run.warn(message)
     resume_path(run.model_path).unlink(missing_ok=True)
     result["data_scheme"] = data.scheme
     result["files"] = data.files
@@ -494,6 +484,32 @@ def finish(trainer: Trainer, data: Data, run: Run) -> dict:
 
 
 # Helpers of the stages
+
+
+def too_little_data(train: TaggedData, dev: TaggedData) -> list[str]:
+    """Warnings, with what to do, for training data too small to learn from and dev data without entities."""
+    found = []
+    if len(train.sentences) < MIN_SENTENCES:
+        found.append(
+            f"only {len(train.sentences)} training sentences: too few to learn from (fewer than {MIN_SENTENCES}; "
+            f"thousands are usual); give more training data"
+        )
+    if not dev.types():
+        found.append(
+            f"the development data ({dev.path}) holds no entities: its F1 stays 0 and cannot pick the best epoch; "
+            f"give a --dev file with entities"
+        )
+    return found
+
+
+def learned_nothing(best_f1: float, epochs_run: int, dev: TaggedData) -> str | None:
+    """A warning, with what to try, when no epoch found a single dev entity (and dev holds some)."""
+    if best_f1 > 0 or not dev.types():
+        return None
+    return (
+        f"the model learned nothing: dev F1 was 0.00 after each of the {epochs_run} epochs; try more training "
+        f"data, more --epochs, a longer --patience (0 never stops early), or a larger --lr"
+    )
 
 
 def _split_dev(data: TaggedData, fraction: float, seed: int) -> tuple[TaggedData, TaggedData]:
