@@ -139,19 +139,22 @@ def train(
     started = time.perf_counter()
     configure_torch(config.threads)
     torch.manual_seed(config.seed)
-    run = Run(model_path, log)
+    run = Run(model_path, log)  # progress, best weights, metadata, warnings
 
+    # 1. the data; 2. the vocabulary, the model and its optimizers (or an interrupted run's state)
     data = load_data(train_file, dev_file, test_file, tag_column, data_scheme, config, run)
     trainer = build_trainer(data, model_config or ModelConfig(), config, run)
     run.start(data, config)
     if resume:
         resume_run(run, trainer)
+    # 3. epoch after epoch until the last, or until dev F1 stops improving; Ctrl-C keeps the best model
     with caught_signals() as signals:
         try:
             for row in epochs(trainer, data, run, signals, progress):
                 on_epoch(row)
         except Interrupted as sig:
             raise TrainingInterrupted(sig.signum, run.result()) from None
+    # 4. the best epoch's weights, scored on the test data
     result = finish(trainer, data, run)
     result["seconds"] = time.perf_counter() - started
     return result
