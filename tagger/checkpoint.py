@@ -155,10 +155,12 @@ def _check_file(path: Path) -> None:
     except OSError as err:
         raise ModelFileError(f"cannot read the model file: {err.strerror}", name) from None
     if not head:
-        raise ModelFileError("an empty file, not a model file (a model file is what `tagger train` writes)", name)
+        raise ModelFileError("not a readable model file: the file is empty", name)
     # torch.save writes a zip archive (PK...) or, in its legacy format, a binary pickle (0x80 ...)
     if not head.startswith((b"PK", b"\x80")) and _is_text(head):
-        raise ModelFileError("a text file, not a model file (a model file is what `tagger train` writes)", name)
+        raise ModelFileError(
+            "not a readable model file: this is a text file (model files are written by `tagger train`)", name
+        )
 
 
 def _is_text(head: bytes) -> bool:

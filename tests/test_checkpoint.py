@@ -80,10 +80,10 @@ def test_files_are_written_with_the_mode_the_umask_gives(trained_model, tmp_path
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"-DOCSTART- O\n\nEU B-ORG\nrejects O\n", "a text file, not a model file"),
-        (b"hello\n", "a text file, not a model file"),  # torch.load's own error: KeyError 101
-        ("Zürich B-LOC\n".encode() * 100, "a text file, not a model file"),
-        (b"", "an empty file, not a model file"),
+        (b"-DOCSTART- O\n\nEU B-ORG\nrejects O\n", "not a readable model file: this is a text file"),
+        (b"hello\n", "not a readable model file: this is a text file"),  # torch.load's own error: KeyError 101
+        ("Zürich B-LOC\n".encode() * 100, "not a readable model file: this is a text file"),
+        (b"", "not a readable model file: the file is empty"),
         (bytes(range(256)) * 4, "not a readable model file (damaged"),
     ],
     ids=["conll", "hello", "utf-8", "empty", "binary"],
