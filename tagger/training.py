@@ -263,6 +263,7 @@ def build_trainer(data: Data, model_config: ModelConfig, config: TrainConfig, ru
         rows = torch.tensor(pretrained, device=config.device)
         frozen = (rows, model.word_embed.weight.detach()[pretrained].clone().to(config.device))
     model.to(config.device)
+    optimizer = Optimizers(model, config)  # before the average copies the model: its word table is sparse too
     averaged = AveragedModel(model, multi_avg_fn=moving_average(config.average)) if config.average else None
     scored = averaged.module if averaged is not None else model
     return Trainer(
@@ -271,7 +272,7 @@ def build_trainer(data: Data, model_config: ModelConfig, config: TrainConfig, ru
         model=model,
         scored=scored,
         averaged=averaged,
-        optimizer=Optimizers(model, config),
+        optimizer=optimizer,
         maker=TensorMaker(vocab, chars=model.char_encoder is not None),
         predictor=Predictor(scored, vocab, data.scheme, batch_size=64),
         train_tags=[[vocab.tag_index[t] for t in seq] for seq in data.train.tags_in(config.scheme)],
