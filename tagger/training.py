@@ -451,7 +451,7 @@ def save_epoch(trainer: Trainer, run: Run, row: dict, dev_scores: dict) -> None:
     if row["best"]:
         progress["best_f1"], progress["best_epoch"], progress["bad_epochs"] = dev_scores["f1"], row["epoch"], 0
         run.best_state = {k: v.detach().cpu().clone() for k, v in trainer.scored.state_dict().items()}
-        run.metadata.update(dev_scores=dev_scores, best_epoch=row["epoch"])
+        run.metadata.update(dev_scores=dev_scores, best_epoch=row["epoch"], history=progress["history"])
         save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
     else:
         progress["bad_epochs"] += 1
@@ -477,6 +477,8 @@ def finish(trainer: Trainer, data: Data, run: Run) -> dict:
         result["test"] = run.metadata["test_scores"] = score(
             data.test.tags_in(data.scheme), trainer.predictor.predict(tokens)
         )
+    if run.best_state is not None:  # the whole history (epochs after the best one too) and the test scores
+        run.metadata["history"] = run.progress["history"]
         save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
     message = learned_nothing(run.progress["best_f1"], run.progress["epoch"], data.dev)
     if message:
