@@ -1,0 +1,240 @@
+"""Exact probabilities from a linear-chain CRF: per-token marginals, a tag sequence's probability, entity scores.
+
+The parameters are pytorch-crf's (``start_transitions``, ``transitions``, ``end_transitions``). With the tag
+scheme's constraints they come from ``BiLSTMCRF.crf_parameters(exact=True)``, where a forbidden start,
+transition or end is -inf rather than decoding's -1e4 penalty: an invalid sequence then has probability
+exactly 0, not a tiny nonzero one.
+
+Forward-backward, in log space, batched over padded sentences. ``alpha[t, j]`` is the log of the summed
+exp-scores of all prefixes ``y_0..y_t`` with ``y_t = j`` (the emission at t included); ``beta[t, j]`` the same
+for all suffixes after ``y_t = j`` (the end score included). ``log Z = logsumexp(alpha[n-1] + end)`` and
+``P(y_t = j) = exp(alpha[t, j] + beta[t, j] - log Z)``. A padded step passes both through unchanged, as
+Viterbi's does. A sentence with no valid sequence at all (log Z = -inf; not possible with a real scheme,
+which always allows all-``O``) gets probability 0 everywhere instead of NaN.
+
+Entity scores. An entity is a chunk (type X, start s, end e exclusive) read from the decoded tags as
+``schemes.to_spans`` reads them (conlleval's reading; tags rewritten into another scheme go through the same
+spans, so they are the entities of the output). Its score is P(the sequence holds exactly this chunk), the
+sum over every tag sequence that contains it. Under that reading, which chunk a sequence holds depends only
+on neighbouring pairs of tags (after a tag, an X chunk is open exactly when the tag is B-X or I-X):
+
+- it starts at s: ``y_s`` has type X and is B-/S-, or is I-/E- while ``y_{s-1}`` is not B-X/I-X (or s = 0);
+- it goes on at each s < k < e: ``y_k`` is I-X/E-X and ``y_{k-1}`` is B-X/I-X;
+- it stops at e: e = n, or not (``y_{e-1}`` is B-X/I-X and ``y_e`` is I-X/E-X).
+
+So the score is one forward pass over the window s-1..e only, with the pairs that break these rules set
+to -inf, started from ``alpha`` at the window's first token and closed with ``beta`` at its last: exact for
+BIOES, IOB2 and IOB1, with decoding constrained or not, and batched over all the entities of a batch. For
+the usual constrained BIOES model it comes to P(B-X I-X .. I-X E-X at s..e-1), or P(S-X at s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from .schemes import split_tag, to_spans
+
+START, GO_ON, STOP = 0, 1, 2  # the three kinds of step of an entity's window, indexing ``ChunkRules.pairs``
+
+
+@dataclass
+class Posterior:
+    """Forward and backward log-scores of a batch of sentences."""
+
+    alpha: torch.Tensor  # shape: (batch, time, tags)
+    beta: torch.Tensor  # shape: (batch, time, tags)
+    log_z: torch.Tensor  # shape: (batch,) log partition; -inf where no sequence is valid
+
+
+def check_inputs(
+    emissions: torch.Tensor, mask: torch.Tensor, start: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor
+) -> None:
+    """Raise ``ValueError`` naming the bad shapes of a CRF's inputs."""
+    if emissions.dim() != 3:
+        raise ValueError(f"emissions must have 3 dimensions (batch, time, tags), got shape {tuple(emissions.shape)}")
+    batch, time, num_tags = emissions.shape
+    if mask.shape != (batch, time):
+        raise ValueError(f"mask must have shape {(batch, time)}, got {tuple(mask.shape)}")
+    if transitions.shape != (num_tags, num_tags) or start.shape != (num_tags,) or end.shape != (num_tags,):
+        raise ValueError(
+            f"for {num_tags} tags, start/end must be ({num_tags},) and transitions ({num_tags}, {num_tags}); "
+            f"got {tuple(start.shape)}, {tuple(end.shape)}, {tuple(transitions.shape)}"
+        )
+    if batch and time and not bool(mask[:, 0].all()):
+        raise ValueError("mask of the first timestep must all be on")
+
+
+def log_partition(
+    emissions: torch.Tensor, mask: torch.Tensor, start: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor
+) -> torch.Tensor:
+    """log Z of each sentence (the forward algorithm alone). shape: (batch,)"""
+    check_inputs(emissions, mask, start, transitions, end)
+    return _forward(emissions, mask.bool(), start, transitions, end)[1]
+
+
+def _forward(
+    emissions: torch.Tensor, mask: torch.Tensor, start: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor
+) -> tuple[list[torch.Tensor], torch.Tensor]:
+    steps, on = emissions.unbind(1), mask.unbind(1)
+    alphas = [start + steps[0]]  # each shape: (batch, tags)
+    for t in range(1, len(steps)):
+        # logsumexp over the previous tag i (dim 1) of alpha[i] + transitions[i, j]
+        nxt = torch.logsumexp(alphas[-1].unsqueeze(2) + transitions, dim=1) + steps[t]  # shape: (batch, tags)
+        alphas.append(torch.where(on[t].unsqueeze(1), nxt, alphas[-1]))
+    return alphas, torch.logsumexp(alphas[-1] + end, dim=1)  # log Z shape: (batch,)
+
+
+def forward_backward(
+    emissions: torch.Tensor, mask: torch.Tensor, start: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor
+) -> Posterior:
+    """Forward and backward scores of each sentence; see the module's docstring.
+
+    emissions: (batch, time, tags); mask: (batch, time) bool, every sentence's first token on;
+    start, end: (tags,); transitions: (tags, tags), ``transitions[i, j]`` for tag j after tag i.
+    """
+    check_inputs(emissions, mask, start, transitions, end)
+    mask = mask.bool()
+    alphas, log_z = _forward(emissions, mask, start, transitions, end)
+    steps, on = emissions.unbind(1), mask.unbind(1)
+    betas = [end.expand_as(alphas[0])]  # built from the last step back; each shape: (batch, tags)
+    for t in range(len(steps) - 2, -1, -1):
+        after = (steps[t + 1] + betas[-1]).unsqueeze(1)  # shape: (batch, 1, tags): next tag j on dim 2
+        nxt = torch.logsumexp(transitions + after, dim=2)  # shape: (batch, tags)
+        betas.append(torch.where(on[t + 1].unsqueeze(1), nxt, betas[-1]))
+    betas.reverse()
+    return Posterior(torch.stack(alphas, dim=1), torch.stack(betas, dim=1), log_z)
+
+
+def _probability(log_p: torch.Tensor, log_z: torch.Tensor) -> torch.Tensor:
+    """exp(log_p - log_z), 0 where log_z is -inf (no valid sequence) instead of NaN."""
+    valid = torch.isfinite(log_z)
+    shifted = log_p - torch.where(valid, log_z, torch.zeros_like(log_z))
+    return torch.where(valid, shifted, torch.full_like(shifted, -torch.inf)).exp()
+
+
+def marginals(posterior: Posterior, mask: torch.Tensor) -> torch.Tensor:
+    """P(y_t = j | sentence) for every token and tag, 0 on padding. shape: (batch, time, tags)"""
+    log_p = posterior.alpha + posterior.beta  # shape: (batch, time, tags)
+    probs = _probability(log_p, posterior.log_z[:, None, None])
+    return probs * mask.unsqueeze(2).to(probs.dtype)
+
+
+def path_scores(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    start: torch.Tensor,
+    transitions: torch.Tensor,
+    end: torch.Tensor,
+    paths: torch.Tensor,
+) -> torch.Tensor:
+    """Score of one given tag sequence per sentence (``paths``: (batch, time), anything on padding). shape: (batch,)"""
+    check_inputs(emissions, mask, start, transitions, end)
+    if paths.shape != mask.shape:
+        raise ValueError(f"paths must have the mask's shape {tuple(mask.shape)}, got {tuple(paths.shape)}")
+    mask = mask.bool()
+    on = mask.to(emissions.dtype)  # shape: (batch, time)
+    gold = emissions.gather(2, paths.unsqueeze(2)).squeeze(2) * on  # shape: (batch, time)
+    steps = transitions[paths[:, :-1], paths[:, 1:]]  # shape: (batch, time - 1)
+    steps = torch.where(mask[:, 1:], steps, torch.zeros_like(steps))  # -inf * 0 would be NaN
+    last = paths.gather(1, (mask.sum(dim=1) - 1).unsqueeze(1)).squeeze(1)  # shape: (batch,)
+    return start[paths[:, 0]] + gold.sum(dim=1) + steps.sum(dim=1) + end[last]
+
+
+def path_probabilities(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    start: torch.Tensor,
+    transitions: torch.Tensor,
+    end: torch.Tensor,
+    paths: torch.Tensor,
+    log_z: torch.Tensor,
+) -> torch.Tensor:
+    """P(the sentence's tags are exactly ``paths``), e.g. of the Viterbi sequence. shape: (batch,)"""
+    return _probability(path_scores(emissions, mask, start, transitions, end, paths), log_z)
+
+
+class ChunkRules:
+    """The pair rules of the module's docstring for each entity type of a tag list, as masks.
+
+    ``pairs[x, kind, i, j]``: tag j may follow tag i at a START, GO_ON or STOP step of a type-x chunk;
+    ``first[x, j]``: tag j starts a type-x chunk at a sentence's first token.
+    """
+
+    def __init__(self, tags: Sequence[str]):
+        self.tags = list(tags)
+        self.types = sorted({split_tag(t)[1] for t in tags if t != "O"})
+        self.type_index = {x: n for n, x in enumerate(self.types)}
+        prefix = [split_tag(t)[0] for t in tags]
+        kind = [split_tag(t)[1] for t in tags]
+        pairs = torch.zeros(len(self.types), 3, len(tags), len(tags), dtype=torch.bool)
+        first = torch.zeros(len(self.types), len(tags), dtype=torch.bool)
+        for x, name in enumerate(self.types):
+            is_x = torch.tensor([k == name for k in kind])  # shape: (tags,)
+            opens = is_x & torch.tensor([p in "BI" for p in prefix])  # an X chunk is open after this tag
+            goes_on = is_x & torch.tensor([p in "IE" for p in prefix])  # continues an open X chunk
+            begins = is_x & torch.tensor([p in "BS" for p in prefix])  # starts a chunk whatever came before
+            pairs[x, START] = begins.unsqueeze(0) | (~opens).unsqueeze(1) & is_x.unsqueeze(0)
+            pairs[x, GO_ON] = opens.unsqueeze(1) & goes_on.unsqueeze(0)
+            pairs[x, STOP] = ~pairs[x, GO_ON]
+            first[x] = is_x
+        self.pairs, self.first = pairs, first
+
+    def to(self, device: torch.device | str) -> ChunkRules:
+        self.pairs, self.first = self.pairs.to(device), self.first.to(device)
+        return self
+
+
+def entity_spans(paths: Sequence[Sequence[int]], tags: Sequence[str]) -> list[list[tuple[str, int, int]]]:
+    """Each sentence's chunks (type, start, end exclusive), as ``schemes.to_spans`` reads its tags."""
+    return [to_spans([tags[t] for t in path]) for path in paths]
+
+
+def entity_probabilities(
+    posterior: Posterior,
+    emissions: torch.Tensor,
+    transitions: torch.Tensor,
+    spans: Sequence[Sequence[tuple[str, int, int]]],
+    lengths: Sequence[int],
+    rules: ChunkRules,
+) -> list[list[float]]:
+    """P(exactly this chunk) for each of each sentence's ``spans`` (see the module's docstring)."""
+    events = [(b, x, s, e) for b, found in enumerate(spans) for x, s, e in found]
+    if not events:
+        return [[] for _ in spans]
+    device = emissions.device
+    rows = torch.tensor([b for b, _, _, _ in events], device=device)  # shape: (entities,)
+    types = torch.tensor([rules.type_index[x] for _, x, _, _ in events], device=device)
+    firsts = [max(s - 1, 0) for _, _, s, _ in events]  # the window: s-1 (where there is one) .. e (or n-1)
+    sizes = [min(e, lengths[b] - 1) - a + 1 for (b, _, _, e), a in zip(events, firsts)]
+    first = torch.tensor(firsts, device=device)  # shape: (entities,)
+    size = torch.tensor(sizes, device=device)
+    kinds = torch.tensor([_step_kinds(s, e, a, max(sizes)) for (_, _, s, e), a in zip(events, firsts)], device=device)
+    kinds = kinds.view(len(events), max(sizes) - 1)  # shape: (entities, longest window - 1)
+    at_start = torch.tensor([s == 0 for _, _, s, _ in events], device=device).unsqueeze(1)  # shape: (entities, 1)
+    allowed = rules.first[types] | ~at_start  # shape: (entities, tags)
+    v = posterior.alpha[rows, first].masked_fill(~allowed, -torch.inf)  # shape: (entities, tags)
+    last_time = emissions.shape[1] - 1
+    for k in range(1, max(sizes)):
+        pair_ok = rules.pairs[types, kinds[:, k - 1]]  # shape: (entities, tags, tags)
+        step = (v.unsqueeze(2) + transitions).masked_fill(~pair_ok, -torch.inf)  # shape: (entities, tags, tags)
+        here = emissions[rows, (first + k).clamp(max=last_time)]  # shape: (entities, tags)
+        nxt = torch.logsumexp(step, dim=1) + here  # shape: (entities, tags)
+        v = torch.where((k < size).unsqueeze(1), nxt, v)
+    closing = posterior.beta[rows, first + size - 1]  # shape: (entities, tags)
+    log_p = torch.logsumexp(v + closing, dim=1)  # shape: (entities,)
+    probs = _probability(log_p, posterior.log_z[rows]).tolist()
+    out: list[list[float]] = [[] for _ in spans]
+    for (b, _, _, _), p in zip(events, probs):
+        out[b].append(p)
+    return out
+
+
+def _step_kinds(s: int, e: int, first: int, longest: int) -> list[int]:
+    """The kind of each step of a chunk's window after its first token, padded to ``longest - 1`` steps."""
+    kinds = []
+    for position in range(first + 1, first + longest):
+        kinds.append(START if position == s else GO_ON if position < e else STOP)
+    return kinds

@@ -1,0 +1,225 @@
+"""Marginals, sequence probabilities and entity scores against brute-force enumeration of all tag sequences."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from tagger.marginals import (
+    ChunkRules,
+    entity_probabilities,
+    entity_spans,
+    forward_backward,
+    log_partition,
+    marginals,
+    path_probabilities,
+)
+from tagger.schemes import BIOES, IOB1, IOB2, tag_set, to_spans, transition_rules
+from tagger.viterbi import viterbi_decode
+
+NEG_INF = float("-inf")
+
+
+def random_mask(batch: int, time: int, generator: torch.Generator) -> torch.Tensor:
+    """Left-aligned mask of random lengths 1..time, the first sentence full length. shape: (batch, time)"""
+    lengths = torch.randint(1, time + 1, (batch,), generator=generator)
+    lengths[0] = time
+    return torch.arange(time)[None, :] < lengths[:, None]
+
+
+def random_parameters(num_tags: int, generator: torch.Generator, forbid: float = 0.0):
+    """start, transitions, end (float64), with about ``forbid`` of them -inf."""
+    start, end = torch.randn(2, num_tags, generator=generator, dtype=torch.float64)
+    transitions = torch.randn(num_tags, num_tags, generator=generator, dtype=torch.float64)
+    if forbid:
+        for p in (start, transitions, end):
+            p.masked_fill_(torch.rand(p.shape, generator=generator) < forbid, NEG_INF)
+    return start, transitions, end
+
+
+def scheme_parameters(tags: list[str], scheme: str, generator: torch.Generator):
+    """Random parameters with the scheme's constraints as -inf (as ``crf_parameters(exact=True)`` gives)."""
+    allowed, may_start, may_end = transition_rules(scheme)
+    start, transitions, end = random_parameters(len(tags), generator)
+    start = start.masked_fill(~torch.tensor([may_start(t) for t in tags]), NEG_INF)
+    end = end.masked_fill(~torch.tensor([may_end(t) for t in tags]), NEG_INF)
+    ok = torch.tensor([[allowed(a, b) for b in tags] for a in tags])  # shape: (tags, tags)
+    return start, transitions.masked_fill(~ok, NEG_INF), end
+
+
+def brute_force(emissions, start, transitions, end):
+    """Every tag sequence of one sentence (emissions: (n, tags)) and its probability (all 0 if none is valid)."""
+    n, num_tags = emissions.shape
+    paths = torch.tensor(list(itertools.product(range(num_tags), repeat=n)), dtype=torch.long)  # shape: (paths, n)
+    score = start[paths[:, 0]] + end[paths[:, -1]] + emissions[torch.arange(n), paths].sum(dim=1)
+    if n > 1:
+        score = score + transitions[paths[:, :-1], paths[:, 1:]].sum(dim=1)  # shape: (paths,)
+    if torch.isinf(score).all():
+        return paths, torch.zeros_like(score)
+    return paths, torch.softmax(score, dim=0)
+
+
+def brute_marginals(paths, probs, num_tags):
+    """shape: (n, tags)"""
+    n = paths.shape[1]
+    out = torch.zeros(n, num_tags, dtype=torch.float64)
+    for t in range(n):
+        out[t].index_add_(0, paths[:, t], probs)
+    return out
+
+
+def check_against_brute_force(emissions, mask, start, transitions, end):
+    posterior = forward_backward(emissions, mask, start, transitions, end)
+    got = marginals(posterior, mask)
+    assert got.shape == emissions.shape
+    for b in range(emissions.shape[0]):
+        n = int(mask[b].sum())
+        paths, probs = brute_force(emissions[b, :n], start, transitions, end)
+        torch.testing.assert_close(got[b, :n], brute_marginals(paths, probs, emissions.shape[2]))
+        assert not got[b, n:].any()  # padding is 0
+        assert torch.isfinite(got[b]).all()
+        sums = got[b, :n].sum(dim=1)
+        expected = 1.0 if probs.sum() > 0 else 0.0
+        torch.testing.assert_close(sums, torch.full_like(sums, expected))
+    return posterior
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_marginals_equal_brute_force_and_sum_to_one(seed):
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(15):
+        num_tags = int(torch.randint(1, 5, (1,), generator=generator))
+        time = int(torch.randint(1, 6, (1,), generator=generator))
+        emissions = torch.randn(4, time, num_tags, generator=generator, dtype=torch.float64) * 2
+        mask = random_mask(4, time, generator)
+        check_against_brute_force(emissions, mask, *random_parameters(num_tags, generator))
+
+
+def test_forbidden_parameters_give_invalid_sequences_probability_zero():
+    generator = torch.Generator().manual_seed(21)
+    none_valid = some_forbidden = 0
+    for _ in range(60):
+        num_tags = int(torch.randint(2, 5, (1,), generator=generator))
+        time = int(torch.randint(1, 6, (1,), generator=generator))
+        emissions = torch.randn(3, time, num_tags, generator=generator, dtype=torch.float64)
+        mask = random_mask(3, time, generator)
+        start, transitions, end = random_parameters(num_tags, generator, forbid=0.4)
+        posterior = check_against_brute_force(emissions, mask, start, transitions, end)
+        none_valid += int(torch.isinf(posterior.log_z).sum())
+        got = marginals(posterior, mask)
+        # A tag no valid sequence can start with has marginal exactly 0 at the first token.
+        assert (got[:, 0, torch.isinf(start)] == 0).all()
+        some_forbidden += int(torch.isinf(start).any())
+    assert none_valid > 0 and some_forbidden > 0  # both cases were exercised
+
+
+@pytest.mark.parametrize("scheme", [BIOES, IOB2, IOB1])
+def test_marginals_under_real_scheme_constraints(scheme):
+    tags = tag_set(["PER", "LOC"], scheme)
+    generator = torch.Generator().manual_seed(3)
+    for time in range(1, 5):
+        emissions = torch.randn(3, time, len(tags), generator=generator, dtype=torch.float64) * 2
+        mask = random_mask(3, time, generator)
+        start, transitions, end = scheme_parameters(tags, scheme, generator)
+        posterior = check_against_brute_force(emissions, mask, start, transitions, end)
+        assert torch.isfinite(posterior.log_z).all()  # all-O is always valid
+
+
+def test_float32_works_too_and_log_partition_matches():
+    generator = torch.Generator().manual_seed(8)
+    emissions = torch.randn(5, 6, 4, generator=generator)
+    mask = random_mask(5, 6, generator)
+    start, transitions, end = (p.float() for p in random_parameters(4, generator))
+    posterior = forward_backward(emissions, mask, start, transitions, end)
+    sums = marginals(posterior, mask).sum(dim=2)  # shape: (batch, time)
+    torch.testing.assert_close(sums, mask.float(), atol=1e-5, rtol=0)
+    torch.testing.assert_close(log_partition(emissions, mask, start, transitions, end), posterior.log_z)
+
+
+def test_the_viterbi_sequence_probability_equals_brute_force():
+    generator = torch.Generator().manual_seed(12)
+    for scheme in (BIOES, IOB1):
+        tags = tag_set(["PER"], scheme)
+        for time in range(1, 6):
+            emissions = torch.randn(3, time, len(tags), generator=generator, dtype=torch.float64) * 2
+            mask = random_mask(3, time, generator)
+            start, transitions, end = scheme_parameters(tags, scheme, generator)
+            best = viterbi_decode(emissions, mask, start, transitions, end)
+            paths = torch.zeros(3, time, dtype=torch.long)
+            for b, ids in enumerate(best):
+                paths[b, : len(ids)] = torch.tensor(ids)
+            log_z = log_partition(emissions, mask, start, transitions, end)
+            got = path_probabilities(emissions, mask, start, transitions, end, paths, log_z)
+            for b in range(3):
+                n = int(mask[b].sum())
+                all_paths, probs = brute_force(emissions[b, :n], start, transitions, end)
+                assert torch.isclose(got[b], probs.max())  # the Viterbi path is the most probable
+                assert all_paths[probs.argmax()].tolist() == best[b]
+
+
+def brute_entity_probabilities(paths, probs, tags) -> dict:
+    """Each chunk's summed probability over the sequences that hold it (as ``to_spans`` reads them)."""
+    out: dict = {}
+    for path, p in zip(paths.tolist(), probs.tolist()):
+        if p > 0:
+            for span in to_spans([tags[t] for t in path]):
+                out[span] = out.get(span, 0.0) + p
+    return out
+
+
+@pytest.mark.parametrize("scheme", [BIOES, IOB2, IOB1])
+@pytest.mark.parametrize("constrained", [True, False])
+def test_entity_scores_equal_brute_force(scheme, constrained):
+    tags = tag_set(["PER", "LOC"], scheme) if scheme != BIOES else tag_set(["PER"], scheme) + ["S-LOC"]
+    rules = ChunkRules(tags)
+    generator = torch.Generator().manual_seed(40)
+    checked = 0
+    for time in [1, 2, 3, 4, 5, 4, 3]:
+        emissions = torch.randn(3, time, len(tags), generator=generator, dtype=torch.float64) * 2
+        mask = random_mask(3, time, generator)
+        if constrained:
+            start, transitions, end = scheme_parameters(tags, scheme, generator)
+        else:
+            start, transitions, end = random_parameters(len(tags), generator)
+        lengths = mask.sum(dim=1).tolist()
+        posterior = forward_backward(emissions, mask, start, transitions, end)
+        brute = [brute_force(emissions[b, :n], start, transitions, end) for b, n in enumerate(lengths)]
+        # Score every possible chunk, not only those of the best sequence.
+        spans = [[(x, s, e) for x in rules.types for s in range(n) for e in range(s + 1, n + 1)] for n in lengths]
+        got = entity_probabilities(posterior, emissions, transitions, spans, lengths, rules)
+        for b, n in enumerate(lengths):
+            expected = brute_entity_probabilities(*brute[b], tags)
+            for span, p in zip(spans[b], got[b]):
+                assert p == pytest.approx(expected.get(span, 0.0), abs=1e-9), (b, span)
+                checked += 1
+        best = viterbi_decode(emissions, mask, start, transitions, end)
+        decoded = entity_spans(best, tags)
+        assert [len(s) for s in entity_probabilities(posterior, emissions, transitions, decoded, lengths, rules)] == [
+            len(s) for s in decoded
+        ]
+    assert checked > 100
+
+
+def test_entity_probabilities_of_sentences_without_entities():
+    rules = ChunkRules(tag_set(["PER"], BIOES))
+    emissions = torch.zeros(2, 3, len(rules.tags))
+    mask = torch.ones(2, 3, dtype=torch.bool)
+    start, transitions, end = torch.zeros(len(rules.tags)), torch.zeros(len(rules.tags), len(rules.tags)), None
+    end = torch.zeros(len(rules.tags))
+    posterior = forward_backward(emissions, mask, start, transitions, end)
+    assert entity_probabilities(posterior, emissions, transitions, [[], []], [3, 3], rules) == [[], []]
+
+
+def test_bad_shapes_are_named():
+    e = torch.zeros(2, 3, 4)
+    s, t = torch.zeros(4), torch.zeros(4, 4)
+    with pytest.raises(ValueError, match=r"mask must have shape \(2, 3\), got \(2, 4\)"):
+        forward_backward(e, torch.ones(2, 4, dtype=torch.bool), s, t, s)
+    with pytest.raises(ValueError, match=r"\(3, 3\)"):
+        forward_backward(e, torch.ones(2, 3, dtype=torch.bool), s, torch.zeros(3, 3), s)
+    with pytest.raises(ValueError, match=r"3 dimensions.*\(3, 4\)"):
+        forward_backward(e[0], torch.ones(3, dtype=torch.bool), s, t, s)
+    with pytest.raises(ValueError, match="first timestep"):
+        forward_backward(e, torch.tensor([[True, True, True], [False, True, True]]), s, t, s)
