@@ -189,7 +189,7 @@ def test_entity_scores_equal_brute_force(scheme, constrained):
         # Score every possible chunk, not only those of the best sequence.
         spans = [[(x, s, e) for x in rules.types for s in range(n) for e in range(s + 1, n + 1)] for n in lengths]
         got = entity_probabilities(posterior, emissions, transitions, spans, lengths, rules)
-        for b, n in enumerate(lengths):
+        for b in range(len(lengths)):
             expected = brute_entity_probabilities(*brute[b], tags)
             for span, p in zip(spans[b], got[b]):
                 assert p == pytest.approx(expected.get(span, 0.0), abs=1e-9), (b, span)
@@ -206,9 +206,8 @@ def test_entity_probabilities_of_sentences_without_entities():
     rules = ChunkRules(tag_set(["PER"], BIOES))
     emissions = torch.zeros(2, 3, len(rules.tags))
     mask = torch.ones(2, 3, dtype=torch.bool)
-    start, transitions, end = torch.zeros(len(rules.tags)), torch.zeros(len(rules.tags), len(rules.tags)), None
-    end = torch.zeros(len(rules.tags))
-    posterior = forward_backward(emissions, mask, start, transitions, end)
+    ends, transitions = torch.zeros(len(rules.tags)), torch.zeros(len(rules.tags), len(rules.tags))
+    posterior = forward_backward(emissions, mask, ends, transitions, ends)
     assert entity_probabilities(posterior, emissions, transitions, [[], []], [3, 3], rules) == [[], []]
 
 
