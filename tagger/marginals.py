@@ -238,3 +238,34 @@ def _step_kinds(s: int, e: int, first: int, longest: int) -> list[int]:
     for position in range(first + 1, first + longest):
         kinds.append(START if position == s else GO_ON if position < e else STOP)
     return kinds
+
+
+def decoded_scores(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    start: torch.Tensor,
+    transitions: torch.Tensor,
+    end: torch.Tensor,
+    paths: Sequence[Sequence[int]],
+    rules: ChunkRules,
+) -> list[dict]:
+    """The scores of decoded tag sequences (one per sentence, as ``viterbi_decode`` gives them): per sentence
+    ``token_scores`` (the marginal of each chosen tag), ``entity_scores`` (one per chunk of ``to_spans``,
+    in order) and ``probability`` (of the whole sequence), as floats."""
+    check_inputs(emissions, mask, start, transitions, end)
+    mask = mask.bool()
+    lengths = [len(p) for p in paths]
+    if lengths != mask.sum(dim=1).tolist():
+        raise ValueError(f"paths of lengths {lengths} for a mask of lengths {mask.sum(dim=1).tolist()}")
+    chosen = torch.zeros(mask.shape, dtype=torch.long, device=emissions.device)  # shape: (batch, time)
+    chosen[mask] = torch.tensor([t for p in paths for t in p], dtype=torch.long, device=emissions.device)
+    posterior = forward_backward(emissions, mask, start, transitions, end)
+    at_path = (posterior.alpha + posterior.beta).gather(2, chosen.unsqueeze(2)).squeeze(2)  # shape: (batch, time)
+    tokens = _probability(at_path, posterior.log_z.unsqueeze(1)).tolist()
+    whole = path_probabilities(emissions, mask, start, transitions, end, chosen, posterior.log_z).tolist()
+    spans = entity_spans(paths, rules.tags)
+    entities = entity_probabilities(posterior, emissions, transitions, spans, lengths, rules)
+    return [
+        {"token_scores": row[:n], "entity_scores": found, "probability": p}
+        for row, n, found, p in zip(tokens, lengths, entities, whole)
+    ]

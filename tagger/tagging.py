@@ -22,8 +22,10 @@ import torch
 
 from .arrays import WindowArrays, WindowMaker
 from .errors import DataError
+from .marginals import ChunkRules, decoded_scores
 from .model import BiLSTMCRF
 from .model_file import LoadedModel, load_model
+from .nbest import kbest_probabilities
 from .schemes import BIOES, IOB1, IOB2, convert
 from .tensors import Batch, FormBucket, window_tensors
 from .vocabulary import Vocabulary
@@ -35,9 +37,24 @@ STOP_WAIT = 5.0  # seconds to let the reader thread finish when tagging stops ea
 
 
 class Predictor:
-    """Tags token lists with a model; tags come back in ``out_scheme`` (the training data's)."""
+    """Tags token lists with a model; tags come back in ``out_scheme`` (the training data's).
 
-    def __init__(self, model: BiLSTMCRF, vocab: Vocabulary, out_scheme: str, batch_size: int = 64):
+    ``scores``: also the CRF's probabilities (see ``marginals``): of each chosen tag, of each entity, of
+    the whole sequence; ``nbest``: also the ``nbest`` most probable tag sequences (0: none). Both are
+    computed only by ``run_scored`` and ``label``; ``run`` never computes them.
+    """
+
+    def __init__(
+        self,
+        model: BiLSTMCRF,
+        vocab: Vocabulary,
+        out_scheme: str,
+        batch_size: int = 64,
+        scores: bool = False,
+        nbest: int = 0,
+    ):
+        if nbest < 0:
+            raise ValueError(f"nbest must be 0 (none) or more, got {nbest}")
         self.model = model
         self.vocab = vocab
         self.out_scheme = out_scheme
@@ -45,10 +62,13 @@ class Predictor:
         self.batch_size = batch_size
         self.window_maker = WindowMaker(vocab, batch_size, chars=model.char_encoder is not None)
         self.device = next(model.parameters()).device
+        self.scores = scores
+        self.nbest = nbest
+        self.chunk_rules = ChunkRules(vocab.tags).to(self.device) if scores else None
 
     @classmethod
-    def from_loaded(cls, loaded: LoadedModel, batch_size: int = 64) -> Predictor:
-        return cls(loaded.model, loaded.vocab, loaded.data_scheme, batch_size)
+    def from_loaded(cls, loaded: LoadedModel, batch_size: int = 64, scores: bool = False, nbest: int = 0) -> Predictor:
+        return cls(loaded.model, loaded.vocab, loaded.data_scheme, batch_size, scores, nbest)
 
     def prepare(self, sentences: Sequence[Sequence[str]]) -> Prepared:
         """The tensors for tagging ``sentences``: lookups and tensor building, no network."""
@@ -73,9 +93,66 @@ class Predictor:
         model.train(was_training)
         return out
 
+    def run_scored(self, prepared: Prepared) -> list[dict]:
+        """Like ``run``, with what the predictor was asked for: per sentence a dict of ``TaggedSentence``
+        fields, ``tags`` and (``scores``) ``token_scores``, ``entity_scores``, ``probability`` and
+        (``nbest``) ``nbest``: ``[{"tags": [...], "probability": p}, ...]``, tags in ``out_scheme``."""
+        model = self.model
+        was_training = model.training
+        model.eval()
+        out = [self._empty() for _ in range(prepared.sentences)]
+        with torch.inference_mode():
+            table = model.form_features(prepared.buckets, prepared.forms)
+            for index, batch in prepared.batches:
+                batch = batch.to(self.device)
+                emissions = model.emissions(batch, table)  # shape: (batch, time, tags)
+                ids = model.decode_emissions(emissions, batch.mask)
+                for i, found in zip(index, self._extras(emissions, batch.mask, ids)):
+                    out[i] = found
+        model.train(was_training)
+        return out
+
+    def label(self, sentences: Sequence[TaggedSentence], prepared: Prepared) -> Sequence[TaggedSentence]:
+        """Set the tags of ``sentences`` (the sentences ``prepared`` was made from), and the score fields
+        the predictor was asked for; returns ``sentences``. Without scores or n-best this is ``run``."""
+        if not (self.scores or self.nbest):
+            for sentence, tags in zip(sentences, self.run(prepared)):
+                sentence.tags = tags
+            return sentences
+        for sentence, found in zip(sentences, self.run_scored(prepared)):
+            for key, value in found.items():
+                setattr(sentence, key, value)
+        return sentences
+
     def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """Tags of each sentence (an empty sentence gets no tags)."""
         return self.run(self.prepare(sentences))
+
+    def _extras(self, emissions: torch.Tensor, mask: torch.Tensor, ids: list[list[int]]) -> list[dict]:
+        """Tags in ``out_scheme`` and the scores asked for, per sentence of a batch."""
+        found: list[dict] = [{"tags": self.rewrite(row)} for row in ids]
+        # Probabilities in double precision: a token's score is exp of a difference of sums over
+        # the whole sentence, which single precision would round visibly in long sentences.
+        emissions = emissions.double()  # shape: (batch, time, tags)
+        start, transitions, end = (p.double() for p in self.model.crf_parameters(exact=True))
+        if self.scores:
+            scored = decoded_scores(emissions, mask, start, transitions, end, ids, self.chunk_rules)
+            for entry, extra in zip(found, scored):
+                entry.update(extra)
+        if self.nbest:
+            best = kbest_probabilities(emissions, mask, start, transitions, end, self.nbest)
+            for entry, sequences in zip(found, best):
+                entry["nbest"] = [{"tags": self.rewrite(tags), "probability": p} for tags, p in sequences]
+        return found
+
+    def _empty(self) -> dict:
+        """What ``run_scored`` gives an empty sentence: no tags, and its one (empty) sequence is certain."""
+        found: dict = {"tags": []}
+        if self.scores:
+            found.update({"token_scores": [], "entity_scores": [], "probability": 1.0})
+        if self.nbest:
+            found["nbest"] = [{"tags": [], "probability": 1.0}]
+        return found
 
 
 @dataclass

@@ -222,3 +222,80 @@ def test_bad_shapes_are_named():
         forward_backward(e[0], torch.ones(3, dtype=torch.bool), s, t, s)
     with pytest.raises(ValueError, match="first timestep"):
         forward_backward(e, torch.tensor([[True, True, True], [False, True, True]]), s, t, s)
+
+
+# The Predictor's scores (tagging.Predictor with scores=True, nbest=K) on a small random model
+
+
+def scored_predictor(scheme: str, out_scheme: str, nbest: int = 0):
+    from test_model import make_model
+
+    from tagger.tagging import Predictor
+
+    model, vocab = make_model(scheme=scheme, seed=4)
+    generator = torch.Generator().manual_seed(4)
+    with torch.no_grad():
+        for p in (model.crf.start_transitions, model.crf.transitions, model.crf.end_transitions):
+            p.copy_(torch.randn(p.shape, generator=generator))
+    return Predictor(model, vocab, out_scheme, batch_size=2, scores=True, nbest=nbest), model, vocab
+
+
+SHORT = [["John", "Smith", "lives"], [], ["Paris"], ["Mary", "in", "Berlin"]]
+
+
+@pytest.mark.parametrize("scheme, out_scheme", [(BIOES, IOB1), (BIOES, BIOES), (IOB2, IOB2)])
+def test_predictor_scores_equal_brute_force_over_the_models_own_scores(scheme, out_scheme):
+    from tagger.schemes import convert
+    from tagger.tagging import TaggedSentence
+
+    predictor, model, vocab = scored_predictor(scheme, out_scheme, nbest=1000)
+    sentences = [TaggedSentence(list(tokens), []) for tokens in SHORT]
+    predictor.label(sentences, predictor.prepare(SHORT))
+    assert [s.tags for s in sentences] == predictor.predict(SHORT)  # the same tags as without scores
+    with torch.no_grad():
+        start, transitions, end = (p.double() for p in model.crf_parameters(exact=True))
+    model.eval()
+    for sentence, tokens in zip(sentences, SHORT):
+        if not tokens:
+            assert sentence.probability == 1.0 and sentence.token_scores == [] and sentence.entity_scores == []
+            continue
+        prepared = predictor.prepare([tokens])
+        with torch.no_grad():
+            table = model.form_features(prepared.buckets, prepared.forms)
+            emissions = model.emissions(prepared.batches[0][1], table)[0].double()  # shape: (n, tags)
+        paths, probs = brute_force(emissions, start, transitions, end)
+        as_output = [convert([vocab.tags[t] for t in path], out_scheme) for path in paths.tolist()]
+        expected = {tuple(tags): p for tags, p in zip(as_output, probs.tolist()) if p > 0}
+        # The emissions of a sentence alone and in a batch differ in the last float32 bits: rel=1e-6.
+        assert sentence.probability == pytest.approx(expected[tuple(sentence.tags)], rel=1e-6)
+        nbest = sorted(expected.values(), reverse=True)
+        assert [n["probability"] for n in sentence.nbest] == pytest.approx(nbest, rel=1e-6)
+        assert {tuple(n["tags"]): n["probability"] for n in sentence.nbest} == pytest.approx(expected, rel=1e-6)
+        marginal = brute_marginals(paths, probs, len(vocab.tags))
+        chosen = [vocab.tags.index(t) for t in convert(sentence.tags, scheme)]
+        assert sentence.token_scores == pytest.approx([float(marginal[i, t]) for i, t in enumerate(chosen)], rel=1e-6)
+        spans = brute_entity_probabilities(paths, probs, vocab.tags)
+        assert sentence.entity_scores == pytest.approx([spans[span] for span in to_spans(sentence.tags)], rel=1e-6)
+        assert len(sentence.entity_scores) > 0 or not to_spans(sentence.tags)
+
+
+def test_predictor_without_scores_computes_none(monkeypatch):
+    import tagger.tagging as tagging
+    from tagger.tagging import TaggedSentence
+
+    def fail(*args, **kwargs):
+        raise AssertionError("scores computed though not asked for")
+
+    monkeypatch.setattr(tagging, "decoded_scores", fail)
+    monkeypatch.setattr(tagging, "kbest_probabilities", fail)
+    predictor, model, vocab = scored_predictor(BIOES, IOB1)
+    plain = tagging.Predictor(model, vocab, IOB1, batch_size=2)
+    sentences = [TaggedSentence(list(tokens), []) for tokens in SHORT]
+    plain.label(sentences, plain.prepare(SHORT))
+    assert [s.tags for s in sentences] == plain.predict(SHORT)
+    fields = ("token_scores", "entity_scores", "probability", "nbest")
+    assert all(getattr(s, key, None) is None for s in sentences for key in fields)
+    with pytest.raises(AssertionError, match="not asked for"):
+        predictor.run_scored(predictor.prepare(SHORT))
+    with pytest.raises(ValueError, match="nbest must be 0 .* got -1"):
+        tagging.Predictor(model, vocab, IOB1, nbest=-1)
