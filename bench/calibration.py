@@ -1,0 +1,136 @@
+"""Calibration of entity scores on CoNLL-2003 test, and what computing the scores costs.
+
+    python bench/calibration.py [--model /work/models/conll-glove.pt]
+        [--data /work/shared/data/conll2003/test.txt] [--bins 10] [--repeat 3] [--threads 1]
+        [--out bench/results/calibration.txt]
+
+Tags the test file with scores (``Predictor(scores=True)``) and prints: a reliability table (predicted
+entities binned by score: how many, their mean score, the fraction that are correct, i.e. a gold entity
+with the same type and span); the expected calibration error of the entity scores (the bins' gaps
+between mean score and fraction correct, weighted by their share of the entities); precision, recall and
+F1 when entities below a threshold are dropped (``--min-score``); and tagging throughput with scores and
+without, in this one process on the same prepared windows (medians of ``--repeat`` runs, interleaved).
+The output also goes to ``--out``. Nothing here is a test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tagger.corpus import load_tagged  # noqa: E402
+from tagger.model_file import load_model  # noqa: E402
+from tagger.runtime import configure_torch  # noqa: E402
+from tagger.schemes import to_spans  # noqa: E402
+from tagger.tagging import Predictor  # noqa: E402
+
+WINDOW = 2048  # sentences per prepared window, as tagging reads them
+THRESHOLDS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]
+
+
+def predicted_entities(results: list[dict], gold: list[list[str]]) -> tuple[list[tuple[float, bool]], int]:
+    """(score, correct) of every predicted entity, and the number of gold entities."""
+    found, total = [], 0
+    for result, gold_tags in zip(results, gold):
+        truth = set(to_spans(gold_tags))
+        total += len(truth)
+        spans = to_spans(result["tags"])
+        if len(spans) != len(result["entity_scores"]):
+            raise SystemExit(f"{len(result['entity_scores'])} scores for {len(spans)} entities: {spans}")
+        found += [(score, span in truth) for span, score in zip(spans, result["entity_scores"])]
+    return found, total
+
+
+def reliability(found: list[tuple[float, bool]], bins: int) -> tuple[list[str], float]:
+    """The reliability table's lines and the expected calibration error."""
+    lines = [f"{'score bin':>13} {'entities':>9} {'mean score':>11} {'correct':>8} {'gap':>7}"]
+    ece = 0.0
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = [(s, c) for s, c in found if low <= s < high or (b == bins - 1 and s == 1.0)]
+        if not inside:
+            lines.append(f"[{low:.2f}, {high:.2f}) {0:>9} {'-':>11} {'-':>8} {'-':>7}")
+            continue
+        confidence = statistics.fmean(s for s, _ in inside)
+        accuracy = sum(c for _, c in inside) / len(inside)
+        ece += len(inside) / len(found) * abs(accuracy - confidence)
+        gap = accuracy - confidence
+        lines.append(f"[{low:.2f}, {high:.2f}) {len(inside):>9} {confidence:>11.4f} {accuracy:>8.4f} {gap:>+7.4f}")
+    return lines, ece
+
+
+def threshold_table(found: list[tuple[float, bool]], gold_total: int) -> list[str]:
+    """Precision, recall and F1 (%) of the entities kept at each --min-score."""
+    lines = [f"{'--min-score':>11} {'kept':>6} {'precision':>9} {'recall':>7} {'F1':>6}"]
+    for threshold in THRESHOLDS:
+        kept = [c for s, c in found if s >= threshold]
+        correct = sum(kept)
+        precision = correct / len(kept) if kept else 0.0
+        recall = correct / gold_total if gold_total else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        lines.append(f"{threshold:>11.2f} {len(kept):>6} {100 * precision:>9.2f} {100 * recall:>7.2f} {100 * f1:>6.2f}")
+    return lines
+
+
+def throughput(predictor: Predictor, prepared: list, tokens: int, repeat: int) -> list[str]:
+    """Tokens per second of ``run`` (no scores) and ``run_scored`` (scores) on the same windows."""
+    times: dict[str, list[float]] = {"without scores": [], "with scores": []}
+    for _ in range(repeat):  # interleaved, so drift in the machine's load touches both alike
+        for name, run in (("without scores", predictor.run), ("with scores", predictor.run_scored)):
+            start = time.perf_counter()
+            for window in prepared:
+                run(window)
+            times[name].append(time.perf_counter() - start)
+    speed = {name: tokens / statistics.median(t) for name, t in times.items()}
+    lines = [f"{name:>15}: {value:>9,.0f} tokens/s (median of {repeat})" for name, value in speed.items()]
+    lines.append(f"{'ratio':>15}: {speed['with scores'] / speed['without scores']:.2f}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="/work/models/conll-glove.pt")
+    parser.add_argument("--data", default="/work/shared/data/conll2003/test.txt")
+    parser.add_argument("--bins", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "calibration.txt"))
+    args = parser.parse_args()
+    threads = configure_torch(args.threads)
+    loaded = load_model(args.model)
+    data = load_tagged(args.data)
+    sentences = [s.tokens for s in data.sentences]
+    tokens = sum(len(s) for s in sentences)
+    predictor = Predictor.from_loaded(loaded, scores=True)
+    prepared = [predictor.prepare(sentences[i : i + WINDOW]) for i in range(0, len(sentences), WINDOW)]
+    results = [r for window in prepared for r in predictor.run_scored(window)]
+    found, gold_total = predicted_entities(results, data.tags_in(data.scheme))
+    table, ece = reliability(found, args.bins)
+    lines = [
+        f"model {args.model}; data {args.data}: {len(sentences)} sentences, {tokens} tokens, "
+        f"{gold_total} gold and {len(found)} predicted entities; {threads} thread(s)",
+        "",
+        "Reliability of entity scores (correct: a gold entity with the same type and span)",
+        *table,
+        f"expected calibration error (ECE, {args.bins} bins): {ece:.4f}",
+        "",
+        "Entities kept at each --min-score (precision, recall, F1 in %)",
+        *threshold_table(found, gold_total),
+        "",
+        "Tagging throughput, network and decoding (prepared windows; reading and writing not included)",
+        *throughput(predictor, prepared, tokens, args.repeat),
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
