@@ -79,12 +79,50 @@ def _forward(
     emissions: torch.Tensor, mask: torch.Tensor, start: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor
 ) -> tuple[list[torch.Tensor], torch.Tensor]:
     steps, on = emissions.unbind(1), mask.unbind(1)
+    step = _LogStep(transitions)
     alphas = [start + steps[0]]  # each shape: (batch, tags)
     for t in range(1, len(steps)):
-        # logsumexp over the previous tag i (dim 1) of alpha[i] + transitions[i, j]
-        nxt = torch.logsumexp(alphas[-1].unsqueeze(2) + transitions, dim=1) + steps[t]  # shape: (batch, tags)
+        nxt = step.forward(alphas[-1]) + steps[t]  # shape: (batch, tags)
         alphas.append(torch.where(on[t].unsqueeze(1), nxt, alphas[-1]))
     return alphas, torch.logsumexp(alphas[-1] + end, dim=1)  # log Z shape: (batch,)
+
+
+class _LogStep:
+    """``logsumexp`` over one tag of ``scores + transitions``, as a matrix product of exponentials.
+
+    Shifting each row of scores by its maximum (and the transitions by theirs) keeps the exponentials
+    in range; forbidden (-inf) transitions become exact zeros. This is the same sum as
+    ``torch.logsumexp(scores.unsqueeze(2) + transitions, dim=1)`` without the (batch, tags, tags)
+    tensor of exponentials per step, which dominated the cost of scoring.
+    """
+
+    def __init__(self, transitions: torch.Tensor):
+        finite = transitions[torch.isfinite(transitions)]
+        self.shift = finite.max() if finite.numel() else transitions.new_zeros(())
+        self.exp = (transitions - self.shift).exp()  # shape: (tags, tags), 0 where forbidden
+
+    def forward(self, scores: torch.Tensor) -> torch.Tensor:
+        """logsumexp_i scores[b, i] + transitions[i, j]. scores: (batch, tags) -> (batch, tags)"""
+        top = _row_max(scores)  # shape: (batch, 1)
+        return ((scores - top).exp() @ self.exp).log() + top + self.shift
+
+    def backward(self, scores: torch.Tensor) -> torch.Tensor:
+        """logsumexp_j transitions[i, j] + scores[b, j]. scores: (batch, tags) -> (batch, tags)"""
+        top = _row_max(scores)  # shape: (batch, 1)
+        return ((scores - top).exp() @ self.exp.t()).log() + top + self.shift
+
+    def masked(self, scores: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        """``forward`` with a mask of allowed pairs per row. allowed: (batch, tags, tags) -> (batch, tags)"""
+        top = _row_max(scores)  # shape: (batch, 1)
+        weights = self.exp * allowed  # shape: (batch, tags, tags)
+        summed = torch.bmm((scores - top).exp().unsqueeze(1), weights).squeeze(1)  # shape: (batch, tags)
+        return summed.log() + top + self.shift
+
+
+def _row_max(scores: torch.Tensor) -> torch.Tensor:
+    """Each row's maximum, 0 for a row of -inf (so that subtracting it gives -inf, not NaN). shape: (batch, 1)"""
+    top = scores.amax(dim=1, keepdim=True)
+    return torch.where(torch.isfinite(top), top, torch.zeros_like(top))
 
 
 def forward_backward(
@@ -99,10 +137,10 @@ def forward_backward(
     mask = mask.bool()
     alphas, log_z = _forward(emissions, mask, start, transitions, end)
     steps, on = emissions.unbind(1), mask.unbind(1)
+    step = _LogStep(transitions)
     betas = [end.expand_as(alphas[0])]  # built from the last step back; each shape: (batch, tags)
     for t in range(len(steps) - 2, -1, -1):
-        after = (steps[t + 1] + betas[-1]).unsqueeze(1)  # shape: (batch, 1, tags): next tag j on dim 2
-        nxt = torch.logsumexp(transitions + after, dim=2)  # shape: (batch, tags)
+        nxt = step.backward(steps[t + 1] + betas[-1])  # shape: (batch, tags)
         betas.append(torch.where(on[t + 1].unsqueeze(1), nxt, betas[-1]))
     betas.reverse()
     return Posterior(torch.stack(alphas, dim=1), torch.stack(betas, dim=1), log_z)
@@ -211,17 +249,22 @@ def entity_probabilities(
     sizes = [min(e, lengths[b] - 1) - a + 1 for (b, _, _, e), a in zip(events, firsts)]
     first = torch.tensor(firsts, device=device)  # shape: (entities,)
     size = torch.tensor(sizes, device=device)
-    kinds = torch.tensor([_step_kinds(s, e, a, max(sizes)) for (_, _, s, e), a in zip(events, firsts)], device=device)
-    kinds = kinds.view(len(events), max(sizes) - 1)  # shape: (entities, longest window - 1)
-    at_start = torch.tensor([s == 0 for _, _, s, _ in events], device=device).unsqueeze(1)  # shape: (entities, 1)
+    longest = max(sizes)
+    starts = torch.tensor([s for _, _, s, _ in events], device=device).unsqueeze(1)  # shape: (entities, 1)
+    ends = torch.tensor([e for _, _, _, e in events], device=device).unsqueeze(1)  # shape: (entities, 1)
+    # The kind of each step of the window after its first token (past the window: unused).
+    position = first.unsqueeze(1) + torch.arange(1, longest, device=device)  # shape: (entities, longest - 1)
+    go_on = torch.where(position < ends, GO_ON, STOP)
+    kinds = torch.where(position == starts, START, go_on)  # shape: (entities, longest - 1)
+    at_start = starts == 0  # shape: (entities, 1)
     allowed = rules.first[types] | ~at_start  # shape: (entities, tags)
     v = posterior.alpha[rows, first].masked_fill(~allowed, -torch.inf)  # shape: (entities, tags)
     last_time = emissions.shape[1] - 1
-    for k in range(1, max(sizes)):
+    step = _LogStep(transitions)
+    for k in range(1, longest):
         pair_ok = rules.pairs[types, kinds[:, k - 1]]  # shape: (entities, tags, tags)
-        step = (v.unsqueeze(2) + transitions).masked_fill(~pair_ok, -torch.inf)  # shape: (entities, tags, tags)
         here = emissions[rows, (first + k).clamp(max=last_time)]  # shape: (entities, tags)
-        nxt = torch.logsumexp(step, dim=1) + here  # shape: (entities, tags)
+        nxt = step.masked(v, pair_ok) + here  # shape: (entities, tags)
         v = torch.where((k < size).unsqueeze(1), nxt, v)
     closing = posterior.beta[rows, first + size - 1]  # shape: (entities, tags)
     log_p = torch.logsumexp(v + closing, dim=1)  # shape: (entities,)
@@ -230,14 +273,6 @@ def entity_probabilities(
     for (b, _, _, _), p in zip(events, probs):
         out[b].append(p)
     return out
-
-
-def _step_kinds(s: int, e: int, first: int, longest: int) -> list[int]:
-    """The kind of each step of a chunk's window after its first token, padded to ``longest - 1`` steps."""
-    kinds = []
-    for position in range(first + 1, first + longest):
-        kinds.append(START if position == s else GO_ON if position < e else STOP)
-    return kinds
 
 
 def decoded_scores(

@@ -65,6 +65,7 @@ class Predictor:
         self.scores = scores
         self.nbest = nbest
         self.chunk_rules = ChunkRules(vocab.tags).to(self.device) if scores else None
+        self.score_group = 16384  # padded token positions scored at once, at most one batch beyond
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel, batch_size: int = 64, scores: bool = False, nbest: int = 0) -> Predictor:
@@ -103,14 +104,31 @@ class Predictor:
         out = [self._empty() for _ in range(prepared.sentences)]
         with torch.inference_mode():
             table = model.form_features(prepared.buckets, prepared.forms)
+            group: list[tuple[list[int], torch.Tensor, torch.Tensor, list[list[int]]]] = []
             for index, batch in prepared.batches:
                 batch = batch.to(self.device)
                 emissions = model.emissions(batch, table)  # shape: (batch, time, tags)
-                ids = model.decode_emissions(emissions, batch.mask)
-                for i, found in zip(index, self._extras(emissions, batch.mask, ids)):
-                    out[i] = found
+                group.append((index, emissions, batch.mask, model.decode_emissions(emissions, batch.mask)))
+                # Batches of similar length are scored together: the scoring's cost is mostly a
+                # fixed one per token position, whatever the number of sentences.
+                if sum(e.shape[0] for _, e, _, _ in group) * emissions.shape[1] >= self.score_group:
+                    self._score_group(group, out)
+                    group = []
+            if group:
+                self._score_group(group, out)
         model.train(was_training)
         return out
+
+    def _score_group(self, group: list, out: list[dict]) -> None:
+        """Score some batches at once (padded to the longest), into ``out`` at their sentences' indices."""
+        width = max(e.shape[1] for _, e, _, _ in group)
+        pad = torch.nn.functional.pad
+        emissions = torch.cat([pad(e, (0, 0, 0, width - e.shape[1])) for _, e, _, _ in group])  # (n, width, tags)
+        mask = torch.cat([pad(m, (0, width - m.shape[1])) for _, _, m, _ in group])  # shape: (n, width)
+        ids = [row for _, _, _, rows in group for row in rows]
+        index = [i for rows, _, _, _ in group for i in rows]
+        for i, found in zip(index, self._extras(emissions, mask, ids)):
+            out[i] = found
 
     def label(self, sentences: Sequence[TaggedSentence], prepared: Prepared) -> Sequence[TaggedSentence]:
         """Set the tags of ``sentences`` (the sentences ``prepared`` was made from), and the score fields
