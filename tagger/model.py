@@ -49,6 +49,9 @@ class ModelConfig:
     scheme: str = "bioes"  # the scheme the tags are in
     constrained: bool = True  # decode only sequences valid in the scheme
     embeddings: str | None = None  # file the pretrained vectors came from
+    # The CRF's scores are divided by this for probabilities (entity and token scores, n-best), not for
+    # decoding: a temperature fitted on held-out data (bench/calibration.py) corrects overconfidence.
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -60,6 +63,8 @@ class ModelConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.char_kernel < 1 or self.char_kernel % 2 == 0:
             raise ValueError(f"char_kernel must be an odd number, got {self.char_kernel}")
+        if not self.temperature > 0.0:
+            raise ValueError(f"temperature must be above 0, got {self.temperature}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 

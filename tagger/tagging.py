@@ -41,7 +41,8 @@ class Predictor:
 
     ``scores``: also the CRF's probabilities (see ``marginals``): of each chosen tag, of each entity, of
     the whole sequence; ``nbest``: also the ``nbest`` most probable tag sequences (0: none). Both are
-    computed only by ``run_scored`` and ``label``; ``run`` never computes them.
+    computed only by ``run_scored`` and ``label``; ``run`` never computes them. Probabilities use the
+    model's ``temperature`` (its config's) unless one is given.
     """
 
     def __init__(
@@ -52,9 +53,12 @@ class Predictor:
         batch_size: int = 64,
         scores: bool = False,
         nbest: int = 0,
+        temperature: float | None = None,
     ):
         if nbest < 0:
             raise ValueError(f"nbest must be 0 (none) or more, got {nbest}")
+        if temperature is not None and not temperature > 0:
+            raise ValueError(f"temperature must be above 0, got {temperature}")
         self.model = model
         self.vocab = vocab
         self.out_scheme = out_scheme
@@ -65,6 +69,7 @@ class Predictor:
         self.scores = scores
         self.nbest = nbest
         self.chunk_rules = ChunkRules(vocab.tags).to(self.device) if scores else None
+        self.temperature = model.config.temperature if temperature is None else temperature
         self.score_group = 16384  # padded token positions scored at once, at most one batch beyond
 
     @classmethod
@@ -151,8 +156,8 @@ class Predictor:
         found: list[dict] = [{"tags": self.rewrite(row)} for row in ids]
         # Probabilities in double precision: a token's score is exp of a difference of sums over
         # the whole sentence, which single precision would round visibly in long sentences.
-        emissions = emissions.double()  # shape: (batch, time, tags)
-        start, transitions, end = (p.double() for p in self.model.crf_parameters(exact=True))
+        emissions = emissions.double() / self.temperature  # shape: (batch, time, tags)
+        start, transitions, end = (p.double() / self.temperature for p in self.model.crf_parameters(exact=True))
         if self.scores:
             scored = decoded_scores(emissions, mask, start, transitions, end, ids, self.chunk_rules)
             for entry, extra in zip(found, scored):

@@ -227,7 +227,7 @@ def test_bad_shapes_are_named():
 # The Predictor's scores (tagging.Predictor with scores=True, nbest=K) on a small random model
 
 
-def scored_predictor(scheme: str, out_scheme: str, nbest: int = 0):
+def scored_predictor(scheme: str, out_scheme: str, nbest: int = 0, temperature: float | None = None):
     from test_model import make_model
 
     from tagger.tagging import Predictor
@@ -237,23 +237,27 @@ def scored_predictor(scheme: str, out_scheme: str, nbest: int = 0):
     with torch.no_grad():
         for p in (model.crf.start_transitions, model.crf.transitions, model.crf.end_transitions):
             p.copy_(torch.randn(p.shape, generator=generator))
-    return Predictor(model, vocab, out_scheme, batch_size=2, scores=True, nbest=nbest), model, vocab
+    predictor = Predictor(model, vocab, out_scheme, batch_size=2, scores=True, nbest=nbest, temperature=temperature)
+    return predictor, model, vocab
 
 
 SHORT = [["John", "Smith", "lives"], [], ["Paris"], ["Mary", "in", "Berlin"]]
 
 
-@pytest.mark.parametrize("scheme, out_scheme", [(BIOES, IOB1), (BIOES, BIOES), (IOB2, IOB2)])
-def test_predictor_scores_equal_brute_force_over_the_models_own_scores(scheme, out_scheme):
+@pytest.mark.parametrize(
+    "scheme, out_scheme, temperature", [(BIOES, IOB1, None), (BIOES, BIOES, 1.7), (IOB2, IOB2, None), (IOB1, IOB1, 0.6)]
+)
+def test_predictor_scores_equal_brute_force_over_the_models_own_scores(scheme, out_scheme, temperature):
     from tagger.schemes import convert
     from tagger.tagging import TaggedSentence
 
-    predictor, model, vocab = scored_predictor(scheme, out_scheme, nbest=1000)
+    predictor, model, vocab = scored_predictor(scheme, out_scheme, nbest=1000, temperature=temperature)
+    scale = temperature or 1.0  # the CRF's scores are divided by the temperature
     sentences = [TaggedSentence(list(tokens), []) for tokens in SHORT]
     predictor.label(sentences, predictor.prepare(SHORT))
     assert [s.tags for s in sentences] == predictor.predict(SHORT)  # the same tags as without scores
     with torch.no_grad():
-        start, transitions, end = (p.double() for p in model.crf_parameters(exact=True))
+        start, transitions, end = (p.double() / scale for p in model.crf_parameters(exact=True))
     model.eval()
     for sentence, tokens in zip(sentences, SHORT):
         if not tokens:
@@ -262,7 +266,7 @@ def test_predictor_scores_equal_brute_force_over_the_models_own_scores(scheme, o
         prepared = predictor.prepare([tokens])
         with torch.no_grad():
             table = model.form_features(prepared.buckets, prepared.forms)
-            emissions = model.emissions(prepared.batches[0][1], table)[0].double()  # shape: (n, tags)
+            emissions = model.emissions(prepared.batches[0][1], table)[0].double() / scale  # shape: (n, tags)
         paths, probs = brute_force(emissions, start, transitions, end)
         as_output = [convert([vocab.tags[t] for t in path], out_scheme) for path in paths.tolist()]
         expected = {tuple(tags): p for tags, p in zip(as_output, probs.tolist()) if p > 0}
@@ -299,3 +303,14 @@ def test_predictor_without_scores_computes_none(monkeypatch):
         predictor.run_scored(predictor.prepare(SHORT))
     with pytest.raises(ValueError, match="nbest must be 0 .* got -1"):
         tagging.Predictor(model, vocab, IOB1, nbest=-1)
+    with pytest.raises(ValueError, match="temperature must be above 0, got 0"):
+        tagging.Predictor(model, vocab, IOB1, temperature=0)
+
+
+def test_a_higher_temperature_gives_less_certain_scores():
+    sentences = [["John", "Smith", "lives", "in", "Paris", "."]]
+    cold, _, _ = scored_predictor(BIOES, IOB1, temperature=0.5)
+    warm, _, _ = scored_predictor(BIOES, IOB1, temperature=3.0)
+    a, b = cold.run_scored(cold.prepare(sentences))[0], warm.run_scored(warm.prepare(sentences))[0]
+    assert a["tags"] == b["tags"]  # decoding does not use the temperature
+    assert a["probability"] > b["probability"]

@@ -149,6 +149,11 @@ def test_model_config_rejects_bad_values():
         ModelConfig(dropout=1.0)
     with pytest.raises(ValueError, match="char_kernel"):
         ModelConfig(char_kernel=4)
+    with pytest.raises(ValueError, match="temperature must be above 0, got -1"):
+        ModelConfig(temperature=-1.0)
+    old_file = ModelConfig().to_dict()
+    del old_file["temperature"]  # a model file from before temperatures: probabilities as the CRF gives them
+    assert ModelConfig.from_dict(old_file).temperature == 1.0
     assert ModelConfig.from_dict({**ModelConfig(hidden_size=3).to_dict(), "unknown": 1}).hidden_size == 3
 
 
