@@ -1,8 +1,8 @@
 """Calibration of entity scores on CoNLL-2003 test, and what computing the scores costs.
 
     python bench/calibration.py [--model /work/models/conll-glove.pt]
-        [--data /work/shared/data/conll2003/test.txt] [--bins 10] [--repeat 3] [--threads 1]
-        [--out bench/results/calibration.txt]
+        [--data /work/shared/data/conll2003/test.txt] [--fit-on /work/shared/data/conll2003/valid.txt]
+        [--bins 10] [--repeat 3] [--threads 1] [--out bench/results/calibration.txt]
 
 Tags the test file with scores (``Predictor(scores=True)``) and prints: a reliability table (predicted
 entities binned by score: how many, their mean score, the fraction that are correct, i.e. a gold entity
@@ -10,7 +10,11 @@ with the same type and span); the expected calibration error of the entity score
 between mean score and fraction correct, weighted by their share of the entities); precision, recall and
 F1 when entities below a threshold are dropped (``--min-score``); and tagging throughput with scores and
 without, in this one process on the same prepared windows (medians of ``--repeat`` runs, interleaved).
-The output also goes to ``--out``. Nothing here is a test: it prints figures.
+
+The tables come twice: with the model's own temperature, and with one fitted on ``--fit-on`` (the dev
+data, never the test data: the temperature on a grid that gives the dev entities the lowest ECE;
+``--fit-on ''`` skips it). ``--save-temperature`` writes the fitted one into the model file, where
+tagging then uses it. The output also goes to ``--out``. Nothing here is a test: it prints figures.
 """
 
 from __future__ import annotations
@@ -25,13 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tagger.corpus import load_tagged  # noqa: E402
-from tagger.model_file import load_model  # noqa: E402
+from tagger.model_file import load_model, read_checkpoint, write_atomically  # noqa: E402
 from tagger.runtime import configure_torch  # noqa: E402
 from tagger.schemes import to_spans  # noqa: E402
 from tagger.tagging import Predictor  # noqa: E402
 
 WINDOW = 2048  # sentences per prepared window, as tagging reads them
 THRESHOLDS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]
+TEMPERATURES = [round(0.5 + 0.1 * i, 2) for i in range(26)]  # 0.5 .. 3.0
 
 
 def predicted_entities(results: list[dict], gold: list[list[str]]) -> tuple[list[tuple[float, bool]], int]:
@@ -93,37 +98,78 @@ def throughput(predictor: Predictor, prepared: list, tokens: int, repeat: int) -
     return lines
 
 
+def scored(predictor: Predictor, path: str) -> tuple[list, list[tuple[float, bool]], int]:
+    """Prepared windows of a gold file, and (score, correct) of each predicted entity and the gold count."""
+    data = load_tagged(path)
+    sentences = [s.tokens for s in data.sentences]
+    prepared = [predictor.prepare(sentences[i : i + WINDOW]) for i in range(0, len(sentences), WINDOW)]
+    results = [r for window in prepared for r in predictor.run_scored(window)]
+    return prepared, *predicted_entities(results, data.tags_in(data.scheme))
+
+
+def fit_temperature(predictor: Predictor, path: str, bins: int) -> tuple[float, float]:
+    """The temperature of ``TEMPERATURES`` that gives the entities of ``path`` the lowest ECE, and that ECE."""
+    data = load_tagged(path)
+    sentences = [s.tokens for s in data.sentences]
+    gold = data.tags_in(data.scheme)
+    prepared = [predictor.prepare(sentences[i : i + WINDOW]) for i in range(0, len(sentences), WINDOW)]
+    best = (float("inf"), 1.0)
+    for temperature in TEMPERATURES:
+        predictor.temperature = temperature
+        results = [r for window in prepared for r in predictor.run_scored(window)]
+        best = min(best, (reliability(predicted_entities(results, gold)[0], bins)[1], temperature))
+    return best[1], best[0]
+
+
+def report(found: list[tuple[float, bool]], gold_total: int, bins: int, title: str) -> list[str]:
+    table, ece = reliability(found, bins)
+    return [
+        f"Reliability of entity scores, {title} (correct: a gold entity with the same type and span)",
+        *table,
+        f"expected calibration error (ECE, {bins} bins): {ece:.4f}",
+        "",
+        f"Entities kept at each --min-score, {title} (precision, recall, F1 in %)",
+        *threshold_table(found, gold_total),
+        "",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="/work/models/conll-glove.pt")
     parser.add_argument("--data", default="/work/shared/data/conll2003/test.txt")
+    parser.add_argument("--fit-on", default="/work/shared/data/conll2003/valid.txt")
+    parser.add_argument("--save-temperature", action="store_true")
     parser.add_argument("--bins", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "calibration.txt"))
     args = parser.parse_args()
     threads = configure_torch(args.threads)
-    loaded = load_model(args.model)
-    data = load_tagged(args.data)
-    sentences = [s.tokens for s in data.sentences]
-    tokens = sum(len(s) for s in sentences)
-    predictor = Predictor.from_loaded(loaded, scores=True)
-    prepared = [predictor.prepare(sentences[i : i + WINDOW]) for i in range(0, len(sentences), WINDOW)]
-    results = [r for window in prepared for r in predictor.run_scored(window)]
-    found, gold_total = predicted_entities(results, data.tags_in(data.scheme))
-    table, ece = reliability(found, args.bins)
+    predictor = Predictor.from_loaded(load_model(args.model), scores=True)
+    own = predictor.temperature
+    prepared, found, gold_total = scored(predictor, args.data)
+    tokens = sum(int(batch.lengths.sum()) for window in prepared for _, batch in window.batches)
     lines = [
-        f"model {args.model}; data {args.data}: {len(sentences)} sentences, {tokens} tokens, "
+        f"model {args.model}; data {args.data}: {tokens} tokens, "
         f"{gold_total} gold and {len(found)} predicted entities; {threads} thread(s)",
         "",
-        "Reliability of entity scores (correct: a gold entity with the same type and span)",
-        *table,
-        f"expected calibration error (ECE, {args.bins} bins): {ece:.4f}",
-        "",
-        "Entities kept at each --min-score (precision, recall, F1 in %)",
-        *threshold_table(found, gold_total),
-        "",
-        "Tagging throughput, network and decoding (prepared windows; reading and writing not included)",
+        *report(found, gold_total, args.bins, f"temperature {own:g} (the model's)"),
+    ]
+    if args.fit_on:
+        temperature, dev_ece = fit_temperature(predictor, args.fit_on, args.bins)
+        lines.append(f"temperature fitted on {args.fit_on}: {temperature:g} (dev ECE {dev_ece:.4f})\n")
+        predictor.temperature = temperature
+        _, found, _ = scored(predictor, args.data)
+        lines += report(found, gold_total, args.bins, f"temperature {temperature:g} (fitted on dev)")
+        if args.save_temperature:
+            checkpoint = read_checkpoint(args.model)
+            checkpoint["config"]["temperature"] = temperature
+            write_atomically(Path(args.model), checkpoint)
+            lines.append(f"temperature {temperature:g} saved in {args.model}\n")
+    lines += [
+        f"Tagging throughput at temperature {predictor.temperature:g}, network and decoding "
+        "(prepared windows; reading and writing not included)",
         *throughput(predictor, prepared, tokens, args.repeat),
     ]
     text = "\n".join(lines) + "\n"
