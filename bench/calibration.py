@@ -12,7 +12,8 @@ F1 when entities below a threshold are dropped (``--min-score``); and tagging th
 without, in this one process on the same prepared windows (medians of ``--repeat`` runs, interleaved).
 
 The tables come twice: with the model's own temperature, and with one fitted on ``--fit-on`` (the dev
-data, never the test data: the temperature on a grid that gives the dev entities the lowest ECE;
+data, never the test data: the temperature on a grid that gives the dev entities the lowest ECE,
+``Predictor.fit_temperature``;
 ``--fit-on ''`` skips it). ``--save-temperature`` writes the fitted one into the model file, where
 tagging then uses it. The output also goes to ``--out``. Nothing here is a test: it prints figures.
 """
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tagger.corpus import load_tagged  # noqa: E402
+from tagger.marginals import calibration_error  # noqa: E402
 from tagger.model_file import load_model, read_checkpoint, write_atomically  # noqa: E402
 from tagger.runtime import configure_torch  # noqa: E402
 from tagger.schemes import to_spans  # noqa: E402
@@ -36,7 +38,6 @@ from tagger.tagging import Predictor  # noqa: E402
 
 WINDOW = 2048  # sentences per prepared window, as tagging reads them
 THRESHOLDS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]
-TEMPERATURES = [round(0.5 + 0.1 * i, 2) for i in range(26)]  # 0.5 .. 3.0
 
 
 def predicted_entities(results: list[dict], gold: list[list[str]]) -> tuple[list[tuple[float, bool]], int]:
@@ -53,21 +54,19 @@ def predicted_entities(results: list[dict], gold: list[list[str]]) -> tuple[list
 
 
 def reliability(found: list[tuple[float, bool]], bins: int) -> tuple[list[str], float]:
-    """The reliability table's lines and the expected calibration error."""
+    """The reliability table's lines and the expected calibration error (``marginals.calibration_error``)."""
     lines = [f"{'score bin':>13} {'entities':>9} {'mean score':>11} {'correct':>8} {'gap':>7}"]
-    ece = 0.0
     for b in range(bins):
         low, high = b / bins, (b + 1) / bins
-        inside = [(s, c) for s, c in found if low <= s < high or (b == bins - 1 and s == 1.0)]
+        inside = [(s, c) for s, c in found if min(int(s * bins), bins - 1) == b]  # the bins of calibration_error
         if not inside:
             lines.append(f"[{low:.2f}, {high:.2f}) {0:>9} {'-':>11} {'-':>8} {'-':>7}")
             continue
         confidence = statistics.fmean(s for s, _ in inside)
         accuracy = sum(c for _, c in inside) / len(inside)
-        ece += len(inside) / len(found) * abs(accuracy - confidence)
         gap = accuracy - confidence
         lines.append(f"[{low:.2f}, {high:.2f}) {len(inside):>9} {confidence:>11.4f} {accuracy:>8.4f} {gap:>+7.4f}")
-    return lines, ece
+    return lines, calibration_error([s for s, _ in found], [c for _, c in found], bins)
 
 
 def threshold_table(found: list[tuple[float, bool]], gold_total: int) -> list[str]:
@@ -107,20 +106,6 @@ def scored(predictor: Predictor, path: str) -> tuple[list, list[tuple[float, boo
     return prepared, *predicted_entities(results, data.tags_in(data.scheme))
 
 
-def fit_temperature(predictor: Predictor, path: str, bins: int) -> tuple[float, float]:
-    """The temperature of ``TEMPERATURES`` that gives the entities of ``path`` the lowest ECE, and that ECE."""
-    data = load_tagged(path)
-    sentences = [s.tokens for s in data.sentences]
-    gold = data.tags_in(data.scheme)
-    prepared = [predictor.prepare(sentences[i : i + WINDOW]) for i in range(0, len(sentences), WINDOW)]
-    best = (float("inf"), 1.0)
-    for temperature in TEMPERATURES:
-        predictor.temperature = temperature
-        results = [r for window in prepared for r in predictor.run_scored(window)]
-        best = min(best, (reliability(predicted_entities(results, gold)[0], bins)[1], temperature))
-    return best[1], best[0]
-
-
 def report(found: list[tuple[float, bool]], gold_total: int, bins: int, title: str) -> list[str]:
     table, ece = reliability(found, bins)
     return [
@@ -157,7 +142,8 @@ def main() -> None:
         *report(found, gold_total, args.bins, f"temperature {own:g} (the model's)"),
     ]
     if args.fit_on:
-        temperature, dev_ece = fit_temperature(predictor, args.fit_on, args.bins)
+        dev = load_tagged(args.fit_on)
+        temperature, dev_ece = predictor.fit_temperature([s.tokens for s in dev.sentences], dev.tags_in(dev.scheme))
         lines.append(f"temperature fitted on {args.fit_on}: {temperature:g} (dev ECE {dev_ece:.4f})\n")
         predictor.temperature = temperature
         _, found, _ = scored(predictor, args.data)

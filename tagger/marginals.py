@@ -304,3 +304,20 @@ def decoded_scores(
         {"token_scores": row[:n], "entity_scores": found, "probability": p}
         for row, n, found, p in zip(tokens, lengths, entities, whole)
     ]
+
+
+def calibration_error(scores: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
+    """Expected calibration error: predictions binned by score into ``bins`` equal bins, each bin's gap
+    between its mean score and its fraction correct, weighted by its share of the predictions."""
+    if len(scores) != len(correct):
+        raise ValueError(f"{len(scores)} scores for {len(correct)} outcomes")
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins}")
+    if not scores:
+        return 0.0
+    score = torch.tensor(scores, dtype=torch.float64)  # shape: (predictions,)
+    right = torch.tensor(correct, dtype=torch.float64)
+    which = (score * bins).long().clamp(0, bins - 1)  # a score of 1 goes in the last bin
+    # Each bin's share times its gap is |sum over the bin of (correct - score)| / all predictions.
+    gap = torch.zeros(bins, dtype=torch.float64).index_add_(0, which, right - score)  # shape: (bins,)
+    return float(gap.abs().sum() / len(scores))

@@ -314,3 +314,39 @@ def test_a_higher_temperature_gives_less_certain_scores():
     a, b = cold.run_scored(cold.prepare(sentences))[0], warm.run_scored(warm.prepare(sentences))[0]
     assert a["tags"] == b["tags"]  # decoding does not use the temperature
     assert a["probability"] > b["probability"]
+
+
+def test_calibration_error_by_hand():
+    from tagger.marginals import calibration_error
+
+    # Bin [0.9, 1]: scores 0.95 and 1.0, one correct: |0.5 - 0.975| = 0.475, share 2/4.
+    # Bin [0.2, 0.3): score 0.25, wrong: gap 0.25, share 1/4. Bin [0.6, 0.7): 0.6, correct: gap 0.4, share 1/4.
+    scores, correct = [0.95, 1.0, 0.25, 0.6], [True, False, False, True]
+    assert calibration_error(scores, correct) == pytest.approx(0.475 / 2 + 0.25 / 4 + 0.4 / 4)
+    assert calibration_error([0.5, 0.5], [True, False]) == pytest.approx(0.0)
+    assert calibration_error([], []) == 0.0
+    with pytest.raises(ValueError, match="2 scores for 1 outcomes"):
+        calibration_error([0.1, 0.2], [True])
+
+
+def test_fit_temperature_returns_the_grid_point_with_the_lowest_error():
+    from test_model import SENTENCES
+
+    from tagger.marginals import calibration_error
+
+    predictor, model, vocab = scored_predictor(BIOES, IOB1, temperature=1.0)
+    gold = [["I-PER"] * len(s) for s in SENTENCES]  # made-up gold tags: some entities right, most wrong
+    grid = (0.5, 1.0, 2.0, 4.0)
+    best, error = predictor.fit_temperature(SENTENCES, gold, temperatures=grid)
+    assert predictor.temperature == 1.0  # its own is kept
+    errors = []
+    for temperature in grid:
+        predictor.temperature = temperature
+        found = predictor.run_scored(predictor.prepare(SENTENCES))
+        scores = [p for f in found for p in f["entity_scores"]]
+        correct = [span in to_spans(g) for f, g in zip(found, gold) for span in to_spans(f["tags"])]
+        errors.append(calibration_error(scores, correct))
+    assert error == pytest.approx(min(errors)) and best == grid[errors.index(min(errors))]
+    assert len(set(errors)) > 1  # the temperature did change the error
+    with pytest.raises(ValueError, match="scores=True"):
+        type(predictor)(model, vocab, IOB1).fit_temperature(SENTENCES, gold)
