@@ -49,16 +49,15 @@ def kbest_viterbi(
     identity = torch.arange(num_tags * k, device=emissions.device).view(1, num_tags, k).expand(batch, -1, -1)
     history = []
     for t in range(1, time):
-        # shape: (batch, i, j, k): rank-r prefix ending in tag i, extended by tag j
-        cand = score.unsqueeze(2) + transitions.unsqueeze(2) + emissions[:, t].view(batch, 1, num_tags, 1)
-        cand = cand.permute(0, 2, 1, 3).reshape(batch, num_tags, num_tags * k)  # shape: (batch, j, i * k + r)
-        best, index = cand.sort(dim=2, descending=True, stable=True)
+        # shape: (batch, j, i, k): the rank-r prefix ending in tag i, extended by tag j
+        cand = score.unsqueeze(1) + transitions.t().view(1, num_tags, num_tags, 1)
+        cand = cand + emissions[:, t].view(batch, num_tags, 1, 1)
+        best, index = _top(cand.reshape(batch, num_tags, num_tags * k), k)  # shape: (batch, j, k), over i * k + r
         on = mask[:, t].view(batch, 1, 1)
-        score = torch.where(on, best[:, :, :k], score)  # shape: (batch, tags, k)
-        history.append(torch.where(on, index[:, :, :k], identity))
-    final = (score + end.view(1, num_tags, 1)).reshape(batch, num_tags * k)  # shape: (batch, tags * k)
-    best, index = final.sort(dim=1, descending=True, stable=True)
-    best, index = best[:, :k], index[:, :k]  # shape: (batch, k)
+        score = torch.where(on, best, score)  # shape: (batch, tags, k)
+        history.append(torch.where(on, index, identity))
+    final = (score + end.view(1, num_tags, 1)).view(batch, 1, num_tags * k)  # shape: (batch, 1, tags * k)
+    best, index = (x.squeeze(1) for x in _top(final, k))  # shape: (batch, k)
     path = [index // k]
     for back in reversed(history):
         index = back.reshape(batch, num_tags * k).gather(1, index)  # shape: (batch, k)
@@ -71,6 +70,20 @@ def kbest_viterbi(
         [(row[:n], s) for row, s in zip(rows, sentence_scores) if s != -float("inf")]
         for rows, sentence_scores, n in zip(tags, scores, lengths)
     ]
+
+
+def _top(cand: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` largest of each row of ``cand`` (..., n) and their indices, by value and then by lower
+    index: a stable descending sort cut to ``k``, but by ``topk`` (the whole sort costs more)."""
+    kth = cand.topk(k, dim=-1).values[..., -1:]  # shape: (..., 1), the k-th largest value
+    above = cand > kth  # shape: (..., n)
+    tied = cand == kth
+    need = k - above.sum(dim=-1, keepdim=True)  # shape: (..., 1), taken from the ties in index order
+    take = above | (tied & (tied.cumsum(dim=-1) <= need))  # exactly k per row
+    index = take.nonzero()[:, -1].view(*cand.shape[:-1], k)  # shape: (..., k), ascending
+    value = cand.gather(-1, index)
+    order = value.sort(dim=-1, descending=True, stable=True).indices  # ties keep the index order
+    return value.gather(-1, order), index.gather(-1, order)
 
 
 def kbest_probabilities(
