@@ -74,15 +74,22 @@ def kbest_viterbi(
 
 def _top(cand: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``k`` largest of each row of ``cand`` (..., n) and their indices, by value and then by lower
-    index: a stable descending sort cut to ``k``, but by ``topk`` (the whole sort costs more)."""
-    kth = cand.topk(k, dim=-1).values[..., -1:]  # shape: (..., 1), the k-th largest value
-    above = cand > kth  # shape: (..., n)
-    tied = cand == kth
-    need = k - above.sum(dim=-1, keepdim=True)  # shape: (..., 1), taken from the ties in index order
-    take = above | (tied & (tied.cumsum(dim=-1) <= need))  # exactly k per row
-    index = take.nonzero()[:, -1].view(*cand.shape[:-1], k)  # shape: (..., k), ascending
+    index: a stable descending sort cut to ``k``, but by ``topk`` (the whole sort costs more).
+
+    Which of several -inf candidates are kept does not matter: a -inf prefix never ends in a sequence
+    that is returned. Only finite ties at the k-th place need the slower choice by index.
+    """
+    values, index = cand.topk(k, dim=-1)  # shape: (..., k)
+    kth = values[..., -1:]  # shape: (..., 1), the k-th largest value
+    tied = cand == kth  # shape: (..., n)
+    if not bool(((tied.sum(dim=-1, keepdim=True) == 1) | torch.isinf(kth)).all()):
+        above = cand > kth
+        need = k - above.sum(dim=-1, keepdim=True)  # shape: (..., 1), taken from the ties in index order
+        take = above | (tied & (tied.cumsum(dim=-1) <= need))  # exactly k per row
+        index = take.nonzero()[:, -1].view(*cand.shape[:-1], k)  # shape: (..., k)
+    index = index.sort(dim=-1).values  # ascending, so that the stable sort below keeps ties in index order
     value = cand.gather(-1, index)
-    order = value.sort(dim=-1, descending=True, stable=True).indices  # ties keep the index order
+    order = value.sort(dim=-1, descending=True, stable=True).indices
     return value.gather(-1, order), index.gather(-1, order)
 
 
