@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .schemes import split_tag, to_spans
+from .schemes import BIOES, from_spans, split_tag, to_spans
 
 START, GO_ON, STOP = 0, 1, 2  # the three kinds of step of an entity's window, indexing ``ChunkRules.pairs``
 
@@ -201,8 +201,10 @@ class ChunkRules:
     ``first[x, j]``: tag j starts a type-x chunk at a sentence's first token.
     """
 
-    def __init__(self, tags: Sequence[str]):
+    def __init__(self, tags: Sequence[str], scheme: str = BIOES):
         self.tags = list(tags)
+        self.tag_id = {t: i for i, t in enumerate(self.tags)}
+        self.scheme = scheme  # of the tags: what tags are written in where entities are dropped
         self.types = sorted({split_tag(t)[1] for t in tags if t != "O"})
         self.type_index = {x: n for n, x in enumerate(self.types)}
         prefix = [split_tag(t)[0] for t in tags]
@@ -283,24 +285,37 @@ def decoded_scores(
     end: torch.Tensor,
     paths: Sequence[Sequence[int]],
     rules: ChunkRules,
-) -> list[dict]:
+    min_score: float = 0.0,
+) -> tuple[list[list[int]], list[dict]]:
     """The scores of decoded tag sequences (one per sentence, as ``viterbi_decode`` gives them): per sentence
     ``token_scores`` (the marginal of each chosen tag), ``entity_scores`` (one per chunk of ``to_spans``,
-    in order) and ``probability`` (of the whole sequence), as floats."""
+    in order) and ``probability`` (of the whole sequence), as floats; and the sequences themselves.
+
+    With ``min_score`` the entities scoring below it are dropped: their tokens become ``O`` (the others
+    are written again in ``rules.scheme``), and the token scores and probability are those of the
+    sequence that is left.
+    """
     check_inputs(emissions, mask, start, transitions, end)
     mask = mask.bool()
     lengths = [len(p) for p in paths]
     if lengths != mask.sum(dim=1).tolist():
         raise ValueError(f"paths of lengths {lengths} for a mask of lengths {mask.sum(dim=1).tolist()}")
+    posterior = forward_backward(emissions, mask, start, transitions, end)
+    spans = entity_spans(paths, rules.tags)
+    entities = entity_probabilities(posterior, emissions, transitions, spans, lengths, rules)
+    paths = [list(p) for p in paths]
+    if min_score > 0:
+        for b, (found, scores) in enumerate(zip(spans, entities)):
+            kept = [(span, p) for span, p in zip(found, scores) if p >= min_score]
+            if len(kept) < len(found):
+                paths[b] = [rules.tag_id[t] for t in from_spans([s for s, _ in kept], lengths[b], rules.scheme)]
+                entities[b] = [p for _, p in kept]
     chosen = torch.zeros(mask.shape, dtype=torch.long, device=emissions.device)  # shape: (batch, time)
     chosen[mask] = torch.tensor([t for p in paths for t in p], dtype=torch.long, device=emissions.device)
-    posterior = forward_backward(emissions, mask, start, transitions, end)
     at_path = (posterior.alpha + posterior.beta).gather(2, chosen.unsqueeze(2)).squeeze(2)  # shape: (batch, time)
     tokens = _probability(at_path, posterior.log_z.unsqueeze(1)).tolist()
     whole = path_probabilities(emissions, mask, start, transitions, end, chosen, posterior.log_z).tolist()
-    spans = entity_spans(paths, rules.tags)
-    entities = entity_probabilities(posterior, emissions, transitions, spans, lengths, rules)
-    return [
+    return paths, [
         {"token_scores": row[:n], "entity_scores": found, "probability": p}
         for row, n, found, p in zip(tokens, lengths, entities, whole)
     ]

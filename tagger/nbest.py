@@ -105,4 +105,3 @@ def kbest_probabilities(
     found = kbest_viterbi(emissions, mask, start, transitions, end, k)
     log_z = log_partition(emissions, mask, start, transitions, end).tolist()
     return [[(tags, math.exp(s - z)) for tags, s in sequences] for sequences, z in zip(found, log_z)]
-

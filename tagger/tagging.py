@@ -42,7 +42,9 @@ class Predictor:
     ``scores``: also the CRF's probabilities (see ``marginals``): of each chosen tag, of each entity, of
     the whole sequence; ``nbest``: also the ``nbest`` most probable tag sequences (0: none). Both are
     computed only by ``run_scored`` and ``label``; ``run`` never computes them. Probabilities use the
-    model's ``temperature`` (its config's) unless one is given.
+    model's ``temperature`` (its config's) unless one is given. ``min_score`` (with ``scores``) drops
+    the entities scoring below it: their tokens are tagged ``O``, and the token scores and probability
+    are those of the sequence that is left (the n-best list is the model's, untouched).
     """
 
     def __init__(
@@ -54,9 +56,14 @@ class Predictor:
         scores: bool = False,
         nbest: int = 0,
         temperature: float | None = None,
+        min_score: float = 0.0,
     ):
         if nbest < 0:
             raise ValueError(f"nbest must be 0 (none) or more, got {nbest}")
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
+        if min_score > 0 and not scores:
+            raise ValueError("min_score needs scores=True (entities are dropped by their scores)")
         if temperature is not None and not temperature > 0:
             raise ValueError(f"temperature must be above 0, got {temperature}")
         self.model = model
@@ -68,13 +75,16 @@ class Predictor:
         self.device = next(model.parameters()).device
         self.scores = scores
         self.nbest = nbest
-        self.chunk_rules = ChunkRules(vocab.tags).to(self.device) if scores else None
+        self.min_score = min_score
+        self.chunk_rules = ChunkRules(vocab.tags, model.config.scheme).to(self.device) if scores else None
         self.temperature = model.config.temperature if temperature is None else temperature
         self.score_group = 16384  # padded token positions scored at once, at most one batch beyond
 
     @classmethod
-    def from_loaded(cls, loaded: LoadedModel, batch_size: int = 64, scores: bool = False, nbest: int = 0) -> Predictor:
-        return cls(loaded.model, loaded.vocab, loaded.data_scheme, batch_size, scores, nbest)
+    def from_loaded(
+        cls, loaded: LoadedModel, batch_size: int = 64, scores: bool = False, nbest: int = 0, min_score: float = 0.0
+    ) -> Predictor:
+        return cls(loaded.model, loaded.vocab, loaded.data_scheme, batch_size, scores, nbest, min_score=min_score)
 
     def prepare(self, sentences: Sequence[Sequence[str]]) -> Prepared:
         """The tensors for tagging ``sentences``: lookups and tensor building, no network."""
@@ -192,9 +202,12 @@ class Predictor:
         emissions = emissions.double() / self.temperature  # shape: (batch, time, tags)
         start, transitions, end = (p.double() / self.temperature for p in self.model.crf_parameters(exact=True))
         if self.scores:
-            scored = decoded_scores(emissions, mask, start, transitions, end, ids, self.chunk_rules)
-            for entry, extra in zip(found, scored):
+            rules, least = self.chunk_rules, self.min_score
+            kept, scored = decoded_scores(emissions, mask, start, transitions, end, ids, rules, least)
+            for entry, decoded, row, extra in zip(found, ids, kept, scored):
                 entry.update(extra)
+                if row != decoded:  # entities below min_score were dropped: their tokens are O now
+                    entry["tags"] = self.rewrite(row)
         if self.nbest:
             best = kbest_probabilities(emissions, mask, start, transitions, end, self.nbest)
             for entry, sequences in zip(found, best):

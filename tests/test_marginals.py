@@ -350,3 +350,43 @@ def test_fit_temperature_returns_the_grid_point_with_the_lowest_error():
     assert len(set(errors)) > 1  # the temperature did change the error
     with pytest.raises(ValueError, match="scores=True"):
         type(predictor)(model, vocab, IOB1).fit_temperature(SENTENCES, gold)
+
+
+@pytest.mark.parametrize("scheme, out_scheme", [(BIOES, IOB1), (IOB2, IOB2)])
+def test_min_score_drops_entities_and_scores_the_sequence_left(scheme, out_scheme):
+    from tagger.schemes import convert, from_spans
+    from tagger.tagging import Predictor
+
+    predictor, model, vocab = scored_predictor(scheme, out_scheme)
+    strict = Predictor(model, vocab, out_scheme, batch_size=2, scores=True, min_score=0.6)
+    with torch.no_grad():
+        start, transitions, end = (p.double() for p in model.crf_parameters(exact=True))
+    model.eval()
+    dropped = kept = 0
+    for everything, found, tokens in zip(
+        predictor.run_scored(predictor.prepare(SHORT)), strict.run_scored(strict.prepare(SHORT)), SHORT
+    ):
+        spans = to_spans(everything["tags"])
+        left = [s for s, p in zip(spans, everything["entity_scores"]) if p >= 0.6]
+        assert to_spans(found["tags"]) == left
+        assert found["tags"] == from_spans(left, len(tokens), out_scheme)
+        assert found["entity_scores"] == [p for p in everything["entity_scores"] if p >= 0.6]
+        dropped, kept = dropped + len(spans) - len(left), kept + len(left)
+        if not tokens:
+            continue
+        prepared = predictor.prepare([tokens])
+        with torch.no_grad():
+            table = model.form_features(prepared.buckets, prepared.forms)
+            emissions = model.emissions(prepared.batches[0][1], table)[0].double()  # shape: (n, tags)
+        paths, probs = brute_force(emissions, start, transitions, end)
+        as_output = [convert([vocab.tags[t] for t in path], out_scheme) for path in paths.tolist()]
+        expected = {tuple(tags): p for tags, p in zip(as_output, probs.tolist()) if p > 0}
+        assert found["probability"] == pytest.approx(expected[tuple(found["tags"])], rel=1e-6)
+        marginal = brute_marginals(paths, probs, len(vocab.tags))
+        chosen = [vocab.tags.index(t) for t in convert(found["tags"], scheme)]
+        assert found["token_scores"] == pytest.approx([float(marginal[i, t]) for i, t in enumerate(chosen)], rel=1e-6)
+    assert dropped > 0 and kept > 0
+    with pytest.raises(ValueError, match="min_score needs scores=True"):
+        Predictor(model, vocab, out_scheme, min_score=0.5)
+    with pytest.raises(ValueError, match="min_score must be between 0 and 1, got 2"):
+        Predictor(model, vocab, out_scheme, scores=True, min_score=2)
