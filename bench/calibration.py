@@ -2,14 +2,15 @@
 
     python bench/calibration.py [--model /work/models/conll-glove.pt]
         [--data /work/shared/data/conll2003/test.txt] [--fit-on /work/shared/data/conll2003/valid.txt]
-        [--bins 10] [--repeat 3] [--threads 1] [--out bench/results/calibration.txt]
+        [--bins 10] [--repeat 3] [--nbest 5] [--threads 1] [--out bench/results/calibration.txt]
 
 Tags the test file with scores (``Predictor(scores=True)``) and prints: a reliability table (predicted
 entities binned by score: how many, their mean score, the fraction that are correct, i.e. a gold entity
 with the same type and span); the expected calibration error of the entity scores (the bins' gaps
 between mean score and fraction correct, weighted by their share of the entities); precision, recall and
 F1 when entities below a threshold are dropped (``--min-score``); and tagging throughput with scores and
-without, in this one process on the same prepared windows (medians of ``--repeat`` runs, interleaved).
+without (and of n-best lists alone), in this one process on the same prepared windows (medians of
+``--repeat`` runs, interleaved).
 
 The tables come twice: with the model's own temperature, and with one fitted on ``--fit-on`` (the dev
 data, never the test data: the temperature on a grid that gives the dev entities the lowest ECE,
@@ -82,19 +83,27 @@ def threshold_table(found: list[tuple[float, bool]], gold_total: int) -> list[st
     return lines
 
 
-def throughput(predictor: Predictor, prepared: list, tokens: int, repeat: int) -> list[str]:
-    """Tokens per second of ``run`` (no scores) and ``run_scored`` (scores) on the same windows."""
-    times: dict[str, list[float]] = {"without scores": [], "with scores": []}
-    for _ in range(repeat):  # interleaved, so drift in the machine's load touches both alike
-        for name, run in (("without scores", predictor.run), ("with scores", predictor.run_scored)):
+def throughput(predictor: Predictor, prepared: list, tokens: int, repeat: int, nbest: int) -> list[str]:
+    """Tokens per second of ``run`` (no scores), ``run_scored`` (scores) and, with ``nbest``, of
+    ``run_scored`` for the n-best lists alone, on the same windows."""
+    p = predictor
+    ranked = Predictor(p.model, p.vocab, p.out_scheme, p.batch_size, nbest=nbest, temperature=p.temperature)
+    runs = {"without scores": predictor.run, "with scores": predictor.run_scored}
+    if nbest:
+        runs[f"n-best {nbest}"] = ranked.run_scored
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):  # interleaved, so drift in the machine's load touches all alike
+        for name, run in runs.items():
             start = time.perf_counter()
             for window in prepared:
                 run(window)
             times[name].append(time.perf_counter() - start)
     speed = {name: tokens / statistics.median(t) for name, t in times.items()}
-    lines = [f"{name:>15}: {value:>9,.0f} tokens/s (median of {repeat})" for name, value in speed.items()]
-    lines.append(f"{'ratio':>15}: {speed['with scores'] / speed['without scores']:.2f}")
-    return lines
+    base = speed["without scores"]
+    return [
+        f"{name:>15}: {value:>9,.0f} tokens/s (median of {repeat}), {value / base:.2f} of without"
+        for name, value in speed.items()
+    ]
 
 
 def scored(predictor: Predictor, path: str) -> tuple[list, list[tuple[float, bool]], int]:
@@ -127,6 +136,7 @@ def main() -> None:
     parser.add_argument("--save-temperature", action="store_true")
     parser.add_argument("--bins", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--nbest", type=int, default=5, help="also time n-best lists of this length (0: not)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "calibration.txt"))
     args = parser.parse_args()
@@ -156,7 +166,7 @@ def main() -> None:
     lines += [
         f"Tagging throughput at temperature {predictor.temperature:g}, network and decoding "
         "(prepared windows; reading and writing not included)",
-        *throughput(predictor, prepared, tokens, args.repeat),
+        *throughput(predictor, prepared, tokens, args.repeat, args.nbest),
     ]
     text = "\n".join(lines) + "\n"
     print(text, end="")
