@@ -471,6 +471,7 @@ def finish(trainer: Trainer, data: Data, run: Run) -> dict:
     model learned nothing; remove the resume file. Returns the result."""
     if run.best_state is not None:
         trainer.scored.load_state_dict(run.best_state)
+        fit_temperature(trainer, data, run)
     result = run.result()
     if data.test is not None:
         tokens = [s.tokens for s in data.test.sentences]
@@ -490,6 +491,18 @@ def finish(trainer: Trainer, data: Data, run: Run) -> dict:
 
 
 # Helpers of the stages
+
+
+def fit_temperature(trainer: Trainer, data: Data, run: Run) -> None:
+    """Set the temperature of the saved model's probabilities (``tagger tag --scores``) to the one whose
+    entity scores are best calibrated on dev: a raw CRF is overconfident. Decoding does not use it."""
+    if not data.dev.types():
+        return  # no entities on dev: nothing to calibrate against
+    predictor = Predictor(trainer.scored, trainer.vocab, data.scheme, batch_size=64, scores=True)
+    dev = data.dev
+    temperature, error = predictor.fit_temperature([s.tokens for s in dev.sentences], dev.tags_in(data.scheme))
+    trainer.scored.config.temperature = temperature
+    run.log(f"entity scores: temperature {temperature:g} fitted on dev (expected calibration error {error:.3f})")
 
 
 def too_little_data(train: TaggedData, dev: TaggedData) -> list[str]:
