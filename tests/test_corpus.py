@@ -18,6 +18,55 @@ def folder_with(tmp_path: Path, names: list[str]) -> Path:
     return folder
 
 
+# Moved from test_reader.py (they test corpus.py): which file plays which role.
+
+
+@pytest.mark.parametrize(
+    "names, expected",
+    [
+        (["train.txt", "dev.txt", "test.txt"], ("train.txt", "dev.txt", "test.txt")),
+        (["train.txt", "valid.txt", "test.txt"], ("train.txt", "valid.txt", "test.txt")),
+        (["train.txt", "testa.txt", "testb.txt"], ("train.txt", "testa.txt", "testb.txt")),
+        (["train.conll", "eng.testa", "eng.testb"], ("train.conll", "eng.testa", "eng.testb")),
+        (["train.txt", "dev.txt", "testa.txt", "test.txt"], ("train.txt", "dev.txt", "test.txt")),
+        (["train.txt"], ("train.txt", None, None)),
+        (["train.txt", "testa.txt"], ("train.txt", "testa.txt", None)),
+        (["dev.txt", "test.txt"], (None, "dev.txt", "test.txt")),
+        (["train.txt", ".test.txt.swp", "README"], ("train.txt", None, None)),
+    ],
+)
+def test_find_data_files(tmp_path, names, expected):
+    folder = folder_with(tmp_path, names)
+    found = find_data_files(folder)
+    assert set(found) == {"train", "dev", "test"}
+    got = tuple(found[role].name if found[role] else None for role in ("train", "dev", "test"))
+    assert got == expected
+    for path in found.values():
+        assert path is None or path.parent == folder
+
+
+def test_find_data_files_ignores_subfolders(tmp_path):
+    folder = folder_with(tmp_path, ["train.txt"])
+    (folder / "test").mkdir()
+    assert find_data_files(folder)["test"] is None
+
+
+def test_find_data_files_in_a_missing_folder(tmp_path):
+    with pytest.raises(DataError, match="no such folder"):
+        find_data_files(tmp_path / "nope")
+
+
+def test_find_data_files_given_a_file(tmp_path):
+    path = tmp_path / "data.txt"
+    path.write_text("John B-PER\n", encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        find_data_files(path)
+    assert str(info.value).startswith(f"{path}:")
+
+
+# The files of a run, and the notes on how they were picked
+
+
 @pytest.mark.parametrize(
     ("names", "expected"),
     [
@@ -86,8 +135,3 @@ def test_find_data_files_agrees_with_data_files(tmp_path):
     folder = folder_with(tmp_path, ["train.txt", "train.txt.bak", "eng.testa", "test.txt"])
     files = data_files(folder)
     assert find_data_files(folder) == {"train": files.train, "dev": files.dev, "test": files.test}
-
-
-def test_a_folder_that_is_not_there(tmp_path):
-    with pytest.raises(DataError, match="no such folder"):
-        data_files(tmp_path / "nope")
