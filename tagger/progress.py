@@ -41,6 +41,10 @@ class EpochReporter:
         if self.console.is_terminal:
             self.bar.stop()
 
+    def hooks(self) -> dict:
+        """The reporting arguments of ``training.train``, filled by this reporter."""
+        return {"log": self.log, "on_epoch": self.epoch, "progress": self.progress}
+
     def log(self, message: str) -> None:
         self.console.print(message, markup=False, soft_wrap=True)
 

@@ -11,8 +11,7 @@ import pytest
 import typer
 from conftest import one_line_error, run_cli, run_cli_process
 
-import cli
-from tagger import evaluation, tagging, training
+from tagger import commands, evaluation, tagging, training
 
 TINY_TRAIN = ["--epochs", "1", "--hidden-size", "8", "--word-dim", "10", "--batch-size", "8"]
 
@@ -406,9 +405,9 @@ NOT_CHECKED_BEFORE_WORK = {
 
 def _options(command: str) -> dict[str, typer.core.TyperOption]:
     """The options of a command whose value is a number or a word (flags and paths are not), by parameter name."""
-    function = getattr(cli, command)
+    function = getattr(commands, command)
     hints = typing.get_type_hints(function)
-    params = typer.main.get_command(cli.app).commands[command].params
+    params = commands.command(command).params
     return {p.name: p for p in params if hints[p.name] in (int, float, str, str | None)}
 
 
@@ -485,7 +484,7 @@ def test_every_train_option_is_a_config_field_or_an_argument_of_train():
     from tagger.model import ModelConfig
     from tagger.training import TrainConfig
 
-    options = set(inspect.signature(cli.train).parameters) - {"ctx"}
+    options = set(inspect.signature(commands.train).parameters) - {"ctx"}
     known = {f.name for f in fields(TrainConfig)} | {f.name for f in fields(ModelConfig)}
     known |= set(inspect.signature(training.train).parameters)
     files_and_output = {"data", "train_file", "dev_file", "test_file", "model", "output"}
@@ -643,3 +642,16 @@ def test_full_disk_is_one_line_with_status_74(trained_model, tiny_dir, tmp_path,
     with open("/dev/full", "w") as full:
         proc = run_cli_process(*args, stdout=full)
     assert (proc.returncode, proc.stderr) == (74, "tagger: error: cannot write the output: no space left on device\n")
+
+
+@pytest.mark.slow
+def test_importing_the_command_line_does_not_import_torch():
+    """A worker process re-imports the main module (cli.py, or the installed script importing it): keep it light."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = "import sys, cli; cli.app; print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout.strip()) == (0, "[]"), out.stderr
