@@ -39,13 +39,17 @@ def _defaults(library_callable) -> dict:
 TRAIN, NET, RUN = _defaults(TrainConfig), _defaults(ModelConfig), _defaults(training.train)
 TAG, EVALUATE, TORCH = _defaults(tagging.tag_file), _defaults(evaluation.evaluate), _defaults(configure_torch)
 
-commands = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+registry = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
 @cache
+def _built() -> typer.core.TyperGroup:
+    return typer.main.get_command(registry)
+
+
 def command(name: str) -> typer.core.TyperCommand | None:
-    """The click command ``name`` (None for a name that is not a command)."""
-    return typer.main.get_command(commands).commands.get(name)
+    """The click command ``name``, as cli.py's group runs it (None for a name that is not a command)."""
+    return _built().commands.get(name)
 
 
 class Command(TyperCommand):
@@ -137,7 +141,7 @@ def _configs(params: dict) -> tuple[ModelConfig, TrainConfig]:
     return model_config, config
 
 
-@commands.command(cls=Command)
+@registry.command(cls=Command)
 def train(
     ctx: typer.Context,
     data: DataDir = None,
@@ -202,7 +206,7 @@ def train(
     out.write(render.as_json(result) + "\n" if output == "json" else render.train_summary(result))
 
 
-@commands.command(cls=Command)
+@registry.command(cls=Command)
 def evaluate(
     file: Annotated[Path, typer.Argument(help="CoNLL file with gold tags.")],
     model: ModelPath = None,
@@ -227,7 +231,7 @@ def evaluate(
         render.evaluation_table(result, out)
 
 
-@commands.command(cls=Command)
+@registry.command(cls=Command)
 def tag(
     file: Annotated[str | None, typer.Argument(help="Input file; stdin when absent or '-'.")] = None,
     model: ModelPath = None,
