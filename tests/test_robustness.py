@@ -363,11 +363,11 @@ def test_token_of_10000_characters(tmp_path, trained_model):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["tag", "--format", "xml"], "Invalid value for '--format'"),
-        (["evaluate", "x.txt", "--format", "yaml"], "Invalid value for '--format'"),
-        (["train", "--train", "x.txt", "--format", "csv"], "Invalid value for '--format'"),
-        (["tag", "--input", "pdf"], "Invalid value for '--input'"),
-        (["train", "--train", "x.txt", "--cell", "transformer"], "Invalid value for '--cell'"),
+        (["tag", "--format", "xml"], "--format must be one of conll, inline, jsonl, got 'xml'"),
+        (["evaluate", "x.txt", "--format", "yaml"], "--format must be one of table, json, got 'yaml'"),
+        (["train", "--train", "x.txt", "--format", "csv"], "--format must be one of table, json, got 'csv'"),
+        (["tag", "--input", "pdf"], "--input must be one of text, conll, tokens, got 'pdf'"),
+        (["train", "--train", "x.txt", "--cell", "transformer"], "--cell must be one of lstm, gru, got 'transformer'"),
         (["train", "--train", "x.txt", "--epochs", "many"], "Invalid value for '--epochs'"),
         (["tag", "--no-such-option"], "No such option: --no-such-option"),
         (["frobnicate"], "No such command 'frobnicate'"),
@@ -394,7 +394,7 @@ def test_bad_option_is_a_usage_error(args, message):
         ("--epochs", "0", "--epochs must be at least 1, got 0"),
         ("--batch-size", "0", "--batch-size must be at least 1"),
         ("--lr", "-0.1", "--lr must be positive"),
-        ("--hidden-size", "0", "hidden_size must be at least 1"),
+        ("--hidden-size", "0", "--hidden-size must be at least 1, got 0"),
         ("--dropout", "1.5", "dropout must be in [0, 1)"),
         ("--device", "tpu:7", "is not a torch device"),
     ],
@@ -418,7 +418,8 @@ def test_bad_option_value_fails_before_training(tiny_dir, tmp_path, option, valu
 def test_train_dir_without_training_file(tmp_path):
     write_conll(tmp_path / "dev.txt", make_sentences(3, 1))
     result = run("train", tmp_path, "--model", tmp_path / "m.pt")
-    assert one_line_error(result) == f"tagger: error: no training file in {tmp_path} (looked for train*)"
+    expected = f"tagger: error: no training file in {tmp_path} (looked for train*, *train*; or give --train FILE)"
+    assert one_line_error(result) == expected
     result = run("train", tmp_path / "nowhere")
     assert one_line_error(result) == f"tagger: error: {tmp_path / 'nowhere'}: no such folder"
 
