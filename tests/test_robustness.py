@@ -22,10 +22,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_sentences, write_conll
-from typer.testing import CliRunner
+from conftest import make_sentences, one_line_error, run_cli, write_conll
 
-import cli
 from tagger.errors import ModelFileError
 from tagger.model_file import FORMAT_VERSION, load_model, read_checkpoint, save_model
 from tagger.runtime import configure_torch
@@ -34,24 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TINY_NET = ["--hidden-size", "8", "--word-dim", "10", "--char-encoder", "none"]
 
 
-@pytest.fixture(autouse=True)
-def _no_debug(monkeypatch):
-    """Tracebacks off for every test (``--debug`` turns them on for the rest of the process)."""
-    monkeypatch.setitem(cli.DEBUG, "on", False)
-
-
-def run(*args: str, input: str | bytes | None = None):
-    return CliRunner().invoke(cli.app, [str(a) for a in args], input=input)
-
-
-def one_line_error(result, code: int = 2) -> str:
-    """The single stderr line of a failed command, checked for the shape every error has."""
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("tagger: "), lines
-    return lines[0]
+pytestmark = pytest.mark.usefixtures("cli_env")
+run = run_cli
 
 
 def last_error_line(stderr: str) -> str:
