@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import TRAINED_EPOCHS
 
 import tagger
 from tagger.errors import ModelFileError
@@ -100,7 +101,7 @@ def test_checkpoint_contents(trained_model, tiny_dir):
     assert Path(meta["train_file"]) == tiny_dir / "train.txt"
     assert Path(meta["dev_file"]) == tiny_dir / "dev.txt"
     assert Path(meta["test_file"]) == tiny_dir / "test.txt"
-    assert meta["train_config"]["epochs"] == 15  # the training options of the conftest fixture
+    assert meta["train_config"]["epochs"] == TRAINED_EPOCHS  # the training options of the conftest fixture
     assert meta["train_config"]["lr"] == 0.05
     for key in ("dev_scores", "test_scores"):
         scores = meta[key]

@@ -1,6 +1,6 @@
 """Property and fuzz tests (hypothesis): round trips, scheme conversions, tagging offsets, bad bytes.
 
-Example counts are kept modest so the suite stays fast on a small machine; the strategies aim at
+Example counts are kept modest (and a fifth of them under `-m "not slow"`, see conftest.py); the strategies aim at
 the edges (odd whitespace, byte-order marks, CRLF, contractions, HTML entities, any script).
 """
 
@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -22,8 +23,8 @@ from tagger.tagging import Predictor, TaggedSentence, tag_stream
 from tagger.windows import read_sentences, read_windows
 from tagger.writer import format_conll, format_jsonl
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 TYPES = ["PER", "LOC", "ORG", "MISC-X"]
 

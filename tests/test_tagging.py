@@ -16,6 +16,7 @@ from tagger.tokenizer import tokenize_flat
 from tagger.windows import FIRST_WINDOW, TaggedSentence, read_sentences, read_windows
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["text", "tokens"])
 def test_worker_process_reads_exactly_like_inline(trained_model, kind):
     lines = [f"Line {i}: Mary met Dr. Smith in Paris. They didn't stay!\n" for i in range(FIRST_WINDOW + 300)]
