@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import settings
+
+from tagger.schemes import BIOES
 
 # Hypothesis example counts: property tests write theirs for the default profile (hypothesis's 100 examples), the
 # whole suite's (the README's command, CI). `-m "not slow"`, the quick loop while editing, loads the "quick" profile,
@@ -144,3 +148,100 @@ def one_line_error(result, *parts: str, code: int = 2) -> str:
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
     return lines[0]
+
+
+# The CRF's dynamic programs (Viterbi, marginals, n-best) are checked against brute force over every tag sequence.
+
+NEG_INF = float("-inf")
+
+
+def random_mask(batch: int, time: int, generator: torch.Generator) -> torch.Tensor:
+    """Left-aligned mask of random lengths 1..time, the first sentence full length. shape: (batch, time)"""
+    lengths = torch.randint(1, time + 1, (batch,), generator=generator)
+    lengths[0] = time
+    return torch.arange(time)[None, :] < lengths[:, None]
+
+
+def random_parameters(num_tags: int, generator: torch.Generator, forbid: float = 0.0):
+    """start, transitions, end (float64), with about ``forbid`` of them -inf."""
+    start, end = torch.randn(2, num_tags, generator=generator, dtype=torch.float64)
+    transitions = torch.randn(num_tags, num_tags, generator=generator, dtype=torch.float64)
+    if forbid:
+        for p in (start, transitions, end):
+            p.masked_fill_(torch.rand(p.shape, generator=generator) < forbid, NEG_INF)
+    return start, transitions, end
+
+
+def scheme_parameters(tags: list[str], scheme: str, generator: torch.Generator):
+    """Random parameters with the scheme's constraints as -inf (as ``crf_parameters(exact=True)`` gives)."""
+    from tagger.schemes import transition_rules
+
+    allowed, may_start, may_end = transition_rules(scheme)
+    start, transitions, end = random_parameters(len(tags), generator)
+    start = start.masked_fill(~torch.tensor([may_start(t) for t in tags]), NEG_INF)
+    end = end.masked_fill(~torch.tensor([may_end(t) for t in tags]), NEG_INF)
+    ok = torch.tensor([[allowed(a, b) for b in tags] for a in tags])  # shape: (tags, tags)
+    return start, transitions.masked_fill(~ok, NEG_INF), end
+
+
+def all_paths(num_tags: int, length: int) -> torch.Tensor:
+    """Every tag sequence of ``length`` tags. shape: (num_tags ** length, length)"""
+    return torch.tensor(list(itertools.product(range(num_tags), repeat=length)), dtype=torch.long)
+
+
+def sequence_scores(
+    paths: torch.Tensor, emissions: torch.Tensor, start: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor
+) -> torch.Tensor:
+    """Score of each tag sequence (rows of ``paths``) for one sentence's emissions. shape: (paths,)"""
+    steps = torch.arange(paths.shape[1])
+    score = start[paths[:, 0]] + end[paths[:, -1]] + emissions[steps, paths].sum(dim=1)
+    if paths.shape[1] > 1:
+        score = score + transitions[paths[:, :-1], paths[:, 1:]].sum(dim=1)
+    return score
+
+
+def brute_force(emissions, start, transitions, end):
+    """Every tag sequence of one sentence (emissions: (n, tags)) and its probability (all 0 if none is valid)."""
+    n, num_tags = emissions.shape
+    paths = all_paths(num_tags, n)  # shape: (paths, n)
+    score = sequence_scores(paths, emissions, start, transitions, end)  # shape: (paths,)
+    if torch.isinf(score).all():
+        return paths, torch.zeros_like(score)
+    return paths, torch.softmax(score, dim=0)
+
+
+# A small random network over a few sentences (the model, marginals and n-best tests).
+
+SENTENCES = [
+    ["John", "Smith", "lives", "in", "Paris", "."],
+    ["Acme", "hired", "Mary"],
+    ["Internationalization", "of", "the", "United", "Nations", "happened", "in", "New", "York", "yesterday", "."],
+    ["Berlin"],
+    ["ok", "ok", "ok", "OK", "Ok"],
+]
+
+
+def make_model(scheme: str = BIOES, cell: str = "lstm", char_encoder: str = "cnn", seed: int = 0, **config):
+    """A (BiLSTMCRF, Vocabulary) over SENTENCES with the types PER and LOC, random weights from ``seed``."""
+    from tagger.model import BiLSTMCRF, ModelConfig
+    from tagger.schemes import tag_set
+    from tagger.vocabulary import Vocabulary
+
+    tags = tag_set(["PER", "LOC"], scheme)
+    vocab = Vocabulary.build(SENTENCES, tags)
+    torch.manual_seed(seed)
+    sizes = dict(word_dim=8, char_dim=6, char_size=5, hidden_size=7, case_dim=3, dropout=0.5)
+    sizes.update(config)
+    model = BiLSTMCRF(
+        ModelConfig(
+            num_words=len(vocab.words),
+            num_chars=len(vocab.chars),
+            num_tags=len(tags),
+            cell=cell,
+            char_encoder=char_encoder,
+            scheme=scheme,
+            **sizes,
+        ),
+        vocab.tags,
+    )
+    return model, vocab

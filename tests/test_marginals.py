@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 import torch
+from conftest import SENTENCES, brute_force, make_model, random_mask, random_parameters, scheme_parameters
 
 from tagger.marginals import (
     ChunkRules,
@@ -16,49 +15,8 @@ from tagger.marginals import (
     marginals,
     path_probabilities,
 )
-from tagger.schemes import BIOES, IOB1, IOB2, tag_set, to_spans, transition_rules
+from tagger.schemes import BIOES, IOB1, IOB2, tag_set, to_spans
 from tagger.viterbi import viterbi_decode
-
-NEG_INF = float("-inf")
-
-
-def random_mask(batch: int, time: int, generator: torch.Generator) -> torch.Tensor:
-    """Left-aligned mask of random lengths 1..time, the first sentence full length. shape: (batch, time)"""
-    lengths = torch.randint(1, time + 1, (batch,), generator=generator)
-    lengths[0] = time
-    return torch.arange(time)[None, :] < lengths[:, None]
-
-
-def random_parameters(num_tags: int, generator: torch.Generator, forbid: float = 0.0):
-    """start, transitions, end (float64), with about ``forbid`` of them -inf."""
-    start, end = torch.randn(2, num_tags, generator=generator, dtype=torch.float64)
-    transitions = torch.randn(num_tags, num_tags, generator=generator, dtype=torch.float64)
-    if forbid:
-        for p in (start, transitions, end):
-            p.masked_fill_(torch.rand(p.shape, generator=generator) < forbid, NEG_INF)
-    return start, transitions, end
-
-
-def scheme_parameters(tags: list[str], scheme: str, generator: torch.Generator):
-    """Random parameters with the scheme's constraints as -inf (as ``crf_parameters(exact=True)`` gives)."""
-    allowed, may_start, may_end = transition_rules(scheme)
-    start, transitions, end = random_parameters(len(tags), generator)
-    start = start.masked_fill(~torch.tensor([may_start(t) for t in tags]), NEG_INF)
-    end = end.masked_fill(~torch.tensor([may_end(t) for t in tags]), NEG_INF)
-    ok = torch.tensor([[allowed(a, b) for b in tags] for a in tags])  # shape: (tags, tags)
-    return start, transitions.masked_fill(~ok, NEG_INF), end
-
-
-def brute_force(emissions, start, transitions, end):
-    """Every tag sequence of one sentence (emissions: (n, tags)) and its probability (all 0 if none is valid)."""
-    n, num_tags = emissions.shape
-    paths = torch.tensor(list(itertools.product(range(num_tags), repeat=n)), dtype=torch.long)  # shape: (paths, n)
-    score = start[paths[:, 0]] + end[paths[:, -1]] + emissions[torch.arange(n), paths].sum(dim=1)
-    if n > 1:
-        score = score + transitions[paths[:, :-1], paths[:, 1:]].sum(dim=1)  # shape: (paths,)
-    if torch.isinf(score).all():
-        return paths, torch.zeros_like(score)
-    return paths, torch.softmax(score, dim=0)
 
 
 def brute_marginals(paths, probs, num_tags):
@@ -228,8 +186,6 @@ def test_bad_shapes_are_named():
 
 
 def scored_predictor(scheme: str, out_scheme: str, nbest: int = 0, temperature: float | None = None):
-    from test_model import make_model
-
     from tagger.tagging import Predictor
 
     model, vocab = make_model(scheme=scheme, seed=4)
@@ -330,8 +286,6 @@ def test_calibration_error_by_hand():
 
 
 def test_fit_temperature_returns_the_grid_point_with_the_lowest_error():
-    from test_model import SENTENCES
-
     from tagger.marginals import calibration_error
 
     predictor, model, vocab = scored_predictor(BIOES, IOB1, temperature=1.0)

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 import torch
-from test_marginals import brute_force, random_mask, random_parameters, scheme_parameters
+from conftest import brute_force, random_mask, random_parameters, scheme_parameters
 
 from tagger.nbest import kbest_probabilities, kbest_viterbi
 from tagger.schemes import BIOES, IOB1, IOB2, tag_set
