@@ -1,4 +1,4 @@
-"""Reading CoNLL column files: separators, sentence breaks, encodings, errors, schemes, data folders."""
+"""Reading CoNLL column files: separators, sentence breaks, encodings, errors, schemes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tagger.corpus import find_data_files, load_tagged
+from tagger.corpus import load_tagged
 from tagger.errors import DataError
 from tagger.reader import read_conll
 from tagger.schemes import BIOES, IOB1, IOB2, detect_scheme
@@ -251,56 +251,3 @@ def test_given_scheme_is_used_instead_of_detected(tmp_path):
 def test_unknown_scheme_is_an_error(tmp_path):
     with pytest.raises(DataError, match="unknown tag scheme"):
         load_tagged(write(tmp_path, IOB2_TEXT), scheme="bilou")
-
-
-# Finding data files
-
-
-def make_folder(tmp_path: Path, names: list[str]) -> Path:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    for name in names:
-        (folder / name).write_text("John B-PER\n", encoding="utf-8")
-    return folder
-
-
-@pytest.mark.parametrize(
-    "names, expected",
-    [
-        (["train.txt", "dev.txt", "test.txt"], ("train.txt", "dev.txt", "test.txt")),
-        (["train.txt", "valid.txt", "test.txt"], ("train.txt", "valid.txt", "test.txt")),
-        (["train.txt", "testa.txt", "testb.txt"], ("train.txt", "testa.txt", "testb.txt")),
-        (["train.conll", "eng.testa", "eng.testb"], ("train.conll", "eng.testa", "eng.testb")),
-        (["train.txt", "dev.txt", "testa.txt", "test.txt"], ("train.txt", "dev.txt", "test.txt")),
-        (["train.txt"], ("train.txt", None, None)),
-        (["train.txt", "testa.txt"], ("train.txt", "testa.txt", None)),
-        (["dev.txt", "test.txt"], (None, "dev.txt", "test.txt")),
-        (["train.txt", ".test.txt.swp", "README"], ("train.txt", None, None)),
-    ],
-)
-def test_find_data_files(tmp_path, names, expected):
-    folder = make_folder(tmp_path, names)
-    found = find_data_files(folder)
-    assert set(found) == {"train", "dev", "test"}
-    got = tuple(found[role].name if found[role] else None for role in ("train", "dev", "test"))
-    assert got == expected
-    for path in found.values():
-        assert path is None or path.parent == folder
-
-
-def test_find_data_files_ignores_subfolders(tmp_path):
-    folder = make_folder(tmp_path, ["train.txt"])
-    (folder / "test").mkdir()
-    assert find_data_files(folder)["test"] is None
-
-
-def test_find_data_files_in_a_missing_folder(tmp_path):
-    with pytest.raises(DataError, match="no such folder"):
-        find_data_files(tmp_path / "nope")
-
-
-def test_find_data_files_given_a_file(tmp_path):
-    path = write(tmp_path, IOB2_TEXT)
-    with pytest.raises(DataError) as info:
-        find_data_files(path)
-    assert str(info.value).startswith(f"{path}:")
