@@ -1,14 +1,18 @@
-"""Reading CoNLL column files: separators, sentence breaks, encodings, errors, schemes."""
+"""Reading CoNLL column files (separators, sentence breaks, encodings, errors, schemes) and input as it arrives."""
 
 from __future__ import annotations
 
+import io
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from tagger.corpus import load_tagged
 from tagger.errors import DataError
-from tagger.reader import read_conll
+from tagger.reader import InputStopped, LineFeed, Sentence, decoded_lines, iter_conll, read_conll
 from tagger.schemes import BIOES, IOB1, IOB2, detect_scheme
 
 
@@ -251,3 +255,95 @@ def test_given_scheme_is_used_instead_of_detected(tmp_path):
 def test_unknown_scheme_is_an_error(tmp_path):
     with pytest.raises(DataError, match="unknown tag scheme"):
         load_tagged(write(tmp_path, IOB2_TEXT), scheme="bilou")
+
+
+# Input as it arrives: LineFeed
+
+
+@pytest.fixture
+def pipe():
+    """A pipe's read end as a binary stream, and its write end (closed at the end if still open)."""
+    read_end, write_end = os.pipe()
+    stream = os.fdopen(read_end, "rb")
+    ends = {"write": write_end}
+    yield stream, ends
+    stream.close()
+    if ends["write"] is not None:
+        os.close(ends["write"])
+
+
+def close_write(ends: dict) -> None:
+    os.close(ends["write"])
+    ends["write"] = None
+
+
+def test_line_feed_gives_each_line_as_it_arrives_and_says_where_the_input_paused(pipe):
+    stream, ends = pipe
+    lines = iter(LineFeed(stream))
+    os.write(ends["write"], b"one\ntw")
+    assert next(lines) == b"one\n"
+    assert next(lines) is None  # "tw" is not a line yet, and nothing more came
+    os.write(ends["write"], b"o\nthree\r\n\n")
+    assert [next(lines) for _ in range(3)] == [b"two\n", b"three\r\n", b"\n"]
+    assert next(lines) is None
+    # One pause is said once: the next item is the next line, however long it takes.
+    threading.Timer(0.2, os.write, (ends["write"], b"four\n")).start()
+    assert next(lines) == b"four\n"
+    os.write(ends["write"], b"no line end")
+    close_write(ends)
+    assert list(lines) == [b"no line end"]
+
+
+def test_line_feed_stop_ends_a_wait_for_input_in_another_thread(pipe):
+    stream, ends = pipe
+    feed = LineFeed(stream)
+    got: list = []
+
+    def read() -> None:
+        try:
+            got.extend(feed)
+        except InputStopped:
+            got.append("stopped")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    os.write(ends["write"], b"a line\n")
+    time.sleep(0.3)  # the reader has said the pause and waits for more, with no time limit
+    feed.stop()
+    reader.join(timeout=1)
+    assert not reader.is_alive()
+    assert got == [b"a line\n", None, "stopped"]
+    feed.stop()  # after the reading ended: nothing to wake, no error
+
+
+def test_line_feed_stopped_before_it_reads(pipe):
+    feed = LineFeed(pipe[0])
+    feed.stop()
+    with pytest.raises(InputStopped):
+        next(iter(feed))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"a\nb\n", b"a\r\nb", b"\n\n\n", b"x\ry\n", ("z" * 100_000 + "\n").encode() * 3 + b"end", b"\xff\xfe\n"],
+    ids=["empty", "lines", "crlf-no-end", "blank", "lone-cr", "long", "not-utf8"],
+)
+def test_line_feed_reads_a_file_into_the_lines_of_the_stream(tmp_path, data):
+    """Read through the file descriptor (a long line over many reads), the lines are the lines of
+    the buffered stream, byte for byte; a file never pauses."""
+    path = write(tmp_path, data)
+    with path.open("rb") as stream:
+        got = list(LineFeed(stream))
+    assert got == list(io.BytesIO(data))
+
+
+def test_line_feed_of_a_stream_in_memory_is_the_stream():
+    assert list(LineFeed(io.BytesIO(b"a\nb"))) == [b"a\n", b"b"]
+
+
+def test_pauses_pass_through_decoding_and_conll_sentences():
+    """A pause keeps line numbers and does not end a sentence (only a blank line does)."""
+    feed = [None, b"Mary O\n", None, b"lives O\n", b"\n", None]
+    assert list(iter_conll(feed, "x", with_tags=False)) == [None, None, Sentence(["Mary", "lives"], None, 1), None]
+    with pytest.raises(DataError, match=r"^x:3: bytes that are not UTF-8"):
+        list(decoded_lines([b"a\n", None, b"b\n", None, b"\xff\n"], "x"))
