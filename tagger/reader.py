@@ -106,7 +106,10 @@ class LineFeed:
                 continue
             if any(ready == self._wake[0] for ready, _ in events):
                 raise InputStopped
-            data = os.read(fd, READ_SIZE)
+            try:
+                data = os.read(fd, READ_SIZE)
+            except BlockingIOError:  # stdin left non-blocking by another program: nothing there after all
+                continue
             paused = False
             if not data:  # end of input
                 if partial:

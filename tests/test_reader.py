@@ -347,3 +347,22 @@ def test_pauses_pass_through_decoding_and_conll_sentences():
     assert list(iter_conll(feed, "x", with_tags=False)) == [None, None, Sentence(["Mary", "lives"], None, 1), None]
     with pytest.raises(DataError, match=r"^x:3: bytes that are not UTF-8"):
         list(decoded_lines([b"a\n", None, b"b\n", None, b"\xff\n"], "x"))
+
+
+
+def test_line_feed_reads_again_when_a_non_blocking_read_finds_nothing(pipe, monkeypatch):
+    """Stdin can be left non-blocking by another program sharing it, which may also take the bytes
+    that were ready: the read finds nothing (EAGAIN), and the feed waits again."""
+    stream, ends = pipe
+    real_read, calls = os.read, []
+
+    def read_once_too_late(fd: int, size: int) -> bytes:
+        calls.append(fd)
+        if len(calls) == 1:
+            raise BlockingIOError
+        return real_read(fd, size)
+
+    monkeypatch.setattr(os, "read", read_once_too_late)
+    os.write(ends["write"], b"line\n")
+    assert next(iter(LineFeed(stream))) == b"line\n"
+    assert len(calls) == 2
