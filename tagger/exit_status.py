@@ -129,8 +129,25 @@ class OneLineErrors(TyperGroup):
 
         code = _finish(run)
         if standalone_mode:
+            if code == 130:
+                _exit_at_once(code)
             sys.exit(code)
         return code
+
+
+def _exit_at_once(code: int) -> None:
+    """After Ctrl-C: run the exit handlers (multiprocessing's stops the worker processes and removes
+    their semaphores), then end without the interpreter's teardown of torch's modules, which can take
+    over a second on a busy machine: Ctrl-C is promised to stop the tagger at once."""
+    import atexit
+
+    atexit._run_exitfuncs()  # no public way to run them early; os._exit alone would skip them
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def _finish(run) -> int:

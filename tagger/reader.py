@@ -5,11 +5,19 @@ the tag the last (or ``tag_column``). A blank line, or one of only spaces and
 tabs, ends a sentence; ``-DOCSTART-`` lines divide documents and are skipped.
 Files are UTF-8; a byte-order mark at the start and CRLF line ends are fine.
 Every problem is a ``DataError`` naming the file and line.
+
+Input that arrives slowly (a terminal, ``tail -f``) is read as it comes by
+``LineFeed``, which also says where the input paused, so a caller can answer
+what it has instead of waiting for more.
 """
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import select
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +29,8 @@ from .schemes import tag_problem
 _COLUMN_SEP = re.compile(r"[ \t]+")
 _BLANK = " \t\r\n\f\v"
 DOCSTART = "-DOCSTART-"
+PAUSE = 0.05  # seconds without new input after which the input counts as paused
+READ_SIZE = 1 << 16  # bytes per read of a file descriptor
 
 
 @dataclass
@@ -32,13 +42,111 @@ class Sentence:
     line: int = 0  # 1-based line number of the first token (tokens sit on consecutive lines)
 
 
-def decoded_lines(stream: Iterable[bytes], name: str) -> Iterator[tuple[int, str, int]]:
-    """Yield (line number, text without line end, length with line end) for each line.
+class InputStopped(Exception):
+    """Reading was stopped from another thread (``LineFeed.stop``) while it waited for input."""
+
+
+class LineFeed:
+    """The lines of a binary stream (bytes, line end included) as they arrive, with ``None`` where
+    the input paused: no new bytes for ``pause`` seconds since the last line (said once per pause).
+
+    A stream with a file descriptor is read with ``poll`` and ``os.read``, never through its
+    buffer, so ``stop()`` from another thread ends a wait for input at once (``InputStopped``);
+    a thread blocked in a buffered read of stdin could not be stopped, and the interpreter aborts
+    at exit when such a thread holds the buffer's lock. Give a stream nothing has read from yet.
+    A stream without one (in memory) is iterated as it is: it never waits.
+    """
+
+    def __init__(self, stream: Iterable[bytes], pause: float = PAUSE):
+        self.stream = stream
+        self.pause = pause
+        self._lock = threading.Lock()  # the wake-up pipe is closed by the reading thread, written by others
+        self._wake: tuple[int, int] | None = None  # (read end, write end) while reading waits on the stream
+        self._stopped = False
+
+    def stop(self) -> None:
+        """Make a read waiting for input (in any thread) give up with ``InputStopped``; safe at any time."""
+        with self._lock:
+            self._stopped = True
+            if self._wake is not None:
+                try:
+                    os.write(self._wake[1], b"x")
+                except BlockingIOError:  # the pipe is full of earlier wake-ups: the reader wakes anyway
+                    pass
+
+    def __iter__(self) -> Iterator[bytes | None]:
+        fd = _file_descriptor(self.stream)
+        if fd is None:
+            yield from self.stream
+            return
+        with self._lock:
+            if self._stopped:
+                raise InputStopped
+            self._wake = os.pipe()
+            os.set_blocking(self._wake[1], False)
+        try:
+            yield from self._lines(fd)
+        finally:
+            with self._lock:
+                for end in self._wake:
+                    os.close(end)
+                self._wake = None
+
+    def _lines(self, fd: int) -> Iterator[bytes | None]:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.register(self._wake[0], select.POLLIN)
+        partial: list[bytes] = []  # a line not ended yet, in pieces
+        paused = False  # a pause was said and no byte has come since: wait without a time limit
+        while True:
+            events = poller.poll(None if paused else self.pause * 1000)
+            if not events:
+                paused = True
+                yield None
+                continue
+            if any(ready == self._wake[0] for ready, _ in events):
+                raise InputStopped
+            try:
+                data = os.read(fd, READ_SIZE)
+            except BlockingIOError:  # stdin left non-blocking by another program: nothing there after all
+                continue
+            paused = False
+            if not data:  # end of input
+                if partial:
+                    yield b"".join(partial)
+                return
+            if b"\n" not in data:
+                partial.append(data)
+                continue
+            lines = data.split(b"\n")
+            if partial:
+                lines[0] = b"".join(partial) + lines[0]
+            rest = lines.pop()
+            partial = [rest] if rest else []
+            for line in lines:
+                yield line + b"\n"
+
+
+def _file_descriptor(stream: object) -> int | None:
+    try:
+        return stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, io.UnsupportedOperation, ValueError):
+        return None
+
+
+def decoded_lines(stream: Iterable[bytes | None], name: str) -> Iterator[tuple[int, str, int] | None]:
+    """Yield (line number, text without line end, length with line end) for each line,
+    and ``None`` for each pause in the input (``LineFeed``'s ``None``).
 
     Text is decoded strictly as UTF-8 line by line, so a bad byte is reported
     with its line; a byte-order mark on the first line is dropped.
     """
-    for number, raw in enumerate(stream, 1):
+    number = 0
+    for raw in stream:
+        if raw is None:
+            yield None
+            continue
+        number += 1
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
@@ -54,17 +162,22 @@ def decoded_lines(stream: Iterable[bytes], name: str) -> Iterator[tuple[int, str
 
 
 def iter_conll(
-    stream: Iterable[bytes],
+    stream: Iterable[bytes | None],
     name: str,
     tag_column: int = -1,
     with_tags: bool = True,
-) -> Iterator[Sentence]:
-    """Yield the sentences of a CoNLL column stream, one at a time."""
+) -> Iterator[Sentence | None]:
+    """Yield the sentences of a CoNLL column stream, one at a time, and ``None`` for each pause
+    in the input (from a ``LineFeed``; a file never pauses). A sentence ends at a blank line only."""
     tokens: list[str] = []
     tags: list[str] = []
     columns = 0
     first = 0
-    for number, text, _ in decoded_lines(stream, name):
+    for line in decoded_lines(stream, name):
+        if line is None:
+            yield None
+            continue
+        number, text, _ = line
         stripped = text.strip(_BLANK)
         if not stripped or _COLUMN_SEP.split(stripped, 1)[0] == DOCSTART:
             if tokens:

@@ -29,7 +29,7 @@ from .nbest import kbest_probabilities
 from .schemes import BIOES, IOB1, IOB2, convert, to_spans
 from .tensors import Batch, FormBucket, window_tensors
 from .vocabulary import Vocabulary
-from .windows import INPUTS, TaggedSentence, Window, read_windows
+from .windows import INPUTS, TaggedSentence, Window, WindowSentences, read_windows
 
 __all__ = ["INPUTS", "Predictor", "Prepared", "TaggedSentence", "tag_file", "tag_stream"]
 
@@ -278,15 +278,21 @@ def _bioes_to_iob1(model: BiLSTMCRF, tags: list[str], out_scheme: str) -> Callab
     return rewrite
 
 
-def tag_stream(predictor: Predictor, windows: Iterable[Window]) -> Iterator[TaggedSentence]:
+def tag_stream(predictor: Predictor, windows: Iterable[Window]) -> WindowSentences:
     """Tag windows of sentences (from ``windows.read_windows`` with the predictor's
-    ``window_maker``) and yield the sentences in input order.
+    ``window_maker``) and yield the sentences in input order; ``window_done`` on the
+    result says when one ended its window (a writer flushes then).
 
     A thread reads the next window and makes its tensors while this one runs
     the network; the per-token work of reading (tokenizing, lookups) is done
     in a worker process where ``read_windows`` has one.
     """
+    return WindowSentences(_tagged_windows(predictor, windows))
+
+
+def _tagged_windows(predictor: Predictor, windows: Iterable[Window]) -> Iterator[list[TaggedSentence]]:
     it = iter(windows)
+    stop_input = getattr(windows, "stop", None)  # ends the reader thread's wait for input (read_windows)
     ready: queue.Queue = queue.Queue(maxsize=1)  # at most one window waits: memory stays flat
     stop = threading.Event()
 
@@ -320,13 +326,15 @@ def tag_stream(predictor: Predictor, windows: Iterable[Window]) -> Iterator[Tagg
                 return
             for sentence, tags in zip(chunk, predictor.run(prepared)):
                 sentence.tags = tags
-                yield sentence
+            yield chunk
     finally:
-        # Stopped early (a closed pipe, an error, Ctrl-C): let the producer finish the window it
-        # is preparing before the interpreter exits; a thread still inside torch at exit aborts
-        # the process ("terminate called without an active exception", status 134). One blocked
-        # on reading more input is left behind after a while: it is not inside torch.
+        # Stopped early (a closed pipe, an error, Ctrl-C): a producer waiting for input is told to
+        # stop; one preparing a window is let finish it before the interpreter exits, as a thread
+        # still inside torch at exit aborts the process ("terminate called without an active
+        # exception", status 134). One still busy after STOP_WAIT is left behind.
         stop.set()
+        if stop_input is not None:
+            stop_input()
         deadline = time.monotonic() + STOP_WAIT
         while producer.is_alive() and time.monotonic() < deadline:
             try:

@@ -7,21 +7,28 @@ process, so the process running the network does little Python besides:
 per-token work in a second thread of that process would take the interpreter
 lock between the network's operations (which release it) and slow the network
 several times over. This module does not import torch, so a worker starts quickly.
+
+Input that comes slowly (a terminal, ``tail -f``) is answered as it comes: a window
+is cut short where the input pauses (``reader.LineFeed``) or when its first line
+has waited ``MAX_WAIT``, and is tagged at once; input that comes fast fills
+whole windows.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.pool
 import signal
+import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain, islice
-from typing import BinaryIO
+from itertools import chain
+from typing import BinaryIO, TypeVar
 
 from .arrays import WindowArrays, WindowMaker
 from .errors import DataError
-from .reader import Sentence, decoded_lines, iter_conll, split_token_line
+from .reader import LineFeed, Sentence, decoded_lines, iter_conll, split_token_line
 from .tokenizer import tokenize_flat
 from .types import TaggedSentence
 
@@ -31,6 +38,8 @@ WINDOW_CHARS = 1 << 18  # characters of input lines per window at most (a window
 FIRST_WINDOW = 256  # with a worker, the first window is this small and prepared here: a short input
 # never starts a process, and the first output comes soon
 AHEAD = 2  # windows queued for the worker beyond the one whose result is awaited: memory stays flat
+MAX_WAIT = 0.5  # seconds a window's first line waits for the window to fill (input that never pauses
+# but trickles in, a line every few milliseconds, is still answered soon)
 
 
 Window = tuple[list[TaggedSentence], WindowArrays | None]
@@ -90,63 +99,158 @@ def _in_worker(task: str, chunk: list) -> object:
 
 
 def _done_in_order(
-    task: str, chunks: Iterator[tuple[object, list]], maker: WindowMaker | None, workers: int
+    task: str, chunks: Iterable[tuple[object, list, bool]], maker: WindowMaker | None, workers: int
 ) -> Iterator[tuple[object, object]]:
-    """(what the caller keeps of a chunk, the task's result on it) for each chunk, in order;
-    with ``workers`` > 0 every chunk after the first in worker processes, which work on up to
-    ``AHEAD`` more chunks while the result of the oldest is awaited."""
+    """(what the caller keeps of a chunk, the task's result on it) for each chunk, in order.
+
+    Each chunk comes with whether slow input cut it short. Chunks are done here until a full
+    one comes after the first (input coming faster than it is answered); with ``workers`` > 0
+    that one and all later ones go to worker processes. A chunk of slow input is done here,
+    so a filter answering a terminal or ``tail -f`` never waits for a process to start.
+    """
     run = _TASKS[task]
-    first = next(chunks, None)
-    if first is None:
-        return
-    yield first[0], run(maker, first[1])
-    if workers <= 0:
-        for kept, chunk in chunks:
+    chunks = iter(chunks)
+    for number, (kept, chunk, slow) in enumerate(chunks):
+        if workers > 0 and number > 0 and not slow:
+            yield from _done_by_workers(task, chain([(kept, chunk, slow)], chunks), maker, workers)
+            return
+        if chunk:
             yield kept, run(maker, chunk)
-        return
-    second = next(chunks, None)
-    if second is None:
-        return
-    context = multiprocessing.get_context("spawn")  # never fork a process that holds torch threads
-    with context.Pool(workers, initializer=_start_worker, initargs=(maker,)) as pool:
+
+
+def _done_by_workers(
+    task: str, chunks: Iterator[tuple[object, list, bool]], maker: WindowMaker | None, workers: int
+) -> Iterator[tuple[object, object]]:
+    """``_done_in_order`` in worker processes, which work on up to ``AHEAD`` more chunks while the
+    result of the oldest is awaited; after a chunk of slow input every result is given before
+    more input is awaited."""
+    with _pool(workers, maker) as pool:
         pending: deque = deque()
-        for kept, chunk in chain([second], chunks):
-            pending.append((kept, pool.apply_async(_in_worker, (task, chunk))))
-            if len(pending) > AHEAD:
-                kept, result = pending.popleft()
-                yield kept, result.get()
+        for kept, chunk, slow in chunks:
+            if chunk:
+                pending.append((kept, pool.apply_async(_in_worker, (task, chunk))))
+            while len(pending) > (0 if slow else AHEAD):
+                done, result = pending.popleft()
+                yield done, result.get()
         while pending:
-            kept, result = pending.popleft()
-            yield kept, result.get()
+            done, result = pending.popleft()
+            yield done, result.get()
 
 
-def _line_chunks(stream: Iterable[bytes], name: str, first: int, size: int) -> Iterator[tuple[list, list[str]]]:
-    """Input lines in chunks: ``first`` lines, then ``size`` lines or ``WINDOW_CHARS``
-    characters at most; each as ((text, length with line end) per line, texts)."""
-    lines = decoded_lines(stream, name)
-    limit = first
+def _pool(workers: int, maker: WindowMaker | None) -> multiprocessing.pool.Pool:
+    """Worker processes that never see Ctrl-C: it reaches the whole process group, and a worker
+    interrupted while it starts (importing, before ``_start_worker`` runs) prints a traceback.
+    So SIGINT is blocked in this thread while they are spawned: they inherit the mask. The
+    resource tracker is started first, as starting it unblocks SIGINT in the calling thread."""
+    from multiprocessing import resource_tracker
+
+    context = multiprocessing.get_context("spawn")  # never fork a process that holds torch threads
+    resource_tracker.ensure_running()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return context.Pool(workers, initializer=_start_worker, initargs=(maker,))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+Item = TypeVar("Item")
+
+
+def _chunks(
+    items: Iterable[Item | None], first: int, size: int, weight: Callable[[Item], int]
+) -> Iterator[tuple[list[Item], bool]]:
+    """Items in chunks, each with whether slow input cut it short: ``first`` items, then ``size``
+    items or items of ``WINDOW_CHARS`` total weight at most; shorter where the input pauses (a
+    ``None`` item) or ``MAX_WAIT`` after a chunk's first item. A pause with no item waiting gives
+    an empty chunk once after a full one, so whoever holds results of earlier chunks gives them."""
+    limit, slow = first, True
+    items = iter(items)
     while True:
-        kept: list[tuple[str, int]] = []
-        chars = 0
-        for _, text, length in lines:
-            kept.append((text, length))
-            chars += length
-            if len(kept) >= limit or chars >= WINDOW_CHARS:
+        kept: list[Item] = []
+        total = 0
+        started = 0.0
+        for item in items:
+            if item is None:  # the input paused
+                if kept or not slow:
+                    slow = True
+                    break
+                continue
+            if not kept:
+                started = time.monotonic()
+            kept.append(item)
+            total += weight(item)
+            if len(kept) >= limit or total >= WINDOW_CHARS:
+                slow = False
                 break
-        if not kept:
+            if time.monotonic() - started >= MAX_WAIT:
+                slow = True
+                break
+        else:  # the end of the input
+            if kept:
+                yield kept, False
             return
-        yield kept, [text for text, _ in kept]
+        yield kept, slow
         limit = size
 
 
-def _sentence_chunks(source: Iterator[Sentence], first: int, size: int) -> Iterator[tuple[list, list[list[str]]]]:
-    limit = first
-    while True:
-        kept = [TaggedSentence(s.tokens, []) for s in islice(source, limit)]
-        if not kept:
-            return
-        yield kept, [s.tokens for s in kept]
-        limit = size
+def _line_chunks(lines: Iterable, first: int, size: int) -> Iterator[tuple[list, list[str], bool]]:
+    """Decoded input lines (``reader.decoded_lines``) in chunks (``_chunks``), each as
+    ((text, length with line end) per line, texts, cut short by slow input)."""
+    for kept, slow in _chunks(lines, first, size, weight=lambda line: line[2]):
+        yield [(text, length) for _, text, length in kept], [text for _, text, _ in kept], slow
+
+
+def _sentence_chunks(source: Iterable[Sentence | None], first: int, size: int) -> Iterator[tuple[list, list, bool]]:
+    for found, slow in _chunks(source, first, size, weight=lambda _: 0):
+        kept = [TaggedSentence(s.tokens, []) for s in found]
+        yield kept, [s.tokens for s in kept], slow
+
+
+class WindowStream:
+    """The windows of an input (``read_windows``), one at a time. ``stop()``, from another thread,
+    ends a wait for more input at once: the thread iterating gets ``reader.InputStopped``."""
+
+    def __init__(self, windows: Iterator[Window], stop: Callable[[], None]):
+        self._windows = windows
+        self.stop = stop
+
+    def __iter__(self) -> WindowStream:
+        return self
+
+    def __next__(self) -> Window:
+        return next(self._windows)
+
+    def close(self) -> None:
+        """Stop reading (in the thread iterating): a worker pool is shut down here."""
+        self._windows.close()
+
+
+class WindowSentences:
+    """The sentences of a stream of windows, one at a time. ``window_done`` is true when the one
+    last given ended its window: a writer flushes then, so what was tagged is out before more
+    input is awaited."""
+
+    def __init__(self, windows: Iterator[list[TaggedSentence]]):
+        self._windows = windows
+        self._window: list[TaggedSentence] = []
+        self._at = 0
+        self.window_done = False
+
+    def __iter__(self) -> WindowSentences:
+        return self
+
+    def __next__(self) -> TaggedSentence:
+        while self._at >= len(self._window):
+            self._window, self._at = next(self._windows), 0
+        sentence = self._window[self._at]
+        self._at += 1
+        self.window_done = self._at == len(self._window)
+        return sentence
+
+    def close(self) -> None:
+        close = getattr(self._windows, "close", None)
+        if close is not None:
+            close()
 
 
 def read_windows(
@@ -156,36 +260,51 @@ def read_windows(
     maker: WindowMaker | None = None,
     workers: int = 0,
     window: int = WINDOW,
-) -> Iterator[Window]:
+) -> WindowStream:
     """Windows of an input stream of the given kind (text, conll or tokens): the sentences,
     untagged, and their arrays from ``maker`` (None without one).
 
     Lines are read and decoded here, so errors name their line; with
     ``workers`` the tokenizing and lookups run in worker processes meanwhile.
+    The stream is read through its file descriptor where it has one (``reader.LineFeed``).
     """
+    if kind not in INPUTS:
+        raise DataError(f"unknown input kind {kind!r}; expected one of {', '.join(INPUTS)}")
+    feed = LineFeed(stream)
+    return WindowStream(_windows(feed, name, kind, maker, workers, window), feed.stop)
+
+
+def _windows(
+    feed: LineFeed, name: str, kind: str, maker: WindowMaker | None, workers: int, window: int
+) -> Iterator[Window]:
     first = min(FIRST_WINDOW, window) if workers > 0 else window
     if kind == "conll":
-        source = iter_conll(stream, name, with_tags=False)
+        source = iter_conll(feed, name, with_tags=False)
         yield from _done_in_order("conll", _sentence_chunks(source, first, window), maker, workers)
         return
-    if kind not in ("text", "tokens"):
-        raise DataError(f"unknown input kind {kind!r}; expected one of {', '.join(INPUTS)}")
     position = 0
-    for kept, packed in _done_in_order(kind, _line_chunks(stream, name, first, window), maker, workers):
-        per_line, joined, sizes, offsets, arrays = packed
-        tokens = joined.split("\n")
-        sentences = []
-        at = s = 0
-        for (text, length), count in zip(kept, per_line):
-            for _ in range(count):
-                end = at + sizes[s]
-                if offsets is None:
-                    sentences.append(TaggedSentence(tokens[at:end], []))
-                else:
-                    sentences.append(TaggedSentence(tokens[at:end], [], offsets[2 * at : 2 * end], text, position))
-                at, s = end, s + 1
-            position += length
-        yield sentences, arrays
+    for kept, packed in _done_in_order(kind, _line_chunks(decoded_lines(feed, name), first, window), maker, workers):
+        sentences, position = _unpacked(kept, packed, position)
+        yield sentences, packed[-1]
+
+
+def _unpacked(kept: list[tuple[str, int]], packed: LineWindow, position: int) -> tuple[list[TaggedSentence], int]:
+    """The sentences of a packed window of lines (``_line_window``), and the input's offset after it;
+    ``kept`` holds (text, length with line end) per line, ``position`` the offset of its first line."""
+    per_line, joined, sizes, offsets, _ = packed
+    tokens = joined.split("\n")
+    sentences = []
+    at = s = 0
+    for (text, length), count in zip(kept, per_line):
+        for _ in range(count):
+            end = at + sizes[s]
+            if offsets is None:
+                sentences.append(TaggedSentence(tokens[at:end], []))
+            else:
+                sentences.append(TaggedSentence(tokens[at:end], [], offsets[2 * at : 2 * end], text, position))
+            at, s = end, s + 1
+        position += length
+    return sentences, position
 
 
 def read_sentences(stream: BinaryIO, name: str, kind: str = "text", workers: int = 0) -> Iterator[TaggedSentence]:

@@ -31,13 +31,15 @@ FORMATTERS = {"conll": format_conll, "inline": format_inline, "jsonl": format_js
 
 
 def write(sentences: Iterable[TaggedSentence], out: TextIO, fmt: str = "conll") -> int:
-    """Write each sentence as soon as it comes; returns how many were written."""
+    """Write each sentence as soon as it comes; returns how many were written. The output is
+    flushed where a window of tagged input ends (``window_done`` of ``tagging.tag_stream``'s
+    result), so a filter's answer is out before it waits for more input, and every 256 sentences."""
     formatter = FORMATTERS[fmt]
     count = 0
     for sentence in sentences:
         out.write(formatter(sentence))
         count += 1
-        if count % 256 == 0:
+        if count % 256 == 0 or getattr(sentences, "window_done", False):
             out.flush()
     out.flush()
     return count

@@ -1,14 +1,18 @@
-"""Reading CoNLL column files: separators, sentence breaks, encodings, errors, schemes, data folders."""
+"""Reading CoNLL column files (separators, sentence breaks, encodings, errors, schemes) and input as it arrives."""
 
 from __future__ import annotations
 
+import io
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from tagger.corpus import find_data_files, load_tagged
+from tagger.corpus import load_tagged
 from tagger.errors import DataError
-from tagger.reader import read_conll
+from tagger.reader import InputStopped, LineFeed, Sentence, decoded_lines, iter_conll, read_conll
 from tagger.schemes import BIOES, IOB1, IOB2, detect_scheme
 
 
@@ -253,54 +257,112 @@ def test_unknown_scheme_is_an_error(tmp_path):
         load_tagged(write(tmp_path, IOB2_TEXT), scheme="bilou")
 
 
-# Finding data files
+# Input as it arrives: LineFeed
 
 
-def make_folder(tmp_path: Path, names: list[str]) -> Path:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    for name in names:
-        (folder / name).write_text("John B-PER\n", encoding="utf-8")
-    return folder
+@pytest.fixture
+def pipe():
+    """A pipe's read end as a binary stream, and its write end (closed at the end if still open)."""
+    read_end, write_end = os.pipe()
+    stream = os.fdopen(read_end, "rb")
+    ends = {"write": write_end}
+    yield stream, ends
+    stream.close()
+    if ends["write"] is not None:
+        os.close(ends["write"])
+
+
+def close_write(ends: dict) -> None:
+    os.close(ends["write"])
+    ends["write"] = None
+
+
+def test_line_feed_gives_each_line_as_it_arrives_and_says_where_the_input_paused(pipe):
+    stream, ends = pipe
+    lines = iter(LineFeed(stream))
+    os.write(ends["write"], b"one\ntw")
+    assert next(lines) == b"one\n"
+    assert next(lines) is None  # "tw" is not a line yet, and nothing more came
+    os.write(ends["write"], b"o\nthree\r\n\n")
+    assert [next(lines) for _ in range(3)] == [b"two\n", b"three\r\n", b"\n"]
+    assert next(lines) is None
+    # One pause is said once: the next item is the next line, however long it takes.
+    threading.Timer(0.2, os.write, (ends["write"], b"four\n")).start()
+    assert next(lines) == b"four\n"
+    os.write(ends["write"], b"no line end")
+    close_write(ends)
+    assert list(lines) == [b"no line end"]
+
+
+def test_line_feed_stop_ends_a_wait_for_input_in_another_thread(pipe):
+    stream, ends = pipe
+    feed = LineFeed(stream)
+    got: list = []
+
+    def read() -> None:
+        try:
+            got.extend(feed)
+        except InputStopped:
+            got.append("stopped")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    os.write(ends["write"], b"a line\n")
+    time.sleep(0.3)  # the reader has said the pause and waits for more, with no time limit
+    feed.stop()
+    reader.join(timeout=1)
+    assert not reader.is_alive()
+    assert got == [b"a line\n", None, "stopped"]
+    feed.stop()  # after the reading ended: nothing to wake, no error
+
+
+def test_line_feed_stopped_before_it_reads(pipe):
+    feed = LineFeed(pipe[0])
+    feed.stop()
+    with pytest.raises(InputStopped):
+        next(iter(feed))
 
 
 @pytest.mark.parametrize(
-    "names, expected",
-    [
-        (["train.txt", "dev.txt", "test.txt"], ("train.txt", "dev.txt", "test.txt")),
-        (["train.txt", "valid.txt", "test.txt"], ("train.txt", "valid.txt", "test.txt")),
-        (["train.txt", "testa.txt", "testb.txt"], ("train.txt", "testa.txt", "testb.txt")),
-        (["train.conll", "eng.testa", "eng.testb"], ("train.conll", "eng.testa", "eng.testb")),
-        (["train.txt", "dev.txt", "testa.txt", "test.txt"], ("train.txt", "dev.txt", "test.txt")),
-        (["train.txt"], ("train.txt", None, None)),
-        (["train.txt", "testa.txt"], ("train.txt", "testa.txt", None)),
-        (["dev.txt", "test.txt"], (None, "dev.txt", "test.txt")),
-        (["train.txt", ".test.txt.swp", "README"], ("train.txt", None, None)),
-    ],
+    "data",
+    [b"", b"a\nb\n", b"a\r\nb", b"\n\n\n", b"x\ry\n", ("z" * 100_000 + "\n").encode() * 3 + b"end", b"\xff\xfe\n"],
+    ids=["empty", "lines", "crlf-no-end", "blank", "lone-cr", "long", "not-utf8"],
 )
-def test_find_data_files(tmp_path, names, expected):
-    folder = make_folder(tmp_path, names)
-    found = find_data_files(folder)
-    assert set(found) == {"train", "dev", "test"}
-    got = tuple(found[role].name if found[role] else None for role in ("train", "dev", "test"))
-    assert got == expected
-    for path in found.values():
-        assert path is None or path.parent == folder
+def test_line_feed_reads_a_file_into_the_lines_of_the_stream(tmp_path, data):
+    """Read through the file descriptor (a long line over many reads), the lines are the lines of
+    the buffered stream, byte for byte; a file never pauses."""
+    path = write(tmp_path, data)
+    with path.open("rb") as stream:
+        got = list(LineFeed(stream))
+    assert got == list(io.BytesIO(data))
 
 
-def test_find_data_files_ignores_subfolders(tmp_path):
-    folder = make_folder(tmp_path, ["train.txt"])
-    (folder / "test").mkdir()
-    assert find_data_files(folder)["test"] is None
+def test_line_feed_of_a_stream_in_memory_is_the_stream():
+    assert list(LineFeed(io.BytesIO(b"a\nb"))) == [b"a\n", b"b"]
 
 
-def test_find_data_files_in_a_missing_folder(tmp_path):
-    with pytest.raises(DataError, match="no such folder"):
-        find_data_files(tmp_path / "nope")
+def test_pauses_pass_through_decoding_and_conll_sentences():
+    """A pause keeps line numbers and does not end a sentence (only a blank line does)."""
+    feed = [None, b"Mary O\n", None, b"lives O\n", b"\n", None]
+    assert list(iter_conll(feed, "x", with_tags=False)) == [None, None, Sentence(["Mary", "lives"], None, 1), None]
+    with pytest.raises(DataError, match=r"^x:3: bytes that are not UTF-8"):
+        list(decoded_lines([b"a\n", None, b"b\n", None, b"\xff\n"], "x"))
 
 
-def test_find_data_files_given_a_file(tmp_path):
-    path = write(tmp_path, IOB2_TEXT)
-    with pytest.raises(DataError) as info:
-        find_data_files(path)
-    assert str(info.value).startswith(f"{path}:")
+
+def test_line_feed_reads_again_when_a_non_blocking_read_finds_nothing(pipe, monkeypatch):
+    """Stdin can be left non-blocking by another program sharing it, which may also take the bytes
+    that were ready: the read finds nothing (EAGAIN), and the feed waits again."""
+    stream, ends = pipe
+    real_read, calls = os.read, []
+
+    def read_once_too_late(fd: int, size: int) -> bytes:
+        calls.append(fd)
+        if len(calls) == 1:
+            raise BlockingIOError
+        return real_read(fd, size)
+
+    monkeypatch.setattr(os, "read", read_once_too_late)
+    os.write(ends["write"], b"line\n")
+    assert next(iter(LineFeed(stream))) == b"line\n"
+    assert len(calls) == 2

@@ -1,0 +1,345 @@
+"""Windows of input: cut where slow input pauses, full when input comes fast, stoppable while
+waiting; and `tagger tag` as a filter, in real processes: each line answered within a second,
+Ctrl-C on a waiting stdin (a FIFO or a terminal whose writer stays open) status 130 at once."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import termios
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tagger import windows
+from tagger.model_file import load_model
+from tagger.tagging import Predictor, tag_stream
+from tagger.windows import MAX_WAIT, WindowSentences, read_windows
+from tagger.writer import write
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def no_weight(_: object) -> int:
+    return 0
+
+
+# Chunks: full when input comes fast, cut where it pauses
+
+
+def test_chunks_are_cut_where_the_input_pauses():
+    """``None`` is a pause (``reader.LineFeed``): what came before it is a chunk of slow input; a pause
+    right after a full chunk gives one empty chunk (whoever holds results gives them then)."""
+    items = [1, 2, None, 3, 4, 5, None, None, 6]
+    expected = [([1, 2], False), ([], True), ([3, 4, 5], True), ([6], False)]
+    assert list(windows._chunks(items, 2, 10, no_weight)) == expected
+
+
+def test_chunks_without_pauses_are_full():
+    assert list(windows._chunks(range(7), 2, 3, no_weight)) == [([0, 1], False), ([2, 3, 4], False), ([5, 6], False)]
+    assert list(windows._chunks([], 2, 3, no_weight)) == []
+    assert list(windows._chunks([None, None], 2, 3, no_weight)) == []  # a pause before any input is no chunk
+
+
+def test_chunks_keep_the_character_limit():
+    lines = ["x" * (windows.WINDOW_CHARS // 2)] * 5
+    chunks = list(windows._chunks(lines, 100, 100, len))
+    assert [len(kept) for kept, _ in chunks] == [2, 2, 1]
+
+
+def test_a_chunk_of_input_that_trickles_in_is_cut_after_max_wait(monkeypatch):
+    """Input that never pauses for long but comes a line at a time is still answered soon."""
+    monkeypatch.setattr(windows, "MAX_WAIT", 0.1)
+
+    def trickle():
+        for i in range(30):
+            time.sleep(0.01)
+            yield i
+
+    chunks = list(windows._chunks(trickle(), 1000, 1000, no_weight))
+    assert len(chunks) >= 2
+    assert all(slow for _, slow in chunks[:-1])
+    assert [i for kept, _ in chunks for i in kept] == list(range(30))
+    assert MAX_WAIT <= 1  # the real limit keeps answers within a second
+
+
+def test_slow_input_is_done_here_and_results_are_given_before_more_input_is_read(monkeypatch):
+    """A full chunk after the first starts the workers; a chunk of slow input before that is done in
+    this process (no process start to wait for); after a pause every result the workers hold is
+    given before the next chunk is read."""
+    events: list = []
+
+    class FakePool:
+        def __enter__(self):
+            events.append("pool started")
+            return self
+
+        def __exit__(self, *exc):
+            events.append("pool closed")
+
+        def apply_async(self, function, args):
+            _, chunk = args
+            return SimpleNamespace(get=lambda: f"worker {chunk}")
+
+    def chunks():
+        for kept, chunk, slow in [
+            ("a", [1], False),  # the first: done here
+            ("b", [2], True),  # slow input: done here
+            ("c", [3], False),  # full: the workers start
+            ("d", [4], False),
+            ("e", [5], False),
+            ("pause", [], True),  # the input paused after full chunks
+            ("f", [6], True),
+        ]:
+            events.append(f"read {kept}")
+            yield kept, chunk, slow
+
+    monkeypatch.setattr(windows, "_pool", lambda workers, maker: FakePool())
+    monkeypatch.setitem(windows._TASKS, "test", lambda maker, chunk: f"here {chunk}")
+    for kept, result in windows._done_in_order("test", chunks(), None, workers=1):
+        events.append(f"gave {kept}: {result}")
+    assert events == [
+        "read a", "gave a: here [1]",
+        "read b", "gave b: here [2]",
+        "read c", "pool started",
+        "read d",
+        "read e", "gave c: worker [3]",  # AHEAD = 2 chunks wait in the workers
+        "read pause", "gave d: worker [4]", "gave e: worker [5]",  # all given before more input is read
+        "read f", "gave f: worker [6]",
+        "pool closed",
+    ]  # fmt: skip
+
+
+def test_without_workers_chunks_are_done_here_in_order(monkeypatch):
+    monkeypatch.setattr(windows, "_pool", None)  # never called
+    monkeypatch.setitem(windows._TASKS, "test", lambda maker, chunk: sum(chunk))
+    chunks = [("a", [1, 2], False), ("b", [3], False), ("pause", [], True), ("c", [4], True)]
+    assert list(windows._done_in_order("test", chunks, None, workers=0)) == [("a", 3), ("b", 3), ("c", 4)]
+
+
+# Windows of a pipe whose writer stays open
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "tokens"),
+    [
+        ("text", "Mary is in Paris. Bob is too.\n", [["Mary", "is", "in", "Paris", "."], ["Bob", "is", "too", "."]]),
+        ("tokens", "Mary lives\n\nin Paris\n", [["Mary", "lives"], ["in", "Paris"]]),
+        ("conll", "Mary\nlives\n\nin\tx\nParis\tx\n\n", [["Mary", "lives"], ["in", "Paris"]]),
+    ],
+)  # fmt: skip
+def test_a_window_ends_where_the_input_pauses(kind, data, tokens):
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb") as stream:
+        found = read_windows(stream, "<pipe>", kind)
+        os.write(write_end, data.encode())
+        first, _ = next(found)  # given while the writer is still open: the input paused
+        assert [s.tokens for s in first] == tokens
+        os.write(write_end, data.encode())
+        os.close(write_end)
+        rest = [sentences for sentences, _ in found]
+    assert [[s.tokens for s in window] for window in rest] == [tokens]
+    if kind == "text":  # offsets count from the start of the whole input, across windows
+        text = data * 2
+        for sentence in first + rest[0]:
+            assert [text[a:b] for a, b in sentence.offsets] == sentence.tokens
+
+
+def test_window_sentences_say_where_each_window_ends():
+    sentences = WindowSentences(iter([["a", "b"], [], ["c"]]))
+    assert [(s, sentences.window_done) for s in sentences] == [("a", False), ("b", True), ("c", True)]
+
+
+def test_the_writer_flushes_where_each_window_ends(trained_model):
+    predictor = Predictor.from_loaded(load_model(trained_model))
+    text = "".join(f"Mary met Bob {i} .\n" for i in range(12))
+    found = read_windows(io.BytesIO(text.encode()), "<test>", "tokens", predictor.window_maker, window=5)
+
+    class Out(io.StringIO):
+        def __init__(self):
+            super().__init__()
+            self.flushed_at: list[int] = []  # sentences written at each flush
+
+        def flush(self):
+            self.flushed_at.append(self.getvalue().count("\n\n"))
+            super().flush()
+
+    out = Out()
+    assert write(tag_stream(predictor, found), out) == 12
+    assert out.flushed_at[:3] == [5, 10, 12]
+
+
+def test_closing_a_tag_stream_that_waits_for_input_ends_its_reader_thread_at_once(trained_model):
+    """What Ctrl-C does on a waiting stdin: the thread reading the input is told to stop, and is gone
+    before the interpreter exits (a thread left in a buffered read of stdin aborts it)."""
+    predictor = Predictor.from_loaded(load_model(trained_model))
+    read_end, write_end = os.pipe()
+    try:
+        with os.fdopen(read_end, "rb") as stream:
+            tagged = tag_stream(predictor, read_windows(stream, "<pipe>", "tokens", predictor.window_maker))
+            os.write(write_end, b"Mary lives in Paris .\n")
+            first = next(tagged)  # answered while the writer stays open
+            assert first.tokens == ["Mary", "lives", "in", "Paris", "."] and len(first.tags) == 5
+            assert tagged.window_done
+            time.sleep(0.2)  # the reader thread waits for more input
+            start = time.monotonic()
+            tagged.close()
+            assert time.monotonic() - start < 1
+            assert not [t for t in threading.enumerate() if t.name == "tagger-reader"]
+    finally:
+        os.close(write_end)
+
+
+# `tagger tag` as a filter, in real processes
+
+SENTENCE = ["Mary", "lives", "in", "Paris", "."]
+ONE_SENTENCE = {
+    "text": "Mary lives in Paris .\n",
+    "tokens": "Mary lives in Paris .\n",
+    "conll": "Mary\nlives\nin\nParis\n.\n\n",
+}
+
+
+class Filter:
+    """`tagger tag --format jsonl` as a shell runs it: a process group of its own, and stdin a FIFO
+    or a terminal whose writer stays open; stdout read with select and a time limit."""
+
+    def __init__(self, model: Path, stdin: str, tmp_path: Path, *options: str):
+        if stdin == "fifo":
+            fifo = tmp_path / "input"
+            os.mkfifo(fifo)
+            read_end = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+            self.input = os.open(fifo, os.O_WRONLY)
+            os.set_blocking(read_end, True)
+        else:  # a pseudo-terminal: the tagger reads the terminal side, as when a user types
+            self.input, read_end = os.openpty()
+            attributes = termios.tcgetattr(read_end)
+            attributes[3] &= ~termios.ECHO  # nobody reads the echo
+            termios.tcsetattr(read_end, termios.TCSANOW, attributes)
+        command = [sys.executable, "cli.py", "tag", "-m", str(model), "--format", "jsonl", *options]
+        self.proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdin=read_end,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(os.environ, TAGGER_THREADS="1"),
+            start_new_session=True,
+        )
+        os.close(read_end)
+        self.pending = b""
+
+    def send(self, text: str) -> None:
+        os.write(self.input, text.encode())
+
+    def answers(self, count: int, timeout: float) -> list[dict]:
+        """The next ``count`` sentences on stdout (fewer if they do not come within ``timeout`` s)."""
+        deadline = time.monotonic() + timeout
+        out = self.proc.stdout.fileno()
+        while self.pending.count(b"\n") < count and time.monotonic() < deadline:
+            if select.select([out], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                data = os.read(out, 1 << 16)
+                if not data:
+                    break
+                self.pending += data
+        *lines, rest = self.pending.split(b"\n")
+        self.pending = b"\n".join([*lines[count:], rest])
+        return [json.loads(line) for line in lines[:count]]
+
+    def answer_time(self, text: str) -> float:
+        """Seconds from writing ``text`` (one sentence) to its answer on stdout."""
+        start = time.monotonic()
+        self.send(text)
+        got = self.answers(1, timeout=10)
+        took = time.monotonic() - start
+        assert [a["tokens"] for a in got] == [SENTENCE], self.proc.stderr.read1() if not got else got
+        return took
+
+    def interrupt(self) -> tuple[int, float, str]:
+        """Ctrl-C to the process group: (status, seconds to exit, stderr)."""
+        start = time.monotonic()
+        os.killpg(self.proc.pid, signal.SIGINT)
+        status = self.proc.wait(timeout=30)
+        took = time.monotonic() - start
+        _, stderr = self.proc.communicate(timeout=30)
+        return status, took, stderr.decode()
+
+    def workers(self) -> list[int]:
+        return [
+            int(child)
+            for task in Path(f"/proc/{self.proc.pid}/task").glob("*")
+            for child in (task / "children").read_text().split()
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+        ]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        os.close(self.input)
+
+
+@pytest.fixture
+def start(trained_model, tmp_path):
+    started: list[Filter] = []
+
+    def start_filter(stdin: str, *options: str) -> Filter:
+        started.append(Filter(trained_model, stdin, tmp_path, *options))
+        return started[-1]
+
+    yield start_filter
+    for tagger in started:
+        tagger.close()
+
+
+def check_interrupted(tagger: Filter) -> None:
+    time.sleep(0.2)  # waiting for input, with no time limit
+    status, took, stderr = tagger.interrupt()
+    assert (status, stderr) == (130, "tagger: interrupted\n")
+    assert took < 1, f"status 130 after {took:.2f} s"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["0", "1"])
+@pytest.mark.parametrize(("stdin", "kind"), [("fifo", "text"), ("fifo", "tokens"), ("fifo", "conll"), ("pty", "text")])
+def test_each_line_is_answered_within_a_second_and_ctrl_c_stops_at_once(start, stdin, kind, workers):
+    tagger = start(stdin, "--input", kind, "--workers", workers)
+    tagger.send(ONE_SENTENCE[kind])
+    assert [a["tokens"] for a in tagger.answers(1, timeout=120)] == [SENTENCE]  # answered, the writer still open
+    for _ in range(2):  # a slow producer: a line, then a pause
+        time.sleep(0.3)
+        took = tagger.answer_time(ONE_SENTENCE[kind])
+        assert took < 1, f"answered after {took:.2f} s"
+    check_interrupted(tagger)
+
+
+@pytest.mark.slow
+def test_a_burst_goes_to_the_worker_and_a_slow_line_after_it_is_answered_at_once(start):
+    """Fast input fills whole windows, done by the worker process; when the input stops, every
+    window the worker holds comes out; a line after that is answered within a second; Ctrl-C
+    stops the worker too."""
+    import fcntl
+
+    tagger = start("fifo", "--workers", "1")
+    fcntl.fcntl(tagger.input, fcntl.F_SETPIPE_SZ, 1 << 20)  # the whole burst waits in the pipe: input comes fast
+    burst = [f"Mary lives in Paris {i} ." for i in range(windows.FIRST_WINDOW + windows.WINDOW + 300)]
+    tagger.send("".join(line + "\n" for line in burst))
+    got = tagger.answers(len(burst), timeout=180)
+    assert [" ".join(a["tokens"]) for a in got] == burst
+    worker = tagger.workers()
+    assert len(worker) == 1
+    time.sleep(0.3)
+    took = tagger.answer_time("Mary lives in Paris .\n")
+    assert took < 1, f"answered after {took:.2f} s"
+    check_interrupted(tagger)
+    time.sleep(0.5)
+    gone = not Path(f"/proc/{worker[0]}").exists()
+    assert gone or b"spawn_main" not in Path(f"/proc/{worker[0]}/cmdline").read_bytes()
