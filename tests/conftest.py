@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from tagger.schemes import BIOES
 
@@ -28,6 +29,21 @@ def pytest_configure(config):
 def examples(n: int) -> int:
     """``n`` examples under the default profile, scaled to the loaded one (a fifth under "quick", at least 5)."""
     return max(5, n * settings.default.max_examples // settings.get_profile("default").max_examples)
+
+
+def property_test(max_examples: int):
+    """Hypothesis settings for a property test: ``max_examples`` scaled to the loaded profile, no deadline."""
+
+    def decorate(test):
+        checks = [HealthCheck.too_slow]
+        return settings(max_examples=examples(max_examples), deadline=None, suppress_health_check=checks)(test)
+
+    return decorate
+
+
+# Property tests whose examples are cheap run 150 of them; those that tag text or load a model, 60.
+FAST = property_test(150)
+SLOW = property_test(60)
 
 
 PEOPLE = ["John Smith", "Mary", "Angela Merkel", "Bob", "Ana Lopez"]
@@ -69,6 +85,14 @@ def write_conll(path: Path, sentences, docstart: bool = True) -> Path:
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def conll(*sentences: str) -> bytes:
+    """The bytes of a CoNLL file of ``sentences`` (each given as its lines), a blank line between."""
+    return "\n\n".join(sentences).encode("utf-8") + b"\n"
+
+
+GOOD = "Mary\tB-PER\nlives\tO\nin\tO\nParis\tB-LOC\n.\tO"
 
 
 @pytest.fixture(scope="session")
@@ -148,6 +172,18 @@ def one_line_error(result, *parts: str, code: int = 2) -> str:
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
     return lines[0]
+
+
+TINY_NET = ["--hidden-size", "8", "--word-dim", "10", "--char-encoder", "none"]
+
+
+def last_error_line(stderr: str) -> str:
+    """The error line of a command that logs before it fails (train prints the files it found first)."""
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("tagger: ")]
+    assert len(errors) == 1, stderr
+    assert stderr.rstrip().endswith(errors[0])
+    return errors[0]
 
 
 # The CRF's dynamic programs (Viterbi, marginals, n-best) are checked against brute force over every tag sequence.
@@ -245,3 +281,32 @@ def make_model(scheme: str = BIOES, cell: str = "lstm", char_encoder: str = "cnn
         vocab.tags,
     )
     return model, vocab
+
+
+# Hypothesis strategies and scratch space shared by the property tests of several modules.
+
+TYPES = ["PER", "LOC", "ORG", "MISC-X"]
+tags = st.one_of(st.just("O"), st.builds(lambda p, t: f"{p}-{t}", st.sampled_from("BIES"), st.sampled_from(TYPES)))
+
+# Lines of CoNLL-like bytes, valid or not: the reader and the corpus loader raise DataError or nothing.
+lines = st.lists(
+    st.one_of(
+        st.binary(max_size=12),
+        st.sampled_from(
+            [b"", b" ", b"\t", b"\r", b"\xef\xbb\xbf", b"\xc2\xa0", b"\xe2\x80\xa8", b"\x1c", b"\x85", b"\xff"]
+        ),
+        st.builds(
+            lambda token, tag, sep: token + sep + tag,
+            st.sampled_from([b"Mary", b"-DOCSTART-", b"\xc3\xa9", b"x\xe2\x80\x8by", b"\xf0\x9f\x98\x80"]),
+            st.sampled_from([b"O", b"B-PER", b"I-PER", b"E-LOC", b"S-X", b"B-", b"0", b"B_PER", b"PER", b"O O"]),
+            st.sampled_from([b"\t", b" ", b" \t", b"\t\t"]),
+        ),
+    ),
+    max_size=12,
+)
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> Path:
+    """A folder for the files a module's property tests write, example after example."""
+    return tmp_path_factory.mktemp("fuzz")
