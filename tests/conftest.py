@@ -220,6 +220,18 @@ def scheme_parameters(tags: list[str], scheme: str, generator: torch.Generator):
     return start, transitions.masked_fill(~ok, NEG_INF), end
 
 
+def random_batches(tags: list[str], scheme: str, generator: torch.Generator, lengths, constrained: bool = True):
+    """For each length: (emissions, mask, start, transitions, end) of 3 random sentences of at most that many
+    tokens, with parameters that obey the scheme's constraints (or any, where not ``constrained``)."""
+    for time in lengths:
+        emissions = torch.randn(3, time, len(tags), generator=generator, dtype=torch.float64) * 2
+        mask = random_mask(3, time, generator)
+        if constrained:
+            yield (emissions, mask, *scheme_parameters(tags, scheme, generator))
+        else:
+            yield (emissions, mask, *random_parameters(len(tags), generator))
+
+
 def all_paths(num_tags: int, length: int) -> torch.Tensor:
     """Every tag sequence of ``length`` tags. shape: (num_tags ** length, length)"""
     return torch.tensor(list(itertools.product(range(num_tags), repeat=length)), dtype=torch.long)

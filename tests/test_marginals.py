@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import SENTENCES, brute_force, make_model, random_mask, random_parameters, scheme_parameters
+from conftest import SENTENCES, brute_force, make_model, random_batches, random_mask, random_parameters
 
 from tagger.marginals import (
     ChunkRules,
@@ -77,10 +77,7 @@ def test_forbidden_parameters_give_invalid_sequences_probability_zero():
 def test_marginals_under_real_scheme_constraints(scheme):
     tags = tag_set(["PER", "LOC"], scheme)
     generator = torch.Generator().manual_seed(3)
-    for time in range(1, 5):
-        emissions = torch.randn(3, time, len(tags), generator=generator, dtype=torch.float64) * 2
-        mask = random_mask(3, time, generator)
-        start, transitions, end = scheme_parameters(tags, scheme, generator)
+    for emissions, mask, start, transitions, end in random_batches(tags, scheme, generator, range(1, 5)):
         posterior = check_against_brute_force(emissions, mask, start, transitions, end)
         assert torch.isfinite(posterior.log_z).all()  # all-O is always valid
 
@@ -100,12 +97,9 @@ def test_the_viterbi_sequence_probability_equals_brute_force():
     generator = torch.Generator().manual_seed(12)
     for scheme in (BIOES, IOB1):
         tags = tag_set(["PER"], scheme)
-        for time in range(1, 6):
-            emissions = torch.randn(3, time, len(tags), generator=generator, dtype=torch.float64) * 2
-            mask = random_mask(3, time, generator)
-            start, transitions, end = scheme_parameters(tags, scheme, generator)
+        for emissions, mask, start, transitions, end in random_batches(tags, scheme, generator, range(1, 6)):
             best = viterbi_decode(emissions, mask, start, transitions, end)
-            paths = torch.zeros(3, time, dtype=torch.long)
+            paths = torch.zeros(mask.shape, dtype=torch.long)
             for b, ids in enumerate(best):
                 paths[b, : len(ids)] = torch.tensor(ids)
             log_z = log_partition(emissions, mask, start, transitions, end)
@@ -134,13 +128,8 @@ def test_entity_scores_equal_brute_force(scheme, constrained):
     rules = ChunkRules(tags)
     generator = torch.Generator().manual_seed(40)
     checked = 0
-    for time in [1, 2, 3, 4, 5, 4, 3]:
-        emissions = torch.randn(3, time, len(tags), generator=generator, dtype=torch.float64) * 2
-        mask = random_mask(3, time, generator)
-        if constrained:
-            start, transitions, end = scheme_parameters(tags, scheme, generator)
-        else:
-            start, transitions, end = random_parameters(len(tags), generator)
+    batches = random_batches(tags, scheme, generator, [1, 2, 3, 4, 5, 4, 3], constrained)
+    for emissions, mask, start, transitions, end in batches:
         lengths = mask.sum(dim=1).tolist()
         posterior = forward_backward(emissions, mask, start, transitions, end)
         brute = [brute_force(emissions[b, :n], start, transitions, end) for b, n in enumerate(lengths)]

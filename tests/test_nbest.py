@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 import torch
-from conftest import brute_force, random_mask, random_parameters, scheme_parameters
+from conftest import brute_force, random_batches, random_mask, random_parameters
 
 from tagger.nbest import kbest_probabilities, kbest_viterbi
 from tagger.schemes import BIOES, IOB1, IOB2, tag_set
@@ -76,10 +76,7 @@ def test_kbest_leaves_out_invalid_sequences():
 def test_kbest_under_real_scheme_constraints(scheme):
     tags = tag_set(["PER", "LOC"], scheme)
     generator = torch.Generator().manual_seed(9)
-    for time in range(1, 5):
-        emissions = torch.randn(3, time, len(tags), generator=generator, dtype=torch.float64) * 2
-        mask = random_mask(3, time, generator)
-        start, transitions, end = scheme_parameters(tags, scheme, generator)
+    for emissions, mask, start, transitions, end in random_batches(tags, scheme, generator, range(1, 5)):
         got = check(emissions, mask, start, transitions, end, 7)
         best = viterbi_decode(emissions, mask, start, transitions, end)
         assert [g[0][0] for g in got] == best  # the first is the 1-best
