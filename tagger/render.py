@@ -10,9 +10,6 @@ from __future__ import annotations
 import json
 from typing import TextIO
 
-from rich.console import Console
-from rich.table import Table
-
 SUMMARY_FORMATS = ("table", "json")
 UNITS = "scores: percentages in the table, fractions 0-1 in json"
 
@@ -49,6 +46,9 @@ def train_summary(result: dict) -> str:
 
 def evaluation_table(result: dict, out: TextIO) -> None:
     """Per-type and micro-averaged precision, recall and F1 in percent, with each type's support."""
+    from rich.console import Console  # here, not above: `tagger --help` needs no rich
+    from rich.table import Table
+
     table = Table(title=f"{result['file']}: {result['sentences']} sentences, {result['tokens']} tokens")
     for column in ("type", "precision %", "recall %", "F1 %", "support"):
         table.add_column(column, justify="left" if column == "type" else "right")

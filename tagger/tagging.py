@@ -21,6 +21,7 @@ from typing import TextIO
 import torch
 
 from .arrays import WindowArrays, WindowMaker
+from .config import DEFAULTS
 from .errors import DataError
 from .marginals import ChunkRules, calibration_error, decoded_scores
 from .model import BiLSTMCRF
@@ -340,12 +341,12 @@ def tag_file(
     file: str | None,
     out: TextIO,
     model_path: str | Path,
-    input_kind: str = "text",
-    output_format: str = "conll",
-    batch_size: int = 64,
-    device: str = "cpu",
-    threads: int = 0,
-    workers: int = -1,
+    input_kind: str = DEFAULTS.input_kind,
+    output_format: str = DEFAULTS.output_format,
+    batch_size: int = DEFAULTS.batch_size,
+    device: str = DEFAULTS.device,
+    threads: int = DEFAULTS.threads,
+    workers: int = DEFAULTS.workers,
 ) -> int:
     """Tag a file (or stdin for None or '-') and write the result to ``out``; returns the sentence count.
 
