@@ -20,7 +20,7 @@ from tagger.exit_status import DEBUG, CheckedOutput, OneLineErrors, exit_status_
 
 __all__ = ["DEBUG", "app"]
 
-COMMANDS = ("train", "evaluate", "tag")
+COMMANDS = ("train", "evaluate", "tag", "info")
 
 
 class Commands(OneLineErrors):

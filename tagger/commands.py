@@ -22,10 +22,21 @@ import typer
 from typer.core import TyperCommand
 
 from . import render, schemes, windows, writer
-from .config import CELLS, CHAR_ENCODERS, DEFAULTS, OPTIMIZERS, ModelConfig, TrainConfig, default_model_path
+from .config import (
+    CELLS,
+    CHAR_ENCODERS,
+    DEFAULTS,
+    OPTIMIZERS,
+    SCORES,
+    ModelConfig,
+    TrainConfig,
+    default_model_path,
+)
 from .exit_status import CheckedOutput, err
-from .options import at_least, between, fraction, option, positive
+from .options import at_least, between, fraction, only_with, option, positive, suffix, unit_interval
 from .options import device as usable_device
+from .plot import FORMATS as PLOT_FORMATS
+from .plot import blocks_for
 
 # The configs' defaults, by field name (a parameter named as a field fills that field).
 TRAIN, NET = TrainConfig(), ModelConfig()
@@ -198,7 +209,10 @@ def train(
     for line in render.warnings(result):
         err(line)
     out = CheckedOutput(sys.stdout)
-    out.write(render.as_json(result) + "\n" if output == "json" else render.train_summary(result))
+    if output == "json":
+        out.write(render.as_json(result) + "\n")
+    else:
+        out.write(render.train_summary(result, blocks=blocks_for(sys.stdout)))
 
 
 @registry.command(cls=Command)
@@ -229,8 +243,35 @@ def evaluate(
         render.evaluation_table(result, out)
 
 
+Scores = Annotated[
+    str | None,
+    option(
+        help="Add the CRF's probabilities: entities, a score per entity (jsonl, inline, html) and the "
+        "sentence's probability (jsonl); tokens, also each token's (jsonl).",
+        choices=SCORES,
+    ),
+]
+NBest = Annotated[
+    int, option(help="Add the K most probable tag sequences and their probabilities (jsonl).", rules=[at_least(0)])
+]
+MinScore = Annotated[
+    float, option(help="Drop entities scoring below this (0-1); their tokens are tagged O.", rules=[unit_interval])
+]
+
+
+def _check_tag_options(ctx: typer.Context, output: str, scores: str | None, nbest: int) -> None:
+    """Where an option does not apply to the output format: a usage error, before any work."""
+    if nbest:
+        only_with(ctx, "--nbest", nbest, output, ("jsonl",))
+    if scores == "tokens":
+        only_with(ctx, "--scores", scores, output, ("jsonl",))
+    elif scores:
+        only_with(ctx, "--scores", scores, output, ("jsonl", "inline", "html"))
+
+
 @registry.command(cls=Command)
 def tag(
+    ctx: typer.Context,
     file: Annotated[str | None, typer.Argument(help="Input file; stdin when absent or '-'.")] = None,
     model: ModelPath = None,
     input_kind: Annotated[
@@ -241,7 +282,12 @@ def tag(
             choices=windows.INPUTS,
         ),
     ] = DEFAULTS.input_kind,
-    output: Annotated[str, option("--format", help="Output format.", choices=writer.FORMATS)] = DEFAULTS.output_format,
+    output: Annotated[
+        str, option("--format", help="Output format (html: one page).", choices=writer.FORMATS)
+    ] = DEFAULTS.output_format,
+    scores: Scores = DEFAULTS.scores,
+    nbest: NBest = DEFAULTS.nbest,
+    min_score: MinScore = DEFAULTS.min_score,
     batch_size: BatchSize = DEFAULTS.batch_size,
     device: Device = DEFAULTS.device,
     threads: Threads = DEFAULTS.threads,
@@ -255,9 +301,10 @@ def tag(
 ) -> None:
     """Tag raw text, tokenized lines or CoNLL files; writes to stdout as sentences are tagged.
 
-    Empty or blank input writes nothing and exits 0. Scores in --format jsonl, when there are any,
-    are fractions 0-1, as in every JSON output.
+    Empty or blank input writes nothing and exits 0. Scores are fractions 0-1: in --format jsonl,
+    as in every JSON output, and in inline ([PER John Smith|0.98]) and html (on hover).
     """
+    _check_tag_options(ctx, output, scores, nbest)
     from . import tagging
 
     if hasattr(sys.stdout, "reconfigure"):
@@ -272,5 +319,42 @@ def tag(
         device=device,
         threads=threads,
         workers=workers,
+        scores=scores,
+        nbest=nbest,
+        min_score=min_score,
     )
     err(render.tagged_count(count, "<stdin>" if file in (None, "-") else file))
+
+
+@registry.command(cls=Command)
+def info(
+    model: Annotated[Path | None, typer.Argument(help="Model file.", show_default=False)] = None,
+    output: Summary = render.SUMMARY_FORMATS[0],
+    plot: Annotated[
+        Path | None,
+        option(
+            metavar="<path>",
+            help="Also draw the training curve to a .png or .svg file (needs matplotlib).",
+            rules=[suffix(PLOT_FORMATS)],
+        ),
+    ] = None,
+) -> None:
+    """What a model file holds, read without building the network: tags, vocabulary, network,
+    training options, scores and the training history.
+
+    Scores are percentages in the table, fractions 0-1 in --format json.
+    """
+    from .info import model_info, render_info
+
+    found = model_info(_model_path(model))
+    if plot is not None:
+        from .plot import plot_history
+
+        err(f"wrote {plot_history(found['history'] or [], plot, title=Path(found['path']).name)}")
+    out = CheckedOutput(sys.stdout)
+    if output == "json":
+        out.write(render.as_json(found) + "\n")
+    else:
+        from rich.console import Console
+
+        Console(file=out).print(render_info(found))

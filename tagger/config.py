@@ -135,9 +135,15 @@ class Defaults:
     tag_column: int = -1  # column of the gold tag in CoNLL files; negative counts from the end
     data_scheme: str | None = None  # tag scheme of the training data; None: detected
     resume: bool = False
+    scores: str | None = None  # None, or one of SCORES: the CRF's probabilities in the output
+    nbest: int = 0  # the most probable tag sequences per sentence in the output; 0: none
+    min_score: float = 0.0  # entities scoring below this are dropped (their tokens tagged O)
 
 
 DEFAULTS = Defaults()
+# What tagging with scores adds: "entities", a score per entity and the sequence's probability;
+# "tokens", also the probability of each token's tag.
+SCORES = ("entities", "tokens")
 
 
 def default_model_path() -> Path:

@@ -394,6 +394,9 @@ BAD_VALUES = {
     "workers": ["-2"],
     "output": ["xml", "csv"],
     "input_kind": ["html"],
+    "scores": ["all", "entity", ""],
+    "nbest": ["-1"],
+    "min_score": ["-0.1", "1.5", "nan"],
 }
 # Options with a value that no check can refuse before the data is read.
 NOT_CHECKED_BEFORE_WORK = {
