@@ -328,7 +328,7 @@ def tag(
 
 @registry.command(cls=Command)
 def info(
-    model: Annotated[Path | None, typer.Argument(help="Model file.", show_default=False)] = None,
+    model: Annotated[Path | None, typer.Argument(metavar="MODEL", help="Model file.", show_default=False)] = None,
     output: Summary = render.SUMMARY_FORMATS[0],
     plot: Annotated[
         Path | None,

@@ -668,9 +668,10 @@ def test_importing_the_command_line_does_not_import_torch():
         (["tag", "--help"], 0),
         (["train", "--help"], 0),
         (["evaluate", "--help"], 0),
+        (["info", "--help"], 0),
         (["tag", "--batch-size", "0"], 2),
     ],
-    ids=["help", "tag-help", "train-help", "evaluate-help", "bad-value"],
+    ids=["help", "tag-help", "train-help", "evaluate-help", "info-help", "bad-value"],
 )
 def test_help_and_refused_options_answer_without_torch(args, status):
     """`--help` and a refused option value are answered from config.py's defaults, before torch is loaded."""
