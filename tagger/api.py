@@ -96,11 +96,8 @@ class Tagger:
             path = default_model_path()
         elif not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or a path to a model file; got {_shown(path)}")
-        _positive_int("batch_size", batch_size)
-        found = check_device(device)
-        _threads(threads)
-        options = _score_options(scores, nbest, min_score)
-        tagger = cls(load_model(path, device=found), batch_size, path=path, **_named(options))
+        found, options = _checked(device, batch_size, threads, scores, nbest, min_score)
+        tagger = cls(load_model(path, device=found), batch_size, path=path, **options)
         tagger.threads = threads
         return tagger
 
@@ -121,11 +118,8 @@ class Tagger:
         are those of ``Tagger.load``."""
         if not isinstance(checkpoint, dict):
             raise TypeError(f"checkpoint must be the dict a model file holds; got {_shown(checkpoint)}")
-        _positive_int("batch_size", batch_size)
-        found = check_device(device)
-        _threads(threads)
-        options = _score_options(scores, nbest, min_score)
-        tagger = cls(_load_checkpoint(checkpoint, found), batch_size, checkpoint=checkpoint, **_named(options))
+        found, options = _checked(device, batch_size, threads, scores, nbest, min_score)
+        tagger = cls(_load_checkpoint(checkpoint, found), batch_size, checkpoint=checkpoint, **options)
         tagger.threads = threads
         return tagger
 
@@ -242,6 +236,15 @@ class Tagger:
 
 
 DEFAULT_SCORES = {"scores": False, "nbest": DEFAULTS.nbest, "min_score": DEFAULTS.min_score}
+
+
+def _checked(device, batch_size, threads, scores, nbest, min_score) -> tuple[torch.device, dict]:
+    """``Tagger.load``'s arguments checked before the model is read (torch's threads set): the device,
+    and the score options by name."""
+    _positive_int("batch_size", batch_size)
+    found = check_device(device)
+    _threads(threads)
+    return found, _named(_score_options(scores, nbest, min_score))
 
 
 def _named(options: tuple[bool, int, float]) -> dict:
