@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .config import DEFAULTS
+
 if TYPE_CHECKING:
     from .tagging import Predictor
 
@@ -46,9 +48,9 @@ def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> 
 def evaluate(
     data_path: str | Path,
     model_path: str | Path,
-    tag_column: int = -1,
-    batch_size: int = 64,
-    device: str = "cpu",
+    tag_column: int = DEFAULTS.tag_column,
+    batch_size: int = DEFAULTS.batch_size,
+    device: str = DEFAULTS.device,
 ) -> dict:
     """Tag a gold CoNLL file with a model file and score it against the gold tags."""
     from .model_file import load_model

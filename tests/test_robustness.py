@@ -353,7 +353,7 @@ def test_token_of_10000_characters(tmp_path, trained_model):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["tag", "--format", "xml"], "--format must be one of conll, inline, jsonl, got 'xml'"),
+        (["tag", "--format", "xml"], "--format must be one of conll, inline, jsonl, html, got 'xml'"),
         (["evaluate", "x.txt", "--format", "yaml"], "--format must be one of table, json, got 'yaml'"),
         (["train", "--train", "x.txt", "--format", "csv"], "--format must be one of table, json, got 'csv'"),
         (["tag", "--input", "pdf"], "--input must be one of text, conll, tokens, got 'pdf'"),
