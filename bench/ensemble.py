@@ -1,0 +1,160 @@
+"""Ensemble benchmark: test F1 and tagging speed of single models and of ensembles of them.
+
+    python bench/ensemble.py [--models a.pt b.pt c.pt d.pt e.pt] [--sizes 3 5] [--threads 1]
+                             [--data ../shared/data/conll2003] [--out bench/results/ensemble]
+
+The models are trained on the same data with different seeds (see the
+default list). Each single model, the ensemble of the first 3 and of all 5
+(``--sizes``) tag the development and test files through ``tagging.Predictor``,
+as ``tagger evaluate`` does, and are scored with ``evaluation.score`` on the
+file's own scheme (conlleval-compatible). For each ensemble size it also
+scores every other choice of that many models (their mean says how much of
+a gain is the luck of which models were picked). Tokens per second: tagging
+the test file's token lists (lookups, tensors, network, decoding; no reading
+or writing), the fastest of three runs, on ``--threads`` threads.
+
+Writes OUT.txt (the table) and OUT.jsonl (one line per single model or ensemble).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RUNS = 3  # timed runs of the test file; the fastest counts (the others lose time to other processes)
+MODELS = ["/work/models/conll-glove.pt"] + [f"/work/models/conll-glove-s{s}.pt" for s in range(2, 6)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=MODELS)
+    parser.add_argument("--sizes", nargs="+", type=int, default=[3, 5])
+    parser.add_argument("--data", default="/work/shared/data/conll2003", help="folder with valid.txt and test.txt")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "ensemble"))
+    opts = parser.parse_args()
+
+    from tagger.corpus import load_tagged
+    from tagger.model_file import load_model
+    from tagger.runtime import configure_torch
+
+    threads = configure_torch(opts.threads)
+    files = {"dev": load_tagged(Path(opts.data) / "valid.txt"), "test": load_tagged(Path(opts.data) / "test.txt")}
+    loaded = [load_model(p) for p in opts.models]
+    rows = []
+    for i, path in enumerate(opts.models):
+        rows.append(measure([path], [loaded[i]], files, opts.batch_size, timed=True) | {"numbers": [i + 1]})
+        report(rows[-1])
+    for size in [s for s in opts.sizes if 1 < s <= len(loaded)]:
+        row = measure(opts.models[:size], loaded[:size], files, opts.batch_size, timed=True)
+        rows.append(row | {"numbers": list(range(1, size + 1))})
+        report(rows[-1])
+        for chosen in itertools.combinations(range(len(loaded)), size):
+            if list(chosen) != list(range(size)):
+                picked = [opts.models[i] for i in chosen]
+                row = measure(picked, [loaded[i] for i in chosen], files, opts.batch_size, timed=False)
+                rows.append(row | {"numbers": [i + 1 for i in chosen]})
+                report(rows[-1])
+    out = Path(opts.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.with_suffix(".jsonl").open("w") as f:
+        for row in rows:
+            f.write(json.dumps({**row, "threads": threads}) + "\n")
+    table = summary(rows, opts.models, opts.sizes, threads, files["test"].tokens)
+    out.with_suffix(".txt").write_text(table)
+    print(table, end="")
+
+
+def measure(paths: list[str], members: list, files: dict, batch_size: int, timed: bool) -> dict:
+    """Dev and test scores of the ensemble of ``members`` (one: the model itself), and its speed."""
+    from tagger.ensemble import Ensemble, mismatch
+    from tagger.evaluation import score
+    from tagger.model_file import LoadedModel
+    from tagger.schemes import convert
+    from tagger.tagging import Predictor
+
+    first = members[0]
+    if len(members) == 1:
+        loaded = first
+    else:
+        for path, other in zip(paths[1:], members[1:]):
+            problem = mismatch(first, other)
+            if problem:
+                raise SystemExit(f"{path}: cannot be combined with {paths[0]}: {problem}")
+        ensemble = Ensemble([m.model for m in members]).eval()
+        loaded = LoadedModel(ensemble, first.vocab, first.config, first.data_scheme, {})
+    predictor = Predictor.from_loaded(loaded, batch_size)
+    row: dict = {"models": paths, "size": len(paths)}
+    for name, data in files.items():
+        tokens = [s.tokens for s in data.sentences]
+        runs = RUNS if timed and name == "test" else 1
+        seconds = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            predicted = predictor.predict(tokens)
+            seconds.append(time.perf_counter() - start)
+        result = score(data.tags_in(data.scheme), [convert(p, data.scheme) for p in predicted])
+        row[f"{name}_f1"] = 100 * result["f1"]
+        row[f"{name}_precision"] = 100 * result["precision"]
+        row[f"{name}_recall"] = 100 * result["recall"]
+        if timed and name == "test":
+            row["tokens_per_second"] = data.tokens / min(seconds)
+    return row
+
+
+def report(row: dict) -> None:
+    speed = f"  {row['tokens_per_second']:,.0f} tokens/s" if "tokens_per_second" in row else ""
+    names = " + ".join(Path(p).stem for p in row["models"])
+    print(f"{names}: dev F1 {row['dev_f1']:.2f}  test F1 {row['test_f1']:.2f}{speed}", file=sys.stderr, flush=True)
+
+
+def summary(rows: list[dict], models: list[str], sizes: list[int], threads: int, tokens: int) -> str:
+    """The table of OUT.txt: each timed row, then per size the mean over every choice of models."""
+    singles = [r for r in rows if r["size"] == 1]
+    base_speed = statistics.mean(r["tokens_per_second"] for r in singles)
+    lines = [f"model {i + 1}: {p}" for i, p in enumerate(models)]
+    lines += [
+        f"{threads} thread(s); tokens/s: tagging the test file's {tokens} tokens (lookups, network, decoding),",
+        f"the fastest of {RUNS} runs; cost: the single models' mean tokens/s over this row's.",
+        "",
+        f"{'models':<12} {'dev F1':>7} {'test F1':>8} {'tokens/s':>9} {'cost':>6}",
+    ]
+    for r in rows:
+        if "tokens_per_second" not in r:
+            continue
+        names = "+".join(str(n) for n in r["numbers"])
+        lines.append(
+            f"{names:<12} {r['dev_f1']:>7.2f} {r['test_f1']:>8.2f} {r['tokens_per_second']:>9,.0f} "
+            f"{base_speed / r['tokens_per_second']:>5.1f}x"
+        )
+    lines.append("")
+
+    def mean_std(values: list[float]) -> str:
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{statistics.mean(values):.2f} +- {std:.2f}"
+
+    lines.append(f"{'size':<6} {'choices':>7} {'dev F1':>15} {'test F1':>15} {'test gain':>10}")
+    single_test = statistics.mean(r["test_f1"] for r in singles)
+    for size in [1] + [s for s in sizes if s > 1]:
+        chosen = [r for r in rows if r["size"] == size]
+        if not chosen:
+            continue
+        gain = statistics.mean(r["test_f1"] for r in chosen) - single_test
+        lines.append(
+            f"{size:<6} {len(chosen):>7} {mean_std([r['dev_f1'] for r in chosen]):>15} "
+            f"{mean_std([r['test_f1'] for r in chosen]):>15} {gain:>+10.2f}"
+        )
+    lines.append("(size 1: the single models; test gain: mean test F1 over the single models' mean)")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
