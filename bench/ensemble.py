@@ -13,7 +13,9 @@ a gain is the luck of which models were picked). Tokens per second: tagging
 the test file's token lists (lookups, tensors, network, decoding; no reading
 or writing), the fastest of three runs, on ``--threads`` threads.
 
-Writes OUT.txt (the table) and OUT.jsonl (one line per single model or ensemble).
+Writes OUT.txt (the table) and OUT.jsonl (one line per single model or ensemble); rows already
+in OUT.jsonl for the same model files and threads are reused, so the script can be run again as
+more models finish training (``--models`` the finished ones) and only measures what is new.
 """
 
 from __future__ import annotations
@@ -49,28 +51,35 @@ def main() -> None:
     threads = configure_torch(opts.threads)
     files = {"dev": load_tagged(Path(opts.data) / "valid.txt"), "test": load_tagged(Path(opts.data) / "test.txt")}
     loaded = [load_model(p) for p in opts.models]
-    rows = []
-    for i, path in enumerate(opts.models):
-        rows.append(measure([path], [loaded[i]], files, opts.batch_size, timed=True) | {"numbers": [i + 1]})
-        report(rows[-1])
-    for size in [s for s in opts.sizes if 1 < s <= len(loaded)]:
-        row = measure(opts.models[:size], loaded[:size], files, opts.batch_size, timed=True)
-        rows.append(row | {"numbers": list(range(1, size + 1))})
-        report(rows[-1])
-        for chosen in itertools.combinations(range(len(loaded)), size):
-            if list(chosen) != list(range(size)):
-                picked = [opts.models[i] for i in chosen]
-                row = measure(picked, [loaded[i] for i in chosen], files, opts.batch_size, timed=False)
-                rows.append(row | {"numbers": [i + 1 for i in chosen]})
-                report(rows[-1])
     out = Path(opts.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.with_suffix(".jsonl").open("w") as f:
-        for row in rows:
-            f.write(json.dumps({**row, "threads": threads}) + "\n")
+    results = out.with_suffix(".jsonl")
+    # Rows of an earlier run of the same models are kept (a run can add models as their training ends).
+    earlier = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
+    known = {(tuple(r["models"]), "tokens_per_second" in r): r for r in earlier if r.get("threads") == threads}
+    rows = []
+    for chosen, timed in plan(len(loaded), opts.sizes):
+        paths = [opts.models[i] for i in chosen]
+        row = known.get((tuple(paths), timed)) or known.get((tuple(paths), True))
+        if row is None:
+            row = measure(paths, [loaded[i] for i in chosen], files, opts.batch_size, timed)
+        rows.append(row | {"numbers": [i + 1 for i in chosen], "threads": threads})
+        report(rows[-1])
+        results.write_text("".join(json.dumps(r) + "\n" for r in rows))
     table = summary(rows, opts.models, opts.sizes, threads, files["test"].tokens)
     out.with_suffix(".txt").write_text(table)
     print(table, end="")
+
+
+def plan(count: int, sizes: list[int]) -> list[tuple[tuple[int, ...], bool]]:
+    """The model choices to measure, and whether to time them: each model alone, then for each size
+    the first ``size`` models (timed) and every other choice of that many (scored only)."""
+    steps = [((i,), True) for i in range(count)]
+    for size in [s for s in sizes if 1 < s <= count]:
+        first = tuple(range(size))
+        steps.append((first, True))
+        steps += [(c, False) for c in itertools.combinations(range(count), size) if c != first]
+    return steps
 
 
 def measure(paths: list[str], members: list, files: dict, batch_size: int, timed: bool) -> dict:
