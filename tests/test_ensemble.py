@@ -101,7 +101,7 @@ def member_and_ensemble_scores(paths: list[Path], sentences):
 
 def test_ensemble_of_one_tags_exactly_like_the_model(trained_model, tiny_dir):
     sentences = sentences_of(tiny_dir)
-    alone = Predictor.from_loaded(load_model(trained_model)).predict(sentences)
+    alone = Predictor.from_loaded(load_model(trained_model), batch_size=4).predict(sentences)
     loaded = load_ensemble([trained_model])
     assert isinstance(loaded.model, Ensemble)
     assert Predictor.from_loaded(loaded, batch_size=4).predict(sentences) == alone
