@@ -11,11 +11,12 @@ file's own scheme (conlleval-compatible). For each ensemble size it also
 scores every other choice of that many models (their mean says how much of
 a gain is the luck of which models were picked). Tokens per second: tagging
 the test file's token lists (lookups, tensors, network, decoding; no reading
-or writing), the fastest of three runs, on ``--threads`` threads.
+or writing), the fastest of five rounds that each time every single model and
+timed ensemble once, on ``--threads`` threads.
 
-Writes OUT.txt (the table) and OUT.jsonl (one line per single model or ensemble); rows already
-in OUT.jsonl for the same model files and threads are reused, so the script can be run again as
-more models finish training (``--models`` the finished ones) and only measures what is new.
+Writes OUT.txt (the table) and OUT.jsonl (one line per single model or ensemble). Scores already
+in OUT.jsonl for the same model files are reused (speeds are measured again), so the script can
+run again as more models finish training (``--models`` the finished ones) and score only what is new.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-RUNS = 3  # timed runs of the test file; the fastest counts (the others lose time to other processes)
+RUNS = 5  # timed rounds over the test file; the fastest counts (the others lose time to other processes)
 MODELS = ["/work/models/conll-glove.pt"] + [f"/work/models/conll-glove-s{s}.pt" for s in range(2, 6)]
 
 
@@ -54,18 +55,23 @@ def main() -> None:
     out = Path(opts.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     results = out.with_suffix(".jsonl")
-    # Rows of an earlier run of the same models are kept (a run can add models as their training ends).
+    # Scores of an earlier run of the same model files are kept (a run can add models as their
+    # training ends); speeds are measured again in every run, all in the same minutes.
     earlier = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
-    known = {(tuple(r["models"]), "tokens_per_second" in r): r for r in earlier if r.get("threads") == threads}
+    known = {tuple(r["models"]): r for r in earlier}
     rows = []
-    for chosen, timed in plan(len(loaded), opts.sizes):
+    for chosen, _ in plan(len(loaded), opts.sizes):
         paths = [opts.models[i] for i in chosen]
-        row = known.get((tuple(paths), timed)) or known.get((tuple(paths), True))
-        if row is None:
-            row = measure(paths, [loaded[i] for i in chosen], files, opts.batch_size, timed)
+        row = known.get(tuple(paths)) or score_choice(paths, [loaded[i] for i in chosen], files, opts.batch_size)
+        row = {k: v for k, v in row.items() if k != "tokens_per_second"}
         rows.append(row | {"numbers": [i + 1 for i in chosen], "threads": threads})
         report(rows[-1])
-        results.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    timed = [(chosen, rows[n]) for n, (chosen, timing) in enumerate(plan(len(loaded), opts.sizes)) if timing]
+    speeds = time_choices([[loaded[i] for i in c] for c, _ in timed], files["test"], opts.batch_size)
+    for (_, row), speed in zip(timed, speeds):
+        row["tokens_per_second"] = speed
+        report(row)
+    results.write_text("".join(json.dumps(r) + "\n" for r in rows))
     table = summary(rows, opts.models, opts.sizes, threads, files["test"].tokens)
     out.with_suffix(".txt").write_text(table)
     print(table, end="")
@@ -82,41 +88,52 @@ def plan(count: int, sizes: list[int]) -> list[tuple[tuple[int, ...], bool]]:
     return steps
 
 
-def measure(paths: list[str], members: list, files: dict, batch_size: int, timed: bool) -> dict:
-    """Dev and test scores of the ensemble of ``members`` (one: the model itself), and its speed."""
+def predictor_of(members: list, batch_size: int, paths: list[str] | None = None):
+    """A ``Predictor`` of one loaded model, or of the ensemble of several (checked as ``load_ensemble`` checks)."""
     from tagger.ensemble import Ensemble, mismatch
-    from tagger.evaluation import score
     from tagger.model_file import LoadedModel
-    from tagger.schemes import convert
     from tagger.tagging import Predictor
 
     first = members[0]
     if len(members) == 1:
-        loaded = first
-    else:
-        for path, other in zip(paths[1:], members[1:]):
-            problem = mismatch(first, other)
-            if problem:
-                raise SystemExit(f"{path}: cannot be combined with {paths[0]}: {problem}")
-        ensemble = Ensemble([m.model for m in members]).eval()
-        loaded = LoadedModel(ensemble, first.vocab, first.config, first.data_scheme, {})
-    predictor = Predictor.from_loaded(loaded, batch_size)
+        return Predictor.from_loaded(first, batch_size)
+    paths = paths or [str(i + 1) for i in range(len(members))]
+    for path, other in zip(paths[1:], members[1:]):
+        problem = mismatch(first, other)
+        if problem:
+            raise SystemExit(f"{path}: cannot be combined with {paths[0]}: {problem}")
+    ensemble = Ensemble([m.model for m in members]).eval()
+    return Predictor.from_loaded(LoadedModel(ensemble, first.vocab, first.config, first.data_scheme, {}), batch_size)
+
+
+def score_choice(paths: list[str], members: list, files: dict, batch_size: int) -> dict:
+    """Dev and test scores of the ensemble of ``members`` (one: the model itself), as ``tagger evaluate``
+    computes them: the predictions in the file's scheme against its gold tags."""
+    from tagger.evaluation import score
+    from tagger.schemes import convert
+
+    predictor = predictor_of(members, batch_size, paths)
     row: dict = {"models": paths, "size": len(paths)}
     for name, data in files.items():
-        tokens = [s.tokens for s in data.sentences]
-        runs = RUNS if timed and name == "test" else 1
-        seconds = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            predicted = predictor.predict(tokens)
-            seconds.append(time.perf_counter() - start)
+        predicted = predictor.predict([s.tokens for s in data.sentences])
         result = score(data.tags_in(data.scheme), [convert(p, data.scheme) for p in predicted])
-        row[f"{name}_f1"] = 100 * result["f1"]
-        row[f"{name}_precision"] = 100 * result["precision"]
-        row[f"{name}_recall"] = 100 * result["recall"]
-        if timed and name == "test":
-            row["tokens_per_second"] = data.tokens / min(seconds)
+        for key in ("f1", "precision", "recall"):
+            row[f"{name}_{key}"] = 100 * result[key]
     return row
+
+
+def time_choices(choices: list[list], data, batch_size: int) -> list[float]:
+    """Tokens per second of each choice of models tagging ``data``: the fastest of ``RUNS`` rounds,
+    each round timing every choice once, so that all of them meet the same load from other processes."""
+    predictors = [predictor_of(members, batch_size) for members in choices]
+    tokens = [s.tokens for s in data.sentences]
+    best = [float("inf")] * len(predictors)
+    for _ in range(RUNS):
+        for i, predictor in enumerate(predictors):
+            start = time.perf_counter()
+            predictor.predict(tokens)
+            best[i] = min(best[i], time.perf_counter() - start)
+    return [data.tokens / seconds for seconds in best]
 
 
 def report(row: dict) -> None:
@@ -132,7 +149,7 @@ def summary(rows: list[dict], models: list[str], sizes: list[int], threads: int,
     lines = [f"model {i + 1}: {p}" for i, p in enumerate(models)]
     lines += [
         f"{threads} thread(s); tokens/s: tagging the test file's {tokens} tokens (lookups, network, decoding),",
-        f"the fastest of {RUNS} runs; cost: the single models' mean tokens/s over this row's.",
+        f"the fastest of {RUNS} rounds; cost: the single models' mean tokens/s over this row's.",
         "",
         f"{'models':<12} {'dev F1':>7} {'test F1':>8} {'tokens/s':>9} {'cost':>6}",
     ]
