@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from .config import DEFAULTS
+from .ensemble import load_models
 from .errors import ModelFileError
 from .model_file import LoadedModel, default_model_path, load_model
 from .runtime import configure_torch
@@ -35,7 +36,8 @@ __all__ = ["Tagger", "check_device"]
 class Tagger:
     """A loaded model that tags text.
 
-    Make one with ``Tagger.load(path)`` (a model file) or ``Tagger.from_checkpoint(dict)``.
+    Make one with ``Tagger.load(path)`` (a model file; a list of files is an ensemble: see
+    ``tagger.ensemble``) or ``Tagger.from_checkpoint(dict)``.
     Call it on a text for a ``Doc``; ``tag_tokens`` tags sentences already split into
     tokens; ``pipe`` tags a stream of texts lazily, in order; ``evaluate`` scores it on a
     gold CoNLL file. A Tagger pickles: it loads its model file again in the new process
@@ -46,7 +48,7 @@ class Tagger:
         self,
         loaded: LoadedModel,
         batch_size: int = 64,
-        path: str | os.PathLike | None = None,
+        path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
         checkpoint: dict | None = None,
         *,
         scores: bool = False,
@@ -60,7 +62,12 @@ class Tagger:
             raise TypeError(f"Tagger() takes a LoadedModel (use Tagger.load(path)); got {_shown(loaded)}")
         self.batch_size = _positive_int("batch_size", batch_size)
         self.threads: int | None = None  # what a copy made by pickling sets torch's threads to (see load)
-        self.path = None if path is None else Path(os.path.abspath(path))
+        # One model file, or the list of an ensemble's.
+        self.path: Path | list[Path] | None = None
+        if isinstance(path, (str, os.PathLike)):
+            self.path = Path(os.path.abspath(path))
+        elif path is not None:
+            self.path = [Path(os.path.abspath(p)) for p in path]
         self._checkpoint = checkpoint
         self._loaded = loaded
         self.scores, self.nbest, self.min_score = _score_options(scores, nbest, min_score)
@@ -71,7 +78,7 @@ class Tagger:
     @classmethod
     def load(
         cls,
-        path: str | os.PathLike | None = None,
+        path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
         device: str | torch.device = "cpu",
         batch_size: int = 64,
         threads: int | None = 0,
@@ -81,7 +88,9 @@ class Tagger:
         min_score: float = DEFAULTS.min_score,
     ) -> Tagger:
         """Load a model file: ``path``, or the default model (``$TAGGER_MODEL``, else
-        ``~/.local/share/tagger/model.pt``). ``device`` is a torch device ("cpu", "cuda", ...);
+        ``~/.local/share/tagger/model.pt``); a list of files (trained with different seeds) is an
+        ensemble that averages their scores, as ``tagger tag -m a.pt -m b.pt`` does. ``device``
+        is a torch device ("cpu", "cuda", ...);
         ``batch_size`` is sentences per batch of the network. ``threads`` sets torch's threads
         for the process as ``tagger tag --threads`` does (0: ``$TAGGER_THREADS``, else 1; the
         network's matrices are too small for more to pay); None leaves torch's setting alone.
@@ -94,10 +103,12 @@ class Tagger:
         These are ``tagger tag --scores``, ``--nbest`` and ``--min-score``."""
         if path is None:
             path = default_model_path()
-        elif not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be a str or a path to a model file; got {_shown(path)}")
+        elif not isinstance(path, (str, os.PathLike)) and not (
+            isinstance(path, (list, tuple)) and path and all(isinstance(p, (str, os.PathLike)) for p in path)
+        ):
+            raise TypeError(f"path must be a str or a path to a model file, or a list of them; got {_shown(path)}")
         found, options = _checked(device, batch_size, threads, scores, nbest, min_score)
-        tagger = cls(load_model(path, device=found), batch_size, path=path, **options)
+        tagger = cls(load_models(path, device=found), batch_size, path=path, **options)
         tagger.threads = threads
         return tagger
 
@@ -134,7 +145,7 @@ class Tagger:
         return self._loaded.metadata
 
     def __repr__(self) -> str:
-        where = f"path={str(self.path)!r}" if self.path is not None else "checkpoint=<in memory>"
+        where = f"path={_as_str(self.path)!r}" if self.path is not None else "checkpoint=<in memory>"
         options = _named(self._score_state()).items()
         asked = "".join(f", {name}={value!r}" for name, value in options if value != DEFAULT_SCORES[name])
         return f"Tagger({where}, device={str(self.device)!r}, batch_size={self.batch_size}{asked})"
@@ -207,7 +218,7 @@ class Tagger:
 
         if not isinstance(data_path, (str, os.PathLike)):
             raise TypeError(f"data_path must be a str or a path to a CoNLL file; got {_shown(data_path)}")
-        model = str(self.path) if self.path is not None else "<checkpoint>"
+        model = _as_str(self.path) if self.path is not None else "<checkpoint>"
         return evaluate_predictor(self._predictor, data_path, tag_column, model)
 
     def _score_state(self) -> tuple[bool, int, float]:
@@ -219,7 +230,7 @@ class Tagger:
         state: dict = {"device": str(self.device), "batch_size": self.batch_size, "threads": self.threads}
         state.update(_named(self._score_state()))
         if self.path is not None:
-            state["path"] = str(self.path)
+            state["path"] = _as_str(self.path)
         else:
             state["checkpoint"] = self._checkpoint
         return state
@@ -265,6 +276,11 @@ def _score_options(scores: object, nbest: object, min_score: object) -> tuple[bo
     if not 0 <= min_score <= 1:
         raise ValueError(f"min_score must be from 0 to 1; got {min_score}")
     return scores or min_score > 0, nbest, float(min_score)
+
+
+def _as_str(path: Path | list[Path]) -> str | list[str]:
+    """A model path as text, or an ensemble's paths as a list of texts."""
+    return str(path) if isinstance(path, Path) else [str(p) for p in path]
 
 
 def _joined(texts: list[str]) -> tuple[bytes, list[int]]:

@@ -61,8 +61,9 @@ class Command(TyperCommand):
     def format_help(self, ctx, formatter) -> None:
         for param in self.params:
             if param.name == "model":
+                repeat = "; repeat it to use an ensemble of models (scores averaged)" if param.multiple else ""
                 param.help = (
-                    "Model file ($TAGGER_MODEL, else $XDG_DATA_HOME/tagger/model.pt).  "
+                    f"Model file ($TAGGER_MODEL, else $XDG_DATA_HOME/tagger/model.pt){repeat}.  "
                     f"[default: {default_model_path()}]"
                 )
         super().format_help(ctx, formatter)
@@ -70,6 +71,12 @@ class Command(TyperCommand):
 
 # Options of more than one command.
 ModelPath = Annotated[Path | None, option("--model", "-m", help="Model file.")]
+ModelPaths = Annotated[
+    list[Path] | None,
+    option(
+        "--model", "-m", metavar="<path>", help="Model file; repeat it to use an ensemble of models (scores averaged)."
+    ),
+]
 TagColumn = Annotated[int, option(help="Column of the tag, counted from 0; negative counts from the end.")]
 BatchSize = Annotated[int, option(help="Sentences per batch.", rules=[at_least(1)])]
 Device = Annotated[str, option(help="Torch device: cpu, cuda or cuda:N.", rules=[usable_device])]
@@ -135,6 +142,11 @@ Resume = Annotated[bool, option(help="Continue an interrupted run from its last 
 
 def _model_path(model: Path | None) -> Path:
     return model if model is not None else default_model_path()
+
+
+def _model_paths(models: list[Path] | None) -> list[Path]:
+    """The -m files of tag and evaluate: one model, or several as an ensemble (the default model when none)."""
+    return list(models) if models else [default_model_path()]
 
 
 def _configs(params: dict) -> tuple[ModelConfig, TrainConfig]:
@@ -218,7 +230,7 @@ def train(
 @registry.command(cls=Command)
 def evaluate(
     file: Annotated[Path, typer.Argument(help="CoNLL file with gold tags.")],
-    model: ModelPath = None,
+    model: ModelPaths = None,
     output: Summary = render.SUMMARY_FORMATS[0],
     tag_column: TagColumn = DEFAULTS.tag_column,
     batch_size: BatchSize = DEFAULTS.batch_size,
@@ -233,7 +245,7 @@ def evaluate(
     from .runtime import configure_torch
 
     configure_torch(threads)
-    result = evaluation.evaluate(file, _model_path(model), tag_column=tag_column, batch_size=batch_size, device=device)
+    result = evaluation.evaluate(file, _model_paths(model), tag_column=tag_column, batch_size=batch_size, device=device)
     for line in render.warnings(result):
         err(line)
     out = CheckedOutput(sys.stdout)
@@ -273,7 +285,7 @@ def _check_tag_options(ctx: typer.Context, output: str, scores: str | None, nbes
 def tag(
     ctx: typer.Context,
     file: Annotated[str | None, typer.Argument(help="Input file; stdin when absent or '-'.")] = None,
-    model: ModelPath = None,
+    model: ModelPaths = None,
     input_kind: Annotated[
         str,
         option(
@@ -312,7 +324,7 @@ def tag(
     count = tagging.tag_file(
         file,
         CheckedOutput(sys.stdout),
-        _model_path(model),
+        _model_paths(model),
         input_kind=input_kind,
         output_format=output,
         batch_size=batch_size,

@@ -22,10 +22,11 @@ import torch
 
 from .arrays import WindowArrays, WindowMaker
 from .config import DEFAULTS, SCORES
+from .ensemble import load_models
 from .errors import DataError
 from .marginals import ChunkRules, calibration_error, decoded_scores
 from .model import BiLSTMCRF
-from .model_file import LoadedModel, load_model
+from .model_file import LoadedModel
 from .nbest import kbest_probabilities
 from .schemes import BIOES, IOB1, IOB2, convert, split_tag, to_spans
 from .tensors import Batch, FormBucket, window_tensors
@@ -347,7 +348,7 @@ def _tagged_windows(predictor: Predictor, windows: Iterable[Window]) -> Iterator
 def tag_file(
     file: str | None,
     out: TextIO,
-    model_path: str | Path,
+    model_path: str | Path | Sequence[str | Path],
     input_kind: str = DEFAULTS.input_kind,
     output_format: str = DEFAULTS.output_format,
     batch_size: int = DEFAULTS.batch_size,
@@ -374,7 +375,7 @@ def tag_file(
     _check_choice("input kind", input_kind, INPUTS)
     _check_choice("scores", scores, (None, *SCORES))
     configure_torch(threads)
-    loaded = load_model(model_path, device=device)
+    loaded = load_models(model_path, device=device)
     asked = bool(scores) or min_score > 0
     predictor = Predictor.from_loaded(loaded, batch_size, scores=asked, nbest=nbest, min_score=min_score)
     if file is None or file == "-":

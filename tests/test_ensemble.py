@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,42 @@ def test_mismatched_models_give_a_one_line_error(trained_model, tmp_path, change
 def test_no_models_is_an_error():
     with pytest.raises(ModelFileError, match="at least one"):
         load_ensemble([])
+
+
+# The command line and the Python API: repeated -m, a list of paths.
+
+
+def test_tag_and_evaluate_take_several_models(trained_model, perturbed_model, tiny_dir, cli_env):
+    from conftest import run_cli
+
+    text = "John Smith lives in Paris .\nAcme Corp hired Mary .\n"
+    alone = run_cli("tag", "-m", trained_model, "--input", "tokens", input=text)
+    doubled = run_cli("tag", "-m", trained_model, "-m", trained_model, "--input", "tokens", input=text)
+    assert alone.exit_code == doubled.exit_code == 0
+    assert doubled.stdout == alone.stdout  # a model averaged with itself is that model
+    pair = run_cli("evaluate", tiny_dir / "test.txt", "-m", trained_model, "-m", perturbed_model, "--format", "json")
+    assert pair.exit_code == 0, pair.stderr
+    assert " + " in json.loads(pair.stdout)["model"]
+
+
+def test_mismatched_models_on_the_command_line_are_one_line(trained_model, tmp_path, cli_env):
+    from conftest import one_line_error, run_cli
+
+    other = write_changed(trained_model, tmp_path / "other.pt", change_vocab(_swap_tags))
+    result = run_cli("tag", "-m", trained_model, "-m", other, "--input", "tokens", input="John lives in Paris\n")
+    one_line_error(result, "cannot be combined with")
+
+
+def test_the_python_api_takes_a_list_of_models(trained_model, perturbed_model):
+    import pickle
+
+    from tagger import Tagger
+
+    one = Tagger.load(trained_model)
+    pair = Tagger.load([trained_model, perturbed_model])
+    again = pickle.loads(pickle.dumps(pair))
+    text = "Angela Merkel met John Smith in Berlin ."
+    assert [e.type for e in Tagger.load([trained_model, trained_model])(text).entities] == [
+        e.type for e in one(text).entities
+    ]
+    assert again(text).to_dict() == pair(text).to_dict()
