@@ -1,9 +1,10 @@
 """The `tagger` command line: the command group, its global options, and the commands loaded on first use.
 
-The commands (tagger/commands.py) read their defaults and choices from the
-library, which imports torch; this file does not, so that importing it stays
-light: a worker process re-imports the main module (this file, or the
-installed script that imports it), and `tagger --version` needs none of it.
+The commands (tagger/commands.py) are built when one is run or listed; they
+read their defaults and choices from the torch-free tagger/config.py and load
+torch only when a command runs, so `--help`, `--version` and a refused option
+value answer at once. A worker process re-imports the main module (this file,
+or the installed script that imports it), so this file stays light too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tagger.exit_status import DEBUG, CheckedOutput, OneLineErrors, exit_status_
 
 __all__ = ["DEBUG", "app"]
 
-COMMANDS = ("train", "evaluate", "tag")
+COMMANDS = ("train", "evaluate", "tag", "info")
 
 
 class Commands(OneLineErrors):

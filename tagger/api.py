@@ -21,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from .config import DEFAULTS
+from .ensemble import load_models
 from .errors import ModelFileError
 from .model_file import LoadedModel, default_model_path, load_model
 from .runtime import configure_torch
@@ -34,7 +36,8 @@ __all__ = ["Tagger", "check_device"]
 class Tagger:
     """A loaded model that tags text.
 
-    Make one with ``Tagger.load(path)`` (a model file) or ``Tagger.from_checkpoint(dict)``.
+    Make one with ``Tagger.load(path)`` (a model file; a list of files is an ensemble: see
+    ``tagger.ensemble``) or ``Tagger.from_checkpoint(dict)``.
     Call it on a text for a ``Doc``; ``tag_tokens`` tags sentences already split into
     tokens; ``pipe`` tags a stream of texts lazily, in order; ``evaluate`` scores it on a
     gold CoNLL file. A Tagger pickles: it loads its model file again in the new process
@@ -45,58 +48,89 @@ class Tagger:
         self,
         loaded: LoadedModel,
         batch_size: int = 64,
-        path: str | os.PathLike | None = None,
+        path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
         checkpoint: dict | None = None,
+        *,
+        scores: bool = False,
+        nbest: int = DEFAULTS.nbest,
+        min_score: float = DEFAULTS.min_score,
     ):
         """Wrap a loaded model; ``Tagger.load`` or ``Tagger.from_checkpoint`` are the usual ways in.
-        ``path`` or ``checkpoint`` is what a pickled copy loads from."""
+        ``path`` or ``checkpoint`` is what a pickled copy loads from; ``scores``, ``nbest`` and
+        ``min_score`` are ``Tagger.load``'s."""
         if not isinstance(loaded, LoadedModel):
             raise TypeError(f"Tagger() takes a LoadedModel (use Tagger.load(path)); got {_shown(loaded)}")
         self.batch_size = _positive_int("batch_size", batch_size)
         self.threads: int | None = None  # what a copy made by pickling sets torch's threads to (see load)
-        self.path = None if path is None else Path(os.path.abspath(path))
+        # One model file, or the list of an ensemble's.
+        self.path: Path | list[Path] | None = None
+        if isinstance(path, (str, os.PathLike)):
+            self.path = Path(os.path.abspath(path))
+        elif path is not None:
+            self.path = [Path(os.path.abspath(p)) for p in path]
         self._checkpoint = checkpoint
         self._loaded = loaded
-        self._predictor = Predictor.from_loaded(loaded, self.batch_size)
+        self.scores, self.nbest, self.min_score = _score_options(scores, nbest, min_score)
+        self._predictor = Predictor.from_loaded(
+            loaded, self.batch_size, scores=self.scores, nbest=self.nbest, min_score=self.min_score
+        )
 
     @classmethod
     def load(
         cls,
-        path: str | os.PathLike | None = None,
+        path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
         device: str | torch.device = "cpu",
         batch_size: int = 64,
         threads: int | None = 0,
+        *,
+        scores: bool = False,
+        nbest: int = DEFAULTS.nbest,
+        min_score: float = DEFAULTS.min_score,
     ) -> Tagger:
         """Load a model file: ``path``, or the default model (``$TAGGER_MODEL``, else
-        ``~/.local/share/tagger/model.pt``). ``device`` is a torch device ("cpu", "cuda", ...);
+        ``~/.local/share/tagger/model.pt``); a list of files (trained with different seeds) is an
+        ensemble that averages their scores, as ``tagger tag -m a.pt -m b.pt`` does. ``device``
+        is a torch device ("cpu", "cuda", ...);
         ``batch_size`` is sentences per batch of the network. ``threads`` sets torch's threads
         for the process as ``tagger tag --threads`` does (0: ``$TAGGER_THREADS``, else 1; the
         network's matrices are too small for more to pay); None leaves torch's setting alone.
-        A missing or damaged file raises ``ModelFileError``, the error ``tagger tag`` reports."""
+        A missing or damaged file raises ``ModelFileError``, the error ``tagger tag`` reports.
+
+        ``scores=True``: each entity carries ``score``, the probability under the model that exactly
+        its span has its type; each sentence its ``token_scores`` and ``probability``. ``nbest=K``:
+        each sentence's ``nbest``, its K most probable tag sequences with their probabilities.
+        ``min_score``: entities scoring below it are dropped (tagged O); above 0 it turns scores on.
+        These are ``tagger tag --scores``, ``--nbest`` and ``--min-score``."""
         if path is None:
             path = default_model_path()
-        elif not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be a str or a path to a model file; got {_shown(path)}")
-        _positive_int("batch_size", batch_size)
-        found = check_device(device)
-        _threads(threads)
-        tagger = cls(load_model(path, device=found), batch_size, path=path)
+        elif not isinstance(path, (str, os.PathLike)) and not (
+            isinstance(path, (list, tuple)) and path and all(isinstance(p, (str, os.PathLike)) for p in path)
+        ):
+            raise TypeError(f"path must be a str or a path to a model file, or a list of them; got {_shown(path)}")
+        found, options = _checked(device, batch_size, threads, scores, nbest, min_score)
+        tagger = cls(load_models(path, device=found), batch_size, path=path, **options)
         tagger.threads = threads
         return tagger
 
     @classmethod
     def from_checkpoint(
-        cls, checkpoint: dict, device: str | torch.device = "cpu", batch_size: int = 64, threads: int | None = 0
+        cls,
+        checkpoint: dict,
+        device: str | torch.device = "cpu",
+        batch_size: int = 64,
+        threads: int | None = 0,
+        *,
+        scores: bool = False,
+        nbest: int = DEFAULTS.nbest,
+        min_score: float = DEFAULTS.min_score,
     ) -> Tagger:
         """A Tagger from a checkpoint held in memory (the dict a model file holds, e.g. from
         ``model_file.read_checkpoint``); it is checked as a model file is. The other arguments
         are those of ``Tagger.load``."""
         if not isinstance(checkpoint, dict):
             raise TypeError(f"checkpoint must be the dict a model file holds; got {_shown(checkpoint)}")
-        _positive_int("batch_size", batch_size)
-        found = check_device(device)
-        _threads(threads)
-        tagger = cls(_load_checkpoint(checkpoint, found), batch_size, checkpoint=checkpoint)
+        found, options = _checked(device, batch_size, threads, scores, nbest, min_score)
+        tagger = cls(_load_checkpoint(checkpoint, found), batch_size, checkpoint=checkpoint, **options)
         tagger.threads = threads
         return tagger
 
@@ -111,8 +145,10 @@ class Tagger:
         return self._loaded.metadata
 
     def __repr__(self) -> str:
-        where = f"path={str(self.path)!r}" if self.path is not None else "checkpoint=<in memory>"
-        return f"Tagger({where}, device={str(self.device)!r}, batch_size={self.batch_size})"
+        where = f"path={_as_str(self.path)!r}" if self.path is not None else "checkpoint=<in memory>"
+        options = _named(self._score_state()).items()
+        asked = "".join(f", {name}={value!r}" for name, value in options if value != DEFAULT_SCORES[name])
+        return f"Tagger({where}, device={str(self.device)!r}, batch_size={self.batch_size}{asked})"
 
     def __call__(self, text: str) -> Doc:
         """Tag one text: it may hold several lines and sentences. The ``Doc`` keeps the sentences,
@@ -182,26 +218,69 @@ class Tagger:
 
         if not isinstance(data_path, (str, os.PathLike)):
             raise TypeError(f"data_path must be a str or a path to a CoNLL file; got {_shown(data_path)}")
-        model = str(self.path) if self.path is not None else "<checkpoint>"
+        model = _as_str(self.path) if self.path is not None else "<checkpoint>"
         return evaluate_predictor(self._predictor, data_path, tag_column, model)
+
+    def _score_state(self) -> tuple[bool, int, float]:
+        return self.scores, self.nbest, self.min_score
 
     def __getstate__(self) -> dict:
         """What a copy in another process loads from: the model file's absolute path, or the
         checkpoint of a Tagger made from one; and the device, batch size and threads."""
         state: dict = {"device": str(self.device), "batch_size": self.batch_size, "threads": self.threads}
+        state.update(_named(self._score_state()))
         if self.path is not None:
-            state["path"] = str(self.path)
+            state["path"] = _as_str(self.path)
         else:
             state["checkpoint"] = self._checkpoint
         return state
 
     def __setstate__(self, state: dict) -> None:
         """Load the model again from the path or checkpoint in ``state`` (see ``__getstate__``)."""
+        options = {name: state.get(name, default) for name, default in DEFAULT_SCORES.items()}
+        common = (state["device"], state["batch_size"], state["threads"])
         if "path" in state:
-            other = Tagger.load(state["path"], state["device"], state["batch_size"], state["threads"])
+            other = Tagger.load(state["path"], *common, **options)
         else:
-            other = Tagger.from_checkpoint(state["checkpoint"], state["device"], state["batch_size"], state["threads"])
+            other = Tagger.from_checkpoint(state["checkpoint"], *common, **options)
         self.__dict__.update(other.__dict__)
+
+
+DEFAULT_SCORES = {"scores": False, "nbest": DEFAULTS.nbest, "min_score": DEFAULTS.min_score}
+
+
+def _checked(device, batch_size, threads, scores, nbest, min_score) -> tuple[torch.device, dict]:
+    """``Tagger.load``'s arguments checked before the model is read (torch's threads set): the device,
+    and the score options by name."""
+    _positive_int("batch_size", batch_size)
+    found = check_device(device)
+    _threads(threads)
+    return found, _named(_score_options(scores, nbest, min_score))
+
+
+def _named(options: tuple[bool, int, float]) -> dict:
+    return dict(zip(DEFAULT_SCORES, options))
+
+
+def _score_options(scores: object, nbest: object, min_score: object) -> tuple[bool, int, float]:
+    """``scores``, ``nbest`` and ``min_score`` checked (TypeError or ValueError showing the value);
+    a ``min_score`` above 0 turns scores on, since entities are dropped by their scores."""
+    if not isinstance(scores, bool):
+        raise TypeError(f"scores must be True or False; got {_shown(scores)}")
+    if isinstance(nbest, bool) or not isinstance(nbest, int):
+        raise TypeError(f"nbest must be an int (0: none); got {_shown(nbest)}")
+    if nbest < 0:
+        raise ValueError(f"nbest must be 0 (none) or more; got {nbest}")
+    if isinstance(min_score, bool) or not isinstance(min_score, (int, float)):
+        raise TypeError(f"min_score must be a number from 0 to 1; got {_shown(min_score)}")
+    if not 0 <= min_score <= 1:
+        raise ValueError(f"min_score must be from 0 to 1; got {min_score}")
+    return scores or min_score > 0, nbest, float(min_score)
+
+
+def _as_str(path: Path | list[Path]) -> str | list[str]:
+    """A model path as text, or an ensemble's paths as a list of texts."""
+    return str(path) if isinstance(path, Path) else [str(p) for p in path]
 
 
 def _joined(texts: list[str]) -> tuple[bytes, list[int]]:

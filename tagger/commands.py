@@ -2,17 +2,18 @@
 
 Each command declares its options, calls one library function and renders
 what it returns: results on stdout; logs, warnings and progress on stderr.
-Defaults and choices are the library's own (the config dataclasses, the
-functions' signatures, the modules' tuples of names); option values are
-checked as they are parsed (options.py), before any work; failures end as one
-line and an exit status (exit_status.py). cli.py loads this module when a
-command runs, so that importing cli.py stays light.
+Defaults and choices are the library's own (config.py: the config dataclasses
+and the defaults the library's functions take; the modules' tuples of names);
+option values are checked as they are parsed (options.py), before any work;
+failures end as one line and an exit status (exit_status.py). This module
+imports no torch: the modules that do are imported in the command bodies, so
+`--help` and a refused option value answer at once.
 """
 
 from __future__ import annotations
 
-import inspect
 import sys
+from dataclasses import fields
 from functools import cache
 from pathlib import Path
 from typing import Annotated
@@ -20,24 +21,26 @@ from typing import Annotated
 import typer
 from typer.core import TyperCommand
 
-from . import corpus, evaluation, render, schemes, tagging, training, windows, writer
+from . import render, schemes, windows, writer
+from .config import (
+    CELLS,
+    CHAR_ENCODERS,
+    DEFAULTS,
+    OPTIMIZERS,
+    SCORES,
+    ModelConfig,
+    TrainConfig,
+    default_model_path,
+)
 from .exit_status import CheckedOutput, err
-from .model import CELLS, CHAR_ENCODERS, ModelConfig
-from .model_file import default_model_path
-from .options import at_least, between, fraction, option, positive
+from .options import at_least, between, fraction, only_with, option, positive, suffix, unit_interval
 from .options import device as usable_device
-from .progress import EpochReporter
-from .runtime import configure_torch
-from .training import OPTIMIZERS, TrainConfig
+from .plot import FORMATS as PLOT_FORMATS
+from .plot import blocks_for
 
-
-def _defaults(library_callable) -> dict:
-    """The default of each parameter of a library function or config dataclass: the CLI's defaults."""
-    return {name: p.default for name, p in inspect.signature(library_callable).parameters.items()}
-
-
-TRAIN, NET, RUN = _defaults(TrainConfig), _defaults(ModelConfig), _defaults(training.train)
-TAG, EVALUATE, TORCH = _defaults(tagging.tag_file), _defaults(evaluation.evaluate), _defaults(configure_torch)
+# The configs' defaults, by field name (a parameter named as a field fills that field).
+TRAIN, NET = TrainConfig(), ModelConfig()
+TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 
 registry = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
@@ -58,8 +61,9 @@ class Command(TyperCommand):
     def format_help(self, ctx, formatter) -> None:
         for param in self.params:
             if param.name == "model":
+                repeat = "; repeat it to use an ensemble of models (scores averaged)" if param.multiple else ""
                 param.help = (
-                    "Model file ($TAGGER_MODEL, else $XDG_DATA_HOME/tagger/model.pt).  "
+                    f"Model file ($TAGGER_MODEL, else $XDG_DATA_HOME/tagger/model.pt){repeat}.  "
                     f"[default: {default_model_path()}]"
                 )
         super().format_help(ctx, formatter)
@@ -67,6 +71,12 @@ class Command(TyperCommand):
 
 # Options of more than one command.
 ModelPath = Annotated[Path | None, option("--model", "-m", help="Model file.")]
+ModelPaths = Annotated[
+    list[Path] | None,
+    option(
+        "--model", "-m", metavar="<path>", help="Model file; repeat it to use an ensemble of models (scores averaged)."
+    ),
+]
 TagColumn = Annotated[int, option(help="Column of the tag, counted from 0; negative counts from the end.")]
 BatchSize = Annotated[int, option(help="Sentences per batch.", rules=[at_least(1)])]
 Device = Annotated[str, option(help="Torch device: cpu, cuda or cuda:N.", rules=[usable_device])]
@@ -134,10 +144,15 @@ def _model_path(model: Path | None) -> Path:
     return model if model is not None else default_model_path()
 
 
+def _model_paths(models: list[Path] | None) -> list[Path]:
+    """The -m files of tag and evaluate: one model, or several as an ensemble (the default model when none)."""
+    return list(models) if models else [default_model_path()]
+
+
 def _configs(params: dict) -> tuple[ModelConfig, TrainConfig]:
     """The two configs of a run, filled from the options of the same name (--train-scheme is TrainConfig.scheme)."""
     config = TrainConfig.from_dict(params)
-    model_config = ModelConfig.from_dict({k: v for k, v in params.items() if k not in TRAIN})
+    model_config = ModelConfig.from_dict({k: v for k, v in params.items() if k not in TRAIN_FIELDS})
     return model_config, config
 
 
@@ -149,40 +164,43 @@ def train(
     dev_file: DevFile = None,
     test_file: TestFile = None,
     model: ModelPath = None,
-    epochs: Epochs = TRAIN["epochs"],
-    batch_size: BatchSize = TRAIN["batch_size"],
-    optimizer: Optimizer = TRAIN["optimizer"],
-    lr: LearningRate = TRAIN["lr"],
-    lr_decay: LrDecay = TRAIN["lr_decay"],
-    momentum: Momentum = TRAIN["momentum"],
-    clip: Clip = TRAIN["clip"],
-    word_dropout: WordDropout = TRAIN["word_dropout"],
-    seed: Seed = TRAIN["seed"],
-    cell: Cell = NET["cell"],
-    layers: Layers = NET["layers"],
-    hidden_size: HiddenSize = NET["hidden_size"],
-    word_dim: WordDim = NET["word_dim"],
-    char_encoder: CharEncoder = NET["char_encoder"],
-    dropout: Dropout = NET["dropout"],
-    patience: Patience = TRAIN["patience"],
-    data_scheme: DataScheme = RUN["data_scheme"],
-    scheme: TrainScheme = TRAIN["scheme"],
-    constrained: Constrained = NET["constrained"],
-    embeddings: Embeddings = TRAIN["embeddings"],
-    keep_vectors: KeepVectors = TRAIN["keep_vectors"],
-    freeze_vectors: FreezeVectors = TRAIN["freeze_vectors"],
-    average: Average = TRAIN["average"],
-    lowercase: Lowercase = TRAIN["lowercase"],
-    tag_column: TagColumn = RUN["tag_column"],
-    resume: Resume = RUN["resume"],
-    device: Device = TRAIN["device"],
-    threads: Threads = TRAIN["threads"],
+    epochs: Epochs = TRAIN.epochs,
+    batch_size: BatchSize = TRAIN.batch_size,
+    optimizer: Optimizer = TRAIN.optimizer,
+    lr: LearningRate = TRAIN.lr,
+    lr_decay: LrDecay = TRAIN.lr_decay,
+    momentum: Momentum = TRAIN.momentum,
+    clip: Clip = TRAIN.clip,
+    word_dropout: WordDropout = TRAIN.word_dropout,
+    seed: Seed = TRAIN.seed,
+    cell: Cell = NET.cell,
+    layers: Layers = NET.layers,
+    hidden_size: HiddenSize = NET.hidden_size,
+    word_dim: WordDim = NET.word_dim,
+    char_encoder: CharEncoder = NET.char_encoder,
+    dropout: Dropout = NET.dropout,
+    patience: Patience = TRAIN.patience,
+    data_scheme: DataScheme = DEFAULTS.data_scheme,
+    scheme: TrainScheme = TRAIN.scheme,
+    constrained: Constrained = NET.constrained,
+    embeddings: Embeddings = TRAIN.embeddings,
+    keep_vectors: KeepVectors = TRAIN.keep_vectors,
+    freeze_vectors: FreezeVectors = TRAIN.freeze_vectors,
+    average: Average = TRAIN.average,
+    lowercase: Lowercase = TRAIN.lowercase,
+    tag_column: TagColumn = DEFAULTS.tag_column,
+    resume: Resume = DEFAULTS.resume,
+    device: Device = TRAIN.device,
+    threads: Threads = TRAIN.threads,
     output: Summary = render.SUMMARY_FORMATS[0],
 ) -> None:
     """Train a model on CoNLL files and save the best one (by dev F1).
 
     Scores are percentages in the epoch rows (stderr) and the table summary, fractions 0-1 in --format json.
     """
+    from . import corpus, training
+    from .progress import EpochReporter
+
     files = corpus.data_files(data, train_file, dev_file, test_file)
     for note in files.notes:
         err(note)
@@ -203,25 +221,31 @@ def train(
     for line in render.warnings(result):
         err(line)
     out = CheckedOutput(sys.stdout)
-    out.write(render.as_json(result) + "\n" if output == "json" else render.train_summary(result))
+    if output == "json":
+        out.write(render.as_json(result) + "\n")
+    else:
+        out.write(render.train_summary(result, blocks=blocks_for(sys.stdout)))
 
 
 @registry.command(cls=Command)
 def evaluate(
     file: Annotated[Path, typer.Argument(help="CoNLL file with gold tags.")],
-    model: ModelPath = None,
+    model: ModelPaths = None,
     output: Summary = render.SUMMARY_FORMATS[0],
-    tag_column: TagColumn = EVALUATE["tag_column"],
-    batch_size: BatchSize = EVALUATE["batch_size"],
-    device: Device = EVALUATE["device"],
-    threads: Threads = TORCH["threads"],
+    tag_column: TagColumn = DEFAULTS.tag_column,
+    batch_size: BatchSize = DEFAULTS.batch_size,
+    device: Device = DEFAULTS.device,
+    threads: Threads = DEFAULTS.threads,
 ) -> None:
     """Score a model on a gold CoNLL file: entity-level precision, recall and F1 (seqeval, conlleval-compatible).
 
     Scores are percentages in the table, fractions 0-1 in --format json.
     """
+    from . import evaluation
+    from .runtime import configure_torch
+
     configure_torch(threads)
-    result = evaluation.evaluate(file, _model_path(model), tag_column=tag_column, batch_size=batch_size, device=device)
+    result = evaluation.evaluate(file, _model_paths(model), tag_column=tag_column, batch_size=batch_size, device=device)
     for line in render.warnings(result):
         err(line)
     out = CheckedOutput(sys.stdout)
@@ -231,10 +255,37 @@ def evaluate(
         render.evaluation_table(result, out)
 
 
+Scores = Annotated[
+    str | None,
+    option(
+        help="Add the CRF's probabilities: entities, a score per entity (jsonl, inline, html) and the "
+        "sentence's probability (jsonl); tokens, also each token's (jsonl).",
+        choices=SCORES,
+    ),
+]
+NBest = Annotated[
+    int, option(help="Add the K most probable tag sequences and their probabilities (jsonl).", rules=[at_least(0)])
+]
+MinScore = Annotated[
+    float, option(help="Drop entities scoring below this (0-1); their tokens are tagged O.", rules=[unit_interval])
+]
+
+
+def _check_tag_options(ctx: typer.Context, output: str, scores: str | None, nbest: int) -> None:
+    """Where an option does not apply to the output format: a usage error, before any work."""
+    if nbest:
+        only_with(ctx, "--nbest", nbest, output, ("jsonl",))
+    if scores == "tokens":
+        only_with(ctx, "--scores", scores, output, ("jsonl",))
+    elif scores:
+        only_with(ctx, "--scores", scores, output, ("jsonl", "inline", "html"))
+
+
 @registry.command(cls=Command)
 def tag(
+    ctx: typer.Context,
     file: Annotated[str | None, typer.Argument(help="Input file; stdin when absent or '-'.")] = None,
-    model: ModelPath = None,
+    model: ModelPaths = None,
     input_kind: Annotated[
         str,
         option(
@@ -242,35 +293,80 @@ def tag(
             help="text: raw text; conll: column files; tokens: one tokenized sentence a line.",
             choices=windows.INPUTS,
         ),
-    ] = TAG["input_kind"],
-    output: Annotated[str, option("--format", help="Output format.", choices=writer.FORMATS)] = TAG["output_format"],
-    batch_size: BatchSize = TAG["batch_size"],
-    device: Device = TAG["device"],
-    threads: Threads = TAG["threads"],
+    ] = DEFAULTS.input_kind,
+    output: Annotated[
+        str, option("--format", help="Output format (html: one page).", choices=writer.FORMATS)
+    ] = DEFAULTS.output_format,
+    scores: Scores = DEFAULTS.scores,
+    nbest: NBest = DEFAULTS.nbest,
+    min_score: MinScore = DEFAULTS.min_score,
+    batch_size: BatchSize = DEFAULTS.batch_size,
+    device: Device = DEFAULTS.device,
+    threads: Threads = DEFAULTS.threads,
     workers: Annotated[
         int,
         option(
             help="Processes beside the network for tokenizing and lookups (-1: 1 if 2+ cores, else 0).",
             rules=[at_least(-1)],
         ),
-    ] = TAG["workers"],
+    ] = DEFAULTS.workers,
 ) -> None:
     """Tag raw text, tokenized lines or CoNLL files; writes to stdout as sentences are tagged.
 
-    Empty or blank input writes nothing and exits 0. Scores in --format jsonl, when there are any,
-    are fractions 0-1, as in every JSON output.
+    Empty or blank input writes nothing and exits 0. Scores are fractions 0-1: in --format jsonl,
+    as in every JSON output, and in inline ([PER John Smith|0.98]) and html (on hover).
     """
+    _check_tag_options(ctx, output, scores, nbest)
+    from . import tagging
+
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8", errors="strict")
     count = tagging.tag_file(
         file,
         CheckedOutput(sys.stdout),
-        _model_path(model),
+        _model_paths(model),
         input_kind=input_kind,
         output_format=output,
         batch_size=batch_size,
         device=device,
         threads=threads,
         workers=workers,
+        scores=scores,
+        nbest=nbest,
+        min_score=min_score,
     )
     err(render.tagged_count(count, "<stdin>" if file in (None, "-") else file))
+
+
+@registry.command(cls=Command)
+def info(
+    model: Annotated[Path | None, typer.Argument(metavar="MODEL", help="Model file.", show_default=False)] = None,
+    output: Summary = render.SUMMARY_FORMATS[0],
+    plot: Annotated[
+        Path | None,
+        option(
+            metavar="<path>",
+            help="Also draw the training curve to a .png or .svg file (needs matplotlib).",
+            rules=[suffix(PLOT_FORMATS)],
+        ),
+    ] = None,
+) -> None:
+    """What a model file holds, read without building the network: tags, vocabulary, network,
+    training options, scores and the training history.
+
+    Scores are percentages in the table, fractions 0-1 in --format json.
+    """
+    from .info import model_info, render_info
+
+    found = model_info(_model_path(model))
+    if plot is not None:
+        from .plot import plot_history
+
+        err(f"wrote {plot_history(found['history'] or [], plot, title=Path(found['path']).name)}")
+    out = CheckedOutput(sys.stdout)
+    if output == "json":
+        out.write(render.as_json(found) + "\n")
+    else:
+        from rich.console import Console
+
+        Console(file=out).print(render_info(found))

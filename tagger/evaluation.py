@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .config import DEFAULTS
+
 if TYPE_CHECKING:
     from .tagging import Predictor
 
@@ -45,17 +47,18 @@ def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> 
 
 def evaluate(
     data_path: str | Path,
-    model_path: str | Path,
-    tag_column: int = -1,
-    batch_size: int = 64,
-    device: str = "cpu",
+    model_path: str | Path | Sequence[str | Path],
+    tag_column: int = DEFAULTS.tag_column,
+    batch_size: int = DEFAULTS.batch_size,
+    device: str = DEFAULTS.device,
 ) -> dict:
-    """Tag a gold CoNLL file with a model file and score it against the gold tags."""
-    from .model_file import load_model
+    """Tag a gold CoNLL file with a model file (several: an ensemble) and score it against the gold tags."""
+    from .ensemble import load_models
     from .tagging import Predictor
 
-    loaded = load_model(model_path, device=device)
-    return evaluate_predictor(Predictor.from_loaded(loaded, batch_size), data_path, tag_column, str(model_path))
+    loaded = load_models(model_path, device=device)
+    names = " + ".join(map(str, [model_path] if isinstance(model_path, (str, Path)) else model_path))
+    return evaluate_predictor(Predictor.from_loaded(loaded, batch_size), data_path, tag_column, names)
 
 
 def evaluate_predictor(predictor: Predictor, data_path: str | Path, tag_column: int = -1, model: str = "") -> dict:

@@ -10,71 +10,19 @@ to sequences valid in the tag scheme).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 from torchcrf import CRF
 
+from .config import CELLS as CELLS
+from .config import CHAR_ENCODERS as CHAR_ENCODERS
+from .config import ModelConfig
 from .likelihood import log_likelihood
 from .schemes import transition_rules
 from .tensors import Batch
 from .viterbi import NEG, viterbi_decode
 from .vocabulary import CASES
-
-CELLS = ("lstm", "gru")
-CHAR_ENCODERS = ("cnn", "lstm", "none")
-
-
-@dataclass
-class ModelConfig:
-    """Shape of the network; saved in the model file."""
-
-    num_words: int = 2  # trained word embeddings (words of the training data)
-    num_extra_words: int = 0  # frozen pretrained vectors of words outside the training data
-    num_chars: int = 2
-    num_tags: int = 1
-    word_dim: int = 100
-    char_dim: int = 30
-    char_encoder: str = "cnn"  # cnn (Ma & Hovy 2016) | lstm (Lample et al. 2016) | none
-    char_size: int = 50  # CNN filters, or LSTM hidden size per direction
-    char_kernel: int = 3
-    case_dim: int = 8  # 0 turns the case feature off
-    cell: str = "lstm"
-    hidden_size: int = 100  # per direction; the encoder output is 2 x hidden_size
-    layers: int = 1
-    dropout: float = 0.5
-    locked_dropout: bool = False  # one dropout mask per sentence, shared by its tokens (variational)
-    scheme: str = "bioes"  # the scheme the tags are in
-    constrained: bool = True  # decode only sequences valid in the scheme
-    embeddings: str | None = None  # file the pretrained vectors came from
-    # The CRF's scores are divided by this for probabilities (entity and token scores, n-best), not for
-    # decoding: a temperature fitted on held-out data (bench/calibration.py) corrects overconfidence.
-    temperature: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
-        if self.char_encoder not in CHAR_ENCODERS:
-            raise ValueError(f"char encoder must be one of {', '.join(CHAR_ENCODERS)}, got {self.char_encoder!r}")
-        for name in ("hidden_size", "layers", "word_dim"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.char_kernel < 1 or self.char_kernel % 2 == 0:
-            raise ValueError(f"char_kernel must be an odd number, got {self.char_kernel}")
-        if not self.temperature > 0.0:
-            raise ValueError(f"temperature must be above 0, got {self.temperature}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 class Dropout(nn.Module):

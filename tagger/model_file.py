@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import FORMAT, FORMAT_VERSION, make_checkpoint, read_checkpoint, write_atomically
+from .config import default_model_path as default_model_path
 from .errors import ModelFileError
 from .model import BiLSTMCRF, ModelConfig
 from .vocabulary import Vocabulary
@@ -28,15 +29,6 @@ __all__ = [
     "read_checkpoint",
     "save_model",
 ]
-
-
-def default_model_path() -> Path:
-    """``$TAGGER_MODEL``, else ``$XDG_DATA_HOME/tagger/model.pt`` (``~/.local/share/tagger/model.pt``)."""
-    env = os.environ.get("TAGGER_MODEL")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "tagger" / "model.pt"
 
 
 @dataclass

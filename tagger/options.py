@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import click
 import typer
 
 Rule = Callable[[str, object], None]
@@ -66,6 +67,8 @@ def one_of(choices: Sequence[str]) -> Rule:
 
 
 def device(name: str, value) -> None:
+    if value == "cpu":  # always usable; the check of any other device loads torch
+        return
     from .runtime import check_device
 
     check_device(value, name)
@@ -91,6 +94,31 @@ def _checker(rules: Sequence[Rule]) -> Callable:
         return value
 
     return check
+
+
+def unit_interval(name: str, value) -> None:
+    """A probability: from 0 to 1, both included."""
+    _finite(name, value)
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name} must be from 0 to 1, got {_show(value)}")
+
+
+def suffix(suffixes: Sequence[str]) -> Rule:
+    """A file name ending in one of ``suffixes`` (any case): the file's format follows its name."""
+
+    def rule(name: str, value) -> None:
+        if not str(value).lower().endswith(tuple(suffixes)):
+            raise ValueError(f"{name} must name a {' or '.join(suffixes)} file, got {_show(str(value))}")
+
+    return rule
+
+
+def only_with(ctx: typer.Context, flag: str, value: object, fmt: str, formats: Sequence[str]) -> None:
+    """A usage error (one line, status 2) for ``flag`` given with a ``--format`` it does not apply to;
+    checked when the command starts, before any work."""
+    if fmt not in formats:
+        listed = formats[0] if len(formats) == 1 else f"{', '.join(formats[:-1])} or {formats[-1]}"
+        raise click.UsageError(f"{flag} {value} applies to --format {listed}, not {fmt}", ctx)
 
 
 def option(*names: str, help: str, rules: Sequence[Rule] = (), choices: Sequence[str] = (), **extra):

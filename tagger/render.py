@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from typing import TextIO
 
-from rich.console import Console
-from rich.table import Table
+from .plot import BLOCKS, dev_f1, sparkline
 
 SUMMARY_FORMATS = ("table", "json")
 UNITS = "scores: percentages in the table, fractions 0-1 in json"
@@ -33,8 +32,9 @@ def _scores(label: str, s: dict) -> str:
     return f"{label} precision {percent(s['precision'])}%  recall {percent(s['recall'])}%  F1 {percent(s['f1'])}%"
 
 
-def train_summary(result: dict) -> str:
-    """The lines of ``tagger train``'s summary (scores in percent), warnings last."""
+def train_summary(result: dict, blocks: str = BLOCKS) -> str:
+    """The lines of ``tagger train``'s summary (scores in percent), dev F1 per epoch as a sparkline
+    of ``blocks`` (``plot.blocks_for`` picks them for the terminal), warnings last."""
     lines = [
         f"model: {result['model']}",
         f"best epoch: {result['best_epoch']} of {result['epochs_run']}",
@@ -43,12 +43,17 @@ def train_summary(result: dict) -> str:
     if "test" in result:
         lines.append(_scores("test:", result["test"]))
     lines.append(f"time: {result['seconds']:.1f} s")
+    if result.get("history"):
+        lines.append(f"dev F1 per epoch: {sparkline(dev_f1(result['history']), blocks=blocks)}")
     lines.extend(warnings(result))
     return "\n".join(lines) + "\n"
 
 
 def evaluation_table(result: dict, out: TextIO) -> None:
     """Per-type and micro-averaged precision, recall and F1 in percent, with each type's support."""
+    from rich.console import Console  # here, not above: `tagger --help` needs no rich
+    from rich.table import Table
+
     table = Table(title=f"{result['file']}: {result['sentences']} sentences, {result['tokens']} tokens")
     for column in ("type", "precision %", "recall %", "F1 %", "support"):
         table.add_column(column, justify="left" if column == "type" else "right")

@@ -21,12 +21,14 @@ from typing import TextIO
 import torch
 
 from .arrays import WindowArrays, WindowMaker
+from .config import DEFAULTS, SCORES
+from .ensemble import load_models
 from .errors import DataError
 from .marginals import ChunkRules, calibration_error, decoded_scores
 from .model import BiLSTMCRF
-from .model_file import LoadedModel, load_model
+from .model_file import LoadedModel
 from .nbest import kbest_probabilities
-from .schemes import BIOES, IOB1, IOB2, convert, to_spans
+from .schemes import BIOES, IOB1, IOB2, convert, split_tag, to_spans
 from .tensors import Batch, FormBucket, window_tensors
 from .vocabulary import Vocabulary
 from .windows import INPUTS, TaggedSentence, Window, WindowSentences, read_windows
@@ -324,8 +326,7 @@ def _tagged_windows(predictor: Predictor, windows: Iterable[Window]) -> Iterator
                 raise err
             if chunk is None:
                 return
-            for sentence, tags in zip(chunk, predictor.run(prepared)):
-                sentence.tags = tags
+            predictor.label(chunk, prepared)  # tags, and the scores the predictor was asked for
             yield chunk
     finally:
         # Stopped early (a closed pipe, an error, Ctrl-C): a producer waiting for input is told to
@@ -347,42 +348,70 @@ def _tagged_windows(predictor: Predictor, windows: Iterable[Window]) -> Iterator
 def tag_file(
     file: str | None,
     out: TextIO,
-    model_path: str | Path,
-    input_kind: str = "text",
-    output_format: str = "conll",
-    batch_size: int = 64,
-    device: str = "cpu",
-    threads: int = 0,
-    workers: int = -1,
+    model_path: str | Path | Sequence[str | Path],
+    input_kind: str = DEFAULTS.input_kind,
+    output_format: str = DEFAULTS.output_format,
+    batch_size: int = DEFAULTS.batch_size,
+    device: str = DEFAULTS.device,
+    threads: int = DEFAULTS.threads,
+    workers: int = DEFAULTS.workers,
+    scores: str | None = DEFAULTS.scores,
+    nbest: int = DEFAULTS.nbest,
+    min_score: float = DEFAULTS.min_score,
 ) -> int:
     """Tag a file (or stdin for None or '-') and write the result to ``out``; returns the sentence count.
 
+    ``scores`` ("entities" or "tokens", see ``config.SCORES``) adds the CRF's probabilities to the output,
+    ``nbest`` the most probable tag sequences, and ``min_score`` drops entities scoring below it (their
+    tokens are tagged O; the scores are shown only where ``scores`` asks for them).
     An empty or blank input writes nothing and returns 0: a filter in a pipeline (``grep X f | tagger tag``)
     or a loop over many files must not fail on an empty one.
     """
     from .reader import open_binary
     from .runtime import configure_torch
-    from .writer import FORMATTERS, write
+    from .writer import FORMATS, write
 
-    if output_format not in FORMATTERS:
-        raise DataError(f"unknown output format {output_format!r}; expected one of {', '.join(FORMATTERS)}")
-    if input_kind not in INPUTS:
-        raise DataError(f"unknown input kind {input_kind!r}; expected one of {', '.join(INPUTS)}")
+    _check_choice("output format", output_format, FORMATS)
+    _check_choice("input kind", input_kind, INPUTS)
+    _check_choice("scores", scores, (None, *SCORES))
     configure_torch(threads)
-    loaded = load_model(model_path, device=device)
-    predictor = Predictor.from_loaded(loaded, batch_size)
+    loaded = load_models(model_path, device=device)
+    asked = bool(scores) or min_score > 0
+    predictor = Predictor.from_loaded(loaded, batch_size, scores=asked, nbest=nbest, min_score=min_score)
     if file is None or file == "-":
-        name, stream = "<stdin>", sys.stdin.buffer
-        close = False
+        name, stream, close = "<stdin>", sys.stdin.buffer, False
     else:
-        name, stream = file, open_binary(file)
-        close = True
+        name, stream, close = file, open_binary(file), True
     try:
         if workers < 0:  # a process beside the network for reading's per-token work, where there is a core for it
             workers = 1 if (os.cpu_count() or 1) >= 2 else 0
         windows = read_windows(stream, name, input_kind, predictor.window_maker, workers)
-        count = write(tag_stream(predictor, windows), out, output_format)
+        sentences = tag_stream(predictor, windows)
+        if asked:
+            sentences = _shown_scores(sentences, scores)
+        count = write(sentences, out, output_format, types=entity_types(loaded.vocab.tags))
     finally:
         if close:
             stream.close()
     return count
+
+
+def _check_choice(what: str, value: object, choices: Sequence) -> None:
+    if value not in choices:
+        shown = ", ".join(str(c) for c in choices)
+        raise DataError(f"unknown {what} {value!r}; expected one of {shown}")
+
+
+def _shown_scores(sentences: Iterable[TaggedSentence], scores: str | None) -> Iterator[TaggedSentence]:
+    """The sentences with only the scores asked for: ``min_score`` alone computes them, and shows none."""
+    for sentence in sentences:
+        if scores != "tokens":
+            sentence.token_scores = None
+        if not scores:
+            sentence.entity_scores = sentence.probability = None
+        yield sentence
+
+
+def entity_types(tags: Sequence[str]) -> list[str]:
+    """The entity types of a tag set, sorted (``B-PER``, ``I-PER`` -> ``PER``)."""
+    return sorted({split_tag(tag)[1] for tag in tags if tag != "O"})

@@ -16,7 +16,7 @@ import math
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,70 +27,23 @@ from torch.optim.swa_utils import AveragedModel
 from . import __version__
 from .arrays import length_batches
 from .checkpoint import read_checkpoint, resume_path
+from .config import DEFAULTS, ModelConfig, TrainConfig
+from .config import OPTIMIZERS as OPTIMIZERS
 from .corpus import TaggedData, load_tagged
 from .embeddings import Vectors, read_vectors
 from .errors import DataError, TaggerError
 from .evaluation import score
 from .interrupts import Interrupted, Signals, caught_signals
-from .model import BiLSTMCRF, ModelConfig
+from .model import BiLSTMCRF
 from .model_file import check_writable, save_model
 from .runtime import configure_torch
-from .schemes import SCHEMES, tag_set
+from .schemes import tag_set
 from .tagging import Predictor
 from .tensors import Batch, TensorMaker
 from .vocabulary import UNK, Vocabulary, word_key
 
-OPTIMIZERS = ("sgd", "adam")
 # Fewer training sentences than this draw a warning: too little to learn from (the dev F1 usually stays 0).
 MIN_SENTENCES = 50
-
-
-@dataclass
-class TrainConfig:
-    """How to train; saved in the model file beside the model's own config."""
-
-    epochs: int = 30
-    batch_size: int = 32
-    optimizer: str = "adam"
-    lr: float = 0.002
-    momentum: float = 0.9
-    lr_decay: float = 0.05  # learning rate at epoch e (from 0): lr / (1 + lr_decay * e)
-    clip: float = 5.0  # gradient norm clipping; 0 turns it off
-    word_dropout: float = 0.3  # chance a singleton word is replaced by <unk> while training
-    patience: int = 5  # epochs without a dev F1 gain before stopping; 0 never stops early
-    seed: int = 1
-    scheme: str = "bioes"  # scheme the model is trained in
-    dev_fraction: float = 0.1  # held out of train when there is no dev file
-    embeddings: str | None = None  # pretrained word vectors (GloVe / word2vec text, plain or .gz)
-    keep_vectors: int = 100_000  # most frequent pretrained words kept for tag time beyond the data's (-1: all)
-    freeze_vectors: bool = False  # keep pretrained vectors as they are (only words without one are trained)
-    average: float = 0.0  # decay of a moving average of the weights, which is scored and saved (0: off)
-    lowercase: bool = True  # lowercase word keys (the characters and the case feature keep the case)
-    threads: int = 0  # torch threads; 0 picks for the machine
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise TaggerError(f"--epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise TaggerError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if not self.lr > 0:
-            raise TaggerError(f"--lr must be positive, got {self.lr}")
-        if self.patience < 0:
-            raise TaggerError(f"--patience must be 0 or more, got {self.patience}")
-        if self.optimizer not in OPTIMIZERS:
-            raise TaggerError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.scheme not in SCHEMES:
-            raise TaggerError(f"--scheme must be one of {', '.join(SCHEMES)}, got {self.scheme!r}")
-        if not 0.0 <= self.word_dropout < 1.0:
-            raise TaggerError(f"--word-dropout must be in [0, 1), got {self.word_dropout}")
-        if not 0.0 <= self.average < 1.0:
-            raise TaggerError(f"--average must be in [0, 1), got {self.average}")
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 class TrainingInterrupted(TaggerError):
@@ -119,9 +72,9 @@ def train(
     test_file: str | Path | None = None,
     model_config: ModelConfig | None = None,
     config: TrainConfig | None = None,
-    tag_column: int = -1,
-    data_scheme: str | None = None,
-    resume: bool = False,
+    tag_column: int = DEFAULTS.tag_column,
+    data_scheme: str | None = DEFAULTS.data_scheme,
+    resume: bool = DEFAULTS.resume,
     log: Callable[[str], None] = lambda message: None,
     on_epoch: Callable[[dict], None] = lambda row: None,
     progress: Callable[[int], Callable[[int], None]] | None = None,

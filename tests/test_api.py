@@ -306,6 +306,67 @@ def test_wrong_load_arguments_say_what_was_passed(trained_model, kwargs, error, 
         Tagger.from_checkpoint([1])
 
 
+# Scores and n-best (issue 12)
+
+
+@pytest.fixture(scope="module")
+def scored(trained_model) -> Tagger:
+    return Tagger.load(trained_model, scores=True, nbest=3)
+
+
+def test_entities_carry_the_command_lines_scores(scored, trained_model):
+    text = TEXTS[1]
+    doc = scored(text)
+    assert doc.entities and all(0.0 <= e.score <= 1.0 for e in doc.entities)
+    expected = cli_records(trained_model, text, "--scores", "tokens", "--nbest", "3")
+    assert [s.to_dict() for s in doc.sentences] == expected
+    assert "score" in doc.to_dict()["entities"][0]
+
+
+def test_entities_carry_no_score_unless_asked(model):
+    doc = model(TEXTS[1])
+    assert doc.entities and all(e.score is None for e in doc.entities)
+    assert all(s.token_scores is None and s.nbest is None for s in doc.sentences)
+
+
+def test_tag_tokens_carries_scores_and_nbest(scored):
+    (sentence,) = scored.tag_tokens([["John", "Smith", "lives", "in", "Paris", "."]])
+    assert [e.type for e in sentence.entities] == ["PER", "LOC"] and all(e.score for e in sentence.entities)
+    assert sentence.nbest[0]["tags"] == sentence.tags and 1 <= len(sentence.nbest) <= 3
+
+
+def test_min_score_drops_entities_and_turns_scores_on(trained_model, model):
+    strict = Tagger.load(trained_model, min_score=1.0)
+    assert strict.scores
+    before = model.tag_tokens([s.split() for s in TEXTS[1].replace(".", " .").splitlines()])
+    after = strict.tag_tokens([s.tokens for s in before])
+    assert sum(len(s.entities) for s in after) < sum(len(s.entities) for s in before)
+    assert all(e.score >= 1.0 for s in after for e in s.entities)
+
+
+def test_a_pickled_tagger_keeps_its_score_options(scored):
+    copy = pickle.loads(pickle.dumps(scored))
+    assert (copy.scores, copy.nbest, copy.min_score) == (True, 3, 0.0)
+    assert repr(copy) == repr(scored) and "scores=True, nbest=3" in repr(copy)
+    assert records(copy(TEXTS[0])) == records(scored(TEXTS[0]))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "shown"),
+    [
+        ({"scores": "entities"}, TypeError, "str 'entities'"),
+        ({"nbest": -1}, ValueError, "got -1"),
+        ({"nbest": 2.0}, TypeError, "float 2.0"),
+        ({"min_score": 1.5}, ValueError, "got 1.5"),
+        ({"min_score": "0.5"}, TypeError, "str '0.5'"),
+    ],
+)
+def test_wrong_score_arguments_say_what_was_passed(trained_model, kwargs, error, shown):
+    with pytest.raises(error) as info:
+        Tagger.load(trained_model, **kwargs)
+    assert shown in str(info.value)
+
+
 # The package's face
 
 

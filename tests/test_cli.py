@@ -530,7 +530,7 @@ def test_token_of_10000_characters(tmp_path, trained_model):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["tag", "--format", "xml"], "--format must be one of conll, inline, jsonl, got 'xml'"),
+        (["tag", "--format", "xml"], "--format must be one of conll, inline, jsonl, html, got 'xml'"),
         (["evaluate", "x.txt", "--format", "yaml"], "--format must be one of table, json, got 'yaml'"),
         (["train", "--train", "x.txt", "--format", "csv"], "--format must be one of table, json, got 'csv'"),
         (["tag", "--input", "pdf"], "--input must be one of text, conll, tokens, got 'pdf'"),
@@ -702,6 +702,9 @@ BAD_VALUES = {
     "workers": ["-2"],
     "output": ["xml", "csv"],
     "input_kind": ["html"],
+    "scores": ["all", "entity", ""],
+    "nbest": ["-1"],
+    "min_score": ["-0.1", "1.5", "nan"],
 }
 # Options with a value that no check can refuse before the data is read.
 NOT_CHECKED_BEFORE_WORK = {
@@ -962,3 +965,35 @@ def test_importing_the_command_line_does_not_import_torch():
     code = "import sys, cli; cli.app; print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert (out.returncode, out.stdout.strip()) == (0, "[]"), out.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["--help"], 0),
+        (["tag", "--help"], 0),
+        (["train", "--help"], 0),
+        (["evaluate", "--help"], 0),
+        (["info", "--help"], 0),
+        (["tag", "--batch-size", "0"], 2),
+    ],
+    ids=["help", "tag-help", "train-help", "evaluate-help", "info-help", "bad-value"],
+)
+def test_help_and_refused_options_answer_without_torch(args, status):
+    """`--help` and a refused option value are answered from config.py's defaults, before torch is loaded."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = (
+        "import sys, runpy\n"
+        f"sys.argv = ['cli.py', *{args!r}]\n"
+        "try:\n    runpy.run_path('cli.py', run_name='__main__')\n"
+        "except SystemExit as e:\n"
+        "    print(e.code, sorted(m for m in ('torch', 'numpy') if m in sys.modules), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.stderr.splitlines()[-1] == f"{status} []", out.stderr
+    assert out.stdout if status == 0 else "--batch-size" in out.stderr

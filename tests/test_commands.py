@@ -1,0 +1,237 @@
+"""The issue-12 options of the commands: tag --scores/--nbest/--min-score/--format html, tagger info, and
+the dev F1 sparkline of tagger train."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from conftest import one_line_error, run_cli
+
+from tagger import tagging, training
+
+pytestmark = pytest.mark.usefixtures("cli_env")
+
+TEXT = (
+    "John Smith lives in Paris .\nAcme Corp hired Mary in Berlin .\nYesterday Bob met Ana Lopez .\n"
+    "Google opened a store in New York yesterday .\n"
+)
+
+
+def tag(model, *args, input: str = TEXT):
+    result = run_cli("tag", "-m", model, *args, input=input)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def records(model, *args, input: str = TEXT) -> list[dict]:
+    return [json.loads(line) for line in tag(model, "--format", "jsonl", *args, input=input).splitlines()]
+
+
+# --scores
+
+
+def test_jsonl_has_entity_scores_only_when_asked(trained_model):
+    plain = records(trained_model)
+    scored = records(trained_model, "--scores", "entities")
+    assert any(r["entities"] for r in plain)
+    for without, with_ in zip(plain, scored):
+        assert all("score" not in e for e in without["entities"])
+        assert "token_scores" not in without and "probability" not in without
+        assert without["tags"] == with_["tags"]
+        assert [e["text"] for e in without["entities"]] == [e["text"] for e in with_["entities"]]
+        assert all(0.0 <= e["score"] <= 1.0 for e in with_["entities"])
+        assert 0.0 < with_["probability"] <= 1.0
+        assert "token_scores" not in with_  # --scores entities: no per-token scores
+
+
+def test_scores_tokens_adds_a_score_per_token(trained_model):
+    for record in records(trained_model, "--scores", "tokens"):
+        assert len(record["token_scores"]) == len(record["tokens"])
+        assert all(0.0 <= s <= 1.0 for s in record["token_scores"])
+        assert all("score" in e for e in record["entities"])
+
+
+def test_inline_shows_entity_scores_when_asked(trained_model):
+    plain = tag(trained_model, "--format", "inline").splitlines()
+    scored = tag(trained_model, "--format", "inline", "--scores", "entities").splitlines()
+    assert "|" not in "".join(plain)
+    entities = [e for r in records(trained_model, "--scores", "entities") for e in r["entities"]]
+    shown = re.findall(r"\[(\w+) ([^\]|]+)\|(\d\.\d\d)\]", "\n".join(scored))
+    assert [(kind, text, float(score)) for kind, text, score in shown] == [
+        (e["type"], e["text"], round(e["score"], 2)) for e in entities
+    ]
+    assert re.sub(r"\|\d\.\d\d\]", "]", "\n".join(scored)) == "\n".join(plain)
+
+
+# --min-score
+
+
+def test_min_score_1_drops_every_entity_below_1(trained_model):
+    scored = records(trained_model, "--scores", "entities")
+    kept = records(trained_model, "--scores", "entities", "--min-score", "1.0")
+    dropped = 0
+    for before, after in zip(scored, kept):
+        assert all(e["score"] >= 1.0 for e in after["entities"])
+        for e in before["entities"]:
+            if e["score"] < 1.0:
+                assert set(after["tags"][e["start"] : e["end"]]) == {"O"}, (e, after["tags"])
+                dropped += 1
+    assert dropped > 0  # the test must be able to fail: some entity scored below 1
+
+
+def test_min_score_without_scores_changes_tags_and_shows_no_scores(trained_model):
+    plain = records(trained_model)
+    kept = records(trained_model, "--min-score", "1.0")
+    assert sum(len(r["entities"]) for r in kept) < sum(len(r["entities"]) for r in plain)
+    for record in kept:
+        assert not {"token_scores", "probability"} & set(record)
+        assert all("score" not in e for e in record["entities"])
+
+
+def test_min_score_0_changes_nothing(trained_model):
+    for args in ([], ["--format", "jsonl", "--scores", "entities"], ["--format", "inline"]):
+        assert tag(trained_model, *args, "--min-score", "0") == tag(trained_model, *args)
+
+
+# --nbest
+
+
+def test_nbest_gives_at_most_k_sequences_most_probable_first(trained_model):
+    plain = records(trained_model)
+    best = records(trained_model, "--nbest", "3")
+    for one, record in zip(plain, best):
+        nbest = record["nbest"]
+        assert 1 <= len(nbest) <= 3
+        assert nbest[0]["tags"] == one["tags"] == record["tags"]
+        probabilities = [n["probability"] for n in nbest]
+        assert probabilities == sorted(probabilities, reverse=True)
+        assert all(0.0 <= p <= 1.0 for p in probabilities) and sum(probabilities) <= 1.0 + 1e-9
+        assert all(len(n["tags"]) == len(record["tokens"]) for n in nbest)
+        assert len({tuple(n["tags"]) for n in nbest}) == len(nbest)  # different sequences
+        assert all("score" not in e for e in record["entities"])  # n-best alone adds no scores
+    assert any(len(r["nbest"]) == 3 for r in best)
+
+
+# --format html
+
+
+def test_html_is_one_escaped_page(trained_model):
+    text = 'John Smith met <script>alert(1)</script> in Paris .\nMary said "><img src=x onerror=alert(2)> .\n'
+    page = tag(trained_model, "--format", "html", input=text)
+    assert page.count("<!DOCTYPE html>") == 1 and page.rstrip().endswith("</html>")
+    assert "<script" not in page and "<img" not in page
+    assert "&lt;script&gt;" in page and "&quot;&gt;&lt;img" in page
+    legend = re.search(r'<div class="legend">.*?</div>', page).group(0)
+    assert [t for t in ("LOC", "ORG", "PER") if f">{t}<" in legend] == ["LOC", "ORG", "PER"]
+    assert 'class="s"' not in page  # no scores unless asked
+
+
+def test_html_shows_scores_on_hover_when_asked(trained_model):
+    page = tag(trained_model, "--format", "html", "--scores", "entities")
+    entities = [e for r in records(trained_model, "--scores", "entities") for e in r["entities"]]
+    hovers = re.findall(r'title="(\w+) (\d\.\d{3})"', page)
+    assert hovers == [(e["type"], f"{e['score']:.3f}") for e in entities]
+
+
+def test_html_of_an_empty_input_is_nothing(trained_model):
+    assert tag(trained_model, "--format", "html", input="") == ""
+
+
+# Options that do not apply to the format
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (["--nbest", "2"], "--nbest 2 applies to --format jsonl, not conll"),
+        (["--nbest", "2", "--format", "html"], "--nbest 2 applies to --format jsonl, not html"),
+        (["--scores", "tokens", "--format", "inline"], "--scores tokens applies to --format jsonl, not inline"),
+        (["--scores", "entities"], "--scores entities applies to --format jsonl, inline or html, not conll"),
+    ],
+)
+def test_an_option_that_does_not_apply_is_a_usage_error_before_any_work(monkeypatch, tmp_path, args, shown):
+    def work(*args, **kwargs):
+        raise AssertionError("the work began before the options were checked")
+
+    monkeypatch.setattr(tagging, "tag_file", work)
+    line = one_line_error(run_cli("tag", "-m", tmp_path / "no-such-model.pt", *args, input=TEXT), shown)
+    assert line.endswith(" tag --help')")
+
+
+def test_tag_file_passes_the_options_on(monkeypatch, tmp_path):
+    seen = {}
+    monkeypatch.setattr(tagging, "tag_file", lambda *args, **kwargs: seen.update(kwargs) or 1)
+    args = ["--format", "jsonl", "--scores", "tokens", "--nbest", "4", "--min-score", "0.5"]
+    assert run_cli("tag", "-m", tmp_path / "m.pt", *args, input=TEXT).exit_code == 0
+    assert (seen["scores"], seen["nbest"], seen["min_score"]) == ("tokens", 4, 0.5)
+
+
+# tagger info
+
+
+def test_info_json_has_every_key(trained_model):
+    result = run_cli("info", trained_model, "--format", "json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert set(info) >= {
+        "path", "format", "format_version", "tagger_version", "created", "tags", "types", "scheme", "data_scheme",
+        "vocabulary", "embeddings", "network", "parameters", "training", "best_epoch", "dev", "test", "history",
+    }  # fmt: skip
+    assert info["types"] == ["LOC", "ORG", "PER"]
+    assert len(info["history"]) == 15 and 0.0 <= info["dev"]["f1"] <= 1.0
+
+
+def test_info_table_names_the_model_and_draws_dev_f1(trained_model):
+    result = run_cli("info", trained_model)
+    assert result.exit_code == 0, result.output
+    assert "LOC, ORG, PER" in result.stdout and "dev F1 per epoch" in result.stdout
+
+
+def test_info_reads_the_default_model(trained_model, monkeypatch):
+    monkeypatch.setenv("TAGGER_MODEL", str(trained_model))
+    result = run_cli("info", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["path"] == str(trained_model)
+
+
+def test_info_plot_writes_a_png(trained_model, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "curve.png"
+    result = run_cli("info", trained_model, "--format", "json", "--plot", path)
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads(result.stdout)["best_epoch"] >= 1
+    assert result.stderr.strip() == f"wrote {path}"
+
+
+def test_info_plot_of_another_kind_of_file_is_a_usage_error(trained_model, tmp_path):
+    one_line_error(run_cli("info", trained_model, "--plot", tmp_path / "curve.gif"), "--plot", "curve.gif")
+    assert not (tmp_path / "curve.gif").exists()
+
+
+def test_info_of_a_missing_model_is_one_line(tmp_path):
+    one_line_error(run_cli("info", tmp_path / "nope.pt"), str(tmp_path / "nope.pt"))
+
+
+# tagger train's sparkline
+
+
+def test_train_table_ends_with_a_dev_f1_sparkline(tiny_dir, tmp_path, monkeypatch):
+    history = [{"epoch": e, "dev": {"precision": f, "recall": f, "f1": f}} for e, f in enumerate([0.1, 0.5, 0.9], 1)]
+    result = {
+        "model": "m.pt",
+        "best_epoch": 3,
+        "epochs_run": 3,
+        "dev": {"precision": 0.9, "recall": 0.9, "f1": 0.9},
+        "seconds": 1.0,
+        "warnings": [],
+        "history": history,
+    }
+    monkeypatch.setattr(training, "train", lambda *args, **kwargs: result)
+    out = run_cli("train", tiny_dir, "-m", tmp_path / "m.pt")
+    assert out.exit_code == 0, out.output
+    last = out.stdout.splitlines()[-1]
+    assert last.startswith("dev F1 per epoch: ")
+    assert last.removeprefix("dev F1 per epoch: ") in ("▁▅█", "_=#")  # block characters, or ASCII ones
