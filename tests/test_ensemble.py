@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import TRAINED_EPOCHS
 
 from tagger.corpus import load_tagged
 from tagger.ensemble import Ensemble, load_ensemble, load_models
@@ -66,7 +67,7 @@ def perturbed_model(trained_model, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def second_seed_model(tiny_dir, tmp_path_factory) -> Path:
-    """A model trained like ``trained_model`` with another seed (a few seconds)."""
+    """A model trained like ``trained_model`` with another seed (about a second; its best epoch is 5)."""
     from tagger.model import ModelConfig
     from tagger.training import TrainConfig, train
 
@@ -77,7 +78,7 @@ def second_seed_model(tiny_dir, tmp_path_factory) -> Path:
         dev_file=tiny_dir / "dev.txt",
         test_file=tiny_dir / "test.txt",
         model_config=ModelConfig(word_dim=20, char_size=10, hidden_size=16),
-        config=TrainConfig(epochs=15, batch_size=8, lr=0.05, patience=0, seed=2),
+        config=TrainConfig(epochs=TRAINED_EPOCHS, batch_size=8, lr=0.05, patience=0, seed=2),
     )
     return path
 
