@@ -286,22 +286,6 @@ def test_check_writable_read_only_folder(tmp_path, monkeypatch):
     assert check_writable(tmp_path / "model.pt") == tmp_path / "model.pt"
 
 
-def test_vocabulary_is_packed_in_the_model_file_and_old_lists_still_load(trained_model):
-    from tagger.vocabulary import Vocabulary
-
-    checkpoint = read_checkpoint(trained_model)
-    vocab = load_model(trained_model).vocab
-    # One string and one block of bytes: the loader reads each in one step, not one per word.
-    assert isinstance(checkpoint["vocab"]["words"], str)
-    assert isinstance(checkpoint["vocab"]["word_counts"], bytes)
-    assert Vocabulary.from_dict(vocab.to_dict()) == vocab
-    lists = {**vocab.to_dict(), "words": list(vocab.words), "word_counts": list(vocab.word_counts)}
-    assert Vocabulary.from_dict(lists) == vocab  # a model file written before the packing
-    odd = Vocabulary(["<pad>", "<unk>", "a\nb", "c"], ["<pad>", "<unk>"], ["O"], [0, 0, 2, 1])
-    assert isinstance(odd.to_dict()["words"], list)  # a word with a newline keeps the list
-    assert Vocabulary.from_dict(odd.to_dict()) == odd
-
-
 # Model files: one line, status 2, and a malicious pickle runs nothing
 
 
