@@ -109,22 +109,26 @@ def tiny_dir(tmp_path_factory) -> Path:
 TRAINED_EPOCHS = 8
 
 
-@pytest.fixture(scope="session")
-def trained_model(tiny_dir, tmp_path_factory) -> Path:
-    """A small model trained on tiny_dir (about a second); read-only for tests."""
+def train_tiny_model(tiny_dir: Path, path: Path, seed: int) -> Path:
+    """The small model of the tests, trained on tiny_dir with ``seed`` (about a second)."""
     from tagger.model import ModelConfig
     from tagger.training import TrainConfig, train
 
-    path = tmp_path_factory.mktemp("model") / "model.pt"
     train(
         tiny_dir / "train.txt",
         path,
         dev_file=tiny_dir / "dev.txt",
         test_file=tiny_dir / "test.txt",
         model_config=ModelConfig(word_dim=20, char_size=10, hidden_size=16),
-        config=TrainConfig(epochs=TRAINED_EPOCHS, batch_size=8, lr=0.05, patience=0, seed=1),
+        config=TrainConfig(epochs=TRAINED_EPOCHS, batch_size=8, lr=0.05, patience=0, seed=seed),
     )
     return path
+
+
+@pytest.fixture(scope="session")
+def trained_model(tiny_dir, tmp_path_factory) -> Path:
+    """A small model trained on tiny_dir (about a second); read-only for tests."""
+    return train_tiny_model(tiny_dir, tmp_path_factory.mktemp("model") / "model.pt", seed=1)
 
 
 # The command line, shared by the tests that run it.
