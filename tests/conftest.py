@@ -224,6 +224,17 @@ def scheme_parameters(tags: list[str], scheme: str, generator: torch.Generator):
     return start, transitions.masked_fill(~ok, NEG_INF), end
 
 
+def random_problems(generator, trials: int, batch: int, tags=range(1, 5), times=range(1, 6), scale=1.0, forbid=0.0):
+    """``trials`` random CRF problems (emissions, mask, start, transitions, end), float64, each with its own number
+    of tags (from ``tags``) and sentence length (from ``times``); about ``forbid`` of the parameters -inf."""
+    for _ in range(trials):
+        num_tags = int(torch.randint(tags.start, tags.stop, (1,), generator=generator))
+        time = int(torch.randint(times.start, times.stop, (1,), generator=generator))
+        emissions = torch.randn(batch, time, num_tags, generator=generator, dtype=torch.float64) * scale
+        mask = random_mask(batch, time, generator)
+        yield (emissions, mask, *random_parameters(num_tags, generator, forbid))
+
+
 def random_batches(tags: list[str], scheme: str, generator: torch.Generator, lengths, constrained: bool = True):
     """For each length: (emissions, mask, start, transitions, end) of 3 random sentences of at most that many
     tokens, with parameters that obey the scheme's constraints (or any, where not ``constrained``)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import SENTENCES, brute_force, make_model, random_batches, random_mask, random_parameters
+from conftest import SENTENCES, brute_force, make_model, random_batches, random_mask, random_parameters, random_problems
 
 from tagger.marginals import (
     ChunkRules,
@@ -47,23 +47,15 @@ def check_against_brute_force(emissions, mask, start, transitions, end):
 @pytest.mark.parametrize("seed", range(4))
 def test_marginals_equal_brute_force_and_sum_to_one(seed):
     generator = torch.Generator().manual_seed(seed)
-    for _ in range(15):
-        num_tags = int(torch.randint(1, 5, (1,), generator=generator))
-        time = int(torch.randint(1, 6, (1,), generator=generator))
-        emissions = torch.randn(4, time, num_tags, generator=generator, dtype=torch.float64) * 2
-        mask = random_mask(4, time, generator)
-        check_against_brute_force(emissions, mask, *random_parameters(num_tags, generator))
+    for emissions, mask, *parameters in random_problems(generator, 15, batch=4, scale=2):
+        check_against_brute_force(emissions, mask, *parameters)
 
 
 def test_forbidden_parameters_give_invalid_sequences_probability_zero():
     generator = torch.Generator().manual_seed(21)
     none_valid = some_forbidden = 0
-    for _ in range(60):
-        num_tags = int(torch.randint(2, 5, (1,), generator=generator))
-        time = int(torch.randint(1, 6, (1,), generator=generator))
-        emissions = torch.randn(3, time, num_tags, generator=generator, dtype=torch.float64)
-        mask = random_mask(3, time, generator)
-        start, transitions, end = random_parameters(num_tags, generator, forbid=0.4)
+    problems = random_problems(generator, 60, batch=3, tags=range(2, 5), forbid=0.4)
+    for emissions, mask, start, transitions, end in problems:
         posterior = check_against_brute_force(emissions, mask, start, transitions, end)
         none_valid += int(torch.isinf(posterior.log_z).sum())
         got = marginals(posterior, mask)
