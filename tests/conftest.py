@@ -2,12 +2,49 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from tagger.schemes import BIOES
+
+# Hypothesis example counts: property tests write theirs for the default profile (hypothesis's 100 examples), the
+# whole suite's (the README's command, CI). `-m "not slow"`, the quick loop while editing, loads the "quick" profile,
+# which runs a fifth of each count; `--hypothesis-profile NAME` chooses one explicitly.
+settings.register_profile("quick", max_examples=20)
+
+
+def pytest_configure(config):
+    if config.getoption("hypothesis_profile", None) is None and "not slow" in (config.getoption("markexpr") or ""):
+        settings.load_profile("quick")
+
+
+def examples(n: int) -> int:
+    """``n`` examples under the default profile, scaled to the loaded one (a fifth under "quick", at least 5)."""
+    return max(5, n * settings.default.max_examples // settings.get_profile("default").max_examples)
+
+
+def property_test(max_examples: int):
+    """Hypothesis settings for a property test: ``max_examples`` scaled to the loaded profile, no deadline."""
+
+    def decorate(test):
+        checks = [HealthCheck.too_slow]
+        return settings(max_examples=examples(max_examples), deadline=None, suppress_health_check=checks)(test)
+
+    return decorate
+
+
+# Property tests whose examples are cheap run 150 of them; those that tag text or load a model, 60.
+FAST = property_test(150)
+SLOW = property_test(60)
+
 
 PEOPLE = ["John Smith", "Mary", "Angela Merkel", "Bob", "Ana Lopez"]
 PLACES = ["Paris", "New York", "Berlin", "Madrid", "Lake Tahoe"]
@@ -50,6 +87,14 @@ def write_conll(path: Path, sentences, docstart: bool = True) -> Path:
     return path
 
 
+def conll(*sentences: str) -> bytes:
+    """The bytes of a CoNLL file of ``sentences`` (each given as its lines), a blank line between."""
+    return "\n\n".join(sentences).encode("utf-8") + b"\n"
+
+
+GOOD = "Mary\tB-PER\nlives\tO\nin\tO\nParis\tB-LOC\n.\tO"
+
+
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory) -> Path:
     """A folder with train.txt (60 sentences), dev.txt (20) and test.txt (20), IOB2."""
@@ -60,22 +105,30 @@ def tiny_dir(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def trained_model(tiny_dir, tmp_path_factory) -> Path:
-    """A small model trained on tiny_dir (a few seconds); read-only for tests."""
+# Its best dev score comes at epoch 7 (seed 1); the epoch after it keeps a history row past the best epoch.
+TRAINED_EPOCHS = 8
+
+
+def train_tiny_model(tiny_dir: Path, path: Path, seed: int) -> Path:
+    """The small model of the tests, trained on tiny_dir with ``seed`` (about a second)."""
     from tagger.model import ModelConfig
     from tagger.training import TrainConfig, train
 
-    path = tmp_path_factory.mktemp("model") / "model.pt"
     train(
         tiny_dir / "train.txt",
         path,
         dev_file=tiny_dir / "dev.txt",
         test_file=tiny_dir / "test.txt",
         model_config=ModelConfig(word_dim=20, char_size=10, hidden_size=16),
-        config=TrainConfig(epochs=15, batch_size=8, lr=0.05, patience=0, seed=1),
+        config=TrainConfig(epochs=TRAINED_EPOCHS, batch_size=8, lr=0.05, patience=0, seed=seed),
     )
     return path
+
+
+@pytest.fixture(scope="session")
+def trained_model(tiny_dir, tmp_path_factory) -> Path:
+    """A small model trained on tiny_dir (about a second); read-only for tests."""
+    return train_tiny_model(tiny_dir, tmp_path_factory.mktemp("model") / "model.pt", seed=1)
 
 
 # The command line, shared by the tests that run it.
@@ -123,3 +176,164 @@ def one_line_error(result, *parts: str, code: int = 2) -> str:
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
     return lines[0]
+
+
+TINY_NET = ["--hidden-size", "8", "--word-dim", "10", "--char-encoder", "none"]
+
+
+def last_error_line(stderr: str) -> str:
+    """The error line of a command that logs before it fails (train prints the files it found first)."""
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("tagger: ")]
+    assert len(errors) == 1, stderr
+    assert stderr.rstrip().endswith(errors[0])
+    return errors[0]
+
+
+# The CRF's dynamic programs (Viterbi, marginals, n-best) are checked against brute force over every tag sequence.
+
+NEG_INF = float("-inf")
+
+
+def random_mask(batch: int, time: int, generator: torch.Generator) -> torch.Tensor:
+    """Left-aligned mask of random lengths 1..time, the first sentence full length. shape: (batch, time)"""
+    lengths = torch.randint(1, time + 1, (batch,), generator=generator)
+    lengths[0] = time
+    return torch.arange(time)[None, :] < lengths[:, None]
+
+
+def random_parameters(num_tags: int, generator: torch.Generator, forbid: float = 0.0):
+    """start, transitions, end (float64), with about ``forbid`` of them -inf."""
+    start, end = torch.randn(2, num_tags, generator=generator, dtype=torch.float64)
+    transitions = torch.randn(num_tags, num_tags, generator=generator, dtype=torch.float64)
+    if forbid:
+        for p in (start, transitions, end):
+            p.masked_fill_(torch.rand(p.shape, generator=generator) < forbid, NEG_INF)
+    return start, transitions, end
+
+
+def scheme_parameters(tags: list[str], scheme: str, generator: torch.Generator):
+    """Random parameters with the scheme's constraints as -inf (as ``crf_parameters(exact=True)`` gives)."""
+    from tagger.schemes import transition_rules
+
+    allowed, may_start, may_end = transition_rules(scheme)
+    start, transitions, end = random_parameters(len(tags), generator)
+    start = start.masked_fill(~torch.tensor([may_start(t) for t in tags]), NEG_INF)
+    end = end.masked_fill(~torch.tensor([may_end(t) for t in tags]), NEG_INF)
+    ok = torch.tensor([[allowed(a, b) for b in tags] for a in tags])  # shape: (tags, tags)
+    return start, transitions.masked_fill(~ok, NEG_INF), end
+
+
+def random_problems(generator, trials: int, batch: int, tags=range(1, 5), times=range(1, 6), scale=1.0, forbid=0.0):
+    """``trials`` random CRF problems (emissions, mask, start, transitions, end), float64, each with its own number
+    of tags (from ``tags``) and sentence length (from ``times``); about ``forbid`` of the parameters -inf."""
+    for _ in range(trials):
+        num_tags = int(torch.randint(tags.start, tags.stop, (1,), generator=generator))
+        time = int(torch.randint(times.start, times.stop, (1,), generator=generator))
+        emissions = torch.randn(batch, time, num_tags, generator=generator, dtype=torch.float64) * scale
+        mask = random_mask(batch, time, generator)
+        yield (emissions, mask, *random_parameters(num_tags, generator, forbid))
+
+
+def random_batches(tags: list[str], scheme: str, generator: torch.Generator, lengths, constrained: bool = True):
+    """For each length: (emissions, mask, start, transitions, end) of 3 random sentences of at most that many
+    tokens, with parameters that obey the scheme's constraints (or any, where not ``constrained``)."""
+    for time in lengths:
+        emissions = torch.randn(3, time, len(tags), generator=generator, dtype=torch.float64) * 2
+        mask = random_mask(3, time, generator)
+        if constrained:
+            yield (emissions, mask, *scheme_parameters(tags, scheme, generator))
+        else:
+            yield (emissions, mask, *random_parameters(len(tags), generator))
+
+
+def all_paths(num_tags: int, length: int) -> torch.Tensor:
+    """Every tag sequence of ``length`` tags. shape: (num_tags ** length, length)"""
+    return torch.tensor(list(itertools.product(range(num_tags), repeat=length)), dtype=torch.long)
+
+
+def sequence_scores(
+    paths: torch.Tensor, emissions: torch.Tensor, start: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor
+) -> torch.Tensor:
+    """Score of each tag sequence (rows of ``paths``) for one sentence's emissions. shape: (paths,)"""
+    steps = torch.arange(paths.shape[1])
+    score = start[paths[:, 0]] + end[paths[:, -1]] + emissions[steps, paths].sum(dim=1)
+    if paths.shape[1] > 1:
+        score = score + transitions[paths[:, :-1], paths[:, 1:]].sum(dim=1)
+    return score
+
+
+def brute_force(emissions, start, transitions, end):
+    """Every tag sequence of one sentence (emissions: (n, tags)) and its probability (all 0 if none is valid)."""
+    n, num_tags = emissions.shape
+    paths = all_paths(num_tags, n)  # shape: (paths, n)
+    score = sequence_scores(paths, emissions, start, transitions, end)  # shape: (paths,)
+    if torch.isinf(score).all():
+        return paths, torch.zeros_like(score)
+    return paths, torch.softmax(score, dim=0)
+
+
+# A small random network over a few sentences (the model, marginals and n-best tests).
+
+SENTENCES = [
+    ["John", "Smith", "lives", "in", "Paris", "."],
+    ["Acme", "hired", "Mary"],
+    ["Internationalization", "of", "the", "United", "Nations", "happened", "in", "New", "York", "yesterday", "."],
+    ["Berlin"],
+    ["ok", "ok", "ok", "OK", "Ok"],
+]
+
+
+def make_model(scheme: str = BIOES, cell: str = "lstm", char_encoder: str = "cnn", seed: int = 0, **config):
+    """A (BiLSTMCRF, Vocabulary) over SENTENCES with the types PER and LOC, random weights from ``seed``."""
+    from tagger.model import BiLSTMCRF, ModelConfig
+    from tagger.schemes import tag_set
+    from tagger.vocabulary import Vocabulary
+
+    tags = tag_set(["PER", "LOC"], scheme)
+    vocab = Vocabulary.build(SENTENCES, tags)
+    torch.manual_seed(seed)
+    sizes = dict(word_dim=8, char_dim=6, char_size=5, hidden_size=7, case_dim=3, dropout=0.5)
+    sizes.update(config)
+    model = BiLSTMCRF(
+        ModelConfig(
+            num_words=len(vocab.words),
+            num_chars=len(vocab.chars),
+            num_tags=len(tags),
+            cell=cell,
+            char_encoder=char_encoder,
+            scheme=scheme,
+            **sizes,
+        ),
+        vocab.tags,
+    )
+    return model, vocab
+
+
+# Hypothesis strategies and scratch space shared by the property tests of several modules.
+
+TYPES = ["PER", "LOC", "ORG", "MISC-X"]
+tags = st.one_of(st.just("O"), st.builds(lambda p, t: f"{p}-{t}", st.sampled_from("BIES"), st.sampled_from(TYPES)))
+
+# Lines of CoNLL-like bytes, valid or not: the reader and the corpus loader raise DataError or nothing.
+lines = st.lists(
+    st.one_of(
+        st.binary(max_size=12),
+        st.sampled_from(
+            [b"", b" ", b"\t", b"\r", b"\xef\xbb\xbf", b"\xc2\xa0", b"\xe2\x80\xa8", b"\x1c", b"\x85", b"\xff"]
+        ),
+        st.builds(
+            lambda token, tag, sep: token + sep + tag,
+            st.sampled_from([b"Mary", b"-DOCSTART-", b"\xc3\xa9", b"x\xe2\x80\x8by", b"\xf0\x9f\x98\x80"]),
+            st.sampled_from([b"O", b"B-PER", b"I-PER", b"E-LOC", b"S-X", b"B-", b"0", b"B_PER", b"PER", b"O O"]),
+            st.sampled_from([b"\t", b" ", b" \t", b"\t\t"]),
+        ),
+    ),
+    max_size=12,
+)
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> Path:
+    """A folder for the files a module's property tests write, example after example."""
+    return tmp_path_factory.mktemp("fuzz")

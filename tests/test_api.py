@@ -11,11 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import examples, run_cli
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-import cli
 import tagger
 from tagger import Tagger
 from tagger.errors import ModelFileError, TaggerError
@@ -34,10 +33,7 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _no_debug(monkeypatch):
-    monkeypatch.delenv("TAGGER_MODEL", raising=False)
-    monkeypatch.setitem(cli.DEBUG, "on", False)
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +42,14 @@ def model(trained_model) -> Tagger:
 
 
 def cli_records(model_path: Path, data: str, *args: str) -> list[dict]:
-    result = CliRunner().invoke(
-        cli.app, ["tag", "--model", str(model_path), "--format", "jsonl", *args], input=data.encode("utf-8")
-    )
+    result = run_cli("tag", "--model", model_path, "--format", "jsonl", *args, input=data.encode("utf-8"))
     assert result.exit_code == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines()]
+    # JSON Lines end each record with "\n" only: a U+2028 inside a string is not a line break (splitlines() says it is)
+    return [json.loads(line) for line in result.stdout.split("\n") if line]
 
 
 def cli_error(args: list[str]) -> str:
-    result = CliRunner().invoke(cli.app, [str(a) for a in args], input="Mary lives in Paris .\n")
+    result = run_cli(*args, input="Mary lives in Paris .\n")
     assert result.exit_code == 2
     return result.stderr.strip()
 
@@ -115,7 +110,9 @@ texts = st.lists(
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    max_examples=examples(30),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(text=texts)
 @example(text="\ufeffMary lives in Paris .\nBob")

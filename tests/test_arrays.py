@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import torch
+
 from tagger.arrays import FORM_BUCKET, Lookup, batch_arrays, length_batches, window_arrays
+from tagger.model_file import load_model
+from tagger.tensors import TensorMaker
 from tagger.vocabulary import Vocabulary
 
 VOCAB = Vocabulary.build([["Mary", "lives", "in", "Paris", "."]], ["O", "S-PER", "S-LOC"])
@@ -32,3 +36,33 @@ def test_length_batches_visit_every_sentence_once():
     batches = length_batches(lengths, 3, order=[6, 5, 4, 3, 2, 1, 0])
     assert sorted(i for b in batches for i in b) == list(range(7))
     assert all([lengths[i] for i in b] == sorted(lengths[i] for i in b) for b in batches)
+
+
+def test_window_arrays_give_the_tensors_training_makes(trained_model):
+    """A window's batches hold the same word ids, cases and mask as ``TensorMaker.batch`` of their
+    sentences, and each token's form-table row holds that token's characters."""
+    from tagger.arrays import Lookup, window_arrays
+    from tagger.tensors import window_tensors
+
+    vocab = load_model(trained_model).vocab
+    sentences = [["Mary", "lives", "in", "Paris", "."], [], ["x"] * 9, ["Bob", "met", "Mary"], ["a" * 40, "Zürich"]]
+    arrays = window_arrays(sentences, Lookup(vocab), batch_size=2)
+    buckets, batches = window_tensors(arrays)
+    table = {}
+    for bucket in buckets:
+        for r, row in enumerate(bucket.chars.tolist()):
+            table[bucket.start + r] = [c for c in row if c != 0]
+    assert arrays.sentences == len(sentences) and arrays.forms == len(table) == 10
+    assert sorted(i for index, _ in batches for i in index) == [0, 2, 3, 4]  # the empty sentence gets none
+    maker = TensorMaker(vocab)
+    for index, batch in batches:
+        expected = maker.batch([sentences[i] for i in index])
+        for name in ("words", "cases", "mask", "lengths"):
+            assert torch.equal(getattr(batch, name), getattr(expected, name)), name
+        for r, i in enumerate(index):
+            for t in range(len(sentences[i])):
+                ours = table[int(batch.forms[r, t])]
+                assert ours == [c for c in expected.chars[int(expected.forms[r, t])].tolist() if c != 0]
+                assert len(ours) == min(len(sentences[i][t]), 30)
+    # Without a character encoder the table has no characters.
+    assert window_arrays(sentences, Lookup(vocab), batch_size=2, chars=False).buckets == []

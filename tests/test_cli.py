@@ -1,17 +1,38 @@
-"""The command line, run in-process with Typer's CliRunner (real processes where a test says so)."""
+"""The command line, run in-process with Typer's CliRunner (real processes where a test says so).
+
+Its bad-input and never-lose-work cases are rows of docs/robustness.md, which names each test.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 import typing
 from pathlib import Path
 
 import pytest
+import torch
 import typer
-from conftest import one_line_error, run_cli, run_cli_process
+from conftest import (
+    GOOD,
+    ROOT,
+    TINY_NET,
+    conll,
+    last_error_line,
+    make_sentences,
+    one_line_error,
+    run_cli,
+    run_cli_process,
+    write_conll,
+)
 
 from tagger import commands, evaluation, tagging, training
+from tagger.model_file import load_model
 
 TINY_TRAIN = ["--epochs", "1", "--hidden-size", "8", "--word-dim", "10", "--batch-size", "8"]
 
@@ -365,6 +386,293 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
+# Bad data files: one line naming the file (and line), status 2, the old model untouched
+
+BAD_DATA = {
+    "empty": (b"", "no sentences", None),
+    "only_docstart": (b"-DOCSTART- -X- O O\n\n-DOCSTART- O\n", "no sentences", None),
+    "only_blank": (b"\n  \n\t\n\r\n\n", "no sentences", None),
+    "ragged_columns": (b"Mary NNP B-PER\nlives VBZ O\nin O\n", "2 columns where this sentence has 3", 3),
+    "tag_zero": (conll(GOOD, "John\tB-PER\nruns\t0"), "'0' is not a tag", 8),
+    "tag_underscore": (conll(GOOD, "John\tB_PER\nruns\tO"), "'B_PER' is not a tag", 7),
+    "tag_without_prefix": (conll(GOOD, "John\tPER\nruns\tO"), "'PER' is not a tag", 7),
+    "tag_without_type": (conll(GOOD, "John\tB-\nruns\tO"), "'B-' is not a tag", 7),
+    "not_utf8": (conll(GOOD) + b"\nPar\xeds\tB-LOC\n", "bytes that are not UTF-8 (byte 0xed at column 4)", 7),
+    "latin1_in_first_line": (b"Jos\xe9\tB-PER\n", "not UTF-8", 1),
+    "no_tag_column": (conll(GOOD, "John\nruns"), "a token with no tag column", 7),
+    "lone_unicode_space": (conll(GOOD) + "\n\u00a0\n".encode(), "a token with no tag column", 7),
+    "only_tag_O": (conll("a\tO\nb\tO", "c\tO\n.\tO", "d\tO"), "only the tag 'O'", None),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_DATA))
+def test_bad_data_file_is_one_line_and_keeps_the_old_model(tmp_path, trained_model, case):
+    content, message, line = BAD_DATA[case]
+    data = tmp_path / "train.txt"
+    data.write_bytes(content)
+    model = tmp_path / "out" / "model.pt"
+    model.parent.mkdir()
+    model.write_bytes(b"the previous, good model")
+    where = f"tagger: error: {data}:{line}: " if line else f"tagger: error: {data}: "
+    result = run_cli("train", "--train", data, "--dev", data, "--model", model, "--epochs", "1", *TINY_NET)
+    assert result.exit_code == 2, result.output
+    error = last_error_line(result.stderr)
+    assert error.startswith(where) and message in error
+    assert model.read_bytes() == b"the previous, good model"
+    assert sorted(p.name for p in model.parent.iterdir()) == ["model.pt"]
+    if case != "only_tag_O":  # a gold file of only O is fine to score
+        error = one_line_error(run_cli("evaluate", data, "--model", trained_model))
+        assert error.startswith(where) and message in error
+
+
+def test_tag_of_another_scheme_than_the_given_one(tmp_path):
+    data = tmp_path / "train.txt"
+    data.write_bytes(conll(GOOD, "Ann\tS-PER\nruns\tO"))
+    result = run_cli("train", "--train", data, "--scheme", "iob2", "--model", tmp_path / "m.pt", *TINY_NET)
+    assert result.exit_code == 2
+    assert f"{data}:7: 'S-PER' is not a tag of the IOB2 scheme" in last_error_line(result.stderr)
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "tag"])
+def test_missing_data_file(tmp_path, trained_model, command):
+    missing = tmp_path / "nope.txt"
+    args = (
+        ["--train", missing, "--model", tmp_path / "m.pt"]
+        if command == "train"
+        else [missing, "--model", trained_model]
+    )
+    result = run_cli(command, *args)
+    error = last_error_line(result.stderr) if command == "train" else one_line_error(result)
+    assert result.exit_code == 2
+    assert error == f"tagger: error: {missing}: no such file"
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "tag"])
+def test_directory_instead_of_data_file(tmp_path, trained_model, command):
+    model = tmp_path / "m.pt"
+    args = ["--train", tmp_path, "--model", model] if command == "train" else [tmp_path, "--model", trained_model]
+    result = run_cli(command, *args)
+    error = last_error_line(result.stderr) if command == "train" else one_line_error(result)
+    assert result.exit_code == 2
+    assert error == f"tagger: error: {tmp_path}: is a directory, not a file"
+
+
+def test_debug_flag_shows_the_traceback(tmp_path):
+    result = run_cli("--debug", "tag", tmp_path / "in.txt", "--model", tmp_path / "none.pt")
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith("tagger: error: ")
+
+
+# `tag` input and output
+
+
+def test_empty_or_blank_input_is_not_an_error(tmp_path, trained_model):
+    """`tagger tag` is a filter: like cat or sort it writes nothing for no input and exits 0."""
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    for args, text in (
+        (["tag"], ""),
+        (["tag"], "\n\n  \n"),
+        (["tag", "--input", "conll"], "-DOCSTART- O\n\n"),
+        (["tag", str(empty)], None),
+    ):
+        result = run_cli(*args, "--model", trained_model, input=text)
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == ""
+
+
+@pytest.mark.slow
+def test_closed_stdout_ends_quietly_with_status_0(tmp_path, trained_model):
+    """`tagger tag big.txt | head -1`: a real pipeline; head exits after one line."""
+    words = "Mary lives in Paris . John Smith works for Google in Berlin".split()
+    big = tmp_path / "big.txt"
+    big.write_text("".join(" ".join(words[i % 7 :] + words[: i % 7]) + "\n" for i in range(3000)), encoding="utf-8")
+    script = (
+        f'"{sys.executable}" cli.py tag --model "{trained_model}" --input tokens "{big}" 2>"{tmp_path}/err" | head -1;'
+        f' echo "${{PIPESTATUS[0]}}"'
+    )
+    out = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    first, status = out.stdout.splitlines()
+    assert first.split("\t")[0] in words
+    assert status == "0"
+    assert (tmp_path / "err").read_text() == ""
+
+
+def test_text_in_any_script_is_tagged(trained_model):
+    text = "東京は日本の首都です。\nمرحبا بالعالم في باريس\nMary 😀 lives in Paris 🇫🇷 👍🏽 .\nΑθήνα Москва ṩ̈ e\u0301\n"
+    result = run_cli("tag", "--model", trained_model, "--format", "jsonl", input=text)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) >= 4
+    for record in records:
+        assert len(record["tags"]) == len(record["tokens"]) == len(record["offsets"])
+        for token, (start, end) in zip(record["tokens"], record["offsets"]):
+            assert text[start:end] == token
+    assert any("😀" in r["tokens"] for r in records)
+
+
+def test_token_of_10000_characters(tmp_path, trained_model):
+    long = "x" * 5_000 + "é" * 5_000
+    path = tmp_path / "long.conll"
+    path.write_text(f"Mary\tO\n{long}\tO\nlives\tO\n", encoding="utf-8")
+    result = run_cli("tag", path, "--model", trained_model, "--input", "conll")
+    assert result.exit_code == 0, result.output
+    assert [line.split("\t")[0] for line in result.stdout.splitlines()] == ["Mary", long, "lives", ""]
+    result = run_cli("tag", "--model", trained_model, "--format", "jsonl", input=f"Mary met {long} in Paris .\n")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["tokens"] == ["Mary", "met", long, "in", "Paris", "."]
+
+
+# Options
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tag", "--format", "xml"], "--format must be one of conll, inline, jsonl, html, got 'xml'"),
+        (["evaluate", "x.txt", "--format", "yaml"], "--format must be one of table, json, got 'yaml'"),
+        (["train", "--train", "x.txt", "--format", "csv"], "--format must be one of table, json, got 'csv'"),
+        (["tag", "--input", "pdf"], "--input must be one of text, conll, tokens, got 'pdf'"),
+        (["train", "--train", "x.txt", "--cell", "transformer"], "--cell must be one of lstm, gru, got 'transformer'"),
+        (["train", "--train", "x.txt", "--epochs", "many"], "Invalid value for '--epochs'"),
+        (["tag", "--no-such-option"], "No such option: --no-such-option"),
+        (["frobnicate"], "No such command 'frobnicate'"),
+    ],
+    ids=[
+        "tag-format",
+        "evaluate-format",
+        "train-format",
+        "tag-input",
+        "train-cell",
+        "epochs-not-a-number",
+        "unknown-option",
+        "unknown-command",
+    ],
+)
+def test_bad_option_is_a_usage_error(args, message):
+    assert message in one_line_error(run_cli(*args))
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--epochs", "-3", "--epochs must be at least 1, got -3"),
+        ("--epochs", "0", "--epochs must be at least 1, got 0"),
+        ("--batch-size", "0", "--batch-size must be at least 1"),
+        ("--lr", "-0.1", "--lr must be positive"),
+        ("--hidden-size", "0", "--hidden-size must be at least 1, got 0"),
+        ("--dropout", "1.5", "dropout must be in [0, 1)"),
+        ("--device", "tpu:7", "is not a torch device"),
+    ],
+    ids=[
+        "epochs-negative",
+        "epochs-zero",
+        "batch-size-zero",
+        "lr-negative",
+        "hidden-size-zero",
+        "dropout-1.5",
+        "device",
+    ],
+)
+def test_bad_option_value_fails_before_training(tiny_dir, tmp_path, option, value, message):
+    model = tmp_path / "m.pt"
+    result = run_cli("train", tiny_dir, "--model", model, option, value)
+    assert message in one_line_error(result)
+    assert not model.exists()
+
+
+def test_train_dir_without_training_file(tmp_path):
+    write_conll(tmp_path / "dev.txt", make_sentences(3, 1))
+    result = run_cli("train", tmp_path, "--model", tmp_path / "m.pt")
+    expected = f"tagger: error: no training file in {tmp_path} (looked for train*, *train*; or give --train FILE)"
+    assert one_line_error(result) == expected
+    result = run_cli("train", tmp_path / "nowhere")
+    assert one_line_error(result) == f"tagger: error: {tmp_path / 'nowhere'}: no such folder"
+
+
+def test_train_dir_without_dev_file_holds_out_a_tenth_into_a_new_folder(tmp_path):
+    (tmp_path / "data").mkdir()
+    write_conll(tmp_path / "data" / "train.txt", make_sentences(40, 1))
+    model = tmp_path / "new" / "folder" / "model.pt"
+    result = run_cli("train", tmp_path / "data", "--model", model, "--epochs", "1", "--format", "json", *TINY_NET)
+    assert result.exit_code == 0, result.output
+    assert "dev: (held out of train)" in result.stderr
+    assert "no development file: holding out 4 training sentences for early stopping" in result.stderr
+    assert "training on 36 sentences" in result.stderr
+    assert json.loads(result.stdout)["model"] == str(model)
+    load_model(model)
+    assert sorted(p.name for p in model.parent.iterdir()) == ["model.pt"]
+
+
+def test_model_path_that_cannot_be_written_fails_before_training(tiny_dir, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for model in (blocker / "model.pt", blocker / "sub" / "model.pt", tmp_path):
+        started = time.perf_counter()
+        result = run_cli("train", tiny_dir, "--model", model, "--epochs", "50", *TINY_NET)
+        error = last_error_line(result.stderr)
+        assert result.exit_code == 2
+        assert error.startswith(f"tagger: error: {model}: ")
+        assert "training on" not in result.stderr
+        assert time.perf_counter() - started < 30
+    assert blocker.read_text() == "not a folder"
+
+
+def test_model_in_read_only_folder_fails_before_training(tiny_dir, tmp_path, monkeypatch):
+    """A folder the user may not write (simulated: root may write anywhere, so chmod proves nothing)."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: Path(path) != folder and real_access(path, mode, **kw))
+    result = run_cli("train", tiny_dir, "--model", folder / "m.pt", *TINY_NET)
+    assert "the folder cannot be written" in last_error_line(result.stderr)
+    assert "training on" not in result.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_tagging_stops_the_worker_quietly(trained_model, tmp_path):
+    """Ctrl-C goes to the whole process group, the tokenizer worker too: the tagger says
+    "interrupted" in one line with status 130, soon, with no traceback from the worker
+    and no process left behind."""
+    text = tmp_path / "big.txt"
+    text.write_text("Mary lives in Paris and works for Acme Corp. in London.\n" * 100_000)
+    proc = subprocess.Popen(
+        [sys.executable, "cli.py", "tag", "-m", str(trained_model), str(text)],
+        cwd=ROOT,
+        env=dict(os.environ, TAGGER_THREADS="1"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a process group of its own, as a shell gives a pipeline
+    )
+    try:
+        deadline = time.monotonic() + 60
+        worker = None
+        while worker is None and proc.poll() is None and time.monotonic() < deadline:
+            for task in Path(f"/proc/{proc.pid}/task").glob("*"):  # children are listed under their thread
+                for child in (task / "children").read_text().split():
+                    if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                        worker = int(child)
+            time.sleep(0.05)
+        assert worker is not None, "no worker process started"
+        time.sleep(0.3)  # the worker is busy with a window
+        os.killpg(proc.pid, signal.SIGINT)
+        start = time.monotonic()
+        _, stderr = proc.communicate(timeout=30)
+        stopped = time.monotonic() - start
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert last_error_line(stderr) == "tagger: interrupted"
+    assert stopped < 4, stopped  # not the reader thread's 5 s grace, waiting for a result that never comes
+    time.sleep(0.5)
+    assert not Path(f"/proc/{worker}").exists() or b"spawn_main" not in Path(f"/proc/{worker}/cmdline").read_bytes()
+
+
 # Every option checked before any work (issue 15, item 3)
 
 NO_CUDA = not __import__("torch").cuda.is_available()
@@ -443,7 +751,6 @@ def test_bad_option_value_is_one_line_before_any_work(tmp_path, monkeypatch, com
 
 
 def test_a_cuda_device_is_accepted_where_there_is_one(monkeypatch, trained_model):
-    import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)

@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from conftest import one_line_error, run_cli
+from conftest import TRAINED_EPOCHS, one_line_error, run_cli
 
 from tagger import tagging, training
 
@@ -180,7 +180,7 @@ def test_info_json_has_every_key(trained_model):
         "vocabulary", "embeddings", "network", "parameters", "training", "best_epoch", "dev", "test", "history",
     }  # fmt: skip
     assert info["types"] == ["LOC", "ORG", "PER"]
-    assert len(info["history"]) == 15 and 0.0 <= info["dev"]["f1"] <= 1.0
+    assert len(info["history"]) == TRAINED_EPOCHS and 0.0 <= info["dev"]["f1"] <= 1.0
 
 
 def test_info_table_names_the_model_and_draws_dev_f1(trained_model):

@@ -1,13 +1,19 @@
-"""Finding the files of `tagger train DIR`: which file plays which role, and what is said about the choice."""
+"""Tagged data: finding the files of `tagger train DIR` (which file plays which role, what is said about the
+choice), odd but valid files read as meant, invalid IOB2 repaired as conlleval reads it, and nothing but
+DataError on any bytes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from conftest import FAST, GOOD, conll, lines, run_cli
+from hypothesis import given
 
-from tagger.corpus import ROLES, data_files, find_data_files
+from tagger.corpus import ROLES, data_files, find_data_files, load_tagged
 from tagger.errors import DataError
+from tagger.schemes import SCHEMES, invalid_positions
 
 
 def folder_with(tmp_path: Path, names: list[str]) -> Path:
@@ -135,3 +141,62 @@ def test_find_data_files_agrees_with_data_files(tmp_path):
     folder = folder_with(tmp_path, ["train.txt", "train.txt.bak", "eng.testa", "test.txt"])
     files = data_files(folder)
     assert find_data_files(folder) == {"train": files.train, "dev": files.dev, "test": files.test}
+
+
+# Odd but valid data files: read as meant
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_bom_crlf_tab_lines_and_zero_width_spaces_are_read(tmp_path, trained_model):
+    from tagger.corpus import load_tagged
+
+    text = "\ufeffMary\tB-PER\r\nlives\tO\r\n\t\r\nThe\u200b\tO\r\nPar\u200bis\tB-LOC\r\n \t \r\n\u200b\tO\r\n"
+    path = tmp_path / "odd.txt"
+    path.write_bytes(text.encode("utf-8"))
+    data = load_tagged(path)
+    assert [s.tokens for s in data.sentences] == [["Mary", "lives"], ["The\u200b", "Par\u200bis"], ["\u200b"]]
+    assert [s.tags for s in data.sentences] == [["B-PER", "O"], ["O", "B-LOC"], ["O"]]
+    assert [s.line for s in data.sentences] == [1, 4, 7]
+    assert data.warnings == []
+    result = run_cli("evaluate", path, "--model", trained_model, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["sentences"] == 3
+    assert result.stderr == ""
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_iob2_with_i_after_o_is_repaired_as_conlleval_reads_it_with_a_warning(tmp_path, trained_model):
+    from tagger.corpus import load_tagged
+
+    broken = "The\tO\nUnited\tI-ORG\nNations\tI-ORG\nmet\tO\nin\tO\nParis\tB-LOC"
+    path = tmp_path / "gold.txt"
+    path.write_bytes(conll(GOOD, "John\tB-PER\nSmith\tI-PER\nleft\tO", broken))
+    data = load_tagged(path)
+    assert data.scheme == "iob2"
+    assert len(data.warnings) == 1
+    assert data.warnings[0].startswith(f"{path}:12: 1 sentence(s)")
+    assert "not valid IOB2" in data.warnings[0]
+    assert data.tags_in("iob2")[2] == ["O", "B-ORG", "I-ORG", "O", "O", "B-LOC"]
+    assert data.tags_in("bioes")[2] == ["O", "B-ORG", "E-ORG", "O", "O", "S-LOC"]
+
+    result = run_cli("evaluate", path, "--model", trained_model, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"warning: {path}:12: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert json.loads(result.stdout)["support"] == 5  # the repaired ORG counts as an entity
+
+
+@FAST
+@given(body=lines.map(b"\n".join))
+def test_loading_a_tagged_file_raises_only_data_errors(scratch, body):
+    path = scratch / "data.txt"
+    path.write_bytes(body)
+    try:
+        data = load_tagged(path)
+    except DataError as err:
+        assert str(err).startswith(str(path))
+        return
+    for scheme in SCHEMES:
+        for sentence, converted in zip(data.sentences, data.tags_in(scheme)):
+            assert len(converted) == len(sentence.tokens)
+            assert invalid_positions(converted, scheme) == []

@@ -79,21 +79,6 @@ def test_model_uses_vectors_for_words_outside_the_training_data(tiny_dir, tmp_pa
     assert moved is not freeze
 
 
-def test_a_vocabulary_that_keeps_case_falls_back_to_lowercase():
-    from tagger.vocabulary import Vocabulary
-
-    vocab = Vocabulary.build([["Apple", "apple", "US", "May", "2024"]], ["O"], extra_words=["tokyo"], lowercase=False)
-    assert vocab.word_id("Apple") != vocab.word_id("apple")
-    assert vocab.word_id("APPLE") == vocab.word_id("apple")  # not seen as written: its lowercase form
-    assert vocab.word_id("Tokyo") == vocab.word_id("tokyo") > 1  # a pretrained (lowercase) word
-    assert vocab.word_id("may") == 1  # "May" was seen, "may" was not: unknown
-    assert vocab.word_id("1999") == vocab.word_id("2024") > 1  # digits folded
-    again = Vocabulary.from_dict(vocab.to_dict())
-    assert again.lowercase is False and again.word_id("APPLE") == vocab.word_id("apple")
-    old = {k: v for k, v in vocab.to_dict().items() if k != "lowercase"}  # a model file from before the option
-    assert Vocabulary.from_dict(old).lowercase is True
-
-
 def test_training_words_that_keep_case_start_from_their_lowercase_vector(tiny_dir, tmp_path):
     path = tmp_path / "m.pt"
     train(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import train_tiny_model
 
 from tagger.corpus import load_tagged
 from tagger.ensemble import Ensemble, load_ensemble, load_models
@@ -66,20 +67,8 @@ def perturbed_model(trained_model, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def second_seed_model(tiny_dir, tmp_path_factory) -> Path:
-    """A model trained like ``trained_model`` with another seed (a few seconds)."""
-    from tagger.model import ModelConfig
-    from tagger.training import TrainConfig, train
-
-    path = tmp_path_factory.mktemp("seed2") / "model.pt"
-    train(
-        tiny_dir / "train.txt",
-        path,
-        dev_file=tiny_dir / "dev.txt",
-        test_file=tiny_dir / "test.txt",
-        model_config=ModelConfig(word_dim=20, char_size=10, hidden_size=16),
-        config=TrainConfig(epochs=15, batch_size=8, lr=0.05, patience=0, seed=2),
-    )
-    return path
+    """A model trained like ``trained_model`` with another seed (its best epoch is 5)."""
+    return train_tiny_model(tiny_dir, tmp_path_factory.mktemp("seed2") / "model.pt", seed=2)
 
 
 def sentences_of(tiny_dir) -> list[list[str]]:

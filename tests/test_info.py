@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import TRAINED_EPOCHS
 from rich.console import Console
 
 import tagger
@@ -64,8 +65,8 @@ def test_info_reads_every_field_without_building_the_network(trained_model, tiny
     assert info["network"]["hidden_size"] == 16
     assert info["training"]["train_file"] == str(tiny_dir / "train.txt")
     assert info["training"]["test_file"] == str(tiny_dir / "test.txt")
-    assert info["training"]["options"]["epochs"] == 15
-    assert 1 <= info["best_epoch"] <= 15
+    assert info["training"]["options"]["epochs"] == TRAINED_EPOCHS
+    assert 1 <= info["best_epoch"] <= TRAINED_EPOCHS
     for split in ("dev", "test"):
         assert set(info[split]["per_type"]) == {"PER", "LOC", "ORG"}
         assert 0.0 <= info[split]["f1"] <= 1.0
@@ -81,7 +82,7 @@ def test_parameter_count_is_that_of_the_network(trained_model):
 
 def test_a_trained_model_keeps_its_history(trained_model):
     history = model_info(trained_model)["history"]
-    assert [row["epoch"] for row in history] == list(range(1, 16))
+    assert [row["epoch"] for row in history] == list(range(1, TRAINED_EPOCHS + 1))
     assert all({"loss", "dev"} <= set(row) for row in history)
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 import torch
+from conftest import SENTENCES, brute_force, make_model, random_batches, random_mask, random_parameters, random_problems
 
 from tagger.marginals import (
     ChunkRules,
@@ -16,49 +15,8 @@ from tagger.marginals import (
     marginals,
     path_probabilities,
 )
-from tagger.schemes import BIOES, IOB1, IOB2, tag_set, to_spans, transition_rules
+from tagger.schemes import BIOES, IOB1, IOB2, tag_set, to_spans
 from tagger.viterbi import viterbi_decode
-
-NEG_INF = float("-inf")
-
-
-def random_mask(batch: int, time: int, generator: torch.Generator) -> torch.Tensor:
-    """Left-aligned mask of random lengths 1..time, the first sentence full length. shape: (batch, time)"""
-    lengths = torch.randint(1, time + 1, (batch,), generator=generator)
-    lengths[0] = time
-    return torch.arange(time)[None, :] < lengths[:, None]
-
-
-def random_parameters(num_tags: int, generator: torch.Generator, forbid: float = 0.0):
-    """start, transitions, end (float64), with about ``forbid`` of them -inf."""
-    start, end = torch.randn(2, num_tags, generator=generator, dtype=torch.float64)
-    transitions = torch.randn(num_tags, num_tags, generator=generator, dtype=torch.float64)
-    if forbid:
-        for p in (start, transitions, end):
-            p.masked_fill_(torch.rand(p.shape, generator=generator) < forbid, NEG_INF)
-    return start, transitions, end
-
-
-def scheme_parameters(tags: list[str], scheme: str, generator: torch.Generator):
-    """Random parameters with the scheme's constraints as -inf (as ``crf_parameters(exact=True)`` gives)."""
-    allowed, may_start, may_end = transition_rules(scheme)
-    start, transitions, end = random_parameters(len(tags), generator)
-    start = start.masked_fill(~torch.tensor([may_start(t) for t in tags]), NEG_INF)
-    end = end.masked_fill(~torch.tensor([may_end(t) for t in tags]), NEG_INF)
-    ok = torch.tensor([[allowed(a, b) for b in tags] for a in tags])  # shape: (tags, tags)
-    return start, transitions.masked_fill(~ok, NEG_INF), end
-
-
-def brute_force(emissions, start, transitions, end):
-    """Every tag sequence of one sentence (emissions: (n, tags)) and its probability (all 0 if none is valid)."""
-    n, num_tags = emissions.shape
-    paths = torch.tensor(list(itertools.product(range(num_tags), repeat=n)), dtype=torch.long)  # shape: (paths, n)
-    score = start[paths[:, 0]] + end[paths[:, -1]] + emissions[torch.arange(n), paths].sum(dim=1)
-    if n > 1:
-        score = score + transitions[paths[:, :-1], paths[:, 1:]].sum(dim=1)  # shape: (paths,)
-    if torch.isinf(score).all():
-        return paths, torch.zeros_like(score)
-    return paths, torch.softmax(score, dim=0)
 
 
 def brute_marginals(paths, probs, num_tags):
@@ -89,23 +47,15 @@ def check_against_brute_force(emissions, mask, start, transitions, end):
 @pytest.mark.parametrize("seed", range(4))
 def test_marginals_equal_brute_force_and_sum_to_one(seed):
     generator = torch.Generator().manual_seed(seed)
-    for _ in range(15):
-        num_tags = int(torch.randint(1, 5, (1,), generator=generator))
-        time = int(torch.randint(1, 6, (1,), generator=generator))
-        emissions = torch.randn(4, time, num_tags, generator=generator, dtype=torch.float64) * 2
-        mask = random_mask(4, time, generator)
-        check_against_brute_force(emissions, mask, *random_parameters(num_tags, generator))
+    for emissions, mask, *parameters in random_problems(generator, 15, batch=4, scale=2):
+        check_against_brute_force(emissions, mask, *parameters)
 
 
 def test_forbidden_parameters_give_invalid_sequences_probability_zero():
     generator = torch.Generator().manual_seed(21)
     none_valid = some_forbidden = 0
-    for _ in range(60):
-        num_tags = int(torch.randint(2, 5, (1,), generator=generator))
-        time = int(torch.randint(1, 6, (1,), generator=generator))
-        emissions = torch.randn(3, time, num_tags, generator=generator, dtype=torch.float64)
-        mask = random_mask(3, time, generator)
-        start, transitions, end = random_parameters(num_tags, generator, forbid=0.4)
+    problems = random_problems(generator, 60, batch=3, tags=range(2, 5), forbid=0.4)
+    for emissions, mask, start, transitions, end in problems:
         posterior = check_against_brute_force(emissions, mask, start, transitions, end)
         none_valid += int(torch.isinf(posterior.log_z).sum())
         got = marginals(posterior, mask)
@@ -119,10 +69,7 @@ def test_forbidden_parameters_give_invalid_sequences_probability_zero():
 def test_marginals_under_real_scheme_constraints(scheme):
     tags = tag_set(["PER", "LOC"], scheme)
     generator = torch.Generator().manual_seed(3)
-    for time in range(1, 5):
-        emissions = torch.randn(3, time, len(tags), generator=generator, dtype=torch.float64) * 2
-        mask = random_mask(3, time, generator)
-        start, transitions, end = scheme_parameters(tags, scheme, generator)
+    for emissions, mask, start, transitions, end in random_batches(tags, scheme, generator, range(1, 5)):
         posterior = check_against_brute_force(emissions, mask, start, transitions, end)
         assert torch.isfinite(posterior.log_z).all()  # all-O is always valid
 
@@ -142,12 +89,9 @@ def test_the_viterbi_sequence_probability_equals_brute_force():
     generator = torch.Generator().manual_seed(12)
     for scheme in (BIOES, IOB1):
         tags = tag_set(["PER"], scheme)
-        for time in range(1, 6):
-            emissions = torch.randn(3, time, len(tags), generator=generator, dtype=torch.float64) * 2
-            mask = random_mask(3, time, generator)
-            start, transitions, end = scheme_parameters(tags, scheme, generator)
+        for emissions, mask, start, transitions, end in random_batches(tags, scheme, generator, range(1, 6)):
             best = viterbi_decode(emissions, mask, start, transitions, end)
-            paths = torch.zeros(3, time, dtype=torch.long)
+            paths = torch.zeros(mask.shape, dtype=torch.long)
             for b, ids in enumerate(best):
                 paths[b, : len(ids)] = torch.tensor(ids)
             log_z = log_partition(emissions, mask, start, transitions, end)
@@ -176,13 +120,8 @@ def test_entity_scores_equal_brute_force(scheme, constrained):
     rules = ChunkRules(tags)
     generator = torch.Generator().manual_seed(40)
     checked = 0
-    for time in [1, 2, 3, 4, 5, 4, 3]:
-        emissions = torch.randn(3, time, len(tags), generator=generator, dtype=torch.float64) * 2
-        mask = random_mask(3, time, generator)
-        if constrained:
-            start, transitions, end = scheme_parameters(tags, scheme, generator)
-        else:
-            start, transitions, end = random_parameters(len(tags), generator)
+    batches = random_batches(tags, scheme, generator, [1, 2, 3, 4, 5, 4, 3], constrained)
+    for emissions, mask, start, transitions, end in batches:
         lengths = mask.sum(dim=1).tolist()
         posterior = forward_backward(emissions, mask, start, transitions, end)
         brute = [brute_force(emissions[b, :n], start, transitions, end) for b, n in enumerate(lengths)]
@@ -228,8 +167,6 @@ def test_bad_shapes_are_named():
 
 
 def scored_predictor(scheme: str, out_scheme: str, nbest: int = 0, temperature: float | None = None):
-    from test_model import make_model
-
     from tagger.tagging import Predictor
 
     model, vocab = make_model(scheme=scheme, seed=4)
@@ -330,8 +267,6 @@ def test_calibration_error_by_hand():
 
 
 def test_fit_temperature_returns_the_grid_point_with_the_lowest_error():
-    from test_model import SENTENCES
-
     from tagger.marginals import calibration_error
 
     predictor, model, vocab = scored_predictor(BIOES, IOB1, temperature=1.0)

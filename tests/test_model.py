@@ -4,45 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_viterbi import all_paths, random_mask, sequence_scores
+from conftest import SENTENCES, all_paths, make_model, random_mask, sequence_scores
 
-from tagger.model import BiLSTMCRF, CharCNN, Dropout, ModelConfig
-from tagger.schemes import BIOES, IOB1, IOB2, invalid_positions, tag_set
+from tagger.model import CharCNN, Dropout, ModelConfig
+from tagger.schemes import BIOES, IOB1, IOB2, invalid_positions
 from tagger.tensors import TensorMaker
-from tagger.vocabulary import Vocabulary
-
-SENTENCES = [
-    ["John", "Smith", "lives", "in", "Paris", "."],
-    ["Acme", "hired", "Mary"],
-    ["Internationalization", "of", "the", "United", "Nations", "happened", "in", "New", "York", "yesterday", "."],
-    ["Berlin"],
-    ["ok", "ok", "ok", "OK", "Ok"],
-]
-TYPES = ["PER", "LOC"]
-
-
-def make_model(
-    scheme: str = BIOES, cell: str = "lstm", char_encoder: str = "cnn", seed: int = 0, **config
-) -> tuple[BiLSTMCRF, Vocabulary]:
-    tags = tag_set(TYPES, scheme)
-    vocab = Vocabulary.build(SENTENCES, tags)
-    torch.manual_seed(seed)
-    settings = dict(word_dim=8, char_dim=6, char_size=5, hidden_size=7, case_dim=3, dropout=0.5)
-    settings.update(config)
-    model = BiLSTMCRF(
-        ModelConfig(
-            num_words=len(vocab.words),
-            num_chars=len(vocab.chars),
-            num_tags=len(tags),
-            cell=cell,
-            char_encoder=char_encoder,
-            scheme=scheme,
-            **settings,
-        ),
-        vocab.tags,
-    )
-    return model, vocab
-
 
 ENCODERS = [(cell, chars) for cell in ("lstm", "gru") for chars in ("cnn", "lstm", "none")]
 

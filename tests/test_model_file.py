@@ -1,13 +1,22 @@
-"""The model file: round trips, what it holds, loading safely on the CPU, one-line errors."""
+"""The model file: round trips, what it holds, loading safely on the CPU, one-line errors for damaged,
+foreign and malicious files, writes that never leave a half-written model."""
 
 from __future__ import annotations
 
 import os
+import pickle
+import shutil
+import subprocess
+import sys
+import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import ROOT, SLOW, TRAINED_EPOCHS, one_line_error, run_cli
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tagger
 from tagger.errors import ModelFileError
@@ -100,7 +109,7 @@ def test_checkpoint_contents(trained_model, tiny_dir):
     assert Path(meta["train_file"]) == tiny_dir / "train.txt"
     assert Path(meta["dev_file"]) == tiny_dir / "dev.txt"
     assert Path(meta["test_file"]) == tiny_dir / "test.txt"
-    assert meta["train_config"]["epochs"] == 15  # the training options of the conftest fixture
+    assert meta["train_config"]["epochs"] == TRAINED_EPOCHS  # the training options of the conftest fixture
     assert meta["train_config"]["lr"] == 0.05
     for key in ("dev_scores", "test_scores"):
         scores = meta[key]
@@ -277,17 +286,189 @@ def test_check_writable_read_only_folder(tmp_path, monkeypatch):
     assert check_writable(tmp_path / "model.pt") == tmp_path / "model.pt"
 
 
-def test_vocabulary_is_packed_in_the_model_file_and_old_lists_still_load(trained_model):
-    from tagger.vocabulary import Vocabulary
+# Model files: one line, status 2, and a malicious pickle runs nothing
 
-    checkpoint = read_checkpoint(trained_model)
-    vocab = load_model(trained_model).vocab
-    # One string and one block of bytes: the loader reads each in one step, not one per word.
-    assert isinstance(checkpoint["vocab"]["words"], str)
-    assert isinstance(checkpoint["vocab"]["word_counts"], bytes)
-    assert Vocabulary.from_dict(vocab.to_dict()) == vocab
-    lists = {**vocab.to_dict(), "words": list(vocab.words), "word_counts": list(vocab.word_counts)}
-    assert Vocabulary.from_dict(lists) == vocab  # a model file written before the packing
-    odd = Vocabulary(["<pad>", "<unk>", "a\nb", "c"], ["<pad>", "<unk>"], ["O"], [0, 0, 2, 1])
-    assert isinstance(odd.to_dict()["words"], list)  # a word with a newline keeps the list
-    assert Vocabulary.from_dict(odd.to_dict()) == odd
+
+def _evil_payload(marker: Path):
+    class Payload:
+        def __reduce__(self):
+            return (os.mkdir, (str(marker),))
+
+    return Payload()
+
+
+@pytest.mark.usefixtures("cli_env")
+@pytest.mark.parametrize(
+    "kind", ["torch_save", "pickle_protocol_2", pytest.param("pickle_protocol_5", marks=pytest.mark.slow)]
+)
+def test_malicious_pickle_is_refused_without_running_it(tmp_path, kind):
+    marker = tmp_path / "payload-ran"
+    path = tmp_path / "evil.pt"
+    checkpoint = {"format": "tagger-model", "format_version": 1, "config": _evil_payload(marker)}
+    if kind == "torch_save":
+        torch.save(checkpoint, path)
+    else:
+        path.write_bytes(pickle.dumps(checkpoint, protocol=int(kind[-1])))
+    with pytest.raises(ModelFileError):
+        read_checkpoint(path)
+    result = run_cli("tag", "--model", path, input="Mary lives in Paris .\n")
+    error = one_line_error(result)
+    assert error.startswith(f"tagger: error: {path}: ")
+    assert "refused to load" in error or "not a readable model file" in error
+    assert not marker.exists()
+    if kind == "pickle_protocol_5":  # a real process, where torch's warnings about foreign pickles would show
+        out = subprocess.run(
+            [sys.executable, "cli.py", "tag", "--model", str(path)],
+            cwd=ROOT,
+            input="Mary lives in Paris .\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert (out.returncode, out.stderr.splitlines(), out.stdout) == (2, [error], "")
+        assert not marker.exists()
+
+
+def _foreign_files(tmp_path: Path, good: Path) -> dict[str, tuple[Path, str]]:
+    cases: dict[str, tuple[bytes | None, str]] = {}
+    data = good.read_bytes()
+    cases["truncated"] = (data[: len(data) // 2], "not a readable model file")
+    cases["cut_after_1k"] = (data[:1024], "not a readable model file")
+    cases["empty"] = (b"", "not a readable model file")
+    cases["random_bytes"] = (bytes(range(256)) * 8, "not a readable model file")
+    cases["text_file"] = (b"Mary\tB-PER\nlives\tO\n", "not a readable model file")
+    out = {}
+    for name, (content, message) in cases.items():
+        path = tmp_path / f"{name}.pt"
+        path.write_bytes(content)
+        out[name] = (path, message)
+    with zipfile.ZipFile(tmp_path / "zip.pt", "w") as z:
+        z.writestr("readme.txt", "a zip file of another program")
+    out["zip_file"] = (tmp_path / "zip.pt", "not a readable model file")
+    torch.save({"weights": torch.zeros(3), "epoch": 3}, tmp_path / "other.pt")
+    out["torch_dict_of_another_program"] = (tmp_path / "other.pt", "not a tagger model file")
+    torch.save([1, 2, 3], tmp_path / "list.pt")
+    out["torch_list"] = (tmp_path / "list.pt", "not a tagger model file")
+    newer = torch.load(good, weights_only=True)
+    newer["format_version"] = 7
+    torch.save(newer, tmp_path / "newer.pt")
+    newer_message = f"newer tagger (model format 7; this tagger reads format {FORMAT_VERSION} and older)"
+    out["newer_format"] = (tmp_path / "newer.pt", newer_message)
+    broken = dict(newer, format_version=1, config="not a dict")
+    torch.save(broken, tmp_path / "broken.pt")
+    out["damaged_fields"] = (tmp_path / "broken.pt", "damaged model file")
+    out["missing"] = (tmp_path / "missing.pt", "no model file here")
+    out["directory"] = (tmp_path, "is a directory, not a model file")
+    return out
+
+
+MODEL_CASES = [
+    "truncated",
+    "cut_after_1k",
+    "empty",
+    "random_bytes",
+    "text_file",
+    "zip_file",
+    "torch_dict_of_another_program",
+    "torch_list",
+    "newer_format",
+    "damaged_fields",
+    "missing",
+    "directory",
+]
+
+
+@pytest.mark.usefixtures("cli_env")
+@pytest.mark.parametrize("case", MODEL_CASES)
+def test_unusable_model_file_is_one_line(tmp_path, trained_model, case):
+    path, message = _foreign_files(tmp_path, trained_model)[case]
+    with pytest.raises(ModelFileError) as info:
+        load_model(path)
+    assert message in str(info.value)
+    for args in (["tag", "--model", path], ["evaluate", ROOT / "pyproject.toml", "--model", path]):
+        result = run_cli(*args, input="Mary lives in Paris .\n")
+        error = one_line_error(result)
+        assert error.startswith(f"tagger: error: {path}: ")
+        assert message in error
+
+
+# Never lose work: atomic model files
+
+
+def test_failed_write_leaves_the_previous_model_intact(tmp_path, trained_model, monkeypatch):
+    import tagger.model_file as model_file
+
+    path = tmp_path / "model.pt"
+    shutil.copy(trained_model, path)
+    before = path.read_bytes()
+    loaded = load_model(path)
+
+    def full_disk(obj, f, *args, **kwargs):
+        f.write(b"PK\x03\x04 half a model")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(model_file.torch, "save", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        save_model(path, loaded.model, loaded.vocab, loaded.data_scheme, {"note": "new"})
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]  # no temporary file left behind
+    load_model(path)
+
+
+def test_interrupted_write_leaves_the_previous_model_intact(tmp_path, trained_model, monkeypatch):
+    """Ctrl-C in the middle of writing: KeyboardInterrupt is not an Exception, and is handled too."""
+    import tagger.model_file as model_file
+
+    path = tmp_path / "model.pt"
+    shutil.copy(trained_model, path)
+    before = path.read_bytes()
+    loaded = load_model(path)
+    real_save = torch.save
+
+    def interrupted(obj, f, *args, **kwargs):
+        real_save(obj, f, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(model_file.torch, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(path, loaded.model, loaded.vocab, loaded.data_scheme, {"note": "new"})
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+# Damaged model files: ModelFileError, never anything else
+
+
+@pytest.fixture(scope="module")
+def model_bytes(trained_model) -> bytes:
+    return trained_model.read_bytes()
+
+
+@SLOW
+@given(cut=st.floats(0, 1, exclude_max=True), flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255))))
+def test_damaged_model_file_is_a_model_file_error_or_loads(scratch, model_bytes, cut, flips):
+    from tagger.model_file import load_model
+
+    data = bytearray(model_bytes[: int(cut * len(model_bytes))] if cut > 0 else model_bytes)
+    for where, value in flips:
+        if data:
+            data[int(where * (len(data) - 1))] = value
+    path = scratch / "damaged.pt"
+    path.write_bytes(bytes(data))
+    try:
+        load_model(path)
+    except ModelFileError as err:
+        assert str(err).startswith(f"{path}: ")
+        assert "\n" not in str(err)
+
+
+@SLOW
+@given(body=st.binary(max_size=300))
+def test_random_bytes_are_not_a_model(scratch, body):
+    from tagger.model_file import read_checkpoint
+
+    path = scratch / "random.pt"
+    path.write_bytes(body)
+    with pytest.raises(ModelFileError):
+        read_checkpoint(path)

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 import torch
-from test_marginals import brute_force, random_mask, random_parameters, scheme_parameters
+from conftest import brute_force, random_batches, random_problems
 
 from tagger.nbest import kbest_probabilities, kbest_viterbi
 from tagger.schemes import BIOES, IOB1, IOB2, tag_set
@@ -47,12 +47,8 @@ def check(emissions, mask, start, transitions, end, k):
 def test_kbest_equals_sorted_brute_force(k):
     generator = torch.Generator().manual_seed(k)
     fewer = 0
-    for _ in range(12):
-        num_tags = int(torch.randint(1, 5, (1,), generator=generator))
-        time = int(torch.randint(1, 6, (1,), generator=generator))
-        emissions = torch.randn(4, time, num_tags, generator=generator, dtype=torch.float64) * 2
-        mask = random_mask(4, time, generator)
-        got = check(emissions, mask, *random_parameters(num_tags, generator), k)
+    for emissions, mask, *parameters in random_problems(generator, 12, batch=4, scale=2):
+        got = check(emissions, mask, *parameters, k)
         fewer += sum(len(g) < k for g in got)
     if k == 40:
         assert fewer > 0  # K larger than the number of sequences: fewer came back
@@ -61,12 +57,9 @@ def test_kbest_equals_sorted_brute_force(k):
 def test_kbest_leaves_out_invalid_sequences():
     generator = torch.Generator().manual_seed(5)
     short = 0
-    for _ in range(40):
-        num_tags = int(torch.randint(2, 5, (1,), generator=generator))
-        time = int(torch.randint(1, 5, (1,), generator=generator))
-        emissions = torch.randn(3, time, num_tags, generator=generator, dtype=torch.float64)
-        mask = random_mask(3, time, generator)
-        start, transitions, end = random_parameters(num_tags, generator, forbid=0.5)
+    problems = random_problems(generator, 40, batch=3, tags=range(2, 5), times=range(1, 5), forbid=0.5)
+    for emissions, mask, start, transitions, end in problems:
+        num_tags = emissions.shape[2]
         got = check(emissions, mask, start, transitions, end, 6)
         short += sum(len(g) < min(6, num_tags ** int(mask[b].sum())) for b, g in enumerate(got))
     assert short > 0  # forbidden sequences did shorten some lists
@@ -76,10 +69,7 @@ def test_kbest_leaves_out_invalid_sequences():
 def test_kbest_under_real_scheme_constraints(scheme):
     tags = tag_set(["PER", "LOC"], scheme)
     generator = torch.Generator().manual_seed(9)
-    for time in range(1, 5):
-        emissions = torch.randn(3, time, len(tags), generator=generator, dtype=torch.float64) * 2
-        mask = random_mask(3, time, generator)
-        start, transitions, end = scheme_parameters(tags, scheme, generator)
+    for emissions, mask, start, transitions, end in random_batches(tags, scheme, generator, range(1, 5)):
         got = check(emissions, mask, start, transitions, end, 7)
         best = viterbi_decode(emissions, mask, start, transitions, end)
         assert [g[0][0] for g in got] == best  # the first is the 1-best

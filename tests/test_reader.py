@@ -1,4 +1,5 @@
-"""Reading CoNLL column files (separators, sentence breaks, encodings, errors, schemes) and input as it arrives."""
+"""Reading CoNLL column files (separators, sentence breaks, encodings, errors, schemes) and input as it arrives;
+a write and read round trip and any bytes (hypothesis)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import FAST, lines, tags
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tagger.corpus import load_tagged
 from tagger.errors import DataError
-from tagger.reader import InputStopped, LineFeed, Sentence, decoded_lines, iter_conll, read_conll
+from tagger.reader import DOCSTART, InputStopped, LineFeed, Sentence, decoded_lines, iter_conll, read_conll
 from tagger.schemes import BIOES, IOB1, IOB2, detect_scheme
+from tagger.tagging import TaggedSentence
+from tagger.windows import read_sentences
+from tagger.writer import format_conll
 
 
 def write(tmp_path: Path, content: str | bytes, name: str = "data.txt") -> Path:
@@ -349,7 +356,6 @@ def test_pauses_pass_through_decoding_and_conll_sentences():
         list(decoded_lines([b"a\n", None, b"b\n", None, b"\xff\n"], "x"))
 
 
-
 def test_line_feed_reads_again_when_a_non_blocking_read_finds_nothing(pipe, monkeypatch):
     """Stdin can be left non-blocking by another program sharing it, which may also take the bytes
     that were ready: the read finds nothing (EAGAIN), and the feed waits again."""
@@ -366,3 +372,55 @@ def test_line_feed_reads_again_when_a_non_blocking_read_finds_nothing(pipe, monk
     os.write(ends["write"], b"line\n")
     assert next(iter(LineFeed(stream))) == b"line\n"
     assert len(calls) == 2
+
+
+# Characters a CoNLL token cannot hold: the column and line separators, and what the reader strips.
+NOT_IN_TOKENS = " \t\r\n\f\v\ufeff"
+
+
+tokens = st.text(
+    alphabet=st.characters(blacklist_characters=NOT_IN_TOKENS, blacklist_categories=("Cs",)), min_size=1, max_size=8
+).filter(lambda t: t != DOCSTART)
+
+
+# Reading and writing CoNLL
+
+
+@FAST
+@given(
+    sentences=st.lists(st.lists(st.tuples(tokens, tags), min_size=1, max_size=6), min_size=1, max_size=5),
+    crlf=st.booleans(),
+    bom=st.booleans(),
+    separator=st.sampled_from(["\t", " ", " \t "]),
+)
+def test_conll_read_write_round_trip(sentences, crlf, bom, separator):
+    text = "".join(format_conll(TaggedSentence([t for t, _ in s], [g for _, g in s])) for s in sentences)
+    text = text.replace("\t", separator)
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    data = ("\ufeff" if bom else "") + text
+    read = list(iter_conll(io.BytesIO(data.encode("utf-8")), "x"))
+    assert [r.tokens for r in read] == [[t for t, _ in s] for s in sentences]
+    assert [r.tags for r in read] == [[g for _, g in s] for s in sentences]
+    # each sentence starts where the writer put it: one line a token, one blank line after
+    starts = [1]
+    for s in sentences[:-1]:
+        starts.append(starts[-1] + len(s) + 1)
+    assert [r.line for r in read] == starts
+
+
+@FAST
+@given(body=st.one_of(st.binary(max_size=200), lines.map(b"\n".join), lines.map(b"\r\n".join)))
+def test_reader_raises_only_data_errors_on_any_bytes(body):
+    for read in (
+        lambda s: list(iter_conll(s, "x")),
+        lambda s: list(iter_conll(s, "x", with_tags=False)),
+        lambda s: list(iter_conll(s, "x", tag_column=1)),
+        lambda s: list(read_sentences(s, "x", "tokens")),
+        lambda s: list(read_sentences(s, "x")),
+    ):
+        try:
+            read(io.BytesIO(body))
+        except DataError as err:
+            assert str(err).startswith("x:")
+            assert "\n" not in str(err)

@@ -1,10 +1,13 @@
-"""Tag schemes: spans, conversions between IOB1, IOB2 and BIOES, validity rules."""
+"""Tag schemes: spans, conversions between IOB1, IOB2 and BIOES, validity rules (examples and hypothesis)."""
 
 from __future__ import annotations
 
 import itertools
 
 import pytest
+from conftest import FAST, TYPES, tags
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from tagger.schemes import (
     BIOES,
@@ -286,3 +289,51 @@ def test_tag_set():
     ]
     assert tag_set(["X"], IOB2) == ["O", "B-X", "I-X"]
     assert tag_set(["X"], IOB1) == ["O", "B-X", "I-X"]
+
+
+# Tag schemes
+
+
+@st.composite
+def span_sets(draw):
+    """Non-overlapping, possibly adjacent, entity spans over a sentence, and its length."""
+    spans, position = [], 0
+    for _ in range(draw(st.integers(0, 5))):
+        start = position + draw(st.integers(0, 2))
+        end = start + draw(st.integers(1, 3))
+        spans.append((draw(st.sampled_from(TYPES)), start, end))
+        position = end
+    length = position + draw(st.integers(0, 2))
+    assume(length > 0)
+    return spans, length
+
+
+@FAST
+@given(span_sets(), st.sampled_from(SCHEMES), st.sampled_from(SCHEMES))
+def test_scheme_conversions_round_trip_on_valid_sequences(spans_and_length, scheme, other):
+    spans, length = spans_and_length
+    tags = from_spans(spans, length, scheme)
+    assert invalid_positions(tags, scheme) == []
+    assert to_spans(tags) == spans
+    there = convert(tags, other)
+    assert invalid_positions(there, other) == []
+    assert to_spans(there) == spans
+    assert convert(there, scheme) == tags
+
+
+@FAST
+@given(st.lists(tags, min_size=1, max_size=12), st.sampled_from(SCHEMES))
+def test_conversion_of_any_sequence_is_valid_and_keeps_its_entities(sequence, scheme):
+    converted = convert(sequence, scheme)
+    assert len(converted) == len(sequence)
+    assert invalid_positions(converted, scheme) == []
+    assert to_spans(converted) == to_spans(sequence)
+    assert convert(converted, scheme) == converted
+
+
+def test_conversion_examples():
+    """The examples people think of, spelled out (conlleval's reading of I-X after O)."""
+    assert convert(["O", "I-PER", "I-PER", "O"], IOB2) == ["O", "B-PER", "I-PER", "O"]
+    assert convert(["I-PER", "B-PER", "I-LOC"], IOB2) == ["B-PER", "B-PER", "B-LOC"]
+    assert convert(["B-PER", "I-PER", "B-PER", "I-LOC"], IOB1) == ["I-PER", "I-PER", "B-PER", "I-LOC"]
+    assert convert(["B-PER", "I-PER", "O", "B-LOC"], BIOES) == ["B-PER", "E-PER", "O", "S-LOC"]

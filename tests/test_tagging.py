@@ -1,80 +1,25 @@
-"""The tagging path: the tokenizer worker, the window-level form table, streaming order."""
+"""The tagging path: the window-level form table, streaming order, tag rewrites, offsets of any text
+(hypothesis), a sentence of 100000 tokens."""
 
 from __future__ import annotations
 
 import io
+import json
 import time
 
 import pytest
 import torch
+from conftest import SLOW
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tagger.model_file import load_model
-from tagger.schemes import convert
-from tagger.tagging import Predictor, tag_stream
+from tagger.runtime import configure_torch
+from tagger.schemes import BIOES, IOB1, IOB2, convert, invalid_positions
+from tagger.tagging import Predictor, TaggedSentence, tag_stream
 from tagger.tensors import TensorMaker
-from tagger.tokenizer import tokenize_flat
-from tagger.windows import FIRST_WINDOW, TaggedSentence, read_sentences, read_windows
-
-
-@pytest.mark.parametrize("kind", ["text", "tokens"])
-def test_worker_process_reads_exactly_like_inline(trained_model, kind):
-    lines = [f"Line {i}: Mary met Dr. Smith in Paris. They didn't stay!\n" for i in range(FIRST_WINDOW + 300)]
-    data = "".join(lines).encode()
-    maker = Predictor.from_loaded(load_model(trained_model)).window_maker
-
-    def read(workers):
-        windows = list(read_windows(io.BytesIO(data), "<test>", kind, maker, workers=workers, window=200))
-        for sentences, arrays in windows:  # each window's arrays are its sentences'
-            assert arrays == maker([s.tokens for s in sentences])
-        return windows, [(s.tokens, list(s.offsets or []), s.text) for w, _ in windows for s in w]
-
-    (_, inline), (parallel_windows, parallel) = read(0), read(1)
-    assert parallel == inline
-    assert len(parallel_windows) > 2  # the worker did some
-    assert len(inline) == len(lines) * (2 if kind == "text" else 1)
-    if kind == "text":
-        tokens, flat = tokenize_flat(lines[0])[0]
-        pairs = list(zip(flat[::2], flat[1::2]))
-        assert inline[0][:2] == (tokens, pairs)
-
-
-def test_window_arrays_give_the_tensors_training_makes(trained_model):
-    """A window's batches hold the same word ids, cases and mask as ``TensorMaker.batch`` of their
-    sentences, and each token's form-table row holds that token's characters."""
-    from tagger.arrays import Lookup, window_arrays
-    from tagger.tensors import window_tensors
-
-    vocab = load_model(trained_model).vocab
-    sentences = [["Mary", "lives", "in", "Paris", "."], [], ["x"] * 9, ["Bob", "met", "Mary"], ["a" * 40, "Zürich"]]
-    arrays = window_arrays(sentences, Lookup(vocab), batch_size=2)
-    buckets, batches = window_tensors(arrays)
-    table = {}
-    for bucket in buckets:
-        for r, row in enumerate(bucket.chars.tolist()):
-            table[bucket.start + r] = [c for c in row if c != 0]
-    assert arrays.sentences == len(sentences) and arrays.forms == len(table) == 10
-    assert sorted(i for index, _ in batches for i in index) == [0, 2, 3, 4]  # the empty sentence gets none
-    maker = TensorMaker(vocab)
-    for index, batch in batches:
-        expected = maker.batch([sentences[i] for i in index])
-        for name in ("words", "cases", "mask", "lengths"):
-            assert torch.equal(getattr(batch, name), getattr(expected, name)), name
-        for r, i in enumerate(index):
-            for t in range(len(sentences[i])):
-                ours = table[int(batch.forms[r, t])]
-                assert ours == [c for c in expected.chars[int(expected.forms[r, t])].tolist() if c != 0]
-                assert len(ours) == min(len(sentences[i][t]), 30)
-    # Without a character encoder the table has no characters.
-    assert window_arrays(sentences, Lookup(vocab), batch_size=2, chars=False).buckets == []
-
-
-def test_offsets_point_at_the_tokens_across_lines():
-    text = "Mary lives in Paris.\r\n\nBob works at Acme Corp. He likes it.\nÜber café — ok\n"
-    sentences = list(read_sentences(io.BytesIO(text.encode()), "<test>"))
-    assert [s.tokens[0] for s in sentences] == ["Mary", "Bob", "He", "Über"]
-    for s in sentences:
-        for token, (start, end) in zip(s.tokens, s.offsets, strict=True):
-            assert text[start:end] == token
+from tagger.windows import read_windows
+from tagger.writer import format_jsonl
 
 
 def test_form_table_path_gives_the_per_batch_result(trained_model):
@@ -106,7 +51,7 @@ def valid_bioes_sequences(count: int) -> list[list[int]]:
     """``count`` random tag id sequences (1 to 8 tags) that are valid BIOES, as constrained decoding gives."""
     import random
 
-    from tagger.schemes import BIOES, invalid_positions
+    from tagger.schemes import invalid_positions
 
     rng = random.Random(0)
     found = []
@@ -118,7 +63,6 @@ def valid_bioes_sequences(count: int) -> list[list[int]]:
 
 
 def test_per_tag_rewrite_matches_convert_on_valid_sequences(trained_model):
-    from tagger.schemes import BIOES, IOB2
     from tagger.tagging import _per_tag_map
 
     model = load_model(trained_model).model
@@ -129,7 +73,6 @@ def test_per_tag_rewrite_matches_convert_on_valid_sequences(trained_model):
 
 
 def test_iob1_rewrite_matches_convert_on_valid_sequences(trained_model):
-    from tagger.schemes import BIOES, IOB1
     from tagger.tagging import _bioes_to_iob1
 
     model = load_model(trained_model).model
@@ -163,3 +106,99 @@ def test_stopping_early_waits_for_the_reader_thread(trained_model):
         next(stream)
     stream.close()
     assert not [t for t in threading.enumerate() if t.name == "tagger-reader"]
+
+
+@pytest.mark.slow
+def test_sentence_of_100000_tokens(tmp_path, trained_model):
+    from tagger.tagging import tag_file
+
+    words = "Mary lives in Paris and John Smith works for Google in Berlin".split()
+    path = tmp_path / "long.txt"
+    path.write_text(" ".join(words[i % len(words)] for i in range(100_000)) + "\n", encoding="utf-8")
+    out = tmp_path / "out.txt"
+    with out.open("w", encoding="utf-8") as f:
+        assert tag_file(str(path), f, trained_model, input_kind="tokens", threads=1) == 1
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 100_001 and lines[-1] == ""
+    assert [line.split("\t")[0] for line in lines[:4]] == words[:4]
+    assert all(line.split("\t")[1][0] in "OBI" for line in lines[:-1])
+
+
+# Tagging raw text: one tag per token, offsets that point at the token
+
+
+@pytest.fixture(scope="module")
+def predictor(trained_model):
+    from tagger.model_file import load_model
+
+    configure_torch(1)
+    return Predictor.from_loaded(load_model(trained_model), batch_size=16)
+
+
+PIECES = [
+    "Mary",
+    "Paris",
+    "John Smith",
+    "don't",
+    "n't",
+    "O'Neil",
+    "y'all",
+    "can’t",
+    "U.S.",
+    "Mr.",
+    "a.m.",
+    "e-mail",
+    "http://example.com/a?b=c",
+    "ann@example.org",
+    "&amp;",
+    "&lt;3",
+    "&#39;",
+    "$5.00",
+    "10,000",
+    ":-)",
+    "...",
+    "?!",
+    "“quoted”",
+    "(x)",
+    "東京",
+    "مرحبا",
+    "😀",
+    "👍🏽",
+    "e\u0301",
+    "ﬁ",
+    "\u200b",
+    "\u00a0",
+    "\u3000",
+    "\u2028",
+    "\x85",
+    "\ufeff",
+    " ",
+    "  ",
+    "\t",
+    "\r",
+    "\r\n",
+    "\n",
+    ". ",
+]
+
+
+texts = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=4)), max_size=14).map("".join)
+
+
+@SLOW
+@given(text=texts)
+def test_tagging_any_text_gives_a_tag_per_token_and_true_offsets(predictor, text):
+    data = text.encode("utf-8")
+    reference = data.decode("utf-8")
+    if reference.startswith("\ufeff"):  # the reader drops a byte-order mark
+        reference = reference[1:]
+    windows = read_windows(io.BytesIO(data), "<text>", "text", predictor.window_maker, window=8)
+    for sentence in tag_stream(predictor, windows):
+        record = json.loads(format_jsonl(sentence))
+        assert len(record["tags"]) == len(record["tokens"]) == len(record["offsets"]) > 0
+        for token, (start, end) in zip(record["tokens"], record["offsets"]):
+            assert token and reference[start:end] == token
+        assert invalid_positions(record["tags"], predictor.out_scheme) == []
+        for entity in record["entities"]:
+            assert reference[entity["char_start"] : entity["char_end"]] == entity["text"]
+            assert entity["char_start"] == record["offsets"][entity["start"]][0]

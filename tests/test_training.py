@@ -1,17 +1,27 @@
-"""Training: the stages of ``train``, its result, the warnings about data too small to learn from."""
+"""Training: the stages of ``train``, its result, the warnings about data too small to learn from; never
+losing work: signals, ``--resume`` to the very weights of an uninterrupted run, determinism."""
 
 from __future__ import annotations
 
 import copy
 import inspect
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
-from conftest import make_sentences, write_conll
+import torch
+from conftest import ROOT, TINY_NET, last_error_line, make_sentences, run_cli, write_conll
 
 from tagger.corpus import load_tagged
 from tagger.interrupts import Signals
 from tagger.model import ModelConfig
-from tagger.model_file import load_model
+from tagger.model_file import load_model, read_checkpoint
+from tagger.runtime import configure_torch
 from tagger.training import (
     MIN_SENTENCES,
     Run,
@@ -24,7 +34,7 @@ from tagger.training import (
     train,
 )
 
-TINY_NET = dict(word_dim=10, char_size=6, hidden_size=8)
+TINY_CONFIG = dict(word_dim=10, char_size=6, hidden_size=8)
 
 
 def test_stages_are_short_functions():
@@ -40,7 +50,7 @@ def test_stages_are_short_functions():
 def test_train_does_not_change_the_configs_it_is_given(tiny_dir, tmp_path):
     vectors = tmp_path / "v.txt"
     vectors.write_text("paris 1 0 0 1 0\nmary 0 1 1 0 0\nlives 0.5 0.5 0.5 0.5 0.5\n")
-    model_config = ModelConfig(**TINY_NET)
+    model_config = ModelConfig(**TINY_CONFIG)
     config = TrainConfig(epochs=1, batch_size=16, embeddings=str(vectors), patience=0)
     before = (copy.deepcopy(model_config), copy.deepcopy(config))
     result = train(tiny_dir / "train.txt", tmp_path / "m.pt", tiny_dir / "dev.txt", None, model_config, config)
@@ -57,7 +67,7 @@ def test_the_epoch_loop_yields_one_row_per_epoch_after_writing_its_files(tiny_di
     messages = []
     run = Run(tmp_path / "m.pt", messages.append)
     data = load_data(tiny_dir / "train.txt", tiny_dir / "dev.txt", None, -1, None, config, run)
-    trainer = build_trainer(data, ModelConfig(**TINY_NET), config, run)
+    trainer = build_trainer(data, ModelConfig(**TINY_CONFIG), config, run)
     run.start(data, config)
     rows = epochs(trainer, data, run, Signals())
     assert inspect.isgenerator(rows)
@@ -104,7 +114,7 @@ def test_a_run_on_tiny_data_warns_and_still_succeeds(tiny_dir, tmp_path):
         data / "train.txt",
         tmp_path / "m.pt",
         dev_file=tiny_dir / "dev.txt",
-        model_config=ModelConfig(**TINY_NET),
+        model_config=ModelConfig(**TINY_CONFIG),
         config=TrainConfig(epochs=2, batch_size=32),
         log=logged.append,
     )
@@ -125,3 +135,254 @@ def test_the_saved_temperature_is_the_one_best_calibrated_on_dev(trained_model, 
     predictor = Predictor(loaded.model, loaded.vocab, loaded.data_scheme, scores=True)
     fitted, _ = predictor.fit_temperature([s.tokens for s in dev.sentences], dev.tags_in(loaded.data_scheme))
     assert loaded.config.temperature == fitted
+
+
+# Never lose work: Ctrl-C and SIGTERM during training, with real processes and real signals
+
+
+@pytest.mark.usefixtures("cli_env")
+@pytest.mark.slow
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_signal_during_training_keeps_the_best_model(tiny_dir, tmp_path, signum, status):
+    model = tmp_path / "run" / "model.pt"
+    options = ["--dev", tiny_dir / "dev.txt", "--model", model, "--patience", "0", "--batch-size", "16", *TINY_NET]
+    command = [sys.executable, "cli.py", "train", "--train", tiny_dir / "train.txt", *options]
+    env = dict(os.environ, TAGGER_THREADS="1")
+    proc = subprocess.Popen(
+        [str(c) for c in command + ["--epochs", "100000"]],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not model.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert model.exists(), proc.stderr.read() if proc.poll() is not None else "no model after 120 s"
+        time.sleep(0.2)  # let it get into the next epochs
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == status, stderr
+    error = last_error_line(stderr)
+    name = signal.Signals(signum).name
+    assert error.startswith(f"tagger: error: interrupted by {name}: the best model so far (epoch ")
+    assert f"is saved at {model}; continue with --resume" in error
+    assert stdout == ""
+    loaded = load_model(model)  # complete, loadable
+    assert loaded.metadata["best_epoch"] >= 1
+    assert sorted(p.name for p in model.parent.iterdir()) == ["model.pt", "model.pt.resume"]
+
+    if signum == signal.SIGINT:  # and --resume picks it up from the command line
+        done = read_checkpoint(model.with_name("model.pt.resume"))["train_state"]["progress"]["epoch"]
+        resumed = run_cli("train", "--train", tiny_dir / "train.txt", *options, "--resume", "--epochs", done + 1)
+        assert resumed.exit_code == 0, resumed.output
+        assert f"resuming after epoch {done} " in resumed.stderr
+        assert f" of {done + 1}\n" in resumed.stdout  # "best epoch: B of E"
+        assert sorted(p.name for p in model.parent.iterdir()) == ["model.pt"]
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_resume_without_a_resume_file(tiny_dir, tmp_path):
+    model = tmp_path / "m.pt"
+    result = run_cli("train", tiny_dir, "--model", model, "--resume", *TINY_NET)
+    assert "nothing to resume: no m.pt.resume beside the model" in last_error_line(result.stderr)
+
+
+# Never lose work: --resume reaches the very weights of an uninterrupted run; runs are deterministic
+
+
+class Stop(Exception):
+    pass
+
+
+def _train(
+    data: Path, path: Path, epochs: int = 4, stop_after: int | None = None, resume: bool = False, average: float = 0.0
+) -> dict:
+    """A small training run that snapshots the state after its last epoch (weights and optimizer)."""
+    from tagger.model import ModelConfig
+    from tagger.training import TrainConfig, train
+
+    def on_epoch(row: dict) -> None:
+        if row["epoch"] == epochs:  # the .resume file is written just before this call
+            shutil.copy(path.with_name(path.name + ".resume"), path.with_name("last-epoch.pt"))
+        if row["epoch"] == stop_after:
+            raise Stop
+
+    return train(
+        data / "train.txt",
+        path,
+        dev_file=data / "dev.txt",
+        model_config=ModelConfig(word_dim=12, char_size=8, hidden_size=8, dropout=0.3),
+        config=TrainConfig(
+            epochs=epochs, batch_size=8, lr=0.05, patience=0, seed=11, word_dropout=0.3, average=average
+        ),
+        resume=resume,
+        on_epoch=on_epoch,
+    )
+
+
+def _tensors(path: Path, key: str = "state_dict") -> dict:
+    """The weights of a model or resume file, or a part of the resume file's train_state."""
+    checkpoint = read_checkpoint(path)
+    return checkpoint[key] if key == "state_dict" else checkpoint["train_state"][key]
+
+
+def _assert_same_tensors(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+
+
+def _history(result: dict) -> list:
+    return [(r["epoch"], r["loss"], r["dev"], r["lr"], r["best"]) for r in result["history"]]
+
+
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory):
+    """Four epochs without interruption."""
+    root = tmp_path_factory.mktemp("straight")
+    data = root / "data"
+    data.mkdir()
+    write_conll(data / "train.txt", make_sentences(40, 5))
+    write_conll(data / "dev.txt", make_sentences(10, 6))
+    model = root / "a" / "model.pt"
+    result = _train(data, model)
+    return data, model, result
+
+
+def _predictions(model: Path, data: Path) -> list[list[str]]:
+    from tagger.reader import read_conll
+    from tagger.tagging import Predictor
+
+    configure_torch(1)
+    sentences = [s.tokens for s in read_conll(data / "dev.txt")]
+    return Predictor.from_loaded(load_model(model)).predict(sentences)
+
+
+def test_resume_continues_exactly_where_the_run_stopped(straight_run, tmp_path):
+    data, straight, straight_result = straight_run
+    model = tmp_path / "model.pt"
+    with pytest.raises(Stop):
+        _train(data, model, stop_after=2)
+    assert model.exists() and model.with_name("model.pt.resume").exists()
+    assert read_checkpoint(model.with_name("model.pt.resume"))["train_state"]["progress"]["epoch"] == 2
+    result = _train(data, model, resume=True)
+    assert result["epochs_run"] == 4
+    assert _history(result) == _history(straight_result)
+    assert result["best_epoch"] == straight_result["best_epoch"]
+    # the state after the last epoch, optimizer included, and the saved (best) model: bit for bit
+    last, straight_last = model.with_name("last-epoch.pt"), straight.with_name("last-epoch.pt")
+    _assert_same_tensors(_tensors(last), _tensors(straight_last))
+
+    # the optimizer's own state (Adam's moments, or SGD's momentum) too
+    def moments(path):
+        parts = _tensors(path, "optimizer")["parts"]
+        return [v for part in parts for s in part["state"].values() for v in s.values() if torch.is_tensor(v)]
+
+    moments, straight_moments = moments(last), moments(straight_last)
+    assert len(moments) == len(straight_moments) > 0
+    assert all(torch.equal(a, b) for a, b in zip(moments, straight_moments))
+    _assert_same_tensors(_tensors(model), _tensors(straight))
+    assert _predictions(model, data) == _predictions(straight, data)
+    assert not model.with_name("model.pt.resume").exists()
+
+
+def test_resume_with_a_moving_average_of_the_weights(straight_run, tmp_path):
+    data = straight_run[0]
+    straight = tmp_path / "straight" / "model.pt"
+    straight_result = _train(data, straight, average=0.9)
+    model = tmp_path / "model.pt"
+    with pytest.raises(Stop):
+        _train(data, model, stop_after=2, average=0.9)
+    result = _train(data, model, resume=True, average=0.9)
+    assert _history(result) == _history(straight_result)
+    last, straight_last = model.with_name("last-epoch.pt"), straight.with_name("last-epoch.pt")
+    _assert_same_tensors(_tensors(last, "average"), _tensors(straight_last, "average"))
+    _assert_same_tensors(_tensors(model), _tensors(straight))
+    # the saved model is the average, not the last weights
+    assert not torch.equal(_tensors(straight)["project.weight"], _tensors(straight_last)["project.weight"])
+
+
+def test_resume_with_averaging_turned_on_or_off_is_refused(straight_run, tmp_path):
+    from tagger.errors import TaggerError
+
+    data = straight_run[0]
+    model = tmp_path / "model.pt"
+    with pytest.raises(Stop):
+        _train(data, model, stop_after=1)
+    with pytest.raises(TaggerError, match="cannot resume: the data or options differ"):
+        _train(data, model, resume=True, average=0.9)
+
+
+def test_resume_keeps_the_best_epochs_scores_in_the_model_file(straight_run, tmp_path):
+    """The best epoch came before the interruption; the model re-saved with test scores still names it."""
+    from tagger.model import ModelConfig
+    from tagger.training import TrainConfig, train
+
+    data = straight_run[0]
+    model = tmp_path / "model.pt"
+
+    def stop_after_first(row: dict) -> None:
+        if row["epoch"] == 1:
+            raise Stop
+
+    options = dict(
+        dev_file=data / "dev.txt",
+        test_file=data / "dev.txt",
+        model_config=ModelConfig(word_dim=12, char_size=8, hidden_size=8),
+        config=TrainConfig(epochs=3, batch_size=8, lr=1e-9, patience=0, seed=11),  # too small to improve on epoch 1
+    )
+    with pytest.raises(Stop):
+        train(data / "train.txt", model, on_epoch=stop_after_first, **options)
+    before = load_model(model).metadata
+    result = train(data / "train.txt", model, resume=True, **options)
+    assert result["best_epoch"] == 1 and result["epochs_run"] == 3
+    after = load_model(model).metadata
+    assert after["best_epoch"] == 1
+    assert after["dev_scores"] == before["dev_scores"]
+    assert after["test_scores"] == result["test"]
+
+
+def test_same_seed_same_weights_and_predictions(straight_run, tmp_path):
+    data, straight, straight_result = straight_run
+    model = tmp_path / "again" / "model.pt"
+    result = _train(data, model)
+    assert _history(result) == _history(straight_result)
+    _assert_same_tensors(_tensors(model), _tensors(straight))
+    _assert_same_tensors(_tensors(model.with_name("last-epoch.pt")), _tensors(straight.with_name("last-epoch.pt")))
+    assert _predictions(model, data) == _predictions(straight, data)
+
+
+def test_a_signal_while_the_model_is_written_waits_for_the_resume_file(tiny_dir, tmp_path, monkeypatch):
+    """Ctrl-C between writing the best model and the resume file would leave a model that
+    `--resume` cannot continue; the signal is held until both are written."""
+    from tagger import training
+    from tagger.model import ModelConfig
+    from tagger.training import TrainConfig, TrainingInterrupted, train
+
+    real_save = training.save_model
+
+    def save_and_get_a_signal(path, *args, **kwargs):
+        if Path(path).name == "model.pt":
+            os.kill(os.getpid(), signal.SIGINT)  # handled at once, between two bytecodes of this thread
+        return real_save(path, *args, **kwargs)
+
+    monkeypatch.setattr(training, "save_model", save_and_get_a_signal)
+    model = tmp_path / "model.pt"
+    with pytest.raises(TrainingInterrupted) as stopped:
+        train(
+            tiny_dir / "train.txt",
+            model,
+            dev_file=tiny_dir / "dev.txt",
+            model_config=ModelConfig(word_dim=10, char_encoder="none", hidden_size=8),
+            config=TrainConfig(epochs=3, batch_size=16, patience=0),
+        )
+    assert stopped.value.exit_code == 130
+    assert read_checkpoint(model.with_name("model.pt.resume"))["train_state"]["progress"]["epoch"] == 1
+    assert load_model(model).metadata["best_epoch"] == 1

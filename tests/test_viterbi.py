@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 import torch
+from conftest import all_paths, random_mask, sequence_scores
 from torchcrf import CRF
 
 from tagger.viterbi import viterbi_decode
-
-
-def random_mask(batch: int, time: int, generator: torch.Generator) -> torch.Tensor:
-    """Left-aligned mask of random lengths from 1 to ``time``, the first sentence full length."""
-    lengths = torch.randint(1, time + 1, (batch,), generator=generator)
-    lengths[0] = time
-    return torch.arange(time)[None, :] < lengths[:, None]
 
 
 def test_viterbi_matches_pytorch_crf_decode():
@@ -50,21 +42,6 @@ def test_viterbi_matches_pytorch_crf_time_major_too():
             emissions.transpose(0, 1), mask, crf.start_transitions, crf.transitions, crf.end_transitions
         )
     assert got == expected
-
-
-def sequence_scores(
-    paths: torch.Tensor, emissions: torch.Tensor, start: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor
-) -> torch.Tensor:
-    """Score of each tag sequence (rows of ``paths``) for one sentence's emissions. shape: (paths,)"""
-    steps = torch.arange(paths.shape[1])
-    score = start[paths[:, 0]] + end[paths[:, -1]] + emissions[steps, paths].sum(dim=1)
-    if paths.shape[1] > 1:
-        score = score + transitions[paths[:, :-1], paths[:, 1:]].sum(dim=1)
-    return score
-
-
-def all_paths(num_tags: int, length: int) -> torch.Tensor:
-    return torch.tensor(list(itertools.product(range(num_tags), repeat=length)), dtype=torch.long)
 
 
 def test_viterbi_finds_the_best_sequence_by_brute_force():

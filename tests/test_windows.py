@@ -1,6 +1,7 @@
 """Windows of input: cut where slow input pauses, full when input comes fast, stoppable while
 waiting; and `tagger tag` as a filter, in real processes: each line answered within a second,
-Ctrl-C on a waiting stdin (a FIFO or a terminal whose writer stays open) status 130 at once."""
+Ctrl-C on a waiting stdin (a FIFO or a terminal whose writer stays open) status 130 at once. The tokenizer
+worker reads exactly as the inline path does; offsets point at the tokens across lines."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ import pytest
 from tagger import windows
 from tagger.model_file import load_model
 from tagger.tagging import Predictor, tag_stream
-from tagger.windows import MAX_WAIT, WindowSentences, read_windows
+from tagger.tokenizer import tokenize_flat
+from tagger.windows import FIRST_WINDOW, MAX_WAIT, WindowSentences, read_sentences, read_windows
 from tagger.writer import write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -343,3 +345,35 @@ def test_a_burst_goes_to_the_worker_and_a_slow_line_after_it_is_answered_at_once
     time.sleep(0.5)
     gone = not Path(f"/proc/{worker[0]}").exists()
     assert gone or b"spawn_main" not in Path(f"/proc/{worker[0]}/cmdline").read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["text", "tokens"])
+def test_worker_process_reads_exactly_like_inline(trained_model, kind):
+    lines = [f"Line {i}: Mary met Dr. Smith in Paris. They didn't stay!\n" for i in range(FIRST_WINDOW + 300)]
+    data = "".join(lines).encode()
+    maker = Predictor.from_loaded(load_model(trained_model)).window_maker
+
+    def read(workers):
+        windows = list(read_windows(io.BytesIO(data), "<test>", kind, maker, workers=workers, window=200))
+        for sentences, arrays in windows:  # each window's arrays are its sentences'
+            assert arrays == maker([s.tokens for s in sentences])
+        return windows, [(s.tokens, list(s.offsets or []), s.text) for w, _ in windows for s in w]
+
+    (_, inline), (parallel_windows, parallel) = read(0), read(1)
+    assert parallel == inline
+    assert len(parallel_windows) > 2  # the worker did some
+    assert len(inline) == len(lines) * (2 if kind == "text" else 1)
+    if kind == "text":
+        tokens, flat = tokenize_flat(lines[0])[0]
+        pairs = list(zip(flat[::2], flat[1::2]))
+        assert inline[0][:2] == (tokens, pairs)
+
+
+def test_offsets_point_at_the_tokens_across_lines():
+    text = "Mary lives in Paris.\r\n\nBob works at Acme Corp. He likes it.\nÜber café — ok\n"
+    sentences = list(read_sentences(io.BytesIO(text.encode()), "<test>"))
+    assert [s.tokens[0] for s in sentences] == ["Mary", "Bob", "He", "Über"]
+    for s in sentences:
+        for token, (start, end) in zip(s.tokens, s.offsets, strict=True):
+            assert text[start:end] == token
