@@ -5,6 +5,10 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .tagging import Predictor
 
 
 def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
@@ -46,22 +50,29 @@ def evaluate(
     batch_size: int = 64,
     device: str = "cpu",
 ) -> dict:
-    """Tag a gold CoNLL file with a model and score it against the gold tags."""
-    from .corpus import load_tagged
+    """Tag a gold CoNLL file with a model file and score it against the gold tags."""
     from .model_file import load_model
-    from .schemes import convert
     from .tagging import Predictor
 
     loaded = load_model(model_path, device=device)
+    return evaluate_predictor(Predictor.from_loaded(loaded, batch_size), data_path, tag_column, str(model_path))
+
+
+def evaluate_predictor(predictor: Predictor, data_path: str | Path, tag_column: int = -1, model: str = "") -> dict:
+    """Tag a gold CoNLL file with a loaded model and score it against the gold tags;
+    ``model`` names the model in the result."""
+    from .corpus import load_tagged
+    from .schemes import convert
+
     data = load_tagged(data_path, tag_column=tag_column)
-    predicted = Predictor.from_loaded(loaded, batch_size).predict([s.tokens for s in data.sentences])
+    predicted = predictor.predict([s.tokens for s in data.sentences])
     # Score both sides in the gold file's scheme, so it matches conlleval on the file.
     predicted = [convert(p, data.scheme) for p in predicted]
     result = score(data.tags_in(data.scheme), predicted)
     result.update(
         {
             "file": str(data_path),
-            "model": str(model_path),
+            "model": model,
             "sentences": len(data.sentences),
             "tokens": data.tokens,
             "warnings": data.warnings,

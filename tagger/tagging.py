@@ -201,7 +201,11 @@ def tag_file(
     threads: int = 0,
     workers: int = -1,
 ) -> int:
-    """Tag a file (or stdin for None or '-') and write the result to ``out``; returns the sentence count."""
+    """Tag a file (or stdin for None or '-') and write the result to ``out``; returns the sentence count.
+
+    An empty or blank input writes nothing and returns 0: a filter in a pipeline (``grep X f | tagger tag``)
+    or a loop over many files must not fail on an empty one.
+    """
     from .reader import open_binary
     from .runtime import configure_torch
     from .writer import FORMATTERS, write
@@ -227,6 +231,4 @@ def tag_file(
     finally:
         if close:
             stream.close()
-    if count == 0:
-        raise DataError("no sentences to tag (the input is empty or blank)", name)
     return count

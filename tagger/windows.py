@@ -15,8 +15,7 @@ import multiprocessing
 import signal
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
 from typing import BinaryIO
 
@@ -24,6 +23,7 @@ from .arrays import WindowArrays, WindowMaker
 from .errors import DataError
 from .reader import Sentence, decoded_lines, iter_conll, split_token_line
 from .tokenizer import tokenize_flat
+from .types import TaggedSentence
 
 INPUTS = ("text", "conll", "tokens")
 WINDOW = 2048  # sentences (raw text: lines) per window
@@ -31,23 +31,6 @@ WINDOW_CHARS = 1 << 18  # characters of input lines per window at most (a window
 FIRST_WINDOW = 256  # with a worker, the first window is this small and prepared here: a short input
 # never starts a process, and the first output comes soon
 AHEAD = 2  # windows queued for the worker beyond the one whose result is awaited: memory stays flat
-
-
-@dataclass
-class TaggedSentence:
-    tokens: list[str]
-    tags: list[str]
-    line_offsets: Sequence[int] | None = None  # offsets of the tokens in ``text``, flat: start0, end0, start1, ...
-    text: str | None = None  # the input line the sentence came from (raw text only)
-    text_start: int = 0  # offset of ``text`` in the input
-
-    @property
-    def offsets(self) -> list[tuple[int, int]] | None:
-        """Character offsets of the tokens in the whole input (raw text only)."""
-        if self.line_offsets is None:
-            return None
-        at, flat = self.text_start, self.line_offsets
-        return [(flat[i] + at, flat[i + 1] + at) for i in range(0, len(flat), 2)]
 
 
 Window = tuple[list[TaggedSentence], WindowArrays | None]

@@ -7,25 +7,9 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from .schemes import to_spans
-from .windows import TaggedSentence
+from .types import TaggedSentence
 
 FORMATS = ("conll", "inline", "jsonl")
-
-
-def entities(sentence: TaggedSentence) -> list[dict]:
-    """Entities of a tagged sentence: type, token span (end exclusive), text, character offsets."""
-    found = []
-    offsets = sentence.offsets
-    for kind, start, end in to_spans(sentence.tags):
-        entity: dict = {"type": kind, "start": start, "end": end, "text": " ".join(sentence.tokens[start:end])}
-        if offsets is not None:
-            entity["char_start"] = offsets[start][0]
-            entity["char_end"] = offsets[end - 1][1]
-            if sentence.text is not None:
-                a, b = entity["char_start"] - sentence.text_start, entity["char_end"] - sentence.text_start
-                entity["text"] = sentence.text[a:b]
-        found.append(entity)
-    return found
 
 
 def format_conll(sentence: TaggedSentence) -> str:
@@ -40,11 +24,7 @@ def format_inline(sentence: TaggedSentence) -> str:
 
 
 def format_jsonl(sentence: TaggedSentence) -> str:
-    record: dict = {"tokens": sentence.tokens, "tags": sentence.tags, "entities": entities(sentence)}
-    offsets = sentence.offsets
-    if offsets is not None:
-        record["offsets"] = [list(o) for o in offsets]
-    return json.dumps(record, ensure_ascii=False) + "\n"
+    return json.dumps(sentence.to_dict(), ensure_ascii=False) + "\n"
 
 
 FORMATTERS = {"conll": format_conll, "inline": format_inline, "jsonl": format_jsonl}

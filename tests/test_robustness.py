@@ -294,10 +294,18 @@ def test_unusable_model_file_is_one_line(tmp_path, trained_model, case):
 # `tag` input and output
 
 
-def test_empty_stdin_is_an_error(trained_model):
-    for text in ("", "\n\n  \n"):
-        result = run("tag", "--model", trained_model, input=text)
-        assert one_line_error(result) == "tagger: error: <stdin>: no sentences to tag (the input is empty or blank)"
+def test_empty_or_blank_input_is_not_an_error(tmp_path, trained_model):
+    """`tagger tag` is a filter: like cat or sort it writes nothing for no input and exits 0."""
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    for args, text in (
+        (["tag"], ""),
+        (["tag"], "\n\n  \n"),
+        (["tag", "--input", "conll"], "-DOCSTART- O\n\n"),
+        (["tag", str(empty)], None),
+    ):
+        result = run(*args, "--model", trained_model, input=text)
+        assert result.exit_code == 0, result.stderr
         assert result.stdout == ""
 
 

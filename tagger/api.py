@@ -1,0 +1,298 @@
+"""The Python API: a ``Tagger`` that tags text, token lists and streams of texts.
+
+    from tagger import Tagger
+    tagger = Tagger.load("model.pt")
+    doc = tagger("Apple is opening a new store in Paris next week.")
+    doc.entities  # [Entity(type='ORG', text='Apple', start=0, end=1, char_start=0, char_end=5, ...), ...]
+
+Text goes through the same reading path as ``tagger tag`` (``windows.read_windows``
+then ``tagging.tag_stream``), so the API and the command line give the same
+tokens, tags, entities and offsets on the same text.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from io import BytesIO
+from itertools import islice
+from pathlib import Path
+
+import torch
+
+from .errors import ModelFileError
+from .model_file import LoadedModel, default_model_path, load_model
+from .runtime import configure_torch
+from .tagging import Predictor, tag_stream
+from .types import Doc, TaggedSentence
+from .windows import WINDOW, read_windows
+
+__all__ = ["Tagger", "check_device"]
+
+
+class Tagger:
+    """A loaded model that tags text.
+
+    Make one with ``Tagger.load(path)`` (a model file) or ``Tagger.from_checkpoint(dict)``.
+    Call it on a text for a ``Doc``; ``tag_tokens`` tags sentences already split into
+    tokens; ``pipe`` tags a stream of texts lazily, in order; ``evaluate`` scores it on a
+    gold CoNLL file. A Tagger pickles: it loads its model file again in the new process
+    (or carries its checkpoint, when it was made from one).
+    """
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        batch_size: int = 64,
+        path: str | os.PathLike | None = None,
+        checkpoint: dict | None = None,
+    ):
+        """Wrap a loaded model; ``Tagger.load`` or ``Tagger.from_checkpoint`` are the usual ways in.
+        ``path`` or ``checkpoint`` is what a pickled copy loads from."""
+        if not isinstance(loaded, LoadedModel):
+            raise TypeError(f"Tagger() takes a LoadedModel (use Tagger.load(path)); got {_shown(loaded)}")
+        self.batch_size = _positive_int("batch_size", batch_size)
+        self.threads: int | None = None  # what a copy made by pickling sets torch's threads to (see load)
+        self.path = None if path is None else Path(os.path.abspath(path))
+        self._checkpoint = checkpoint
+        self._loaded = loaded
+        self._predictor = Predictor.from_loaded(loaded, self.batch_size)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike | None = None,
+        device: str | torch.device = "cpu",
+        batch_size: int = 64,
+        threads: int | None = 0,
+    ) -> Tagger:
+        """Load a model file: ``path``, or the default model (``$TAGGER_MODEL``, else
+        ``~/.local/share/tagger/model.pt``). ``device`` is a torch device ("cpu", "cuda", ...);
+        ``batch_size`` is sentences per batch of the network. ``threads`` sets torch's threads
+        for the process as ``tagger tag --threads`` does (0: ``$TAGGER_THREADS``, else 1; the
+        network's matrices are too small for more to pay); None leaves torch's setting alone.
+        A missing or damaged file raises ``ModelFileError``, the error ``tagger tag`` reports."""
+        if path is None:
+            path = default_model_path()
+        elif not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or a path to a model file; got {_shown(path)}")
+        _positive_int("batch_size", batch_size)
+        found = check_device(device)
+        _threads(threads)
+        tagger = cls(load_model(path, device=found), batch_size, path=path)
+        tagger.threads = threads
+        return tagger
+
+    @classmethod
+    def from_checkpoint(
+        cls, checkpoint: dict, device: str | torch.device = "cpu", batch_size: int = 64, threads: int | None = 0
+    ) -> Tagger:
+        """A Tagger from a checkpoint held in memory (the dict a model file holds, e.g. from
+        ``model_file.read_checkpoint``); it is checked as a model file is. The other arguments
+        are those of ``Tagger.load``."""
+        if not isinstance(checkpoint, dict):
+            raise TypeError(f"checkpoint must be the dict a model file holds; got {_shown(checkpoint)}")
+        _positive_int("batch_size", batch_size)
+        found = check_device(device)
+        _threads(threads)
+        tagger = cls(_load_checkpoint(checkpoint, found), batch_size, checkpoint=checkpoint)
+        tagger.threads = threads
+        return tagger
+
+    @property
+    def device(self) -> torch.device:
+        """The torch device the model runs on."""
+        return self._predictor.device
+
+    @property
+    def metadata(self) -> dict:
+        """What the model file says about its training (data, scores, settings)."""
+        return self._loaded.metadata
+
+    def __repr__(self) -> str:
+        where = f"path={str(self.path)!r}" if self.path is not None else "checkpoint=<in memory>"
+        return f"Tagger({where}, device={str(self.device)!r}, batch_size={self.batch_size})"
+
+    def __call__(self, text: str) -> Doc:
+        """Tag one text: it may hold several lines and sentences. The ``Doc`` keeps the sentences,
+        each with tokens, tags and character offsets into ``text``, and their entities."""
+        if not isinstance(text, str):
+            hint = " (pipe() tags many texts, tag_tokens() token lists)" if isinstance(text, (list, tuple)) else ""
+            raise TypeError(f"a Tagger tags a str; got {_shown(text)}{hint}")
+        (doc,) = self._tag_texts([text])
+        return doc
+
+    def tag_tokens(self, sentences: Sequence[Sequence[str]]) -> list[TaggedSentence]:
+        """Tag sentences already split into tokens: ``[["John", "lives", "in", "Paris"], ...]``.
+        The results have tokens, tags and entities, and no character offsets."""
+        checked = _token_lists(sentences)
+        untagged = [TaggedSentence(tokens, []) for tokens in checked]
+        windows = ((untagged[i : i + WINDOW], None) for i in range(0, len(untagged), WINDOW))
+        return list(tag_stream(self._predictor, windows))
+
+    def pipe(self, texts: Iterable[str], batch_size: int | None = None) -> Iterator[Doc]:
+        """Tag a stream of texts, yielding one ``Doc`` per text in input order.
+
+        Texts are taken ``batch_size`` at a time (default: the tagger's batch size) and
+        tagged together, so a result comes before the stream ends and memory stays flat
+        however long the stream is.
+        """
+        if isinstance(texts, (str, bytes)):
+            raise TypeError(f"pipe() takes an iterable of texts, not one text; got {_shown(texts)} (call the tagger)")
+        size = self.batch_size if batch_size is None else _positive_int("batch_size", batch_size)
+        try:
+            iterator = iter(texts)
+        except TypeError:
+            raise TypeError(f"pipe() takes an iterable of texts; got {_shown(texts)}") from None
+        return self._pipe(iterator, size)
+
+    def _pipe(self, texts: Iterator[str], size: int) -> Iterator[Doc]:
+        number = 0
+        while True:
+            group = list(islice(texts, size))
+            if not group:
+                return
+            for i, text in enumerate(group, number):
+                if not isinstance(text, str):
+                    raise TypeError(f"pipe(): text {i} is not a str: {_shown(text)}")
+            number += len(group)
+            yield from self._tag_texts(group)
+
+    def _tag_texts(self, texts: list[str]) -> Iterator[Doc]:
+        """Tag texts as one input stream of lines, each text ending a line, and give each
+        text its sentences with offsets counted from its own start."""
+        data, starts = _joined(texts)
+        stream = BytesIO(data)
+        windows = read_windows(stream, "<text>", "text", self._predictor.window_maker, workers=0)
+        docs = [Doc(text) for text in texts]
+        index = 0
+        for sentence in tag_stream(self._predictor, windows):
+            while sentence.text_start >= starts[index + 1]:
+                yield docs[index]
+                index += 1
+            sentence.text_start -= starts[index]
+            docs[index].sentences.append(sentence)
+        yield from docs[index:]
+
+    def evaluate(self, data_path: str | os.PathLike, tag_column: int = -1) -> dict:
+        """Tag a gold CoNLL file and score the tags against it (as ``tagger evaluate`` does):
+        precision, recall and F1, overall and per entity type, as plain data."""
+        from .evaluation import evaluate_predictor
+
+        if not isinstance(data_path, (str, os.PathLike)):
+            raise TypeError(f"data_path must be a str or a path to a CoNLL file; got {_shown(data_path)}")
+        model = str(self.path) if self.path is not None else "<checkpoint>"
+        return evaluate_predictor(self._predictor, data_path, tag_column, model)
+
+    def __getstate__(self) -> dict:
+        """What a copy in another process loads from: the model file's absolute path, or the
+        checkpoint of a Tagger made from one; and the device, batch size and threads."""
+        state: dict = {"device": str(self.device), "batch_size": self.batch_size, "threads": self.threads}
+        if self.path is not None:
+            state["path"] = str(self.path)
+        else:
+            state["checkpoint"] = self._checkpoint
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Load the model again from the path or checkpoint in ``state`` (see ``__getstate__``)."""
+        if "path" in state:
+            other = Tagger.load(state["path"], state["device"], state["batch_size"], state["threads"])
+        else:
+            other = Tagger.from_checkpoint(state["checkpoint"], state["device"], state["batch_size"], state["threads"])
+        self.__dict__.update(other.__dict__)
+
+
+def _joined(texts: list[str]) -> tuple[bytes, list[int]]:
+    """The texts as one UTF-8 stream, a line end after each that lacks one, and where each
+    text starts in it (in characters; one more entry for the end).
+
+    A byte-order mark that starts a text becomes a space: the reader drops one at the
+    start of a stream, and a text's offsets must count every character of it.
+    """
+    parts, starts, at = [], [0], 0
+    for i, text in enumerate(texts):
+        if text.startswith("\ufeff"):
+            text = " " + text[1:]
+        if text and not text.endswith("\n"):
+            text += "\n"
+        try:
+            parts.append(text.encode("utf-8"))
+        except UnicodeEncodeError as err:
+            raise ValueError(
+                f"text {i} cannot be written as UTF-8: {text[err.start]!r} at character {err.start} (a lone surrogate)"
+            ) from None
+        at += len(text)
+        starts.append(at)
+    return b"".join(parts), starts
+
+
+def _token_lists(sentences: object) -> list[list[str]]:
+    """``sentences`` checked to be token lists (a list of lists of str), as lists."""
+    if isinstance(sentences, (str, bytes)) or not isinstance(sentences, Sequence):
+        raise TypeError(f'tag_tokens() takes a list of token lists, e.g. [["John", "lives"]]; got {_shown(sentences)}')
+    checked = []
+    for i, tokens in enumerate(sentences):
+        if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Sequence):
+            raise TypeError(f"tag_tokens(): sentence {i} is not a list of tokens: {_shown(tokens)}")
+        for token in tokens:
+            if not isinstance(token, str):
+                raise TypeError(f"tag_tokens(): sentence {i} has a token that is not a str: {_shown(token)}")
+            if not token:
+                raise ValueError(f"tag_tokens(): sentence {i} has an empty token: {_shown(tokens)}")
+        checked.append(list(tokens))
+    return checked
+
+
+def _load_checkpoint(checkpoint: dict, device: torch.device) -> LoadedModel:
+    """A checkpoint dict as a loaded model, checked exactly as a model file is: it goes through
+    a temporary file, since ``model_file`` builds models from files only."""
+    with tempfile.TemporaryDirectory(prefix="tagger-") as folder:
+        path = Path(folder) / "checkpoint.pt"
+        torch.save(checkpoint, path)
+        try:
+            return load_model(path, device=device)
+        except ModelFileError as err:
+            raise ModelFileError(err.message, "<checkpoint>") from None
+
+
+def check_device(device: object) -> torch.device:
+    """``device`` as a torch device, checked: a TypeError or ValueError (showing the value) for
+    what is not one, or names a CUDA device where there is none."""
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str such as 'cpu' or 'cuda', or a torch.device; got {_shown(device)}")
+    try:
+        found = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device={device!r} is not a torch device (try 'cpu' or 'cuda')") from None
+    if found.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r}: no CUDA device is available here")
+    return found
+
+
+def _threads(threads: object) -> None:
+    """Set torch's threads as the command line does (None: leave them)."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int):
+        raise TypeError(f"threads must be an int (0: $TAGGER_THREADS or 1) or None; got {_shown(threads)}")
+    if threads < 0:
+        raise ValueError(f"threads must be 0 or more (0: $TAGGER_THREADS or 1); got {threads}")
+    configure_torch(threads)
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int; got {_shown(value)}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1; got {value}")
+    return value
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """A value as an error message shows it: its type and a short repr."""
+    text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{type(value).__name__} {text}"

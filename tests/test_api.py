@@ -1,0 +1,329 @@
+"""The Python API: Tagger against the command line, pickling, pipe, argument and model errors."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import cli
+import tagger
+from tagger import Tagger
+from tagger.errors import ModelFileError, TaggerError
+from tagger.evaluation import evaluate
+from tagger.model_file import read_checkpoint
+from tagger.types import Doc, Entity
+
+TEXTS = [
+    "Apple is opening a new store in Paris next week.",
+    "John Smith lives in New York .\nMary works for Google in Berlin. Bob met Ana Lopez.",
+    "",
+    "  \n\n\t\n",
+    "Angela Merkel  visited\tMadrid\r\nand Lake Tahoe with «Acme Corp» ,\n\nthen  Paris",
+    "\n\nBob\n",
+    "e\u0301 \u00a0 Mary 😀 lives in Berlin\u2028 ok\x85",
+]
+
+
+@pytest.fixture(autouse=True)
+def _no_debug(monkeypatch):
+    monkeypatch.delenv("TAGGER_MODEL", raising=False)
+    monkeypatch.setitem(cli.DEBUG, "on", False)
+
+
+@pytest.fixture(scope="module")
+def model(trained_model) -> Tagger:
+    return Tagger.load(trained_model)
+
+
+def cli_records(model_path: Path, data: str, *args: str) -> list[dict]:
+    result = CliRunner().invoke(
+        cli.app, ["tag", "--model", str(model_path), "--format", "jsonl", *args], input=data.encode("utf-8")
+    )
+    assert result.exit_code == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def cli_error(args: list[str]) -> str:
+    result = CliRunner().invoke(cli.app, [str(a) for a in args], input="Mary lives in Paris .\n")
+    assert result.exit_code == 2
+    return result.stderr.strip()
+
+
+def records(doc: Doc) -> list[dict]:
+    return [sentence.to_dict() for sentence in doc.sentences]
+
+
+# What the issue promises, and the same answers as the command line
+
+
+def test_the_three_line_example(trained_model):
+    t = Tagger.load(trained_model)
+    doc = t("Apple is opening a new store in Paris next week.")
+    assert doc.entities[0] == Entity("ORG", "Apple", 0, 1, 0, 5)
+    assert all(isinstance(e, Entity) for e in doc.entities)
+    assert [(e.type, e.text) for e in doc.entities if e.type == "LOC"] == [("LOC", "Paris")]
+
+
+def test_load_sets_torchs_threads_as_the_command_line_does(trained_model):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        Tagger.load(trained_model, threads=None)
+        assert torch.get_num_threads() == 2
+        Tagger.load(trained_model, threads=1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_default_model_path_is_used(trained_model, monkeypatch):
+    monkeypatch.setenv("TAGGER_MODEL", str(trained_model))
+    assert Tagger.load().path == Path(trained_model).resolve()
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_a_text_is_tagged_as_the_command_line_tags_it(model, trained_model, text):
+    doc = model(text)
+    assert doc.text == text
+    assert records(doc) == cli_records(trained_model, text)
+    for entity in doc.entities:
+        assert text[entity.char_start : entity.char_end] == entity.text
+    for sentence in doc.sentences:
+        assert [text[a:b] for a, b in sentence.offsets] == sentence.tokens
+
+
+texts = st.lists(
+    st.one_of(
+        st.sampled_from(["Mary", "John Smith", "Paris", "New York", "Acme Corp", "Google", "lives in", "met", "."]),
+        st.sampled_from([" ", "  ", "\t", "\n", "\r\n", "\n\n", ". ", "\u00a0", "\u2028", "\ufeff", "😀", "n't"]),
+        st.text(max_size=4),
+    ),
+    max_size=12,
+).map("".join)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(text=texts)
+@example(text="\ufeffMary lives in Paris .\nBob")
+@example(text="Bob\r\n\ufeffMary")
+def test_any_text_gets_the_tags_entities_and_offsets_of_the_command_line(model, trained_model, text):
+    """Offsets count from the text's start; a byte-order mark that starts it counts too (the command
+    line drops one at the start of its input, so its offsets are one less)."""
+    expected = cli_records(trained_model, text)
+    if text.startswith("\ufeff"):
+        for record in expected:
+            record["offsets"] = [[a + 1, b + 1] for a, b in record["offsets"]]
+            for entity in record["entities"]:
+                entity["char_start"] += 1
+                entity["char_end"] += 1
+    assert records(model(text)) == expected
+
+
+def test_pipe_gives_each_text_the_command_lines_answer_on_all_of_them(model, trained_model):
+    docs = list(model.pipe(TEXTS, batch_size=3))
+    assert [d.text for d in docs] == TEXTS
+    joined = "".join(t if t.endswith("\n") or not t else t + "\n" for t in TEXTS)
+    expected = cli_records(trained_model, joined)
+    at = 0
+    got = []
+    for doc in docs:
+        for record in records(doc):  # move each text's offsets to where it is in the joined input
+            record["offsets"] = [[a + at, b + at] for a, b in record["offsets"]]
+            for entity in record["entities"]:
+                entity["char_start"] += at
+                entity["char_end"] += at
+            got.append(record)
+        at += len(doc.text) + (0 if doc.text.endswith("\n") or not doc.text else 1)
+    assert got == expected
+
+
+def test_tag_tokens_is_the_command_lines_token_input(model, trained_model):
+    sentences = [["John", "lives", "in", "Paris"], ["Mary", "works", "for", "Acme", "Corp", "."], ["Bob"]]
+    tagged = model.tag_tokens(sentences)
+    expected = cli_records(trained_model, "".join(" ".join(s) + "\n" for s in sentences), "--input", "tokens")
+    assert [s.to_dict() for s in tagged] == expected
+    assert [s.tokens for s in tagged] == sentences
+    assert tagged[0].entities[-1] == Entity("LOC", "Paris", 3, 4)
+    assert model.tag_tokens([]) == []
+    assert model.tag_tokens([[]])[0].tags == []
+    assert model.tag_tokens((("Mary",),))[0].tokens == ["Mary"]
+
+
+def test_empty_and_blank_texts_give_no_sentences(model):
+    for text in ("", " ", "\n\n", "\r\n \t\n"):
+        doc = model(text)
+        assert doc.sentences == [] and doc.entities == []
+        assert doc.to_dict() == {"text": text, "sentences": [], "entities": []}
+
+
+def test_evaluate_is_the_command_lines_evaluate(model, trained_model, tiny_dir):
+    result = model.evaluate(tiny_dir / "test.txt")
+    assert result == evaluate(tiny_dir / "test.txt", trained_model)
+    assert result["f1"] > 0.5 and set(result["per_type"]) == {"PER", "LOC", "ORG"}
+
+
+# pipe: order, laziness, flat memory
+
+
+def test_pipe_keeps_the_input_order(model):
+    texts = [f"{name} lives in {place} ." for name in ("Mary", "Bob", "John Smith") for place in ("Paris", "Berlin")]
+    texts = texts * 3 + ["", "Mary"]
+    assert [d.to_dict() for d in model.pipe(texts, batch_size=4)] == [model(t).to_dict() for t in texts]
+
+
+def test_pipe_is_lazy_and_reads_ahead_at_most_one_batch(model):
+    pulled = []
+
+    def endless():
+        while True:
+            pulled.append(1)
+            yield "Mary lives in Paris ."
+
+    docs = model.pipe(endless(), batch_size=5)
+    assert pulled == []  # nothing is read before the first result is asked for
+    for taken in range(1, 13):
+        assert next(docs).entities[0].text == "Mary"
+        assert len(pulled) - taken < 5
+    docs.close()
+
+
+def test_pipe_gives_results_before_a_failing_input_fails(model):
+    def failing():
+        yield "Mary lives in Paris ."
+        raise RuntimeError("the input broke after one text")
+
+    docs = model.pipe(failing(), batch_size=1)
+    assert next(docs).entities[0].text == "Mary"
+    with pytest.raises(RuntimeError, match="broke"):
+        next(docs)
+
+
+# Pickling
+
+
+def test_pickle_round_trip_tags_the_same(model):
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy.path == model.path and copy.batch_size == model.batch_size
+    assert [copy(t).to_dict() for t in TEXTS] == [model(t).to_dict() for t in TEXTS]
+
+
+def test_a_tagger_from_a_checkpoint_carries_it_when_pickled(model, trained_model, tmp_path):
+    path = tmp_path / "model.pt"
+    shutil.copy(trained_model, path)
+    from_memory = Tagger.from_checkpoint(read_checkpoint(path), batch_size=8)
+    path.unlink()  # the copy cannot reload the file: it must carry the weights
+    copy = pickle.loads(pickle.dumps(from_memory))
+    assert copy.path is None and copy.batch_size == 8
+    assert [copy(t).to_dict() for t in TEXTS] == [model(t).to_dict() for t in TEXTS]
+    assert "checkpoint" in repr(copy)
+
+
+@pytest.mark.slow
+def test_a_pickled_tagger_tags_in_another_process(model):
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        docs = pool.map(model, TEXTS)
+    assert [d.to_dict() for d in docs] == [model(t).to_dict() for t in TEXTS]
+
+
+# Errors
+
+
+def test_a_missing_or_damaged_model_is_the_error_the_command_line_reports(tmp_path):
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes(b"not a model at all")
+    for path in (tmp_path / "missing.pt", damaged, tmp_path):
+        with pytest.raises(ModelFileError) as info:
+            Tagger.load(path)
+        assert isinstance(info.value, TaggerError)
+        assert cli_error(["tag", "--model", path]) == f"tagger: error: {info.value}"
+
+
+def test_a_damaged_checkpoint_is_a_model_file_error():
+    with pytest.raises(ModelFileError, match=r"^<checkpoint>: not a tagger model file"):
+        Tagger.from_checkpoint({"format": "something else"})
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "shown"),
+    [
+        (lambda t: t(b"Mary lives in Paris"), TypeError, "bytes b'Mary lives in Paris'"),
+        (lambda t: t(["Mary", "Paris"]), TypeError, "list ['Mary', 'Paris'] (pipe() tags many texts"),
+        (lambda t: t(None), TypeError, "NoneType None"),
+        (lambda t: t("\ud800 lone surrogate"), ValueError, "'\\ud800' at character 0"),
+        (lambda t: t.tag_tokens("John lives"), TypeError, "str 'John lives'"),
+        (lambda t: t.tag_tokens(["John", "lives"]), TypeError, "sentence 0 is not a list of tokens: str 'John'"),
+        (lambda t: t.tag_tokens([["John", 7]]), TypeError, "sentence 0 has a token that is not a str: int 7"),
+        (lambda t: t.tag_tokens([["a"], ["John", ""]]), ValueError, "sentence 1 has an empty token: list ['John', '']"),
+        (lambda t: t.pipe("Mary lives in Paris"), TypeError, "not one text; got str 'Mary lives in Paris'"),
+        (lambda t: t.pipe(42), TypeError, "iterable of texts; got int 42"),
+        (lambda t: list(t.pipe(["Mary", 3.5])), TypeError, "text 1 is not a str: float 3.5"),
+        (lambda t: t.pipe(["Mary"], batch_size=0), ValueError, "batch_size must be at least 1; got 0"),
+        (lambda t: t.pipe(["Mary"], batch_size="8"), TypeError, "batch_size must be an int; got str '8'"),
+        (lambda t: t.evaluate(None), TypeError, "NoneType None"),
+    ],
+)
+def test_wrong_arguments_say_what_was_passed(model, call, error, shown):
+    with pytest.raises(error) as info:
+        call(model)
+    assert shown in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "shown"),
+    [
+        ({"path": 3}, TypeError, "int 3"),
+        ({"device": "gpu"}, ValueError, "device='gpu' is not a torch device"),
+        ({"device": 0.5}, TypeError, "float 0.5"),
+        ({"batch_size": True}, TypeError, "bool True"),
+        ({"batch_size": -2}, ValueError, "got -2"),
+        ({"threads": "2"}, TypeError, "str '2'"),
+        ({"threads": -1}, ValueError, "got -1"),
+    ],
+)
+def test_wrong_load_arguments_say_what_was_passed(trained_model, kwargs, error, shown):
+    kwargs.setdefault("path", trained_model)
+    with pytest.raises(error) as info:
+        Tagger.load(**kwargs)
+    assert shown in str(info.value)
+    with pytest.raises(TypeError, match=r"got list \[1\]"):
+        Tagger.from_checkpoint([1])
+
+
+# The package's face
+
+
+def test_the_package_exports_the_api():
+    from tagger.training import train
+
+    assert tagger.Tagger is Tagger and tagger.TaggerError is TaggerError
+    assert tagger.train is train and tagger.evaluate is evaluate
+    assert {"Tagger", "train", "evaluate", "TaggerError"} <= set(dir(tagger))
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        _ = tagger.nothing
+
+
+def test_every_public_method_is_documented():
+    public = [name for name in vars(Tagger) if not name.startswith("_")]
+    assert {"load", "from_checkpoint", "tag_tokens", "pipe", "evaluate"} <= set(public)
+    for name in [*public, "__call__", "__init__"]:
+        assert (getattr(Tagger, name).__doc__ or "").strip(), name
+
+
+@pytest.mark.slow
+def test_importing_the_package_does_not_import_torch():
+    code = "import sys, tagger; tagger.TaggerError; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent, timeout=60)

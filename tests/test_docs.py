@@ -1,0 +1,217 @@
+"""The documents say what the tests and the measurements say.
+
+README.md, bench/README.md and docs/robustness.md cite tests as ``tests/test_x.py::test_name`` (a ``[id]`` after
+the name is a parameter id and is not checked). Every cited test must exist, every case of the robustness catalogue
+must name one, lines stay short, and the run tables of bench/README.md equal the files in bench/results/.
+
+Cases whose test another branch is still writing say ``TODO(lead)``, and features still to be described are marked
+``<!-- lead: ... -->``. These pass, with a warning, unless ``TAGGER_DOCS_STRICT=1`` is set; then each one fails.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import statistics
+import warnings
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ("README.md", "bench/README.md", "docs/robustness.md")
+RESULTS = ROOT / "bench" / "results"
+CITATION = re.compile(r"tests/(test_\w+\.py)::(test_\w+)")
+TODO = "TODO(lead)"
+PLACEHOLDER = "<!-- lead:"
+STRICT = "TAGGER_DOCS_STRICT"
+MAX_LINE = 120
+MAX_README_LINES = 210
+
+
+def read(name: str) -> str:
+    return (ROOT / name).read_text(encoding="utf-8")
+
+
+def defined_tests() -> set[str]:
+    """``file::name`` of every test function in tests/ (module level or in a class)."""
+    names = set()
+    for path in (ROOT / "tests").glob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_"):
+                names.add(f"{path.name}::{node.name}")
+    return names
+
+
+def cells(row: str) -> list[str]:
+    """The cells of a Markdown table row; ``\\|`` inside a cell is not a separator."""
+    return [c.strip() for c in re.split(r"(?<!\\)\|", row.strip()[1:-1])]
+
+
+def tables(text: str) -> list[tuple[list[str], list[str]]]:
+    """(header cells, data rows) of each Markdown table in ``text``."""
+    lines = text.splitlines()
+    found = []
+    for i in range(len(lines) - 1):
+        starts = lines[i].startswith("|") and (i == 0 or not lines[i - 1].startswith("|"))
+        if starts and re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", lines[i + 1].strip()):
+            rows = []
+            for line in lines[i + 2 :]:
+                if not line.startswith("|"):
+                    break
+                rows.append(line)
+            found.append((cells(lines[i]), rows))
+    return found
+
+
+def long_lines(text: str) -> list[tuple[int, int]]:
+    """(line number, length) of lines over the limit, outside tables, code blocks and lines with a URL."""
+    found, in_code = [], False
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code or line.lstrip().startswith("|") or "://" in line:
+            continue
+        if len(line) > MAX_LINE:
+            found.append((number, len(line)))
+    return found
+
+
+@pytest.mark.parametrize("name", DOCS)
+def test_every_cited_test_exists(name):
+    cited = {f"{file}::{test}" for file, test in CITATION.findall(read(name))}
+    missing = sorted(cited - defined_tests())
+    assert not missing, f"{name} cites tests that are not in tests/: {missing}"
+
+
+def test_the_catalogue_cites_tests():
+    cited = CITATION.findall(read("docs/robustness.md"))
+    assert len(cited) >= 50, f"only {len(cited)} test citations found in docs/robustness.md"
+
+
+def test_every_case_of_the_catalogue_names_its_test_or_a_todo():
+    checked = 0
+    for header, rows in tables(read("docs/robustness.md")):
+        if header[-1] != "test":
+            continue
+        for row in rows:
+            test = cells(row)[-1]
+            assert CITATION.search(test) or test == TODO, f"docs/robustness.md: a case without its test: {row}"
+            checked += 1
+    assert checked >= 50, f"only {checked} cases found in docs/robustness.md"
+
+
+def test_todo_rows_and_placeholders_fail_only_when_strict():
+    left = [
+        f"{name}:{number}: {line.strip()[:100]}"
+        for name in DOCS
+        for number, line in enumerate(read(name).splitlines(), 1)
+        if (line.startswith("|") and TODO in line) or line.startswith(PLACEHOLDER)
+    ]
+    if os.environ.get(STRICT, "") not in ("", "0"):
+        assert not left, "for the lead to fill in:\n" + "\n".join(left)
+    elif left:
+        message = f"{len(left)} TODO(lead) rows and lead placeholders left (set {STRICT}=1 to fail on them)"
+        warnings.warn(message, stacklevel=2)
+
+
+def test_readme_is_at_most_210_lines():
+    count = len(read("README.md").splitlines())
+    assert count <= MAX_README_LINES, f"README.md has {count} lines; at most {MAX_README_LINES}"
+
+
+@pytest.mark.parametrize("name", DOCS)
+def test_no_line_over_120_characters_outside_tables_code_and_urls(name):
+    assert not long_lines(read(name)), f"{name}: (line, length) over {MAX_LINE}: {long_lines(read(name))}"
+
+
+def test_the_line_checks_can_fail():
+    text = "x" * 121 + "\n| " + "y" * 130 + " |\n```\n" + "z" * 130 + "\n```\nsee https://example.org/" + "w" * 120
+    assert long_lines(text) == [(1, 121)]
+    ((header, rows),) = tables("| case | test |\n|---|---|\n| a \\| b | `tests/test_x.py::test_y[id]` |\n")
+    assert header == ["case", "test"] and cells(rows[0]) == ["a \\| b", "`tests/test_x.py::test_y[id]`"]
+    assert CITATION.findall(rows[0]) == [("test_x.py", "test_y")]
+
+
+SPEED_FIGURES = {  # what bench/speed.py prints, as the table's columns show it
+    "raw": r"raw text:\s+(\d+)",
+    "tokens": r"--input tokens:\s+(\d+)",
+    "forward": r"forward alone:\s+(\d+)",
+    "ratio_raw": r"limit:\s+([\d.]+%)",
+    "ratio_tokens": r"raw text\), ([\d.]+%)",
+    "training": r"recipe\): (\d+) sentences/s",
+    "training_seconds": r"sentences/s, ([\d.]+) s training",
+    "help": r"--help:\s+([\d.]+)",
+    "first_line": r"first output line:\s+([\d.]+)",
+    "import_torch": r"alone:\s+([\d.]+) s",
+}
+
+
+def speed_row(run: int) -> str:
+    """The row of bench/README.md's speed-run table for one bench/results/speed-runN.txt."""
+    text = (RESULTS / f"speed-run{run}.txt").read_text(encoding="utf-8")
+    found = {}
+    for key, pattern in SPEED_FIGURES.items():
+        match = re.search(pattern, text)
+        found[key] = match.group(1) if match else ""
+    for key in ("raw", "tokens", "forward", "training"):
+        found[key] = f"{int(found[key]):,}" if found[key] else ""
+    rss = re.findall(r"peak RSS tagging (\d+) MB:\s+(\d+) MB", text)
+    row = [
+        str(run),
+        found["raw"],
+        found["tokens"],
+        found["forward"],
+        f"{found['ratio_raw']}; {found['ratio_tokens']}",
+        f"{found['training']} ({found['training_seconds']})",
+        found["help"],
+        found["first_line"],
+        found["import_torch"],
+        "; ".join(f"{used} MB on {size} MB" for size, used in rss),
+    ]
+    return "| " + " | ".join(row) + " |"
+
+
+def runs(name: str) -> list[dict]:
+    rows = [json.loads(line) for line in (RESULTS / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return sorted(rows, key=lambda r: (r["setting"], r.get("changes", ""), r["seed"]))
+
+
+def run_row(r: dict) -> str:
+    """The row of a bench/README.md accuracy table for one JSON line of bench/results/."""
+    changes = " ".join(f"`{c}`" for c in r["changes"].split()) if r.get("changes") else "none (defaults)"
+    minutes = f"{r['seconds_to_best'] / 60:.1f} / {r['seconds'] / 60:.1f}"
+    return (
+        f"| {r['setting']} | {changes} | {r['seed']} | {r['test_f1']:.2f} | {r['dev_f1']:.2f} | "
+        f"{r['best_epoch']} / {r['epochs_run']} | {minutes} | {r['sentences_per_second']:.0f} |"
+    )
+
+
+def every_run_table(file: str) -> list[str]:
+    """The rows of the table under bench/README.md's heading that names ``file``."""
+    text = read("bench/README.md")
+    section = text[text.index("## Every run, as recorded") :]
+    heading = re.search(rf"^### .*\(`{re.escape(file)}`\)$", section, re.M)
+    assert heading, f"bench/README.md has no table of every run for {file}"
+    (_, rows), *_ = tables(section[heading.end() :])
+    return rows
+
+
+def test_every_run_tables_match_the_result_files():
+    speed_runs = sorted(int(p.stem.removeprefix("speed-run")) for p in RESULTS.glob("speed-run*.txt"))
+    assert every_run_table("speed-runN.txt") == [speed_row(n) for n in speed_runs]
+    for name in ("accuracy.jsonl", "accuracy-earlier-code.jsonl", "recipe.jsonl"):
+        assert every_run_table(name) == [run_row(r) for r in runs(name)], f"bench/README.md's table of {name}"
+
+
+def test_the_accuracy_means_in_the_docs_are_those_of_the_benchmark_file():
+    by_setting: dict[str, list[float]] = {}
+    for r in runs("accuracy.jsonl"):
+        by_setting.setdefault(r["setting"], []).append(r["test_f1"])
+    for setting, scores in by_setting.items():
+        figure = f"{statistics.mean(scores):.2f} +- {statistics.stdev(scores):.2f}"
+        for name in ("README.md", "bench/README.md"):
+            assert figure in read(name), f"{name} lacks {setting}'s test F1 {figure} (bench/results/accuracy.jsonl)"

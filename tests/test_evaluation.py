@@ -1,0 +1,54 @@
+"""Entity-level scores, and evaluating a model file or a loaded model on a gold file."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import make_sentences, write_conll
+
+from tagger.errors import ModelFileError
+from tagger.evaluation import evaluate, evaluate_predictor, score
+from tagger.model_file import load_model
+from tagger.schemes import BIOES, convert
+from tagger.tagging import Predictor
+
+
+def test_score_counts_whole_entities():
+    gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]]
+    predicted = [["B-PER", "I-PER", "O", "O"], ["B-ORG", "B-LOC"]]  # PER and ORG right, LOC missed, one LOC made up
+    result = score(gold, predicted)
+    assert (result["precision"], result["recall"], result["support"]) == (2 / 3, 2 / 3, 3)
+    assert result["f1"] == pytest.approx(2 / 3)
+    assert result["per_type"]["PER"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
+    assert result["per_type"]["LOC"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    # a span that is cut short is wrong as a whole
+    assert score([["B-PER", "I-PER"]], [["B-PER", "O"]])["f1"] == 0.0
+
+
+def test_score_refuses_tags_that_do_not_line_up():
+    with pytest.raises(ValueError, match="same sentences and lengths"):
+        score([["O", "O"]], [["O"]])
+    with pytest.raises(ValueError, match="same sentences and lengths"):
+        score([["O"]], [])
+
+
+def test_evaluate_scores_in_the_gold_files_own_scheme(trained_model, tiny_dir, tmp_path):
+    """The same gold entities written in BIOES score as in IOB2: predictions are converted to the file's scheme."""
+    sentences = make_sentences(20, 3)
+    bioes = [list(zip([t for t, _ in s], convert([g for _, g in s], BIOES))) for s in sentences]
+    gold_bioes = write_conll(tmp_path / "test.bioes", bioes)
+    plain, other = evaluate(tiny_dir / "test.txt", trained_model), evaluate(gold_bioes, trained_model)
+    for key in ("precision", "recall", "f1", "support", "per_type", "sentences", "tokens"):
+        assert plain[key] == other[key], key
+    assert plain["model"] == str(trained_model) and plain["file"] == str(tiny_dir / "test.txt")
+
+
+def test_evaluate_predictor_is_what_evaluate_gives(trained_model, tiny_dir):
+    predictor = Predictor.from_loaded(load_model(trained_model), batch_size=4)
+    result = evaluate_predictor(predictor, tiny_dir / "dev.txt", model="in memory")
+    expected = evaluate(tiny_dir / "dev.txt", trained_model)
+    assert result == {**expected, "model": "in memory"}
+
+
+def test_evaluate_reports_a_missing_model_before_reading_the_data(tmp_path):
+    with pytest.raises(ModelFileError, match="no model file here"):
+        evaluate(tmp_path / "no-data.txt", tmp_path / "no-model.pt")
