@@ -1,12 +1,14 @@
-"""Sentences to the flat integer arrays that a window's tensors are made from, without torch.
+"""Sentences to the flat integer arrays that batch tensors are made from, without torch.
 
-For tagging, a window of sentences becomes a table of its distinct token
-forms (their characters, in buckets of similar length, so the character
-encoder runs once per form) and batches of sentences of similar length
-(word ids, case classes and form-table rows, padded). All of it is plain
-``array('q')`` data: it pickles as bytes, and ``tensors.window_tensors``
-turns it into tensors without copying. This module does not import torch,
-so the tokenizer process can do this work beside the network.
+Training and tagging lay batches out the same way. A window of sentences
+becomes a table of its distinct token forms (their characters, in buckets of
+similar length, so the character encoder runs once per form) and batches of
+sentences (word ids, case classes and form-table rows, padded): for tagging,
+``window_arrays`` cuts a window into batches of similar length; for training,
+``batch_arrays`` lays out one batch, the batch being its own window. All of it
+is plain ``array('q')`` data: it pickles as bytes, and ``tensors.py`` turns it
+into tensors without copying. This module does not import torch, so the
+tokenizer process can do this work beside the network.
 """
 
 from __future__ import annotations
@@ -112,31 +114,66 @@ def window_arrays(
     """
     lengths = [len(s) for s in sentences]
     todo = [i for i, n in enumerate(lengths) if n > 0]
-    # Distinct forms in order of first use, then (stably) by length: the same table in any process.
-    forms = sorted(dict.fromkeys(token for i in todo for token in sentences[i]), key=len)
-    rows = {form: row for row, form in enumerate(forms)}
-    entries = list(map(lookup, forms))
-    word_of = [e[0] for e in entries]
-    case_of_row = [e[1] for e in entries]
-    buckets = []
-    for start in range(0, len(forms) if chars else 0, FORM_BUCKET):
-        ids = [e[2] for e in entries[start : start + FORM_BUCKET]]
-        width = max(len(c) for c in ids)
-        flat = array("q", [PAD]) * (width * len(ids))
-        for r, c in enumerate(ids):
-            flat[r * width : r * width + len(c)] = array("q", c)
-        buckets.append(CharBucket(start, width, flat))
-    batches = []
-    for group in length_batches([lengths[i] for i in todo], batch_size):
-        index = [todo[g] for g in group]
-        width = max(lengths[i] for i in index)
+    table = FormTable(sentences, todo, lookup, chars)
+    batches = [
+        table.batch(sentences, [todo[g] for g in group])
+        for group in length_batches([lengths[i] for i in todo], batch_size)
+    ]
+    return WindowArrays(len(sentences), len(table.forms), table.buckets, batches)
+
+
+def batch_arrays(sentences: Sequence[Sequence[str]], lookup: Lookup, chars: bool = True) -> WindowArrays:
+    """``sentences`` as one batch, rows in the order given, laid out as ``window_arrays`` lays out a window
+    (training's batches): the form table's characters in one bucket, as wide as the longest form."""
+    if not sentences or any(len(s) == 0 for s in sentences):
+        raise ValueError(
+            f"a batch needs at least one sentence and every sentence a token, got lengths {[len(s) for s in sentences]}"
+        )
+    todo = list(range(len(sentences)))
+    table = FormTable(sentences, todo, lookup, chars, bucket=0)
+    return WindowArrays(len(sentences), len(table.forms), table.buckets, [table.batch(sentences, todo)])
+
+
+class FormTable:
+    """The distinct token forms of some sentences, each with its word id, case class and characters.
+
+    Forms are in order of first use, then (stably) by length: the same table in any process.
+    Their characters are cut into buckets of ``bucket`` forms (0: one bucket), each as wide as its
+    longest form, so that the character encoder pads little.
+    """
+
+    def __init__(
+        self,
+        sentences: Sequence[Sequence[str]],
+        todo: Sequence[int],
+        lookup: Lookup,
+        chars: bool,
+        bucket: int = FORM_BUCKET,
+    ):
+        self.forms = sorted(dict.fromkeys(token for i in todo for token in sentences[i]), key=len)
+        self.rows = {form: row for row, form in enumerate(self.forms)}
+        entries = list(map(lookup, self.forms))
+        self.words = [e[0] for e in entries]
+        self.cases = [e[1] for e in entries]
+        self.buckets = []
+        size = bucket or max(len(entries), 1)
+        for start in range(0, len(entries) if chars else 0, size):
+            ids = [e[2] for e in entries[start : start + size]]
+            width = max(len(c) for c in ids)
+            flat = array("q", [PAD]) * (width * len(ids))
+            for r, c in enumerate(ids):
+                flat[r * width : r * width + len(c)] = array("q", c)
+            self.buckets.append(CharBucket(start, width, flat))
+
+    def batch(self, sentences: Sequence[Sequence[str]], index: list[int]) -> BatchArrays:
+        """The batch of ``sentences[i] for i in index``, one row each, padded to the longest."""
+        width = max(len(sentences[i]) for i in index)
         padded = array("q", [PAD]) * (width * len(index))
         words, cases, form_rows = padded, array("q", padded), array("q", padded)
         for r, i in enumerate(index):
-            row_ids = list(map(rows.__getitem__, sentences[i]))
+            row_ids = list(map(self.rows.__getitem__, sentences[i]))
             at = slice(r * width, r * width + len(row_ids))
             form_rows[at] = array("q", row_ids)
-            words[at] = array("q", map(word_of.__getitem__, row_ids))
-            cases[at] = array("q", map(case_of_row.__getitem__, row_ids))
-        batches.append(BatchArrays(index, width, words, cases, form_rows, array("q", [lengths[i] for i in index])))
-    return WindowArrays(len(sentences), len(forms), buckets, batches)
+            words[at] = array("q", map(self.words.__getitem__, row_ids))
+            cases[at] = array("q", map(self.cases.__getitem__, row_ids))
+        return BatchArrays(index, width, words, cases, form_rows, array("q", [len(sentences[i]) for i in index]))

@@ -1,8 +1,8 @@
 """Pretrained word vectors in GloVe / word2vec text format, plain or gzip.
 
 Only the vectors of the words asked for, plus the ``keep`` first (most
-frequent) words of the file, are parsed, so reading the 400,000-word GloVe
-table takes a few seconds.
+frequent) words of the file, are parsed: a table of hundreds of thousands of
+words is mostly skipped, line by line, without converting its numbers.
 """
 
 from __future__ import annotations

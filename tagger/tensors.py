@@ -1,10 +1,11 @@
-"""Sentences to padded tensors: for training per batch, for tagging from a window's arrays.
+"""Batch tensors, made from the arrays of ``arrays.py`` without copying them.
 
-A batch carries word ids, case classes and a mask per token, and the
-characters of each *distinct* token form in the batch once: the character
-encoder runs over those forms only, and ``forms`` maps each token to its row.
-For tagging, ``forms`` index a whole window's form table instead (see
-``arrays.window_arrays``) and the batch carries no characters.
+A batch carries word ids, case classes and a mask per token, and each token's
+row in a table of the distinct token forms, whose characters the character
+encoder reads once per form. For training (``TensorMaker.batch``) a batch is
+its own form table and carries its characters and tag ids; for tagging
+(``window_tensors``) the batches of a window share the window's table, whose
+character buckets travel beside them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .arrays import BatchArrays, Lookup, WindowArrays
+from .arrays import BatchArrays, Lookup, WindowArrays, batch_arrays
 from .vocabulary import PAD, Vocabulary
 
 
@@ -41,54 +42,28 @@ class FormBucket:
 
 
 class TensorMaker:
-    """Turns token lists into ``Batch`` tensors, looking each distinct token up once."""
+    """Training batches: token lists (and their tag ids) to a ``Batch``, rows in the order given."""
 
-    def __init__(self, vocab: Vocabulary):
+    def __init__(self, vocab: Vocabulary, chars: bool = True):
         self.vocab = vocab
-        self._lookup = Lookup(vocab)
+        self.chars = chars  # off for a model without a character encoder
+        self.lookup = Lookup(vocab)
 
-    def batch(
-        self,
-        sentences: Sequence[Sequence[str]],
-        tags: Sequence[Sequence[int]] | None = None,
-    ) -> Batch:
-        """Tensors for ``sentences`` (and their tag ids), with the characters of each distinct
-        token form once (as training uses it; tagging uses ``window_tensors``)."""
-        if not sentences or any(len(s) == 0 for s in sentences):
-            raise ValueError("a batch needs at least one sentence and every sentence at least one token")
-        lengths = torch.tensor([len(s) for s in sentences], dtype=torch.long)
-        width = int(lengths.max())
-        mask = torch.arange(width)[None, :] < lengths[:, None]  # shape: (batch, time)
-        flat = [token for tokens in sentences for token in tokens]
-        lookup = self._lookup
-        entries = [lookup(token) for token in flat]
-        form_chars: list[list[int]] = []
-        local: dict[str, int] = {}
-        rows = []
-        for token, entry in zip(flat, entries):
-            row = local.get(token)
-            if row is None:
-                row = local[token] = len(form_chars)
-                form_chars.append(entry[2])
-            rows.append(row)
+    def batch(self, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[int]] | None = None) -> Batch:
+        return batch_tensors(batch_arrays(sentences, self.lookup, self.chars), tags)
 
-        def padded(values: list[int]) -> torch.Tensor:
-            out = torch.zeros(len(sentences), width, dtype=torch.long)  # PAD is 0
-            out[mask] = torch.tensor(values, dtype=torch.long)
-            return out
 
-        longest = max((len(c) for c in form_chars), default=0)
-        chars = [c + [PAD] * (longest - len(c)) for c in form_chars]
-        tag_tensor = padded([t for seq in tags for t in seq]) if tags is not None else None
-        return Batch(
-            words=padded([e[0] for e in entries]),
-            cases=padded([e[1] for e in entries]),
-            forms=padded(rows),
-            chars=torch.tensor(chars, dtype=torch.long) if chars else torch.zeros(0, 0, dtype=torch.long),
-            mask=mask,
-            lengths=lengths,
-            tags=tag_tensor,
-        )
+def batch_tensors(arrays: WindowArrays, tags: Sequence[Sequence[int]] | None = None) -> Batch:
+    """The tensors of ``arrays.batch_arrays``'s one batch: with its form table's characters, and
+    ``tags`` (tag ids, one list per sentence) laid out as the words are."""
+    (rows,) = arrays.batches
+    batch = _batch(rows)
+    if arrays.buckets:
+        (bucket,) = arrays.buckets
+        batch.chars = _view(bucket.chars, bucket.width)
+    if tags is not None:
+        batch.tags = _view(_padded_tags(rows, tags), rows.width)
+    return batch
 
 
 def window_tensors(arrays: WindowArrays) -> tuple[list[FormBucket], list[tuple[list[int], Batch]]]:
@@ -113,3 +88,13 @@ def _batch(b: BatchArrays) -> Batch:
         mask=torch.arange(b.width)[None, :] < lengths[:, None],  # shape: (rows, width)
         lengths=lengths,
     )
+
+
+def _padded_tags(b: BatchArrays, tags: Sequence[Sequence[int]]) -> array:
+    """Row-major (rows, width) tag ids, PAD beyond each length."""
+    out = array("q", [PAD]) * (b.width * len(b.index))
+    for r, i in enumerate(b.index):
+        if len(tags[i]) != b.lengths[r]:
+            raise ValueError(f"sentence {i} has {b.lengths[r]} tokens but {len(tags[i])} tags")
+        out[r * b.width : r * b.width + b.lengths[r]] = array("q", tags[i])
+    return out

@@ -1,41 +1,48 @@
 """Training: data files in, a model file out, with early stopping on dev F1.
 
-The best model so far (by dev F1) is written atomically after every epoch
-that improves it, so an interrupted run always leaves a complete model. The
-state after each epoch (weights, optimizer, random generators, history) is
-kept in ``MODEL.resume`` so ``--resume`` continues where a run stopped.
+``train`` reads top to bottom in four stages: load the data; build the
+vocabulary and the model; run the epochs (``epochs`` yields one row per
+epoch, and ``train_epoch`` is the pass of optimizer steps over the batches);
+finish (score the test data, save). After every epoch that improves dev F1 the
+model file is rewritten, and after every epoch the resume file
+(``checkpoint.py`` documents both), each atomically and with SIGINT/SIGTERM
+held back (``interrupts.py``): an interrupted run leaves the best model so far,
+and ``--resume`` continues as if it had never stopped.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
 from . import __version__
 from .arrays import length_batches
+from .checkpoint import read_checkpoint, resume_path
 from .corpus import TaggedData, load_tagged
 from .embeddings import Vectors, read_vectors
 from .errors import DataError, TaggerError
 from .evaluation import score
+from .interrupts import Interrupted, Signals, caught_signals
 from .model import BiLSTMCRF, ModelConfig
-from .model_file import check_writable, read_checkpoint, save_model
+from .model_file import check_writable, save_model
 from .runtime import configure_torch
 from .schemes import SCHEMES, tag_set
 from .tagging import Predictor
-from .tensors import TensorMaker
+from .tensors import Batch, TensorMaker
 from .vocabulary import UNK, Vocabulary, word_key
 
 OPTIMIZERS = ("sgd", "adam")
+# Fewer training sentences than this draw a warning: too little to learn from (the dev F1 usually stays 0).
+MIN_SENTENCES = 50
 
 
 @dataclass
@@ -105,38 +112,408 @@ class TrainingInterrupted(TaggerError):
         super().__init__(msg)
 
 
-class _Signals:
-    """SIGINT and SIGTERM as ``_Signal`` exceptions, held back while the epoch's files are written
-    (``with signals.held():``) so an interrupted run never has a model without its resume file."""
+def train(
+    train_file: str | Path,
+    model_path: str | Path,
+    dev_file: str | Path | None = None,
+    test_file: str | Path | None = None,
+    model_config: ModelConfig | None = None,
+    config: TrainConfig | None = None,
+    tag_column: int = -1,
+    data_scheme: str | None = None,
+    resume: bool = False,
+    log: Callable[[str], None] = lambda message: None,
+    on_epoch: Callable[[dict], None] = lambda row: None,
+    progress: Callable[[int], Callable[[int], None]] | None = None,
+) -> dict:
+    """Train a model and write it to ``model_path``; returns scores, history and paths as plain data.
 
-    def __init__(self) -> None:
-        self.holding = False
-        self.pending: int | None = None
+    ``log`` gets progress and warnings (``result["warnings"]`` keeps the
+    warnings too), ``on_epoch`` each epoch's row once its files are written,
+    and ``progress(total)``, called at each epoch's start, returns a function
+    to call with the number of sentences done after each batch. The configs
+    given are not changed.
+    """
+    config = config or TrainConfig()
+    model_path = check_writable(model_path)
+    started = time.perf_counter()
+    configure_torch(config.threads)
+    torch.manual_seed(config.seed)
+    run = Run(model_path, log)  # progress, best weights, metadata, warnings
 
-    def handle(self, signum, frame) -> None:
-        if self.holding:
-            self.pending = self.pending or signum
-        else:
-            raise _Signal(signum)
-
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        self.holding = True
+    # 1. the data; 2. the vocabulary, the model and its optimizers (or an interrupted run's state)
+    data = load_data(train_file, dev_file, test_file, tag_column, data_scheme, config, run)
+    trainer = build_trainer(data, model_config or ModelConfig(), config, run)
+    run.start(data, config)
+    if resume:
+        resume_run(run, trainer)
+    # 3. epoch after epoch until the last, or until dev F1 stops improving; Ctrl-C keeps the best model
+    with caught_signals() as signals:
         try:
-            yield
-        finally:
-            self.holding = False
-        if self.pending is not None:
-            raise _Signal(self.pending)
+            for row in epochs(trainer, data, run, signals, progress):
+                on_epoch(row)
+        except Interrupted as sig:
+            raise TrainingInterrupted(sig.signum, run.result()) from None
+    # 4. the best epoch's weights, scored on the test data
+    result = finish(trainer, data, run)
+    result["seconds"] = time.perf_counter() - started
+    return result
 
 
-class _Signal(BaseException):
-    def __init__(self, signum: int):
-        self.signum = signum
+@dataclass
+class Data:
+    """The data of a run, read; ``scheme`` is the training data's tag scheme (the model writes tags in it)."""
+
+    train: TaggedData
+    dev: TaggedData
+    test: TaggedData | None
+    files: dict[str, str | None]  # the files given: train, dev, test
+
+    @property
+    def scheme(self) -> str:
+        return self.train.scheme
 
 
-def resume_path(model_path: Path) -> Path:
-    return model_path.with_name(model_path.name + ".resume")
+def load_data(
+    train_file: str | Path,
+    dev_file: str | Path | None,
+    test_file: str | Path | None,
+    tag_column: int,
+    data_scheme: str | None,
+    config: TrainConfig,
+    run: Run,
+) -> Data:
+    """Read the files (without a dev file, hold some training sentences out); warn about data too
+    small to learn from."""
+    train = load_tagged(train_file, tag_column, data_scheme)
+    if dev_file is not None:
+        dev = load_tagged(dev_file, tag_column, train.scheme)
+    else:
+        train, dev = _split_dev(train, config.dev_fraction, config.seed)
+        run.log(f"no development file: holding out {len(dev.sentences)} training sentences for early stopping")
+    test = load_tagged(test_file, tag_column, train.scheme) if test_file is not None else None
+    for message in [w for d in (train, dev, test) if d for w in d.warnings]:
+        run.warn(message)
+    if not train.types():
+        raise DataError("the training data has only the tag 'O': there are no entities to learn", train.path)
+    for message in too_little_data(train, dev):
+        run.warn(message)
+    files = {"train": train_file, "dev": dev_file, "test": test_file}
+    return Data(train, dev, test, {k: str(v) if v else None for k, v in files.items()})
+
+
+@dataclass
+class Trainer:
+    """The model, its vocabulary and optimizers, and the training examples as ids: what the epochs need."""
+
+    config: TrainConfig
+    vocab: Vocabulary
+    model: BiLSTMCRF  # the weights trained
+    scored: nn.Module  # the weights scored on dev and saved: the model, or its moving average
+    averaged: AveragedModel | None
+    optimizer: Optimizers
+    maker: TensorMaker
+    predictor: Predictor
+    train_tags: list[list[int]]  # tag ids of each training sentence, in the scheme trained
+    singleton: torch.Tensor  # shape: (words,) True for words seen once (word dropout replaces them)
+    frozen: tuple[torch.Tensor, torch.Tensor] | None  # rows and values of pretrained vectors kept as they are
+    shuffler: torch.Generator
+
+    def step(self, batch: Batch) -> float:
+        """One optimizer step on ``batch``; its mean loss per sentence."""
+        config, model = self.config, self.model
+        if config.word_dropout > 0:
+            chance = torch.rand(batch.words.shape, device=batch.words.device)  # shape: (batch, time)
+            batch.words = batch.words.masked_fill(self.singleton[batch.words] & (chance < config.word_dropout), UNK)
+        loss = model.loss(batch)
+        self.optimizer.zero_grad()
+        loss.backward()
+        if config.clip > 0:
+            clip_gradients(model.parameters(), config.clip)
+        self.optimizer.step()
+        if self.frozen is not None:  # put the pretrained vectors back as they were
+            with torch.no_grad():
+                model.word_embed.weight.index_copy_(0, *self.frozen)
+        if self.averaged is not None:
+            self.averaged.update_parameters(model)
+        return loss.item()
+
+
+def build_trainer(data: Data, model_config: ModelConfig, config: TrainConfig, run: Run) -> Trainer:
+    """The vocabulary of the training data (and of the pretrained vectors), the model, its optimizers."""
+    tags = tag_set(data.train.types(), config.scheme)
+    vectors = read_embeddings(config, data, run) if config.embeddings else None
+    if vectors is not None:
+        model_config = replace(model_config, word_dim=vectors.dim, embeddings=Path(vectors.path).name)
+    train_keys = {word_key(t, config.lowercase) for s in data.train.sentences for t in s.tokens}
+    extra = [k for k in vectors.keys if k not in train_keys] if vectors else []
+    vocab = Vocabulary.build((s.tokens for s in data.train.sentences), tags, extra, config.lowercase)
+    model_config = replace(
+        model_config,
+        num_words=len(train_keys) + 2,  # and padding and the unknown word
+        num_extra_words=len(vocab.words) - len(train_keys) - 2,
+        num_chars=len(vocab.chars),
+        num_tags=len(tags),
+        scheme=config.scheme,
+    )
+    model = BiLSTMCRF(model_config, vocab.tags)
+    pretrained = _init_word_vectors(model, vocab, vectors)
+    frozen = None
+    if config.freeze_vectors and pretrained:
+        rows = torch.tensor(pretrained, device=config.device)
+        frozen = (rows, model.word_embed.weight.detach()[pretrained].clone().to(config.device))
+    model.to(config.device)
+    optimizer = Optimizers(model, config)  # before the average copies the model: its word table is sparse too
+    averaged = AveragedModel(model, multi_avg_fn=moving_average(config.average)) if config.average else None
+    scored = averaged.module if averaged is not None else model
+    return Trainer(
+        config=config,
+        vocab=vocab,
+        model=model,
+        scored=scored,
+        averaged=averaged,
+        optimizer=optimizer,
+        maker=TensorMaker(vocab, chars=model.char_encoder is not None),
+        predictor=Predictor(scored, vocab, data.scheme, batch_size=64),
+        train_tags=[[vocab.tag_index[t] for t in seq] for seq in data.train.tags_in(config.scheme)],
+        singleton=torch.tensor([c == 1 for c in vocab.word_counts], dtype=torch.bool, device=config.device),
+        frozen=frozen,
+        shuffler=torch.Generator().manual_seed(config.seed),
+    )
+
+
+def read_embeddings(config: TrainConfig, data: Data, run: Run) -> Vectors:
+    """The pretrained vectors of the data's words, and of the file's ``keep_vectors`` most frequent ones."""
+    tokens = {t for d in (data.train, data.dev, data.test) if d for s in d.sentences for t in s.tokens}
+    vectors = read_vectors(config.embeddings, tokens, keep=config.keep_vectors)
+    run.log(f"embeddings: {len(vectors.keys)} of the {vectors.file_words} vectors of {vectors.path} ({vectors.dim}d)")
+    return vectors
+
+
+@dataclass
+class Run:
+    """Where a run stands: its progress (saved for ``--resume``), the best weights so far, the model
+    file's metadata, and the warnings given."""
+
+    model_path: Path
+    log: Callable[[str], None]
+    metadata: dict = field(default_factory=dict)
+    progress: dict = field(
+        default_factory=lambda: {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
+    )
+    best_state: dict[str, torch.Tensor] | None = None
+    data_scheme: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        self.log(f"warning: {message}")
+
+    def start(self, data: Data, config: TrainConfig) -> None:
+        self.data_scheme = data.scheme
+        self.metadata = {
+            "tagger_version": __version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "train_file": data.files["train"],
+            "dev_file": data.files["dev"],
+            "test_file": data.files["test"],
+            "train_config": asdict(config),
+            "data_scheme": data.scheme,
+        }
+
+    def result(self) -> dict:
+        """The result so far: the model's path, the best epoch and its dev scores, every epoch's row."""
+        best = next((r for r in self.progress["history"] if r["epoch"] == self.progress["best_epoch"]), None)
+        return {
+            "model": str(self.model_path),
+            "best_epoch": self.progress["best_epoch"],
+            "epochs_run": self.progress["epoch"],
+            "dev": best["dev"] if best else None,
+            "history": self.progress["history"],
+            "warnings": self.warnings,
+        }
+
+
+def resume_run(run: Run, trainer: Trainer) -> None:
+    """Take up the state of an interrupted run from its resume file (``checkpoint.TRAIN_STATE``)."""
+    path = resume_path(run.model_path)
+    if not path.exists():
+        raise TaggerError(f"nothing to resume: no {path.name} beside the model", str(run.model_path))
+    saved = read_checkpoint(path)
+    state = saved.get("train_state") or {}
+    differs = Vocabulary.from_dict(saved["vocab"]) != trainer.vocab
+    differs |= saved["config"] != trainer.model.config.to_dict()
+    if differs or not state or (trainer.averaged is not None) != (state.get("average") is not None):
+        raise TaggerError("cannot resume: the data or options differ from the interrupted run", str(path))
+    trainer.model.load_state_dict(saved["state_dict"])
+    trainer.optimizer.load_state_dict(state["optimizer"])
+    if trainer.averaged is not None:
+        trainer.averaged.load_state_dict(state["average"])
+    trainer.shuffler.set_state(state["shuffler"])
+    torch.set_rng_state(state["rng"])
+    run.progress = state["progress"]
+    run.best_state = state["best_state_dict"]
+    # the best epoch and its dev scores, from before the interruption
+    run.metadata.update({k: v for k, v in saved["metadata"].items() if k in ("best_epoch", "dev_scores")})
+    run.log(
+        f"resuming after epoch {run.progress['epoch']} (best dev F1 so far {100 * max(run.progress['best_f1'], 0):.2f})"
+    )
+
+
+def epochs(
+    trainer: Trainer,
+    data: Data,
+    run: Run,
+    signals: Signals,
+    progress: Callable[[int], Callable[[int], None]] | None = None,
+) -> Iterator[dict]:
+    """Train epoch after epoch, yielding each one's row (loss, dev scores, learning rate, times) once the
+    model file (if dev F1 improved) and the resume file are written; stop early after ``patience``
+    epochs without a dev F1 gain."""
+    config = trainer.config
+    train_tokens = [s.tokens for s in data.train.sentences]
+    dev_tokens, dev_gold = [s.tokens for s in data.dev.sentences], data.dev.tags_in(data.scheme)
+    log_start(data, trainer, run)
+    while run.progress["epoch"] < config.epochs:
+        epoch = run.progress["epoch"] + 1
+        started = time.perf_counter()
+        lr = config.lr / (1 + config.lr_decay * (epoch - 1))
+        trainer.optimizer.set_lr(lr)
+        batches = shuffled_batches(trainer, train_tokens)
+        advance = progress(len(train_tokens)) if progress else None
+        total_loss, seen = train_epoch(trainer, batches, advance)
+        if not math.isfinite(total_loss):
+            raise TaggerError(f"training diverged at epoch {epoch} (loss {total_loss}); try a smaller --lr")
+        train_seconds = time.perf_counter() - started
+        dev_scores = score(dev_gold, trainer.predictor.predict(dev_tokens))
+        row = {
+            "epoch": epoch,
+            "loss": total_loss / max(seen, 1),
+            "dev": {k: dev_scores[k] for k in ("precision", "recall", "f1")},
+            "lr": lr,
+            "train_seconds": train_seconds,
+            "seconds": time.perf_counter() - started,
+            "sentences_per_second": seen / train_seconds if train_seconds > 0 else 0.0,
+        }
+        with signals.held():  # a signal waits until the best model and the resume file are written
+            save_epoch(trainer, run, row, dev_scores)
+        yield row
+        if config.patience and run.progress["bad_epochs"] >= config.patience:
+            run.log(f"no dev F1 gain for {config.patience} epochs: stopping after epoch {epoch}")
+            return
+
+
+def log_start(data: Data, trainer: Trainer, run: Run) -> None:
+    files = data.files
+    run.log(f"train: {files['train']}  dev: {files['dev'] or '(held out of train)'}  test: {files['test'] or '(none)'}")
+    vocab = trainer.vocab
+    run.log(
+        f"training on {len(data.train.sentences)} sentences ({data.train.tokens} tokens, {data.scheme.upper()} read, "
+        f"{trainer.config.scheme.upper()} trained), {len(data.dev.sentences)} dev sentences; {len(vocab.words)} words, "
+        f"{len(vocab.chars)} characters, {len(vocab.tags)} tags"
+    )
+
+
+def shuffled_batches(trainer: Trainer, sentences: list[list[str]]) -> Iterator[Batch]:
+    """The training sentences in batches of similar length, in a random order, as tensors with tags."""
+    config = trainer.config
+    order = torch.randperm(len(sentences), generator=trainer.shuffler).tolist()
+    groups = length_batches([len(s) for s in sentences], config.batch_size, order)
+    for g in torch.randperm(len(groups), generator=trainer.shuffler).tolist():
+        ids = groups[g]
+        yield trainer.maker.batch([sentences[i] for i in ids], [trainer.train_tags[i] for i in ids]).to(config.device)
+
+
+def train_epoch(
+    trainer: Trainer, batches: Iterable[Batch], advance: Callable[[int], None] | None = None
+) -> tuple[float, int]:
+    """One optimizer step per batch; the loss summed over the sentences, and how many there were.
+
+    Data-parallel training wraps ``trainer.model`` and gives each process its share of ``batches``.
+    """
+    trainer.model.train()
+    total_loss, seen = 0.0, 0
+    for batch in batches:
+        size = len(batch.lengths)
+        total_loss += trainer.step(batch) * size
+        seen += size
+        if advance:
+            advance(size)
+    return total_loss, seen
+
+
+def save_epoch(trainer: Trainer, run: Run, row: dict, dev_scores: dict) -> None:
+    """Add the epoch's row to the history; write the model file if dev F1 improved, and the resume file."""
+    progress = run.progress
+    progress["history"].append(row)
+    progress["epoch"] = row["epoch"]
+    row["best"] = dev_scores["f1"] > progress["best_f1"]
+    if row["best"]:
+        progress["best_f1"], progress["best_epoch"], progress["bad_epochs"] = dev_scores["f1"], row["epoch"], 0
+        run.best_state = {k: v.detach().cpu().clone() for k, v in trainer.scored.state_dict().items()}
+        run.metadata.update(dev_scores=dev_scores, best_epoch=row["epoch"])
+        save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
+    else:
+        progress["bad_epochs"] += 1
+    train_state = {
+        "progress": progress,
+        "optimizer": trainer.optimizer.state_dict(),
+        "shuffler": trainer.shuffler.get_state(),
+        "rng": torch.get_rng_state(),
+        "best_state_dict": run.best_state,
+        "average": trainer.averaged.state_dict() if trainer.averaged is not None else None,
+    }
+    save_model(resume_path(run.model_path), trainer.model, trainer.vocab, run.data_scheme, run.metadata, train_state)
+
+
+def finish(trainer: Trainer, data: Data, run: Run) -> dict:
+    """Back to the best epoch's weights; score the test data (saved in the model file); warn if the
+    model learned nothing; remove the resume file. Returns the result."""
+    if run.best_state is not None:
+        trainer.scored.load_state_dict(run.best_state)
+    result = run.result()
+    if data.test is not None:
+        tokens = [s.tokens for s in data.test.sentences]
+        result["test"] = run.metadata["test_scores"] = score(
+            data.test.tags_in(data.scheme), trainer.predictor.predict(tokens)
+        )
+        save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
+    message = learned_nothing(run.progress["best_f1"], run.progress["epoch"], data.dev)
+    if message:
+        run.warn(message)
+    resume_path(run.model_path).unlink(missing_ok=True)
+    result["data_scheme"] = data.scheme
+    result["files"] = data.files
+    return result
+
+
+# Helpers of the stages
+
+
+def too_little_data(train: TaggedData, dev: TaggedData) -> list[str]:
+    """Warnings, with what to do, for training data too small to learn from and dev data without entities."""
+    found = []
+    if len(train.sentences) < MIN_SENTENCES:
+        found.append(
+            f"only {len(train.sentences)} training sentences: too few to learn from (fewer than {MIN_SENTENCES}; "
+            f"thousands are usual); give more training data"
+        )
+    if not dev.types():
+        found.append(
+            f"the development data ({dev.path}) holds no entities: its F1 stays 0 and cannot pick the best epoch; "
+            f"give a --dev file with entities"
+        )
+    return found
+
+
+def learned_nothing(best_f1: float, epochs_run: int, dev: TaggedData) -> str | None:
+    """A warning, with what to try, when no epoch found a single dev entity (and dev holds some)."""
+    if best_f1 > 0 or not dev.types():
+        return None
+    return (
+        f"the model learned nothing: dev F1 was 0.00 after each of the {epochs_run} epochs; try more training "
+        f"data, more --epochs, a longer --patience (0 never stops early), or a larger --lr"
+    )
 
 
 def _split_dev(data: TaggedData, fraction: float, seed: int) -> tuple[TaggedData, TaggedData]:
@@ -169,7 +546,7 @@ class Optimizers:
                 torch.optim.SGD(words, lr=config.lr, momentum=config.momentum),
             ]
         else:
-            # fused: one kernel for all the dense parameters (about 3x faster than the loop on a CPU)
+            # fused: one kernel updates all the dense parameters, instead of a loop over them
             self.parts = [
                 torch.optim.Adam(dense, lr=config.lr, fused=True),
                 torch.optim.SparseAdam(words, lr=config.lr),
@@ -243,244 +620,3 @@ def _init_word_vectors(model: BiLSTMCRF, vocab: Vocabulary, vectors: Vectors | N
         if extra:
             model.extra_vectors.copy_(vectors.vectors[extra])
         return [i for i, _ in rows]
-
-
-def train(
-    train_file: str | Path,
-    model_path: str | Path,
-    dev_file: str | Path | None = None,
-    test_file: str | Path | None = None,
-    model_config: ModelConfig | None = None,
-    config: TrainConfig | None = None,
-    tag_column: int = -1,
-    data_scheme: str | None = None,
-    resume: bool = False,
-    log: Callable[[str], None] = lambda message: None,
-    on_epoch: Callable[[dict], None] = lambda row: None,
-    progress: Callable[[int], Callable[[int], None]] | None = None,
-) -> dict:
-    """Train a model and write it to ``model_path``; returns scores, history and paths as plain data.
-
-    ``progress(total)`` is called at each epoch's start and returns a function
-    to call with the number of sentences done after each batch.
-    """
-    config = config or TrainConfig()
-    model_config = model_config or ModelConfig()
-    model_path = check_writable(model_path)
-    started = time.perf_counter()
-    configure_torch(config.threads)
-    torch.manual_seed(config.seed)
-
-    train_data = load_tagged(train_file, tag_column, data_scheme)
-    for w in train_data.warnings:
-        log(f"warning: {w}")
-    scheme = train_data.scheme
-    if dev_file is not None:
-        dev_data = load_tagged(dev_file, tag_column, scheme)
-    else:
-        train_data, dev_data = _split_dev(train_data, config.dev_fraction, config.seed)
-        log(f"no development file: holding out {len(dev_data.sentences)} training sentences for early stopping")
-    test_data = load_tagged(test_file, tag_column, scheme) if test_file is not None else None
-    for d in (dev_data, test_data):
-        for w in d.warnings if d else ():
-            log(f"warning: {w}")
-
-    types = train_data.types()
-    if not types:
-        raise DataError("the training data has only the tag 'O': there are no entities to learn", train_data.path)
-    tags = tag_set(types, config.scheme)
-    vectors = None
-    if config.embeddings:
-        corpus_tokens = {t for d in (train_data, dev_data, test_data) if d for s in d.sentences for t in s.tokens}
-        vectors = read_vectors(config.embeddings, corpus_tokens, keep=config.keep_vectors)
-        log(f"embeddings: {len(vectors.keys)} of the {vectors.file_words} vectors of {vectors.path} ({vectors.dim}d)")
-        model_config.word_dim = vectors.dim
-        model_config.embeddings = Path(config.embeddings).name
-    train_keys = {word_key(t, config.lowercase) for s in train_data.sentences for t in s.tokens}
-    extra = [k for k in vectors.keys if k not in train_keys] if vectors else []
-    vocab = Vocabulary.build(
-        (s.tokens for s in train_data.sentences), tags, extra_words=extra, lowercase=config.lowercase
-    )
-    trained_words = len(train_keys) + 2
-    model_config.num_words = trained_words
-    model_config.num_extra_words = len(vocab.words) - trained_words
-    model_config.num_chars = len(vocab.chars)
-    model_config.num_tags = len(tags)
-    model_config.scheme = config.scheme
-    model = BiLSTMCRF(model_config, vocab.tags)
-    pretrained_rows = _init_word_vectors(model, vocab, vectors)
-    frozen = None
-    if config.freeze_vectors and pretrained_rows:
-        rows = torch.tensor(pretrained_rows, device=config.device)
-        frozen = (rows, model.word_embed.weight.detach()[pretrained_rows].clone().to(config.device))
-    model.to(config.device)
-
-    train_tokens = [s.tokens for s in train_data.sentences]
-    train_tags = [[vocab.tag_index[t] for t in tag_seq] for tag_seq in train_data.tags_in(config.scheme)]
-    dev_tokens = [s.tokens for s in dev_data.sentences]
-    dev_gold = dev_data.tags_in(scheme)
-    maker = TensorMaker(vocab)
-    singleton = torch.tensor([c == 1 for c in vocab.word_counts], dtype=torch.bool, device=config.device)
-    optimizer = Optimizers(model, config)
-    averaged = AveragedModel(model, multi_avg_fn=moving_average(config.average)) if config.average else None
-    scored = averaged.module if averaged is not None else model  # the weights scored on dev and saved
-    predictor = Predictor(scored, vocab, scheme, batch_size=64)
-    shuffler = torch.Generator().manual_seed(config.seed)
-
-    state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
-    best_state: dict | None = None
-    resume_file = resume_path(model_path)
-    if resume:
-        if not resume_file.exists():
-            raise TaggerError(f"nothing to resume: no {resume_file.name} beside the model", str(model_path))
-        saved = read_checkpoint(resume_file)
-        differs = Vocabulary.from_dict(saved["vocab"]) != vocab or saved["config"] != model_config.to_dict()
-        if differs or (averaged is not None) != (saved.get("average") is not None):
-            raise TaggerError("cannot resume: the data or options differ from the interrupted run", str(resume_file))
-        model.load_state_dict(saved["state_dict"])
-        optimizer.load_state_dict(saved["optimizer"])
-        if averaged is not None:
-            averaged.load_state_dict(saved["average"])
-        shuffler.set_state(saved["shuffler"])
-        torch.set_rng_state(saved["rng"])
-        state = saved["progress"]
-        best_state = saved.get("best_state_dict")
-        log(f"resuming after epoch {state['epoch']} (best dev F1 so far {100 * max(state['best_f1'], 0):.2f})")
-
-    metadata = {
-        "tagger_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "train_file": str(train_file),
-        "dev_file": str(dev_file) if dev_file else None,
-        "test_file": str(test_file) if test_file else None,
-        "train_config": asdict(config),
-        "data_scheme": scheme,
-    }
-    if resume:  # the best epoch and its dev scores, from before the interruption
-        metadata.update(saved.get("best_metadata", {}))
-
-    def result_so_far() -> dict:
-        best_row = next((r for r in state["history"] if r["epoch"] == state["best_epoch"]), None)
-        return {
-            "model": str(model_path),
-            "best_epoch": state["best_epoch"],
-            "epochs_run": state["epoch"],
-            "dev": best_row["dev"] if best_row else None,
-            "history": state["history"],
-        }
-
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    signals = _Signals()
-    for s in previous:
-        signal.signal(s, signals.handle)
-    try:
-        log(f"train: {train_file}  dev: {dev_file or '(held out of train)'}  test: {test_file or '(none)'}")
-        log(
-            f"training on {len(train_tokens)} sentences ({train_data.tokens} tokens, {scheme.upper()} read, "
-            f"{config.scheme.upper()} trained), {len(dev_tokens)} dev sentences; {len(vocab.words)} words, "
-            f"{len(vocab.chars)} characters, {len(tags)} tags"
-        )
-        lengths = [len(t) for t in train_tokens]
-        while state["epoch"] < config.epochs:
-            epoch = state["epoch"] + 1
-            epoch_start = time.perf_counter()
-            lr = config.lr / (1 + config.lr_decay * (epoch - 1))
-            optimizer.set_lr(lr)
-            model.train()
-            order = torch.randperm(len(train_tokens), generator=shuffler).tolist()
-            batches = length_batches(lengths, config.batch_size, order)
-            perm = torch.randperm(len(batches), generator=shuffler).tolist()
-            advance = progress(len(train_tokens)) if progress else None
-            total_loss, seen = 0.0, 0
-            for b in perm:
-                ids = batches[b]
-                batch = maker.batch([train_tokens[i] for i in ids], [train_tags[i] for i in ids]).to(config.device)
-                if config.word_dropout > 0:
-                    drop = singleton[batch.words] & (
-                        torch.rand(batch.words.shape, device=config.device) < config.word_dropout
-                    )
-                    batch.words = batch.words.masked_fill(drop, UNK)
-                loss = model.loss(batch)
-                optimizer.zero_grad()
-                loss.backward()
-                if config.clip > 0:
-                    clip_gradients(model.parameters(), config.clip)
-                optimizer.step()
-                if frozen is not None:  # put the pretrained vectors back as they were
-                    with torch.no_grad():
-                        model.word_embed.weight.index_copy_(0, frozen[0], frozen[1])
-                if averaged is not None:
-                    averaged.update_parameters(model)
-                total_loss += loss.item() * len(ids)
-                seen += len(ids)
-                if advance:
-                    advance(len(ids))
-            if not math.isfinite(total_loss):
-                raise TaggerError(f"training diverged at epoch {epoch} (loss {total_loss}); try a smaller --lr")
-            train_seconds = time.perf_counter() - epoch_start
-            dev_scores = score(dev_gold, predictor.predict(dev_tokens))
-            row = {
-                "epoch": epoch,
-                "loss": total_loss / max(seen, 1),
-                "dev": {k: dev_scores[k] for k in ("precision", "recall", "f1")},
-                "lr": lr,
-                "train_seconds": train_seconds,
-                "seconds": time.perf_counter() - epoch_start,
-                "sentences_per_second": seen / train_seconds if train_seconds > 0 else 0.0,
-            }
-            with signals.held():  # a signal waits until the best model and the resume file are written
-                state["history"].append(row)
-                state["epoch"] = epoch
-                improved = dev_scores["f1"] > state["best_f1"]
-                row["best"] = improved
-                if improved:
-                    state["best_f1"], state["best_epoch"], state["bad_epochs"] = dev_scores["f1"], epoch, 0
-                    best_state = copy.deepcopy({k: v.detach().cpu() for k, v in scored.state_dict().items()})
-                    metadata["dev_scores"] = dev_scores
-                    metadata["best_epoch"] = epoch
-                    save_model(model_path, scored, vocab, scheme, metadata)
-                else:
-                    state["bad_epochs"] += 1
-                save_model(  # the state after this epoch, for --resume
-                    resume_file,
-                    model,
-                    vocab,
-                    scheme,
-                    metadata={},
-                    extra={
-                        "optimizer": optimizer.state_dict(),
-                        "shuffler": shuffler.get_state(),
-                        "rng": torch.get_rng_state(),
-                        "progress": state,
-                        "best_state_dict": best_state,
-                        "average": averaged.state_dict() if averaged is not None else None,
-                        "best_metadata": {k: metadata[k] for k in ("best_epoch", "dev_scores") if k in metadata},
-                    },
-                )
-            on_epoch(row)
-            if config.patience and state["bad_epochs"] >= config.patience:
-                log(f"no dev F1 gain for {config.patience} epochs: stopping after epoch {epoch}")
-                break
-    except _Signal as sig:
-        raise TrainingInterrupted(sig.signum, result_so_far()) from None
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-
-    result = result_so_far()
-    if best_state is not None:
-        scored.load_state_dict(best_state)
-    if test_data is not None:
-        test_scores = score(test_data.tags_in(scheme), predictor.predict([s.tokens for s in test_data.sentences]))
-        result["test"] = test_scores
-        metadata["test_scores"] = test_scores
-        save_model(model_path, scored, vocab, scheme, metadata)
-    resume_file.unlink(missing_ok=True)
-    result["seconds"] = time.perf_counter() - started
-    result["data_scheme"] = scheme
-    result["files"] = {
-        "train": str(train_file),
-        "dev": str(dev_file) if dev_file else None,
-        "test": str(test_file) if test_file else None,
-    }
-    return result

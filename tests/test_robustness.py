@@ -557,7 +557,7 @@ def test_signal_during_training_keeps_the_best_model(tiny_dir, tmp_path, signum,
     assert sorted(p.name for p in model.parent.iterdir()) == ["model.pt", "model.pt.resume"]
 
     if signum == signal.SIGINT:  # and --resume picks it up from the command line
-        done = read_checkpoint(model.with_name("model.pt.resume"))["progress"]["epoch"]
+        done = read_checkpoint(model.with_name("model.pt.resume"))["train_state"]["progress"]["epoch"]
         resumed = run("train", "--train", tiny_dir / "train.txt", *options, "--resume", "--epochs", done + 1)
         assert resumed.exit_code == 0, resumed.output
         assert f"resuming after epoch {done} " in resumed.stderr
@@ -605,7 +605,9 @@ def _train(
 
 
 def _tensors(path: Path, key: str = "state_dict") -> dict:
-    return read_checkpoint(path)[key]
+    """The weights of a model or resume file, or a part of the resume file's train_state."""
+    checkpoint = read_checkpoint(path)
+    return checkpoint[key] if key == "state_dict" else checkpoint["train_state"][key]
 
 
 def _assert_same_tensors(a: dict, b: dict) -> None:
@@ -646,7 +648,7 @@ def test_resume_continues_exactly_where_the_run_stopped(straight_run, tmp_path):
     with pytest.raises(Stop):
         _train(data, model, stop_after=2)
     assert model.exists() and model.with_name("model.pt.resume").exists()
-    assert read_checkpoint(model.with_name("model.pt.resume"))["progress"]["epoch"] == 2
+    assert read_checkpoint(model.with_name("model.pt.resume"))["train_state"]["progress"]["epoch"] == 2
     result = _train(data, model, resume=True)
     assert result["epochs_run"] == 4
     assert _history(result) == _history(straight_result)
@@ -759,7 +761,7 @@ def test_a_signal_while_the_model_is_written_waits_for_the_resume_file(tiny_dir,
             config=TrainConfig(epochs=3, batch_size=16, patience=0),
         )
     assert stopped.value.exit_code == 130
-    assert read_checkpoint(model.with_name("model.pt.resume"))["progress"]["epoch"] == 1
+    assert read_checkpoint(model.with_name("model.pt.resume"))["train_state"]["progress"]["epoch"] == 1
     assert load_model(model).metadata["best_epoch"] == 1
 
 

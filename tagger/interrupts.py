@@ -1,0 +1,73 @@
+"""SIGINT and SIGTERM as an exception that can be held back while files are written.
+
+Training turns both signals into ``Interrupted`` so it can say where the best
+model is and exit with 128 + the signal's number. While the best model and the
+resume file are written (``with signals.held():``) a signal only is noted, and
+raised once both files are complete: an interrupted run never leaves a model
+that ``--resume`` cannot continue.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(BaseException):
+    """A SIGINT or SIGTERM arrived. A ``BaseException`` (like ``KeyboardInterrupt``), so that
+    ``except Exception`` on the way up does not swallow it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class Signals:
+    """The handler of SIGINT and SIGTERM while ``caught_signals`` is active."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.pending: int | None = None
+
+    def handle(self, signum: int, frame: object) -> None:
+        if self.holding:
+            self.pending = self.pending or signum
+        else:
+            raise Interrupted(signum)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold signals back in this block; the first one that came is raised at its end."""
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+        if self.pending is not None:
+            signum, self.pending = self.pending, None
+            raise Interrupted(signum)
+
+
+@contextmanager
+def caught_signals() -> Iterator[Signals]:
+    """SIGINT and SIGTERM raise ``Interrupted`` inside the block; the previous handlers come back after it.
+
+    Python delivers signals to the main thread only; elsewhere (training in a
+    worker thread) the handlers stay as they are and ``held`` just runs its block.
+    """
+    signals = Signals()
+    if threading.current_thread() is not threading.main_thread():
+        yield signals
+        return
+    previous = {s: signal.getsignal(s) for s in SIGNALS}
+    for s in SIGNALS:
+        signal.signal(s, signals.handle)
+    try:
+        yield signals
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -1,0 +1,115 @@
+"""Training: the stages of ``train``, its result, the warnings about data too small to learn from."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+
+import pytest
+from conftest import make_sentences, write_conll
+
+from tagger.corpus import load_tagged
+from tagger.interrupts import Signals
+from tagger.model import ModelConfig
+from tagger.model_file import load_model
+from tagger.training import (
+    MIN_SENTENCES,
+    Run,
+    TrainConfig,
+    build_trainer,
+    epochs,
+    learned_nothing,
+    load_data,
+    too_little_data,
+    train,
+)
+
+TINY_NET = dict(word_dim=10, char_size=6, hidden_size=8)
+
+
+def test_stages_are_short_functions():
+    """``train`` reads as its stages, each a function of its own."""
+    import tagger.training as training
+
+    for name, function in inspect.getmembers(training, inspect.isfunction):
+        if function.__module__ == training.__name__:
+            assert len(inspect.getsourcelines(function)[0]) <= 60, name
+
+
+@pytest.mark.slow
+def test_train_does_not_change_the_configs_it_is_given(tiny_dir, tmp_path):
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("paris 1 0 0 1 0\nmary 0 1 1 0 0\nlives 0.5 0.5 0.5 0.5 0.5\n")
+    model_config = ModelConfig(**TINY_NET)
+    config = TrainConfig(epochs=1, batch_size=16, embeddings=str(vectors), patience=0)
+    before = (copy.deepcopy(model_config), copy.deepcopy(config))
+    result = train(tiny_dir / "train.txt", tmp_path / "m.pt", tiny_dir / "dev.txt", None, model_config, config)
+    assert (model_config, config) == before
+    saved = load_model(tmp_path / "m.pt").config
+    assert (saved.word_dim, saved.embeddings) == (5, "v.txt")  # the model got the vectors' width all the same
+    assert saved.num_words > 2 and model_config.num_words == 2
+    assert set(result) >= {"model", "best_epoch", "epochs_run", "dev", "history", "warnings", "files", "seconds"}
+    assert isinstance(result["warnings"], list)
+
+
+def test_the_epoch_loop_yields_one_row_per_epoch_after_writing_its_files(tiny_dir, tmp_path):
+    config = TrainConfig(epochs=3, batch_size=16, lr=0.05, patience=0)
+    messages = []
+    run = Run(tmp_path / "m.pt", messages.append)
+    data = load_data(tiny_dir / "train.txt", tiny_dir / "dev.txt", None, -1, None, config, run)
+    trainer = build_trainer(data, ModelConfig(**TINY_NET), config, run)
+    run.start(data, config)
+    rows = epochs(trainer, data, run, Signals())
+    assert inspect.isgenerator(rows)
+    assert not (tmp_path / "m.pt").exists()  # nothing runs before the first row is asked for
+    first = next(rows)
+    assert first["epoch"] == 1 and first["best"] is True
+    assert {"loss", "dev", "lr", "seconds", "train_seconds", "sentences_per_second"} <= set(first)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt", "m.pt.resume"]
+    assert [r["epoch"] for r in rows] == [2, 3]
+    assert run.progress["epoch"] == 3 and [r["epoch"] for r in run.progress["history"]] == [1, 2, 3]
+    assert any(m.startswith("training on 60 sentences") for m in messages)
+
+
+def test_warns_about_data_too_small_to_learn_from(tiny_dir, tmp_path):
+    small = load_tagged(write_conll(tmp_path / "small.txt", make_sentences(MIN_SENTENCES - 1, 4)))
+    no_entities = load_tagged(write_conll(tmp_path / "o.txt", [[("nice", "O"), ("day", "O")]]))
+    dev = load_tagged(tiny_dir / "dev.txt")
+    (message,) = too_little_data(small, dev)
+    assert f"only {MIN_SENTENCES - 1} training sentences" in message and "more training data" in message
+    (message,) = too_little_data(load_tagged(tiny_dir / "train.txt"), no_entities)
+    assert "holds no entities" in message and "--dev" in message
+    assert too_little_data(load_tagged(tiny_dir / "train.txt"), dev) == []  # the conftest model's data
+
+
+def test_warns_when_the_model_learned_nothing(tiny_dir, trained_model, tmp_path):
+    dev = load_tagged(tiny_dir / "dev.txt")
+    message = learned_nothing(0.0, 6, dev)
+    assert "learned nothing" in message and "6 epochs" in message
+    assert all(hint in message for hint in ("more training data", "--epochs", "--patience"))
+    no_entities = load_tagged(write_conll(tmp_path / "o.txt", [[("nice", "O"), ("day", "O")]]))
+    assert learned_nothing(0.0, 6, no_entities) is None  # said already: dev cannot measure anything
+    best = load_model(trained_model).metadata["dev_scores"]["f1"]  # the conftest model learned
+    assert learned_nothing(best, 15, dev) is None
+
+
+def test_a_run_on_tiny_data_warns_and_still_succeeds(tiny_dir, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    # entities of a type that dev has none of: whatever it learns, dev F1 is 0
+    misc = [[(token, tag[:2] + "MISC" if tag != "O" else tag) for token, tag in s] for s in make_sentences(12, 7)]
+    write_conll(data / "train.txt", misc)
+    logged = []
+    result = train(
+        data / "train.txt",
+        tmp_path / "m.pt",
+        dev_file=tiny_dir / "dev.txt",
+        model_config=ModelConfig(**TINY_NET),
+        config=TrainConfig(epochs=2, batch_size=32),
+        log=logged.append,
+    )
+    assert result["best_epoch"] >= 1 and (tmp_path / "m.pt").exists()
+    assert len(result["warnings"]) == 2
+    assert "only 12 training sentences" in result["warnings"][0]
+    assert "learned nothing: dev F1 was 0.00 after each of the 2 epochs" in result["warnings"][1]
+    assert [m for m in logged if m.startswith("warning: ")] == [f"warning: {w}" for w in result["warnings"]]
