@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -129,3 +130,36 @@ def test_steps_on_2_gloo_ranks_equal_one_process_on_the_global_batch(tmp_path):
             assert torch.allclose(got[name], value, atol=1e-6, rtol=1e-5), (r, name)
     moved = {k for k in expected if not torch.equal(expected[k], before[k])}
     assert {"word_embed.weight", "project.weight", "crf.transitions"} <= moved  # the steps did train
+
+
+@pytest.mark.slow
+def test_a_short_torchrun_training_writes_a_model_that_loads_and_tags(tiny_dir, tmp_path):
+    import io
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tagger.model_file import load_model
+    from tagger.tagging import tag_file
+
+    model = tmp_path / "run" / "model.pt"
+    model.parent.mkdir()
+    cli = Path(__file__).resolve().parent.parent / "cli.py"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2",
+        "--master-addr", "127.0.0.1", "--master-port", str(_free_port()),
+        str(cli), "train", "--train", str(tiny_dir / "train.txt"), "--dev", str(tiny_dir / "dev.txt"),
+        "--model", str(model), "--epochs", "3", "--batch-size", "8", "--hidden-size", "8", "--word-dim", "10",
+        "--char-encoder", "none", "--threads", "1", "--patience", "0",
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(p.name for p in model.parent.iterdir()) == ["model.pt"]  # rank 0 wrote it; no resume file left
+    loaded = load_model(model)
+    assert loaded.metadata["best_epoch"] >= 1
+    assert done.stderr.count("training on 60 sentences") == 1  # rank 0 alone logs
+    out = io.StringIO()
+    assert tag_file(str(tiny_dir / "test.txt"), out, model, input_kind="conll") == 20
+    assert out.getvalue().count("\n\n") == 20
