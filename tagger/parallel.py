@@ -74,8 +74,10 @@ def tag_parallel(
                 count += _write(out, pool.receive(pending.popleft()))
         while pending:
             count += _write(out, pool.receive(pending.popleft()))
-    finally:
-        pool.close()
+    except BaseException:  # an error, a closed pipe, Ctrl-C: the windows still queued are not wanted
+        pool.close(at_once=True)
+        raise
+    pool.close()
     return count
 
 
@@ -199,13 +201,13 @@ class _Pool:
             self.name,
         )
 
-    def close(self) -> None:
-        """Tell the workers to stop, and stop those that do not (after an error or Ctrl-C: at once)."""
+    def close(self, at_once: bool = False) -> None:
+        """Tell the workers to stop once their tasks are done (or ``at_once``), and stop those that do not."""
         for worker in self.workers:
             if worker.process.is_alive():
                 worker.tasks.put(None)
         for worker in self.workers:
-            worker.process.join(timeout=STOP_WAIT)
+            worker.process.join(timeout=0 if at_once else STOP_WAIT)
             if worker.process.is_alive():
                 worker.process.terminate()
                 worker.process.join(timeout=STOP_WAIT)
