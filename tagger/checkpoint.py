@@ -12,7 +12,7 @@ them. Its keys:
 - ``data_scheme``: the tag scheme of the training data; tags are written back in it.
 - ``metadata``: how the model was made: ``tagger_version``, ``created``, ``train_file``, ``dev_file``,
   ``test_file``, ``train_config``, ``data_scheme``, and once known ``best_epoch``, ``dev_scores``,
-  ``test_scores``.
+  ``test_scores`` and ``history`` (one row per epoch: loss, dev scores, learning rate, time).
 - ``state_dict``: the weights (CPU tensors): in the model file the best epoch's (or their moving
   average), in the resume file those after the last finished epoch.
 - ``train_state``: in the resume file only (``TRAIN_STATE`` lists its keys), what ``--resume`` needs

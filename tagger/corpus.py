@@ -22,30 +22,78 @@ ROLES = {
     "dev": ("dev*", "valid*", "*testa*", "*dev*", "*valid*"),
     "test": ("test*", "*testb*"),
 }
+ROLE_NAMES = {"train": "training", "dev": "development", "test": "test"}
 
 
-def find_data_files(directory: str | Path) -> dict[str, Path | None]:
-    """The train, dev and test files of a folder (None where there is none)."""
+def _matches(folder: Path, role: str, taken: set[Path]) -> list[Path]:
+    """The files of ``folder`` that could play ``role``, best first (earlier pattern, then name)."""
+    found: list[Path] = []
+    for pattern in ROLES[role]:
+        for path in sorted(folder.glob(pattern)):
+            hidden = path.name.startswith(".")
+            dev_of_conll = role == "test" and "testa" in path.name  # eng.testa is CoNLL-2003's dev set
+            if path.is_file() and path not in taken and path not in found and not hidden and not dev_of_conll:
+                found.append(path)
+    return found
+
+
+def _all_matches(directory: str | Path) -> dict[str, list[Path]]:
     folder = Path(directory)
     if not folder.exists():
         raise DataError("no such folder", str(folder))
     if not folder.is_dir():
         raise DataError("not a folder (give a folder holding train/dev/test files, or use --train)", str(folder))
-    found: dict[str, Path | None] = {}
+    matches: dict[str, list[Path]] = {}
     taken: set[Path] = set()
-    for role in ("train", "dev", "test"):
-        found[role] = None
-        for pattern in ROLES[role]:
-            candidates = sorted(
-                p for p in folder.glob(pattern) if p.is_file() and p not in taken and not p.name.startswith(".")
+    for role in ROLES:
+        matches[role] = _matches(folder, role, taken)
+        taken.update(matches[role][:1])
+    return matches
+
+
+def find_data_files(directory: str | Path) -> dict[str, Path | None]:
+    """The train, dev and test files of a folder (None where there is none)."""
+    return {role: found[0] if found else None for role, found in _all_matches(directory).items()}
+
+
+@dataclass
+class DataFiles:
+    """The files of a training run, and notes on how they were picked (for stderr)."""
+
+    train: Path
+    dev: Path | None = None
+    test: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def data_files(
+    directory: str | Path | None = None,
+    train: str | Path | None = None,
+    dev: str | Path | None = None,
+    test: str | Path | None = None,
+) -> DataFiles:
+    """The files of ``tagger train [DIR] [--train F] [--dev F] [--test F]``: a file given beats DIR's."""
+    given = {"train": train, "dev": dev, "test": test}
+    matches = _all_matches(directory) if directory is not None else {role: [] for role in ROLES}
+    picked: dict[str, Path | None] = {}
+    notes = []
+    for role, found in matches.items():
+        if given[role] is not None:
+            picked[role] = Path(given[role])
+            continue
+        picked[role] = found[0] if found else None
+        if len(found) > 1:
+            others = ", ".join(p.name for p in found[1:])
+            notes.append(
+                f"{directory} has {len(found)} {ROLE_NAMES[role]} files: using {found[0].name}, not {others} "
+                f"(--{role} FILE picks another)"
             )
-            if role == "test":
-                candidates = [p for p in candidates if "testa" not in p.name]
-            if candidates:
-                found[role] = candidates[0]
-                taken.add(candidates[0])
-                break
-    return found
+    if picked["train"] is None:
+        if directory is None:
+            raise DataError("no training file (give DIR or --train FILE)")
+        looked = ", ".join(ROLES["train"])
+        raise DataError(f"no training file in {directory} (looked for {looked}; or give --train FILE)")
+    return DataFiles(picked["train"], picked["dev"], picked["test"], notes)
 
 
 @dataclass

@@ -49,6 +49,9 @@ class ModelConfig:
     scheme: str = "bioes"  # the scheme the tags are in
     constrained: bool = True  # decode only sequences valid in the scheme
     embeddings: str | None = None  # file the pretrained vectors came from
+    # The CRF's scores are divided by this for probabilities (entity and token scores, n-best), not for
+    # decoding: a temperature fitted on held-out data (bench/calibration.py) corrects overconfidence.
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -60,6 +63,8 @@ class ModelConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.char_kernel < 1 or self.char_kernel % 2 == 0:
             raise ValueError(f"char_kernel must be an odd number, got {self.char_kernel}")
+        if not self.temperature > 0.0:
+            raise ValueError(f"temperature must be above 0, got {self.temperature}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -73,8 +78,8 @@ class ModelConfig:
 
 
 class Dropout(nn.Module):
-    """Inverted dropout drawing its mask with ``rand`` (on a CPU about 1.5x faster than ``nn.Dropout``'s
-    ``bernoulli_``, forward and backward, at the sizes of a batch here).
+    """Inverted dropout drawing its mask with ``rand`` rather than ``nn.Dropout``'s ``bernoulli_``,
+    which costs more on a CPU, forward and backward, at the sizes of a batch here.
 
     ``locked``: over a (batch, time, features) input, one mask per sentence,
     the same features dropped at every token (variational dropout, Gal &
@@ -101,10 +106,10 @@ class CharCNN(nn.Module):
     ``kernel // 2`` padding characters between forms (so no window reaches
     into a neighbour), as one matrix product: the same numbers as
     ``nn.Conv1d`` over the padded (forms, chars) tensor with the padding
-    masked, but without computing the padding (about 2.7 times the real
-    characters in a CoNLL-2003 batch) and without oneDNN's per-call cost for
-    convolutions this small; about twice as fast forward and backward on a CPU.
-    The parameters are an ``nn.Conv1d``'s.
+    masked, but without computing the padding (in a batch of real text it
+    outnumbers the real characters) and without oneDNN's per-call overhead,
+    which dominates convolutions this small. The parameters are an
+    ``nn.Conv1d``'s.
     """
 
     def __init__(self, num_chars: int, dim: int, filters: int, kernel: int):
@@ -156,8 +161,8 @@ class BiRNN(nn.Module):
     its own length, so in both directions padding comes after the real
     tokens and never reaches them: a sentence gets the same states alone as
     beside longer ones, as with packed sequences. Unlike packed sequences,
-    this keeps the fused (oneDNN) recurrent kernels in training too, about
-    twice as fast on a CPU.
+    this keeps the fused (oneDNN) recurrent kernels in training too, which
+    packed input gives up on a CPU.
     """
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, layers: int, dropout: float):
@@ -251,13 +256,28 @@ class BiLSTMCRF(nn.Module):
         # torchcrf's log-likelihood with its parameters (see likelihood.py for why not ``self.crf(...)``)
         return -log_likelihood(self.crf, self.emissions(batch), batch.tags, batch.mask).mean()
 
-    def decode_emissions(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+    def crf_parameters(self, exact: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The CRF's start (tags,), transition (tags, tags) and end (tags,) scores, constrained to the
+        scheme when decoding is.
+
+        For decoding a forbidden one gets ``NEG`` added: the best path never takes one while a valid
+        path exists. With ``exact`` it is -inf instead, so that an invalid sequence has probability
+        exactly 0 (``marginals``, ``nbest``); Viterbi keeps the finite penalty, so its answers stay
+        those of the plain CRF arithmetic.
+        """
         start, trans, end = self.crf.start_transitions, self.crf.transitions, self.crf.end_transitions
-        if self.config.constrained and self.allowed is not None:
-            start = start + (~self.start_allowed) * NEG
-            trans = trans + (~self.allowed) * NEG
-            end = end + (~self.end_allowed) * NEG
-        return viterbi_decode(emissions, mask, start, trans, end)
+        if not (self.config.constrained and self.allowed is not None):
+            return start, trans, end
+        if exact:
+            return (
+                start.masked_fill(~self.start_allowed, -torch.inf),
+                trans.masked_fill(~self.allowed, -torch.inf),
+                end.masked_fill(~self.end_allowed, -torch.inf),
+            )
+        return start + (~self.start_allowed) * NEG, trans + (~self.allowed) * NEG, end + (~self.end_allowed) * NEG
+
+    def decode_emissions(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+        return viterbi_decode(emissions, mask, *self.crf_parameters())
 
     def decode(self, batch: Batch, form_features: torch.Tensor | None = None) -> list[list[int]]:
         """Best tag ids for each sentence of the batch."""

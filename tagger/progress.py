@@ -1,4 +1,4 @@
-"""Training progress on stderr: a bar per epoch and a row per finished epoch (rich)."""
+"""Training progress on stderr: a bar per epoch and a row per finished epoch (rich), scores in percent."""
 
 from __future__ import annotations
 
@@ -41,6 +41,10 @@ class EpochReporter:
         if self.console.is_terminal:
             self.bar.stop()
 
+    def hooks(self) -> dict:
+        """The reporting arguments of ``training.train``, filled by this reporter."""
+        return {"log": self.log, "on_epoch": self.epoch, "progress": self.progress}
+
     def log(self, message: str) -> None:
         self.console.print(message, markup=False, soft_wrap=True)
 
@@ -60,11 +64,13 @@ class EpochReporter:
             self.task = None
         self.epoch_number = row["epoch"]
         if not self.header_done:
-            self.log(f"{'epoch':>5} {'loss':>9} {'dev P':>7} {'dev R':>7} {'dev F1':>7} {'sent/s':>7} {'seconds':>8}")
+            self.log(
+                f"{'epoch':>5} {'loss':>9} {'dev P%':>7} {'dev R%':>7} {'dev F1%':>8} {'sent/s':>7} {'seconds':>8}"
+            )
             self.header_done = True
         dev = row["dev"]
         mark = " *" if row.get("best") else ""
         self.log(
             f"{row['epoch']:>5} {row['loss']:>9.3f} {100 * dev['precision']:>7.2f} {100 * dev['recall']:>7.2f} "
-            f"{100 * dev['f1']:>7.2f} {row['sentences_per_second']:>7.0f} {row['seconds']:>8.1f}{mark}"
+            f"{100 * dev['f1']:>8.2f} {row['sentences_per_second']:>7.0f} {row['seconds']:>8.1f}{mark}"
         )

@@ -22,9 +22,11 @@ import torch
 
 from .arrays import WindowArrays, WindowMaker
 from .errors import DataError
+from .marginals import ChunkRules, calibration_error, decoded_scores
 from .model import BiLSTMCRF
 from .model_file import LoadedModel, load_model
-from .schemes import BIOES, IOB1, IOB2, convert
+from .nbest import kbest_probabilities
+from .schemes import BIOES, IOB1, IOB2, convert, to_spans
 from .tensors import Batch, FormBucket, window_tensors
 from .vocabulary import Vocabulary
 from .windows import INPUTS, TaggedSentence, Window, read_windows
@@ -35,9 +37,35 @@ STOP_WAIT = 5.0  # seconds to let the reader thread finish when tagging stops ea
 
 
 class Predictor:
-    """Tags token lists with a model; tags come back in ``out_scheme`` (the training data's)."""
+    """Tags token lists with a model; tags come back in ``out_scheme`` (the training data's).
 
-    def __init__(self, model: BiLSTMCRF, vocab: Vocabulary, out_scheme: str, batch_size: int = 64):
+    ``scores``: also the CRF's probabilities (see ``marginals``): of each chosen tag, of each entity, of
+    the whole sequence; ``nbest``: also the ``nbest`` most probable tag sequences (0: none). Both are
+    computed only by ``run_scored`` and ``label``; ``run`` never computes them. Probabilities use the
+    model's ``temperature`` (its config's) unless one is given. ``min_score`` (with ``scores``) drops
+    the entities scoring below it: their tokens are tagged ``O``, and the token scores and probability
+    are those of the sequence that is left (the n-best list is the model's, untouched).
+    """
+
+    def __init__(
+        self,
+        model: BiLSTMCRF,
+        vocab: Vocabulary,
+        out_scheme: str,
+        batch_size: int = 64,
+        scores: bool = False,
+        nbest: int = 0,
+        temperature: float | None = None,
+        min_score: float = 0.0,
+    ):
+        if nbest < 0:
+            raise ValueError(f"nbest must be 0 (none) or more, got {nbest}")
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
+        if min_score > 0 and not scores:
+            raise ValueError("min_score needs scores=True (entities are dropped by their scores)")
+        if temperature is not None and not temperature > 0:
+            raise ValueError(f"temperature must be above 0, got {temperature}")
         self.model = model
         self.vocab = vocab
         self.out_scheme = out_scheme
@@ -45,10 +73,18 @@ class Predictor:
         self.batch_size = batch_size
         self.window_maker = WindowMaker(vocab, batch_size, chars=model.char_encoder is not None)
         self.device = next(model.parameters()).device
+        self.scores = scores
+        self.nbest = nbest
+        self.min_score = min_score
+        self.chunk_rules = ChunkRules(vocab.tags, model.config.scheme).to(self.device) if scores else None
+        self.temperature = model.config.temperature if temperature is None else temperature
+        self.score_group = 16384  # padded token positions scored at once, at most one batch beyond
 
     @classmethod
-    def from_loaded(cls, loaded: LoadedModel, batch_size: int = 64) -> Predictor:
-        return cls(loaded.model, loaded.vocab, loaded.data_scheme, batch_size)
+    def from_loaded(
+        cls, loaded: LoadedModel, batch_size: int = 64, scores: bool = False, nbest: int = 0, min_score: float = 0.0
+    ) -> Predictor:
+        return cls(loaded.model, loaded.vocab, loaded.data_scheme, batch_size, scores, nbest, min_score=min_score)
 
     def prepare(self, sentences: Sequence[Sequence[str]]) -> Prepared:
         """The tensors for tagging ``sentences``: lookups and tensor building, no network."""
@@ -73,9 +109,119 @@ class Predictor:
         model.train(was_training)
         return out
 
+    def run_scored(self, prepared: Prepared) -> list[dict]:
+        """Like ``run``, with what the predictor was asked for: per sentence a dict of ``TaggedSentence``
+        fields, ``tags`` and (``scores``) ``token_scores``, ``entity_scores``, ``probability`` and
+        (``nbest``) ``nbest``: ``[{"tags": [...], "probability": p}, ...]``, tags in ``out_scheme``."""
+        model = self.model
+        was_training = model.training
+        model.eval()
+        out = [self._empty() for _ in range(prepared.sentences)]
+        with torch.inference_mode():
+            table = model.form_features(prepared.buckets, prepared.forms)
+            group: list[tuple[list[int], torch.Tensor, torch.Tensor, list[list[int]]]] = []
+            for index, batch in prepared.batches:
+                batch = batch.to(self.device)
+                emissions = model.emissions(batch, table)  # shape: (batch, time, tags)
+                group.append((index, emissions, batch.mask, model.decode_emissions(emissions, batch.mask)))
+                # Batches of similar length are scored together: the scoring's cost is mostly a
+                # fixed one per token position, whatever the number of sentences.
+                if sum(e.shape[0] for _, e, _, _ in group) * emissions.shape[1] >= self.score_group:
+                    self._score_group(group, out)
+                    group = []
+            if group:
+                self._score_group(group, out)
+        model.train(was_training)
+        return out
+
+    def _score_group(self, group: list, out: list[dict]) -> None:
+        """Score some batches at once (padded to the longest), into ``out`` at their sentences' indices."""
+        width = max(e.shape[1] for _, e, _, _ in group)
+        pad = torch.nn.functional.pad
+        emissions = torch.cat([pad(e, (0, 0, 0, width - e.shape[1])) for _, e, _, _ in group])  # (n, width, tags)
+        mask = torch.cat([pad(m, (0, width - m.shape[1])) for _, _, m, _ in group])  # shape: (n, width)
+        ids = [row for _, _, _, rows in group for row in rows]
+        index = [i for rows, _, _, _ in group for i in rows]
+        for i, found in zip(index, self._extras(emissions, mask, ids)):
+            out[i] = found
+
+    def label(self, sentences: Sequence[TaggedSentence], prepared: Prepared) -> Sequence[TaggedSentence]:
+        """Set the tags of ``sentences`` (the sentences ``prepared`` was made from), and the score fields
+        the predictor was asked for; returns ``sentences``. Without scores or n-best this is ``run``."""
+        if not (self.scores or self.nbest):
+            for sentence, tags in zip(sentences, self.run(prepared)):
+                sentence.tags = tags
+            return sentences
+        for sentence, found in zip(sentences, self.run_scored(prepared)):
+            for key, value in found.items():
+                setattr(sentence, key, value)
+        return sentences
+
     def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """Tags of each sentence (an empty sentence gets no tags)."""
         return self.run(self.prepare(sentences))
+
+    def fit_temperature(
+        self,
+        sentences: Sequence[Sequence[str]],
+        gold: Sequence[Sequence[str]],
+        temperatures: Sequence[float] = tuple(round(0.5 + 0.1 * i, 2) for i in range(26)),
+        bins: int = 10,
+    ) -> tuple[float, float]:
+        """The temperature (of ``temperatures``) that gives the predicted entities of gold-tagged held-out
+        ``sentences`` the lowest expected calibration error, and that error; the predictor keeps its own.
+
+        Each temperature tags ``sentences`` again (a dev set takes seconds). An entity is correct when
+        ``gold`` (tags in any scheme) has the same type and span. Decoding does not use the temperature,
+        so the tags, and precision and recall, are the same at every one.
+        """
+        if not self.scores:
+            raise ValueError("fit_temperature needs a Predictor made with scores=True")
+        if len(sentences) != len(gold) or any(len(s) != len(g) for s, g in zip(sentences, gold)):
+            raise ValueError("sentences and gold tags must have the same sentences and lengths")
+        truth = [set(to_spans(tags)) for tags in gold]
+        prepared = self.prepare(sentences)
+        own, best = self.temperature, (float("inf"), 1.0)
+        try:
+            for temperature in temperatures:
+                self.temperature = temperature
+                scores, correct = [], []
+                for spans, found in zip(truth, self.run_scored(prepared)):
+                    scores += found["entity_scores"]
+                    correct += [span in spans for span in to_spans(found["tags"])]
+                best = min(best, (calibration_error(scores, correct, bins), temperature))
+        finally:
+            self.temperature = own
+        return best[1], best[0]
+
+    def _extras(self, emissions: torch.Tensor, mask: torch.Tensor, ids: list[list[int]]) -> list[dict]:
+        """Tags in ``out_scheme`` and the scores asked for, per sentence of a batch."""
+        found: list[dict] = [{"tags": self.rewrite(row)} for row in ids]
+        # Probabilities in double precision: a token's score is exp of a difference of sums over
+        # the whole sentence, which single precision would round visibly in long sentences.
+        emissions = emissions.double() / self.temperature  # shape: (batch, time, tags)
+        start, transitions, end = (p.double() / self.temperature for p in self.model.crf_parameters(exact=True))
+        if self.scores:
+            rules, least = self.chunk_rules, self.min_score
+            kept, scored = decoded_scores(emissions, mask, start, transitions, end, ids, rules, least)
+            for entry, decoded, row, extra in zip(found, ids, kept, scored):
+                entry.update(extra)
+                if row != decoded:  # entities below min_score were dropped: their tokens are O now
+                    entry["tags"] = self.rewrite(row)
+        if self.nbest:
+            best = kbest_probabilities(emissions, mask, start, transitions, end, self.nbest)
+            for entry, sequences in zip(found, best):
+                entry["nbest"] = [{"tags": self.rewrite(tags), "probability": p} for tags, p in sequences]
+        return found
+
+    def _empty(self) -> dict:
+        """What ``run_scored`` gives an empty sentence: no tags, and its one (empty) sequence is certain."""
+        found: dict = {"tags": []}
+        if self.scores:
+            found.update({"token_scores": [], "entity_scores": [], "probability": 1.0})
+        if self.nbest:
+            found["nbest"] = [{"tags": [], "probability": 1.0}]
+        return found
 
 
 @dataclass

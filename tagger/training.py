@@ -470,7 +470,7 @@ def save_epoch(trainer: Trainer, run: Run, row: dict, dev_scores: dict) -> None:
     if row["best"]:
         progress["best_f1"], progress["best_epoch"], progress["bad_epochs"] = dev_scores["f1"], row["epoch"], 0
         run.best_state = {k: v.detach().cpu().clone() for k, v in trainer.scored.state_dict().items()}
-        run.metadata.update(dev_scores=dev_scores, best_epoch=row["epoch"])
+        run.metadata.update(dev_scores=dev_scores, best_epoch=row["epoch"], history=progress["history"])
         if run.rank.is_main:  # with torchrun, one process writes
             save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
     else:
@@ -494,12 +494,15 @@ def finish(trainer: Trainer, data: Data, run: Run) -> dict:
     model learned nothing; remove the resume file. Returns the result."""
     if run.best_state is not None:
         trainer.scored.load_state_dict(run.best_state)
+        fit_temperature(trainer, data, run)
     result = run.result()
     if data.test is not None:
         tokens = [s.tokens for s in data.test.sentences]
         result["test"] = run.metadata["test_scores"] = score(
             data.test.tags_in(data.scheme), trainer.predictor.predict(tokens)
         )
+    if run.best_state is not None:  # the whole history (epochs after the best one too) and the test scores
+        run.metadata["history"] = run.progress["history"]
         if run.rank.is_main:
             save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
     message = learned_nothing(run.progress["best_f1"], run.progress["epoch"], data.dev)
@@ -513,6 +516,18 @@ def finish(trainer: Trainer, data: Data, run: Run) -> dict:
 
 
 # Helpers of the stages
+
+
+def fit_temperature(trainer: Trainer, data: Data, run: Run) -> None:
+    """Set the temperature of the saved model's probabilities (``tagger tag --scores``) to the one whose
+    entity scores are best calibrated on dev: a raw CRF is overconfident. Decoding does not use it."""
+    if not data.dev.types():
+        return  # no entities on dev: nothing to calibrate against
+    predictor = Predictor(trainer.scored, trainer.vocab, data.scheme, batch_size=64, scores=True)
+    dev = data.dev
+    temperature, error = predictor.fit_temperature([s.tokens for s in dev.sentences], dev.tags_in(data.scheme))
+    trainer.scored.config.temperature = temperature
+    run.log(f"entity scores: temperature {temperature:g} fitted on dev (expected calibration error {error:.3f})")
 
 
 def too_little_data(train: TaggedData, dev: TaggedData) -> list[str]:

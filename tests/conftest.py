@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,50 @@ def trained_model(tiny_dir, tmp_path_factory) -> Path:
         config=TrainConfig(epochs=15, batch_size=8, lr=0.05, patience=0, seed=1),
     )
     return path
+
+
+# The command line, shared by the tests that run it.
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def cli_env(monkeypatch):
+    """Errors shown as in a normal run (no --debug left on by another test), no model path from the environment."""
+    import cli
+
+    monkeypatch.delenv("TAGGER_DEBUG", raising=False)
+    monkeypatch.delenv("TAGGER_MODEL", raising=False)
+    monkeypatch.setitem(cli.DEBUG, "on", False)
+
+
+def run_cli(*args, input: str | bytes | None = None):
+    """``tagger ARGS`` in this process (Typer's CliRunner); the result has exit_code, stdout and stderr."""
+    from typer.testing import CliRunner
+
+    import cli
+
+    return CliRunner().invoke(cli.app, [str(a) for a in args], input=input)
+
+
+def run_cli_process(*args, **options) -> subprocess.CompletedProcess:
+    """``python cli.py ARGS`` as a real process from the repository root (text output unless stdout is given)."""
+    options.setdefault("timeout", 300)
+    if "stdout" not in options:
+        options["capture_output"] = True
+    else:
+        options.setdefault("stderr", subprocess.PIPE)
+    return subprocess.run([sys.executable, "cli.py", *map(str, args)], cwd=ROOT, text=True, **options)
+
+
+def one_line_error(result, *parts: str, code: int = 2) -> str:
+    """The single ``tagger: error:`` line of a failed command: status ``code``, nothing on stdout, no traceback."""
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("tagger: error: "), lines[0]
+    for part in parts:
+        assert part in lines[0], (part, lines[0])
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    return lines[0]

@@ -79,11 +79,6 @@ def test_parameter_count_is_that_of_the_network(trained_model):
     assert info["parameters"]["frozen"] == model.extra_vectors.numel()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the training history enters the model file as metadata['history'] with the train helper's change; "
-    "remove this marker once it is merged",
-)
 def test_a_trained_model_keeps_its_history(trained_model):
     history = model_info(trained_model)["history"]
     assert [row["epoch"] for row in history] == list(range(1, 16))

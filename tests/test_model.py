@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 import torch
-from torchcrf import CRF
+from test_viterbi import all_paths, random_mask, sequence_scores
 
 from tagger.model import BiLSTMCRF, CharCNN, Dropout, ModelConfig
 from tagger.schemes import BIOES, IOB1, IOB2, invalid_positions, tag_set
 from tagger.tensors import TensorMaker
-from tagger.viterbi import viterbi_decode
 from tagger.vocabulary import Vocabulary
 
 SENTENCES = [
@@ -149,6 +146,11 @@ def test_model_config_rejects_bad_values():
         ModelConfig(dropout=1.0)
     with pytest.raises(ValueError, match="char_kernel"):
         ModelConfig(char_kernel=4)
+    with pytest.raises(ValueError, match="temperature must be above 0, got -1"):
+        ModelConfig(temperature=-1.0)
+    old_file = ModelConfig().to_dict()
+    del old_file["temperature"]  # a model file from before temperatures: probabilities as the CRF gives them
+    assert ModelConfig.from_dict(old_file).temperature == 1.0
     assert ModelConfig.from_dict({**ModelConfig(hidden_size=3).to_dict(), "unknown": 1}).hidden_size == 3
 
 
@@ -173,84 +175,7 @@ def test_char_cnn_equals_a_masked_conv1d_over_the_padded_forms(kernel):
     torch.testing.assert_close(cnn(chars[2:3, :4]), ours[2:3])
 
 
-# Viterbi
-
-
-def random_mask(batch: int, time: int, generator: torch.Generator) -> torch.Tensor:
-    """Left-aligned mask of random lengths from 1 to ``time``, the first sentence full length."""
-    lengths = torch.randint(1, time + 1, (batch,), generator=generator)
-    lengths[0] = time
-    return torch.arange(time)[None, :] < lengths[:, None]
-
-
-def test_viterbi_matches_pytorch_crf_decode():
-    generator = torch.Generator().manual_seed(1234)
-    ragged = 0
-    for trial in range(200):
-        batch = int(torch.randint(1, 7, (1,), generator=generator))
-        time = int(torch.randint(1, 9, (1,), generator=generator))
-        num_tags = int(torch.randint(1, 8, (1,), generator=generator))
-        crf = CRF(num_tags, batch_first=True)
-        with torch.no_grad():
-            for p in (crf.start_transitions, crf.transitions, crf.end_transitions):
-                p.copy_(torch.randn(p.shape, generator=generator) * 2)
-        emissions = torch.randn(batch, time, num_tags, generator=generator) * 3
-        mask = random_mask(batch, time, generator)
-        ragged += int(not bool(mask.all()))
-        with torch.no_grad():
-            expected = crf.decode(emissions, mask)
-            got = viterbi_decode(emissions, mask, crf.start_transitions, crf.transitions, crf.end_transitions)
-        assert got == expected, trial
-    assert ragged > 60  # the trials did exercise padding
-
-
-def test_viterbi_matches_pytorch_crf_time_major_too():
-    generator = torch.Generator().manual_seed(7)
-    crf = CRF(5)  # time-major
-    emissions = torch.randn(6, 4, 5, generator=generator)  # shape: (time, batch, tags)
-    mask = random_mask(4, 6, generator)  # shape: (batch, time)
-    with torch.no_grad():
-        expected = crf.decode(emissions, mask.t())
-        got = viterbi_decode(
-            emissions.transpose(0, 1), mask, crf.start_transitions, crf.transitions, crf.end_transitions
-        )
-    assert got == expected
-
-
-def sequence_scores(
-    paths: torch.Tensor, emissions: torch.Tensor, start: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor
-) -> torch.Tensor:
-    """Score of each tag sequence (rows of ``paths``) for one sentence's emissions. shape: (paths,)"""
-    steps = torch.arange(paths.shape[1])
-    score = start[paths[:, 0]] + end[paths[:, -1]] + emissions[steps, paths].sum(dim=1)
-    if paths.shape[1] > 1:
-        score = score + transitions[paths[:, :-1], paths[:, 1:]].sum(dim=1)
-    return score
-
-
-def all_paths(num_tags: int, length: int) -> torch.Tensor:
-    return torch.tensor(list(itertools.product(range(num_tags), repeat=length)), dtype=torch.long)
-
-
-def test_viterbi_finds_the_best_sequence_by_brute_force():
-    generator = torch.Generator().manual_seed(99)
-    for trial in range(60):
-        num_tags = int(torch.randint(1, 5, (1,), generator=generator))
-        time = int(torch.randint(1, 5, (1,), generator=generator))
-        batch = 3
-        emissions = torch.randn(batch, time, num_tags, generator=generator, dtype=torch.float64)
-        start, end = torch.randn(2, num_tags, generator=generator, dtype=torch.float64)
-        transitions = torch.randn(num_tags, num_tags, generator=generator, dtype=torch.float64)
-        mask = random_mask(batch, time, generator)
-        decoded = viterbi_decode(emissions, mask, start, transitions, end)
-        for b in range(batch):
-            n = int(mask[b].sum())
-            paths = all_paths(num_tags, n)
-            scores = sequence_scores(paths, emissions[b, :n], start, transitions, end)
-            best = paths[scores.argmax()].tolist()
-            assert decoded[b] == best, (trial, b)
-            got = sequence_scores(torch.tensor([decoded[b]]), emissions[b, :n], start, transitions, end)
-            assert torch.isclose(got[0], scores.max())
+# Constrained decoding by the model (viterbi.py's own tests are in test_viterbi.py)
 
 
 @pytest.mark.parametrize("scheme", [BIOES, IOB2, IOB1])
@@ -316,20 +241,6 @@ def test_unconstrained_model_decoding_is_plain_crf_decoding():
     mask = random_mask(8, 7, generator)
     with torch.no_grad():
         assert model.decode_emissions(emissions, mask) == model.crf.decode(emissions, mask)
-
-
-def test_viterbi_rejects_bad_input():
-    e = torch.zeros(2, 3, 4)
-    t, s = torch.zeros(4, 4), torch.zeros(4)
-    with pytest.raises(ValueError, match="first timestep"):
-        viterbi_decode(e, torch.tensor([[True, True, True], [False, True, True]]), s, t, s)
-    with pytest.raises(ValueError, match="mask"):
-        viterbi_decode(e, torch.ones(2, 4, dtype=torch.bool), s, t, s)
-    with pytest.raises(ValueError):
-        viterbi_decode(e, torch.ones(2, 3, dtype=torch.bool), s, torch.zeros(3, 3), s)
-    with pytest.raises(ValueError):
-        viterbi_decode(e[0], torch.ones(3, dtype=torch.bool), s, t, s)
-    assert viterbi_decode(torch.zeros(0, 3, 4), torch.ones(0, 3, dtype=torch.bool), s, t, s) == []
 
 
 # Learning

@@ -22,10 +22,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_sentences, write_conll
-from typer.testing import CliRunner
+from conftest import make_sentences, one_line_error, run_cli, write_conll
 
-import cli
 from tagger.errors import ModelFileError
 from tagger.model_file import FORMAT_VERSION, load_model, read_checkpoint, save_model
 from tagger.runtime import configure_torch
@@ -34,24 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TINY_NET = ["--hidden-size", "8", "--word-dim", "10", "--char-encoder", "none"]
 
 
-@pytest.fixture(autouse=True)
-def _no_debug(monkeypatch):
-    """Tracebacks off for every test (``--debug`` turns them on for the rest of the process)."""
-    monkeypatch.setitem(cli.DEBUG, "on", False)
-
-
-def run(*args: str, input: str | bytes | None = None):
-    return CliRunner().invoke(cli.app, [str(a) for a in args], input=input)
-
-
-def one_line_error(result, code: int = 2) -> str:
-    """The single stderr line of a failed command, checked for the shape every error has."""
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("tagger: "), lines
-    return lines[0]
+pytestmark = pytest.mark.usefixtures("cli_env")
+run = run_cli
 
 
 def last_error_line(stderr: str) -> str:
@@ -371,11 +353,11 @@ def test_token_of_10000_characters(tmp_path, trained_model):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["tag", "--format", "xml"], "Invalid value for '--format'"),
-        (["evaluate", "x.txt", "--format", "yaml"], "Invalid value for '--format'"),
-        (["train", "--train", "x.txt", "--format", "csv"], "Invalid value for '--format'"),
-        (["tag", "--input", "pdf"], "Invalid value for '--input'"),
-        (["train", "--train", "x.txt", "--cell", "transformer"], "Invalid value for '--cell'"),
+        (["tag", "--format", "xml"], "--format must be one of conll, inline, jsonl, got 'xml'"),
+        (["evaluate", "x.txt", "--format", "yaml"], "--format must be one of table, json, got 'yaml'"),
+        (["train", "--train", "x.txt", "--format", "csv"], "--format must be one of table, json, got 'csv'"),
+        (["tag", "--input", "pdf"], "--input must be one of text, conll, tokens, got 'pdf'"),
+        (["train", "--train", "x.txt", "--cell", "transformer"], "--cell must be one of lstm, gru, got 'transformer'"),
         (["train", "--train", "x.txt", "--epochs", "many"], "Invalid value for '--epochs'"),
         (["tag", "--no-such-option"], "No such option: --no-such-option"),
         (["frobnicate"], "No such command 'frobnicate'"),
@@ -402,7 +384,7 @@ def test_bad_option_is_a_usage_error(args, message):
         ("--epochs", "0", "--epochs must be at least 1, got 0"),
         ("--batch-size", "0", "--batch-size must be at least 1"),
         ("--lr", "-0.1", "--lr must be positive"),
-        ("--hidden-size", "0", "hidden_size must be at least 1"),
+        ("--hidden-size", "0", "--hidden-size must be at least 1, got 0"),
         ("--dropout", "1.5", "dropout must be in [0, 1)"),
         ("--device", "tpu:7", "is not a torch device"),
     ],
@@ -426,7 +408,8 @@ def test_bad_option_value_fails_before_training(tiny_dir, tmp_path, option, valu
 def test_train_dir_without_training_file(tmp_path):
     write_conll(tmp_path / "dev.txt", make_sentences(3, 1))
     result = run("train", tmp_path, "--model", tmp_path / "m.pt")
-    assert one_line_error(result) == f"tagger: error: no training file in {tmp_path} (looked for train*)"
+    expected = f"tagger: error: no training file in {tmp_path} (looked for train*, *train*; or give --train FILE)"
+    assert one_line_error(result) == expected
     result = run("train", tmp_path / "nowhere")
     assert one_line_error(result) == f"tagger: error: {tmp_path / 'nowhere'}: no such folder"
 

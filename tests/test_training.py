@@ -113,3 +113,15 @@ def test_a_run_on_tiny_data_warns_and_still_succeeds(tiny_dir, tmp_path):
     assert "only 12 training sentences" in result["warnings"][0]
     assert "learned nothing: dev F1 was 0.00 after each of the 2 epochs" in result["warnings"][1]
     assert [m for m in logged if m.startswith("warning: ")] == [f"warning: {w}" for w in result["warnings"]]
+
+
+def test_the_saved_temperature_is_the_one_best_calibrated_on_dev(trained_model, tiny_dir):
+    from tagger.corpus import load_tagged
+    from tagger.model_file import load_model
+    from tagger.tagging import Predictor
+
+    loaded = load_model(trained_model)
+    dev = load_tagged(tiny_dir / "dev.txt")
+    predictor = Predictor(loaded.model, loaded.vocab, loaded.data_scheme, scores=True)
+    fitted, _ = predictor.fit_temperature([s.tokens for s in dev.sentences], dev.tags_in(loaded.data_scheme))
+    assert loaded.config.temperature == fitted

@@ -1,0 +1,276 @@
+"""The commands of the `tagger` command line: Typer commands over the library.
+
+Each command declares its options, calls one library function and renders
+what it returns: results on stdout; logs, warnings and progress on stderr.
+Defaults and choices are the library's own (the config dataclasses, the
+functions' signatures, the modules' tuples of names); option values are
+checked as they are parsed (options.py), before any work; failures end as one
+line and an exit status (exit_status.py). cli.py loads this module when a
+command runs, so that importing cli.py stays light.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.core import TyperCommand
+
+from . import corpus, evaluation, render, schemes, tagging, training, windows, writer
+from .exit_status import CheckedOutput, err
+from .model import CELLS, CHAR_ENCODERS, ModelConfig
+from .model_file import default_model_path
+from .options import at_least, between, fraction, option, positive
+from .options import device as usable_device
+from .progress import EpochReporter
+from .runtime import configure_torch
+from .training import OPTIMIZERS, TrainConfig
+
+
+def _defaults(library_callable) -> dict:
+    """The default of each parameter of a library function or config dataclass: the CLI's defaults."""
+    return {name: p.default for name, p in inspect.signature(library_callable).parameters.items()}
+
+
+TRAIN, NET, RUN = _defaults(TrainConfig), _defaults(ModelConfig), _defaults(training.train)
+TAG, EVALUATE, TORCH = _defaults(tagging.tag_file), _defaults(evaluation.evaluate), _defaults(configure_torch)
+
+registry = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+@cache
+def _built() -> typer.core.TyperGroup:
+    return typer.main.get_command(registry)
+
+
+def command(name: str) -> typer.core.TyperCommand | None:
+    """The click command ``name``, as cli.py's group runs it (None for a name that is not a command)."""
+    return _built().commands.get(name)
+
+
+class Command(TyperCommand):
+    """A command whose --help shows the default model path as it is now ($TAGGER_MODEL, $XDG_DATA_HOME)."""
+
+    def format_help(self, ctx, formatter) -> None:
+        for param in self.params:
+            if param.name == "model":
+                param.help = (
+                    "Model file ($TAGGER_MODEL, else $XDG_DATA_HOME/tagger/model.pt).  "
+                    f"[default: {default_model_path()}]"
+                )
+        super().format_help(ctx, formatter)
+
+
+# Options of more than one command.
+ModelPath = Annotated[Path | None, option("--model", "-m", help="Model file.")]
+TagColumn = Annotated[int, option(help="Column of the tag, counted from 0; negative counts from the end.")]
+BatchSize = Annotated[int, option(help="Sentences per batch.", rules=[at_least(1)])]
+Device = Annotated[str, option(help="Torch device: cpu, cuda or cuda:N.", rules=[usable_device])]
+Threads = Annotated[int, option(help="Torch threads (0: $TAGGER_THREADS or 1).", rules=[at_least(0)])]
+Summary = Annotated[
+    str,
+    option(
+        "--format", help=f"table (for people) or json (for scripts); {render.UNITS}.", choices=render.SUMMARY_FORMATS
+    ),
+]
+
+# Options of `train`: a parameter named as a TrainConfig or ModelConfig field fills that field.
+DataDir = Annotated[Path | None, typer.Argument(help="Folder with train*, dev*/valid*/testa and test*/testb files.")]
+TrainFile = Annotated[Path | None, typer.Option("--train", help="Training file (overrides DIR's).")]
+DevFile = Annotated[Path | None, typer.Option("--dev", help="Development file for early stopping.")]
+TestFile = Annotated[Path | None, typer.Option("--test", help="Test file scored at the end.")]
+Epochs = Annotated[int, option(help="Most epochs to train.", rules=[at_least(1)])]
+Optimizer = Annotated[str, option(help="Optimizer.", choices=OPTIMIZERS)]
+LearningRate = Annotated[float, option(help="Learning rate.", rules=[positive])]
+LrDecay = Annotated[float, option(help="Learning rate at epoch e is lr / (1 + decay * e).", rules=[at_least(0)])]
+Momentum = Annotated[float, option(help="SGD momentum.", rules=[fraction])]
+Clip = Annotated[float, option(help="Gradient norm clipping (0: off).", rules=[at_least(0)])]
+WordDropout = Annotated[
+    float, option(help="Chance a singleton word is replaced by <unk> in training.", rules=[fraction])
+]
+Seed = Annotated[int, option(help="Random seed.", rules=[between(0, 2**64 - 1)])]
+Cell = Annotated[str, option(help="Recurrent cell of the encoder.", choices=CELLS)]
+Layers = Annotated[int, option(help="Encoder layers.", rules=[at_least(1)])]
+HiddenSize = Annotated[int, option(help="Encoder hidden size per direction.", rules=[at_least(1)])]
+WordDim = Annotated[int, option(help="Word embedding size.", rules=[at_least(1)])]
+CharEncoder = Annotated[str, option(help="Character-level word features.", choices=CHAR_ENCODERS)]
+Dropout = Annotated[float, option(help="Dropout on token features and encoder output.", rules=[fraction])]
+Patience = Annotated[
+    int, option(help="Stop after this many epochs without dev F1 gain (0: never).", rules=[at_least(0)])
+]
+DataScheme = Annotated[
+    str | None, option("--scheme", help="Tag scheme of the data [default: detected].", choices=schemes.SCHEMES)
+]
+TrainScheme = Annotated[str, option("--train-scheme", help="Tag scheme the model trains in.", choices=schemes.SCHEMES)]
+Constrained = Annotated[bool, option(help="Decode only tag sequences valid in the scheme.")]
+Embeddings = Annotated[
+    str | None, option(metavar="<path>", help="Pretrained word vectors: GloVe or word2vec text format, plain or .gz.")
+]
+KeepVectors = Annotated[
+    int,
+    option(
+        help="Pretrained words kept for tag time beyond the data's, most frequent first (-1: all).",
+        rules=[at_least(-1)],
+    ),
+]
+FreezeVectors = Annotated[
+    bool, option(help="Keep pretrained vectors fixed; train only the vectors of words without one.")
+]
+Average = Annotated[
+    float,
+    option(help="Decay of a moving average of the weights, which is scored and saved (0: off).", rules=[fraction]),
+]
+Lowercase = Annotated[
+    bool, option(help="Lowercase words before lookup (--no-lowercase: keep case, lowercase only as a fallback).")
+]
+Resume = Annotated[bool, option(help="Continue an interrupted run from its last finished epoch.")]
+
+
+def _model_path(model: Path | None) -> Path:
+    return model if model is not None else default_model_path()
+
+
+def _configs(params: dict) -> tuple[ModelConfig, TrainConfig]:
+    """The two configs of a run, filled from the options of the same name (--train-scheme is TrainConfig.scheme)."""
+    config = TrainConfig.from_dict(params)
+    model_config = ModelConfig.from_dict({k: v for k, v in params.items() if k not in TRAIN})
+    return model_config, config
+
+
+@registry.command(cls=Command)
+def train(
+    ctx: typer.Context,
+    data: DataDir = None,
+    train_file: TrainFile = None,
+    dev_file: DevFile = None,
+    test_file: TestFile = None,
+    model: ModelPath = None,
+    epochs: Epochs = TRAIN["epochs"],
+    batch_size: BatchSize = TRAIN["batch_size"],
+    optimizer: Optimizer = TRAIN["optimizer"],
+    lr: LearningRate = TRAIN["lr"],
+    lr_decay: LrDecay = TRAIN["lr_decay"],
+    momentum: Momentum = TRAIN["momentum"],
+    clip: Clip = TRAIN["clip"],
+    word_dropout: WordDropout = TRAIN["word_dropout"],
+    seed: Seed = TRAIN["seed"],
+    cell: Cell = NET["cell"],
+    layers: Layers = NET["layers"],
+    hidden_size: HiddenSize = NET["hidden_size"],
+    word_dim: WordDim = NET["word_dim"],
+    char_encoder: CharEncoder = NET["char_encoder"],
+    dropout: Dropout = NET["dropout"],
+    patience: Patience = TRAIN["patience"],
+    data_scheme: DataScheme = RUN["data_scheme"],
+    scheme: TrainScheme = TRAIN["scheme"],
+    constrained: Constrained = NET["constrained"],
+    embeddings: Embeddings = TRAIN["embeddings"],
+    keep_vectors: KeepVectors = TRAIN["keep_vectors"],
+    freeze_vectors: FreezeVectors = TRAIN["freeze_vectors"],
+    average: Average = TRAIN["average"],
+    lowercase: Lowercase = TRAIN["lowercase"],
+    tag_column: TagColumn = RUN["tag_column"],
+    resume: Resume = RUN["resume"],
+    device: Device = TRAIN["device"],
+    threads: Threads = TRAIN["threads"],
+    output: Summary = render.SUMMARY_FORMATS[0],
+) -> None:
+    """Train a model on CoNLL files and save the best one (by dev F1).
+
+    Scores are percentages in the epoch rows (stderr) and the table summary, fractions 0-1 in --format json.
+    """
+    files = corpus.data_files(data, train_file, dev_file, test_file)
+    for note in files.notes:
+        err(note)
+    model_config, config = _configs(ctx.params)
+    with EpochReporter() as reporter:
+        result = training.train(
+            files.train,
+            _model_path(model),
+            dev_file=files.dev,
+            test_file=files.test,
+            model_config=model_config,
+            config=config,
+            tag_column=tag_column,
+            data_scheme=data_scheme,
+            resume=resume,
+            **reporter.hooks(),
+        )
+    for line in render.warnings(result):
+        err(line)
+    out = CheckedOutput(sys.stdout)
+    out.write(render.as_json(result) + "\n" if output == "json" else render.train_summary(result))
+
+
+@registry.command(cls=Command)
+def evaluate(
+    file: Annotated[Path, typer.Argument(help="CoNLL file with gold tags.")],
+    model: ModelPath = None,
+    output: Summary = render.SUMMARY_FORMATS[0],
+    tag_column: TagColumn = EVALUATE["tag_column"],
+    batch_size: BatchSize = EVALUATE["batch_size"],
+    device: Device = EVALUATE["device"],
+    threads: Threads = TORCH["threads"],
+) -> None:
+    """Score a model on a gold CoNLL file: entity-level precision, recall and F1 (seqeval, conlleval-compatible).
+
+    Scores are percentages in the table, fractions 0-1 in --format json.
+    """
+    configure_torch(threads)
+    result = evaluation.evaluate(file, _model_path(model), tag_column=tag_column, batch_size=batch_size, device=device)
+    for line in render.warnings(result):
+        err(line)
+    out = CheckedOutput(sys.stdout)
+    if output == "json":
+        out.write(render.as_json(result) + "\n")
+    else:
+        render.evaluation_table(result, out)
+
+
+@registry.command(cls=Command)
+def tag(
+    file: Annotated[str | None, typer.Argument(help="Input file; stdin when absent or '-'.")] = None,
+    model: ModelPath = None,
+    input_kind: Annotated[
+        str,
+        option(
+            "--input",
+            help="text: raw text; conll: column files; tokens: one tokenized sentence a line.",
+            choices=windows.INPUTS,
+        ),
+    ] = TAG["input_kind"],
+    output: Annotated[str, option("--format", help="Output format.", choices=writer.FORMATS)] = TAG["output_format"],
+    batch_size: BatchSize = TAG["batch_size"],
+    device: Device = TAG["device"],
+    threads: Threads = TAG["threads"],
+    workers: Annotated[
+        int,
+        option(
+            help="Processes beside the network for tokenizing and lookups (-1: 1 if 2+ cores, else 0).",
+            rules=[at_least(-1)],
+        ),
+    ] = TAG["workers"],
+) -> None:
+    """Tag raw text, tokenized lines or CoNLL files; writes to stdout as sentences are tagged.
+
+    Empty or blank input writes nothing and exits 0. Scores in --format jsonl, when there are any,
+    are fractions 0-1, as in every JSON output.
+    """
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8", errors="strict")
+    count = tagging.tag_file(
+        file,
+        CheckedOutput(sys.stdout),
+        _model_path(model),
+        input_kind=input_kind,
+        output_format=output,
+        batch_size=batch_size,
+        device=device,
+        threads=threads,
+        workers=workers,
+    )
+    err(render.tagged_count(count, "<stdin>" if file in (None, "-") else file))

@@ -1,0 +1,165 @@
+"""How a command ends: one line on stderr for every failure, and an exit status that says which kind.
+
+``OneLineErrors`` is the command group of the ``tagger`` command: it turns a
+``TaggerError`` into ``tagger: error: ...``, a usage error into the same shape
+with a pointer to ``--help``, anything else into ``tagger: internal error: ...``
+(a bug), and output that cannot be written into ``OutputError``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import typer
+from typer.core import TyperGroup
+
+from .errors import TaggerError
+
+EX_IOERR = 74  # sysexits.h: an error while doing I/O on a file (here: the output)
+
+EXIT_STATUSES = (
+    (0, "success (also when the output's reader stops early, as head does)"),
+    (1, "a bug in the tagger: internal error (--debug shows the traceback)"),
+    (2, "bad input or usage: an option value, a data file or a model file"),
+    (EX_IOERR, "the output cannot be written (disk full, I/O error)"),
+    (130, "interrupted: Ctrl-C (SIGINT); 128 + n for signal n (143: SIGTERM)"),
+)
+
+DEBUG = {"on": bool(os.environ.get("TAGGER_DEBUG"))}
+
+
+def exit_status_help() -> str:
+    """The exit statuses as a block for --help (``\\b`` keeps the formatter from rewrapping it)."""
+    rows = "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_STATUSES)
+    return f"\b\nExit status:\n{rows}"
+
+
+class OutputError(TaggerError):
+    """The output could not be written (a full disk, an I/O error): the environment, not the input."""
+
+    exit_code = EX_IOERR
+
+    def __init__(self, error: OSError):
+        reason = error.strerror or str(error)
+        super().__init__(f"cannot write the output: {reason[:1].lower()}{reason[1:]}")
+
+
+class CheckedOutput:
+    """A text stream whose failed writes raise ``OutputError``; a closed pipe stays ``BrokenPipeError``."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OutputError(e) from None
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OutputError(e) from None
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+def err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null, so the flush at exit cannot fail again (a closed pipe, a full disk)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's captured output)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _usage_error_status(e: Exception) -> int:
+    ctx = getattr(e, "ctx", None)
+    if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        err(ctx.get_help())
+    else:
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        err(f"tagger: error: {e.format_message()}{hint}")
+    return e.exit_code
+
+
+def _bug_status(e: Exception) -> int:
+    if DEBUG["on"]:
+        traceback.print_exc()
+    first = str(e).splitlines()[0] if str(e) else ""
+    err(f"tagger: internal error: {type(e).__name__}: {first} (run with --debug for the traceback)")
+    return 1
+
+
+class OneLineErrors(TyperGroup):
+    """Every failure is one line on stderr and an exit status (``EXIT_STATUSES``)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader went away (`tagger tag big.txt | head`): stop quietly with status 0
+            # (caught here, before click turns it into status 1).
+            _stdout_to_devnull()
+            raise typer.Exit(0) from None
+        except KeyboardInterrupt:
+            # Ctrl-C (training handles its own, saying what was saved): said in one line here,
+            # before the command-line library turns it into a silent status 130.
+            err("tagger: interrupted")
+            raise typer.Exit(130) from None
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        def run() -> int:
+            rv = TyperGroup.main(self, args, prog_name or "tagger", complete_var, standalone_mode=False, **extra)
+            return rv if isinstance(rv, int) else 0
+
+        code = _finish(run)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _finish(run) -> int:
+    """Run a command and write out what it printed; every failure becomes one line and a status."""
+    try:
+        try:
+            code = run()
+        except typer.Exit as e:
+            code = e.exit_code
+        # Written here, not at interpreter exit, so a full disk is reported like any other failure.
+        CheckedOutput(sys.stdout).flush()
+        return code
+    except typer.Abort:
+        err("tagger: aborted")
+        return 130
+    except TaggerError as e:
+        if isinstance(e, OutputError):
+            _stdout_to_devnull()
+        elif DEBUG["on"]:
+            traceback.print_exc()
+        err(f"tagger: error: {e}")
+        return e.exit_code
+    except KeyboardInterrupt:
+        err("tagger: interrupted")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`tagger tag big.txt | head`): stop quietly.
+        _stdout_to_devnull()
+        return 0
+    except Exception as e:
+        is_usage_error = hasattr(e, "format_message") and hasattr(e, "exit_code")
+        return _usage_error_status(e) if is_usage_error else _bug_status(e)
