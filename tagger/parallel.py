@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import os
 import signal
+import stat
 from collections import deque
 from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
@@ -36,7 +38,7 @@ from .errors import DataError, TaggerError, WorkerError
 from .reader import decoded_lines, iter_conll
 from .windows import INPUTS, WINDOW, WINDOW_CHARS
 
-__all__ = ["tag_parallel"]
+__all__ = ["reads_ahead", "tag_parallel"]
 
 AHEAD = 2  # windows queued per worker: one being tagged, one waiting
 BOM = "\ufeff"
@@ -79,6 +81,15 @@ def tag_parallel(
         raise
     pool.close()
     return count
+
+
+def reads_ahead(stream: BinaryIO) -> bool:
+    """Whether ``stream`` is a file on disk, which --jobs reads whole windows of without waiting. Input that
+    trickles in (a terminal, a pipe) should take the single-process path, which answers each line as it comes."""
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, AttributeError, ValueError):  # no descriptor (an in-memory stream): nothing to wait for
+        return True
 
 
 def _write(out: TextIO, result: tuple[int, str]) -> int:

@@ -14,7 +14,7 @@ import pytest
 from conftest import PEOPLE, PLACES, make_sentences
 
 from tagger.errors import DataError, WorkerError
-from tagger.parallel import tag_parallel
+from tagger.parallel import reads_ahead, tag_parallel
 
 TEXT = (
     "\ufeffJohn Smith lives in Paris. Mary works for Acme Corp in Berlin!\r\n"
@@ -121,7 +121,7 @@ def test_a_worker_killed_stops_the_run_within_5_seconds_naming_it(trained_model)
 
 SCRIPT = """
 import sys
-from tagger.parallel import tag_parallel
+from tagger.parallel import reads_ahead, tag_parallel
 try:
     tag_parallel(sys.stdin.buffer, "<stdin>", sys.stdout, sys.argv[1], "text", "conll", jobs=2, window=100)
 except KeyboardInterrupt:
@@ -155,3 +155,13 @@ def test_ctrl_c_stops_every_process_with_status_130(trained_model, tmp_path):
         time.sleep(0.1)
     shown = subprocess.run(["ps", "-o", "pid,args", "-g", str(proc.pid)], capture_output=True, text=True).stdout
     assert left == [], shown
+
+
+def test_only_files_on_disk_are_read_a_window_ahead(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"x\n")
+    with path.open("rb") as stream:
+        assert reads_ahead(stream)
+    read, write = os.pipe()
+    with os.fdopen(read, "rb") as stream, os.fdopen(write, "wb"):
+        assert not reads_ahead(stream)
