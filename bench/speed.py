@@ -132,6 +132,10 @@ def jobs_throughput(text_file: Path, model_path: Path, n_tokens: int, repeat: in
         rates[2 if label == "--jobs 2" else 1 if label.startswith("--jobs 1") else 0] = n_tokens / wall
         if label == "--jobs 2":
             rates["cpu_us_2"] = 1e6 * cpu / n_tokens
+    one_line = text_file.with_name("one-line.txt")
+    one_line.write_text("Apple is opening a new store in Paris next week .\n", encoding="utf-8")
+    rates["startup_s"] = median_time(lambda: tag_with_jobs(one_line, model_path, 1), repeat)
+    print(f"--jobs start-up (one line: python, imports, a worker, its model): {rates['startup_s']:.2f} s, measured")
     return rates
 
 
@@ -201,7 +205,7 @@ STAGES = ("read", "tokenize", "lookup and arrays", "network", "decode", "output 
 PARENT = ("read", "write")  # the parent's stages with --jobs N; a worker does the rest
 
 
-def predict(costs: dict[str, float], measured: dict, gpu_tokens_per_s: float) -> None:
+def predict(costs: dict[str, float], measured: dict, gpu_tokens_per_s: float, n_tokens: int) -> None:
     """The throughput the --jobs design predicts from the per-token costs: the parent's stages run
     once, serially; the workers' share the cores. Scaled by the efficiency measured on 2 cores."""
     parent = sum(costs[s] for s in PARENT)
@@ -218,10 +222,13 @@ def predict(costs: dict[str, float], measured: dict, gpu_tokens_per_s: float) ->
         f"design, 2 cores:   {rate(2, worker):>9.0f} tokens/s bound; measured {measured.get(2, 0):.0f}: "
         f"efficiency {efficiency:.0%} (start-up, memory bandwidth, the machine's other load)"
     )
+    startup = measured.get("startup_s", 0.0)  # workers start side by side: paid once, whatever the cores
     for label, value in (
         ("16 cores", rate(16, worker)),
         ("16 cores + GPU", rate(16, on_cpu_with_gpu, gpu_tokens_per_s)),
     ):
+        whole = n_tokens / (startup + n_tokens / (efficiency * value))
+        print(f"PREDICTED {label + ',':<16} this input end to end ({startup:.1f} s start-up): {whole:>9.0f} tokens/s")
         print(
             f"PREDICTED {label + ':':<16} {value:>9.0f} tokens/s bound, {efficiency * value:>9.0f} at the 2-core "
             "efficiency (not measured)"
@@ -327,7 +334,7 @@ def main() -> None:
     print("cost per token of each stage (one thread, measured here):")
     for stage, us in costs.items():
         print(f"  {stage + ':':<20} {us:>6.2f} us/token  ({'parent' if stage in PARENT else 'worker'})")
-    predict(costs, rates, opts.gpu_rate)
+    predict(costs, rates, opts.gpu_rate, n_tokens)
 
     # Start-up.
     t_help = median_time(lambda: run(["--help"]), max(5, opts.repeat))
