@@ -227,7 +227,7 @@ def predict(costs: dict[str, float], measured: dict, gpu_tokens_per_s: float, n_
         ("16 cores", rate(16, worker)),
         ("16 cores + GPU", rate(16, on_cpu_with_gpu, gpu_tokens_per_s)),
     ):
-        whole = n_tokens / (startup + n_tokens / (efficiency * value))
+        whole = n_tokens / (startup + n_tokens / value)  # the bound, plus start-up (not scaled twice)
         print(f"PREDICTED {label + ',':<16} this input end to end ({startup:.1f} s start-up): {whole:>9.0f} tokens/s")
         print(
             f"PREDICTED {label + ':':<16} {value:>9.0f} tokens/s bound, {efficiency * value:>9.0f} at the 2-core "
