@@ -10,6 +10,12 @@ same way) and the ratio; training throughput for one epoch of CoNLL-2003
 train with the default recipe; `tagger --help` wall time; time to the first
 output line for one sentence on stdin (beside `import torch` alone, which is
 most of it); peak RSS while tagging a large file.
+
+Every core (``--jobs``): raw-text throughput with 1 job (today's single-process
+path) and with 2 worker processes (``tagger.parallel``); the cost per token of
+each stage of tagging, each timed alone in this process on one thread; and
+from those costs, the throughput the --jobs design predicts on 16 cores and on
+16 cores with a GPU (labelled predicted: a model, not a measurement).
 Times are medians over --repeat runs. Nothing here is a test: it prints figures.
 """
 
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -79,6 +86,162 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+# `tagger tag --jobs N` through tagger.parallel, for a command line that has no --jobs option yet.
+JOBS_DRIVER = """
+import sys
+from tagger.parallel import tag_parallel
+with open(sys.argv[1], "rb") as stream:
+    tag_parallel(stream, sys.argv[1], sys.stdout, sys.argv[2], "text", "conll", jobs=int(sys.argv[3]))
+"""
+
+
+def tag_with_jobs(text_file: Path, model_path: Path, jobs: int) -> None:
+    """Tag ``text_file`` with ``jobs`` worker processes, output to /dev/null."""
+    helped = subprocess.run(TAGGER + ["tag", "--help"], capture_output=True, text=True).stdout
+    if "--jobs" in helped:
+        run(["tag", str(text_file), "-m", str(model_path), "--jobs", str(jobs)])
+    else:
+        command = [sys.executable, "-c", JOBS_DRIVER, str(text_file), str(model_path), str(jobs)]
+        subprocess.run(command, stdout=subprocess.DEVNULL, check=True, cwd=ROOT)
+
+
+def cpu_seconds(fn) -> float:
+    """User + system CPU seconds of the processes ``fn`` runs and waits for (their workers included)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    fn()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+
+def jobs_throughput(text_file: Path, model_path: Path, n_tokens: int, repeat: int) -> dict:
+    """Raw-text tokens/s: --jobs 1 (today's path, the command line as it is) and 2 worker processes,
+    with the CPU time each takes (on a machine others share, wall time understates what the cores give)."""
+    runs = {
+        "--jobs 1 (single process)": lambda: run(["tag", str(text_file), "-m", str(model_path)]),
+        "parallel, 1 worker": lambda: tag_with_jobs(text_file, model_path, 1),
+        "--jobs 2": lambda: tag_with_jobs(text_file, model_path, 2),
+    }
+    rates = {}
+    for label, fn in runs.items():
+        wall = median_time(fn, repeat)
+        cpu = cpu_seconds(fn)
+        print(
+            f"{label + ':':<27} {n_tokens / wall:>8.0f} tokens/s ({wall:.1f} s, start-up included), measured; "
+            f"CPU {1e6 * cpu / n_tokens:.1f} us/token (all its processes)"
+        )
+        rates[2 if label == "--jobs 2" else 1 if label.startswith("--jobs 1") else 0] = n_tokens / wall
+        if label == "--jobs 2":
+            rates["cpu_us_2"] = 1e6 * cpu / n_tokens
+    one_line = text_file.with_name("one-line.txt")
+    one_line.write_text("Apple is opening a new store in Paris next week .\n", encoding="utf-8")
+    rates["startup_s"] = median_time(lambda: tag_with_jobs(one_line, model_path, 1), repeat)
+    print(f"--jobs start-up (one line: python, imports, a worker, its model): {rates['startup_s']:.2f} s, measured")
+    return rates
+
+
+def stage_costs(model_path: Path, text_file: Path, window: int = 2048) -> dict[str, float]:
+    """CPU microseconds per token of each stage of tagging raw text, each timed alone on one thread:
+    the parent's (read: lines in chunks, checked as UTF-8; write: the output text to a file) and
+    a worker's (tokenize, lookups and arrays, network, decode, output rewrite, format)."""
+    import torch
+
+    from tagger.model_file import load_model
+    from tagger.parallel import _line_chunks
+    from tagger.runtime import configure_torch
+    from tagger.tagging import Predictor
+    from tagger.tokenizer import tokenize_flat
+    from tagger.types import TaggedSentence
+    from tagger.windows import WINDOW
+    from tagger.writer import format_conll
+
+    configure_torch(1)  # as each worker runs
+    # CPU time, not wall time: on a machine others share, wall time counts their turns too
+    clock, spent = time.process_time, dict.fromkeys(STAGES, 0.0)
+    start = clock()
+    with text_file.open("rb") as stream:
+        chunks = [data for data, _ in _line_chunks(stream, str(text_file), WINDOW)]
+    spent["read"] = clock() - start
+    lines = [line for data in chunks for line in data.decode("utf-8").splitlines()]
+    start = clock()
+    sentences = [tokens for line in lines for tokens, _ in tokenize_flat(line)]
+    spent["tokenize"] = clock() - start
+    predictor = Predictor.from_loaded(load_model(model_path))
+    model, texts = predictor.model, []
+    for at in range(0, len(sentences), window):
+        part = sentences[at : at + window]
+        start = clock()
+        prepared = predictor.prepare(part)
+        spent["lookup and arrays"] += clock() - start
+        tags: list[list[str]] = [[] for _ in part]
+        with torch.inference_mode():
+            start = clock()
+            table = model.form_features(prepared.buckets, prepared.forms)  # once per window, as tagging does
+            spent["network"] += clock() - start
+            for index, batch in prepared.batches:
+                start = clock()
+                emissions = model.emissions(batch, table)
+                spent["network"] += clock() - start
+                start = clock()
+                ids = model.decode_emissions(emissions, batch.mask)
+                spent["decode"] += clock() - start
+                start = clock()
+                for i, seq in zip(index, ids):
+                    tags[i] = predictor.rewrite(seq)
+                spent["output rewrite"] += clock() - start
+        start = clock()
+        texts.append("".join(format_conll(TaggedSentence(s, t)) for s, t in zip(part, tags)))
+        spent["format"] += clock() - start
+    start = clock()
+    with open(os.devnull, "w", encoding="utf-8") as out:
+        for text in texts:
+            out.write(text)
+            out.flush()
+    spent["write"] = clock() - start
+    n_tokens = sum(len(s) for s in sentences)
+    return {stage: 1e6 * seconds / n_tokens for stage, seconds in spent.items()}
+
+
+STAGES = ("read", "tokenize", "lookup and arrays", "network", "decode", "output rewrite", "format", "write")
+PARENT = ("read", "write")  # the parent's stages with --jobs N; a worker does the rest
+
+
+def predict(costs: dict[str, float], measured: dict, gpu_tokens_per_s: float, n_tokens: int) -> None:
+    """The throughput the --jobs design predicts from the per-token costs: the parent's stages run
+    once, serially; the workers' share the cores. Scaled by the efficiency measured on 2 cores."""
+    parent = sum(costs[s] for s in PARENT)
+    worker = sum(costs[s] for s in STAGES if s not in PARENT)
+    on_cpu_with_gpu = worker - costs["network"] - costs["decode"]
+
+    def rate(cores: int, per_worker: float, gpu: float | None = None) -> float:
+        bounds = [1e6 / parent, cores * 1e6 / (parent + per_worker)]
+        return min(bounds + ([gpu] if gpu else []))
+
+    efficiency = measured[2] / rate(2, worker) if 2 in measured else 1.0
+    print(f"per token: parent {parent:.2f} us (serial), worker {worker:.2f} us (over the cores)")
+    print(
+        f"design, 2 cores:   {rate(2, worker):>9.0f} tokens/s bound; measured {measured.get(2, 0):.0f}: "
+        f"efficiency {efficiency:.0%} (start-up, memory bandwidth, the machine's other load)"
+    )
+    startup = measured.get("startup_s", 0.0)  # workers start side by side: paid once, whatever the cores
+    for label, value in (
+        ("16 cores", rate(16, worker)),
+        ("16 cores + GPU", rate(16, on_cpu_with_gpu, gpu_tokens_per_s)),
+    ):
+        whole = n_tokens / (startup + n_tokens / value)  # the bound, plus start-up (not scaled twice)
+        print(f"PREDICTED {label + ',':<16} this input end to end ({startup:.1f} s start-up): {whole:>9.0f} tokens/s")
+        print(
+            f"PREDICTED {label + ':':<16} {value:>9.0f} tokens/s bound, {efficiency * value:>9.0f} at the 2-core "
+            "efficiency (not measured)"
+        )
+    if "cpu_us_2" in measured:  # what --jobs 2 cost in CPU, start-up included, spread over 16 busy cores
+        value = 16e6 / measured["cpu_us_2"]
+        print(f"PREDICTED 16 cores, from --jobs 2's measured CPU time: {value:>9.0f} tokens/s (not measured)")
+    print(
+        f"  (with a GPU: network and decode on the GPU at {gpu_tokens_per_s:,.0f} tokens/s, an assumption from the "
+        "issue's H100 forward figure halved for Viterbi; the rest on the CPU workers)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "conll2003"))
@@ -87,6 +250,7 @@ def main() -> None:
     parser.add_argument("--rss-mb", type=int, nargs="*", default=[20, 200], help="sizes of the RSS test files")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: the tagger's default)")
+    parser.add_argument("--gpu-rate", type=float, default=5.45e6, help="GPU tokens/s assumed for the prediction")
     opts = parser.parse_args()
     if opts.threads:
         os.environ["TAGGER_THREADS"] = str(opts.threads)
@@ -163,6 +327,14 @@ def main() -> None:
     t_limit = median_time(forward, opts.repeat)
     print(f"model forward alone:      {n_tokens / t_limit:>9.0f} tokens/s ({t_limit:.1f} s)")
     print(f"end-to-end / limit:       {t_limit / t_text:>9.1%} (raw text), {t_limit / t_tok:.1%} (tokens)")
+
+    # Every core: --jobs 1 and 2, each stage's cost, and what the design predicts on more hardware.
+    rates = jobs_throughput(text_file, model_path, n_tokens, opts.repeat)
+    costs = stage_costs(model_path, text_file)
+    print("cost per token of each stage (one thread, measured here):")
+    for stage, us in costs.items():
+        print(f"  {stage + ':':<20} {us:>6.2f} us/token  ({'parent' if stage in PARENT else 'worker'})")
+    predict(costs, rates, opts.gpu_rate, n_tokens)
 
     # Start-up.
     t_help = median_time(lambda: run(["--help"]), max(5, opts.repeat))

@@ -31,3 +31,9 @@ class DataError(TaggerError):
 
 class ModelFileError(TaggerError):
     """A model file that is missing, damaged, foreign or unsafe."""
+
+
+class WorkerError(TaggerError):
+    """A worker process of ``tagger tag --jobs N`` died or failed; the output stops before its window."""
+
+    exit_code = 1

@@ -30,6 +30,7 @@ from .checkpoint import read_checkpoint, resume_path
 from .config import DEFAULTS, ModelConfig, TrainConfig
 from .config import OPTIMIZERS as OPTIMIZERS
 from .corpus import TaggedData, load_tagged
+from .distributed import Rank, average_gradients, broadcast_parameters, reduce_sum, session, share
 from .embeddings import Vectors, read_vectors
 from .errors import DataError, TaggerError
 from .evaluation import score
@@ -92,23 +93,27 @@ def train(
     started = time.perf_counter()
     configure_torch(config.threads)
     torch.manual_seed(config.seed)
-    run = Run(model_path, log)  # progress, best weights, metadata, warnings
+    with session(config.device) as rank:  # torchrun's process group, if started by torchrun
+        if rank.distributed:  # one device per rank; only rank 0 logs, reports and writes files
+            config = replace(config, device=rank.device(config.device))
+            log, on_epoch, progress = (log, on_epoch, progress) if rank.is_main else (_quiet, _quiet, None)
+        run = Run(model_path, log, rank=rank)  # progress, best weights, metadata, warnings
 
-    # 1. the data; 2. the vocabulary, the model and its optimizers (or an interrupted run's state)
-    data = load_data(train_file, dev_file, test_file, tag_column, data_scheme, config, run)
-    trainer = build_trainer(data, model_config or ModelConfig(), config, run)
-    run.start(data, config)
-    if resume:
-        resume_run(run, trainer)
-    # 3. epoch after epoch until the last, or until dev F1 stops improving; Ctrl-C keeps the best model
-    with caught_signals() as signals:
-        try:
-            for row in epochs(trainer, data, run, signals, progress):
-                on_epoch(row)
-        except Interrupted as sig:
-            raise TrainingInterrupted(sig.signum, run.result()) from None
-    # 4. the best epoch's weights, scored on the test data
-    result = finish(trainer, data, run)
+        # 1. the data; 2. the vocabulary, the model and its optimizers (or an interrupted run's state)
+        data = load_data(train_file, dev_file, test_file, tag_column, data_scheme, config, run)
+        trainer = build_trainer(data, model_config or ModelConfig(), config, run)
+        run.start(data, config)
+        if resume:
+            resume_run(run, trainer)
+        # 3. epoch after epoch until the last, or until dev F1 stops improving; Ctrl-C keeps the best model
+        with caught_signals() as signals:
+            try:
+                for row in epochs(trainer, data, run, signals, progress):
+                    on_epoch(row)
+            except Interrupted as sig:
+                raise TrainingInterrupted(sig.signum, run.result()) from None
+        # 4. the best epoch's weights, scored on the test data
+        result = finish(trainer, data, run)
     result["seconds"] = time.perf_counter() - started
     return result
 
@@ -171,16 +176,23 @@ class Trainer:
     singleton: torch.Tensor  # shape: (words,) True for words seen once (word dropout replaces them)
     frozen: tuple[torch.Tensor, torch.Tensor] | None  # rows and values of pretrained vectors kept as they are
     shuffler: torch.Generator
+    rank: Rank = field(default_factory=Rank)  # with torchrun: each rank steps on its share of every batch
 
-    def step(self, batch: Batch) -> float:
-        """One optimizer step on ``batch``; its mean loss per sentence."""
+    def step(self, batch: Batch | None, total: int | None = None) -> float:
+        """One optimizer step on ``batch`` (this rank's share of a global batch of ``total`` sentences, or
+        None for no share); its mean loss per sentence."""
         config, model = self.config, self.model
-        if config.word_dropout > 0:
-            chance = torch.rand(batch.words.shape, device=batch.words.device)  # shape: (batch, time)
-            batch.words = batch.words.masked_fill(self.singleton[batch.words] & (chance < config.word_dropout), UNK)
-        loss = model.loss(batch)
         self.optimizer.zero_grad()
-        loss.backward()
+        loss = torch.zeros(())
+        if batch is not None:  # None: a global batch smaller than the world left this rank none (zero gradients)
+            if config.word_dropout > 0:
+                chance = torch.rand(batch.words.shape, device=batch.words.device)  # shape: (batch, time)
+                replace_ = self.singleton[batch.words] & (chance < config.word_dropout)  # shape: (batch, time)
+                batch.words = batch.words.masked_fill(replace_, UNK)
+            loss = model.loss(batch)
+            loss.backward()
+        size = len(batch.lengths) if batch is not None else 0
+        average_gradients(model, size, total or size, self.rank)  # the global batch's mean, over the ranks
         if config.clip > 0:
             clip_gradients(model.parameters(), config.clip)
         self.optimizer.step()
@@ -216,6 +228,7 @@ def build_trainer(data: Data, model_config: ModelConfig, config: TrainConfig, ru
         rows = torch.tensor(pretrained, device=config.device)
         frozen = (rows, model.word_embed.weight.detach()[pretrained].clone().to(config.device))
     model.to(config.device)
+    broadcast_parameters(model, run.rank)  # every rank starts from rank 0's weights
     optimizer = Optimizers(model, config)  # before the average copies the model: its word table is sparse too
     averaged = AveragedModel(model, multi_avg_fn=moving_average(config.average)) if config.average else None
     scored = averaged.module if averaged is not None else model
@@ -232,6 +245,7 @@ def build_trainer(data: Data, model_config: ModelConfig, config: TrainConfig, ru
         singleton=torch.tensor([c == 1 for c in vocab.word_counts], dtype=torch.bool, device=config.device),
         frozen=frozen,
         shuffler=torch.Generator().manual_seed(config.seed),
+        rank=run.rank,
     )
 
 
@@ -257,6 +271,7 @@ class Run:
     best_state: dict[str, torch.Tensor] | None = None
     data_scheme: str = ""
     warnings: list[str] = field(default_factory=list)
+    rank: Rank = field(default_factory=Rank)  # with torchrun, this process's; only rank 0 writes files
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -335,6 +350,7 @@ def epochs(
         batches = shuffled_batches(trainer, train_tokens)
         advance = progress(len(train_tokens)) if progress else None
         total_loss, seen = train_epoch(trainer, batches, advance)
+        total_loss, seen = reduce_sum(total_loss, trainer.rank), int(reduce_sum(seen, trainer.rank))  # all ranks'
         if not math.isfinite(total_loss):
             raise TaggerError(f"training diverged at epoch {epoch} (loss {total_loss}); try a smaller --lr")
         train_seconds = time.perf_counter() - started
@@ -367,28 +383,31 @@ def log_start(data: Data, trainer: Trainer, run: Run) -> None:
     )
 
 
-def shuffled_batches(trainer: Trainer, sentences: list[list[str]]) -> Iterator[Batch]:
-    """The training sentences in batches of similar length, in a random order, as tensors with tags."""
+def shuffled_batches(trainer: Trainer, sentences: list[list[str]]) -> Iterator[tuple[Batch | None, int]]:
+    """The training sentences in batches of similar length, in a random order, as tensors with tags, each
+    with its size; with torchrun, this rank's share of each batch (None for none: every rank walks the
+    same order, the same seed), and the size of the whole."""
     config = trainer.config
     order = torch.randperm(len(sentences), generator=trainer.shuffler).tolist()
     groups = length_batches([len(s) for s in sentences], config.batch_size, order)
     for g in torch.randperm(len(groups), generator=trainer.shuffler).tolist():
-        ids = groups[g]
-        yield trainer.maker.batch([sentences[i] for i in ids], [trainer.train_tags[i] for i in ids]).to(config.device)
+        ids = share(groups[g], trainer.rank)
+        batch = trainer.maker.batch([sentences[i] for i in ids], [trainer.train_tags[i] for i in ids]) if ids else None
+        yield (batch.to(config.device) if batch is not None else None), len(groups[g])
 
 
 def train_epoch(
-    trainer: Trainer, batches: Iterable[Batch], advance: Callable[[int], None] | None = None
+    trainer: Trainer, batches: Iterable[tuple[Batch | None, int]], advance: Callable[[int], None] | None = None
 ) -> tuple[float, int]:
     """One optimizer step per batch; the loss summed over the sentences, and how many there were.
 
-    Data-parallel training wraps ``trainer.model`` and gives each process its share of ``batches``.
+    With torchrun, ``batches`` holds this rank's share of each batch (``shuffled_batches``).
     """
     trainer.model.train()
     total_loss, seen = 0.0, 0
-    for batch in batches:
-        size = len(batch.lengths)
-        total_loss += trainer.step(batch) * size
+    for batch, total in batches:
+        size = len(batch.lengths) if batch is not None else 0
+        total_loss += trainer.step(batch, total) * size
         seen += size
         if advance:
             advance(size)
@@ -405,7 +424,8 @@ def save_epoch(trainer: Trainer, run: Run, row: dict, dev_scores: dict) -> None:
         progress["best_f1"], progress["best_epoch"], progress["bad_epochs"] = dev_scores["f1"], row["epoch"], 0
         run.best_state = {k: v.detach().cpu().clone() for k, v in trainer.scored.state_dict().items()}
         run.metadata.update(dev_scores=dev_scores, best_epoch=row["epoch"], history=progress["history"])
-        save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
+        if run.rank.is_main:  # with torchrun, one process writes
+            save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
     else:
         progress["bad_epochs"] += 1
     train_state = {
@@ -416,7 +436,10 @@ def save_epoch(trainer: Trainer, run: Run, row: dict, dev_scores: dict) -> None:
         "best_state_dict": run.best_state,
         "average": trainer.averaged.state_dict() if trainer.averaged is not None else None,
     }
-    save_model(resume_path(run.model_path), trainer.model, trainer.vocab, run.data_scheme, run.metadata, train_state)
+    if run.rank.is_main:
+        save_model(
+            resume_path(run.model_path), trainer.model, trainer.vocab, run.data_scheme, run.metadata, train_state
+        )
 
 
 def finish(trainer: Trainer, data: Data, run: Run) -> dict:
@@ -433,11 +456,13 @@ def finish(trainer: Trainer, data: Data, run: Run) -> dict:
         )
     if run.best_state is not None:  # the whole history (epochs after the best one too) and the test scores
         run.metadata["history"] = run.progress["history"]
-        save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
+        if run.rank.is_main:
+            save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
     message = learned_nothing(run.progress["best_f1"], run.progress["epoch"], data.dev)
     if message:
         run.warn(message)
-    resume_path(run.model_path).unlink(missing_ok=True)
+    if run.rank.is_main:
+        resume_path(run.model_path).unlink(missing_ok=True)
     result["data_scheme"] = data.scheme
     result["files"] = data.files
     return result
@@ -482,6 +507,10 @@ def learned_nothing(best_f1: float, epochs_run: int, dev: TaggedData) -> str | N
         f"the model learned nothing: dev F1 was 0.00 after each of the {epochs_run} epochs; try more training "
         f"data, more --epochs, a longer --patience (0 never stops early), or a larger --lr"
     )
+
+
+def _quiet(*args) -> None:
+    """What a rank other than 0 does with its messages and rows."""
 
 
 def _split_dev(data: TaggedData, fraction: float, seed: int) -> tuple[TaggedData, TaggedData]:

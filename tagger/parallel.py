@@ -1,0 +1,281 @@
+"""``tagger tag --jobs N``: N worker processes tag whole windows; the parent reads input and writes output in order.
+
+The parent cuts the input into chunks of lines (a window each: ``windows.WINDOW``
+lines or ``windows.WINDOW_CHARS`` bytes at most) and hands them round in turn
+to N spawned worker processes. Each worker has its own model and one torch
+thread, and does all of a window's per-token work: tokenizing, lookups and
+arrays, the network, decoding, and formatting the output text, through the
+same functions as single-process tagging (``windows.read_windows``,
+``tagging.tag_stream``, ``writer.write``), so the output is the same byte for
+byte. The parent decodes each chunk once to check it is UTF-8 (naming the
+line when it is not) and to count its characters (JSON lines' offsets count
+from the start of the input), and writes the returned text in input order.
+At most ``AHEAD`` windows per worker are in flight: memory stays flat.
+
+CoNLL input is parsed in the parent (``reader.iter_conll``, so its errors name
+their lines as today) and sent on as token lines.
+
+A worker that dies stops the run at once with a one-line ``WorkerError``
+(status 1) naming it; output already written is whole windows in order, and
+the error says the output stops there. Workers ignore Ctrl-C: the parent
+stops them and the command line exits with status 130.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import signal
+import stat
+from collections import deque
+from collections.abc import Iterator
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from .errors import DataError, TaggerError, WorkerError
+from .reader import decoded_lines, iter_conll
+from .windows import INPUTS, WINDOW, WINDOW_CHARS
+
+__all__ = ["reads_ahead", "tag_parallel"]
+
+AHEAD = 2  # windows queued per worker: one being tagged, one waiting
+BOM = "\ufeff"
+STOP_WAIT = 2.0  # seconds a worker gets to exit after its last task before it is terminated
+
+
+def tag_parallel(
+    stream: BinaryIO,
+    name: str,
+    out: TextIO,
+    model_path: str | Path,
+    input_kind: str = "text",
+    output_format: str = "conll",
+    batch_size: int = 64,
+    device: str = "cpu",
+    jobs: int = 2,
+    window: int = WINDOW,
+) -> int:
+    """Tag ``stream`` (named ``name`` in errors) with ``jobs`` worker processes and write to ``out``
+    what ``tagging.tag_file`` writes; returns the sentence count (0 for an empty input)."""
+    if input_kind not in INPUTS:
+        raise DataError(f"unknown input kind {input_kind!r}; expected one of {', '.join(INPUTS)}")
+    if jobs < 1:
+        raise DataError(f"--jobs must be at least 1, got {jobs}")
+    setup = (str(model_path), batch_size, device, output_format)
+    chunks = _conll_chunks(stream, name, window) if input_kind == "conll" else _line_chunks(stream, name, window)
+    kind = "tokens" if input_kind == "conll" else input_kind
+    pool = _Pool(jobs, setup, name)
+    count = 0
+    try:
+        pending: deque[_Worker] = deque()
+        for data, position in chunks:
+            pending.append(pool.send((data, kind, position)))
+            if len(pending) >= jobs * AHEAD:
+                count += _write(out, pool.receive(pending.popleft()))
+        while pending:
+            count += _write(out, pool.receive(pending.popleft()))
+    except BaseException:  # an error, a closed pipe, Ctrl-C: the windows still queued are not wanted
+        pool.close(at_once=True)
+        raise
+    pool.close()
+    return count
+
+
+def reads_ahead(stream: BinaryIO) -> bool:
+    """Whether ``stream`` is a file on disk, which --jobs reads whole windows of without waiting. Input that
+    trickles in (a terminal, a pipe) should take the single-process path, which answers each line as it comes."""
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, AttributeError, ValueError):  # no descriptor (an in-memory stream): nothing to wait for
+        return True
+
+
+def _write(out: TextIO, result: tuple[int, str]) -> int:
+    sentences, text = result
+    out.write(text)
+    out.flush()
+    return sentences
+
+
+def _line_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[bytes, int]]:
+    """Chunks of whole input lines as bytes, each with the character offset of its first line in the input."""
+    position, number = 0, 1
+    lines: list[bytes] = []
+    size = 0
+    for raw in stream:
+        lines.append(raw)
+        size += len(raw)
+        if len(lines) >= window or size >= WINDOW_CHARS:
+            data, chars = _checked(lines, name, number)
+            yield data, position
+            position, number, lines, size = position + chars, number + len(lines), [], 0
+    if lines:
+        yield _checked(lines, name, number)[0], position
+
+
+def _checked(lines: list[bytes], name: str, number: int) -> tuple[bytes, int]:
+    """The chunk's bytes and its length in characters as ``reader.decoded_lines`` counts them
+    (a byte-order mark opening the input not counted); an error naming the line that is not UTF-8."""
+    data = b"".join(lines)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        for offset, raw in enumerate(lines):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                try:
+                    list(decoded_lines([raw], name))
+                except DataError as err:  # its message, with the line's number in the whole input
+                    raise DataError(err.message, name, number + offset) from None
+        raise
+    return data, len(text) - (number == 1 and text.startswith(BOM))
+
+
+def _conll_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[bytes, int]]:
+    """CoNLL sentences, parsed here (errors name their lines), ``window`` at a time as token lines."""
+    lines: list[str] = []
+    for sentence in iter_conll(stream, name, with_tags=False):
+        lines.append(" ".join(sentence.tokens))  # a CoNLL token holds no space or tab
+        if len(lines) >= window:
+            yield ("\n".join(lines) + "\n").encode("utf-8"), 0
+            lines = []
+    if lines:
+        yield ("\n".join(lines) + "\n").encode("utf-8"), 0
+
+
+class _Worker:
+    """One worker process: tasks go in on a queue (its feeder thread never blocks the parent), results
+    come back on a pipe, one per task, in order."""
+
+    def __init__(self, context, number: int, setup: tuple):
+        self.number = number
+        self.tasks = context.Queue()
+        self.results, sender = context.Pipe(duplex=False)
+        self.process = context.Process(
+            target=_worker_main, args=(setup, self.tasks, sender), name=f"tagger-job-{number}", daemon=True
+        )
+        self.process.start()
+        sender.close()  # the parent keeps only the reading end: a dead worker's pipe then reads as closed
+
+
+class _Pool:
+    """Workers started as windows come (a short input starts one), windows handed round in turn."""
+
+    def __init__(self, jobs: int, setup: tuple, name: str):
+        self.jobs, self.setup, self.name = jobs, setup, name
+        self.context = multiprocessing.get_context("spawn")  # never fork a process that holds torch threads
+        self.workers: list[_Worker] = []
+        self.sent = 0
+
+    def send(self, task: tuple) -> _Worker:
+        data, kind, position = task
+        turn = self.sent % self.jobs
+        if turn == len(self.workers):
+            self.workers.append(_Worker(self.context, turn + 1, self.setup))
+        worker = self.workers[turn]
+        worker.tasks.put((data, kind, position, self.sent == 0))
+        self.sent += 1
+        return worker
+
+    def receive(self, worker: _Worker) -> tuple[int, str]:
+        """The next result of ``worker``; a ``WorkerError`` as soon as any worker has died."""
+        sentinels = {w.process.sentinel: w for w in self.workers}
+        while True:
+            ready = wait([worker.results, *sentinels])
+            if worker.results in ready:
+                try:
+                    status, value = worker.results.recv()
+                except EOFError:  # the worker's end closed: it died while sending
+                    raise self._died(worker) from None
+                if status == "ok":
+                    return value
+                if isinstance(value, TaggerError):
+                    raise value
+                raise WorkerError(f"tagging worker {worker.number} of {self.jobs} failed: {value}", self.name)
+            dead = [sentinels[s] for s in ready if s in sentinels]
+            if dead:
+                raise self._died(dead[0])
+
+    def _died(self, worker: _Worker) -> WorkerError:
+        worker.process.join(timeout=STOP_WAIT)
+        code = worker.process.exitcode
+        if code is not None and code < 0:
+            how = f"killed by {signal.Signals(-code).name}"
+        else:
+            how = f"exit status {code}"
+        return WorkerError(
+            f"tagging worker {worker.number} of {self.jobs} (pid {worker.process.pid}) died ({how}); "
+            "the output stops before the window it was tagging",
+            self.name,
+        )
+
+    def close(self, at_once: bool = False) -> None:
+        """Tell the workers to stop once their tasks are done (or ``at_once``), and stop those that do not."""
+        for worker in self.workers:
+            if worker.process.is_alive():
+                worker.tasks.put(None)
+        for worker in self.workers:
+            worker.process.join(timeout=0 if at_once else STOP_WAIT)
+            if worker.process.is_alive():
+                worker.process.terminate()
+                worker.process.join(timeout=STOP_WAIT)
+            worker.tasks.cancel_join_thread()  # tasks never taken must not hold the parent at exit
+            worker.tasks.close()
+            worker.results.close()
+
+
+def _worker_main(setup: tuple, tasks, results: Connection) -> None:
+    """A worker process: load the model, then tag each task's window until told to stop (None)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group; the parent stops us
+    try:
+        tag = _tagger(setup)
+    except BaseException as err:
+        results.send(("error", _portable(err)))
+        return
+    while (task := tasks.get()) is not None:
+        try:
+            results.send(("ok", tag(*task)))
+        except BaseException as err:
+            results.send(("error", _portable(err)))
+            return
+
+
+def _tagger(setup: tuple):
+    """The function a worker calls on each window: (bytes, kind, position, first) -> (sentences, text)."""
+    from .model_file import load_model
+    from .runtime import configure_torch
+    from .tagging import Predictor, tag_stream
+    from .windows import read_windows
+    from .writer import write
+
+    model_path, batch_size, device, output_format = setup
+    configure_torch(1)
+    predictor = Predictor.from_loaded(load_model(model_path, device=device), batch_size)
+
+    def tag(data: bytes, kind: str, position: int, first: bool) -> tuple[int, str]:
+        if not first and data.startswith(BOM.encode("utf-8")):
+            # read_windows drops a byte-order mark opening its input; here it is text in mid-input
+            data, position = b"\n" + data, position - 1
+        out = io.StringIO()
+        windows = read_windows(io.BytesIO(data), "<window>", kind, predictor.window_maker, 0, window=1 << 30)
+        count = write(_shifted(tag_stream(predictor, windows), position), out, output_format)
+        return count, out.getvalue()
+
+    return tag
+
+
+def _shifted(sentences, position: int):
+    """Sentences with their text offsets counted from the start of the whole input, not of the window."""
+    for sentence in sentences:
+        sentence.text_start += position
+        yield sentence
+
+
+def _portable(err: BaseException) -> BaseException | str:
+    """What of an error survives the trip to the parent: the tagger's own as they are, others as one line."""
+    if isinstance(err, TaggerError):
+        return err
+    return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"

@@ -1,0 +1,167 @@
+"""tagger.parallel: --jobs N output equals single-process output byte for byte; a dead worker stops the run."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from conftest import PEOPLE, PLACES, make_sentences
+
+from tagger.errors import DataError, WorkerError
+from tagger.parallel import reads_ahead, tag_parallel
+
+TEXT = (
+    "\ufeffJohn Smith lives in Paris. Mary works for Acme Corp in Berlin!\r\n"
+    "\n"
+    "  Ana Lopez met Bob – in Lake Tahoe, at 5 p.m. Ça va? Über-Straße\n"
+    "\ufeffAngela Merkel visited New York.\n"
+    "no entities here\n"
+) * 9
+
+
+def _inputs() -> dict[str, bytes]:
+    sentences = make_sentences(40, 7)
+    tokens = "".join(" ".join(t for t, _ in s) + "\n" for s in sentences) + "\n\n  \n"
+    conll = "-DOCSTART- O\n\n" + "".join("".join(f"{t}\tO\n" for t, _ in s) + "\n" for s in sentences)
+    return {"text": TEXT.encode("utf-8"), "tokens": tokens.encode("utf-8"), "conll": conll.encode("utf-8")}
+
+
+def _single(path, model, kind, fmt) -> str:
+    from tagger.tagging import tag_file
+
+    out = io.StringIO()
+    tag_file(str(path), out, model, input_kind=kind, output_format=fmt)
+    return out.getvalue()
+
+
+def _parallel(data: bytes, model, kind, fmt, jobs, window) -> tuple[int, str]:
+    out = io.StringIO()
+    count = tag_parallel(io.BytesIO(data), "in.txt", out, model, kind, fmt, jobs=jobs, window=window)
+    return count, out.getvalue()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["text", "tokens", "conll"])
+def test_jobs_1_and_2_write_what_one_process_writes(trained_model, tmp_path, kind):
+    data = _inputs()[kind]
+    path = tmp_path / "in.txt"
+    path.write_bytes(data)
+    for fmt in ("conll", "jsonl", "inline"):
+        expected = _single(path, trained_model, kind, fmt)
+        for jobs, window in ((1, 2048), (2, 7), (2, 2048)):  # window 7: many windows, offsets across them
+            count, got = _parallel(data, trained_model, kind, fmt, jobs, window)
+            assert got == expected, (fmt, jobs, window)
+            assert count == expected.count("\n\n" if fmt == "conll" else "\n")
+
+
+def test_bad_utf8_names_its_line_in_the_whole_input(trained_model):
+    data = b"ok\n" * 10 + b"bad \xff here\n"
+    with pytest.raises(DataError, match=r"in.txt:11: bytes that are not UTF-8 \(byte 0xff at column 5\)"):
+        _parallel(data, trained_model, "text", "conll", 2, 4)
+
+
+def test_bad_conll_names_its_line_as_today(trained_model):
+    with pytest.raises(DataError, match=r"in.txt:3: 3 columns where this sentence has 2"):
+        _parallel(b"a O\nb O\nc x O\n", trained_model, "conll", "conll", 2, 4)
+
+
+def test_empty_input_tags_nothing(trained_model):
+    assert _parallel(b"", trained_model, "text", "conll", 2, 4) == (0, "")
+
+
+class _Recorder(io.StringIO):
+    def __init__(self):
+        super().__init__()
+        self.wrote = threading.Event()
+
+    def write(self, text):
+        self.wrote.set()
+        return super().write(text)
+
+
+def _lines(n: int) -> bytes:
+    return "".join(f"{PEOPLE[i % 5]} went to {PLACES[i % 5]} on day {i}.\n" for i in range(n)).encode()
+
+
+@pytest.mark.slow
+def test_a_worker_killed_stops_the_run_within_5_seconds_naming_it(trained_model):
+    import multiprocessing
+
+    data = _lines(40_000)
+    out, caught = _Recorder(), {}
+
+    def run():
+        try:
+            tag_parallel(io.BytesIO(data), "big.txt", out, trained_model, "text", "conll", jobs=2, window=200)
+        except BaseException as err:  # noqa: B036 - handed to the test thread
+            caught["err"], caught["at"] = err, time.monotonic()
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    assert out.wrote.wait(120), "no output"
+    victim = next(p for p in multiprocessing.active_children() if p.name == "tagger-job-2")
+    os.kill(victim.pid, signal.SIGKILL)
+    killed = time.monotonic()
+    runner.join(60)
+    err = caught.get("err")
+    assert isinstance(err, WorkerError) and err.exit_code == 1
+    assert caught["at"] - killed < 5
+    assert f"tagging worker 2 of 2 (pid {victim.pid}) died (killed by SIGKILL)" in str(err)
+    assert "\n" not in str(err)
+    written = out.getvalue()
+    assert written and written.endswith("\n\n")  # whole windows, and the error says where it stopped
+    assert not [p for p in multiprocessing.active_children() if p.name.startswith("tagger-job")]
+
+
+SCRIPT = """
+import sys
+from tagger.parallel import reads_ahead, tag_parallel
+try:
+    tag_parallel(sys.stdin.buffer, "<stdin>", sys.stdout, sys.argv[1], "text", "conll", jobs=2, window=100)
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_process_with_status_130(trained_model, tmp_path):
+    source = tmp_path / "big.txt"
+    source.write_bytes(_lines(200_000))
+    with source.open("rb") as stdin:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, str(trained_model)],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        assert proc.stdout.read(1000)  # tagging has begun
+        group = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        assert len(group) >= 3  # the parent and its 2 workers
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        proc.stdout.read()
+        assert proc.wait(30) == 130, proc.stderr.read()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # multiprocessing's resource tracker leaves once it sees the parent gone
+        left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        if not left:
+            break
+        time.sleep(0.1)
+    shown = subprocess.run(["ps", "-o", "pid,args", "-g", str(proc.pid)], capture_output=True, text=True).stdout
+    assert left == [], shown
+
+
+def test_only_files_on_disk_are_read_a_window_ahead(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"x\n")
+    with path.open("rb") as stream:
+        assert reads_ahead(stream)
+    read, write = os.pipe()
+    with os.fdopen(read, "rb") as stream, os.fdopen(write, "wb"):
+        assert not reads_ahead(stream)
