@@ -310,6 +310,14 @@ def tag(
             rules=[at_least(-1)],
         ),
     ] = DEFAULTS.workers,
+    jobs: Annotated[
+        int,
+        option(
+            help="Processes that each tag whole windows of a file on disk, on the CPU (0: one per core "
+            "with 4+ cores, else 1; 1: one process and its reader, as for stdin).",
+            rules=[at_least(0)],
+        ),
+    ] = DEFAULTS.jobs,
 ) -> None:
     """Tag raw text, tokenized lines or CoNLL files; writes to stdout as sentences are tagged.
 
@@ -334,6 +342,7 @@ def tag(
         scores=scores,
         nbest=nbest,
         min_score=min_score,
+        jobs=jobs,
     )
     err(render.tagged_count(count, "<stdin>" if file in (None, "-") else file))
 

@@ -138,6 +138,7 @@ class Defaults:
     scores: str | None = None  # None, or one of SCORES: the CRF's probabilities in the output
     nbest: int = 0  # the most probable tag sequences per sentence in the output; 0: none
     min_score: float = 0.0  # entities scoring below this are dropped (their tokens tagged O)
+    jobs: int = 0  # processes that each tag whole windows (parallel.py); 0: one per core with 4+ cores, else 1
 
 
 DEFAULTS = Defaults()

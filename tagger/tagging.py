@@ -358,6 +358,7 @@ def tag_file(
     scores: str | None = DEFAULTS.scores,
     nbest: int = DEFAULTS.nbest,
     min_score: float = DEFAULTS.min_score,
+    jobs: int = DEFAULTS.jobs,
 ) -> int:
     """Tag a file (or stdin for None or '-') and write the result to ``out``; returns the sentence count.
 
@@ -366,6 +367,8 @@ def tag_file(
     tokens are tagged O; the scores are shown only where ``scores`` asks for them).
     An empty or blank input writes nothing and returns 0: a filter in a pipeline (``grep X f | tagger tag``)
     or a loop over many files must not fail on an empty one.
+    ``jobs`` > 1 tags a file on disk with that many processes (``parallel.tag_parallel``, the same output)
+    on the CPU, with one model, without scores or html; anything else takes the single-process path.
     """
     from .reader import open_binary
     from .runtime import configure_torch
@@ -374,15 +377,24 @@ def tag_file(
     _check_choice("output format", output_format, FORMATS)
     _check_choice("input kind", input_kind, INPUTS)
     _check_choice("scores", scores, (None, *SCORES))
-    configure_torch(threads)
-    loaded = load_models(model_path, device=device)
     asked = bool(scores) or min_score > 0
-    predictor = Predictor.from_loaded(loaded, batch_size, scores=asked, nbest=nbest, min_score=min_score)
+    parallel = _jobs(jobs) > 1 and device == "cpu" and not (asked or nbest or output_format == "html")
+    one_model = _one_model(model_path)
     if file is None or file == "-":
         name, stream, close = "<stdin>", sys.stdin.buffer, False
     else:
         name, stream, close = file, open_binary(file), True
     try:
+        if parallel and one_model is not None and _reads_ahead(stream):
+            from .parallel import tag_parallel
+
+            load_models(one_model)  # a missing or damaged model is reported before any worker starts
+            return tag_parallel(
+                stream, name, out, one_model, input_kind, output_format, batch_size, device, _jobs(jobs)
+            )
+        configure_torch(threads)
+        loaded = load_models(model_path, device=device)
+        predictor = Predictor.from_loaded(loaded, batch_size, scores=asked, nbest=nbest, min_score=min_score)
         if workers < 0:  # a process beside the network for reading's per-token work, where there is a core for it
             workers = 1 if (os.cpu_count() or 1) >= 2 else 0
         windows = read_windows(stream, name, input_kind, predictor.window_maker, workers)
@@ -394,6 +406,28 @@ def tag_file(
         if close:
             stream.close()
     return count
+
+
+def _jobs(jobs: int) -> int:
+    """The processes of ``tag_file``: ``jobs``, or for 0 one per core where there are 4 or more. On fewer
+    cores the single-process path already keeps two busy (the network, and the reader's worker process)."""
+    if jobs > 0:
+        return jobs
+    cores = os.cpu_count() or 1
+    return cores if cores >= 4 else 1
+
+
+def _one_model(model_path: str | Path | Sequence[str | Path]) -> str | Path | None:
+    """The model file when ``model_path`` names one (a path, or a list of one), None for an ensemble."""
+    if isinstance(model_path, (list, tuple)):
+        return model_path[0] if len(model_path) == 1 else None
+    return model_path
+
+
+def _reads_ahead(stream) -> bool:
+    from .parallel import reads_ahead
+
+    return reads_ahead(stream)
 
 
 def _check_choice(what: str, value: object, choices: Sequence) -> None:

@@ -36,7 +36,7 @@ def _single(path, model, kind, fmt) -> str:
     from tagger.tagging import tag_file
 
     out = io.StringIO()
-    tag_file(str(path), out, model, input_kind=kind, output_format=fmt)
+    tag_file(str(path), out, model, input_kind=kind, output_format=fmt, jobs=1)
     return out.getvalue()
 
 
@@ -165,3 +165,21 @@ def test_only_files_on_disk_are_read_a_window_ahead(tmp_path):
     read, write = os.pipe()
     with os.fdopen(read, "rb") as stream, os.fdopen(write, "wb"):
         assert not reads_ahead(stream)
+
+
+@pytest.mark.slow
+def test_the_jobs_option_gives_the_same_output_and_falls_back_where_it_does_not_apply(trained_model, tmp_path):
+    from conftest import run_cli_process
+
+    path = tmp_path / "in.txt"
+    path.write_bytes(_inputs()["text"])
+    one = run_cli_process("tag", "-m", trained_model, path, "--jobs", "1", "--format", "jsonl")
+    two = run_cli_process("tag", "-m", trained_model, path, "--jobs", "2", "--format", "jsonl")
+    assert one.returncode == two.returncode == 0, two.stderr
+    assert two.stdout == one.stdout
+    # html is one page and scores need the CRF's probabilities: those take the single-process path
+    page = run_cli_process("tag", "-m", trained_model, path, "--jobs", "2", "--format", "html", "--scores", "entities")
+    assert page.returncode == 0, page.stderr
+    assert page.stdout.count("<!DOCTYPE html>") == 1
+    missing = run_cli_process("tag", "-m", tmp_path / "none.pt", path, "--jobs", "2")
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "none.pt" in missing.stderr
