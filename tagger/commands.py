@@ -199,6 +199,7 @@ def train(
     Scores are percentages in the epoch rows (stderr) and the table summary, fractions 0-1 in --format json.
     """
     from . import corpus, training
+    from .distributed import from_env
     from .progress import EpochReporter
 
     files = corpus.data_files(data, train_file, dev_file, test_file)
@@ -218,6 +219,8 @@ def train(
             resume=resume,
             **reporter.hooks(),
         )
+    if not from_env().is_main:  # under torchrun, rank 0 alone reports (and wrote the model)
+        return
     for line in render.warnings(result):
         err(line)
     out = CheckedOutput(sys.stdout)

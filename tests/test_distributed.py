@@ -160,6 +160,7 @@ def test_a_short_torchrun_training_writes_a_model_that_loads_and_tags(tiny_dir, 
     loaded = load_model(model)
     assert loaded.metadata["best_epoch"] >= 1
     assert done.stderr.count("training on 60 sentences") == 1  # rank 0 alone logs
+    assert done.stdout.count("best epoch") == 1  # and prints the summary
     out = io.StringIO()
     assert tag_file(str(tiny_dir / "test.txt"), out, model, input_kind="conll") == 20
     assert out.getvalue().count("\n\n") == 20
