@@ -700,6 +700,7 @@ BAD_VALUES = {
     "device": ["mps", "xpu", "meta", "foo", "tpu:7", "cuda:99", *(["cuda", "cuda:0"] if NO_CUDA else [])],
     "threads": ["-1"],
     "workers": ["-2"],
+    "jobs": ["-1"],
     "output": ["xml", "csv"],
     "input_kind": ["html"],
     "scores": ["all", "entity", ""],
