@@ -63,8 +63,9 @@ def tag_files(
         raise DataError(f"no such file: {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
     outputs = output_paths(paths, out_dir, tag_options.get("output_format", "conll"))
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    # A Dask worker process is a daemon and may not start processes of its own: read in the task's process.
+    # A Dask worker process is a daemon and may not start processes of its own: read and tag in the task's process.
     tag_options.setdefault("workers", 0)
+    tag_options.setdefault("jobs", 1)
     model = str(Path(model_path).resolve())
     futures = client.map(
         tag_one,
@@ -87,14 +88,12 @@ def tag_one(path: str, out_path: str, model_path: str, options: dict) -> int:
     """Tag one file into ``out_path`` (written whole or not at all); returns the sentence count."""
     from . import tagging
 
-    if tagging.load_model is not _cached_load:
-        # tag_file reads its model by path; in a worker the read is cached for every later task.
-        tagging.load_model = _cached_load
+    loaded = _cached_load(model_path, options.get("device", "cpu"))  # read once per worker process
     target = Path(out_path)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         with temporary.open("w", encoding="utf-8", newline="") as out:
-            count = tagging.tag_file(path, out, model_path, **options)
+            count = tagging.tag_file(path, out, model_path, loaded=loaded, **options)
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)

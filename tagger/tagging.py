@@ -359,6 +359,7 @@ def tag_file(
     nbest: int = DEFAULTS.nbest,
     min_score: float = DEFAULTS.min_score,
     jobs: int = DEFAULTS.jobs,
+    loaded: LoadedModel | None = None,
 ) -> int:
     """Tag a file (or stdin for None or '-') and write the result to ``out``; returns the sentence count.
 
@@ -369,6 +370,7 @@ def tag_file(
     or a loop over many files must not fail on an empty one.
     ``jobs`` > 1 tags a file on disk with that many processes (``parallel.tag_parallel``, the same output)
     on the CPU, with one model, without scores or html; anything else takes the single-process path.
+    ``loaded``: the model of ``model_path``, already loaded (a Dask worker keeps it for every file it tags).
     """
     from .reader import open_binary
     from .runtime import configure_torch
@@ -378,7 +380,9 @@ def tag_file(
     _check_choice("input kind", input_kind, INPUTS)
     _check_choice("scores", scores, (None, *SCORES))
     asked = bool(scores) or min_score > 0
-    parallel = _jobs(jobs) > 1 and device == "cpu" and not (asked or nbest or output_format == "html")
+    parallel = (
+        _jobs(jobs) > 1 and device == "cpu" and loaded is None and not (asked or nbest or output_format == "html")
+    )
     one_model = _one_model(model_path)
     if file is None or file == "-":
         name, stream, close = "<stdin>", sys.stdin.buffer, False
@@ -393,7 +397,7 @@ def tag_file(
                 stream, name, out, one_model, input_kind, output_format, batch_size, device, _jobs(jobs)
             )
         configure_torch(threads)
-        loaded = load_models(model_path, device=device)
+        loaded = loaded or load_models(model_path, device=device)
         predictor = Predictor.from_loaded(loaded, batch_size, scores=asked, nbest=nbest, min_score=min_score)
         if workers < 0:  # a process beside the network for reading's per-token work, where there is a core for it
             workers = 1 if (os.cpu_count() or 1) >= 2 else 0
