@@ -219,8 +219,12 @@ def train(
             resume=resume,
             **reporter.hooks(),
         )
-    if not from_env().is_main:  # under torchrun, rank 0 alone reports (and wrote the model)
-        return
+    if from_env().is_main:  # under torchrun, rank 0 alone reports (and wrote the model)
+        _report_training(result, output)
+
+
+def _report_training(result: dict, output: str) -> None:
+    """The training run's warnings on stderr, and its summary (a table, or JSON) on stdout."""
     for line in render.warnings(result):
         err(line)
     out = CheckedOutput(sys.stdout)

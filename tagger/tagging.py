@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import torch
 
@@ -372,7 +372,6 @@ def tag_file(
     on the CPU, with one model, without scores or html; anything else takes the single-process path.
     ``loaded``: the model of ``model_path``, already loaded (a Dask worker keeps it for every file it tags).
     """
-    from .reader import open_binary
     from .runtime import configure_torch
     from .writer import FORMATS, write
 
@@ -384,10 +383,7 @@ def tag_file(
         _jobs(jobs) > 1 and device == "cpu" and loaded is None and not (asked or nbest or output_format == "html")
     )
     one_model = _one_model(model_path)
-    if file is None or file == "-":
-        name, stream, close = "<stdin>", sys.stdin.buffer, False
-    else:
-        name, stream, close = file, open_binary(file), True
+    name, stream, close = _input(file)
     try:
         if parallel and one_model is not None and _reads_ahead(stream):
             from .parallel import tag_parallel
@@ -410,6 +406,15 @@ def tag_file(
         if close:
             stream.close()
     return count
+
+
+def _input(file: str | None) -> tuple[str, BinaryIO, bool]:
+    """The input's name (for errors), its byte stream, and whether to close it: stdin for None or '-'."""
+    from .reader import open_binary
+
+    if file is None or file == "-":
+        return "<stdin>", sys.stdin.buffer, False
+    return file, open_binary(file), True
 
 
 def _jobs(jobs: int) -> int:
