@@ -28,7 +28,7 @@ from .errors import ModelFileError
 from .model import BiLSTMCRF, ModelConfig
 from .model_file import LoadedModel, load_model
 from .tensors import Batch, FormBucket
-from .viterbi import NEG, viterbi_decode
+from .viterbi import viterbi_decode
 
 __all__ = ["Ensemble", "load_ensemble", "load_models"]
 
@@ -73,15 +73,7 @@ class Ensemble(nn.Module):
         start = torch.stack([c.start_transitions for c in crfs]).mean(dim=0)  # shape: (tags,)
         trans = torch.stack([c.transitions for c in crfs]).mean(dim=0)  # shape: (tags, tags)
         end = torch.stack([c.end_transitions for c in crfs]).mean(dim=0)  # shape: (tags,)
-        if not (self.config.constrained and self.allowed is not None):
-            return start, trans, end
-        if exact:
-            return (
-                start.masked_fill(~self.start_allowed, -torch.inf),
-                trans.masked_fill(~self.allowed, -torch.inf),
-                end.masked_fill(~self.end_allowed, -torch.inf),
-            )
-        return start + (~self.start_allowed) * NEG, trans + (~self.allowed) * NEG, end + (~self.end_allowed) * NEG
+        return self.members[0].constrain(start, trans, end, exact)  # the members share tags and scheme
 
     def decode_emissions(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         return viterbi_decode(emissions, mask, *self.crf_parameters())

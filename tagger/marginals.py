@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import torch
 
 from .schemes import BIOES, from_spans, split_tag, to_spans
+from .viterbi import check_inputs
 
 START, GO_ON, STOP = 0, 1, 2  # the three kinds of step of an entity's window, indexing ``ChunkRules.pairs``
 
@@ -47,24 +48,6 @@ class Posterior:
     alpha: torch.Tensor  # shape: (batch, time, tags)
     beta: torch.Tensor  # shape: (batch, time, tags)
     log_z: torch.Tensor  # shape: (batch,) log partition; -inf where no sequence is valid
-
-
-def check_inputs(
-    emissions: torch.Tensor, mask: torch.Tensor, start: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor
-) -> None:
-    """Raise ``ValueError`` naming the bad shapes of a CRF's inputs."""
-    if emissions.dim() != 3:
-        raise ValueError(f"emissions must have 3 dimensions (batch, time, tags), got shape {tuple(emissions.shape)}")
-    batch, time, num_tags = emissions.shape
-    if mask.shape != (batch, time):
-        raise ValueError(f"mask must have shape {(batch, time)}, got {tuple(mask.shape)}")
-    if transitions.shape != (num_tags, num_tags) or start.shape != (num_tags,) or end.shape != (num_tags,):
-        raise ValueError(
-            f"for {num_tags} tags, start/end must be ({num_tags},) and transitions ({num_tags}, {num_tags}); "
-            f"got {tuple(start.shape)}, {tuple(end.shape)}, {tuple(transitions.shape)}"
-        )
-    if batch and time and not bool(mask[:, 0].all()):
-        raise ValueError("mask of the first timestep must all be on")
 
 
 def log_partition(

@@ -213,7 +213,13 @@ class BiLSTMCRF(nn.Module):
         exactly 0 (``marginals``, ``nbest``); Viterbi keeps the finite penalty, so its answers stay
         those of the plain CRF arithmetic.
         """
-        start, trans, end = self.crf.start_transitions, self.crf.transitions, self.crf.end_transitions
+        return self.constrain(self.crf.start_transitions, self.crf.transitions, self.crf.end_transitions, exact)
+
+    def constrain(
+        self, start: torch.Tensor, trans: torch.Tensor, end: torch.Tensor, exact: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """CRF scores (start (tags,), transitions (tags, tags), end (tags,)) with this model's scheme
+        constraints applied as ``crf_parameters`` says, when decoding is constrained."""
         if not (self.config.constrained and self.allowed is not None):
             return start, trans, end
         if exact:

@@ -20,7 +20,8 @@ import math
 
 import torch
 
-from .marginals import check_inputs, log_partition
+from .marginals import log_partition
+from .viterbi import check_inputs
 
 
 def kbest_viterbi(

@@ -25,20 +25,10 @@ def viterbi_decode(
     sentence's first token on; start, end: (tags,); transitions: (tags, tags)
     with ``transitions[i, j]`` the score of tag j following tag i.
     """
-    if emissions.dim() != 3:
-        raise ValueError(f"emissions must have 3 dimensions, got {emissions.dim()}")
+    check_inputs(emissions, mask, start, transitions, end)
     batch, time, num_tags = emissions.shape
-    if mask.shape != (batch, time):
-        raise ValueError(f"mask must have shape {(batch, time)}, got {tuple(mask.shape)}")
-    if transitions.shape != (num_tags, num_tags) or start.shape != (num_tags,) or end.shape != (num_tags,):
-        raise ValueError(
-            f"for {num_tags} tags, start/end must be ({num_tags},) and transitions ({num_tags}, {num_tags}); "
-            f"got {tuple(start.shape)}, {tuple(end.shape)}, {tuple(transitions.shape)}"
-        )
     if batch == 0:
         return []
-    if not bool(mask[:, 0].all()):
-        raise ValueError("mask of the first timestep must all be on")
     mask = mask.bool()
     score = start + emissions[:, 0]  # shape: (batch, tags)
     identity = torch.arange(num_tags, device=emissions.device).expand(batch, num_tags)
@@ -60,3 +50,21 @@ def viterbi_decode(
     tags = torch.stack(path, dim=1).tolist()  # shape: (batch, time)
     lengths = mask.sum(dim=1).tolist()
     return [row[:n] for row, n in zip(tags, lengths)]
+
+
+def check_inputs(
+    emissions: torch.Tensor, mask: torch.Tensor, start: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor
+) -> None:
+    """Raise ``ValueError`` naming the bad shapes of a CRF's inputs."""
+    if emissions.dim() != 3:
+        raise ValueError(f"emissions must have 3 dimensions (batch, time, tags), got shape {tuple(emissions.shape)}")
+    batch, time, num_tags = emissions.shape
+    if mask.shape != (batch, time):
+        raise ValueError(f"mask must have shape {(batch, time)}, got {tuple(mask.shape)}")
+    if transitions.shape != (num_tags, num_tags) or start.shape != (num_tags,) or end.shape != (num_tags,):
+        raise ValueError(
+            f"for {num_tags} tags, start/end must be ({num_tags},) and transitions ({num_tags}, {num_tags}); "
+            f"got {tuple(start.shape)}, {tuple(end.shape)}, {tuple(transitions.shape)}"
+        )
+    if batch and time and not bool(mask[:, 0].all()):
+        raise ValueError("mask of the first timestep must all be on")
