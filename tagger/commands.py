@@ -225,13 +225,18 @@ def train(
 
 def _report_training(result: dict, output: str) -> None:
     """The training run's warnings on stderr, and its summary (a table, or JSON) on stdout."""
+    _report(result, output, lambda out: out.write(render.train_summary(result, blocks=blocks_for(sys.stdout))))
+
+
+def _report(result: dict, output: str, table) -> None:
+    """A command's warnings on stderr; its result on stdout, as JSON or as ``table(out)`` draws it."""
     for line in render.warnings(result):
         err(line)
     out = CheckedOutput(sys.stdout)
     if output == "json":
         out.write(render.as_json(result) + "\n")
     else:
-        out.write(render.train_summary(result, blocks=blocks_for(sys.stdout)))
+        table(out)
 
 
 @registry.command(cls=Command)
@@ -253,13 +258,7 @@ def evaluate(
 
     configure_torch(threads)
     result = evaluation.evaluate(file, _model_paths(model), tag_column=tag_column, batch_size=batch_size, device=device)
-    for line in render.warnings(result):
-        err(line)
-    out = CheckedOutput(sys.stdout)
-    if output == "json":
-        out.write(render.as_json(result) + "\n")
-    else:
-        render.evaluation_table(result, out)
+    _report(result, output, lambda out: render.evaluation_table(result, out))
 
 
 Scores = Annotated[
