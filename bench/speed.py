@@ -9,7 +9,8 @@ same sentences (embeddings + encoder + emissions forward alone, batched the
 same way) and the ratio; training throughput for one epoch of CoNLL-2003
 train with the default recipe; `tagger --help` wall time; time to the first
 output line for one sentence on stdin (beside `import torch` alone, which is
-most of it); peak RSS while tagging a large file.
+most of it); peak RSS while tagging a large file; raw-text jsonl throughput with
+and without ``--scores entities``.
 
 Every core (``--jobs``): raw-text throughput with 1 job (today's single-process
 path) and with 2 worker processes (``tagger.parallel``); the cost per token of
@@ -303,6 +304,14 @@ def main() -> None:
     t_tok = median_time(lambda: run(["tag", str(token_file), "-m", str(model_path), "--input", "tokens"]), opts.repeat)
     print(f"tagger tag, raw text:     {n_tokens / t_text:>9.0f} tokens/s ({t_text:.1f} s, start-up included)")
     print(f"tagger tag, --input tokens: {n_tokens / t_tok:>7.0f} tokens/s ({t_tok:.1f} s)")
+    # Scores (the CRF's forward-backward and entity probabilities) against the same jsonl output without them.
+    jsonl = ["tag", str(text_file), "-m", str(model_path), "--format", "jsonl"]
+    t_plain = median_time(lambda: run(jsonl), opts.repeat)
+    t_scored = median_time(lambda: run([*jsonl, "--scores", "entities"]), opts.repeat)
+    print(
+        f"raw text, jsonl:          {n_tokens / t_plain:>9.0f} tokens/s; with --scores entities "
+        f"{n_tokens / t_scored:.0f} ({t_plain / t_scored:.0%} of it)"
+    )
 
     # The model's own limit: the same sentences, batched the same way, forward to emissions only.
     loaded = load_model(model_path)
