@@ -32,7 +32,10 @@ def format_inline(sentence: TaggedSentence) -> str:
 
 
 def format_jsonl(sentence: TaggedSentence) -> str:
-    return json.dumps(sentence.to_dict(), ensure_ascii=False) + "\n"
+    line = json.dumps(sentence.to_dict(), ensure_ascii=False)
+    if "\u2028" in line or "\u2029" in line:  # valid JSON, but line breaks to str.splitlines() and JavaScript
+        line = line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return line + "\n"
 
 
 FORMATTERS: dict[str, Callable[[TaggedSentence], str]] = {

@@ -102,3 +102,15 @@ def test_nothing_is_written_for_no_sentences_in_any_format():
 def test_an_unknown_format_is_refused():
     with pytest.raises(ValueError, match="'xml'"):
         write([], io.StringIO(), "xml")
+
+
+def test_jsonl_escapes_the_unicode_line_separators():
+    import json
+
+    from tagger.types import TaggedSentence
+    from tagger.writer import format_jsonl
+
+    sentence = TaggedSentence(["Paris\u2028Mary", "\u2029"], ["B-LOC", "O"])
+    line = format_jsonl(sentence)
+    assert len(line.splitlines()) == 1  # one record, one line, whatever splits the lines
+    assert json.loads(line)["tokens"] == ["Paris\u2028Mary", "\u2029"]
