@@ -320,7 +320,8 @@ def tag(
         int,
         option(
             help="Processes that each tag whole windows of a file on disk, on the CPU (0: one per core "
-            "with 4+ cores, else 1; 1: one process and its reader, as for stdin).",
+            "with 4+ cores, else 1; 1: one process and its reader, as for stdin). With a GPU, the "
+            "processes that read and look up for it.",
             rules=[at_least(0)],
         ),
     ] = DEFAULTS.jobs,

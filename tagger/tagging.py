@@ -369,7 +369,7 @@ def tag_file(
     An empty or blank input writes nothing and returns 0: a filter in a pipeline (``grep X f | tagger tag``)
     or a loop over many files must not fail on an empty one.
     ``jobs`` > 1 tags a file on disk with that many processes (``parallel.tag_parallel``, the same output)
-    on the CPU, with one model, without scores or html; anything else takes the single-process path.
+    on the CPU, with one model, without scores or html; on a GPU, ``jobs - 1`` processes feed it.
     ``loaded``: the model of ``model_path``, already loaded (a Dask worker keeps it for every file it tags).
     """
     from .runtime import configure_torch
@@ -397,6 +397,8 @@ def tag_file(
         predictor = Predictor.from_loaded(loaded, batch_size, scores=asked, nbest=nbest, min_score=min_score)
         if workers < 0:  # a process beside the network for reading's per-token work, where there is a core for it
             workers = 1 if (os.cpu_count() or 1) >= 2 else 0
+        if device != "cpu":  # the network runs on the GPU: the other processes do the per-token work that feeds it
+            workers = max(workers, _jobs(jobs) - 1)
         windows = read_windows(stream, name, input_kind, predictor.window_maker, workers)
         sentences = tag_stream(predictor, windows)
         if asked:

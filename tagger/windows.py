@@ -37,7 +37,7 @@ WINDOW = 2048  # sentences (raw text: lines) per window
 WINDOW_CHARS = 1 << 18  # characters of input lines per window at most (a window holds at least one line)
 FIRST_WINDOW = 256  # with a worker, the first window is this small and prepared here: a short input
 # never starts a process, and the first output comes soon
-AHEAD = 2  # windows queued for the worker beyond the one whose result is awaited: memory stays flat
+AHEAD = 2  # windows queued per worker beyond the one whose result is awaited: memory stays flat
 MAX_WAIT = 0.5  # seconds a window's first line waits for the window to fill (input that never pauses
 # but trickles in, a line every few milliseconds, is still answered soon)
 
@@ -121,15 +121,15 @@ def _done_in_order(
 def _done_by_workers(
     task: str, chunks: Iterator[tuple[object, list, bool]], maker: WindowMaker | None, workers: int
 ) -> Iterator[tuple[object, object]]:
-    """``_done_in_order`` in worker processes, which work on up to ``AHEAD`` more chunks while the
-    result of the oldest is awaited; after a chunk of slow input every result is given before
+    """``_done_in_order`` in worker processes, which work on up to ``AHEAD`` more chunks each while
+    the result of the oldest is awaited; after a chunk of slow input every result is given before
     more input is awaited."""
     with _pool(workers, maker) as pool:
         pending: deque = deque()
         for kept, chunk, slow in chunks:
             if chunk:
                 pending.append((kept, pool.apply_async(_in_worker, (task, chunk))))
-            while len(pending) > (0 if slow else AHEAD):
+            while len(pending) > (0 if slow else AHEAD * workers):
                 done, result = pending.popleft()
                 yield done, result.get()
         while pending:

@@ -360,8 +360,9 @@ def test_worker_process_reads_exactly_like_inline(trained_model, kind):
             assert arrays == maker([s.tokens for s in sentences])
         return windows, [(s.tokens, list(s.offsets or []), s.text) for w, _ in windows for s in w]
 
-    (_, inline), (parallel_windows, parallel) = read(0), read(1)
+    (_, inline), (parallel_windows, parallel), (_, three) = read(0), read(1), read(3)
     assert parallel == inline
+    assert three == inline  # several workers (feeding a GPU): still in input order
     assert len(parallel_windows) > 2  # the worker did some
     assert len(inline) == len(lines) * (2 if kind == "text" else 1)
     if kind == "text":
