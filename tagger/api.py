@@ -13,7 +13,6 @@ tokens, tags, entities and offsets on the same text.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from io import BytesIO
 from itertools import islice
@@ -21,10 +20,10 @@ from pathlib import Path
 
 import torch
 
+from .checkpoint import check_checkpoint
 from .config import DEFAULTS
 from .ensemble import load_models
-from .errors import ModelFileError
-from .model_file import LoadedModel, default_model_path, load_model
+from .model_file import LoadedModel, default_model_path, model_from_checkpoint
 from .runtime import configure_torch
 from .tagging import Predictor, tag_stream
 from .types import Doc, TaggedSentence
@@ -325,15 +324,8 @@ def _token_lists(sentences: object) -> list[list[str]]:
 
 
 def _load_checkpoint(checkpoint: dict, device: torch.device) -> LoadedModel:
-    """A checkpoint dict as a loaded model, checked exactly as a model file is: it goes through
-    a temporary file, since ``model_file`` builds models from files only."""
-    with tempfile.TemporaryDirectory(prefix="tagger-") as folder:
-        path = Path(folder) / "checkpoint.pt"
-        torch.save(checkpoint, path)
-        try:
-            return load_model(path, device=device)
-        except ModelFileError as err:
-            raise ModelFileError(err.message, "<checkpoint>") from None
+    """A checkpoint dict as a loaded model, checked exactly as a model file is."""
+    return model_from_checkpoint(check_checkpoint(checkpoint, "<checkpoint>"), device, "<checkpoint>")
 
 
 def check_device(device: object) -> torch.device:

@@ -128,6 +128,12 @@ def read_checkpoint(path: str | Path) -> dict:
         raise ModelFileError("not a readable model file (damaged, or of another program)", name) from None
     except Exception:  # on arbitrary bytes torch.load raises almost anything (IndexError, KeyError ...)
         raise ModelFileError("not a readable model file (damaged or cut short, or of another program)", name) from None
+    return check_checkpoint(checkpoint, name)
+
+
+def check_checkpoint(checkpoint: object, name: str) -> dict:
+    """``checkpoint`` checked as a model file's is (``name`` says where it came from in errors); a copy in
+    the current layout."""
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise ModelFileError("not a tagger model file (a PyTorch file of another program)", name)
     version = checkpoint.get("format_version")
@@ -139,7 +145,7 @@ def read_checkpoint(path: str | Path) -> dict:
     missing = [k for k in REQUIRED if k not in checkpoint]
     if missing:
         raise ModelFileError(f"damaged model file: missing {', '.join(missing)}", name)
-    return _upgrade(checkpoint)
+    return _upgrade(dict(checkpoint))
 
 
 def _check_file(path: Path) -> None:

@@ -78,7 +78,14 @@ def save_model(
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
     """Load a model file for tagging or evaluation (in eval mode, on ``device``)."""
-    checkpoint = read_checkpoint(path)
+    return model_from_checkpoint(read_checkpoint(path), device, str(path))
+
+
+def model_from_checkpoint(
+    checkpoint: dict, device: str | torch.device = "cpu", name: str = "<checkpoint>"
+) -> LoadedModel:
+    """The model of a checked checkpoint dict (``checkpoint.read_checkpoint`` or ``check_checkpoint``), in eval
+    mode on ``device``; ``name`` says where it came from in errors."""
     try:
         config = ModelConfig.from_dict(checkpoint["config"])
         vocab = Vocabulary.from_dict(checkpoint["vocab"])
@@ -87,7 +94,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
         lines = [line.strip() for line in str(err).splitlines() if line.strip()]
         detail = " ".join(lines)[:200]  # state_dict errors put the missing keys on later lines
-        raise ModelFileError(f"damaged model file: {detail}", str(path)) from None
+        raise ModelFileError(f"damaged model file: {detail}", name) from None
     model.to(device)
     model.eval()
     return LoadedModel(
