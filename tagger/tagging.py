@@ -13,7 +13,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -46,7 +46,8 @@ class Predictor:
     computed only by ``run_scored`` and ``label``; ``run`` never computes them. Probabilities use the
     model's ``temperature`` (its config's) unless one is given. ``min_score`` (with ``scores``) drops
     the entities scoring below it: their tokens are tagged ``O``, and the token scores and probability
-    are those of the sequence that is left (the n-best list is the model's, untouched).
+    are those of the sequence that is left (the n-best list is the model's, untouched). ``shown``: the
+    fields ``label`` sets besides the tags (None: all it computes).
     """
 
     def __init__(
@@ -59,6 +60,7 @@ class Predictor:
         nbest: int = 0,
         temperature: float | None = None,
         min_score: float = 0.0,
+        shown: Collection[str] | None = None,
     ):
         if nbest < 0:
             raise ValueError(f"nbest must be 0 (none) or more, got {nbest}")
@@ -78,15 +80,23 @@ class Predictor:
         self.scores = scores
         self.nbest = nbest
         self.min_score = min_score
+        self.shown = shown
         self.chunk_rules = ChunkRules(vocab.tags, model.config.scheme).to(self.device) if scores else None
         self.temperature = model.config.temperature if temperature is None else temperature
         self.score_group = 16384  # padded token positions scored at once, at most one batch beyond
 
     @classmethod
     def from_loaded(
-        cls, loaded: LoadedModel, batch_size: int = 64, scores: bool = False, nbest: int = 0, min_score: float = 0.0
+        cls,
+        loaded: LoadedModel,
+        batch_size: int = 64,
+        scores: bool = False,
+        nbest: int = 0,
+        min_score: float = 0.0,
+        shown: Collection[str] | None = None,
     ) -> Predictor:
-        return cls(loaded.model, loaded.vocab, loaded.data_scheme, batch_size, scores, nbest, min_score=min_score)
+        model, vocab, scheme = loaded.model, loaded.vocab, loaded.data_scheme
+        return cls(model, vocab, scheme, batch_size, scores, nbest, min_score=min_score, shown=shown)
 
     def prepare(self, sentences: Sequence[Sequence[str]]) -> Prepared:
         """The tensors for tagging ``sentences``: lookups and tensor building, no network."""
@@ -156,7 +166,8 @@ class Predictor:
             return sentences
         for sentence, found in zip(sentences, self.run_scored(prepared)):
             for key, value in found.items():
-                setattr(sentence, key, value)
+                if key == "tags" or self.shown is None or key in self.shown:
+                    setattr(sentence, key, value)
         return sentences
 
     def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
@@ -394,16 +405,14 @@ def tag_file(
             )
         configure_torch(threads)
         loaded = loaded or load_models(model_path, device=device)
-        predictor = Predictor.from_loaded(loaded, batch_size, scores=asked, nbest=nbest, min_score=min_score)
+        shown = _shown_fields(scores, nbest)
+        predictor = Predictor.from_loaded(loaded, batch_size, asked, nbest, min_score, shown)
         if workers < 0:  # a process beside the network for reading's per-token work, where there is a core for it
             workers = 1 if (os.cpu_count() or 1) >= 2 else 0
         if device != "cpu":  # the network runs on the GPU: the other processes do the per-token work that feeds it
             workers = max(workers, _jobs(jobs) - 1)
         windows = read_windows(stream, name, input_kind, predictor.window_maker, workers)
-        sentences = tag_stream(predictor, windows)
-        if asked:
-            sentences = _shown_scores(sentences, scores)
-        count = write(sentences, out, output_format, types=entity_types(loaded.vocab.tags))
+        count = write(tag_stream(predictor, windows), out, output_format, types=entity_types(loaded.vocab.tags))
     finally:
         if close:
             stream.close()
@@ -447,14 +456,14 @@ def _check_choice(what: str, value: object, choices: Sequence) -> None:
         raise DataError(f"unknown {what} {value!r}; expected one of {shown}")
 
 
-def _shown_scores(sentences: Iterable[TaggedSentence], scores: str | None) -> Iterator[TaggedSentence]:
-    """The sentences with only the scores asked for: ``min_score`` alone computes them, and shows none."""
-    for sentence in sentences:
-        if scores != "tokens":
-            sentence.token_scores = None
-        if not scores:
-            sentence.entity_scores = sentence.probability = None
-        yield sentence
+def _shown_fields(scores: str | None, nbest: int) -> list[str]:
+    """The score fields ``tagger tag`` writes: ``--min-score`` alone computes scores and shows none."""
+    shown = {
+        None: [],
+        "entities": ["entity_scores", "probability"],
+        "tokens": ["entity_scores", "probability", "token_scores"],
+    }[scores]
+    return shown + (["nbest"] if nbest else [])
 
 
 def entity_types(tags: Sequence[str]) -> list[str]:

@@ -233,7 +233,8 @@ class Filter:
             stdin=read_end,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=dict(os.environ, TAGGER_THREADS="1"),
+            # stdout block-buffered, as in a shell: the tagger's own flushes must bring the answers out
+            env={**{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}, "TAGGER_THREADS": "1"},
             start_new_session=True,
         )
         os.close(read_end)
@@ -319,6 +320,19 @@ def test_each_line_is_answered_within_a_second_and_ctrl_c_stops_at_once(start, s
     for _ in range(2):  # a slow producer: a line, then a pause
         time.sleep(0.3)
         took = tagger.answer_time(ONE_SENTENCE[kind])
+        assert took < 1, f"answered after {took:.2f} s"
+    check_interrupted(tagger)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("options", [("--scores", "entities"), ("--min-score", "0.5"), ("--nbest", "2")])
+def test_lines_are_answered_at_once_with_scores_too(start, options):
+    tagger = start("fifo", "--input", "tokens", *options)
+    tagger.send(ONE_SENTENCE["tokens"])
+    assert [a["tokens"] for a in tagger.answers(1, timeout=120)] == [SENTENCE]  # answered, the writer still open
+    for _ in range(2):
+        time.sleep(0.3)
+        took = tagger.answer_time(ONE_SENTENCE["tokens"])
         assert took < 1, f"answered after {took:.2f} s"
     check_interrupted(tagger)
 
