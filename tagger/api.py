@@ -197,7 +197,7 @@ class Tagger:
     def _tag_texts(self, texts: list[str]) -> Iterator[Doc]:
         """Tag texts as one input stream of lines, each text ending a line, and give each
         text its sentences with offsets counted from its own start."""
-        data, starts = _joined(texts)
+        data, starts, marks = _joined(texts)
         stream = BytesIO(data)
         windows = read_windows(stream, "<text>", "text", self._predictor.window_maker, workers=0)
         docs = [Doc(text) for text in texts]
@@ -206,7 +206,7 @@ class Tagger:
             while sentence.text_start >= starts[index + 1]:
                 yield docs[index]
                 index += 1
-            sentence.text_start -= starts[index]
+            sentence.text_start += marks[index] - starts[index]
             docs[index].sentences.append(sentence)
         yield from docs[index:]
 
@@ -282,28 +282,31 @@ def _as_str(path: Path | list[Path]) -> str | list[str]:
     return str(path) if isinstance(path, Path) else [str(p) for p in path]
 
 
-def _joined(texts: list[str]) -> tuple[bytes, list[int]]:
-    """The texts as one UTF-8 stream, a line end after each that lacks one, and where each
-    text starts in it (in characters; one more entry for the end).
+def _joined(texts: list[str]) -> tuple[bytes, list[int], list[int]]:
+    """The texts as one UTF-8 stream, a line end after each that lacks one; where each text starts
+    in it (in characters; one more entry for the end); and 1 for a text that starts with a
+    byte-order mark, else 0.
 
-    A byte-order mark that starts a text becomes a space: the reader drops one at the
-    start of a stream, and a text's offsets must count every character of it.
+    A byte-order mark that starts a text is left out of the stream, as the command line's reader
+    drops one that starts its input (so both read the same text), and counted back into the text's
+    offsets, which count every character of it.
     """
-    parts, starts, at = [], [0], 0
+    parts, starts, marks, at = [], [0], [], 0
     for i, text in enumerate(texts):
-        if text.startswith("\ufeff"):
-            text = " " + text[1:]
+        marks.append(1 if text.startswith("\ufeff") else 0)
+        text = text[marks[-1] :]
         if text and not text.endswith("\n"):
             text += "\n"
         try:
             parts.append(text.encode("utf-8"))
         except UnicodeEncodeError as err:
             raise ValueError(
-                f"text {i} cannot be written as UTF-8: {text[err.start]!r} at character {err.start} (a lone surrogate)"
+                f"text {i} cannot be written as UTF-8: {text[err.start]!r} at character {err.start + marks[-1]} "
+                "(a lone surrogate)"
             ) from None
         at += len(text)
         starts.append(at)
-    return b"".join(parts), starts
+    return b"".join(parts), starts, marks
 
 
 def _token_lists(sentences: object) -> list[list[str]]:
