@@ -125,26 +125,34 @@ class Predictor:
         """Like ``run``, with what the predictor was asked for: per sentence a dict of ``TaggedSentence``
         fields, ``tags`` and (``scores``) ``token_scores``, ``entity_scores``, ``probability`` and
         (``nbest``) ``nbest``: ``[{"tags": [...], "probability": p}, ...]``, tags in ``out_scheme``."""
+        out = [self._empty() for _ in range(prepared.sentences)]
+        for group in self._decoded_groups(prepared):
+            with torch.inference_mode():
+                self._score_group(group, out)
+        return out
+
+    def _decoded_groups(self, prepared: Prepared) -> Iterator[list]:
+        """The network's emissions and the Viterbi tags of ``prepared``'s batches, in groups to be scored
+        together: batches of similar length, since the scoring's cost is mostly a fixed one per token
+        position, whatever the number of sentences. Each group: (indices, emissions, mask, tag ids) per batch."""
         model = self.model
         was_training = model.training
         model.eval()
-        out = [self._empty() for _ in range(prepared.sentences)]
-        with torch.inference_mode():
-            table = model.form_features(prepared.buckets, prepared.forms)
-            group: list[tuple[list[int], torch.Tensor, torch.Tensor, list[list[int]]]] = []
-            for index, batch in prepared.batches:
-                batch = batch.to(self.device)
-                emissions = model.emissions(batch, table)  # shape: (batch, time, tags)
-                group.append((index, emissions, batch.mask, model.decode_emissions(emissions, batch.mask)))
-                # Batches of similar length are scored together: the scoring's cost is mostly a
-                # fixed one per token position, whatever the number of sentences.
-                if sum(e.shape[0] for _, e, _, _ in group) * emissions.shape[1] >= self.score_group:
-                    self._score_group(group, out)
-                    group = []
-            if group:
-                self._score_group(group, out)
-        model.train(was_training)
-        return out
+        try:
+            with torch.inference_mode():
+                table = model.form_features(prepared.buckets, prepared.forms)
+                group: list[tuple[list[int], torch.Tensor, torch.Tensor, list[list[int]]]] = []
+                for index, batch in prepared.batches:
+                    batch = batch.to(self.device)
+                    emissions = model.emissions(batch, table)  # shape: (batch, time, tags)
+                    group.append((index, emissions, batch.mask, model.decode_emissions(emissions, batch.mask)))
+                    if sum(e.shape[0] for _, e, _, _ in group) * emissions.shape[1] >= self.score_group:
+                        yield group
+                        group = []
+                if group:
+                    yield group
+        finally:
+            model.train(was_training)
 
     def _score_group(self, group: list, out: list[dict]) -> None:
         """Score some batches at once (padded to the longest), into ``out`` at their sentences' indices."""
@@ -184,7 +192,7 @@ class Predictor:
         """The temperature (of ``temperatures``) that gives the predicted entities of gold-tagged held-out
         ``sentences`` the lowest expected calibration error, and that error; the predictor keeps its own.
 
-        Each temperature tags ``sentences`` again (a dev set takes seconds). An entity is correct when
+        The network runs once; each temperature scores its output again. An entity is correct when
         ``gold`` (tags in any scheme) has the same type and span. Decoding does not use the temperature,
         so the tags, and precision and recall, are the same at every one.
         """
@@ -194,12 +202,17 @@ class Predictor:
             raise ValueError("sentences and gold tags must have the same sentences and lengths")
         truth = [set(to_spans(tags)) for tags in gold]
         prepared = self.prepare(sentences)
+        groups = list(self._decoded_groups(prepared))  # the network once: decoding does not use the temperature
         own, best = self.temperature, (float("inf"), 1.0)
         try:
             for temperature in temperatures:
                 self.temperature = temperature
+                scored = [self._empty() for _ in range(prepared.sentences)]
+                with torch.inference_mode():
+                    for group in groups:
+                        self._score_group(group, scored)
                 scores, correct = [], []
-                for spans, found in zip(truth, self.run_scored(prepared)):
+                for spans, found in zip(truth, scored):
                     scores += found["entity_scores"]
                     correct += [span in spans for span in to_spans(found["tags"])]
                 best = min(best, (calibration_error(scores, correct, bins), temperature))
