@@ -269,6 +269,7 @@ def decoded_scores(
     paths: Sequence[Sequence[int]],
     rules: ChunkRules,
     min_score: float = 0.0,
+    posterior: Posterior | None = None,
 ) -> tuple[list[list[int]], list[dict]]:
     """The scores of decoded tag sequences (one per sentence, as ``viterbi_decode`` gives them): per sentence
     ``token_scores`` (the marginal of each chosen tag), ``entity_scores`` (one per chunk of ``to_spans``,
@@ -276,14 +277,15 @@ def decoded_scores(
 
     With ``min_score`` the entities scoring below it are dropped: their tokens become ``O`` (the others
     are written again in ``rules.scheme``), and the token scores and probability are those of the
-    sequence that is left.
+    sequence that is left. ``posterior``: ``forward_backward`` of the same inputs, when the caller has it.
     """
     check_inputs(emissions, mask, start, transitions, end)
     mask = mask.bool()
     lengths = [len(p) for p in paths]
     if lengths != mask.sum(dim=1).tolist():
         raise ValueError(f"paths of lengths {lengths} for a mask of lengths {mask.sum(dim=1).tolist()}")
-    posterior = forward_backward(emissions, mask, start, transitions, end)
+    if posterior is None:
+        posterior = forward_backward(emissions, mask, start, transitions, end)
     spans = entity_spans(paths, rules.tags)
     entities = entity_probabilities(posterior, emissions, transitions, spans, lengths, rules)
     paths = [list(p) for p in paths]

@@ -101,8 +101,11 @@ def kbest_probabilities(
     transitions: torch.Tensor,
     end: torch.Tensor,
     k: int,
+    log_z: torch.Tensor | None = None,
 ) -> list[list[tuple[list[int], float]]]:
-    """The ``k`` most probable (tag ids, probability) of each sentence, most probable first."""
+    """The ``k`` most probable (tag ids, probability) of each sentence, most probable first; ``log_z``:
+    ``marginals.log_partition`` of the same inputs, when the caller has it."""
     found = kbest_viterbi(emissions, mask, start, transitions, end, k)
-    log_z = log_partition(emissions, mask, start, transitions, end).tolist()
-    return [[(tags, math.exp(s - z)) for tags, s in sequences] for sequences, z in zip(found, log_z)]
+    if log_z is None:
+        log_z = log_partition(emissions, mask, start, transitions, end)
+    return [[(tags, math.exp(s - z)) for tags, s in sequences] for sequences, z in zip(found, log_z.tolist())]

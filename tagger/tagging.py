@@ -24,7 +24,7 @@ from .arrays import WindowArrays, WindowMaker
 from .config import DEFAULTS, SCORES
 from .ensemble import load_models
 from .errors import DataError
-from .marginals import ChunkRules, calibration_error, decoded_scores
+from .marginals import ChunkRules, calibration_error, decoded_scores, forward_backward
 from .model import BiLSTMCRF
 from .model_file import LoadedModel
 from .nbest import kbest_probabilities
@@ -227,15 +227,18 @@ class Predictor:
         # the whole sentence, which single precision would round visibly in long sentences.
         emissions = emissions.double() / self.temperature  # shape: (batch, time, tags)
         start, transitions, end = (p.double() / self.temperature for p in self.model.crf_parameters(exact=True))
+        # One forward-backward serves both the scores and the n-best probabilities.
+        posterior = forward_backward(emissions, mask, start, transitions, end) if self.scores else None
         if self.scores:
             rules, least = self.chunk_rules, self.min_score
-            kept, scored = decoded_scores(emissions, mask, start, transitions, end, ids, rules, least)
+            kept, scored = decoded_scores(emissions, mask, start, transitions, end, ids, rules, least, posterior)
             for entry, decoded, row, extra in zip(found, ids, kept, scored):
                 entry.update(extra)
                 if row != decoded:  # entities below min_score were dropped: their tokens are O now
                     entry["tags"] = self.rewrite(row)
         if self.nbest:
-            best = kbest_probabilities(emissions, mask, start, transitions, end, self.nbest)
+            log_z = posterior.log_z if posterior is not None else None
+            best = kbest_probabilities(emissions, mask, start, transitions, end, self.nbest, log_z)
             for entry, sequences in zip(found, best):
                 entry["nbest"] = [{"tags": self.rewrite(tags), "probability": p} for tags, p in sequences]
         return found
