@@ -15,7 +15,8 @@ from rich.text import Text
 
 from .model_file import read_checkpoint
 from .plot import dev_f1, sparkline
-from .schemes import split_tag
+from .render import percent
+from .schemes import entity_types
 
 # Index 0 and 1 of the word and character tables are padding and the unknown entry.
 SPECIALS = 2
@@ -60,7 +61,7 @@ def model_info(path: str | Path) -> dict:
         "tagger_version": meta.get("tagger_version"),
         "created": meta.get("created"),
         "tags": tags,
-        "types": sorted({split_tag(t)[1] for t in tags if t != "O"}),
+        "types": entity_types(tags),
         "scheme": config.get("scheme"),  # the scheme the network tags in
         "data_scheme": checkpoint["data_scheme"],  # the scheme tags are written back in
         "vocabulary": {
@@ -87,7 +88,7 @@ def model_info(path: str | Path) -> dict:
 
 
 def _pct(value) -> str:
-    return "-" if value is None else f"{100 * value:.2f}"
+    return "-" if value is None else percent(value)
 
 
 def _about_rows(info: dict) -> list[tuple[str, str]]:

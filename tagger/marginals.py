@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .schemes import BIOES, from_spans, split_tag, to_spans
+from .schemes import BIOES, entity_types, from_spans, split_tag, to_spans
 from .viterbi import check_inputs
 
 START, GO_ON, STOP = 0, 1, 2  # the three kinds of step of an entity's window, indexing ``ChunkRules.pairs``
@@ -188,7 +188,7 @@ class ChunkRules:
         self.tags = list(tags)
         self.tag_id = {t: i for i, t in enumerate(self.tags)}
         self.scheme = scheme  # of the tags: what tags are written in where entities are dropped
-        self.types = sorted({split_tag(t)[1] for t in tags if t != "O"})
+        self.types = entity_types(tags)
         self.type_index = {x: n for n, x in enumerate(self.types)}
         prefix = [split_tag(t)[0] for t in tags]
         kind = [split_tag(t)[1] for t in tags]

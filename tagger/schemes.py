@@ -27,6 +27,11 @@ def split_tag(tag: str) -> tuple[str, str]:
     return tag[0], tag[2:]
 
 
+def entity_types(tags: Sequence[str]) -> list[str]:
+    """The entity types of a tag set, sorted (``B-PER``, ``I-PER`` -> ``PER``)."""
+    return sorted({split_tag(tag)[1] for tag in tags if tag != "O"})
+
+
 def tag_problem(tag: str, scheme: str | None = None) -> str | None:
     """Why ``tag`` is not a tag of ``scheme`` (any scheme when None), or None."""
     if tag == "O":

@@ -28,7 +28,7 @@ from .marginals import ChunkRules, calibration_error, decoded_scores, forward_ba
 from .model import BiLSTMCRF
 from .model_file import LoadedModel
 from .nbest import kbest_probabilities
-from .schemes import BIOES, IOB1, IOB2, convert, split_tag, to_spans
+from .schemes import BIOES, IOB1, IOB2, convert, entity_types, to_spans
 from .tensors import Batch, FormBucket, window_tensors
 from .vocabulary import Vocabulary
 from .windows import INPUTS, TaggedSentence, Window, WindowSentences, read_windows
@@ -480,8 +480,3 @@ def _shown_fields(scores: str | None, nbest: int) -> list[str]:
         "tokens": ["entity_scores", "probability", "token_scores"],
     }[scores]
     return shown + (["nbest"] if nbest else [])
-
-
-def entity_types(tags: Sequence[str]) -> list[str]:
-    """The entity types of a tag set, sorted (``B-PER``, ``I-PER`` -> ``PER``)."""
-    return sorted({split_tag(tag)[1] for tag in tags if tag != "O"})
