@@ -76,15 +76,14 @@ class TaggedSentence:
         scores = self.entity_scores
         if scores is not None and len(scores) != len(spans):
             raise ValueError(f"{len(scores)} entity scores for {len(spans)} entities: {spans}")
-        offsets = self.offsets
+        flat, at = self.line_offsets, self.text_start  # read directly: no pair per token for a few entities
         found = []
         for i, (kind, start, end) in enumerate(spans):
             entity = Entity(kind, " ".join(self.tokens[start:end]), start, end)
-            if offsets is not None:
-                entity.char_start, entity.char_end = offsets[start][0], offsets[end - 1][1]
+            if flat is not None:
+                entity.char_start, entity.char_end = flat[2 * start] + at, flat[2 * end - 1] + at
                 if self.text is not None:
-                    at = self.text_start
-                    entity.text = self.text[entity.char_start - at : entity.char_end - at]
+                    entity.text = self.text[flat[2 * start] : flat[2 * end - 1]]
             if scores is not None:
                 entity.score = scores[i]
             found.append(entity)
