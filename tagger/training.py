@@ -428,6 +428,8 @@ def save_epoch(trainer: Trainer, run: Run, row: dict, dev_scores: dict) -> None:
             save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
     else:
         progress["bad_epochs"] += 1
+    if not run.rank.is_main:  # with torchrun, one process writes
+        return
     train_state = {
         "progress": progress,
         "optimizer": trainer.optimizer.state_dict(),
@@ -436,15 +438,15 @@ def save_epoch(trainer: Trainer, run: Run, row: dict, dev_scores: dict) -> None:
         "best_state_dict": run.best_state,
         "average": trainer.averaged.state_dict() if trainer.averaged is not None else None,
     }
-    if run.rank.is_main:
-        save_model(
-            resume_path(run.model_path), trainer.model, trainer.vocab, run.data_scheme, run.metadata, train_state
-        )
+    save_model(resume_path(run.model_path), trainer.model, trainer.vocab, run.data_scheme, run.metadata, train_state)
 
 
 def finish(trainer: Trainer, data: Data, run: Run) -> dict:
     """Back to the best epoch's weights; score the test data (saved in the model file); warn if the
-    model learned nothing; remove the resume file. Returns the result."""
+    model learned nothing; remove the resume file. Returns the result (under torchrun, rank 0 alone
+    does this: the others' result is not reported)."""
+    if not run.rank.is_main:
+        return run.result()
     if run.best_state is not None:
         trainer.scored.load_state_dict(run.best_state)
         fit_temperature(trainer, data, run)
@@ -456,13 +458,11 @@ def finish(trainer: Trainer, data: Data, run: Run) -> dict:
         )
     if run.best_state is not None:  # the whole history (epochs after the best one too) and the test scores
         run.metadata["history"] = run.progress["history"]
-        if run.rank.is_main:
-            save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
+        save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
     message = learned_nothing(run.progress["best_f1"], run.progress["epoch"], data.dev)
     if message:
         run.warn(message)
-    if run.rank.is_main:
-        resume_path(run.model_path).unlink(missing_ok=True)
+    resume_path(run.model_path).unlink(missing_ok=True)
     result["data_scheme"] = data.scheme
     result["files"] = data.files
     return result
@@ -476,7 +476,7 @@ def fit_temperature(trainer: Trainer, data: Data, run: Run) -> None:
     entity scores are best calibrated on dev: a raw CRF is overconfident. Decoding does not use it."""
     if not data.dev.types():
         return  # no entities on dev: nothing to calibrate against
-    predictor = Predictor(trainer.scored, trainer.vocab, data.scheme, batch_size=64, scores=True)
+    predictor = Predictor(trainer.scored, trainer.vocab, data.scheme, trainer.predictor.batch_size, scores=True)
     dev = data.dev
     temperature, error = predictor.fit_temperature([s.tokens for s in dev.sentences], dev.tags_in(data.scheme))
     trainer.scored.config.temperature = temperature
