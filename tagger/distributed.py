@@ -123,7 +123,7 @@ def average_gradients(model: nn.Module, local: int, total: int, rank: Rank) -> N
         grad = param.grad
         if grad is not None and grad.is_sparse:
             param.grad = _sum_sparse(grad.coalesce() * weight)
-        elif _sparse_param(model, param):
+        elif grad is None and _sparse_param(model, param):  # a dense gradient is never an embedding's here
             param.grad = _sum_sparse(_empty_sparse(param))  # this rank touched no row
         else:
             dense = grad * weight if grad is not None else torch.zeros_like(param)
