@@ -42,11 +42,8 @@ class Ensemble(nn.Module):
             raise ValueError("an ensemble needs at least one model")
         self.members = nn.ModuleList(members)
         first = members[0]
-        # Decoding follows the first member's constraints; load_ensemble checks they all agree.
+        # Decoding follows the first member's constraints (crf_parameters); load_ensemble checks they all agree.
         self.config: ModelConfig = first.config
-        self.register_buffer("allowed", first.allowed, persistent=False)
-        self.register_buffer("start_allowed", first.start_allowed, persistent=False)
-        self.register_buffer("end_allowed", first.end_allowed, persistent=False)
 
     @property
     def char_encoder(self) -> nn.Module | None:
