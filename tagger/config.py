@@ -66,8 +66,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return _known_fields(cls, data)
 
 
 OPTIMIZERS = ("sgd", "adam")
@@ -117,8 +116,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return _known_fields(cls, data)
 
 
 @dataclass(frozen=True)
@@ -139,6 +137,13 @@ class Defaults:
     nbest: int = 0  # the most probable tag sequences per sentence in the output; 0: none
     min_score: float = 0.0  # entities scoring below this are dropped (their tokens tagged O)
     jobs: int = 0  # processes that each tag whole windows (parallel.py); 0: one per core with 4+ cores, else 1
+
+
+def _known_fields(cls, data: dict):
+    """``cls`` (a config dataclass) from the entries of ``data`` it has fields for: a model file written by another
+    version may hold more, or fewer (their defaults)."""
+    known = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in known})
 
 
 DEFAULTS = Defaults()
