@@ -36,7 +36,7 @@ from typing import BinaryIO, TextIO
 
 from .errors import DataError, TaggerError, WorkerError
 from .reader import decoded_lines, iter_conll
-from .windows import INPUTS, WINDOW, WINDOW_CHARS
+from .windows import INPUTS, WINDOW, cut_chunks
 
 __all__ = ["reads_ahead", "tag_parallel"]
 
@@ -100,19 +100,13 @@ def _write(out: TextIO, result: tuple[int, str]) -> int:
 
 
 def _line_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[bytes, int]]:
-    """Chunks of whole input lines as bytes, each with the character offset of its first line in the input."""
+    """Chunks of whole input lines as bytes (cut as ``windows.cut_chunks`` cuts, by their bytes), each with
+    the character offset of its first line in the input."""
     position, number = 0, 1
-    lines: list[bytes] = []
-    size = 0
-    for raw in stream:
-        lines.append(raw)
-        size += len(raw)
-        if len(lines) >= window or size >= WINDOW_CHARS:
-            data, chars = _checked(lines, name, number)
-            yield data, position
-            position, number, lines, size = position + chars, number + len(lines), [], 0
-    if lines:
-        yield _checked(lines, name, number)[0], position
+    for lines, _ in cut_chunks(stream, window, window, weight=len):
+        data, chars = _checked(lines, name, number)
+        yield data, position
+        position, number = position + chars, number + len(lines)
 
 
 def _checked(lines: list[bytes], name: str, number: int) -> tuple[bytes, int]:
@@ -136,14 +130,8 @@ def _checked(lines: list[bytes], name: str, number: int) -> tuple[bytes, int]:
 
 def _conll_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[bytes, int]]:
     """CoNLL sentences, parsed here (errors name their lines), ``window`` at a time as token lines."""
-    lines: list[str] = []
-    for sentence in iter_conll(stream, name, with_tags=False):
-        lines.append(" ".join(sentence.tokens))  # a CoNLL token holds no space or tab
-        if len(lines) >= window:
-            yield ("\n".join(lines) + "\n").encode("utf-8"), 0
-            lines = []
-    if lines:
-        yield ("\n".join(lines) + "\n").encode("utf-8"), 0
+    for found, _ in cut_chunks(iter_conll(stream, name, with_tags=False), window, window, weight=lambda _: 0):
+        yield "".join(" ".join(s.tokens) + "\n" for s in found).encode("utf-8"), 0  # a token holds no space or tab
 
 
 class _Worker:

@@ -156,7 +156,7 @@ def _pool(workers: int, maker: WindowMaker | None) -> multiprocessing.pool.Pool:
 Item = TypeVar("Item")
 
 
-def _chunks(
+def cut_chunks(
     items: Iterable[Item | None], first: int, size: int, weight: Callable[[Item], int]
 ) -> Iterator[tuple[list[Item], bool]]:
     """Items in chunks, each with whether slow input cut it short: ``first`` items, then ``size``
@@ -194,14 +194,14 @@ def _chunks(
 
 
 def _line_chunks(lines: Iterable, first: int, size: int) -> Iterator[tuple[list, list[str], bool]]:
-    """Decoded input lines (``reader.decoded_lines``) in chunks (``_chunks``), each as
+    """Decoded input lines (``reader.decoded_lines``) in chunks (``cut_chunks``), each as
     ((text, length with line end) per line, texts, cut short by slow input)."""
-    for kept, slow in _chunks(lines, first, size, weight=lambda line: line[2]):
+    for kept, slow in cut_chunks(lines, first, size, weight=lambda line: line[2]):
         yield [(text, length) for _, text, length in kept], [text for _, text, _ in kept], slow
 
 
 def _sentence_chunks(source: Iterable[Sentence | None], first: int, size: int) -> Iterator[tuple[list, list, bool]]:
-    for found, slow in _chunks(source, first, size, weight=lambda _: 0):
+    for found, slow in cut_chunks(source, first, size, weight=lambda _: 0):
         kept = [TaggedSentence(s.tokens, []) for s in found]
         yield kept, [s.tokens for s in kept], slow
 

@@ -42,18 +42,18 @@ def test_chunks_are_cut_where_the_input_pauses():
     right after a full chunk gives one empty chunk (whoever holds results gives them then)."""
     items = [1, 2, None, 3, 4, 5, None, None, 6]
     expected = [([1, 2], False), ([], True), ([3, 4, 5], True), ([6], False)]
-    assert list(windows._chunks(items, 2, 10, no_weight)) == expected
+    assert list(windows.cut_chunks(items, 2, 10, no_weight)) == expected
 
 
 def test_chunks_without_pauses_are_full():
-    assert list(windows._chunks(range(7), 2, 3, no_weight)) == [([0, 1], False), ([2, 3, 4], False), ([5, 6], False)]
-    assert list(windows._chunks([], 2, 3, no_weight)) == []
-    assert list(windows._chunks([None, None], 2, 3, no_weight)) == []  # a pause before any input is no chunk
+    assert list(windows.cut_chunks(range(7), 2, 3, no_weight)) == [([0, 1], False), ([2, 3, 4], False), ([5, 6], False)]
+    assert list(windows.cut_chunks([], 2, 3, no_weight)) == []
+    assert list(windows.cut_chunks([None, None], 2, 3, no_weight)) == []  # a pause before any input is no chunk
 
 
 def test_chunks_keep_the_character_limit():
     lines = ["x" * (windows.WINDOW_CHARS // 2)] * 5
-    chunks = list(windows._chunks(lines, 100, 100, len))
+    chunks = list(windows.cut_chunks(lines, 100, 100, len))
     assert [len(kept) for kept, _ in chunks] == [2, 2, 1]
 
 
@@ -66,7 +66,7 @@ def test_a_chunk_of_input_that_trickles_in_is_cut_after_max_wait(monkeypatch):
             time.sleep(0.01)
             yield i
 
-    chunks = list(windows._chunks(trickle(), 1000, 1000, no_weight))
+    chunks = list(windows.cut_chunks(trickle(), 1000, 1000, no_weight))
     assert len(chunks) >= 2
     assert all(slow for _, slow in chunks[:-1])
     assert [i for kept, _ in chunks for i in kept] == list(range(30))
