@@ -19,6 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from contextual import documents_conll, documents_text, needs_context, save_context_model
 
 from tagger import windows
 from tagger.model_file import load_model
@@ -569,3 +570,99 @@ def test_token_windows_end_where_documents_end(monkeypatch):
     assert grouped([arrays for _, arrays in given]) == [["s0", "s1"], ["s2", "s3", "s4"], ["s5"], ["s6"], ["s7"]]
     plain = list(windows.token_windows(sentences, PlainMaker(), None, window=3))
     assert [(len(chunk), arrays) for chunk, arrays in plain] == [(3, None), (3, None), (2, None)]
+
+
+# With the model's own context option (once merged)
+
+
+def expected_documents(data: str, kind: str) -> list[int]:
+    """Each sentence's document as the issue defines them, found here without windows: blank-line blocks
+    (-DOCSTART- documents in CoNLL), each cut after DOC_MAX lines (sentences) counted from its start."""
+    from tagger.reader import iter_conll
+
+    if kind == "conll":
+        keys = [s.doc for s in iter_conll(io.BytesIO(data.encode()), "<test>", with_tags=False)]
+        sizes = [1] * len(keys)
+    else:
+        keys, sizes, block = [], [], 0
+        for line in data.removeprefix("\ufeff").splitlines():
+            if not line.strip(windows.BLANK):
+                block += 1
+                continue
+            keys.append(block)
+            sizes.append(len(tokenize_flat(line)) if kind == "text" else 1)
+    docs: list[int] = []
+    number, count, last = -1, 0, None
+    for key, size in zip(keys, sizes):
+        if key != last or count == windows.DOC_MAX:
+            number, count, last = number + 1, 0, key
+        count += 1
+        docs += [number] * size
+    return docs
+
+
+@needs_context
+@pytest.mark.parametrize("kind", ["text", "tokens", "conll"])
+def test_a_context_model_tags_each_document_as_the_predictor_does(tmp_path, kind):
+    """``tagger tag`` on a file: each sentence gets the tags ``Predictor.predict`` gives it with its document
+    (blank-line blocks, -DOCSTART- documents; one longer than DOC_MAX cut there), whatever the window."""
+    predictor = Predictor.from_loaded(load_model(save_context_model(tmp_path / "context.pt")))
+    assert predictor.window_maker.context
+    data = documents_conll() if kind == "conll" else documents_text()
+    if kind == "tokens":
+        data = "".join(" ".join(line.split()) + "\n" for line in data.splitlines())
+    docs = expected_documents(data, kind)
+    assert len(set(docs)) > 5
+    for window in (5, 64, windows.WINDOW):
+        found = read_windows(io.BytesIO(data.encode()), "<test>", kind, predictor.window_maker, window=window)
+        tagged = list(tag_stream(predictor, found))
+        assert len(tagged) == len(docs)
+        assert [s.tags for s in tagged] == predictor.predict([s.tokens for s in tagged], docs), window
+
+
+@needs_context
+@pytest.mark.parametrize("kind", ["text", "conll"])
+def test_a_window_of_a_context_model_has_the_arrays_of_its_documents(tmp_path, kind):
+    maker = Predictor.from_loaded(load_model(save_context_model(tmp_path / "context.pt"))).window_maker
+    data = documents_conll(3) if kind == "conll" else documents_text(3)
+    docs = expected_documents(data, kind)
+    at = 0
+    for sentences, arrays in read_windows(io.BytesIO(data.encode()), "<test>", kind, maker, window=4):
+        mine = docs[at : at + len(sentences)]
+        assert at + len(sentences) == len(docs) or docs[at + len(sentences)] != mine[-1]  # ends with a document
+        assert arrays == maker([s.tokens for s in sentences], [d - mine[0] for d in mine])
+        at += len(sentences)
+    assert at == len(docs)
+
+
+@pytest.mark.slow
+@needs_context
+@pytest.mark.parametrize("kind", ["text", "conll"])
+def test_with_a_context_model_the_worker_process_reads_exactly_like_inline(tmp_path, kind):
+    maker = Predictor.from_loaded(load_model(save_context_model(tmp_path / "context.pt"))).window_maker
+    data = (documents_conll() if kind == "conll" else documents_text()).encode()
+
+    def read(workers):
+        found = list(read_windows(io.BytesIO(data), "<test>", kind, maker, workers=workers, window=50))
+        return [(s.tokens, arrays) for w, arrays in found for s in w[:1]], [s.tokens for w, _ in found for s in w]
+
+    (inline_windows, inline), (worker_windows, worker) = read(0), read(1)
+    assert worker == inline
+    assert worker_windows == inline_windows  # the same windows, with the same arrays (documents included)
+
+
+@pytest.mark.slow
+@needs_context
+def test_with_a_context_model_each_line_is_still_answered_within_a_second(tmp_path):
+    """A terminal is answered at once: a pause ends a window (and so a document) before its blank line."""
+    tagger = Filter(save_context_model(tmp_path / "context.pt"), "fifo", tmp_path, "--input", "tokens")
+    try:
+        tagger.send(ONE_SENTENCE["tokens"])
+        assert [a["tokens"] for a in tagger.answers(1, timeout=120)] == [SENTENCE]
+        for _ in range(2):
+            time.sleep(0.3)
+            took = tagger.answer_time(ONE_SENTENCE["tokens"])
+            assert took < 1, f"answered after {took:.2f} s"
+        check_interrupted(tagger)
+    finally:
+        tagger.close()
