@@ -265,7 +265,7 @@ def _to_document_end(
 ) -> tuple[bool, list[Item], bool]:
     """Take items into the full chunk ``kept`` until one starts a document. Returns whether slow input cut
     it short (a pause, or ``deadline`` passed), the item that starts the next chunk (if read), and whether
-    the input ended. The bound is the document's: it ends after ``DOC_MAX`` items."""
+    the input ended. The bound is the document's: it ends after ``DOC_MAX`` items (lines that are not blank)."""
     if len(kept) > 1 and starts(kept[-1]):  # the item that filled the chunk starts a document: it opens the next
         return False, [kept.pop()], False
     for item in items:
@@ -280,18 +280,20 @@ def _to_document_end(
 
 
 def line_documents(lines: Iterable[Item | None], blank: Callable[[Item], bool]) -> Iterator[tuple[Item, bool] | None]:
-    """(line, whether it starts a document) for each line, and ``None`` (a pause) as it comes. A blank line
-    ends a document (it starts none); a document is cut after ``DOC_MAX`` lines that are not blank."""
-    count = 0  # lines of the current document that are not blank
+    """(line, whether a document boundary comes before it) for each line, and ``None`` (a pause) as it
+    comes. A blank line ends a document; a document starts at the next line that is not blank, or after
+    ``DOC_MAX`` lines that are not blank. A boundary comes before a blank line too where the line before
+    is blank (or none is): a window waiting for its document's end never holds a run of blank lines."""
+    count, after_blank = 0, True  # lines of the current document that are not blank; the last line was blank
     for line in lines:
         if line is None:
             yield None
         elif blank(line):
-            count = 0
-            yield line, False
+            yield line, after_blank
+            count, after_blank = 0, True
         else:
             yield line, count % DOC_MAX == 0
-            count += 1
+            count, after_blank = count + 1, False
 
 
 def numbered_documents(

@@ -477,6 +477,17 @@ def test_a_window_holds_at_most_doc_max_lines_beyond_its_size(monkeypatch):
     assert [len(sentences) for sentences, _ in found] == [5] * 8  # no blank line: DOC_MAX lines per document
 
 
+def test_a_run_of_blank_lines_never_holds_a_window_open():
+    """A full window waits for its document's end, not for the next document: blank lines after a document
+    (any number of them) are cut into windows of their own size, so memory stays flat."""
+    from tagger.reader import decoded_lines
+
+    data = ("a x\nb x\nc x\n" + "\n" * 10_000 + "d x\n").encode()
+    chunks = list(windows._line_chunks(decoded_lines(io.BytesIO(data), "<test>"), 2, 2, context=True))
+    assert max(len(kept) for kept, _, _ in chunks) == 4  # a, b, c and the blank line that ends them
+    assert grouped(doc_windows(data.decode(), "tokens", window=2)) == [["a", "b", "c"], ["d"]]
+
+
 def test_conll_documents_are_its_sentences_doc_numbers(monkeypatch):
     """The CoNLL reader numbers documents (Sentence.doc, from -DOCSTART-); a document is cut after DOC_MAX
     sentences, and windows end only where documents end."""
@@ -542,7 +553,8 @@ def test_document_numbers_and_line_documents(monkeypatch):
     monkeypatch.setattr(windows, "DOC_MAX", 2)
     lines = ["a", "b", "c", "", " ", "d", None, "e", "", "f"]
     found = list(windows.line_documents(lines, lambda text: not text.strip()))
-    assert [pair and pair[1] for pair in found] == [True, False, True, False, False, True, None, False, False, True]
+    # a boundary before a document's first line, and before a blank line after a blank line (a run of them)
+    assert [pair and pair[1] for pair in found] == [True, False, True, False, True, True, None, False, False, True]
     assert list(windows.document_numbers([True, False, True, False, True])) == [0, 0, 1, 1, 2]
     assert list(windows.document_numbers([False, True])) == [0, 1]  # a chunk's first item is in document 0
 
