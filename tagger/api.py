@@ -27,7 +27,7 @@ from .model_file import LoadedModel, default_model_path, model_from_checkpoint
 from .runtime import configure_torch
 from .tagging import Predictor, tag_stream
 from .types import Doc, TaggedSentence
-from .windows import WINDOW, read_windows
+from .windows import WINDOW, read_windows, token_windows
 
 __all__ = ["Tagger", "check_device"]
 
@@ -151,27 +151,37 @@ class Tagger:
 
     def __call__(self, text: str) -> Doc:
         """Tag one text: it may hold several lines and sentences. The ``Doc`` keeps the sentences,
-        each with tokens, tags and character offsets into ``text``, and their entities."""
+        each with tokens, tags and character offsets into ``text``, and their entities. A model that
+        reads context tags each sentence with the others of its document: the text's blocks of lines
+        between blank lines are its documents (as for ``tagger tag``)."""
         if not isinstance(text, str):
             hint = " (pipe() tags many texts, tag_tokens() token lists)" if isinstance(text, (list, tuple)) else ""
             raise TypeError(f"a Tagger tags a str; got {_shown(text)}{hint}")
         (doc,) = self._tag_texts([text])
         return doc
 
-    def tag_tokens(self, sentences: Sequence[Sequence[str]]) -> list[TaggedSentence]:
+    def tag_tokens(self, sentences: Sequence[Sequence[str]], docs: Sequence | None = None) -> list[TaggedSentence]:
         """Tag sentences already split into tokens: ``[["John", "lives", "in", "Paris"], ...]``.
-        The results have tokens, tags and entities, and no character offsets."""
+        The results have tokens, tags and entities, and no character offsets.
+
+        ``docs``: each sentence's document, for a model that reads context (a sentence is tagged with the
+        others of its document); consecutive sentences with the same value are one document, e.g.
+        ``[0, 0, 0, 1, 1]``, or ``range(len(sentences))`` for sentences that are each on their own. None:
+        the sentences are one document, as the lines of ``tagger tag --input tokens`` with no blank line
+        between them are. A document is cut after ``windows.DOC_MAX`` sentences. A model without context
+        tags each sentence on its own, whatever ``docs`` says."""
         checked = _token_lists(sentences)
+        if docs is not None:
+            docs = _documents(docs, len(checked))
         untagged = [TaggedSentence(tokens, []) for tokens in checked]
-        windows = ((untagged[i : i + WINDOW], None) for i in range(0, len(untagged), WINDOW))
-        return list(tag_stream(self._predictor, windows))
+        return list(tag_stream(self._predictor, token_windows(untagged, self._predictor.window_maker, docs, WINDOW)))
 
     def pipe(self, texts: Iterable[str], batch_size: int | None = None) -> Iterator[Doc]:
         """Tag a stream of texts, yielding one ``Doc`` per text in input order.
 
         Texts are taken ``batch_size`` at a time (default: the tagger's batch size) and
         tagged together, so a result comes before the stream ends and memory stays flat
-        however long the stream is.
+        however long the stream is. A model that reads context never joins two texts in one document.
         """
         if isinstance(texts, (str, bytes)):
             raise TypeError(f"pipe() takes an iterable of texts, not one text; got {_shown(texts)} (call the tagger)")
@@ -197,7 +207,8 @@ class Tagger:
     def _tag_texts(self, texts: list[str]) -> Iterator[Doc]:
         """Tag texts as one input stream of lines, each text ending a line, and give each
         text its sentences with offsets counted from its own start."""
-        data, starts, marks = _joined(texts)
+        # A model that reads context: a blank line after each text, so that no document runs on into the next text.
+        data, starts, marks = _joined(texts, apart=getattr(self._predictor.window_maker, "context", False))
         stream = BytesIO(data)
         windows = read_windows(stream, "<text>", "text", self._predictor.window_maker, workers=0)
         docs = [Doc(text) for text in texts]
@@ -282,10 +293,10 @@ def _as_str(path: Path | list[Path]) -> str | list[str]:
     return str(path) if isinstance(path, Path) else [str(p) for p in path]
 
 
-def _joined(texts: list[str]) -> tuple[bytes, list[int], list[int]]:
-    """The texts as one UTF-8 stream, a line end after each that lacks one; where each text starts
-    in it (in characters; one more entry for the end); and 1 for a text that starts with a
-    byte-order mark, else 0.
+def _joined(texts: list[str], apart: bool = False) -> tuple[bytes, list[int], list[int]]:
+    """The texts as one UTF-8 stream, a line end after each that lacks one (and with ``apart`` a blank
+    line after each: a document ends there); where each text starts in it (in characters; one more entry
+    for the end); and 1 for a text that starts with a byte-order mark, else 0.
 
     A byte-order mark that starts a text is left out of the stream, as the command line's reader
     drops one that starts its input (so both read the same text), and counted back into the text's
@@ -297,6 +308,8 @@ def _joined(texts: list[str]) -> tuple[bytes, list[int], list[int]]:
         text = text[marks[-1] :]
         if text and not text.endswith("\n"):
             text += "\n"
+        if apart:
+            text += "\n"
         try:
             parts.append(text.encode("utf-8"))
         except UnicodeEncodeError as err:
@@ -307,6 +320,15 @@ def _joined(texts: list[str]) -> tuple[bytes, list[int], list[int]]:
         at += len(text)
         starts.append(at)
     return b"".join(parts), starts, marks
+
+
+def _documents(docs: object, count: int) -> Sequence:
+    """``tag_tokens``' ``docs`` checked: one value per sentence."""
+    if isinstance(docs, (str, bytes)) or not isinstance(docs, Sequence):
+        raise TypeError(f"tag_tokens(): docs must be a list of document numbers, one per sentence; got {_shown(docs)}")
+    if len(docs) != count:
+        raise ValueError(f"tag_tokens(): {len(docs)} document numbers (docs) for {count} sentences")
+    return docs
 
 
 def _token_lists(sentences: object) -> list[list[str]]:

@@ -2,7 +2,9 @@
 
 Each input file is one task: a worker tags it with ``tagging.tag_file``, the
 function behind ``tagger tag FILE``, so its output is byte for byte what that
-command writes. The output goes to a temporary file beside the final one and
+command writes; a model that reads context sees each file's documents whole,
+as that command does (a task is never part of a file, and a document never
+spans two files). The output goes to a temporary file beside the final one and
 is renamed into place when complete: a task retried after its worker died
 never leaves half a file. Each worker process loads a model file once and
 keeps it for every later task (``_cached_load``).

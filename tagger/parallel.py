@@ -15,6 +15,13 @@ At most ``AHEAD`` windows per worker are in flight: memory stays flat.
 CoNLL input is parsed in the parent (``reader.iter_conll``, so its errors name
 their lines as today) and sent on as token lines.
 
+A model that reads context (``ModelConfig.context``) tags each sentence with the
+others of its document: chunks then end only where a document ends (as
+``windows.read_windows`` cuts its windows, by the same ``windows.cut_chunks``),
+so every worker sees whole documents and the output is the same whatever
+``--jobs``; CoNLL sentences go with a blank line where a new document starts
+(a blank line ends a document of token lines).
+
 A worker that dies stops the run at once with a one-line ``WorkerError``
 (status 1) naming it; output already written is whole windows in order, and
 the error says the output stops there. Workers ignore Ctrl-C: the parent
@@ -25,18 +32,17 @@ from __future__ import annotations
 
 import io
 import multiprocessing
-import os
 import signal
-import stat
 from collections import deque
 from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from .errors import DataError, TaggerError, WorkerError
 from .reader import decoded_lines, iter_conll
-from .windows import INPUTS, WINDOW, cut_chunks
+from .windows import BLANK, INPUTS, WINDOW, cut_chunks, line_documents, numbered_documents, reads_ahead
 
 __all__ = ["reads_ahead", "tag_parallel"]
 
@@ -56,15 +62,22 @@ def tag_parallel(
     device: str = "cpu",
     jobs: int = 2,
     window: int = WINDOW,
+    context: bool | None = None,
 ) -> int:
     """Tag ``stream`` (named ``name`` in errors) with ``jobs`` worker processes and write to ``out``
-    what ``tagging.tag_file`` writes; returns the sentence count (0 for an empty input)."""
+    what ``tagging.tag_file`` writes; returns the sentence count (0 for an empty input). ``context``:
+    whether the model reads context (None: read from the model file)."""
     if input_kind not in INPUTS:
         raise DataError(f"unknown input kind {input_kind!r}; expected one of {', '.join(INPUTS)}")
     if jobs < 1:
         raise DataError(f"--jobs must be at least 1, got {jobs}")
+    if context is None:
+        context = reads_context(model_path)
     setup = (str(model_path), batch_size, device, output_format)
-    chunks = _conll_chunks(stream, name, window) if input_kind == "conll" else _line_chunks(stream, name, window)
+    if input_kind == "conll":
+        chunks = _conll_chunks(stream, name, window, context)
+    else:
+        chunks = _line_chunks(stream, name, window, context)
     kind = "tokens" if input_kind == "conll" else input_kind
     pool = _Pool(jobs, setup, name)
     count = 0
@@ -83,13 +96,11 @@ def tag_parallel(
     return count
 
 
-def reads_ahead(stream: BinaryIO) -> bool:
-    """Whether ``stream`` is a file on disk, which --jobs reads whole windows of without waiting. Input that
-    trickles in (a terminal, a pipe) should take the single-process path, which answers each line as it comes."""
-    try:
-        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
-    except (OSError, AttributeError, ValueError):  # no descriptor (an in-memory stream): nothing to wait for
-        return True
+def reads_context(model_path: str | Path) -> bool:
+    """Whether the model file's network reads context (its config's ``context``, "none" when it has none)."""
+    from .checkpoint import read_checkpoint
+
+    return read_checkpoint(model_path)["config"].get("context", "none") != "none"
 
 
 def _write(out: TextIO, result: tuple[int, str]) -> int:
@@ -99,14 +110,32 @@ def _write(out: TextIO, result: tuple[int, str]) -> int:
     return sentences
 
 
-def _line_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[bytes, int]]:
+def _line_chunks(stream: BinaryIO, name: str, window: int, context: bool = False) -> Iterator[tuple[bytes, int]]:
     """Chunks of whole input lines as bytes (cut as ``windows.cut_chunks`` cuts, by their bytes), each with
-    the character offset of its first line in the input."""
+    the character offset of its first line in the input; with ``context``, ending where documents end."""
+    if context:
+        found = line_documents(_blank_marked(stream), blank=itemgetter(1))
+        starts = itemgetter(1)
+        chunks = (
+            ([raw for (raw, _), _ in kept], slow)
+            for kept, slow in cut_chunks(found, window, window, lambda pair: len(pair[0][0]), starts, wait=False)
+        )
+    else:
+        chunks = cut_chunks(stream, window, window, weight=len)
     position, number = 0, 1
-    for lines, _ in cut_chunks(stream, window, window, weight=len):
+    for lines, _ in chunks:
         data, chars = _checked(lines, name, number)
         yield data, position
         position, number = position + chars, number + len(lines)
+
+
+def _blank_marked(stream: BinaryIO) -> Iterator[tuple[bytes, bool]]:
+    """Each input line with whether it is blank as ``reader.decoded_lines`` and ``windows`` read it (a
+    byte-order mark opening the input is no text): the documents cut here are those of the workers."""
+    blank = BLANK.encode("ascii")  # ASCII bytes, never part of a longer UTF-8 character
+    for number, raw in enumerate(stream):
+        text = raw.removeprefix(BOM.encode("utf-8")) if number == 0 else raw
+        yield raw, not text.strip(blank)
 
 
 def _checked(lines: list[bytes], name: str, number: int) -> tuple[bytes, int]:
@@ -128,10 +157,20 @@ def _checked(lines: list[bytes], name: str, number: int) -> tuple[bytes, int]:
     return data, len(text) - (number == 1 and text.startswith(BOM))
 
 
-def _conll_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[bytes, int]]:
-    """CoNLL sentences, parsed here (errors name their lines), ``window`` at a time as token lines."""
-    for found, _ in cut_chunks(iter_conll(stream, name, with_tags=False), window, window, weight=lambda _: 0):
-        yield "".join(" ".join(s.tokens) + "\n" for s in found).encode("utf-8"), 0  # a token holds no space or tab
+def _conll_chunks(stream: BinaryIO, name: str, window: int, context: bool = False) -> Iterator[tuple[bytes, int]]:
+    """CoNLL sentences, parsed here (errors name their lines), ``window`` at a time as token lines (a token
+    holds no space or tab); with ``context``, ending where documents end, and a blank line where a
+    document starts inside a chunk (the worker's documents are then the reader's, and cut at the same
+    ``DOC_MAX``: a blank line comes before each cut)."""
+    sentences = iter_conll(stream, name, with_tags=False)
+    if not context:
+        for found, _ in cut_chunks(sentences, window, window, weight=lambda _: 0):
+            yield "".join(" ".join(s.tokens) + "\n" for s in found).encode("utf-8"), 0
+        return
+    pairs = numbered_documents(sentences, attrgetter("doc"))
+    for found, _ in cut_chunks(pairs, window, window, lambda _: 0, starts=itemgetter(1), wait=False):
+        lines = [("\n" if start and at else "") + " ".join(s.tokens) + "\n" for at, (s, start) in enumerate(found)]
+        yield "".join(lines).encode("utf-8"), 0
 
 
 class _Worker:

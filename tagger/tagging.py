@@ -415,9 +415,19 @@ def tag_file(
         if parallel and one_model is not None and _reads_ahead(stream):
             from .parallel import tag_parallel
 
-            load_models(one_model)  # a missing or damaged model is reported before any worker starts
+            found = load_models(one_model)  # a missing or damaged model is reported before any worker starts
+            context = reads_context(found.config)
             return tag_parallel(
-                stream, name, out, one_model, input_kind, output_format, batch_size, device, _jobs(jobs)
+                stream,
+                name,
+                out,
+                one_model,
+                input_kind,
+                output_format,
+                batch_size,
+                device,
+                _jobs(jobs),
+                context=context,
             )
         configure_torch(threads)
         loaded = loaded or load_models(model_path, device=device)
@@ -433,6 +443,11 @@ def tag_file(
         if close:
             stream.close()
     return count
+
+
+def reads_context(config) -> bool:
+    """Whether a model of this ``ModelConfig`` reads context (tags a sentence with the others of its document)."""
+    return getattr(config, "context", "none") != "none"
 
 
 def _input(file: str | None) -> tuple[str, BinaryIO, bool]:

@@ -12,18 +12,31 @@ Input that comes slowly (a terminal, ``tail -f``) is answered as it comes: a win
 is cut short where the input pauses (``reader.LineFeed``) or when its first line
 has waited ``MAX_WAIT``, and is tagged at once; input that comes fast fills
 whole windows.
+
+Documents (a model that reads context, ``maker.context``: see ``arrays.WindowMaker``): raw text and
+token lines are cut into documents by blank lines (only spaces, tabs, CR, FF, VT), CoNLL input by its
+``-DOCSTART-`` lines (``reader.Sentence.doc``); a document is cut after ``DOC_MAX`` lines (sentences
+in CoNLL) counted from its start, so the cut is the same however the input is windowed. The maker gets,
+per window, each sentence's document numbered from 0 in the window. A window then ends only where a
+document ends: one that reaches its size takes more lines until its last document ends. Slow input is
+still answered at once: a pause or ``MAX_WAIT`` cuts a window inside a document, and the two parts are
+tagged as two documents (input read ahead, a file or memory, is never cut by time).
 """
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import multiprocessing.pool
+import os
 import signal
+import stat
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
+from operator import attrgetter, itemgetter
 from typing import BinaryIO, TypeVar
 
 from .arrays import WindowArrays, WindowMaker
@@ -40,17 +53,32 @@ FIRST_WINDOW = 256  # with a worker, the first window is this small and prepared
 AHEAD = 2  # windows queued per worker beyond the one whose result is awaited: memory stays flat
 MAX_WAIT = 0.5  # seconds a window's first line waits for the window to fill (input that never pauses
 # but trickles in, a line every few milliseconds, is still answered soon)
+# A document is cut after this many lines (raw text, token lines) or sentences (CoNLL), counted from its start.
+# Every CoNLL-2003 document fits whole (the longest has 197 sentences, 99% have 60 or fewer), and a window,
+# which takes the rest of its last document, holds at most this many lines beyond its size: memory stays flat
+# on input with no blank line at all, and the model (which batches a document whole) gets bounded batches.
+DOC_MAX = 256
+BLANK = " \t\r\n\f\v"  # a line of only these is blank (as ``reader.split_token_line`` reads one): it ends a document
 
 
 Window = tuple[list[TaggedSentence], WindowArrays | None]
 LineWindow = tuple[array, str, array, array | None, WindowArrays | None]
 
 
+class DocChunk(list):
+    """A chunk's items (lines or sentences) with ``docs``: each item's document, numbered from 0 in the chunk
+    (an ``array('q')``, one entry per item). Only a maker that reads context gets chunks of this kind."""
+
+    def __init__(self, items: Iterable, docs: array):
+        super().__init__(items)
+        self.docs = docs
+
+
 def _line_window(maker: WindowMaker | None, lines: list[str], tokenize: bool) -> LineWindow:
     """A window of lines, tokenized (raw text) or split (token lines), packed for a cheap trip
     between processes: sentences per line, the tokens joined by newlines (no token holds one),
     tokens per sentence, the tokens' offsets in their lines, flat (raw text only), and the
-    arrays (None without a maker)."""
+    arrays (None without a maker). ``lines`` a ``DocChunk``: the maker gets each sentence's document."""
     per_line, sizes = array("q"), array("q")
     offsets = array("q") if tokenize else None
     sentences = []
@@ -67,7 +95,21 @@ def _line_window(maker: WindowMaker | None, lines: list[str], tokenize: bool) ->
             sentences.append(tokens)
             sizes.append(len(tokens))
     joined = "\n".join(token for tokens in sentences for token in tokens)
-    return per_line, joined, sizes, offsets, _sentence_window(maker, sentences)
+    line_docs = getattr(lines, "docs", None)
+    docs = None if line_docs is None else _sentence_docs(per_line, line_docs)
+    return per_line, joined, sizes, offsets, _arrays(maker, sentences, docs)
+
+
+def _sentence_docs(per_line: array, line_docs: array) -> array:
+    """Each sentence's document, numbered from 0 with no gap, from its line's (a line may give no sentence)."""
+    docs = array("q")
+    number, last = -1, None
+    for count, doc in zip(per_line, line_docs):
+        if count:
+            if doc != last:
+                number, last = number + 1, doc
+            docs.extend([number] * count)
+    return docs
 
 
 def _text_window(maker: WindowMaker | None, lines: list[str]) -> LineWindow:
@@ -79,7 +121,14 @@ def _token_line_window(maker: WindowMaker | None, lines: list[str]) -> LineWindo
 
 
 def _sentence_window(maker: WindowMaker | None, sentences: list[list[str]]) -> WindowArrays | None:
-    return maker(sentences) if maker is not None else None
+    """The arrays of a window of sentences; ``sentences`` a ``DocChunk``: with their documents."""
+    return _arrays(maker, sentences, getattr(sentences, "docs", None))
+
+
+def _arrays(maker: WindowMaker | None, sentences: list[list[str]], docs: array | None) -> WindowArrays | None:
+    if maker is None:
+        return None
+    return maker(sentences) if docs is None else maker(sentences, docs)
 
 
 _TASKS: dict[str, Callable] = {"text": _text_window, "tokens": _token_line_window, "conll": _sentence_window}
@@ -157,18 +206,31 @@ Item = TypeVar("Item")
 
 
 def cut_chunks(
-    items: Iterable[Item | None], first: int, size: int, weight: Callable[[Item], int]
+    items: Iterable[Item | None],
+    first: int,
+    size: int,
+    weight: Callable[[Item], int],
+    starts: Callable[[Item], bool] | None = None,
+    wait: bool = True,
 ) -> Iterator[tuple[list[Item], bool]]:
     """Items in chunks, each with whether slow input cut it short: ``first`` items, then ``size``
     items or items of ``WINDOW_CHARS`` total weight at most; shorter where the input pauses (a
     ``None`` item) or ``MAX_WAIT`` after a chunk's first item. A pause with no item waiting gives
-    an empty chunk once after a full one, so whoever holds results of earlier chunks gives them."""
+    an empty chunk once after a full one, so whoever holds results of earlier chunks gives them.
+
+    ``starts``: whether an item starts a document (``line_documents``, ``numbered_documents``); a chunk
+    that is full then takes more items until one starts a document, and that one opens the next chunk.
+    ``wait`` False: no cut ``MAX_WAIT`` after a chunk's first item (input read ahead, where such a cut
+    would depend on the timing alone).
+    """
     limit, slow = first, True
+    most = MAX_WAIT if wait else math.inf
     items = iter(items)
+    held: list[Item] = []  # the item that starts a document, read by the last chunk: it opens this one
     while True:
-        kept: list[Item] = []
-        total = 0
-        started = 0.0
+        kept, held = held, []
+        total = sum(map(weight, kept))
+        started = time.monotonic()
         for item in items:
             if item is None:  # the input paused
                 if kept or not slow:
@@ -182,28 +244,147 @@ def cut_chunks(
             if len(kept) >= limit or total >= WINDOW_CHARS:
                 slow = False
                 break
-            if time.monotonic() - started >= MAX_WAIT:
+            if time.monotonic() - started >= most:
                 slow = True
                 break
         else:  # the end of the input
             if kept:
                 yield kept, False
             return
+        if starts is not None and not slow:
+            slow, held, ended = _to_document_end(items, kept, starts, started + most)
+            if ended:
+                yield kept, False
+                return
         yield kept, slow
         limit = size
 
 
-def _line_chunks(lines: Iterable, first: int, size: int) -> Iterator[tuple[list, list[str], bool]]:
+def _to_document_end(
+    items: Iterator[Item | None], kept: list[Item], starts: Callable[[Item], bool], deadline: float
+) -> tuple[bool, list[Item], bool]:
+    """Take items into the full chunk ``kept`` until one starts a document. Returns whether slow input cut
+    it short (a pause, or ``deadline`` passed), the item that starts the next chunk (if read), and whether
+    the input ended. The bound is the document's: it ends after ``DOC_MAX`` items (lines that are not blank)."""
+    if len(kept) > 1 and starts(kept[-1]):  # the item that filled the chunk starts a document: it opens the next
+        return False, [kept.pop()], False
+    for item in items:
+        if item is None:
+            return True, [], False
+        if starts(item):
+            return False, [item], False
+        kept.append(item)
+        if time.monotonic() >= deadline:
+            return True, [], False
+    return False, [], True
+
+
+def line_documents(lines: Iterable[Item | None], blank: Callable[[Item], bool]) -> Iterator[tuple[Item, bool] | None]:
+    """(line, whether a document boundary comes before it) for each line, and ``None`` (a pause) as it
+    comes. A blank line ends a document; a document starts at the next line that is not blank, or after
+    ``DOC_MAX`` lines that are not blank. A boundary comes before a blank line too where the line before
+    is blank (or none is): a window waiting for its document's end never holds a run of blank lines."""
+    count, after_blank = 0, True  # lines of the current document that are not blank; the last line was blank
+    for line in lines:
+        if line is None:
+            yield None
+        elif blank(line):
+            yield line, after_blank
+            count, after_blank = 0, True
+        else:
+            yield line, count % DOC_MAX == 0
+            count, after_blank = count + 1, False
+
+
+def numbered_documents(
+    items: Iterable[Item | None], key: Callable[[Item], object]
+) -> Iterator[tuple[Item, bool] | None]:
+    """(item, whether it starts a document) for each item, and ``None`` (a pause) as it comes: a document
+    starts where ``key`` (its document number) changes, and is cut after ``DOC_MAX`` items."""
+    count, current = 0, object()
+    for item in items:
+        if item is None:
+            yield None
+            continue
+        doc = key(item)
+        if doc != current:
+            count, current = 0, doc
+        yield item, count % DOC_MAX == 0
+        count += 1
+
+
+def document_numbers(starts: Iterable[bool]) -> array:
+    """Each item's document, numbered from 0 in its chunk, from whether each item starts one."""
+    numbers, number = array("q"), 0
+    for at, start in enumerate(starts):
+        if start and at:
+            number += 1
+        numbers.append(number)
+    return numbers
+
+
+def _text_blank(line: tuple[int, str, int]) -> bool:
+    return not line[1].strip(BLANK)
+
+
+_STARTS = itemgetter(1)
+
+
+def _line_chunks(
+    lines: Iterable, first: int, size: int, context: bool = False, wait: bool = True
+) -> Iterator[tuple[list, list[str], bool]]:
     """Decoded input lines (``reader.decoded_lines``) in chunks (``cut_chunks``), each as
-    ((text, length with line end) per line, texts, cut short by slow input)."""
-    for kept, slow in cut_chunks(lines, first, size, weight=lambda line: line[2]):
-        yield [(text, length) for _, text, length in kept], [text for _, text, _ in kept], slow
+    ((text, length with line end) per line, texts, cut short by slow input); with ``context`` the
+    chunks end where documents end and the texts are a ``DocChunk``."""
+    if not context:
+        for kept, slow in cut_chunks(lines, first, size, weight=lambda line: line[2], wait=wait):
+            yield [(text, length) for _, text, length in kept], [text for _, text, _ in kept], slow
+        return
+    found = line_documents(lines, _text_blank)
+    for kept, slow in cut_chunks(found, first, size, weight=lambda pair: pair[0][2], starts=_STARTS, wait=wait):
+        texts = DocChunk((line[1] for line, _ in kept), document_numbers(start for _, start in kept))
+        yield [(text, length) for (_, text, length), _ in kept], texts, slow
 
 
-def _sentence_chunks(source: Iterable[Sentence | None], first: int, size: int) -> Iterator[tuple[list, list, bool]]:
-    for found, slow in cut_chunks(source, first, size, weight=lambda _: 0):
-        kept = [TaggedSentence(s.tokens, []) for s in found]
-        yield kept, [s.tokens for s in kept], slow
+def _sentence_chunks(
+    source: Iterable[Sentence | None], first: int, size: int, context: bool = False, wait: bool = True
+) -> Iterator[tuple[list, list, bool]]:
+    if not context:
+        for found, slow in cut_chunks(source, first, size, weight=lambda _: 0, wait=wait):
+            kept = [TaggedSentence(s.tokens, []) for s in found]
+            yield kept, [s.tokens for s in kept], slow
+        return
+    pairs = numbered_documents(source, attrgetter("doc"))
+    for found, slow in cut_chunks(pairs, first, size, weight=lambda _: 0, starts=_STARTS, wait=wait):
+        kept = [TaggedSentence(s.tokens, []) for s, _ in found]
+        yield kept, DocChunk((s.tokens for s in kept), document_numbers(start for _, start in found)), slow
+
+
+def token_windows(
+    sentences: list[TaggedSentence], maker: WindowMaker, docs: Sequence | None = None, window: int = WINDOW
+) -> Iterator[Window]:
+    """Windows of sentences already split into tokens (``api.Tagger.tag_tokens``), ``docs`` their
+    documents (a new one where the value changes; None: all one, cut after ``DOC_MAX``); the arrays
+    are made as each window is taken (by ``tagging.tag_stream``'s reader thread), and only for a maker
+    that reads context: without, the windows come with no arrays and ``tag_stream`` makes them."""
+    if not getattr(maker, "context", False):
+        for at in range(0, len(sentences), window):
+            yield sentences[at : at + window], None
+        return
+    keys = docs if docs is not None else [0] * len(sentences)
+    pairs = numbered_documents(zip(sentences, keys), key=itemgetter(1))
+    for found, _ in cut_chunks(pairs, window, window, weight=lambda _: 0, starts=_STARTS, wait=False):
+        kept = [sentence for (sentence, _), _ in found]
+        yield kept, maker([s.tokens for s in kept], document_numbers(start for _, start in found))
+
+
+def reads_ahead(stream: BinaryIO) -> bool:
+    """Whether ``stream`` is a file on disk or in memory, which is read without waiting: input that
+    trickles in (a terminal, a pipe) is not."""
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, AttributeError, ValueError):  # no descriptor (an in-memory stream): nothing to wait for
+        return True
 
 
 class WindowStream:
@@ -270,20 +451,32 @@ def read_windows(
     """
     if kind not in INPUTS:
         raise DataError(f"unknown input kind {kind!r}; expected one of {', '.join(INPUTS)}")
+    context = bool(getattr(maker, "context", False))
+    # With context, a window cut by time would cut a document where the timing says: never on input read ahead.
+    wait = not (context and reads_ahead(stream))
     feed = LineFeed(stream)
-    return WindowStream(_windows(feed, name, kind, maker, workers, window), feed.stop)
+    return WindowStream(_windows(feed, name, kind, maker, workers, window, context, wait), feed.stop)
 
 
 def _windows(
-    feed: LineFeed, name: str, kind: str, maker: WindowMaker | None, workers: int, window: int
+    feed: LineFeed,
+    name: str,
+    kind: str,
+    maker: WindowMaker | None,
+    workers: int,
+    window: int,
+    context: bool,
+    wait: bool,
 ) -> Iterator[Window]:
     first = min(FIRST_WINDOW, window) if workers > 0 else window
     if kind == "conll":
         source = iter_conll(feed, name, with_tags=False)
-        yield from _done_in_order("conll", _sentence_chunks(source, first, window), maker, workers)
+        chunks = _sentence_chunks(source, first, window, context, wait)
+        yield from _done_in_order("conll", chunks, maker, workers)
         return
     position = 0
-    for kept, packed in _done_in_order(kind, _line_chunks(decoded_lines(feed, name), first, window), maker, workers):
+    chunks = _line_chunks(decoded_lines(feed, name), first, window, context, wait)
+    for kept, packed in _done_in_order(kind, chunks, maker, workers):
         sentences, position = _unpacked(kept, packed, position)
         yield sentences, packed[-1]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import examples, run_cli
+from contextual import needs_context, save_context_model
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -386,3 +387,94 @@ def test_every_public_method_is_documented():
 def test_importing_the_package_does_not_import_torch():
     code = "import sys, tagger; tagger.TaggerError; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent, timeout=60)
+
+
+# Documents, for a model that reads context
+
+
+class RecordingMaker:
+    """A maker that reads context, standing in for one (``arrays.WindowMaker(..., context=True)``): it records
+    the documents it is given and makes the arrays the model's own maker makes."""
+
+    context = True
+
+    def __init__(self, maker):
+        self.maker = maker
+        self.got: list[tuple[list[str], list[int]]] = []  # (first token of each sentence, its document) per window
+
+    def __call__(self, sentences, docs=None):
+        self.got.append(([s[0] if s else "" for s in sentences], None if docs is None else list(docs)))
+        return self.maker(sentences)
+
+
+@pytest.fixture
+def recorded(trained_model, monkeypatch):
+    tagger = Tagger.load(trained_model)
+    maker = RecordingMaker(tagger._predictor.window_maker)
+    monkeypatch.setattr(tagger._predictor, "window_maker", maker)
+    return tagger, maker
+
+
+def documents(got: list) -> list[list[str]]:
+    found: list[list[str]] = []
+    for firsts, docs in got:
+        last = None
+        for first, doc in zip(firsts, docs):
+            if doc != last:
+                found.append([])
+                last = doc
+            found[-1].append(first)
+    return found
+
+
+def test_a_texts_documents_are_its_blank_line_blocks_and_texts_never_share_one(recorded):
+    tagger, maker = recorded
+    doc = tagger("Mary met Bob. He left.\nAna stayed.\n\n \nParis is big.\n\nBerlin too")
+    assert [s.tokens[0] for s in doc.sentences] == ["Mary", "He", "Ana", "Paris", "Berlin"]
+    assert documents(maker.got) == [["Mary", "He", "Ana"], ["Paris"], ["Berlin"]]
+    maker.got.clear()
+    docs = list(tagger.pipe(["Mary left.", "Bob too.\nAna stayed.", "", "Paris"]))
+    assert [s.tokens[0] for d in docs for s in d.sentences] == ["Mary", "Bob", "Ana", "Paris"]
+    assert documents(maker.got) == [["Mary"], ["Bob", "Ana"], ["Paris"]]
+    assert docs[1].sentences[1].offsets[0] == (9, 12)  # offsets count in each text, as before
+
+
+def test_tag_tokens_takes_each_sentences_document(recorded):
+    tagger, maker = recorded
+    sentences = [["Mary"], ["Bob"], ["Ana"], ["Paris"]]
+    assert [s.tokens for s in tagger.tag_tokens(sentences, docs=["a", "a", 7, "a"])] == sentences
+    assert documents(maker.got) == [["Mary", "Bob"], ["Ana"], ["Paris"]]
+    maker.got.clear()
+    tagger.tag_tokens(sentences)  # no docs: one document
+    assert documents(maker.got) == [["Mary", "Bob", "Ana", "Paris"]]
+
+
+def test_tag_tokens_docs_must_give_one_document_per_sentence(model):
+    with pytest.raises(ValueError, match=r"tag_tokens\(\): 1 document numbers \(docs\) for 2 sentences"):
+        model.tag_tokens([["Mary"], ["Bob"]], docs=[0])
+    with pytest.raises(TypeError, match="docs must be a list of document numbers, one per sentence; got str 'ab'"):
+        model.tag_tokens([["Mary"], ["Bob"]], docs="ab")
+    assert model.tag_tokens([["Mary"], ["Bob"]], docs=[0, 1]) == model.tag_tokens([["Mary"], ["Bob"]])  # no context
+
+
+@needs_context
+def test_with_a_context_model_each_block_is_tagged_as_the_predictor_tags_its_document(tmp_path):
+    """The API against the model: a text's blocks, ``pipe``'s texts and ``tag_tokens``' docs are the
+    documents ``Predictor.predict`` is given; the command line gives the same answers."""
+    from tagger.tagging import Predictor
+
+    path = save_context_model(tmp_path / "context.pt")
+    tagger = Tagger.load(path)
+    predictor: Predictor = tagger._predictor
+    text = "Mary met Paris Hilton. Paris left.\nBob met Mary in Berlin.\n\nParis is in France. Mary was not.\n"
+    doc = tagger(text)
+    sentences = [s.tokens for s in doc.sentences]
+    docs = [0] * 3 + [1] * 2
+    assert [s.tags for s in doc.sentences] == predictor.predict(sentences, docs)
+    assert [s.tags for s in tagger.tag_tokens(sentences, docs)] == predictor.predict(sentences, docs)
+    alone = list(range(len(sentences)))
+    assert [s.tags for s in tagger.tag_tokens(sentences, alone)] == predictor.predict(sentences, alone)
+    piped = list(tagger.pipe([text, text.replace("\n\n", "\n")]))
+    assert [s.tags for s in piped[0].sentences] == [s.tags for s in doc.sentences]
+    assert [s.tags for s in piped[1].sentences] == predictor.predict(sentences, [0] * 5)
+    assert records(doc) == cli_records(path, text)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PEOPLE, PLACES
+from contextual import documents_text, needs_context, save_context_model
 
 from tagger.dask import output_paths
 from tagger.errors import DataError
@@ -111,3 +112,47 @@ def test_a_worker_killed_mid_run_is_retried_and_outputs_are_complete(cluster, tr
     for path, output in zip(paths, outputs):
         assert output.read_bytes() == _expected(path, trained_model).encode("utf-8")
     assert sorted(os.listdir(tmp_path / "out")) == sorted(o.name for o in outputs)  # no temporary file left
+
+
+def test_each_file_is_one_task_tagged_whole(tmp_path, monkeypatch):
+    """A document never spans two tasks: a task is a whole file, read as ``tagger tag FILE`` reads it
+    (so a model that reads context sees each file's documents whole)."""
+    from tagger import dask as tagger_dask
+    from tagger import tagging
+
+    paths = _corpus(tmp_path, 3, 5)
+    seen: list[tuple[str, str]] = []
+
+    def tag_file(file, out, model_path, **options):
+        seen.append((file, out.name))
+        out.write(Path(file).read_text(encoding="utf-8"))
+        return 1
+
+    class Client:  # runs each task here, in order
+        def map(self, function, *columns, pure, **kwargs):
+            return [function(*args, **kwargs) for args in zip(*columns)]
+
+        def gather(self, futures):
+            return futures
+
+    monkeypatch.setattr(tagging, "tag_file", tag_file)
+    monkeypatch.setattr(tagger_dask, "_cached_load", lambda path, device: None)
+    outputs = tagger_dask.tag_files(Client(), paths, tmp_path / "model.pt", tmp_path / "out")
+    assert [file for file, _ in seen] == [str(p.resolve()) for p in paths]  # one call per file, the whole file
+    assert [o.read_text(encoding="utf-8") for o in outputs] == [p.read_text(encoding="utf-8") for p in paths]
+
+
+@pytest.mark.slow
+@needs_context
+def test_with_a_context_model_tag_files_equals_tag_file(cluster, tmp_path):
+    from tagger.dask import tag_files
+
+    model = save_context_model(tmp_path / "context.pt")
+    paths = []
+    for f in range(3):
+        path = tmp_path / f"doc{f}.txt"
+        path.write_text(documents_text(blocks=3 + f), encoding="utf-8")
+        paths.append(path)
+    outputs = tag_files(cluster, paths, model, tmp_path / "out", output_format="jsonl")
+    for path, output in zip(paths, outputs):
+        assert output.read_bytes() == _expected(path, model, output_format="jsonl").encode("utf-8")

@@ -12,6 +12,7 @@ import time
 
 import pytest
 from conftest import PEOPLE, PLACES, make_sentences
+from contextual import documents_conll, documents_text, needs_context, save_context_model
 
 from tagger.errors import DataError, WorkerError
 from tagger.parallel import reads_ahead, tag_parallel
@@ -183,3 +184,87 @@ def test_the_jobs_option_gives_the_same_output_and_falls_back_where_it_does_not_
     assert page.stdout.count("<!DOCTYPE html>") == 1
     missing = run_cli_process("tag", "-m", tmp_path / "none.pt", path, "--jobs", "2")
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "none.pt" in missing.stderr
+
+
+# A model that reads context: chunks end where documents end
+
+
+def _chunk_lines(chunks) -> list[list[str]]:
+    return [data.decode("utf-8").splitlines() for data, _ in chunks]
+
+
+def test_with_context_line_chunks_end_where_documents_end(monkeypatch):
+    from tagger import parallel, windows
+
+    monkeypatch.setattr(windows, "DOC_MAX", 3)
+    data = b"a1\na2\n\nb1\nb2\nb3\nb4\n \t\nc1\n"
+    chunks = list(parallel._line_chunks(io.BytesIO(data), "in.txt", 2, context=True))
+    assert _chunk_lines(chunks) == [["a1", "a2", ""], ["b1", "b2", "b3"], ["b4", " \t"], ["c1"]]
+    assert [position for _, position in chunks] == [0, 7, 16, 22]  # characters before each chunk
+    plain = list(parallel._line_chunks(io.BytesIO(data), "in.txt", 2))
+    assert _chunk_lines(plain) == [["a1", "a2"], ["", "b1"], ["b2", "b3"], ["b4", " \t"], ["c1"]]
+
+
+def test_a_byte_order_mark_opening_the_input_is_no_text_and_one_later_is():
+    from tagger import parallel
+
+    marked = list(parallel._blank_marked(io.BytesIO(b"\xef\xbb\xbf\r\n\xef\xbb\xbf\n \t\nx\n")))
+    assert [blank for _, blank in marked] == [True, False, True, False]
+
+
+def test_with_context_conll_goes_as_token_lines_with_a_blank_line_where_a_document_starts(monkeypatch):
+    """The worker reads token lines, where a blank line ends a document: its documents are the reader's
+    (Sentence.doc, numbered at each -DOCSTART-), cut after DOC_MAX sentences."""
+    from types import SimpleNamespace
+
+    from tagger import parallel, windows
+
+    monkeypatch.setattr(windows, "DOC_MAX", 3)
+    docs = [0, 0, 1, 1, 1, 1, 1, 2]
+    sentences = [SimpleNamespace(tokens=[f"s{i}", "x"], doc=d) for i, d in enumerate(docs)]
+    monkeypatch.setattr(parallel, "iter_conll", lambda stream, name, with_tags: iter(sentences))
+    chunks = list(parallel._conll_chunks(io.BytesIO(b""), "in.txt", 5, context=True))
+    assert _chunk_lines(chunks) == [["s0 x", "s1 x", "", "s2 x", "s3 x", "s4 x"], ["s5 x", "s6 x", "", "s7 x"]]
+    chunks = list(parallel._conll_chunks(io.BytesIO(b""), "in.txt", 2, context=True))
+    assert _chunk_lines(chunks) == [["s0 x", "s1 x"], ["s2 x", "s3 x", "s4 x"], ["s5 x", "s6 x"], ["s7 x"]]
+    assert _chunk_lines(parallel._conll_chunks(io.BytesIO(b""), "in.txt", 3)) == [
+        ["s0 x", "s1 x", "s2 x"],
+        ["s3 x", "s4 x", "s5 x"],
+        ["s6 x", "s7 x"],
+    ]
+
+
+def test_a_model_reads_context_as_its_config_says(trained_model, tmp_path):
+    from tagger.parallel import reads_context
+
+    assert not reads_context(trained_model)  # a model of before the option: no context
+
+
+@needs_context
+def test_a_context_model_reads_context(tmp_path):
+    from tagger.parallel import reads_context
+
+    assert reads_context(save_context_model(tmp_path / "context.pt"))
+
+
+@pytest.mark.slow
+@needs_context
+@pytest.mark.parametrize("kind", ["text", "tokens", "conll"])
+def test_with_a_context_model_any_jobs_writes_what_one_process_writes(tmp_path, kind):
+    """Documents longer than DOC_MAX, blank-line blocks and -DOCSTART- documents: the same bytes for
+    any --jobs and window, as the single-process path (which cuts its windows its own way)."""
+    model = save_context_model(tmp_path / "context.pt")
+    if kind == "conll":
+        data = documents_conll().encode("utf-8")
+    elif kind == "text":
+        data = documents_text().encode("utf-8")
+    else:
+        data = "".join(" ".join(line.split()) + "\n" for line in documents_text().splitlines()).encode("utf-8")
+    path = tmp_path / "in.txt"
+    path.write_bytes(data)
+    for fmt in ("conll", "jsonl"):
+        expected = _single(path, model, kind, fmt)
+        for jobs, window in ((1, 2048), (2, 7), (3, 100)):
+            count, got = _parallel(data, model, kind, fmt, jobs, window)
+            assert got == expected, (fmt, jobs, window)
+            assert count == expected.count("\n\n" if fmt == "conll" else "\n")

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from contextual import documents_conll, documents_text, needs_context, save_context_model
 
 from tagger import windows
 from tagger.model_file import load_model
@@ -392,3 +393,288 @@ def test_offsets_point_at_the_tokens_across_lines():
     for s in sentences:
         for token, (start, end) in zip(s.tokens, s.offsets, strict=True):
             assert text[start:end] == token
+
+
+# Documents (a model that reads context): what the maker gets, and where windows end
+
+
+class DocMaker:
+    """A stand-in for a maker that reads context (``arrays.WindowMaker(..., context=True)``): its
+    "arrays" are the sentences and the documents it was given."""
+
+    context = True
+
+    def __call__(self, sentences, docs=None):
+        return [list(s) for s in sentences], None if docs is None else list(docs)
+
+
+class PlainMaker(DocMaker):
+    context = False
+
+
+def doc_windows(data: str, kind: str, maker=None, window: int = windows.WINDOW, stream=None) -> list:
+    """(tokens, documents) per window that ``read_windows`` gives the maker."""
+    stream = stream or io.BytesIO(data.encode())
+    found = read_windows(stream, "<test>", kind, maker or DocMaker(), window=window)
+    return [arrays for _, arrays in found]
+
+
+def grouped(found: list) -> list[list[str]]:
+    """The documents of windows from ``doc_windows``, each as the first tokens of its sentences: the same
+    list whatever the windows, when a document is never cut by a window's end."""
+    docs: list[list[str]] = []
+    for sentences, numbers in found:
+        assert numbers == sorted(numbers) and (not numbers or numbers[0] == 0)  # numbered from 0 in each window
+        assert sorted(set(numbers)) == list(range(len(set(numbers))))  # with no gap
+        last = None
+        for tokens, number in zip(sentences, numbers):
+            if number != last:
+                docs.append([])
+                last = number
+            docs[-1].append(tokens[0])
+    return docs
+
+
+@pytest.mark.parametrize("kind", ["text", "tokens"])
+def test_a_blank_line_ends_a_document(kind):
+    data = "A1 b .\nA2 c .\n\nB1 d .\n \t\r\n\n\nC1 e .\nC2 f .\n"
+    assert grouped(doc_windows(data, kind)) == [["A1", "A2"], ["B1"], ["C1", "C2"]]
+
+
+def test_the_sentences_of_a_line_of_raw_text_are_in_its_document():
+    data = "Mary met Bob. He left.\n\nAna lives in Paris. She works there. Ok.\n"
+    assert grouped(doc_windows(data, "text")) == [["Mary", "He"], ["Ana", "She", "Ok"]]
+
+
+def test_a_maker_that_reads_no_context_gets_no_documents_and_windows_as_before():
+    data = "".join(f"S{i} x .\n" + ("\n" if i % 3 == 0 else "") for i in range(10))
+    found = doc_windows(data, "tokens", PlainMaker(), window=4)
+    assert [numbers for _, numbers in found] == [None] * 4
+    assert [len(sentences) for sentences, _ in found] == [3, 3, 3, 1]  # 4 lines each (blank ones too)
+
+
+@pytest.mark.parametrize("kind", ["text", "tokens"])
+@pytest.mark.parametrize("window", [1, 2, 3, 7, 1000])
+def test_windows_end_only_where_documents_end(kind, window, monkeypatch):
+    """A full window takes lines until its last document ends, so every window gets the same documents;
+    a document is cut after DOC_MAX lines counted from its start, whatever the windows."""
+    monkeypatch.setattr(windows, "DOC_MAX", 4)
+    blocks = [3, 1, 6, 4, 9, 2]  # lines per blank-line-separated block
+    data = "\n".join("".join(f"L{b}x{i} y .\n" for i in range(n)) for b, n in enumerate(blocks))
+    expected = []
+    for b, n in enumerate(blocks):
+        lines = [f"L{b}x{i}" for i in range(n)]
+        expected += [lines[at : at + 4] for at in range(0, n, 4)]
+    found = doc_windows(data, kind, window=window)
+    assert grouped(found) == expected
+    if window < 1000:
+        assert len(found) > 1
+
+
+def test_a_window_holds_at_most_doc_max_lines_beyond_its_size(monkeypatch):
+    monkeypatch.setattr(windows, "DOC_MAX", 5)
+    found = doc_windows("".join(f"L{i} x .\n" for i in range(40)), "tokens", window=3)
+    assert [len(sentences) for sentences, _ in found] == [5] * 8  # no blank line: DOC_MAX lines per document
+
+
+def test_a_run_of_blank_lines_never_holds_a_window_open():
+    """A full window waits for its document's end, not for the next document: blank lines after a document
+    (any number of them) are cut into windows of their own size, so memory stays flat."""
+    from tagger.reader import decoded_lines
+
+    data = ("a x\nb x\nc x\n" + "\n" * 10_000 + "d x\n").encode()
+    chunks = list(windows._line_chunks(decoded_lines(io.BytesIO(data), "<test>"), 2, 2, context=True))
+    assert max(len(kept) for kept, _, _ in chunks) == 4  # a, b, c and the blank line that ends them
+    assert grouped(doc_windows(data.decode(), "tokens", window=2)) == [["a", "b", "c"], ["d"]]
+
+
+def test_conll_documents_are_its_sentences_doc_numbers(monkeypatch):
+    """The CoNLL reader numbers documents (Sentence.doc, from -DOCSTART-); a document is cut after DOC_MAX
+    sentences, and windows end only where documents end."""
+    monkeypatch.setattr(windows, "DOC_MAX", 3)
+    docs = [0, 0, 1, 2, 2, 2, 2, 2, 3]
+    source = [SimpleNamespace(tokens=[f"s{i}", "x"], doc=d) for i, d in enumerate(docs)]
+    for window in (1, 2, 4, 100):
+        chunks = list(windows._sentence_chunks(iter(source), window, window, context=True))
+        found = [([list(t) for t in chunk], list(chunk.docs)) for _, chunk, _ in chunks]
+        assert grouped(found) == [["s0", "s1"], ["s2"], ["s3", "s4", "s5"], ["s6", "s7"], ["s8"]], window
+    plain = list(windows._sentence_chunks(iter(source), 4, 4))
+    assert [len(chunk) for _, chunk, _ in plain] == [4, 4, 1] and not hasattr(plain[0][1], "docs")
+
+
+def test_a_pause_cuts_a_document_and_its_lines_still_count_towards_doc_max(monkeypatch):
+    """Slow input is answered at once: the lines before a pause are a window (a document of their own for the
+    model), and the document's cut after DOC_MAX lines stays where the whole document puts it."""
+    monkeypatch.setattr(windows, "DOC_MAX", 3)
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb") as stream:
+        found = read_windows(stream, "<pipe>", "tokens", DocMaker())
+        os.write(write_end, b"a1 x\na2 x\n")
+        assert next(found)[1] == ([["a1", "x"], ["a2", "x"]], [0, 0])  # answered while the writer is open
+        os.write(write_end, b"a3 x\na4 x\na5 x\n\nb1 x\n")
+        os.close(write_end)
+        rest = [arrays for _, arrays in found]
+    assert grouped(rest) == [["a3"], ["a4", "a5"], ["b1"]]
+
+
+def test_a_full_chunk_takes_items_until_one_starts_a_document():
+    def starts(item):
+        return item % 5 == 0
+
+    chunks = list(windows.cut_chunks(range(12), 2, 2, no_weight, starts))
+    assert chunks == [([0, 1, 2, 3, 4], False), ([5, 6, 7, 8, 9], False), ([10, 11], False)]
+    # the item that fills a chunk starts a document: it opens the next chunk instead
+    assert list(windows.cut_chunks(range(4), 2, 2, no_weight, lambda i: i in (0, 1, 3))) == [
+        ([0], False),
+        ([1, 2], False),
+        ([3], False),
+    ]
+    # a pause while a full chunk waits for its document's end: the chunk is answered (slow input)
+    assert list(windows.cut_chunks([0, 1, 2, None, 3, 5], 2, 2, no_weight, starts)) == [
+        ([0, 1, 2], True),
+        ([3], False),
+        ([5], False),
+    ]
+
+
+def test_input_read_ahead_is_never_cut_by_time(monkeypatch):
+    monkeypatch.setattr(windows, "MAX_WAIT", 0.01)
+
+    def trickle():
+        for i in range(10):
+            time.sleep(0.005)
+            yield i
+
+    assert list(windows.cut_chunks(trickle(), 100, 100, no_weight, wait=False)) == [(list(range(10)), False)]
+    assert len(list(windows.cut_chunks(trickle(), 100, 100, no_weight))) > 1
+
+
+def test_document_numbers_and_line_documents(monkeypatch):
+    monkeypatch.setattr(windows, "DOC_MAX", 2)
+    lines = ["a", "b", "c", "", " ", "d", None, "e", "", "f"]
+    found = list(windows.line_documents(lines, lambda text: not text.strip()))
+    # a boundary before a document's first line, and before a blank line after a blank line (a run of them)
+    assert [pair and pair[1] for pair in found] == [True, False, True, False, True, True, None, False, False, True]
+    assert list(windows.document_numbers([True, False, True, False, True])) == [0, 0, 1, 1, 2]
+    assert list(windows.document_numbers([False, True])) == [0, 1]  # a chunk's first item is in document 0
+
+
+def test_a_chunk_with_documents_reaches_a_worker_whole():
+    import pickle
+    from array import array
+
+    chunk = windows.DocChunk(["a b", "", "c"], array("q", [0, 0, 1]))
+    copy = pickle.loads(pickle.dumps(chunk))
+    assert copy == ["a b", "", "c"] and list(copy.docs) == [0, 0, 1]
+    packed = windows._token_line_window(DocMaker(), copy)
+    assert packed[-1] == ([["a", "b"], ["c"]], [0, 1])
+
+
+def test_token_windows_end_where_documents_end(monkeypatch):
+    from tagger.types import TaggedSentence
+
+    monkeypatch.setattr(windows, "DOC_MAX", 3)
+    sentences = [TaggedSentence([f"s{i}"], []) for i in range(8)]
+    one = list(windows.token_windows(sentences, DocMaker(), None, window=2))  # one document, cut after DOC_MAX
+    assert grouped([arrays for _, arrays in one]) == [["s0", "s1", "s2"], ["s3", "s4", "s5"], ["s6", "s7"]]
+    assert [s for chunk, _ in one for s in chunk] == sentences
+    given = list(windows.token_windows(sentences, DocMaker(), [5, 5, 1, 1, 1, 1, "x", 5], window=2))
+    assert grouped([arrays for _, arrays in given]) == [["s0", "s1"], ["s2", "s3", "s4"], ["s5"], ["s6"], ["s7"]]
+    plain = list(windows.token_windows(sentences, PlainMaker(), None, window=3))
+    assert [(len(chunk), arrays) for chunk, arrays in plain] == [(3, None), (3, None), (2, None)]
+
+
+# With the model's own context option (once merged)
+
+
+def expected_documents(data: str, kind: str) -> list[int]:
+    """Each sentence's document as the issue defines them, found here without windows: blank-line blocks
+    (-DOCSTART- documents in CoNLL), each cut after DOC_MAX lines (sentences) counted from its start."""
+    from tagger.reader import iter_conll
+
+    if kind == "conll":
+        keys = [s.doc for s in iter_conll(io.BytesIO(data.encode()), "<test>", with_tags=False)]
+        sizes = [1] * len(keys)
+    else:
+        keys, sizes, block = [], [], 0
+        for line in data.removeprefix("\ufeff").splitlines():
+            if not line.strip(windows.BLANK):
+                block += 1
+                continue
+            keys.append(block)
+            sizes.append(len(tokenize_flat(line)) if kind == "text" else 1)
+    docs: list[int] = []
+    number, count, last = -1, 0, None
+    for key, size in zip(keys, sizes):
+        if key != last or count == windows.DOC_MAX:
+            number, count, last = number + 1, 0, key
+        count += 1
+        docs += [number] * size
+    return docs
+
+
+@needs_context
+@pytest.mark.parametrize("kind", ["text", "tokens", "conll"])
+def test_a_context_model_tags_each_document_as_the_predictor_does(tmp_path, kind):
+    """``tagger tag`` on a file: each sentence gets the tags ``Predictor.predict`` gives it with its document
+    (blank-line blocks, -DOCSTART- documents; one longer than DOC_MAX cut there), whatever the window."""
+    predictor = Predictor.from_loaded(load_model(save_context_model(tmp_path / "context.pt")))
+    assert predictor.window_maker.context
+    data = documents_conll() if kind == "conll" else documents_text()
+    if kind == "tokens":
+        data = "".join(" ".join(line.split()) + "\n" for line in data.splitlines())
+    docs = expected_documents(data, kind)
+    assert len(set(docs)) > 5
+    for window in (5, 64, windows.WINDOW):
+        found = read_windows(io.BytesIO(data.encode()), "<test>", kind, predictor.window_maker, window=window)
+        tagged = list(tag_stream(predictor, found))
+        assert len(tagged) == len(docs)
+        assert [s.tags for s in tagged] == predictor.predict([s.tokens for s in tagged], docs), window
+
+
+@needs_context
+@pytest.mark.parametrize("kind", ["text", "conll"])
+def test_a_window_of_a_context_model_has_the_arrays_of_its_documents(tmp_path, kind):
+    maker = Predictor.from_loaded(load_model(save_context_model(tmp_path / "context.pt"))).window_maker
+    data = documents_conll(3) if kind == "conll" else documents_text(3)
+    docs = expected_documents(data, kind)
+    at = 0
+    for sentences, arrays in read_windows(io.BytesIO(data.encode()), "<test>", kind, maker, window=4):
+        mine = docs[at : at + len(sentences)]
+        assert at + len(sentences) == len(docs) or docs[at + len(sentences)] != mine[-1]  # ends with a document
+        assert arrays == maker([s.tokens for s in sentences], [d - mine[0] for d in mine])
+        at += len(sentences)
+    assert at == len(docs)
+
+
+@pytest.mark.slow
+@needs_context
+@pytest.mark.parametrize("kind", ["text", "conll"])
+def test_with_a_context_model_the_worker_process_reads_exactly_like_inline(tmp_path, kind):
+    maker = Predictor.from_loaded(load_model(save_context_model(tmp_path / "context.pt"))).window_maker
+    data = (documents_conll() if kind == "conll" else documents_text()).encode()
+
+    def read(workers):
+        found = list(read_windows(io.BytesIO(data), "<test>", kind, maker, workers=workers, window=50))
+        return [(s.tokens, arrays) for w, arrays in found for s in w[:1]], [s.tokens for w, _ in found for s in w]
+
+    (inline_windows, inline), (worker_windows, worker) = read(0), read(1)
+    assert worker == inline
+    assert worker_windows == inline_windows  # the same windows, with the same arrays (documents included)
+
+
+@pytest.mark.slow
+@needs_context
+def test_with_a_context_model_each_line_is_still_answered_within_a_second(tmp_path):
+    """A terminal is answered at once: a pause ends a window (and so a document) before its blank line."""
+    tagger = Filter(save_context_model(tmp_path / "context.pt"), "fifo", tmp_path, "--input", "tokens")
+    try:
+        tagger.send(ONE_SENTENCE["tokens"])
+        assert [a["tokens"] for a in tagger.answers(1, timeout=120)] == [SENTENCE]
+        for _ in range(2):
+            time.sleep(0.3)
+            took = tagger.answer_time(ONE_SENTENCE["tokens"])
+            assert took < 1, f"answered after {took:.2f} s"
+        check_interrupted(tagger)
+    finally:
+        tagger.close()
