@@ -6,6 +6,12 @@ forward and backward states at each token are concatenated (2 x hidden) and
 projected to tag scores, and the CRF of ``pytorch-crf`` scores whole tag
 sequences (the loss) and picks the best one (Viterbi, optionally constrained
 to sequences valid in the tag scheme).
+
+With document context (``ModelConfig.context == "document"``) each token's
+state is joined by the mean of the states of the other mentions of its
+lowercased form in its document (``document_context``), so a name spelled out
+once lends its evidence to its other mentions; the projection then reads
+4 x hidden.
 """
 
 from __future__ import annotations
@@ -161,7 +167,8 @@ class BiLSTMCRF(nn.Module):
         feature_dim += c.case_dim
         self.rnn = BiRNN(c.cell, feature_dim, c.hidden_size, c.layers, c.dropout)
         self.dropout = Dropout(c.dropout, c.locked_dropout)
-        self.project = nn.Linear(2 * c.hidden_size, c.num_tags)
+        self.context = c.context == "document"
+        self.project = nn.Linear((4 if self.context else 2) * c.hidden_size, c.num_tags)
         self.crf = CRF(c.num_tags, batch_first=True)
         allowed, start, end = _constraint_masks(tags, c.scheme) if tags else (None, None, None)
         self.register_buffer("allowed", allowed, persistent=False)
@@ -195,6 +202,10 @@ class BiLSTMCRF(nn.Module):
             parts.append(self.case_embed(batch.cases))  # shape: (batch, time, case_dim)
         x = self.dropout(torch.cat(parts, dim=2))  # shape: (batch, time, features)
         out = self.rnn(x, batch.lengths)  # shape: (batch, time, 2 * hidden)
+        if self.context:
+            if batch.docs is None or batch.keys is None:
+                raise ValueError("a model with document context needs batches with docs and keys (arrays.py, context)")
+            out = torch.cat([out, document_context(out, batch.docs, batch.keys)], dim=2)  # (batch, time, 4 * hidden)
         return self.project(self.dropout(out))  # shape: (batch, time, tags)
 
     def loss(self, batch: Batch) -> torch.Tensor:
@@ -247,6 +258,27 @@ class BiLSTMCRF(nn.Module):
             chars = bucket.chars.to(device)
             table[bucket.start : bucket.start + chars.shape[0]] = self.char_encoder(chars)
         return table
+
+
+def document_context(states: torch.Tensor, docs: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """For each token, the mean of the ``states`` of the OTHER tokens of the same key in the same document
+    (zeros for a token with none). shape: like ``states``, (batch, time, features)
+
+    ``docs`` (batch,) numbers each row's document, ``keys`` (batch, time) each token's lowercased form (0
+    on padding). Padding is pooled too but only with padding (key 0 is no real token's), so no mask is
+    needed: one group id per (document, key) pair, one ``index_add_`` of the states into their groups.
+    """
+    batch, time, features = states.shape
+    flat = states.reshape(batch * time, features)  # shape: (batch * time, features)
+    span = int(keys.max()) + 1 if keys.numel() else 1
+    pair = (docs.to(keys.device).unsqueeze(1) * span + keys).reshape(-1)  # shape: (batch * time,)
+    _, group = torch.unique(pair, return_inverse=True)  # shape: (batch * time,) group of each token
+    groups = int(group.max()) + 1 if group.numel() else 0
+    sums = flat.new_zeros(groups, features).index_add_(0, group, flat)  # shape: (groups, features)
+    counts = torch.bincount(group, minlength=groups)  # shape: (groups,)
+    others = (counts[group] - 1).clamp(min=1).unsqueeze(1).to(flat.dtype)  # shape: (batch * time, 1)
+    pooled = (sums[group] - flat) / others  # shape: (batch * time, features); zeros when alone
+    return pooled.view(batch, time, features)
 
 
 def _constraint_masks(tags: list[str], scheme: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import SENTENCES, all_paths, make_model, random_mask, sequence_scores
 
-from tagger.model import CharCNN, Dropout, ModelConfig
+from tagger.model import CharCNN, Dropout, ModelConfig, document_context
 from tagger.schemes import BIOES, IOB1, IOB2, invalid_positions
 from tagger.tensors import TensorMaker
 
@@ -29,6 +29,61 @@ def test_emission_shapes_and_encoder_width(cell, char_encoder):
     decoded = model.decode(batch)
     assert [len(d) for d in decoded] == [len(s) for s in SENTENCES]
     assert all(0 <= t < len(vocab.tags) for d in decoded for t in d)
+
+
+def brute_force_context(states, docs, keys, lengths):
+    """document_context token by token: the mean of the other same-key tokens' states of the document."""
+    out = torch.zeros_like(states)
+    tokens = [(r, t) for r in range(len(lengths)) for t in range(int(lengths[r]))]
+    for r, t in tokens:
+        same = [(q, u) for q, u in tokens if docs[q] == docs[r] and keys[q, u] == keys[r, t]]
+        others = [states[q, u] for q, u in same if (q, u) != (r, t)]
+        if others:
+            out[r, t] = torch.stack(others).mean(dim=0)
+    return out
+
+
+def test_document_context_is_the_mean_of_the_other_mentions_in_the_document():
+    torch.manual_seed(0)
+    lengths = torch.tensor([5, 3, 4, 2])
+    docs = torch.tensor([0, 1, 0, 1])
+    keys = torch.randint(1, 4, (4, 5)).masked_fill(torch.arange(5) >= lengths.unsqueeze(1), 0)
+    states = torch.randn(4, 5, 6)
+    found = document_context(states, docs, keys)
+    mask = torch.arange(5) < lengths.unsqueeze(1)
+    assert torch.allclose(found[mask], brute_force_context(states, docs, keys, lengths)[mask], atol=1e-6)
+
+
+def test_a_tokens_context_depends_only_on_its_own_documents_mentions():
+    model, vocab = make_model(context="document")
+    model.eval()
+    maker = TensorMaker(vocab, context=True)
+    seen = {}
+    model.project.register_forward_hook(lambda module, args, out: seen.update(x=args[0]))
+    ours = [["John", "Smith", "lives", "in", "Paris", "."], ["Acme", "hired", "John"]]
+    theirs = [["Paris", "John", "John"], ["ok", "Paris"]]
+    with torch.no_grad():
+        model.emissions(maker.batch(ours, docs=[0, 0]))
+        alone = seen["x"]
+        model.emissions(maker.batch(ours + theirs, docs=[0, 0, 1, 1]))
+        beside = seen["x"][:2, : alone.shape[1]]
+    hidden = model.config.hidden_size
+    assert alone.shape[2] == 4 * hidden
+    assert torch.allclose(alone[0, :6], beside[0, :6], atol=1e-6)
+    assert torch.allclose(alone[1, :3], beside[1, :3], atol=1e-6)
+    assert alone[0, 0, 2 * hidden :].abs().sum() > 0  # "John" has another mention in its document
+    assert not alone[0, 1, 2 * hidden :].any()  # "Smith" has none: zeros
+    with pytest.raises(ValueError, match="needs batches with docs and keys"):
+        model.emissions(TensorMaker(vocab).batch(ours))
+
+
+def test_context_model_trains_with_gradients_through_the_pooled_states():
+    model, vocab = make_model(context="document")
+    tags = [[i % len(vocab.tags) for i in range(len(s))] for s in SENTENCES]
+    loss = model.loss(TensorMaker(vocab, context=True).batch(SENTENCES, tags, docs=[0] * len(SENTENCES)))
+    loss.backward()
+    assert torch.isfinite(loss) and model.project.weight.shape[1] == 4 * model.config.hidden_size
+    assert model.project.weight.grad[:, 2 * model.config.hidden_size :].abs().sum() > 0
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
