@@ -83,18 +83,22 @@ def documents(count: int, docs: Sequence[int] | None = None) -> list[list[int]]:
     return groups
 
 
-def document_batches(groups: Sequence[Sequence[int]], batch_size: int) -> list[list[int]]:
+def document_batches(groups: Sequence[Sequence[int]], batch_size: int) -> list[list[Sequence[int]]]:
     """Consecutive whole documents (``groups`` of sentence indices, in the order given) in batches of
-    about ``batch_size`` sentences: a document joins the batch while that leaves it nearer to
-    ``batch_size`` than without (so batches average about ``batch_size``); a longer document is a batch
-    of its own. A group may be empty (its sentences had no tokens): it adds nothing."""
-    batches: list[list[int]] = []
-    current: list[int] = []
+    about ``batch_size`` sentences, each batch a list of its documents: a document joins the batch while
+    that leaves it nearer to ``batch_size`` than without (so batches average about ``batch_size``); a
+    longer document is a batch of its own. An empty group (sentences without tokens) adds nothing."""
+    batches: list[list[Sequence[int]]] = []
+    current: list[Sequence[int]] = []
+    size = 0
     for group in groups:
-        if current and 2 * len(current) + len(group) > 2 * batch_size:
+        if not group:
+            continue
+        if current and 2 * size + len(group) > 2 * batch_size:
             batches.append(current)
-            current = []
-        current = current + list(group)
+            current, size = [], 0
+        current.append(group)
+        size += len(group)
     if current:
         batches.append(current)
     return batches
@@ -166,7 +170,10 @@ def window_arrays(
     table = FormTable(sentences, todo, lookup, chars, context=context)
     if context:
         groups = [[i for i in group if lengths[i]] for group in documents(len(sentences), docs)]
-        batches = [table.batch(sentences, index, docs) for index in document_batches(groups, batch_size) if index]
+        batches = [
+            table.batch(sentences, [i for group in batch for i in group], docs)
+            for batch in document_batches(groups, batch_size)
+        ]
     else:
         batches = [
             table.batch(sentences, [todo[g] for g in group])

@@ -66,8 +66,8 @@ def test_documents_are_runs_of_equal_numbers_or_each_sentence_its_own():
 def test_document_batches_hold_whole_documents_of_about_the_batch_size():
     groups = [[0, 1], [2, 3, 4], [5], [6, 7, 8, 9, 10, 11, 12], [13], [14, 15]]
     batches = document_batches(groups, 4)
-    assert batches == [[0, 1, 2, 3, 4], [5], [6, 7, 8, 9, 10, 11, 12], [13, 14, 15]]
-    assert document_batches([[0], [], [1]], 1) == [[0], [1]]
+    assert batches == [[[0, 1], [2, 3, 4]], [[5]], [[6, 7, 8, 9, 10, 11, 12]], [[13], [14, 15]]]
+    assert document_batches([[0], [], [1]], 1) == [[[0]], [[1]]]
 
 
 def test_with_context_a_window_is_cut_at_documents_with_their_numbers_and_keys():

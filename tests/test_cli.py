@@ -691,6 +691,7 @@ BAD_VALUES = {
     "hidden_size": ["0", "-1"],
     "word_dim": ["0", "-1"],
     "char_encoder": ["bert"],
+    "context": ["sentence", "Document"],
     "dropout": ["-0.1", "1", "1.5", "nan"],
     "patience": ["-1"],
     "data_scheme": ["bilou"],
