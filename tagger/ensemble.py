@@ -14,11 +14,16 @@ An ``Ensemble`` offers what ``tagging.Predictor`` asks of a model
 ``eval``/``train``), so ``Predictor.from_loaded(load_ensemble(paths))``
 tags with it. Each member runs its own network: tagging costs about the
 members' count times one model's network time; the Viterbi runs once.
+
+Members may differ in document context (``ModelConfig.context``): when any
+member reads it, the ensemble's config says "document", so its batches hold
+whole documents with their keys, which a member without context ignores.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -43,7 +48,9 @@ class Ensemble(nn.Module):
         self.members = nn.ModuleList(members)
         first = members[0]
         # Decoding follows the first member's constraints (crf_parameters); load_ensemble checks they all agree.
-        self.config: ModelConfig = first.config
+        # Batches carry documents and keys when any member reads them (Predictor reads config.context).
+        context = "document" if any(m.config.context == "document" for m in members) else first.config.context
+        self.config: ModelConfig = replace(first.config, context=context)
 
     @property
     def char_encoder(self) -> nn.Module | None:
