@@ -86,15 +86,16 @@ def documents(count: int, docs: Sequence[int] | None = None) -> list[list[int]]:
 def document_batches(groups: Sequence[Sequence[int]], batch_size: int) -> list[list[Sequence[int]]]:
     """Consecutive whole documents (``groups`` of sentence indices, in the order given) in batches of
     about ``batch_size`` sentences, each batch a list of its documents: a document joins the batch while
-    that leaves it nearer to ``batch_size`` than without (so batches average about ``batch_size``); a
-    longer document is a batch of its own. An empty group (sentences without tokens) adds nothing."""
+    that leaves it nearer to ``batch_size`` than without (so batches average about ``batch_size`` and hold
+    at most 1.5 times as many); a longer document is a batch of its own. An empty group (sentences without
+    tokens) adds nothing."""
     batches: list[list[Sequence[int]]] = []
     current: list[Sequence[int]] = []
     size = 0
     for group in groups:
         if not group:
             continue
-        if current and 2 * size + len(group) > 2 * batch_size:
+        if current and (2 * size + len(group) > 2 * batch_size or len(group) > batch_size):
             batches.append(current)
             current, size = [], 0
         current.append(group)

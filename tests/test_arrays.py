@@ -68,6 +68,7 @@ def test_document_batches_hold_whole_documents_of_about_the_batch_size():
     batches = document_batches(groups, 4)
     assert batches == [[[0, 1], [2, 3, 4]], [[5]], [[6, 7, 8, 9, 10, 11, 12]], [[13], [14, 15]]]
     assert document_batches([[0], [], [1]], 1) == [[[0]], [[1]]]
+    assert document_batches([[0], [1, 2, 3, 4, 5]], 4) == [[[0]], [[1, 2, 3, 4, 5]]]  # a longer one alone
 
 
 def test_with_context_a_window_is_cut_at_documents_with_their_numbers_and_keys():
