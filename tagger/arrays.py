@@ -11,11 +11,14 @@ into tensors without copying. This module does not import torch, so the
 tokenizer process can do this work beside the network.
 
 With ``context`` (a model reading document context, ``ModelConfig.context``)
-a batch holds whole documents, consecutive ones of about ``batch_size``
-sentences (a longer document is a batch of its own), and carries each row's
-document within the batch and each token's key: the id of its lowercased form,
-one per form-table row, so the network can pool the mentions of a word in its
-document. Without it nothing of this is computed.
+each batch also carries each row's document, numbered from 0 in its window,
+and each token's key: the id of its lowercased form in the window, one per
+form-table row, so the network can pool the mentions of a word over its
+document, which the window holds whole (``model.window_emissions`` pools over
+all of a window's batches, which stay cut by length: cut by document they
+would pad three times as much). A training batch is its own window and is
+made of whole documents (``document_batches``). Without context nothing of
+this is computed.
 """
 
 from __future__ import annotations
@@ -120,7 +123,7 @@ class BatchArrays:
     cases: array  # shape: (rows, width) case classes
     forms: array  # shape: (rows, width) form-table row of each token
     lengths: array  # shape: (rows,) tokens per sentence
-    docs: array | None = None  # shape: (rows,) document of each row, numbered from 0 in the batch (context only)
+    docs: array | None = None  # shape: (rows,) document of each row, numbered from 0 in the window (context only)
     keys: array | None = None  # shape: (rows, width) id of each token's lowercased form, PAD beyond (context only)
 
 
@@ -158,9 +161,9 @@ def window_arrays(
     docs: Sequence[int] | None = None,
     context: bool = False,
 ) -> WindowArrays:
-    """The arrays for tagging ``sentences``: a form table and batches of similar length, or with
-    ``context`` batches of whole documents (``docs``: each sentence's document number, None: each
-    sentence its own; ``docs`` is not read without ``context``).
+    """The arrays for tagging ``sentences``: a form table and batches of similar length; with ``context``
+    the batches carry documents and keys (``docs``: each sentence's document number, a run of equal
+    numbers being a document, None: each sentence its own; ``docs`` is not read without ``context``).
 
     Every token is looked up through its form's table row, so the per-token
     work is two dictionary lookups done by ``map``; ``chars`` off (a model
@@ -169,17 +172,16 @@ def window_arrays(
     lengths = [len(s) for s in sentences]
     todo = [i for i, n in enumerate(lengths) if n > 0]
     table = FormTable(sentences, todo, lookup, chars, context=context)
-    if context:
-        groups = [[i for i in group if lengths[i]] for group in documents(len(sentences), docs)]
-        batches = [
-            table.batch(sentences, [i for group in batch for i in group], docs)
-            for batch in document_batches(groups, batch_size)
-        ]
-    else:
-        batches = [
-            table.batch(sentences, [todo[g] for g in group])
-            for group in length_batches([lengths[i] for i in todo], batch_size)
-        ]
+    numbers = None
+    if context:  # each sentence's document, numbered in the window: runs of equal ``docs`` numbers
+        numbers = [0] * len(sentences)
+        for number, group in enumerate(documents(len(sentences), docs)):
+            for i in group:
+                numbers[i] = number
+    batches = [
+        table.batch(sentences, [todo[g] for g in group], numbers)
+        for group in length_batches([lengths[i] for i in todo], batch_size)
+    ]
     return WindowArrays(len(sentences), len(table.forms), table.buckets, batches)
 
 
@@ -202,7 +204,11 @@ def batch_arrays(
         raise ValueError(f"{len(sentences)} sentences but {len(docs)} document numbers")
     todo = list(range(len(sentences)))
     table = FormTable(sentences, todo, lookup, chars, bucket=0, context=context)
-    return WindowArrays(len(sentences), len(table.forms), table.buckets, [table.batch(sentences, todo, docs)])
+    numbers = None
+    if context:  # documents numbered in order of first row
+        seen: dict[int, int] = {}
+        numbers = [seen.setdefault(d, len(seen)) for d in docs] if docs is not None else todo
+    return WindowArrays(len(sentences), len(table.forms), table.buckets, [table.batch(sentences, todo, numbers)])
 
 
 class FormTable:
@@ -246,7 +252,7 @@ class FormTable:
         self, sentences: Sequence[Sequence[str]], index: list[int], docs: Sequence[int] | None = None
     ) -> BatchArrays:
         """The batch of ``sentences[i] for i in index``, one row each, padded to the longest; with context
-        (a table made with it), the rows' documents (``docs[i]``, None: each its own) and the tokens' keys."""
+        (a table made with it), the rows' documents (``docs[i]``) and the tokens' keys."""
         width = max(len(sentences[i]) for i in index)
         padded = array("q", [PAD]) * (width * len(index))
         words, cases, form_rows = padded, array("q", padded), array("q", padded)
@@ -262,8 +268,6 @@ class FormTable:
         lengths = array("q", [len(sentences[i]) for i in index])
         rows = BatchArrays(index, width, words, cases, form_rows, lengths)
         if keys is not None:
-            numbers: dict[int, int] = {}  # document number -> its number in the batch, in order of first row
-            own = docs if docs is not None else range(len(sentences))
-            rows.docs = array("q", (numbers.setdefault(own[i], len(numbers)) for i in index))
+            rows.docs = array("q", (docs[i] for i in index))
             rows.keys = keys
         return rows

@@ -9,7 +9,7 @@ tag scheme, and the same word and character vocabularies (a batch is built
 once, with one vocabulary, and fed to every member).
 
 An ``Ensemble`` offers what ``tagging.Predictor`` asks of a model
-(``form_features``, ``decode``, ``emissions``, ``decode_emissions``,
+(``form_features``, ``decode``, ``emissions``, ``window_emissions``, ``decode_emissions``,
 ``crf_parameters``, ``config``, ``char_encoder``, ``parameters``,
 ``eval``/``train``), so ``Predictor.from_loaded(load_ensemble(paths))``
 tags with it. Each member runs its own network: tagging costs about the
@@ -68,6 +68,15 @@ class Ensemble(nn.Module):
             raise ValueError(f"{len(self.members)} members need as many form tables, got {len(tables)}")
         each = [m.emissions(batch, t) for m, t in zip(self.members, tables)]  # each shape: (batch, time, tags)
         return torch.stack(each).mean(dim=0)  # shape: (batch, time, tags)
+
+    def window_emissions(
+        self, batches: list[Batch], form_features: Sequence[torch.Tensor | None] | None = None
+    ) -> list[torch.Tensor]:
+        """The members' ``window_emissions`` of a window's batches, averaged batch by batch. Each shape:
+        (batch, time, tags)"""
+        tables = form_features if form_features is not None else [None] * len(self.members)
+        each = [m.window_emissions(batches, t) for m, t in zip(self.members, tables)]  # per member, per batch
+        return [torch.stack(scores).mean(dim=0) for scores in zip(*each)]  # each shape: (batch, time, tags)
 
     def crf_parameters(self, exact: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The members' CRF start (tags,), transition (tags, tags) and end (tags,) scores, averaged, then

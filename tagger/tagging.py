@@ -119,8 +119,8 @@ class Predictor:
         out: list[list[str]] = [[] for _ in range(prepared.sentences)]
         with torch.inference_mode():
             table = model.form_features(prepared.buckets, prepared.forms)
-            for index, batch in prepared.batches:
-                for i, ids in zip(index, model.decode(batch.to(self.device), table)):
+            for index, batch, emissions in self._emissions(prepared, table):
+                for i, ids in zip(index, model.decode_emissions(emissions, batch.mask)):
                     out[i] = rewrite(ids)
         model.train(was_training)
         return out
@@ -146,9 +146,7 @@ class Predictor:
             with torch.inference_mode():
                 table = model.form_features(prepared.buckets, prepared.forms)
                 group: list[tuple[list[int], torch.Tensor, torch.Tensor, list[list[int]]]] = []
-                for index, batch in prepared.batches:
-                    batch = batch.to(self.device)
-                    emissions = model.emissions(batch, table)  # shape: (batch, time, tags)
+                for index, batch, emissions in self._emissions(prepared, table):  # shape: (batch, time, tags)
                     group.append((index, emissions, batch.mask, model.decode_emissions(emissions, batch.mask)))
                     if sum(e.shape[0] for _, e, _, _ in group) * emissions.shape[1] >= self.score_group:
                         yield group
@@ -157,6 +155,18 @@ class Predictor:
                     yield group
         finally:
             model.train(was_training)
+
+    def _emissions(self, prepared: Prepared, table) -> Iterator[tuple[list[int], Batch, torch.Tensor]]:
+        """Each batch of ``prepared`` (on the device) with its emissions, batch after batch; with document
+        context all at once, since a token's context is its document's, across the window's batches."""
+        model = self.model
+        if not self.window_maker.context:
+            for index, batch in prepared.batches:
+                batch = batch.to(self.device)
+                yield index, batch, model.emissions(batch, table)
+            return
+        batches = [batch.to(self.device) for _, batch in prepared.batches]
+        yield from zip([index for index, _ in prepared.batches], batches, model.window_emissions(batches, table))
 
     def _score_group(self, group: list, out: list[dict]) -> None:
         """Score some batches at once (padded to the longest), into ``out`` at their sentences' indices."""

@@ -71,13 +71,15 @@ def test_document_batches_hold_whole_documents_of_about_the_batch_size():
     assert document_batches([[0], [1, 2, 3, 4, 5]], 4) == [[[0]], [[1, 2, 3, 4, 5]]]  # a longer one alone
 
 
-def test_with_context_a_window_is_cut_at_documents_with_their_numbers_and_keys():
+def test_with_context_a_windows_batches_carry_window_document_numbers_and_keys():
     sentences = [["Paris", "is"], ["PARIS", "x"], [], ["paris"], ["Mary", "in", "Paris"], ["is"]]
     docs = [7, 7, 7, 8, 9, 9]
     arrays = window_arrays(sentences, Lookup(VOCAB), batch_size=3, docs=docs, context=True)
-    assert [b.index for b in arrays.batches] == [[0, 1, 3], [4, 5]]  # the empty sentence gets no row
-    first, second = arrays.batches
-    assert list(first.docs) == [0, 0, 1] and list(second.docs) == [0, 0]
+    plain = window_arrays(sentences, Lookup(VOCAB), batch_size=3)
+    assert [b.index for b in arrays.batches] == [b.index for b in plain.batches]  # still cut by length
+    assert sorted(i for b in arrays.batches for i in b.index) == [0, 1, 3, 4, 5]  # the empty sentence gets no row
+    numbers = {i: d for b in arrays.batches for i, d in zip(b.index, b.docs)}
+    assert numbers == {0: 0, 1: 0, 3: 1, 4: 2, 5: 2}  # runs of equal numbers, from 0 in the window
     keys = {}  # token -> its key, the same for every mention of a lowercased form, PAD beyond each length
     for b in arrays.batches:
         for r, i in enumerate(b.index):
@@ -87,7 +89,7 @@ def test_with_context_a_window_is_cut_at_documents_with_their_numbers_and_keys()
                 assert keys.setdefault(token.lower(), key) == key and key > 0
     assert len(set(keys.values())) == len(keys)
     alone = window_arrays(sentences, Lookup(VOCAB), batch_size=3, context=True)  # no docs: each its own
-    assert [list(b.docs) for b in alone.batches] == [[0, 1, 2], [0, 1]]
+    assert {i: d for b in alone.batches for i, d in zip(b.index, b.docs)} == {0: 0, 1: 1, 3: 3, 4: 4, 5: 5}
 
 
 def test_a_context_batch_numbers_its_documents_in_order_of_first_row():

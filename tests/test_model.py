@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import SENTENCES, all_paths, make_model, random_mask, sequence_scores
 
-from tagger.model import CharCNN, Dropout, ModelConfig, document_context
+from tagger.model import CharCNN, Dropout, ModelConfig, pool_mentions
 from tagger.schemes import BIOES, IOB1, IOB2, invalid_positions
 from tagger.tensors import TensorMaker
 
@@ -49,32 +49,68 @@ def test_document_context_is_the_mean_of_the_other_mentions_in_the_document():
     docs = torch.tensor([0, 1, 0, 1])
     keys = torch.randint(1, 4, (4, 5)).masked_fill(torch.arange(5) >= lengths.unsqueeze(1), 0)
     states = torch.randn(4, 5, 6)
-    found = document_context(states, docs, keys)
     mask = torch.arange(5) < lengths.unsqueeze(1)
-    assert torch.allclose(found[mask], brute_force_context(states, docs, keys, lengths)[mask], atol=1e-6)
+    found = pool_mentions(states[mask], docs.unsqueeze(1).expand(4, 5)[mask], keys[mask])
+    assert torch.allclose(found, brute_force_context(states, docs, keys, lengths)[mask], atol=1e-6)
 
 
 def test_a_tokens_context_depends_only_on_its_own_documents_mentions():
     model, vocab = make_model(context="document")
     model.eval()
     maker = TensorMaker(vocab, context=True)
-    seen = {}
-    model.project.register_forward_hook(lambda module, args, out: seen.update(x=args[0]))
     ours = [["John", "Smith", "lives", "in", "Paris", "."], ["Acme", "hired", "John"]]
     theirs = [["Paris", "John", "John"], ["ok", "Paris"]]
     with torch.no_grad():
-        model.emissions(maker.batch(ours, docs=[0, 0]))
-        alone = seen["x"]
-        model.emissions(maker.batch(ours + theirs, docs=[0, 0, 1, 1]))
-        beside = seen["x"][:2, : alone.shape[1]]
-    hidden = model.config.hidden_size
-    assert alone.shape[2] == 4 * hidden
-    assert torch.allclose(alone[0, :6], beside[0, :6], atol=1e-6)
-    assert torch.allclose(alone[1, :3], beside[1, :3], atol=1e-6)
-    assert alone[0, 0, 2 * hidden :].abs().sum() > 0  # "John" has another mention in its document
-    assert not alone[0, 1, 2 * hidden :].any()  # "Smith" has none: zeros
+        alone = model.emissions(maker.batch(ours, docs=[0, 0]))
+        beside = model.emissions(maker.batch(ours + theirs, docs=[0, 0, 1, 1]))[:2, : alone.shape[1]]
+        apart = model.emissions(maker.batch(ours, docs=[0, 1]))  # the two sentences in documents of their own
+    mask = maker.batch(ours).mask
+    assert torch.allclose(alone[mask], beside[mask], atol=1e-5)
+    assert not torch.allclose(alone[0, 0], apart[0, 0])  # "John" has another mention in its document
+    assert torch.allclose(alone[0, 1], apart[0, 1], atol=1e-6)  # "Smith" has none either way: zeros
     with pytest.raises(ValueError, match="needs batches with docs and keys"):
         model.emissions(TensorMaker(vocab).batch(ours))
+
+
+def test_tagging_projects_before_pooling_with_the_numbers_of_pooling_the_states():
+    """Out of training the projection is applied before the pooling (it is linear): the same scores as
+    joining each state with the pooled states and projecting 4 x hidden, as training does."""
+    model, vocab = make_model(context="document", hidden_size=7)
+    model.eval()
+    batch = TensorMaker(vocab, context=True).batch(SENTENCES, docs=[0, 0, 1, 1, 1])
+    with torch.no_grad():
+        states = model.states(batch)  # shape: (batch, time, 2 * hidden)
+        mask = batch.mask
+        pooled = torch.zeros_like(states)
+        pooled[mask] = pool_mentions(states[mask], batch.docs.unsqueeze(1).expand_as(mask)[mask], batch.keys[mask])
+        expected = model.project(torch.cat([states, pooled], dim=2))
+        assert torch.allclose(model.emissions(batch)[mask], expected[mask], atol=1e-5)
+
+
+def test_window_emissions_pool_over_a_windows_batches_as_over_one_batch():
+    from tagger.arrays import Lookup, window_arrays
+    from tagger.tensors import window_tensors
+
+    model, vocab = make_model(context="document")
+    model.eval()
+    docs = [0, 0, 1, 1, 1]
+    arrays = window_arrays(SENTENCES, Lookup(vocab), batch_size=2, docs=docs, context=True)
+    buckets, batches = window_tensors(arrays)
+    with torch.no_grad():
+        table = model.form_features(buckets, arrays.forms)
+        split = model.window_emissions([b for _, b in batches], table)
+        whole = model.emissions(TensorMaker(vocab, context=True).batch(SENTENCES, docs=docs))
+    assert len(batches) == 3
+    for (index, _), emissions in zip(batches, split):
+        for r, i in enumerate(index):
+            n = len(SENTENCES[i])
+            assert torch.allclose(emissions[r, :n], whole[i, :n], atol=1e-5)
+    plain, vocab = make_model()
+    plain.eval()
+    with torch.no_grad():  # without context, each batch's own emissions
+        table = plain.form_features(buckets, arrays.forms)
+        got = plain.window_emissions([b for _, b in batches], table)
+        assert all(torch.equal(e, plain.emissions(b, table)) for (_, b), e in zip(batches, got))
 
 
 def test_context_model_trains_with_gradients_through_the_pooled_states():
