@@ -29,7 +29,8 @@ class Batch:
     mask: torch.Tensor  # shape: (batch, time) True on real tokens
     lengths: torch.Tensor  # shape: (batch,) tokens per sentence
     tags: torch.Tensor | None = None  # shape: (batch, time) tag ids, 0 beyond each length
-    # With document context (arrays.py): each row's document in the batch, and each token's lowercased-form key
+    # With document context (arrays.py): each row's document in its window (a training batch is its own window),
+    # and each token's lowercased-form key
     docs: torch.Tensor | None = None  # shape: (batch,)
     keys: torch.Tensor | None = None  # shape: (batch, time), 0 beyond each length
 
