@@ -204,7 +204,7 @@ class BiLSTMCRF(nn.Module):
         """``emissions`` of each of a window's batches; with document context, each token pools the
         mentions of its word over its whole document, whichever batches of the window hold them. Each
         shape: (batch, time, tags)"""
-        if not self.context:
+        if not self.context or not batches:
             return [self.emissions(b, form_features) for b in batches]
         return self._with_context([self.states(b, form_features) for b in batches], batches)
 

@@ -75,7 +75,8 @@ class Predictor:
         self.out_scheme = out_scheme
         self.rewrite = _output_rewrite(model, vocab.tags, out_scheme)
         self.batch_size = batch_size
-        # A model reading document context needs batches of whole documents with their keys (arrays.py)
+        # A model reading document context needs its batches' documents and keys (arrays.py): a window's
+        # tokens pool the mentions of their word over their document, in whichever of the window's batches
         context = model.config.context == "document"
         self.window_maker = WindowMaker(vocab, batch_size, chars=model.char_encoder is not None, context=context)
         self.device = next(model.parameters()).device

@@ -230,6 +230,25 @@ def test_a_context_model_tags_each_document_as_it_would_alone(context_model, con
             assert together[i] == convert([loaded.vocab.tags[t] for t in found], loaded.data_scheme)
 
 
+def test_a_context_model_scores_what_it_tags(context_model, context_dir):
+    from tagger.corpus import load_tagged
+
+    sentences = load_tagged(context_dir / "test.txt").sentences
+    tokens, docs = [s.tokens for s in sentences], [s.doc for s in sentences]
+    loaded = load_model(context_model)
+    scored = Predictor.from_loaded(loaded, batch_size=7, scores=True, nbest=2).run_scored(
+        Predictor.from_loaded(loaded, batch_size=7).prepare(tokens, docs)
+    )
+    assert [found["tags"] for found in scored] == Predictor.from_loaded(loaded).predict(tokens, docs)
+    assert all(0 < found["probability"] <= 1 and len(found["nbest"]) == 2 for found in scored)
+
+
+def test_a_context_model_tags_empty_input(context_model):
+    predictor = Predictor.from_loaded(load_model(context_model))
+    assert predictor.predict([]) == [] and predictor.predict([[], []], [0, 1]) == [[], []]
+    assert predictor.predict([["Mary"], [], ["Mary"]], [0, 0, 0])[1] == []
+
+
 def test_a_model_without_context_ignores_documents(trained_model):
     predictor = Predictor.from_loaded(load_model(trained_model), batch_size=2)
     assert not predictor.window_maker.context
