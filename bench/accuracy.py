@@ -121,6 +121,7 @@ def main() -> None:
                 "seconds": time.perf_counter() - start,
                 "seconds_to_best": sum(r["seconds"] for r in result["history"][: result["best_epoch"]]),
                 "sentences_per_second": best["sentences_per_second"],
+                "model": str(model_path),  # kept, for measuring it afterwards (bench/speed.py)
             }
             done.append(row)
             with results_path.open("a") as f:

@@ -9,6 +9,16 @@ sentences (word ids, case classes and form-table rows, padded): for tagging,
 is plain ``array('q')`` data: it pickles as bytes, and ``tensors.py`` turns it
 into tensors without copying. This module does not import torch, so the
 tokenizer process can do this work beside the network.
+
+With ``context`` (a model reading document context, ``ModelConfig.context``)
+each batch also carries each row's document, numbered from 0 in its window,
+and each token's key: the id of its lowercased form in the window, one per
+form-table row, so the network can pool the mentions of a word over its
+document, which the window holds whole (``model.window_emissions`` pools over
+all of a window's batches, which stay cut by length: cut by document they
+would pad three times as much). A training batch is its own window and is
+made of whole documents (``document_batches``). Without context nothing of
+this is computed.
 """
 
 from __future__ import annotations
@@ -60,6 +70,44 @@ def length_batches(lengths: Sequence[int], batch_size: int, order: Sequence[int]
     return batches
 
 
+def documents(count: int, docs: Sequence[int] | None = None) -> list[list[int]]:
+    """Sentence indices ``0 .. count - 1`` grouped into documents: runs of equal ``docs`` numbers
+    (None: each sentence a document of its own)."""
+    if docs is None:
+        return [[i] for i in range(count)]
+    if len(docs) != count:
+        raise ValueError(f"{count} sentences but {len(docs)} document numbers")
+    groups: list[list[int]] = []
+    for i, doc in enumerate(docs):
+        if i and doc == docs[i - 1]:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def document_batches(groups: Sequence[Sequence[int]], batch_size: int) -> list[list[Sequence[int]]]:
+    """Consecutive whole documents (``groups`` of sentence indices, in the order given) in batches of
+    about ``batch_size`` sentences, each batch a list of its documents: a document joins the batch while
+    that leaves it nearer to ``batch_size`` than without (so batches average about ``batch_size`` and hold
+    at most 1.5 times as many); a longer document is a batch of its own. An empty group (sentences without
+    tokens) adds nothing."""
+    batches: list[list[Sequence[int]]] = []
+    current: list[Sequence[int]] = []
+    size = 0
+    for group in groups:
+        if not group:
+            continue
+        if current and (2 * size + len(group) > 2 * batch_size or len(group) > batch_size):
+            batches.append(current)
+            current, size = [], 0
+        current.append(group)
+        size += len(group)
+    if current:
+        batches.append(current)
+    return batches
+
+
 @dataclass
 class CharBucket:
     start: int  # form-table row of the bucket's first form
@@ -75,6 +123,8 @@ class BatchArrays:
     cases: array  # shape: (rows, width) case classes
     forms: array  # shape: (rows, width) form-table row of each token
     lengths: array  # shape: (rows,) tokens per sentence
+    docs: array | None = None  # shape: (rows,) document of each row, numbered from 0 in the window (context only)
+    keys: array | None = None  # shape: (rows, width) id of each token's lowercased form, PAD beyond (context only)
 
 
 @dataclass
@@ -86,27 +136,34 @@ class WindowArrays:
 
 
 class WindowMaker:
-    """``window_arrays`` with a model's vocabulary and batch size; picklable as its arguments."""
+    """``window_arrays`` with a model's vocabulary, batch size and context; picklable as its arguments."""
 
-    def __init__(self, vocab: Vocabulary, batch_size: int, chars: bool = True):
-        self.vocab, self.batch_size, self.chars = vocab, batch_size, chars
+    def __init__(self, vocab: Vocabulary, batch_size: int, chars: bool = True, context: bool = False):
+        self.vocab, self.batch_size, self.chars, self.context = vocab, batch_size, chars, context
         self.lookup = Lookup(vocab)
 
     def __reduce__(self):  # the vocabulary travels in its compact file form; the lookup cache stays here
-        return _window_maker, (self.vocab.to_dict(), self.batch_size, self.chars)
+        return _window_maker, (self.vocab.to_dict(), self.batch_size, self.chars, self.context)
 
-    def __call__(self, sentences: Sequence[Sequence[str]]) -> WindowArrays:
-        return window_arrays(sentences, self.lookup, self.batch_size, self.chars)
+    def __call__(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> WindowArrays:
+        return window_arrays(sentences, self.lookup, self.batch_size, self.chars, docs, self.context)
 
 
-def _window_maker(vocab: dict, batch_size: int, chars: bool) -> WindowMaker:
-    return WindowMaker(Vocabulary.from_dict(vocab), batch_size, chars)
+def _window_maker(vocab: dict, batch_size: int, chars: bool, context: bool = False) -> WindowMaker:
+    return WindowMaker(Vocabulary.from_dict(vocab), batch_size, chars, context)
 
 
 def window_arrays(
-    sentences: Sequence[Sequence[str]], lookup: Lookup, batch_size: int, chars: bool = True
+    sentences: Sequence[Sequence[str]],
+    lookup: Lookup,
+    batch_size: int,
+    chars: bool = True,
+    docs: Sequence[int] | None = None,
+    context: bool = False,
 ) -> WindowArrays:
-    """The arrays for tagging ``sentences``: a form table and batches of similar length.
+    """The arrays for tagging ``sentences``: a form table and batches of similar length; with ``context``
+    the batches carry documents and keys (``docs``: each sentence's document number, a run of equal
+    numbers being a document, None: each sentence its own; ``docs`` is not read without ``context``).
 
     Every token is looked up through its form's table row, so the per-token
     work is two dictionary lookups done by ``map``; ``chars`` off (a model
@@ -114,24 +171,44 @@ def window_arrays(
     """
     lengths = [len(s) for s in sentences]
     todo = [i for i, n in enumerate(lengths) if n > 0]
-    table = FormTable(sentences, todo, lookup, chars)
+    table = FormTable(sentences, todo, lookup, chars, context=context)
+    numbers = None
+    if context:  # each sentence's document, numbered in the window: runs of equal ``docs`` numbers
+        numbers = [0] * len(sentences)
+        for number, group in enumerate(documents(len(sentences), docs)):
+            for i in group:
+                numbers[i] = number
     batches = [
-        table.batch(sentences, [todo[g] for g in group])
+        table.batch(sentences, [todo[g] for g in group], numbers)
         for group in length_batches([lengths[i] for i in todo], batch_size)
     ]
     return WindowArrays(len(sentences), len(table.forms), table.buckets, batches)
 
 
-def batch_arrays(sentences: Sequence[Sequence[str]], lookup: Lookup, chars: bool = True) -> WindowArrays:
+def batch_arrays(
+    sentences: Sequence[Sequence[str]],
+    lookup: Lookup,
+    chars: bool = True,
+    docs: Sequence[int] | None = None,
+    context: bool = False,
+) -> WindowArrays:
     """``sentences`` as one batch, rows in the order given, laid out as ``window_arrays`` lays out a window
-    (training's batches): the form table's characters in one bucket, as wide as the longest form."""
+    (training's batches): the form table's characters in one bucket, as wide as the longest form. With
+    ``context``, also each row's document (``docs``, numbers of any kind, equal for the sentences of a
+    document; None: each sentence its own) and each token's key."""
     if not sentences or any(len(s) == 0 for s in sentences):
         raise ValueError(
             f"a batch needs at least one sentence and every sentence a token, got lengths {[len(s) for s in sentences]}"
         )
+    if docs is not None and len(docs) != len(sentences):
+        raise ValueError(f"{len(sentences)} sentences but {len(docs)} document numbers")
     todo = list(range(len(sentences)))
-    table = FormTable(sentences, todo, lookup, chars, bucket=0)
-    return WindowArrays(len(sentences), len(table.forms), table.buckets, [table.batch(sentences, todo)])
+    table = FormTable(sentences, todo, lookup, chars, bucket=0, context=context)
+    numbers = None
+    if context:  # documents numbered in order of first row
+        seen: dict[int, int] = {}
+        numbers = [seen.setdefault(d, len(seen)) for d in docs] if docs is not None else todo
+    return WindowArrays(len(sentences), len(table.forms), table.buckets, [table.batch(sentences, todo, numbers)])
 
 
 class FormTable:
@@ -149,12 +226,18 @@ class FormTable:
         lookup: Lookup,
         chars: bool,
         bucket: int = FORM_BUCKET,
+        context: bool = False,
     ):
         self.forms = sorted(dict.fromkeys(token for i in todo for token in sentences[i]), key=len)
         self.rows = {form: row for row, form in enumerate(self.forms)}
         entries = list(map(lookup, self.forms))
         self.words = [e[0] for e in entries]
         self.cases = [e[1] for e in entries]
+        # With context: each form's key, the id (from 1; PAD is 0) of its lowercased form in this table
+        self.keys: list[int] | None = None
+        if context:
+            ids: dict[str, int] = {}
+            self.keys = [ids.setdefault(form.lower(), len(ids) + 1) for form in self.forms]
         self.buckets = []
         size = bucket or max(len(entries), 1)
         for start in range(0, len(entries) if chars else 0, size):
@@ -165,15 +248,26 @@ class FormTable:
                 flat[r * width : r * width + len(c)] = array("q", c)
             self.buckets.append(CharBucket(start, width, flat))
 
-    def batch(self, sentences: Sequence[Sequence[str]], index: list[int]) -> BatchArrays:
-        """The batch of ``sentences[i] for i in index``, one row each, padded to the longest."""
+    def batch(
+        self, sentences: Sequence[Sequence[str]], index: list[int], docs: Sequence[int] | None = None
+    ) -> BatchArrays:
+        """The batch of ``sentences[i] for i in index``, one row each, padded to the longest; with context
+        (a table made with it), the rows' documents (``docs[i]``) and the tokens' keys."""
         width = max(len(sentences[i]) for i in index)
         padded = array("q", [PAD]) * (width * len(index))
         words, cases, form_rows = padded, array("q", padded), array("q", padded)
+        keys = array("q", padded) if self.keys is not None else None
         for r, i in enumerate(index):
             row_ids = list(map(self.rows.__getitem__, sentences[i]))
             at = slice(r * width, r * width + len(row_ids))
             form_rows[at] = array("q", row_ids)
             words[at] = array("q", map(self.words.__getitem__, row_ids))
             cases[at] = array("q", map(self.cases.__getitem__, row_ids))
-        return BatchArrays(index, width, words, cases, form_rows, array("q", [len(sentences[i]) for i in index]))
+            if keys is not None:
+                keys[at] = array("q", map(self.keys.__getitem__, row_ids))
+        lengths = array("q", [len(sentences[i]) for i in index])
+        rows = BatchArrays(index, width, words, cases, form_rows, lengths)
+        if keys is not None:
+            rows.docs = array("q", (docs[i] for i in index))
+            rows.keys = keys
+        return rows

@@ -25,6 +25,7 @@ from . import render, schemes, windows, writer
 from .config import (
     CELLS,
     CHAR_ENCODERS,
+    CONTEXTS,
     DEFAULTS,
     OPTIMIZERS,
     SCORES,
@@ -109,6 +110,14 @@ HiddenSize = Annotated[int, option(help="Encoder hidden size per direction.", ru
 WordDim = Annotated[int, option(help="Word embedding size.", rules=[at_least(1)])]
 CharEncoder = Annotated[str, option(help="Character-level word features.", choices=CHAR_ENCODERS)]
 Dropout = Annotated[float, option(help="Dropout on token features and encoder output.", rules=[fraction])]
+Context = Annotated[
+    str,
+    option(
+        help="What a token sees beyond its sentence: document: the other mentions of its word in its document "
+        "(-DOCSTART- in CoNLL files; a blank-line-separated block of text).",
+        choices=CONTEXTS,
+    ),
+]
 Patience = Annotated[
     int, option(help="Stop after this many epochs without dev F1 gain (0: never).", rules=[at_least(0)])
 ]
@@ -179,6 +188,7 @@ def train(
     word_dim: WordDim = NET.word_dim,
     char_encoder: CharEncoder = NET.char_encoder,
     dropout: Dropout = NET.dropout,
+    context: Context = NET.context,
     patience: Patience = TRAIN.patience,
     data_scheme: DataScheme = DEFAULTS.data_scheme,
     scheme: TrainScheme = TRAIN.scheme,

@@ -18,6 +18,9 @@ from .schemes import SCHEMES
 
 CELLS = ("lstm", "gru")
 CHAR_ENCODERS = ("cnn", "lstm", "none")
+# What a token sees beyond its sentence: "none", or "document": the mean of the encoder states of the other
+# mentions of its lowercased form in its document (model.py), so batches hold whole documents.
+CONTEXTS = ("none", "document")
 
 
 @dataclass
@@ -45,8 +48,11 @@ class ModelConfig:
     # The CRF's scores are divided by this for probabilities (entity and token scores, n-best), not for
     # decoding: a temperature fitted on held-out data (bench/calibration.py) corrects overconfidence.
     temperature: float = 1.0
+    context: str = "none"  # none | document (CONTEXTS); a model file without the field is "none"
 
     def __post_init__(self) -> None:
+        if self.context not in CONTEXTS:
+            raise ValueError(f"context must be one of {', '.join(CONTEXTS)}, got {self.context!r}")
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
         if self.char_encoder not in CHAR_ENCODERS:

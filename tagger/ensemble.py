@@ -9,16 +9,21 @@ tag scheme, and the same word and character vocabularies (a batch is built
 once, with one vocabulary, and fed to every member).
 
 An ``Ensemble`` offers what ``tagging.Predictor`` asks of a model
-(``form_features``, ``decode``, ``emissions``, ``decode_emissions``,
+(``form_features``, ``decode``, ``emissions``, ``window_emissions``, ``decode_emissions``,
 ``crf_parameters``, ``config``, ``char_encoder``, ``parameters``,
 ``eval``/``train``), so ``Predictor.from_loaded(load_ensemble(paths))``
 tags with it. Each member runs its own network: tagging costs about the
 members' count times one model's network time; the Viterbi runs once.
+
+Members may differ in document context (``ModelConfig.context``): when any
+member reads it, the ensemble's config says "document", so its batches hold
+whole documents with their keys, which a member without context ignores.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -43,7 +48,9 @@ class Ensemble(nn.Module):
         self.members = nn.ModuleList(members)
         first = members[0]
         # Decoding follows the first member's constraints (crf_parameters); load_ensemble checks they all agree.
-        self.config: ModelConfig = first.config
+        # Batches carry documents and keys when any member reads them (Predictor reads config.context).
+        context = "document" if any(m.config.context == "document" for m in members) else first.config.context
+        self.config: ModelConfig = replace(first.config, context=context)
 
     @property
     def char_encoder(self) -> nn.Module | None:
@@ -61,6 +68,15 @@ class Ensemble(nn.Module):
             raise ValueError(f"{len(self.members)} members need as many form tables, got {len(tables)}")
         each = [m.emissions(batch, t) for m, t in zip(self.members, tables)]  # each shape: (batch, time, tags)
         return torch.stack(each).mean(dim=0)  # shape: (batch, time, tags)
+
+    def window_emissions(
+        self, batches: list[Batch], form_features: Sequence[torch.Tensor | None] | None = None
+    ) -> list[torch.Tensor]:
+        """The members' ``window_emissions`` of a window's batches, averaged batch by batch. Each shape:
+        (batch, time, tags)"""
+        tables = form_features if form_features is not None else [None] * len(self.members)
+        each = [m.window_emissions(batches, t) for m, t in zip(self.members, tables)]  # per member, per batch
+        return [torch.stack(scores).mean(dim=0) for scores in zip(*each)]  # each shape: (batch, time, tags)
 
     def crf_parameters(self, exact: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The members' CRF start (tags,), transition (tags, tags) and end (tags,) scores, averaged, then

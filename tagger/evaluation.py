@@ -68,7 +68,8 @@ def evaluate_predictor(predictor: Predictor, data_path: str | Path, tag_column: 
     from .schemes import convert
 
     data = load_tagged(data_path, tag_column=tag_column)
-    predicted = predictor.predict([s.tokens for s in data.sentences])
+    # The file's documents (-DOCSTART-), which a model with document context reads
+    predicted = predictor.predict([s.tokens for s in data.sentences], [s.doc for s in data.sentences])
     # Score both sides in the gold file's scheme, so it matches conlleval on the file.
     predicted = [convert(p, data.scheme) for p in predicted]
     result = score(data.tags_in(data.scheme), predicted)

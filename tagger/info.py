@@ -110,7 +110,7 @@ def _about_rows(info: dict) -> list[tuple[str, str]]:
             "network",
             f"{net.get('cell', 'lstm').upper()} {net.get('layers')}x{net.get('hidden_size')} per direction, "
             f"char {net.get('char_encoder')} {net.get('char_size')}, case {net.get('case_dim')}d, "
-            f"dropout {net.get('dropout')}",
+            f"dropout {net.get('dropout')}" + (", document context" if net.get("context") == "document" else ""),
         ),
         ("parameters", f"{params['trained']:,} trained + {params['frozen']:,} in fixed pretrained vectors"),
     ]

@@ -6,6 +6,12 @@ forward and backward states at each token are concatenated (2 x hidden) and
 projected to tag scores, and the CRF of ``pytorch-crf`` scores whole tag
 sequences (the loss) and picks the best one (Viterbi, optionally constrained
 to sequences valid in the tag scheme).
+
+With document context (``ModelConfig.context == "document"``) each token's
+state is joined by the mean of the states of the other mentions of its
+lowercased form in its document (``pool_mentions``), so a name spelled out
+once lends its evidence to its other mentions; the projection then reads
+4 x hidden.
 """
 
 from __future__ import annotations
@@ -161,7 +167,8 @@ class BiLSTMCRF(nn.Module):
         feature_dim += c.case_dim
         self.rnn = BiRNN(c.cell, feature_dim, c.hidden_size, c.layers, c.dropout)
         self.dropout = Dropout(c.dropout, c.locked_dropout)
-        self.project = nn.Linear(2 * c.hidden_size, c.num_tags)
+        self.context = c.context == "document"
+        self.project = nn.Linear((4 if self.context else 2) * c.hidden_size, c.num_tags)
         self.crf = CRF(c.num_tags, batch_first=True)
         allowed, start, end = _constraint_masks(tags, c.scheme) if tags else (None, None, None)
         self.register_buffer("allowed", allowed, persistent=False)
@@ -185,7 +192,50 @@ class BiLSTMCRF(nn.Module):
 
         ``form_features`` (forms, char_out) are the character encoder's output for
         a form table that ``batch.forms`` indexes, computed once for many batches.
+        With document context the batch is its own window: it must hold whole documents
+        (training's batches do; a tagging window's batches go to ``window_emissions``).
         """
+        states = self.states(batch, form_features)  # shape: (batch, time, 2 * hidden)
+        if not self.context:
+            return self.scores(states)
+        return self._with_context([states], [batch])[0]
+
+    def window_emissions(self, batches: list[Batch], form_features: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """``emissions`` of each of a window's batches; with document context, each token pools the
+        mentions of its word over its whole document, whichever batches of the window hold them. Each
+        shape: (batch, time, tags)"""
+        if not self.context or not batches:
+            return [self.emissions(b, form_features) for b in batches]
+        return self._with_context([self.states(b, form_features) for b in batches], batches)
+
+    def _with_context(self, states: list[torch.Tensor], batches: list[Batch]) -> list[torch.Tensor]:
+        """Tag scores of batches whose tokens pool the states (each (batch, time, 2 * hidden)) of their
+        document's other mentions over all the batches. Each shape: (batch, time, tags)
+
+        In training (dropout on the joined states) the pooled states are made; otherwise the projection,
+        being linear, is applied first and the pooling averages tag scores: the same numbers, for a
+        twelfth of the memory traffic (tags instead of 2 x hidden numbers per token)."""
+        for b in batches:
+            if b.docs is None or b.keys is None:
+                raise ValueError("a model with document context needs batches with docs and keys (arrays.py, context)")
+        docs = torch.cat([b.docs.unsqueeze(1).expand_as(b.mask)[b.mask] for b in batches])  # shape: (tokens,)
+        keys = torch.cat([b.keys[b.mask] for b in batches])  # shape: (tokens,)
+        sizes = [int(b.mask.sum()) for b in batches]
+        if self.training and self.dropout.p > 0:
+            flat = torch.cat([s[b.mask] for s, b in zip(states, batches)])  # shape: (tokens, 2 * hidden)
+            pooled = pool_mentions(flat, docs, keys).split(sizes)
+            return [self.scores(s, _unflat(p, b.mask, s)) for s, b, p in zip(states, batches, pooled)]
+        width, tags = states[0].shape[2], self.project.out_features
+        weight = self.project.weight  # shape: (tags, 4 * hidden): the own state's columns, then the pooled's
+        both = torch.cat([weight[:, :width], weight[:, width:]])  # shape: (2 * tags, 2 * hidden)
+        scored = [nn.functional.linear(s, both) for s in states]  # each shape: (batch, time, 2 * tags)
+        flat = torch.cat([y[:, :, tags:][b.mask] for y, b in zip(scored, batches)])  # shape: (tokens, tags)
+        pooled = pool_mentions(flat, docs, keys).split(sizes)  # each shape: (batch tokens, tags)
+        own = [y[:, :, :tags] + self.project.bias for y in scored]  # each shape: (batch, time, tags)
+        return [e + _unflat(p, b.mask, e) for e, b, p in zip(own, batches, pooled)]
+
+    def states(self, batch: Batch, form_features: torch.Tensor | None = None) -> torch.Tensor:
+        """The encoder's states of every token. shape: (batch, time, 2 * hidden)"""
         parts = [self.embed_words(batch.words)]  # shape: (batch, time, word_dim)
         if self.char_encoder is not None:
             per_form = form_features if form_features is not None else self.char_encoder(batch.chars)
@@ -194,8 +244,14 @@ class BiLSTMCRF(nn.Module):
         if self.case_embed is not None:
             parts.append(self.case_embed(batch.cases))  # shape: (batch, time, case_dim)
         x = self.dropout(torch.cat(parts, dim=2))  # shape: (batch, time, features)
-        out = self.rnn(x, batch.lengths)  # shape: (batch, time, 2 * hidden)
-        return self.project(self.dropout(out))  # shape: (batch, time, tags)
+        return self.rnn(x, batch.lengths)  # shape: (batch, time, 2 * hidden)
+
+    def scores(self, states: torch.Tensor, pooled: torch.Tensor | None = None) -> torch.Tensor:
+        """Tag scores from the encoder's states (batch, time, 2 * hidden), joined by the pooled states
+        of the other mentions (same shape) with document context. shape: (batch, time, tags)"""
+        if pooled is not None:
+            states = torch.cat([states, pooled], dim=2)  # shape: (batch, time, 4 * hidden)
+        return self.project(self.dropout(states))  # shape: (batch, time, tags)
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """Mean negative log-likelihood of the gold tags per sentence."""
@@ -247,6 +303,27 @@ class BiLSTMCRF(nn.Module):
             chars = bucket.chars.to(device)
             table[bucket.start : bucket.start + chars.shape[0]] = self.char_encoder(chars)
         return table
+
+
+def _unflat(values: torch.Tensor, mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """The real tokens' ``values`` (tokens, features) laid out as ``like`` (batch, time, features), zeros on
+    padding. shape: like ``like``"""
+    return like.new_zeros(like.shape).masked_scatter(mask.unsqueeze(2), values)
+
+
+def pool_mentions(states: torch.Tensor, docs: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """For each of n tokens, the mean of the ``states`` (n, features) of the other tokens with the same
+    ``docs`` (n,) and ``keys`` (n,) (zeros when there is none): one group id per (document, key) pair,
+    one ``index_add_`` of the states into their groups, then (sum - own) / (count - 1). shape: (n, features)"""
+    if states.shape[0] == 0:
+        return states.clone()
+    span = int(keys.max()) + 1
+    _, group = torch.unique(docs * span + keys, return_inverse=True)  # shape: (n,) group of each token
+    groups = int(group.max()) + 1
+    sums = states.new_zeros(groups, states.shape[1]).index_add_(0, group, states)  # shape: (groups, features)
+    counts = torch.bincount(group, minlength=groups)  # shape: (groups,)
+    others = (counts[group] - 1).clamp(min=1).unsqueeze(1).to(states.dtype)  # shape: (n, 1)
+    return (sums[group] - states) / others  # shape: (n, features); zeros when alone
 
 
 def _constraint_masks(tags: list[str], scheme: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -40,6 +40,7 @@ class Sentence:
     tokens: list[str]
     tags: list[str] | None = None
     line: int = 0  # 1-based line number of the first token (tokens sit on consecutive lines)
+    doc: int = 0  # document number, increasing through the stream (``iter_conll``: -DOCSTART- starts one)
 
 
 class InputStopped(Exception):
@@ -168,25 +169,36 @@ def iter_conll(
     with_tags: bool = True,
 ) -> Iterator[Sentence | None]:
     """Yield the sentences of a CoNLL column stream, one at a time, and ``None`` for each pause
-    in the input (from a ``LineFeed``; a file never pauses). A sentence ends at a blank line only."""
+    in the input (from a ``LineFeed``; a file never pauses). A sentence ends at a blank line only.
+
+    ``Sentence.doc`` numbers the documents from 0: each -DOCSTART- line starts a new one; before the
+    first -DOCSTART- (a file without any) every sentence is a document of its own, since nothing
+    says which sentences belong together."""
     tokens: list[str] = []
     tags: list[str] = []
     columns = 0
     first = 0
+    doc = -1  # the current document's number; -1 before the first sentence or -DOCSTART-
+    marked = False  # a -DOCSTART- has been seen: sentences share the current document
     for line in decoded_lines(stream, name):
         if line is None:
             yield None
             continue
         number, text, _ = line
         stripped = text.strip(_BLANK)
-        if not stripped or _COLUMN_SEP.split(stripped, 1)[0] == DOCSTART:
+        docstart = bool(stripped) and _COLUMN_SEP.split(stripped, 1)[0] == DOCSTART
+        if not stripped or docstart:
             if tokens:
-                yield Sentence(tokens, tags if with_tags else None, first)
+                yield Sentence(tokens, tags if with_tags else None, first, doc)
                 tokens, tags = [], []
+            if docstart:
+                doc, marked = doc + 1, True
             continue
         fields = _COLUMN_SEP.split(stripped)
         if not tokens:
             columns, first = len(fields), number
+            if not marked:
+                doc += 1
         elif len(fields) != columns:
             raise DataError(
                 f"{len(fields)} columns where this sentence has {columns} (line {first} starts it)",
@@ -210,7 +222,7 @@ def iter_conll(
                 raise DataError(problem, name, number)
             tags.append(tag)
     if tokens:
-        yield Sentence(tokens, tags if with_tags else None, first)
+        yield Sentence(tokens, tags if with_tags else None, first, doc)
 
 
 def open_binary(path: str | Path) -> BinaryIO:

@@ -75,7 +75,10 @@ class Predictor:
         self.out_scheme = out_scheme
         self.rewrite = _output_rewrite(model, vocab.tags, out_scheme)
         self.batch_size = batch_size
-        self.window_maker = WindowMaker(vocab, batch_size, chars=model.char_encoder is not None)
+        # A model reading document context needs its batches' documents and keys (arrays.py): a window's
+        # tokens pool the mentions of their word over their document, in whichever of the window's batches
+        context = model.config.context == "document"
+        self.window_maker = WindowMaker(vocab, batch_size, chars=model.char_encoder is not None, context=context)
         self.device = next(model.parameters()).device
         self.scores = scores
         self.nbest = nbest
@@ -98,9 +101,11 @@ class Predictor:
         model, vocab, scheme = loaded.model, loaded.vocab, loaded.data_scheme
         return cls(model, vocab, scheme, batch_size, scores, nbest, min_score=min_score, shown=shown)
 
-    def prepare(self, sentences: Sequence[Sequence[str]]) -> Prepared:
-        """The tensors for tagging ``sentences``: lookups and tensor building, no network."""
-        return self.tensors(self.window_maker(sentences))
+    def prepare(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> Prepared:
+        """The tensors for tagging ``sentences``: lookups and tensor building, no network. ``docs``: each
+        sentence's document number (``reader.Sentence.doc``), read by a model with document context
+        (None: each sentence its own document)."""
+        return self.tensors(self.window_maker(sentences, docs))
 
     def tensors(self, arrays: WindowArrays) -> Prepared:
         """The tensors of a window's arrays (from ``window_maker``, here or in a worker process)."""
@@ -115,8 +120,8 @@ class Predictor:
         out: list[list[str]] = [[] for _ in range(prepared.sentences)]
         with torch.inference_mode():
             table = model.form_features(prepared.buckets, prepared.forms)
-            for index, batch in prepared.batches:
-                for i, ids in zip(index, model.decode(batch.to(self.device), table)):
+            for index, batch, emissions in self._emissions(prepared, table):
+                for i, ids in zip(index, model.decode_emissions(emissions, batch.mask)):
                     out[i] = rewrite(ids)
         model.train(was_training)
         return out
@@ -142,9 +147,7 @@ class Predictor:
             with torch.inference_mode():
                 table = model.form_features(prepared.buckets, prepared.forms)
                 group: list[tuple[list[int], torch.Tensor, torch.Tensor, list[list[int]]]] = []
-                for index, batch in prepared.batches:
-                    batch = batch.to(self.device)
-                    emissions = model.emissions(batch, table)  # shape: (batch, time, tags)
+                for index, batch, emissions in self._emissions(prepared, table):  # shape: (batch, time, tags)
                     group.append((index, emissions, batch.mask, model.decode_emissions(emissions, batch.mask)))
                     if sum(e.shape[0] for _, e, _, _ in group) * emissions.shape[1] >= self.score_group:
                         yield group
@@ -153,6 +156,18 @@ class Predictor:
                     yield group
         finally:
             model.train(was_training)
+
+    def _emissions(self, prepared: Prepared, table) -> Iterator[tuple[list[int], Batch, torch.Tensor]]:
+        """Each batch of ``prepared`` (on the device) with its emissions, batch after batch; with document
+        context all at once, since a token's context is its document's, across the window's batches."""
+        model = self.model
+        if not self.window_maker.context:
+            for index, batch in prepared.batches:
+                batch = batch.to(self.device)
+                yield index, batch, model.emissions(batch, table)
+            return
+        batches = [batch.to(self.device) for _, batch in prepared.batches]
+        yield from zip([index for index, _ in prepared.batches], batches, model.window_emissions(batches, table))
 
     def _score_group(self, group: list, out: list[dict]) -> None:
         """Score some batches at once (padded to the longest), into ``out`` at their sentences' indices."""
@@ -178,9 +193,9 @@ class Predictor:
                     setattr(sentence, key, value)
         return sentences
 
-    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """Tags of each sentence (an empty sentence gets no tags)."""
-        return self.run(self.prepare(sentences))
+    def predict(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[str]]:
+        """Tags of each sentence (an empty sentence gets no tags); ``docs`` as ``prepare`` takes them."""
+        return self.run(self.prepare(sentences, docs))
 
     def fit_temperature(
         self,
@@ -188,20 +203,21 @@ class Predictor:
         gold: Sequence[Sequence[str]],
         temperatures: Sequence[float] = tuple(round(0.5 + 0.1 * i, 2) for i in range(26)),
         bins: int = 10,
+        docs: Sequence[int] | None = None,
     ) -> tuple[float, float]:
         """The temperature (of ``temperatures``) that gives the predicted entities of gold-tagged held-out
         ``sentences`` the lowest expected calibration error, and that error; the predictor keeps its own.
 
         The network runs once; each temperature scores its output again. An entity is correct when
         ``gold`` (tags in any scheme) has the same type and span. Decoding does not use the temperature,
-        so the tags, and precision and recall, are the same at every one.
+        so the tags, and precision and recall, are the same at every one. ``docs`` as ``prepare`` takes them.
         """
         if not self.scores:
             raise ValueError("fit_temperature needs a Predictor made with scores=True")
         if len(sentences) != len(gold) or any(len(s) != len(g) for s, g in zip(sentences, gold)):
             raise ValueError("sentences and gold tags must have the same sentences and lengths")
         truth = [set(to_spans(tags)) for tags in gold]
-        prepared = self.prepare(sentences)
+        prepared = self.prepare(sentences, docs)
         groups = list(self._decoded_groups(prepared))  # the network once: decoding does not use the temperature
         own, best = self.temperature, (float("inf"), 1.0)
         try:

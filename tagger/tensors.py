@@ -29,6 +29,10 @@ class Batch:
     mask: torch.Tensor  # shape: (batch, time) True on real tokens
     lengths: torch.Tensor  # shape: (batch,) tokens per sentence
     tags: torch.Tensor | None = None  # shape: (batch, time) tag ids, 0 beyond each length
+    # With document context (arrays.py): each row's document in its window (a training batch is its own window),
+    # and each token's lowercased-form key
+    docs: torch.Tensor | None = None  # shape: (batch,)
+    keys: torch.Tensor | None = None  # shape: (batch, time), 0 beyond each length
 
     def to(self, device: torch.device | str) -> Batch:
         move = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in self.__dict__.items()}
@@ -42,15 +46,22 @@ class FormBucket:
 
 
 class TensorMaker:
-    """Training batches: token lists (and their tag ids) to a ``Batch``, rows in the order given."""
+    """Training batches: token lists (and their tag ids) to a ``Batch``, rows in the order given; with
+    ``context``, with their documents (``docs``: a number per sentence, None: each its own) and keys."""
 
-    def __init__(self, vocab: Vocabulary, chars: bool = True):
+    def __init__(self, vocab: Vocabulary, chars: bool = True, context: bool = False):
         self.vocab = vocab
         self.chars = chars  # off for a model without a character encoder
+        self.context = context  # on for a model reading document context
         self.lookup = Lookup(vocab)
 
-    def batch(self, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[int]] | None = None) -> Batch:
-        return batch_tensors(batch_arrays(sentences, self.lookup, self.chars), tags)
+    def batch(
+        self,
+        sentences: Sequence[Sequence[str]],
+        tags: Sequence[Sequence[int]] | None = None,
+        docs: Sequence[int] | None = None,
+    ) -> Batch:
+        return batch_tensors(batch_arrays(sentences, self.lookup, self.chars, docs, self.context), tags)
 
 
 def batch_tensors(arrays: WindowArrays, tags: Sequence[Sequence[int]] | None = None) -> Batch:
@@ -87,6 +98,8 @@ def _batch(b: BatchArrays) -> Batch:
         chars=torch.zeros(0, 0, dtype=torch.long),
         mask=torch.arange(b.width)[None, :] < lengths[:, None],  # shape: (rows, width)
         lengths=lengths,
+        docs=torch.frombuffer(b.docs, dtype=torch.long) if b.docs is not None else None,  # shape: (rows,)
+        keys=_view(b.keys, b.width) if b.keys is not None else None,  # shape: (rows, width)
     )
 
 

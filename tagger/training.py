@@ -25,7 +25,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
 from . import __version__
-from .arrays import length_batches
+from .arrays import document_batches, documents, length_batches
 from .checkpoint import read_checkpoint, resume_path
 from .config import DEFAULTS, ModelConfig, TrainConfig
 from .config import OPTIMIZERS as OPTIMIZERS
@@ -173,6 +173,7 @@ class Trainer:
     maker: TensorMaker
     predictor: Predictor
     train_tags: list[list[int]]  # tag ids of each training sentence, in the scheme trained
+    train_docs: list[int]  # document number of each training sentence (read when the model reads context)
     singleton: torch.Tensor  # shape: (words,) True for words seen once (word dropout replaces them)
     frozen: tuple[torch.Tensor, torch.Tensor] | None  # rows and values of pretrained vectors kept as they are
     shuffler: torch.Generator
@@ -239,9 +240,10 @@ def build_trainer(data: Data, model_config: ModelConfig, config: TrainConfig, ru
         scored=scored,
         averaged=averaged,
         optimizer=optimizer,
-        maker=TensorMaker(vocab, chars=model.char_encoder is not None),
+        maker=TensorMaker(vocab, chars=model.char_encoder is not None, context=model.context),
         predictor=Predictor(scored, vocab, data.scheme, batch_size=64),
         train_tags=[[vocab.tag_index[t] for t in seq] for seq in data.train.tags_in(config.scheme)],
+        train_docs=[s.doc for s in data.train.sentences],
         singleton=torch.tensor([c == 1 for c in vocab.word_counts], dtype=torch.bool, device=config.device),
         frozen=frozen,
         shuffler=torch.Generator().manual_seed(config.seed),
@@ -341,6 +343,7 @@ def epochs(
     config = trainer.config
     train_tokens = [s.tokens for s in data.train.sentences]
     dev_tokens, dev_gold = [s.tokens for s in data.dev.sentences], data.dev.tags_in(data.scheme)
+    dev_docs = [s.doc for s in data.dev.sentences]
     log_start(data, trainer, run)
     while run.progress["epoch"] < config.epochs:
         epoch = run.progress["epoch"] + 1
@@ -354,7 +357,7 @@ def epochs(
         if not math.isfinite(total_loss):
             raise TaggerError(f"training diverged at epoch {epoch} (loss {total_loss}); try a smaller --lr")
         train_seconds = time.perf_counter() - started
-        dev_scores = score(dev_gold, trainer.predictor.predict(dev_tokens))
+        dev_scores = score(dev_gold, trainer.predictor.predict(dev_tokens, dev_docs))
         row = {
             "epoch": epoch,
             "loss": total_loss / max(seen, 1),
@@ -388,12 +391,33 @@ def shuffled_batches(trainer: Trainer, sentences: list[list[str]]) -> Iterator[t
     with its size; with torchrun, this rank's share of each batch (None for none: every rank walks the
     same order, the same seed), and the size of the whole."""
     config = trainer.config
+    if trainer.maker.context:
+        yield from _document_batches(trainer, sentences)
+        return
     order = torch.randperm(len(sentences), generator=trainer.shuffler).tolist()
     groups = length_batches([len(s) for s in sentences], config.batch_size, order)
     for g in torch.randperm(len(groups), generator=trainer.shuffler).tolist():
         ids = share(groups[g], trainer.rank)
         batch = trainer.maker.batch([sentences[i] for i in ids], [trainer.train_tags[i] for i in ids]) if ids else None
         yield (batch.to(config.device) if batch is not None else None), len(groups[g])
+
+
+def _document_batches(trainer: Trainer, sentences: list[list[str]]) -> Iterator[tuple[Batch | None, int]]:
+    """``shuffled_batches`` for a model reading document context: the documents in a random order, cut
+    into batches of about ``batch_size`` sentences made of whole documents (a token pools the mentions of
+    its word over its whole document). With torchrun each rank takes whole documents of a batch (every
+    ``world_size``-th), never part of one; the ranks' shares may then differ in size, and
+    ``average_gradients`` weighs each by its sentences."""
+    config = trainer.config
+    groups = documents(len(sentences), trainer.train_docs)
+    order = torch.randperm(len(groups), generator=trainer.shuffler).tolist()
+    for batch_docs in document_batches([groups[g] for g in order], config.batch_size):
+        ids = [i for group in share(batch_docs, trainer.rank) for i in group]
+        batch = None
+        if ids:
+            tags, docs = [trainer.train_tags[i] for i in ids], [trainer.train_docs[i] for i in ids]
+            batch = trainer.maker.batch([sentences[i] for i in ids], tags, docs).to(config.device)
+        yield batch, sum(len(group) for group in batch_docs)
 
 
 def train_epoch(
@@ -452,9 +476,9 @@ def finish(trainer: Trainer, data: Data, run: Run) -> dict:
         fit_temperature(trainer, data, run)
     result = run.result()
     if data.test is not None:
-        tokens = [s.tokens for s in data.test.sentences]
+        tokens, docs = [s.tokens for s in data.test.sentences], [s.doc for s in data.test.sentences]
         result["test"] = run.metadata["test_scores"] = score(
-            data.test.tags_in(data.scheme), trainer.predictor.predict(tokens)
+            data.test.tags_in(data.scheme), trainer.predictor.predict(tokens, docs)
         )
     if run.best_state is not None:  # the whole history (epochs after the best one too) and the test scores
         run.metadata["history"] = run.progress["history"]
@@ -478,7 +502,8 @@ def fit_temperature(trainer: Trainer, data: Data, run: Run) -> None:
         return  # no entities on dev: nothing to calibrate against
     predictor = Predictor(trainer.scored, trainer.vocab, data.scheme, trainer.predictor.batch_size, scores=True)
     dev = data.dev
-    temperature, error = predictor.fit_temperature([s.tokens for s in dev.sentences], dev.tags_in(data.scheme))
+    sentences, docs = [s.tokens for s in dev.sentences], [s.doc for s in dev.sentences]
+    temperature, error = predictor.fit_temperature(sentences, dev.tags_in(data.scheme), docs=docs)
     trainer.scored.config.temperature = temperature
     run.log(f"entity scores: temperature {temperature:g} fitted on dev (expected calibration error {error:.3f})")
 

@@ -105,6 +105,44 @@ def tiny_dir(tmp_path_factory) -> Path:
     return folder
 
 
+def write_documents(path: Path, sentences, size: int) -> Path:
+    """A CoNLL file of ``sentences`` in documents of ``size`` sentences, each begun by -DOCSTART-."""
+    lines = []
+    for at in range(0, len(sentences), size):
+        lines += ["-DOCSTART- O", ""]
+        for sentence in sentences[at : at + size]:
+            lines += [f"{tok}\t{tag}" for tok, tag in sentence] + [""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def context_dir(tmp_path_factory) -> Path:
+    """tiny_dir's sentences in documents of 5 sentences (-DOCSTART-), for models reading document context."""
+    folder = tmp_path_factory.mktemp("documents")
+    for name, (n, seed) in {"train.txt": (60, 1), "dev.txt": (20, 2), "test.txt": (20, 3)}.items():
+        write_documents(folder / name, make_sentences(n, seed), 5)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def context_model(context_dir, tmp_path_factory) -> Path:
+    """A small model reading document context, trained on context_dir as trained_model is (about a second)."""
+    from tagger.model import ModelConfig
+    from tagger.training import TrainConfig, train
+
+    path = tmp_path_factory.mktemp("context") / "model.pt"
+    train(
+        context_dir / "train.txt",
+        path,
+        dev_file=context_dir / "dev.txt",
+        test_file=context_dir / "test.txt",
+        model_config=ModelConfig(word_dim=20, char_size=10, hidden_size=16, context="document"),
+        config=TrainConfig(epochs=TRAINED_EPOCHS, batch_size=8, lr=0.05, patience=0, seed=1),
+    )
+    return path
+
+
 # Its best dev score comes at epoch 7 (seed 1); the epoch after it keeps a history row past the best epoch.
 TRAINED_EPOCHS = 8
 

@@ -691,6 +691,7 @@ BAD_VALUES = {
     "hidden_size": ["0", "-1"],
     "word_dim": ["0", "-1"],
     "char_encoder": ["bert"],
+    "context": ["sentence", "Document"],
     "dropout": ["-0.1", "1", "1.5", "nan"],
     "patience": ["-1"],
     "data_scheme": ["bilou"],
@@ -827,6 +828,7 @@ NON_DEFAULT_TRAIN = {
     "--word-dim": ("14", "word_dim", 14),
     "--char-encoder": ("lstm", "char_encoder", "lstm"),
     "--dropout": ("0.25", "dropout", 0.25),
+    "--context": ("document", "context", "document"),
     "--no-constrained": (None, "constrained", False),
 }
 
@@ -998,3 +1000,14 @@ def test_help_and_refused_options_answer_without_torch(args, status):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.stderr.splitlines()[-1] == f"{status} []", out.stderr
     assert out.stdout if status == 0 else "--batch-size" in out.stderr
+
+
+@pytest.mark.slow
+def test_train_with_document_context_saves_it_and_evaluate_reads_it(context_dir, tmp_path):
+    model = tmp_path / "m.pt"
+    result = run_cli("train", context_dir, "-m", model, "--epochs", "2", "--context", "document", *TINY_NET)
+    assert result.exit_code == 0, result.output
+    assert load_model(model).config.context == "document"
+    evaluated = run_cli("evaluate", context_dir / "test.txt", "-m", model, "--format", "json")
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "--context" in flat(run_cli("train", "--help").stdout)

@@ -55,3 +55,16 @@ def test_default_model_path_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("TAGGER_MODEL")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert config.default_model_path() == tmp_path / "tagger" / "model.pt"
+
+
+def test_context_defaults_to_none_and_an_old_model_file_reads_as_none():
+    assert config.ModelConfig().context == "none"
+    old_file = {k: v for k, v in config.ModelConfig().to_dict().items() if k != "context"}
+    assert config.ModelConfig.from_dict(old_file).context == "none"
+    assert config.ModelConfig.from_dict({**old_file, "context": "document"}).context == "document"
+    assert set(config.CONTEXTS) == {"none", "document"}
+
+
+def test_an_unknown_context_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="context must be one of none, document, got 'sentence'"):
+        config.ModelConfig(context="sentence")

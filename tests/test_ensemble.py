@@ -150,6 +150,44 @@ def test_two_seeds_share_a_vocabulary_and_average(trained_model, second_seed_mod
     assert score(gold.tags_in(gold.scheme), [convert(t, gold.scheme) for t in tags])["f1"] >= 0.8
 
 
+def with_context(source: Path, target: Path, pooled: float = 0.0) -> Path:
+    """A copy of a model file reading document context: its projection widened to 4 x hidden, the pooled
+    half's weights ``pooled`` times fixed noise (0: it tags exactly as the source model)."""
+    generator = torch.Generator().manual_seed(3)
+
+    def change(checkpoint: dict) -> None:
+        checkpoint["config"]["context"] = "document"
+        weight = checkpoint["state_dict"]["project.weight"]  # shape: (tags, 2 * hidden)
+        extra = pooled * torch.randn(weight.shape, generator=generator)
+        checkpoint["state_dict"]["project.weight"] = torch.cat([weight, extra], dim=1)  # shape: (tags, 4 * hidden)
+
+    return write_changed(source, target, change)
+
+
+def test_members_differing_in_context_tag_with_documents(trained_model, tiny_dir, tmp_path):
+    sentences = sentences_of(tiny_dir)
+    docs = [i // 5 for i in range(len(sentences))]
+    silent = with_context(trained_model, tmp_path / "silent.pt")
+    alone = Predictor.from_loaded(load_model(trained_model)).predict(sentences)
+    assert Predictor.from_loaded(load_model(silent)).predict(sentences, docs) == alone
+    for members in ([trained_model, silent], [silent, trained_model]):
+        loaded = load_ensemble(members)
+        assert loaded.model.config.context == "document"  # batches carry documents for the member reading them
+        assert Predictor.from_loaded(loaded).predict(sentences, docs) == alone
+    assert load_ensemble([trained_model, trained_model]).model.config.context == "none"
+    loaded = load_ensemble([trained_model, with_context(trained_model, tmp_path / "loud.pt", pooled=1.0)])
+    prepared = Predictor.from_loaded(loaded).prepare(sentences, docs)
+    batches = [batch for _, batch in prepared.batches]
+    ensemble = loaded.model
+    with torch.inference_mode():
+        tables = ensemble.form_features(prepared.buckets, prepared.forms)
+        plain, loud = (m.window_emissions(batches, t) for m, t in zip(ensemble.members, tables))
+        together = ensemble.window_emissions(batches, tables)
+    assert any(not torch.allclose(a, b) for a, b in zip(plain, loud))  # the pooled part counts
+    for mean, a, b in zip(together, plain, loud):
+        assert torch.allclose(mean, (a + b) / 2, atol=1e-5)
+
+
 def test_load_models_gives_the_plain_model_for_one_path(trained_model):
     assert isinstance(load_models(trained_model).model, BiLSTMCRF)
     assert isinstance(load_models([trained_model]).model, BiLSTMCRF)

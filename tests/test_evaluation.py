@@ -52,3 +52,14 @@ def test_evaluate_predictor_is_what_evaluate_gives(trained_model, tiny_dir):
 def test_evaluate_reports_a_missing_model_before_reading_the_data(tmp_path):
     with pytest.raises(ModelFileError, match="no model file here"):
         evaluate(tmp_path / "no-data.txt", tmp_path / "no-model.pt")
+
+
+def test_evaluate_tags_a_context_model_with_the_files_documents(context_model, context_dir):
+    predictor = Predictor.from_loaded(load_model(context_model))
+    assert predictor.window_maker.context
+    seen = []
+    real = predictor.predict
+    predictor.predict = lambda sentences, docs=None: seen.append(docs) or real(sentences, docs)
+    result = evaluate_predictor(predictor, context_dir / "test.txt")
+    assert seen == [[i // 5 for i in range(20)]]  # the file's -DOCSTART- documents
+    assert evaluate(context_dir / "test.txt", context_model)["f1"] == result["f1"] > 0.5

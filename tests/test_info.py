@@ -132,3 +132,11 @@ def test_not_a_model_file(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     with pytest.raises(ModelFileError):
         model_info(tmp_path / "junk.pt")
+
+
+def test_a_model_with_document_context_says_so(context_model, trained_model):
+    info = model_info(context_model)
+    assert info["network"]["context"] == "document"
+    assert info["parameters"]["trained"] == sum(p.numel() for p in load_model(context_model).model.parameters())
+    assert "dropout 0.5, document context" in show(info)
+    assert "document context" not in show(model_info(trained_model))

@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import SENTENCES, all_paths, make_model, random_mask, sequence_scores
 
-from tagger.model import CharCNN, Dropout, ModelConfig
+from tagger.model import CharCNN, Dropout, ModelConfig, pool_mentions
 from tagger.schemes import BIOES, IOB1, IOB2, invalid_positions
 from tagger.tensors import TensorMaker
 
@@ -29,6 +29,97 @@ def test_emission_shapes_and_encoder_width(cell, char_encoder):
     decoded = model.decode(batch)
     assert [len(d) for d in decoded] == [len(s) for s in SENTENCES]
     assert all(0 <= t < len(vocab.tags) for d in decoded for t in d)
+
+
+def brute_force_context(states, docs, keys, lengths):
+    """document_context token by token: the mean of the other same-key tokens' states of the document."""
+    out = torch.zeros_like(states)
+    tokens = [(r, t) for r in range(len(lengths)) for t in range(int(lengths[r]))]
+    for r, t in tokens:
+        same = [(q, u) for q, u in tokens if docs[q] == docs[r] and keys[q, u] == keys[r, t]]
+        others = [states[q, u] for q, u in same if (q, u) != (r, t)]
+        if others:
+            out[r, t] = torch.stack(others).mean(dim=0)
+    return out
+
+
+def test_document_context_is_the_mean_of_the_other_mentions_in_the_document():
+    torch.manual_seed(0)
+    lengths = torch.tensor([5, 3, 4, 2])
+    docs = torch.tensor([0, 1, 0, 1])
+    keys = torch.randint(1, 4, (4, 5)).masked_fill(torch.arange(5) >= lengths.unsqueeze(1), 0)
+    states = torch.randn(4, 5, 6)
+    mask = torch.arange(5) < lengths.unsqueeze(1)
+    found = pool_mentions(states[mask], docs.unsqueeze(1).expand(4, 5)[mask], keys[mask])
+    assert torch.allclose(found, brute_force_context(states, docs, keys, lengths)[mask], atol=1e-6)
+
+
+def test_a_tokens_context_depends_only_on_its_own_documents_mentions():
+    model, vocab = make_model(context="document")
+    model.eval()
+    maker = TensorMaker(vocab, context=True)
+    ours = [["John", "Smith", "lives", "in", "Paris", "."], ["Acme", "hired", "John"]]
+    theirs = [["Paris", "John", "John"], ["ok", "Paris"]]
+    with torch.no_grad():
+        alone = model.emissions(maker.batch(ours, docs=[0, 0]))
+        beside = model.emissions(maker.batch(ours + theirs, docs=[0, 0, 1, 1]))[:2, : alone.shape[1]]
+        apart = model.emissions(maker.batch(ours, docs=[0, 1]))  # the two sentences in documents of their own
+    mask = maker.batch(ours).mask
+    assert torch.allclose(alone[mask], beside[mask], atol=1e-5)
+    assert not torch.allclose(alone[0, 0], apart[0, 0])  # "John" has another mention in its document
+    assert torch.allclose(alone[0, 1], apart[0, 1], atol=1e-6)  # "Smith" has none either way: zeros
+    with pytest.raises(ValueError, match="needs batches with docs and keys"):
+        model.emissions(TensorMaker(vocab).batch(ours))
+
+
+def test_tagging_projects_before_pooling_with_the_numbers_of_pooling_the_states():
+    """Out of training the projection is applied before the pooling (it is linear): the same scores as
+    joining each state with the pooled states and projecting 4 x hidden, as training does."""
+    model, vocab = make_model(context="document", hidden_size=7)
+    model.eval()
+    batch = TensorMaker(vocab, context=True).batch(SENTENCES, docs=[0, 0, 1, 1, 1])
+    with torch.no_grad():
+        states = model.states(batch)  # shape: (batch, time, 2 * hidden)
+        mask = batch.mask
+        pooled = torch.zeros_like(states)
+        pooled[mask] = pool_mentions(states[mask], batch.docs.unsqueeze(1).expand_as(mask)[mask], batch.keys[mask])
+        expected = model.project(torch.cat([states, pooled], dim=2))
+        assert torch.allclose(model.emissions(batch)[mask], expected[mask], atol=1e-5)
+
+
+def test_window_emissions_pool_over_a_windows_batches_as_over_one_batch():
+    from tagger.arrays import Lookup, window_arrays
+    from tagger.tensors import window_tensors
+
+    model, vocab = make_model(context="document")
+    model.eval()
+    docs = [0, 0, 1, 1, 1]
+    arrays = window_arrays(SENTENCES, Lookup(vocab), batch_size=2, docs=docs, context=True)
+    buckets, batches = window_tensors(arrays)
+    with torch.no_grad():
+        table = model.form_features(buckets, arrays.forms)
+        split = model.window_emissions([b for _, b in batches], table)
+        whole = model.emissions(TensorMaker(vocab, context=True).batch(SENTENCES, docs=docs))
+    assert len(batches) == 3
+    for (index, _), emissions in zip(batches, split):
+        for r, i in enumerate(index):
+            n = len(SENTENCES[i])
+            assert torch.allclose(emissions[r, :n], whole[i, :n], atol=1e-5)
+    plain, vocab = make_model()
+    plain.eval()
+    with torch.no_grad():  # without context, each batch's own emissions
+        table = plain.form_features(buckets, arrays.forms)
+        got = plain.window_emissions([b for _, b in batches], table)
+        assert all(torch.equal(e, plain.emissions(b, table)) for (_, b), e in zip(batches, got))
+
+
+def test_context_model_trains_with_gradients_through_the_pooled_states():
+    model, vocab = make_model(context="document")
+    tags = [[i % len(vocab.tags) for i in range(len(s))] for s in SENTENCES]
+    loss = model.loss(TensorMaker(vocab, context=True).batch(SENTENCES, tags, docs=[0] * len(SENTENCES)))
+    loss.backward()
+    assert torch.isfinite(loss) and model.project.weight.shape[1] == 4 * model.config.hidden_size
+    assert model.project.weight.grad[:, 2 * model.config.hidden_size :].abs().sum() > 0
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

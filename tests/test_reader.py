@@ -108,6 +108,30 @@ def test_docstart_is_never_a_token(tmp_path):
     assert read(tmp_path, content) == [(["John"], ["B-PER"], 2)]
 
 
+def docs(tmp_path: Path, content: str) -> list[int]:
+    return [s.doc for s in read_conll(write(tmp_path, content))]
+
+
+def test_docstart_starts_a_document(tmp_path):
+    content = "-DOCSTART- O\n\nJohn B-PER\n\nlives O\n\n-DOCSTART- O\n\nParis B-LOC\n\nis O\n"
+    assert docs(tmp_path, content) == [0, 0, 1, 1]
+
+
+def test_without_docstart_every_sentence_is_its_own_document(tmp_path):
+    assert docs(tmp_path, "John B-PER\n\nlives O\n\nParis B-LOC\n") == [0, 1, 2]
+
+
+def test_sentences_before_the_first_docstart_are_documents_of_their_own(tmp_path):
+    content = "John B-PER\n\nlives O\n-DOCSTART- O\nParis B-LOC\n\nis O\n-DOCSTART- O\nRome B-LOC\n"
+    assert docs(tmp_path, content) == [0, 1, 2, 2, 3]
+
+
+def test_document_numbers_increase_over_empty_documents(tmp_path):
+    content = "-DOCSTART- O\n\n-DOCSTART- O\n\nJohn B-PER\n\n-DOCSTART- O\nParis B-LOC\n"
+    found = docs(tmp_path, content)
+    assert found[0] < found[1]
+
+
 def test_last_sentence_without_final_newline(tmp_path):
     assert read(tmp_path, "John B-PER\nlives O") == [(["John", "lives"], ["B-PER", "O"], 1)]
 

@@ -202,3 +202,57 @@ def test_tagging_any_text_gives_a_tag_per_token_and_true_offsets(predictor, text
         for entity in record["entities"]:
             assert reference[entity["char_start"] : entity["char_end"]] == entity["text"]
             assert entity["char_start"] == record["offsets"][entity["start"]][0]
+
+
+# Predictor with document context
+
+
+def test_a_context_model_tags_each_document_as_it_would_alone(context_model, context_dir):
+    from tagger.corpus import load_tagged
+
+    loaded = load_model(context_model)
+    sentences = load_tagged(context_dir / "test.txt").sentences
+    tokens, docs = [s.tokens for s in sentences], [s.doc for s in sentences]
+    predictor = Predictor.from_loaded(loaded, batch_size=7)
+    assert predictor.window_maker.context
+    batches = predictor.prepare(tokens, docs).batches
+    assert len(batches) == 3 and all(batch.keys is not None for _, batch in batches)
+    # a document's sentences spread over the window's batches (cut by length), pooled across them
+    assert any(len({i // 5 for i in index}) > 1 for index, _ in batches)
+    together = predictor.predict(tokens, docs)
+    model = loaded.model.eval()
+    for d in sorted(set(docs)):  # each document alone, as one batch
+        rows = [i for i, e in enumerate(docs) if e == d]
+        batch = TensorMaker(loaded.vocab, context=True).batch([tokens[i] for i in rows], docs=[0] * len(rows))
+        with torch.inference_mode():
+            ids = model.decode(batch)
+        for i, found in zip(rows, ids):
+            assert together[i] == convert([loaded.vocab.tags[t] for t in found], loaded.data_scheme)
+
+
+def test_a_context_model_scores_what_it_tags(context_model, context_dir):
+    from tagger.corpus import load_tagged
+
+    sentences = load_tagged(context_dir / "test.txt").sentences
+    tokens, docs = [s.tokens for s in sentences], [s.doc for s in sentences]
+    loaded = load_model(context_model)
+    scored = Predictor.from_loaded(loaded, batch_size=7, scores=True, nbest=2).run_scored(
+        Predictor.from_loaded(loaded, batch_size=7).prepare(tokens, docs)
+    )
+    assert [found["tags"] for found in scored] == Predictor.from_loaded(loaded).predict(tokens, docs)
+    assert all(0 < found["probability"] <= 1 and len(found["nbest"]) == 2 for found in scored)
+
+
+def test_a_context_model_tags_empty_input(context_model):
+    predictor = Predictor.from_loaded(load_model(context_model))
+    assert predictor.predict([]) == [] and predictor.predict([[], []], [0, 1]) == [[], []]
+    assert predictor.predict([["Mary"], [], ["Mary"]], [0, 0, 0])[1] == []
+
+
+def test_a_model_without_context_ignores_documents(trained_model):
+    predictor = Predictor.from_loaded(load_model(trained_model), batch_size=2)
+    assert not predictor.window_maker.context
+    sentences = [["Mary", "lives", "in", "Paris", "."], ["Mary", "Smith"], ["x"] * 3]
+    assert predictor.predict(sentences, [0, 0, 1]) == predictor.predict(sentences)
+    prepared = predictor.prepare(sentences, [0, 0, 1])
+    assert all(batch.docs is None and batch.keys is None for _, batch in prepared.batches)

@@ -52,3 +52,19 @@ def test_bad_batches_say_what_is_wrong(trained_model):
         maker.batch([["Mary"], []])
     with pytest.raises(ValueError, match="sentence 1 has 3 tokens but 2 tags"):
         maker.batch(SENTENCES[:2], [[0], [0, 0]])
+
+
+def test_context_batches_carry_documents_and_keys_sharing_the_arrays_memory(trained_model):
+    vocab = load_model(trained_model).vocab
+    plain = TensorMaker(vocab).batch(SENTENCES)
+    assert plain.docs is None and plain.keys is None
+    batch = TensorMaker(vocab, context=True).batch(SENTENCES, docs=[5, 5, 6, 6])
+    assert batch.docs.tolist() == [0, 0, 1, 1]
+    assert batch.keys.shape == batch.words.shape and not batch.keys[~batch.mask].any()
+    assert batch.keys[0, 0] == batch.keys[1, 2] == batch.keys[2, 0]  # "Mary" in each
+    arrays = window_arrays(SENTENCES, Lookup(vocab), batch_size=4, docs=[0, 0, 1, 1], context=True)
+    _, [(_, tagging)] = window_tensors(arrays)
+    assert tagging.keys.data_ptr() == arrays.batches[0].keys.buffer_info()[0]  # a view, not a copy
+    assert tagging.docs.tolist() == [0, 0, 1, 1]
+    moved = tagging.to("cpu")
+    assert torch.equal(moved.keys, tagging.keys) and torch.equal(moved.docs, tagging.docs)
