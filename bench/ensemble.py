@@ -115,7 +115,7 @@ def score_choice(paths: list[str], members: list, files: dict, batch_size: int) 
     predictor = predictor_of(members, batch_size, paths)
     row: dict = {"models": paths, "size": len(paths)}
     for name, data in files.items():
-        predicted = predictor.predict([s.tokens for s in data.sentences])
+        predicted = predictor.predict([s.tokens for s in data.sentences], [s.doc for s in data.sentences])
         result = score(data.tags_in(data.scheme), [convert(p, data.scheme) for p in predicted])
         for key in ("f1", "precision", "recall"):
             row[f"{name}_{key}"] = 100 * result[key]
@@ -126,12 +126,12 @@ def time_choices(choices: list[list], data, batch_size: int) -> list[float]:
     """Tokens per second of each choice of models tagging ``data``: the fastest of ``RUNS`` rounds,
     each round timing every choice once, so that all of them meet the same load from other processes."""
     predictors = [predictor_of(members, batch_size) for members in choices]
-    tokens = [s.tokens for s in data.sentences]
+    tokens, docs = [s.tokens for s in data.sentences], [s.doc for s in data.sentences]
     best = [float("inf")] * len(predictors)
     for _ in range(RUNS):
         for i, predictor in enumerate(predictors):
             start = time.perf_counter()
-            predictor.predict(tokens)
+            predictor.predict(tokens, docs)
             best[i] = min(best[i], time.perf_counter() - start)
     return [data.tokens / seconds for seconds in best]
 
