@@ -16,7 +16,9 @@ Every core (``--jobs``): raw-text throughput with 1 job (today's single-process
 path) and with 2 worker processes (``tagger.parallel``); the cost per token of
 each stage of tagging, each timed alone in this process on one thread; and
 from those costs, the throughput the --jobs design predicts on 16 cores and on
-16 cores with a GPU (labelled predicted: a model, not a measurement).
+16 cores with a GPU (labelled predicted: a model, not a measurement); and the
+memory of ``--jobs 2`` (``bench/jobs_rss.py``: each process's peak RSS, and the
+largest sum of their Pss at one time, which counts a page shared by processes once).
 Times are medians over --repeat runs. Nothing here is a test: it prints figures.
 """
 
@@ -104,6 +106,17 @@ def tag_with_jobs(text_file: Path, model_path: Path, jobs: int) -> None:
     else:
         command = [sys.executable, "-c", JOBS_DRIVER, str(text_file), str(model_path), str(jobs)]
         subprocess.run(command, stdout=subprocess.DEVNULL, check=True, cwd=ROOT)
+
+
+def jobs_memory(text_file: Path, model_path: Path, jobs: int) -> None:
+    """Peak memory of ``tagger tag --jobs N``, every process of it (bench/jobs_rss.py polls them)."""
+    from jobs_rss import poll_run
+
+    peaks = poll_run(["tag", str(text_file), "-m", str(model_path), "--jobs", str(jobs)], dict(os.environ))
+    together = peaks.pop(0)["Pss"]
+    each = ", ".join(f"{seen['name']} {seen.get('VmHWM', 0):.0f}" for seen in peaks.values())
+    print(f"--jobs {jobs} memory: peak RSS (VmHWM) per process, MB: {each}")
+    print(f"--jobs {jobs} memory held at once (sum of Pss): {together:.0f} MB, {together / jobs:.0f} MB per job")
 
 
 def cpu_seconds(fn) -> float:
@@ -339,6 +352,7 @@ def main() -> None:
 
     # Every core: --jobs 1 and 2, each stage's cost, and what the design predicts on more hardware.
     rates = jobs_throughput(text_file, model_path, n_tokens, opts.repeat)
+    jobs_memory(text_file, model_path, 2)
     costs = stage_costs(model_path, text_file)
     print("cost per token of each stage (one thread, measured here):")
     for stage, us in costs.items():
