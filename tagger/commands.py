@@ -114,7 +114,8 @@ Context = Annotated[
     str,
     option(
         help="What a token sees beyond its sentence: document: the other mentions of its word in its document "
-        "(-DOCSTART- in CoNLL files; a blank-line-separated block of text).",
+        "(-DOCSTART- in CoNLL files; a blank-line-separated block of text); auto: document when the training "
+        "file is divided into documents, else none.",
         choices=CONTEXTS,
     ),
 ]

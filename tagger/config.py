@@ -20,7 +20,7 @@ CELLS = ("lstm", "gru")
 CHAR_ENCODERS = ("cnn", "lstm", "none")
 # What a token sees beyond its sentence: "none", or "document": the mean of the encoder states of the other
 # mentions of its lowercased form in its document (model.py), so batches hold whole documents.
-CONTEXTS = ("none", "document")
+CONTEXTS = ("auto", "none", "document")
 
 
 @dataclass
@@ -48,7 +48,10 @@ class ModelConfig:
     # The CRF's scores are divided by this for probabilities (entity and token scores, n-best), not for
     # decoding: a temperature fitted on held-out data (bench/calibration.py) corrects overconfidence.
     temperature: float = 1.0
-    context: str = "none"  # none | document (CONTEXTS); a model file without the field is "none"
+    # Document context (model.py): each token also reads the other mentions of its word in its document.
+    # auto: training turns it on when the training file is divided into documents (-DOCSTART-), else off;
+    # a network built outside training reads auto as none. A model file without the field predates it: none.
+    context: str = "auto"
 
     def __post_init__(self) -> None:
         if self.context not in CONTEXTS:
@@ -72,7 +75,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
-        return _known_fields(cls, data)
+        return _known_fields(cls, {"context": "none", **data})
 
 
 OPTIMIZERS = ("sgd", "adam")

@@ -25,7 +25,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
 from . import __version__
-from .arrays import document_batches, documents, length_batches
+from .arrays import DOC_MAX, document_batches, documents, length_batches
 from .checkpoint import read_checkpoint, resume_path
 from .config import DEFAULTS, ModelConfig, TrainConfig
 from .config import OPTIMIZERS as OPTIMIZERS
@@ -216,6 +216,7 @@ def build_trainer(data: Data, model_config: ModelConfig, config: TrainConfig, ru
     vocab = Vocabulary.build((s.tokens for s in data.train.sentences), tags, extra, config.lowercase)
     model_config = replace(
         model_config,
+        context=chosen_context(model_config.context, data.train, run),
         num_words=len(train_keys) + 2,  # and padding and the unknown word
         num_extra_words=len(vocab.words) - len(train_keys) - 2,
         num_chars=len(vocab.chars),
@@ -249,6 +250,20 @@ def build_trainer(data: Data, model_config: ModelConfig, config: TrainConfig, ru
         shuffler=torch.Generator().manual_seed(config.seed),
         rank=run.rank,
     )
+
+
+def chosen_context(context: str, train: TaggedData, run: Run) -> str:
+    """``auto`` made ``document`` when the training file is divided into documents (-DOCSTART-), else ``none``:
+    on CoNLL-2003's documents document context gained dev F1; forced on WNUT-17, whose tweets have no
+    documents, it lost some (bench/README.md, "Document context"). Divided: two documents or more, of
+    ``DOC_MAX`` sentences or fewer on average (one -DOCSTART- atop a whole corpus divides nothing)."""
+    if context != "auto":
+        return context
+    documents = len({s.doc for s in train.sentences})
+    if 2 <= documents < len(train.sentences) <= DOC_MAX * documents:
+        run.log(f"document context: on (the training file holds {documents} documents)")
+        return "document"
+    return "none"
 
 
 def read_embeddings(config: TrainConfig, data: Data, run: Run) -> Vectors:

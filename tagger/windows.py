@@ -39,7 +39,7 @@ from itertools import chain
 from operator import attrgetter, itemgetter
 from typing import BinaryIO, TypeVar
 
-from .arrays import WindowArrays, WindowMaker
+from .arrays import DOC_MAX, WindowArrays, WindowMaker
 from .errors import DataError
 from .reader import LineFeed, Sentence, decoded_lines, iter_conll, split_token_line
 from .tokenizer import tokenize_flat
@@ -53,11 +53,6 @@ FIRST_WINDOW = 256  # with a worker, the first window is this small and prepared
 AHEAD = 2  # windows queued per worker beyond the one whose result is awaited: memory stays flat
 MAX_WAIT = 0.5  # seconds a window's first line waits for the window to fill (input that never pauses
 # but trickles in, a line every few milliseconds, is still answered soon)
-# A document is cut after this many lines (raw text, token lines) or sentences (CoNLL), counted from its start.
-# Every CoNLL-2003 document fits whole (the longest has 197 sentences, 99% have 60 or fewer), and a window,
-# which takes the rest of its last document, holds at most this many lines beyond its size: memory stays flat
-# on input with no blank line at all, and the model (which batches a document whole) gets bounded batches.
-DOC_MAX = 256
 BLANK = " \t\r\n\f\v"  # a line of only these is blank (as ``reader.split_token_line`` reads one): it ends a document
 
 

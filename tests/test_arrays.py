@@ -135,3 +135,11 @@ def test_window_arrays_give_the_tensors_training_makes(trained_model):
                 assert len(ours) == min(len(sentences[i][t]), 30)
     # Without a character encoder the table has no characters.
     assert window_arrays(sentences, Lookup(vocab), batch_size=2, chars=False).buckets == []
+
+
+def test_a_document_is_cut_after_doc_max_sentences():
+    from tagger.arrays import DOC_MAX, documents
+
+    groups = documents(DOC_MAX + 3, [7] * (DOC_MAX + 3))
+    assert [len(g) for g in groups] == [DOC_MAX, 3]
+    assert [i for g in groups for i in g] == list(range(DOC_MAX + 3))

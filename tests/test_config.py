@@ -57,14 +57,14 @@ def test_default_model_path_follows_the_environment(monkeypatch, tmp_path):
     assert config.default_model_path() == tmp_path / "tagger" / "model.pt"
 
 
-def test_context_defaults_to_none_and_an_old_model_file_reads_as_none():
-    assert config.ModelConfig().context == "none"
+def test_context_defaults_to_auto_and_an_old_model_file_reads_as_none():
+    assert config.ModelConfig().context == "auto"
     old_file = {k: v for k, v in config.ModelConfig().to_dict().items() if k != "context"}
     assert config.ModelConfig.from_dict(old_file).context == "none"
     assert config.ModelConfig.from_dict({**old_file, "context": "document"}).context == "document"
-    assert set(config.CONTEXTS) == {"none", "document"}
+    assert set(config.CONTEXTS) == {"auto", "none", "document"}
 
 
 def test_an_unknown_context_is_refused_with_the_choices():
-    with pytest.raises(ValueError, match="context must be one of none, document, got 'sentence'"):
+    with pytest.raises(ValueError, match="context must be one of auto, none, document, got 'sentence'"):
         config.ModelConfig(context="sentence")

@@ -427,6 +427,23 @@ def context_trainer(tmp_path: Path, sizes: list[int], rank: int = 0, world: int 
 SIZES = [1, 9, 3, 2, 5, 1, 1, 4, 7, 2, 3, 6]
 
 
+def test_auto_context_is_document_for_a_file_of_documents_and_none_otherwise(tmp_path):
+    config = TrainConfig(batch_size=8, seed=3)
+    logged = []
+    run = Run(tmp_path / "m.pt", logged.append)
+    dev_file = documents_file(tmp_path / "dev.txt", [3, 4], 2)
+    with_documents = load_data(documents_file(tmp_path / "train.txt", [4, 6], 1), dev_file, None, -1, None, config, run)
+    trainer = build_trainer(with_documents, ModelConfig(**TINY_CONFIG), config, run)
+    assert trainer.model.config.context == "document" and trainer.maker.context
+    assert "document context: on (the training file holds 2 documents)" in logged
+    for docstart in (True, False):  # one -DOCSTART- atop the file, or none: not divided into documents
+        plain = write_conll(tmp_path / f"plain-{docstart}.txt", make_sentences(10, 1), docstart)
+        without = load_data(plain, dev_file, None, -1, None, config, run)
+        assert build_trainer(without, ModelConfig(**TINY_CONFIG), config, run).model.config.context == "none"
+    forced = build_trainer(without, ModelConfig(**TINY_CONFIG, context="document"), config, run)
+    assert forced.model.config.context == "document"
+
+
 def shuffled_rows(tmp_path: Path, rank: int = 0, world: int = 1) -> tuple[list, list, list]:
     from tagger.training import shuffled_batches
 
