@@ -15,12 +15,16 @@ At most ``AHEAD`` windows per worker are in flight: memory stays flat.
 CoNLL input is parsed in the parent (``reader.iter_conll``, so its errors name
 their lines as today) and sent on as token lines.
 
-A model that reads context (``ModelConfig.context``) tags each sentence with the
-others of its document: chunks then end only where a document ends (as
-``windows.read_windows`` cuts its windows, by the same ``windows.cut_chunks``),
-so every worker sees whole documents and the output is the same whatever
-``--jobs``; CoNLL sentences go with a blank line where a new document starts
-(a blank line ends a document of token lines).
+Chunks end only where a document ends (as ``windows.read_windows`` cuts its
+windows for a model that reads context, by the same ``windows.cut_chunks``): a
+model that reads context (``ModelConfig.context``) tags each sentence with the
+others of its document, so every worker sees whole documents and the output is
+the same whatever ``--jobs``; CoNLL sentences go with a blank line where a new
+document starts (a blank line ends a document of token lines). The parent does
+this for every model: it never loads the model (nor imports torch), so it cannot
+ask whether the model reads context, and a model that does not tags each
+sentence alone, so where its chunks end changes nothing in its output (a chunk
+is at most ``windows.DOC_MAX`` lines longer; the parent's cost is ~0.5 us a line).
 
 A worker that dies stops the run at once with a one-line ``WorkerError``
 (status 1) naming it; output already written is whole windows in order, and
@@ -32,7 +36,9 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
@@ -44,11 +50,51 @@ from .errors import DataError, TaggerError, WorkerError
 from .reader import decoded_lines, iter_conll
 from .windows import BLANK, INPUTS, WINDOW, cut_chunks, line_documents, numbered_documents, reads_ahead
 
-__all__ = ["reads_ahead", "tag_parallel"]
+__all__ = ["job_count", "reads_ahead", "tag_file_jobs", "tag_parallel"]
 
 AHEAD = 2  # windows queued per worker: one being tagged, one waiting
 BOM = "\ufeff"
 STOP_WAIT = 2.0  # seconds a worker gets to exit after its last task before it is terminated
+
+
+def job_count(jobs: int) -> int:
+    """The processes for ``--jobs``: ``jobs``, or for 0 one per core where there are 4 or more. On fewer
+    cores the single-process path already keeps two busy (the network, and the reader's worker process)."""
+    if jobs > 0:
+        return jobs
+    cores = os.cpu_count() or 1
+    return cores if cores >= 4 else 1
+
+
+def tag_file_jobs(
+    file: str | None,
+    out: TextIO,
+    model_path: str | Path,
+    input_kind: str,
+    output_format: str,
+    batch_size: int,
+    device: str,
+    jobs: int,
+) -> int | None:
+    """``tagging.tag_file`` for one model without scores, n-best or html: the sentence count when
+    ``job_count(jobs)`` worker processes tagged the input, None (nothing read) where the single-process
+    path must (one job, a GPU, input that trickles in). Torch is never imported here: a parent that
+    only reads and writes stays small, and the workers load the model (the first reports a bad one)."""
+    if job_count(jobs) < 2 or device != "cpu":
+        return None
+    from .reader import open_binary
+
+    stdin = file is None or file == "-"
+    name, stream = ("<stdin>", sys.stdin.buffer) if stdin else (file, open_binary(file))
+    try:
+        if not reads_ahead(stream):
+            return None
+        return tag_parallel(
+            stream, name, out, model_path, input_kind, output_format, batch_size, device, job_count(jobs)
+        )
+    finally:
+        if not stdin:
+            stream.close()
 
 
 def tag_parallel(
@@ -62,22 +108,19 @@ def tag_parallel(
     device: str = "cpu",
     jobs: int = 2,
     window: int = WINDOW,
-    context: bool | None = None,
 ) -> int:
     """Tag ``stream`` (named ``name`` in errors) with ``jobs`` worker processes and write to ``out``
-    what ``tagging.tag_file`` writes; returns the sentence count (0 for an empty input). ``context``:
-    whether the model reads context (None: read from the model file)."""
+    what ``tagging.tag_file`` writes; returns the sentence count (0 for an empty input). The model is
+    loaded only in the workers: the first reports a missing or damaged one (``ModelFileError``)."""
     if input_kind not in INPUTS:
         raise DataError(f"unknown input kind {input_kind!r}; expected one of {', '.join(INPUTS)}")
     if jobs < 1:
         raise DataError(f"--jobs must be at least 1, got {jobs}")
-    if context is None:
-        context = reads_context(model_path)
     setup = (str(model_path), batch_size, device, output_format)
     if input_kind == "conll":
-        chunks = _conll_chunks(stream, name, window, context)
+        chunks = _conll_chunks(stream, name, window)
     else:
-        chunks = _line_chunks(stream, name, window, context)
+        chunks = _line_chunks(stream, name, window)
     kind = "tokens" if input_kind == "conll" else input_kind
     pool = _Pool(jobs, setup, name)
     count = 0
@@ -89,18 +132,13 @@ def tag_parallel(
                 count += _write(out, pool.receive(pending.popleft()))
         while pending:
             count += _write(out, pool.receive(pending.popleft()))
+        if pool.sent == 0:  # an empty input: a worker still loads the model, so a bad one fails as with input
+            count += _write(out, pool.receive(pool.send((b"", kind, 0))))
     except BaseException:  # an error, a closed pipe, Ctrl-C: the windows still queued are not wanted
         pool.close(at_once=True)
         raise
     pool.close()
     return count
-
-
-def reads_context(model_path: str | Path) -> bool:
-    """Whether the model file's network reads context (its config's ``context``, "none" when it has none)."""
-    from .checkpoint import read_checkpoint
-
-    return read_checkpoint(model_path)["config"].get("context", "none") != "none"
 
 
 def _write(out: TextIO, result: tuple[int, str]) -> int:
@@ -110,20 +148,14 @@ def _write(out: TextIO, result: tuple[int, str]) -> int:
     return sentences
 
 
-def _line_chunks(stream: BinaryIO, name: str, window: int, context: bool = False) -> Iterator[tuple[bytes, int]]:
+def _line_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[bytes, int]]:
     """Chunks of whole input lines as bytes (cut as ``windows.cut_chunks`` cuts, by their bytes), each with
-    the character offset of its first line in the input; with ``context``, ending where documents end."""
-    if context:
-        found = line_documents(_blank_marked(stream), blank=itemgetter(1))
-        starts = itemgetter(1)
-        chunks = (
-            ([raw for (raw, _), _ in kept], slow)
-            for kept, slow in cut_chunks(found, window, window, lambda pair: len(pair[0][0]), starts, wait=False)
-        )
-    else:
-        chunks = cut_chunks(stream, window, window, weight=len)
+    the character offset of its first line in the input, ending where documents end."""
+    found = line_documents(_blank_marked(stream), blank=itemgetter(1))
+    starts = itemgetter(1)
     position, number = 0, 1
-    for lines, _ in chunks:
+    for kept, _ in cut_chunks(found, window, window, lambda pair: len(pair[0][0]), starts, wait=False):
+        lines = [raw for (raw, _), _ in kept]
         data, chars = _checked(lines, name, number)
         yield data, position
         position, number = position + chars, number + len(lines)
@@ -157,16 +189,12 @@ def _checked(lines: list[bytes], name: str, number: int) -> tuple[bytes, int]:
     return data, len(text) - (number == 1 and text.startswith(BOM))
 
 
-def _conll_chunks(stream: BinaryIO, name: str, window: int, context: bool = False) -> Iterator[tuple[bytes, int]]:
+def _conll_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[bytes, int]]:
     """CoNLL sentences, parsed here (errors name their lines), ``window`` at a time as token lines (a token
-    holds no space or tab); with ``context``, ending where documents end, and a blank line where a
-    document starts inside a chunk (the worker's documents are then the reader's, and cut at the same
-    ``DOC_MAX``: a blank line comes before each cut)."""
+    holds no space or tab), ending where documents end, and a blank line where a document starts inside
+    a chunk (the worker's documents are then the reader's, and cut at the same ``DOC_MAX``: a blank line
+    comes before each cut)."""
     sentences = iter_conll(stream, name, with_tags=False)
-    if not context:
-        for found, _ in cut_chunks(sentences, window, window, weight=lambda _: 0):
-            yield "".join(" ".join(s.tokens) + "\n" for s in found).encode("utf-8"), 0
-        return
     pairs = numbered_documents(sentences, attrgetter("doc"))
     for found, _ in cut_chunks(pairs, window, window, lambda _: 0, starts=itemgetter(1), wait=False):
         lines = [("\n" if start and at else "") + " ".join(s.tokens) + "\n" for at, (s, start) in enumerate(found)]
