@@ -2,14 +2,15 @@
 
 The parent cuts the input into chunks of lines (a window each: ``windows.WINDOW``
 lines or ``windows.WINDOW_CHARS`` bytes at most) and hands them round in turn
-to N spawned worker processes. Each worker has its own model and one torch
-thread, and does all of a window's per-token work: tokenizing, lookups and
-arrays, the network, decoding, and formatting the output text, through the
-same functions as single-process tagging (``windows.read_windows``,
-``tagging.tag_stream``, ``writer.write``), so the output is the same byte for
-byte. The parent decodes each chunk once to check it is UTF-8 (naming the
-line when it is not) and to count its characters (JSON lines' offsets count
-from the start of the input), and writes the returned text in input order.
+to N worker processes. Each worker has its own model (the model file's pages,
+mapped: ``model_file.load_model``) and one torch thread, and does all of a
+window's per-token work: tokenizing, lookups and arrays, the network, decoding,
+and formatting the output text, through the same functions as single-process
+tagging (``windows.read_windows``, ``tagging.tag_stream``, ``writer.write``),
+so the output is the same byte for byte. The parent decodes each chunk once to
+check it is UTF-8 (naming the line when it is not) and to count its characters
+(JSON lines' offsets count from the start of the input), and writes the
+returned text in input order.
 At most ``AHEAD`` windows per worker are in flight: memory stays flat.
 
 CoNLL input is parsed in the parent (``reader.iter_conll``, so its errors name
@@ -26,6 +27,11 @@ ask whether the model reads context, and a model that does not tags each
 sentence alone, so where its chunks end changes nothing in its output (a chunk
 is at most ``windows.DOC_MAX`` lines longer; the parent's cost is ~0.5 us a line).
 
+Workers are forked from a fork server that imported torch and the tagger once
+(``tagger.preload``) and did nothing else, so they share those pages instead of
+each importing its own copy (about 150 MB each); where there is no fork server
+(Windows) they are spawned. The parent never imports torch.
+
 A worker that dies stops the run at once with a one-line ``WorkerError``
 (status 1) naming it; output already written is whole windows in order, and
 the error says the output stops there. Workers ignore Ctrl-C: the parent
@@ -39,6 +45,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections import deque
 from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
@@ -201,6 +208,48 @@ def _conll_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[by
         yield "".join(lines).encode("utf-8"), 0
 
 
+_SERVER_LOCK = threading.Lock()
+_SERVER = {"runs": 0, "ours": False, "preload": None}  # the fork server's runs in this process; whether we started it
+
+
+def _open_context():
+    """The multiprocessing context the workers start from: a fork server where there is one, else spawn.
+
+    Never fork a process that has run torch (its threads): the fork server never runs a torch op. A fork
+    server already running (the calling program's) is used as it is; one started for these runs is stopped
+    when the last run using it ends (``_close_context``), as it holds ~220 MB: in a long-lived process (the
+    Python API) it would stay, and the next run pays one import of torch again (~2 s)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver  # the process's one fork server (multiprocessing has no other)
+    with _SERVER_LOCK:
+        if _SERVER["runs"] == 0:
+            _SERVER["ours"] = getattr(server, "_forkserver_pid", None) is None
+            if _SERVER["ours"]:
+                _SERVER["preload"] = list(getattr(server, "_preload_modules", ["__main__"]))
+                server.set_forkserver_preload(["tagger.preload"])
+        _SERVER["runs"] += 1
+    return multiprocessing.get_context("forkserver")
+
+
+def _close_context(context) -> None:
+    """The end of a run's use of ``context``: the fork server started for the runs stops after the last."""
+    if context.get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    with _SERVER_LOCK:
+        _SERVER["runs"] -= 1
+        if _SERVER["runs"] == 0 and _SERVER["ours"]:
+            stop = getattr(server, "_stop", None)
+            if stop is not None:
+                stop()  # it exits once it reads that we closed its pipe (its workers have gone)
+            server.set_forkserver_preload(_SERVER["preload"])
+
+
 class _Worker:
     """One worker process: tasks go in on a queue (its feeder thread never blocks the parent), results
     come back on a pipe, one per task, in order."""
@@ -208,12 +257,45 @@ class _Worker:
     def __init__(self, context, number: int, setup: tuple):
         self.number = number
         self.tasks = context.Queue()
-        self.results, sender = context.Pipe(duplex=False)
+        self.results, self.sender = context.Pipe(duplex=False)
         self.process = context.Process(
-            target=_worker_main, args=(setup, self.tasks, sender), name=f"tagger-job-{number}", daemon=True
+            target=_worker_main, args=(setup, self.tasks, self.sender), name=f"tagger-job-{number}", daemon=True
         )
-        self.process.start()
-        sender.close()  # the parent keeps only the reading end: a dead worker's pipe then reads as closed
+
+    def start(self, task: tuple) -> None:
+        """Start the process with its first task, SIGINT blocked meanwhile in this thread: the fork server
+        (started with the first worker) and the worker inherit the mask, so a Ctrl-C while they start (import
+        torch) prints no traceback there, and the queue's feeder thread (started by the first ``put``) keeps
+        it, so only this thread ever takes a Ctrl-C: never in mid-start, where the process would be started
+        but not known. The parent takes it once the start returns (the first waits for the fork server's
+        imports). The resource tracker is started first, as starting it unblocks SIGINT in this thread."""
+        masks = hasattr(signal, "pthread_sigmask")  # not on Windows (spawned workers there)
+        if masks:
+            from multiprocessing import resource_tracker
+
+            resource_tracker.ensure_running()
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self.process.start()
+            self.tasks.put(task)
+        finally:
+            if masks:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        self.sender.close()  # the parent keeps only the reading end: a dead worker's pipe then reads as closed
+
+    def stop(self, wait: float) -> None:
+        """Wait up to ``wait`` seconds for the process to exit, then end it: SIGTERM, then SIGKILL (the fork
+        server, stopped after the run, exits only once every worker has)."""
+        self.sender.close()
+        if self.process.pid is not None:  # started
+            self.process.join(timeout=wait)
+            for end in (self.process.terminate, self.process.kill):
+                if self.process.is_alive():
+                    end()
+                    self.process.join(timeout=STOP_WAIT)
+        self.tasks.cancel_join_thread()  # tasks never taken must not hold the parent at exit
+        self.tasks.close()
+        self.results.close()
 
 
 class _Pool:
@@ -221,17 +303,21 @@ class _Pool:
 
     def __init__(self, jobs: int, setup: tuple, name: str):
         self.jobs, self.setup, self.name = jobs, setup, name
-        self.context = multiprocessing.get_context("spawn")  # never fork a process that holds torch threads
+        self.context = _open_context()
         self.workers: list[_Worker] = []
         self.sent = 0
 
     def send(self, task: tuple) -> _Worker:
         data, kind, position = task
         turn = self.sent % self.jobs
+        first = (data, kind, position, self.sent == 0)
         if turn == len(self.workers):
-            self.workers.append(_Worker(self.context, turn + 1, self.setup))
-        worker = self.workers[turn]
-        worker.tasks.put((data, kind, position, self.sent == 0))
+            worker = _Worker(self.context, turn + 1, self.setup)
+            self.workers.append(worker)  # known before it starts: a Ctrl-C as the start returns still stops it
+            worker.start(first)
+        else:
+            worker = self.workers[turn]
+            worker.tasks.put(first)
         self.sent += 1
         return worker
 
@@ -273,13 +359,8 @@ class _Pool:
             if worker.process.is_alive():
                 worker.tasks.put(None)
         for worker in self.workers:
-            worker.process.join(timeout=0 if at_once else STOP_WAIT)
-            if worker.process.is_alive():
-                worker.process.terminate()
-                worker.process.join(timeout=STOP_WAIT)
-            worker.tasks.cancel_join_thread()  # tasks never taken must not hold the parent at exit
-            worker.tasks.close()
-            worker.results.close()
+            worker.stop(0 if at_once else STOP_WAIT)
+        _close_context(self.context)
 
 
 def _worker_main(setup: tuple, tasks, results: Connection) -> None:

@@ -285,3 +285,32 @@ def test_with_documents_any_jobs_writes_what_one_process_writes(tmp_path, kind, 
             count, got = _parallel(data, model, kind, fmt, jobs, window)
             assert got == expected, (fmt, jobs, window)
             assert count == expected.count("\n\n" if fmt == "conll" else "\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="spawned workers where there is no fork server")
+def test_workers_come_from_a_fork_server_stopped_after_the_run(trained_model):
+    """The fork server (torch imported once, shared by the workers) is stopped when the run ends: a
+    long-lived process (the Python API) does not keep its memory; a fork server of the caller is left alone."""
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    if server._forkserver_pid is not None:
+        pytest.skip("a fork server of another test is running")
+    seen = {}
+    real_start = multiprocessing.context.ForkServerProcess._Popen
+
+    def spy(process_obj):
+        popen = real_start(process_obj)
+        seen["server"], seen["preload"] = server._forkserver_pid, list(server._preload_modules)
+        return popen
+
+    multiprocessing.context.ForkServerProcess._Popen = staticmethod(spy)
+    try:
+        assert _parallel(b"John lives in Paris.\n" * 20, trained_model, "text", "conll", 2, 4)[0] == 20
+    finally:
+        multiprocessing.context.ForkServerProcess._Popen = staticmethod(real_start)
+    assert seen["server"] is not None and seen["preload"] == ["tagger.preload"]
+    assert server._forkserver_pid is None and server._preload_modules == ["__main__"]
+    with pytest.raises(ChildProcessError):
+        os.waitpid(seen["server"], os.WNOHANG)  # reaped: it has exited
