@@ -110,15 +110,24 @@ def _new_file_mode() -> int:
     return 0o666 & ~mask
 
 
-def read_checkpoint(path: str | Path) -> dict:
-    """The checkpoint dict of a model or resume file, checked; never runs code from the file."""
+def read_checkpoint(path: str | Path, mmap: bool = False) -> dict:
+    """The checkpoint dict of a model or resume file, checked; never runs code from the file.
+
+    ``mmap``: the tensors are the file's pages, mapped copy-on-write, not copies read into memory: the
+    worker processes of ``tag --jobs`` then share one copy of them (the page cache's), and a process
+    reads only the rows it uses. A file of the old (not zip) torch format is read as before."""
     path = Path(path)
     name = str(path)
     _check_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch warns about the pickle protocol of foreign files
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+            try:
+                checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+            except RuntimeError:
+                if not mmap:
+                    raise
+                checkpoint = torch.load(path, map_location="cpu", weights_only=True)  # not a zip file: no mmap
     except pickle.UnpicklingError as err:
         if "global" in str(err).lower():  # it names a function or class: loading it could run code
             raise ModelFileError(

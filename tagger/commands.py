@@ -343,25 +343,35 @@ def tag(
     as in every JSON output, and in inline ([PER John Smith|0.98]) and html (on hover).
     """
     _check_tag_options(ctx, output, scores, nbest)
-    from . import tagging
+    from . import parallel
 
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8", errors="strict")
-    count = tagging.tag_file(
-        file,
-        CheckedOutput(sys.stdout),
-        _model_paths(model),
-        input_kind=input_kind,
-        output_format=output,
-        batch_size=batch_size,
-        device=device,
-        threads=threads,
-        workers=workers,
-        scores=scores,
-        nbest=nbest,
-        min_score=min_score,
-        jobs=jobs,
-    )
+    paths = _model_paths(model)
+    count = None
+    if len(paths) == 1 and not (scores or nbest or min_score > 0 or output == "html"):
+        # --jobs before torch is imported: the parent of the worker processes only reads and writes
+        count = parallel.tag_file_jobs(
+            file, CheckedOutput(sys.stdout), paths[0], input_kind, output, batch_size, device, jobs
+        )
+    if count is None:
+        from . import tagging
+
+        count = tagging.tag_file(
+            file,
+            CheckedOutput(sys.stdout),
+            paths,
+            input_kind=input_kind,
+            output_format=output,
+            batch_size=batch_size,
+            device=device,
+            threads=threads,
+            workers=workers,
+            scores=scores,
+            nbest=nbest,
+            min_score=min_score,
+            jobs=jobs,
+        )
     err(render.tagged_count(count, "<stdin>" if file in (None, "-") else file))
 
 

@@ -78,19 +78,23 @@ def save_model(
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
     """Load a model file for tagging or evaluation (in eval mode, on ``device``)."""
-    return model_from_checkpoint(read_checkpoint(path), device, str(path))
+    return model_from_checkpoint(read_checkpoint(path, mmap=True), device, str(path), keep=True)
 
 
 def model_from_checkpoint(
-    checkpoint: dict, device: str | torch.device = "cpu", name: str = "<checkpoint>"
+    checkpoint: dict, device: str | torch.device = "cpu", name: str = "<checkpoint>", keep: bool = False
 ) -> LoadedModel:
     """The model of a checked checkpoint dict (``checkpoint.read_checkpoint`` or ``check_checkpoint``), in eval
-    mode on ``device``; ``name`` says where it came from in errors."""
+    mode on ``device``; ``name`` says where it came from in errors. ``keep``: the model's weights are the
+    checkpoint's tensors, not copies (a file's mapped pages stay shared), where their dtypes are the model's."""
     try:
         config = ModelConfig.from_dict(checkpoint["config"])
         vocab = Vocabulary.from_dict(checkpoint["vocab"])
         model = BiLSTMCRF(config, vocab.tags)
-        model.load_state_dict(checkpoint["state_dict"])
+        state = checkpoint["state_dict"]
+        own = model.state_dict()
+        keep = keep and all(getattr(state.get(key), "dtype", None) == value.dtype for key, value in own.items())
+        model.load_state_dict(state, assign=keep)
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
         lines = [line.strip() for line in str(err).splitlines() if line.strip()]
         detail = " ".join(lines)[:200]  # state_dict errors put the missing keys on later lines

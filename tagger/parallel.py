@@ -2,25 +2,35 @@
 
 The parent cuts the input into chunks of lines (a window each: ``windows.WINDOW``
 lines or ``windows.WINDOW_CHARS`` bytes at most) and hands them round in turn
-to N spawned worker processes. Each worker has its own model and one torch
-thread, and does all of a window's per-token work: tokenizing, lookups and
-arrays, the network, decoding, and formatting the output text, through the
-same functions as single-process tagging (``windows.read_windows``,
-``tagging.tag_stream``, ``writer.write``), so the output is the same byte for
-byte. The parent decodes each chunk once to check it is UTF-8 (naming the
-line when it is not) and to count its characters (JSON lines' offsets count
-from the start of the input), and writes the returned text in input order.
+to N worker processes. Each worker has its own model (the model file's pages,
+mapped: ``model_file.load_model``) and one torch thread, and does all of a
+window's per-token work: tokenizing, lookups and arrays, the network, decoding,
+and formatting the output text, through the same functions as single-process
+tagging (``windows.read_windows``, ``tagging.tag_stream``, ``writer.write``),
+so the output is the same byte for byte. The parent decodes each chunk once to
+check it is UTF-8 (naming the line when it is not) and to count its characters
+(JSON lines' offsets count from the start of the input), and writes the
+returned text in input order.
 At most ``AHEAD`` windows per worker are in flight: memory stays flat.
 
 CoNLL input is parsed in the parent (``reader.iter_conll``, so its errors name
 their lines as today) and sent on as token lines.
 
-A model that reads context (``ModelConfig.context``) tags each sentence with the
-others of its document: chunks then end only where a document ends (as
-``windows.read_windows`` cuts its windows, by the same ``windows.cut_chunks``),
-so every worker sees whole documents and the output is the same whatever
-``--jobs``; CoNLL sentences go with a blank line where a new document starts
-(a blank line ends a document of token lines).
+Chunks end only where a document ends (as ``windows.read_windows`` cuts its
+windows for a model that reads context, by the same ``windows.cut_chunks``): a
+model that reads context (``ModelConfig.context``) tags each sentence with the
+others of its document, so every worker sees whole documents and the output is
+the same whatever ``--jobs``; CoNLL sentences go with a blank line where a new
+document starts (a blank line ends a document of token lines). The parent does
+this for every model: it never loads the model (nor imports torch), so it cannot
+ask whether the model reads context, and a model that does not tags each
+sentence alone, so where its chunks end changes nothing in its output (a chunk
+is at most ``windows.DOC_MAX`` lines longer; the parent's cost is ~0.5 us a line).
+
+Workers are forked from a fork server that imported torch and the tagger once
+(``tagger.preload``) and did nothing else, so they share those pages instead of
+each importing its own copy (about 150 MB each); where there is no fork server
+(Windows) they are spawned. The parent never imports torch.
 
 A worker that dies stops the run at once with a one-line ``WorkerError``
 (status 1) naming it; output already written is whole windows in order, and
@@ -32,7 +42,10 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import os
 import signal
+import sys
+import threading
 from collections import deque
 from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
@@ -44,11 +57,51 @@ from .errors import DataError, TaggerError, WorkerError
 from .reader import decoded_lines, iter_conll
 from .windows import BLANK, INPUTS, WINDOW, cut_chunks, line_documents, numbered_documents, reads_ahead
 
-__all__ = ["reads_ahead", "tag_parallel"]
+__all__ = ["job_count", "reads_ahead", "tag_file_jobs", "tag_parallel"]
 
 AHEAD = 2  # windows queued per worker: one being tagged, one waiting
 BOM = "\ufeff"
 STOP_WAIT = 2.0  # seconds a worker gets to exit after its last task before it is terminated
+
+
+def job_count(jobs: int) -> int:
+    """The processes for ``--jobs``: ``jobs``, or for 0 one per core where there are 4 or more. On fewer
+    cores the single-process path already keeps two busy (the network, and the reader's worker process)."""
+    if jobs > 0:
+        return jobs
+    cores = os.cpu_count() or 1
+    return cores if cores >= 4 else 1
+
+
+def tag_file_jobs(
+    file: str | None,
+    out: TextIO,
+    model_path: str | Path,
+    input_kind: str,
+    output_format: str,
+    batch_size: int,
+    device: str,
+    jobs: int,
+) -> int | None:
+    """``tagging.tag_file`` for one model without scores, n-best or html: the sentence count when
+    ``job_count(jobs)`` worker processes tagged the input, None (nothing read) where the single-process
+    path must (one job, a GPU, input that trickles in). Torch is never imported here: a parent that
+    only reads and writes stays small, and the workers load the model (the first reports a bad one)."""
+    if job_count(jobs) < 2 or device != "cpu":
+        return None
+    from .reader import open_binary
+
+    stdin = file is None or file == "-"
+    name, stream = ("<stdin>", sys.stdin.buffer) if stdin else (file, open_binary(file))
+    try:
+        if not reads_ahead(stream):
+            return None
+        return tag_parallel(
+            stream, name, out, model_path, input_kind, output_format, batch_size, device, job_count(jobs)
+        )
+    finally:
+        if not stdin:
+            stream.close()
 
 
 def tag_parallel(
@@ -62,22 +115,19 @@ def tag_parallel(
     device: str = "cpu",
     jobs: int = 2,
     window: int = WINDOW,
-    context: bool | None = None,
 ) -> int:
     """Tag ``stream`` (named ``name`` in errors) with ``jobs`` worker processes and write to ``out``
-    what ``tagging.tag_file`` writes; returns the sentence count (0 for an empty input). ``context``:
-    whether the model reads context (None: read from the model file)."""
+    what ``tagging.tag_file`` writes; returns the sentence count (0 for an empty input). The model is
+    loaded only in the workers: the first reports a missing or damaged one (``ModelFileError``)."""
     if input_kind not in INPUTS:
         raise DataError(f"unknown input kind {input_kind!r}; expected one of {', '.join(INPUTS)}")
     if jobs < 1:
         raise DataError(f"--jobs must be at least 1, got {jobs}")
-    if context is None:
-        context = reads_context(model_path)
     setup = (str(model_path), batch_size, device, output_format)
     if input_kind == "conll":
-        chunks = _conll_chunks(stream, name, window, context)
+        chunks = _conll_chunks(stream, name, window)
     else:
-        chunks = _line_chunks(stream, name, window, context)
+        chunks = _line_chunks(stream, name, window)
     kind = "tokens" if input_kind == "conll" else input_kind
     pool = _Pool(jobs, setup, name)
     count = 0
@@ -89,18 +139,13 @@ def tag_parallel(
                 count += _write(out, pool.receive(pending.popleft()))
         while pending:
             count += _write(out, pool.receive(pending.popleft()))
+        if pool.sent == 0:  # an empty input: a worker still loads the model, so a bad one fails as with input
+            count += _write(out, pool.receive(pool.send((b"", kind, 0))))
     except BaseException:  # an error, a closed pipe, Ctrl-C: the windows still queued are not wanted
         pool.close(at_once=True)
         raise
     pool.close()
     return count
-
-
-def reads_context(model_path: str | Path) -> bool:
-    """Whether the model file's network reads context (its config's ``context``, "none" when it has none)."""
-    from .checkpoint import read_checkpoint
-
-    return read_checkpoint(model_path)["config"].get("context", "none") != "none"
 
 
 def _write(out: TextIO, result: tuple[int, str]) -> int:
@@ -110,20 +155,14 @@ def _write(out: TextIO, result: tuple[int, str]) -> int:
     return sentences
 
 
-def _line_chunks(stream: BinaryIO, name: str, window: int, context: bool = False) -> Iterator[tuple[bytes, int]]:
+def _line_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[bytes, int]]:
     """Chunks of whole input lines as bytes (cut as ``windows.cut_chunks`` cuts, by their bytes), each with
-    the character offset of its first line in the input; with ``context``, ending where documents end."""
-    if context:
-        found = line_documents(_blank_marked(stream), blank=itemgetter(1))
-        starts = itemgetter(1)
-        chunks = (
-            ([raw for (raw, _), _ in kept], slow)
-            for kept, slow in cut_chunks(found, window, window, lambda pair: len(pair[0][0]), starts, wait=False)
-        )
-    else:
-        chunks = cut_chunks(stream, window, window, weight=len)
+    the character offset of its first line in the input, ending where documents end."""
+    found = line_documents(_blank_marked(stream), blank=itemgetter(1))
+    starts = itemgetter(1)
     position, number = 0, 1
-    for lines, _ in chunks:
+    for kept, _ in cut_chunks(found, window, window, lambda pair: len(pair[0][0]), starts, wait=False):
+        lines = [raw for (raw, _), _ in kept]
         data, chars = _checked(lines, name, number)
         yield data, position
         position, number = position + chars, number + len(lines)
@@ -157,20 +196,58 @@ def _checked(lines: list[bytes], name: str, number: int) -> tuple[bytes, int]:
     return data, len(text) - (number == 1 and text.startswith(BOM))
 
 
-def _conll_chunks(stream: BinaryIO, name: str, window: int, context: bool = False) -> Iterator[tuple[bytes, int]]:
+def _conll_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[bytes, int]]:
     """CoNLL sentences, parsed here (errors name their lines), ``window`` at a time as token lines (a token
-    holds no space or tab); with ``context``, ending where documents end, and a blank line where a
-    document starts inside a chunk (the worker's documents are then the reader's, and cut at the same
-    ``DOC_MAX``: a blank line comes before each cut)."""
+    holds no space or tab), ending where documents end, and a blank line where a document starts inside
+    a chunk (the worker's documents are then the reader's, and cut at the same ``DOC_MAX``: a blank line
+    comes before each cut)."""
     sentences = iter_conll(stream, name, with_tags=False)
-    if not context:
-        for found, _ in cut_chunks(sentences, window, window, weight=lambda _: 0):
-            yield "".join(" ".join(s.tokens) + "\n" for s in found).encode("utf-8"), 0
-        return
     pairs = numbered_documents(sentences, attrgetter("doc"))
     for found, _ in cut_chunks(pairs, window, window, lambda _: 0, starts=itemgetter(1), wait=False):
         lines = [("\n" if start and at else "") + " ".join(s.tokens) + "\n" for at, (s, start) in enumerate(found)]
         yield "".join(lines).encode("utf-8"), 0
+
+
+_SERVER_LOCK = threading.Lock()
+_SERVER = {"runs": 0, "ours": False, "preload": None}  # the fork server's runs in this process; whether we started it
+
+
+def _open_context():
+    """The multiprocessing context the workers start from: a fork server where there is one, else spawn.
+
+    Never fork a process that has run torch (its threads): the fork server never runs a torch op. A fork
+    server already running (the calling program's) is used as it is; one started for these runs is stopped
+    when the last run using it ends (``_close_context``), as it holds ~220 MB: in a long-lived process (the
+    Python API) it would stay, and the next run pays one import of torch again (~2 s)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver  # the process's one fork server (multiprocessing has no other)
+    with _SERVER_LOCK:
+        if _SERVER["runs"] == 0:
+            _SERVER["ours"] = getattr(server, "_forkserver_pid", None) is None
+            if _SERVER["ours"]:
+                _SERVER["preload"] = list(getattr(server, "_preload_modules", ["__main__"]))
+                server.set_forkserver_preload(["tagger.preload"])
+        _SERVER["runs"] += 1
+    return multiprocessing.get_context("forkserver")
+
+
+def _close_context(context) -> None:
+    """The end of a run's use of ``context``: the fork server started for the runs stops after the last."""
+    if context.get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    with _SERVER_LOCK:
+        _SERVER["runs"] -= 1
+        if _SERVER["runs"] == 0 and _SERVER["ours"]:
+            stop = getattr(server, "_stop", None)
+            if stop is not None:
+                stop()  # it exits once it reads that we closed its pipe (its workers have gone)
+            server.set_forkserver_preload(_SERVER["preload"])
 
 
 class _Worker:
@@ -180,12 +257,45 @@ class _Worker:
     def __init__(self, context, number: int, setup: tuple):
         self.number = number
         self.tasks = context.Queue()
-        self.results, sender = context.Pipe(duplex=False)
+        self.results, self.sender = context.Pipe(duplex=False)
         self.process = context.Process(
-            target=_worker_main, args=(setup, self.tasks, sender), name=f"tagger-job-{number}", daemon=True
+            target=_worker_main, args=(setup, self.tasks, self.sender), name=f"tagger-job-{number}", daemon=True
         )
-        self.process.start()
-        sender.close()  # the parent keeps only the reading end: a dead worker's pipe then reads as closed
+
+    def start(self, task: tuple) -> None:
+        """Start the process with its first task, SIGINT blocked meanwhile in this thread: the fork server
+        (started with the first worker) and the worker inherit the mask, so a Ctrl-C while they start (import
+        torch) prints no traceback there, and the queue's feeder thread (started by the first ``put``) keeps
+        it, so only this thread ever takes a Ctrl-C: never in mid-start, where the process would be started
+        but not known. The parent takes it once the start returns (the first waits for the fork server's
+        imports). The resource tracker is started first, as starting it unblocks SIGINT in this thread."""
+        masks = hasattr(signal, "pthread_sigmask")  # not on Windows (spawned workers there)
+        if masks:
+            from multiprocessing import resource_tracker
+
+            resource_tracker.ensure_running()
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self.process.start()
+            self.tasks.put(task)
+        finally:
+            if masks:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        self.sender.close()  # the parent keeps only the reading end: a dead worker's pipe then reads as closed
+
+    def stop(self, wait: float) -> None:
+        """Wait up to ``wait`` seconds for the process to exit, then end it: SIGTERM, then SIGKILL (the fork
+        server, stopped after the run, exits only once every worker has)."""
+        self.sender.close()
+        if self.process.pid is not None:  # started
+            self.process.join(timeout=wait)
+            for end in (self.process.terminate, self.process.kill):
+                if self.process.is_alive():
+                    end()
+                    self.process.join(timeout=STOP_WAIT)
+        self.tasks.cancel_join_thread()  # tasks never taken must not hold the parent at exit
+        self.tasks.close()
+        self.results.close()
 
 
 class _Pool:
@@ -193,17 +303,21 @@ class _Pool:
 
     def __init__(self, jobs: int, setup: tuple, name: str):
         self.jobs, self.setup, self.name = jobs, setup, name
-        self.context = multiprocessing.get_context("spawn")  # never fork a process that holds torch threads
+        self.context = _open_context()
         self.workers: list[_Worker] = []
         self.sent = 0
 
     def send(self, task: tuple) -> _Worker:
         data, kind, position = task
         turn = self.sent % self.jobs
+        first = (data, kind, position, self.sent == 0)
         if turn == len(self.workers):
-            self.workers.append(_Worker(self.context, turn + 1, self.setup))
-        worker = self.workers[turn]
-        worker.tasks.put((data, kind, position, self.sent == 0))
+            worker = _Worker(self.context, turn + 1, self.setup)
+            self.workers.append(worker)  # known before it starts: a Ctrl-C as the start returns still stops it
+            worker.start(first)
+        else:
+            worker = self.workers[turn]
+            worker.tasks.put(first)
         self.sent += 1
         return worker
 
@@ -245,13 +359,8 @@ class _Pool:
             if worker.process.is_alive():
                 worker.tasks.put(None)
         for worker in self.workers:
-            worker.process.join(timeout=0 if at_once else STOP_WAIT)
-            if worker.process.is_alive():
-                worker.process.terminate()
-                worker.process.join(timeout=STOP_WAIT)
-            worker.tasks.cancel_join_thread()  # tasks never taken must not hold the parent at exit
-            worker.tasks.close()
-            worker.results.close()
+            worker.stop(0 if at_once else STOP_WAIT)
+        _close_context(self.context)
 
 
 def _worker_main(setup: tuple, tasks, results: Connection) -> None:

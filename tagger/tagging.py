@@ -431,8 +431,6 @@ def tag_file(
         if parallel and one_model is not None and _reads_ahead(stream):
             from .parallel import tag_parallel
 
-            found = load_models(one_model)  # a missing or damaged model is reported before any worker starts
-            context = reads_context(found.config)
             return tag_parallel(
                 stream,
                 name,
@@ -443,7 +441,6 @@ def tag_file(
                 batch_size,
                 device,
                 _jobs(jobs),
-                context=context,
             )
         configure_torch(threads)
         loaded = loaded or load_models(model_path, device=device)
@@ -461,11 +458,6 @@ def tag_file(
     return count
 
 
-def reads_context(config) -> bool:
-    """Whether a model of this ``ModelConfig`` reads context (tags a sentence with the others of its document)."""
-    return getattr(config, "context", "none") != "none"
-
-
 def _input(file: str | None) -> tuple[str, BinaryIO, bool]:
     """The input's name (for errors), its byte stream, and whether to close it: stdin for None or '-'."""
     from .reader import open_binary
@@ -476,12 +468,10 @@ def _input(file: str | None) -> tuple[str, BinaryIO, bool]:
 
 
 def _jobs(jobs: int) -> int:
-    """The processes of ``tag_file``: ``jobs``, or for 0 one per core where there are 4 or more. On fewer
-    cores the single-process path already keeps two busy (the network, and the reader's worker process)."""
-    if jobs > 0:
-        return jobs
-    cores = os.cpu_count() or 1
-    return cores if cores >= 4 else 1
+    """The processes of ``tag_file`` (``parallel.job_count``)."""
+    from .parallel import job_count
+
+    return job_count(jobs)
 
 
 def _one_model(model_path: str | Path | Sequence[str | Path]) -> str | Path | None:

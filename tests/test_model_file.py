@@ -472,3 +472,46 @@ def test_random_bytes_are_not_a_model(scratch, body):
     path.write_bytes(body)
     with pytest.raises(ModelFileError):
         read_checkpoint(path)
+
+
+def _mapped_ranges(path: Path) -> list[tuple[int, int]]:
+    ranges = []
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        if line.endswith(str(path)):
+            start, end = line.split()[0].split("-")
+            ranges.append((int(start, 16), int(end, 16)))
+    return ranges
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps")
+def test_a_loaded_model_keeps_the_files_mapped_weights_and_never_writes_the_file(trained_model, tmp_path):
+    """The weights are the file's pages (shared by the processes of tag --jobs), mapped copy-on-write."""
+    path = tmp_path / "model.pt"
+    shutil.copyfile(trained_model, path)
+    before = path.read_bytes()
+    loaded = load_model(path)
+    ranges = _mapped_ranges(path.resolve())
+    weights = dict(loaded.model.named_parameters())
+    assert ranges and all(any(a <= w.data_ptr() < b for a, b in ranges) for w in weights.values())
+    with torch.no_grad():
+        next(iter(weights.values())).add_(1.0)
+    assert path.read_bytes() == before
+    assert Predictor.from_loaded(load_model(path)).predict(SENTENCES)[0] == ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]
+
+
+def test_a_file_of_the_old_torch_format_loads_without_mapping(trained_model, tmp_path):
+    path = tmp_path / "old.pt"
+    torch.save(raw_checkpoint(trained_model), path, _use_new_zipfile_serialization=False)
+    expected = Predictor.from_loaded(load_model(trained_model)).predict(SENTENCES)
+    assert Predictor.from_loaded(load_model(path)).predict(SENTENCES) == expected
+
+
+def test_weights_of_another_dtype_are_copied_into_the_models_own(trained_model, tmp_path):
+    checkpoint = raw_checkpoint(trained_model)
+    checkpoint["state_dict"] = {key: value.double() for key, value in checkpoint["state_dict"].items()}
+    path = tmp_path / "double.pt"
+    torch.save(checkpoint, path)
+    loaded = load_model(path)
+    assert all(p.dtype == torch.float32 for p in loaded.model.parameters())
+    expected = Predictor.from_loaded(load_model(trained_model)).predict(SENTENCES)
+    assert Predictor.from_loaded(loaded).predict(SENTENCES) == expected

@@ -76,6 +76,40 @@ def test_empty_input_tags_nothing(trained_model):
     assert _parallel(b"", trained_model, "text", "conll", 2, 4) == (0, "")
 
 
+@pytest.mark.parametrize("data", [b"", b"John lives in Paris.\n" * 30], ids=["empty", "text"])
+@pytest.mark.parametrize("content", [None, b"junk"], ids=["missing", "junk"])
+def test_a_bad_model_is_reported_by_the_first_worker_as_without_jobs(tmp_path, data, content):
+    """The parent never loads the model: a worker does, and its one-line error (status 2) comes back,
+    with an empty input too."""
+    from tagger.errors import ModelFileError
+
+    path = tmp_path / "bad.pt"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ModelFileError) as info:
+        _parallel(data, path, "text", "conll", 2, 4)
+    assert info.value.exit_code == 2 and "\n" not in str(info.value) and "bad.pt" in str(info.value)
+
+
+PARENT = """
+import io, sys
+from tagger.parallel import tag_file_jobs
+out = io.StringIO()
+count = tag_file_jobs(sys.argv[2], out, sys.argv[1], "text", "conll", 64, "cpu", 2)
+print(count, out.getvalue().count("B-PER"), "torch" in sys.modules)
+"""
+
+
+@pytest.mark.slow
+def test_the_parent_of_the_jobs_never_imports_torch(trained_model, tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"John Smith lives in Paris.\n" * 30)
+    run = subprocess.run([sys.executable, "-c", PARENT, str(trained_model), str(path)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    count, people, torch_imported = run.stdout.split()
+    assert count == "30" and int(people) > 0 and torch_imported == "False"
+
+
 class _Recorder(io.StringIO):
     def __init__(self):
         super().__init__()
@@ -193,16 +227,15 @@ def _chunk_lines(chunks) -> list[list[str]]:
     return [data.decode("utf-8").splitlines() for data, _ in chunks]
 
 
-def test_with_context_line_chunks_end_where_documents_end(monkeypatch):
+def test_line_chunks_end_where_documents_end(monkeypatch):
+    """For every model: the parent never loads it, so it cannot ask whether it reads context."""
     from tagger import parallel, windows
 
     monkeypatch.setattr(windows, "DOC_MAX", 3)
     data = b"a1\na2\n\nb1\nb2\nb3\nb4\n \t\nc1\n"
-    chunks = list(parallel._line_chunks(io.BytesIO(data), "in.txt", 2, context=True))
+    chunks = list(parallel._line_chunks(io.BytesIO(data), "in.txt", 2))
     assert _chunk_lines(chunks) == [["a1", "a2", ""], ["b1", "b2", "b3"], ["b4", " \t"], ["c1"]]
     assert [position for _, position in chunks] == [0, 7, 16, 22]  # characters before each chunk
-    plain = list(parallel._line_chunks(io.BytesIO(data), "in.txt", 2))
-    assert _chunk_lines(plain) == [["a1", "a2"], ["", "b1"], ["b2", "b3"], ["b4", " \t"], ["c1"]]
 
 
 def test_a_byte_order_mark_opening_the_input_is_no_text_and_one_later_is():
@@ -212,7 +245,7 @@ def test_a_byte_order_mark_opening_the_input_is_no_text_and_one_later_is():
     assert [blank for _, blank in marked] == [True, False, True, False]
 
 
-def test_with_context_conll_goes_as_token_lines_with_a_blank_line_where_a_document_starts(monkeypatch):
+def test_conll_goes_as_token_lines_with_a_blank_line_where_a_document_starts(monkeypatch):
     """The worker reads token lines, where a blank line ends a document: its documents are the reader's
     (Sentence.doc, numbered at each -DOCSTART-), cut after DOC_MAX sentences."""
     from types import SimpleNamespace
@@ -223,37 +256,21 @@ def test_with_context_conll_goes_as_token_lines_with_a_blank_line_where_a_docume
     docs = [0, 0, 1, 1, 1, 1, 1, 2]
     sentences = [SimpleNamespace(tokens=[f"s{i}", "x"], doc=d) for i, d in enumerate(docs)]
     monkeypatch.setattr(parallel, "iter_conll", lambda stream, name, with_tags: iter(sentences))
-    chunks = list(parallel._conll_chunks(io.BytesIO(b""), "in.txt", 5, context=True))
+    chunks = list(parallel._conll_chunks(io.BytesIO(b""), "in.txt", 5))
     assert _chunk_lines(chunks) == [["s0 x", "s1 x", "", "s2 x", "s3 x", "s4 x"], ["s5 x", "s6 x", "", "s7 x"]]
-    chunks = list(parallel._conll_chunks(io.BytesIO(b""), "in.txt", 2, context=True))
+    chunks = list(parallel._conll_chunks(io.BytesIO(b""), "in.txt", 2))
     assert _chunk_lines(chunks) == [["s0 x", "s1 x"], ["s2 x", "s3 x", "s4 x"], ["s5 x", "s6 x"], ["s7 x"]]
-    assert _chunk_lines(parallel._conll_chunks(io.BytesIO(b""), "in.txt", 3)) == [
-        ["s0 x", "s1 x", "s2 x"],
-        ["s3 x", "s4 x", "s5 x"],
-        ["s6 x", "s7 x"],
-    ]
-
-
-def test_a_model_reads_context_as_its_config_says(trained_model, tmp_path):
-    from tagger.parallel import reads_context
-
-    assert not reads_context(trained_model)  # a model of before the option: no context
-
-
-@needs_context
-def test_a_context_model_reads_context(tmp_path):
-    from tagger.parallel import reads_context
-
-    assert reads_context(save_context_model(tmp_path / "context.pt"))
 
 
 @pytest.mark.slow
 @needs_context
+@pytest.mark.parametrize("context", [True, False], ids=["context", "no-context"])
 @pytest.mark.parametrize("kind", ["text", "tokens", "conll"])
-def test_with_a_context_model_any_jobs_writes_what_one_process_writes(tmp_path, kind):
+def test_with_documents_any_jobs_writes_what_one_process_writes(tmp_path, kind, context, trained_model):
     """Documents longer than DOC_MAX, blank-line blocks and -DOCSTART- documents: the same bytes for
-    any --jobs and window, as the single-process path (which cuts its windows its own way)."""
-    model = save_context_model(tmp_path / "context.pt")
+    any --jobs and window, as the single-process path (which cuts its windows its own way), with a model
+    that reads context and one that does not (its chunks end at documents too, which changes nothing)."""
+    model = save_context_model(tmp_path / "context.pt") if context else trained_model
     if kind == "conll":
         data = documents_conll().encode("utf-8")
     elif kind == "text":
@@ -268,3 +285,32 @@ def test_with_a_context_model_any_jobs_writes_what_one_process_writes(tmp_path, 
             count, got = _parallel(data, model, kind, fmt, jobs, window)
             assert got == expected, (fmt, jobs, window)
             assert count == expected.count("\n\n" if fmt == "conll" else "\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="spawned workers where there is no fork server")
+def test_workers_come_from_a_fork_server_stopped_after_the_run(trained_model):
+    """The fork server (torch imported once, shared by the workers) is stopped when the run ends: a
+    long-lived process (the Python API) does not keep its memory; a fork server of the caller is left alone."""
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    if server._forkserver_pid is not None:
+        pytest.skip("a fork server of another test is running")
+    seen = {}
+    real_start = multiprocessing.context.ForkServerProcess._Popen
+
+    def spy(process_obj):
+        popen = real_start(process_obj)
+        seen["server"], seen["preload"] = server._forkserver_pid, list(server._preload_modules)
+        return popen
+
+    multiprocessing.context.ForkServerProcess._Popen = staticmethod(spy)
+    try:
+        assert _parallel(b"John lives in Paris.\n" * 20, trained_model, "text", "conll", 2, 4)[0] == 20
+    finally:
+        multiprocessing.context.ForkServerProcess._Popen = staticmethod(real_start)
+    assert seen["server"] is not None and seen["preload"] == ["tagger.preload"]
+    assert server._forkserver_pid is None and server._preload_modules == ["__main__"]
+    with pytest.raises(ChildProcessError):
+        os.waitpid(seen["server"], os.WNOHANG)  # reaped: it has exited
