@@ -72,10 +72,12 @@ def test_bad_conll_names_its_line_as_today(trained_model):
         _parallel(b"a O\nb O\nc x O\n", trained_model, "conll", "conll", 2, 4)
 
 
+@pytest.mark.slow  # starts worker processes
 def test_empty_input_tags_nothing(trained_model):
     assert _parallel(b"", trained_model, "text", "conll", 2, 4) == (0, "")
 
 
+@pytest.mark.slow  # starts worker processes
 @pytest.mark.parametrize("data", [b"", b"John lives in Paris.\n" * 30], ids=["empty", "text"])
 @pytest.mark.parametrize("content", [None, b"junk"], ids=["missing", "junk"])
 def test_a_bad_model_is_reported_by_the_first_worker_as_without_jobs(tmp_path, data, content):
@@ -287,6 +289,7 @@ def test_with_documents_any_jobs_writes_what_one_process_writes(tmp_path, kind, 
             assert count == expected.count("\n\n" if fmt == "conll" else "\n")
 
 
+@pytest.mark.slow  # starts a fork server and worker processes
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="spawned workers where there is no fork server")
 def test_workers_come_from_a_fork_server_stopped_after_the_run(trained_model):
     """The fork server (torch imported once, shared by the workers) is stopped when the run ends: a
