@@ -348,12 +348,10 @@ def tag(
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8", errors="strict")
     paths = _model_paths(model)
-    count = None
-    if len(paths) == 1 and not (scores or nbest or min_score > 0 or output == "html"):
-        # --jobs before torch is imported: the parent of the worker processes only reads and writes
-        count = parallel.tag_file_jobs(
-            file, CheckedOutput(sys.stdout), paths[0], input_kind, output, batch_size, device, jobs
-        )
+    # --jobs before torch is imported: the parent of the worker processes only reads and writes
+    count = parallel.tag_file_jobs(
+        file, CheckedOutput(sys.stdout), paths, input_kind, output, batch_size, device, jobs, scores, nbest, min_score
+    )
     if count is None:
         from . import tagging
 

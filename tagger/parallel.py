@@ -44,10 +44,11 @@ import io
 import multiprocessing
 import os
 import signal
+import stat
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from operator import attrgetter, itemgetter
 from pathlib import Path
@@ -76,32 +77,49 @@ def job_count(jobs: int) -> int:
 def tag_file_jobs(
     file: str | None,
     out: TextIO,
-    model_path: str | Path,
+    model_path: str | Path | Sequence[str | Path],
     input_kind: str,
     output_format: str,
     batch_size: int,
     device: str,
     jobs: int,
+    scores: str | None = None,
+    nbest: int = 0,
+    min_score: float = 0.0,
 ) -> int | None:
-    """``tagging.tag_file`` for one model without scores, n-best or html: the sentence count when
-    ``job_count(jobs)`` worker processes tagged the input, None (nothing read) where the single-process
-    path must (one job, a GPU, input that trickles in). Torch is never imported here: a parent that
-    only reads and writes stays small, and the workers load the model (the first reports a bad one)."""
-    if job_count(jobs) < 2 or device != "cpu":
+    """``tagging.tag_file`` with ``job_count(jobs)`` worker processes: the sentence count, or None (nothing
+    read, nothing opened) where the single-process path must tag instead: one job, a GPU, an ensemble,
+    scores, n-best or html (the workers write what needs one model and no scores), or input that trickles
+    in (stdin from a pipe or terminal, a named pipe). Torch is never imported here: a parent that only
+    reads and writes stays small, and the workers load the model (the first reports a bad one)."""
+    if isinstance(model_path, (list, tuple)):
+        if len(model_path) != 1:
+            return None
+        (model_path,) = model_path
+    if job_count(jobs) < 2 or device != "cpu" or scores or nbest or min_score > 0 or output_format == "html":
         return None
     from .reader import open_binary
 
-    stdin = file is None or file == "-"
-    name, stream = ("<stdin>", sys.stdin.buffer) if stdin else (file, open_binary(file))
-    try:
-        if not reads_ahead(stream):
+    if file is None or file == "-":
+        if not reads_ahead(sys.stdin.buffer):
             return None
         return tag_parallel(
-            stream, name, out, model_path, input_kind, output_format, batch_size, device, job_count(jobs)
+            sys.stdin.buffer, "<stdin>", out, model_path, input_kind, output_format, batch_size, device, job_count(jobs)
         )
-    finally:
-        if not stdin:
-            stream.close()
+    if not _regular_file(file):  # never opened here: a named pipe opened and closed would lose its writer
+        return None
+    with open_binary(file) as stream:
+        return tag_parallel(
+            stream, file, out, model_path, input_kind, output_format, batch_size, device, job_count(jobs)
+        )
+
+
+def _regular_file(path: str) -> bool:
+    """Whether ``path`` is a file on disk (a missing one is not: the single-process path reports it)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def tag_parallel(

@@ -422,26 +422,16 @@ def tag_file(
     _check_choice("input kind", input_kind, INPUTS)
     _check_choice("scores", scores, (None, *SCORES))
     asked = bool(scores) or min_score > 0
-    parallel = (
-        _jobs(jobs) > 1 and device == "cpu" and loaded is None and not (asked or nbest or output_format == "html")
-    )
-    one_model = _one_model(model_path)
+    if loaded is None:  # a model already loaded is tagged with here (the workers would load their own)
+        from .parallel import tag_file_jobs
+
+        count = tag_file_jobs(
+            file, out, model_path, input_kind, output_format, batch_size, device, jobs, scores, nbest, min_score
+        )
+        if count is not None:
+            return count
     name, stream, close = _input(file)
     try:
-        if parallel and one_model is not None and _reads_ahead(stream):
-            from .parallel import tag_parallel
-
-            return tag_parallel(
-                stream,
-                name,
-                out,
-                one_model,
-                input_kind,
-                output_format,
-                batch_size,
-                device,
-                _jobs(jobs),
-            )
         configure_torch(threads)
         loaded = loaded or load_models(model_path, device=device)
         shown = _shown_fields(scores, nbest)
@@ -472,19 +462,6 @@ def _jobs(jobs: int) -> int:
     from .parallel import job_count
 
     return job_count(jobs)
-
-
-def _one_model(model_path: str | Path | Sequence[str | Path]) -> str | Path | None:
-    """The model file when ``model_path`` names one (a path, or a list of one), None for an ensemble."""
-    if isinstance(model_path, (list, tuple)):
-        return model_path[0] if len(model_path) == 1 else None
-    return model_path
-
-
-def _reads_ahead(stream) -> bool:
-    from .parallel import reads_ahead
-
-    return reads_ahead(stream)
 
 
 def _check_choice(what: str, value: object, choices: Sequence) -> None:

@@ -317,3 +317,22 @@ def test_workers_come_from_a_fork_server_stopped_after_the_run(trained_model):
     assert server._forkserver_pid is None and server._preload_modules == ["__main__"]
     with pytest.raises(ChildProcessError):
         os.waitpid(seen["server"], os.WNOHANG)  # reaped: it has exited
+
+
+@pytest.mark.slow  # starts the command line as a process
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_with_jobs_is_tagged_whole_by_one_process(trained_model, tmp_path):
+    # A named pipe is input that trickles in: it must go to the single-process path unopened, since
+    # opening and closing it to look would leave its writer without a reader (the run then waited forever).
+    from conftest import run_cli_process
+
+    fifo = tmp_path / "in.fifo"
+    os.mkfifo(fifo)
+    text = "John lives in Paris.\nMary works in Berlin.\n"
+    writer = threading.Thread(target=fifo.write_text, args=(text,))
+    writer.start()
+    piped = run_cli_process("tag", fifo, "--jobs", "2", "-m", trained_model, timeout=120)
+    writer.join(timeout=10)
+    expected = run_cli_process("tag", "-m", trained_model, "--jobs", "1", input=text)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == expected.stdout and piped.stdout.count("\n\n") == 2
