@@ -8,6 +8,7 @@ with a pointer to ``--help``, anything else into ``tagger: internal error: ...``
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
@@ -18,6 +19,8 @@ from typer.core import TyperGroup
 from .errors import TaggerError
 
 EX_IOERR = 74  # sysexits.h: an error while doing I/O on a file (here: the output)
+# Errors that only a write gives: out of space or quota, or past the largest file allowed.
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 EXIT_STATUSES = (
     (0, "success (also when the output's reader stops early, as head does)"),
@@ -72,8 +75,31 @@ class CheckedOutput:
         return getattr(self.stream, name)
 
 
+class UsageError(Exception):
+    """Bad usage found after parsing (an option that does not apply to the chosen format): one line, status 2.
+
+    The command-line library's own ``UsageError`` is not public API (typer vendors its own click), so the
+    tagger keeps one of the same shape: ``format_message``, ``exit_code`` and the ``ctx`` that names the command."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, ctx=None):
+        super().__init__(message)
+        self.ctx = ctx
+
+    def format_message(self) -> str:
+        return str(self)
+
+
+class StderrError(OutputError):
+    """stderr itself cannot be written (a full disk under ``2> file``): nothing more can be said, status 74."""
+
+
 def err(message: str) -> None:
-    typer.echo(message, err=True)
+    try:
+        typer.echo(message, err=True)
+    except OSError as e:
+        raise StderrError(e) from None
 
 
 def _stdout_to_devnull() -> None:
@@ -98,8 +124,13 @@ def _usage_error_status(e: Exception) -> int:
 
 
 def _bug_status(e: Exception) -> int:
+    if isinstance(e, OSError) and e.errno in _WRITE_ERRNOS:
+        # A write that failed for want of space (`tagger --help > /dev/full`): the output, not a bug.
+        _stdout_to_devnull()
+        err(f"tagger: error: {OutputError(e)}")
+        return EX_IOERR
     if DEBUG["on"]:
-        traceback.print_exc()
+        err(traceback.format_exc().rstrip("\n"))
     first = str(e).splitlines()[0] if str(e) else ""
     err(f"tagger: internal error: {type(e).__name__}: {first} (run with --debug for the traceback)")
     return 1
@@ -123,6 +154,11 @@ class OneLineErrors(TyperGroup):
             raise typer.Exit(130) from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        # Read --debug before the command is looked up: building a command imports its modules, and the
+        # traceback of an error there is what --debug is for (the group's callback runs only after that).
+        if _leading_debug_flag(sys.argv[1:] if args is None else args):
+            DEBUG["on"] = True
+
         def run() -> int:
             rv = TyperGroup.main(self, args, prog_name or "tagger", complete_var, standalone_mode=False, **extra)
             return rv if isinstance(rv, int) else 0
@@ -150,8 +186,26 @@ def _exit_at_once(code: int) -> None:
     os._exit(code)
 
 
+def _leading_debug_flag(args) -> bool:
+    """Whether ``--debug`` stands among the group's options, before the command's name."""
+    for arg in args:
+        if arg == "--debug":
+            return True
+        if not arg.startswith("-"):
+            return False
+    return False
+
+
 def _finish(run) -> int:
-    """Run a command and write out what it printed; every failure becomes one line and a status."""
+    """Run a command and write out what it printed; every failure becomes one line and a status,
+    EX_IOERR when even that line cannot be written (stderr on a full disk)."""
+    try:
+        return _run_and_report(run)
+    except StderrError:
+        return EX_IOERR
+
+
+def _run_and_report(run) -> int:
     try:
         try:
             code = run()
@@ -163,6 +217,8 @@ def _finish(run) -> int:
     except typer.Abort:
         err("tagger: aborted")
         return 130
+    except StderrError:
+        return EX_IOERR
     except TaggerError as e:
         if isinstance(e, OutputError):
             _stdout_to_devnull()

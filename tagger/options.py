@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-import click
 import typer
+
+from .exit_status import UsageError
 
 Rule = Callable[[str, object], None]
 
@@ -118,7 +119,7 @@ def only_with(ctx: typer.Context, flag: str, value: object, fmt: str, formats: S
     checked when the command starts, before any work."""
     if fmt not in formats:
         listed = formats[0] if len(formats) == 1 else f"{', '.join(formats[:-1])} or {formats[-1]}"
-        raise click.UsageError(f"{flag} {value} applies to --format {listed}, not {fmt}", ctx)
+        raise UsageError(f"{flag} {value} applies to --format {listed}, not {fmt}", ctx)
 
 
 def option(*names: str, help: str, rules: Sequence[Rule] = (), choices: Sequence[str] = (), **extra):
