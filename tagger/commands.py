@@ -247,9 +247,13 @@ def _report_training(result: dict, output: str, said: set[str] = frozenset()) ->
     """The training run's warnings on stderr (those not ``said`` there already, as the run logged them), and
     its summary (a table, or JSON) on stdout. The table repeats the warnings, for a summary kept in a file;
     on a terminal that shows stderr too, once is enough."""
-    both_on_screen = sys.stdout.isatty() and sys.stderr.isatty()
-    table = render.train_summary(result, blocks=blocks_for(sys.stdout), with_warnings=not both_on_screen)
+    table = render.train_summary(result, blocks=blocks_for(sys.stdout), with_warnings=not _on_one_screen())
     _report(result, output, lambda out: out.write(table), said)
+
+
+def _on_one_screen() -> bool:
+    """Whether stdout and stderr both go to a terminal (the user reads them on one screen)."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
 
 
 def _report(result: dict, output: str, table, said: set[str] = frozenset()) -> None:
