@@ -100,15 +100,11 @@ def train(
     to call with the number of sentences done after each batch. The configs
     given are not changed. ``skip_bad_sentences``: sentences with a tag that is
     not a tag are left out (one warning says how many), instead of an error.
-
     A model already at ``model_path`` is kept as it is until the run ends (the
     best so far goes to ``MODEL.partial``); any other file there is refused.
     """
     config = config or TrainConfig()
-    model_path = check_writable(model_path)
-    previous = check_replaceable(model_path)  # before any work: never write over a file that is not a model
-    for own in (partial_path(model_path), resume_path(model_path)):
-        check_replaceable(own)
+    model_path, previous = model_paths_checked(model_path)
     started = time.perf_counter()
     configure_torch(config.threads)
     torch.manual_seed(config.seed)
@@ -140,6 +136,17 @@ def train(
         result = finish(trainer, data, run)
     result["seconds"] = time.perf_counter() - started
     return result
+
+
+def model_paths_checked(model_path: str | Path) -> tuple[Path, dict | None]:
+    """``model_path`` checked before any work: its folder can be written, and nothing there or at the run's own
+    files beside it (``MODEL.partial``, ``MODEL.resume``) is other than a tagger model; with the metadata of the
+    model already there (None: none is)."""
+    model_path = check_writable(model_path)
+    previous = check_replaceable(model_path)
+    for own in (partial_path(model_path), resume_path(model_path)):
+        check_replaceable(own)
+    return model_path, previous
 
 
 @dataclass
@@ -315,13 +322,17 @@ class Run:
     warnings: list[str] = field(default_factory=list)
     rank: Rank = field(default_factory=Rank)  # with torchrun, this process's; only rank 0 writes files
     previous: dict | None = None  # the metadata of the model at model_path before the run; None: none was there
+    keeps_previous: bool = False  # a model was at model_path as the run (or the run it resumes) began
+
+    def __post_init__(self) -> None:
+        self.keeps_previous = self.previous is not None
 
     @property
     def best_path(self) -> Path:
         """Where the best model so far is written during the run: beside a model that was there before, so
         that it stays as it was until the run ends; else the model path itself (an interrupted run leaves a
         model where the user asked for one)."""
-        return partial_path(self.model_path) if self.previous is not None else self.model_path
+        return partial_path(self.model_path) if self.keeps_previous else self.model_path
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -372,7 +383,8 @@ def resume_run(run: Run, trainer: Trainer) -> None:
     torch.set_rng_state(state["rng"])
     run.progress = state["progress"]
     run.best_state = state["best_state_dict"]
-    if not state.get("keeps_previous"):  # the model at the path is the interrupted run's own best: go on there
+    run.keeps_previous = bool(state.get("keeps_previous"))
+    if not run.keeps_previous:  # the model at the path is the interrupted run's own best: go on writing there
         run.previous = None
     # the best epoch and its dev scores, from before the interruption
     run.metadata.update({k: v for k, v in saved["metadata"].items() if k in ("best_epoch", "dev_scores")})
@@ -512,7 +524,7 @@ def save_epoch(trainer: Trainer, run: Run, row: dict, dev_scores: dict) -> None:
         "rng": torch.get_rng_state(),
         "best_state_dict": run.best_state,
         "average": trainer.averaged.state_dict() if trainer.averaged is not None else None,
-        "keeps_previous": run.previous is not None,
+        "keeps_previous": run.keeps_previous,
     }
     save_model(resume_path(run.model_path), trainer.model, trainer.vocab, run.data_scheme, run.metadata, train_state)
 
@@ -552,9 +564,11 @@ def finish(trainer: Trainer, data: Data, run: Run) -> dict:
 def replaced(run: Run, data: Data) -> None:
     """Once the finished model is at the path: remove the run's partial file and say, with both dev F1s,
     that a model that was there before has been replaced."""
-    if run.previous is None:
+    if not run.keeps_previous:
         return
     partial_path(run.model_path).unlink(missing_ok=True)
+    if run.previous is None:  # removed by the user since the run began
+        return
     before = (run.previous.get("dev_scores") or {}).get("f1")
     scores = f"{100 * before:.2f} -> " if isinstance(before, float) else ""
     scores += f"{100 * run.progress['best_f1']:.2f}"
