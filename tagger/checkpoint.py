@@ -19,7 +19,9 @@ them. Its keys:
   to go on as if the run had never stopped.
 
 The resume file (``MODEL.resume``, beside the model) is the model file's layout
-plus ``train_state``, so one reader serves both. Files are written atomically
+plus ``train_state``, so one reader serves both. Where a model was at the path before a
+run began, the run writes its best model so far to ``MODEL.partial`` (``partial_path``)
+and replaces the model only when it ends. Files are written atomically
 (a temporary file beside the target, then a rename) with the permissions the
 umask gives a new file, as for any file a program creates.
 """
@@ -48,6 +50,7 @@ TRAIN_STATE = {
     "rng": "torch's global random state (dropout, word dropout)",
     "best_state_dict": "the best epoch's weights so far (the model file's), None before the first epoch",
     "average": "the moving average's state_dict when --average is on, else None",
+    "keeps_previous": "True when a model was at the path as the run began: the best so far goes to MODEL.partial",
 }
 REQUIRED = ("config", "vocab", "state_dict", "data_scheme")
 
@@ -56,6 +59,15 @@ def resume_path(model_path: str | Path) -> Path:
     """Where the resume file of a training run that writes ``model_path`` lives."""
     model_path = Path(model_path)
     return model_path.with_name(model_path.name + ".resume")
+
+
+def partial_path(model_path: str | Path) -> Path:
+    """Where a training run keeps its best model so far while an earlier model at ``model_path`` stays as it was.
+
+    ``MODEL.partial``, named like the resume file: it sits beside the model, says it is unfinished, and a glob
+    such as ``models/*.pt`` (an ensemble, a script) does not pick it up as a finished model."""
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.name + ".partial")
 
 
 def make_checkpoint(

@@ -148,6 +148,13 @@ Lowercase = Annotated[
     bool, option(help="Lowercase words before lookup (--no-lowercase: keep case, lowercase only as a fallback).")
 ]
 Resume = Annotated[bool, option(help="Continue an interrupted run from its last finished epoch.")]
+SkipBadSentences = Annotated[
+    bool,
+    option(
+        help="Leave out sentences with a tag that is not a tag (such as 0 for O) and say how many, with the first "
+        "one's line [default: such a tag is an error naming its line]."
+    ),
+]
 
 
 def _model_path(model: Path | None) -> Path:
@@ -201,6 +208,7 @@ def train(
     lowercase: Lowercase = TRAIN.lowercase,
     tag_column: TagColumn = DEFAULTS.tag_column,
     resume: Resume = DEFAULTS.resume,
+    skip_bad_sentences: SkipBadSentences = DEFAULTS.skip_bad_sentences,
     device: Device = TRAIN.device,
     threads: Threads = TRAIN.threads,
     output: Summary = render.SUMMARY_FORMATS[0],
@@ -228,21 +236,32 @@ def train(
             tag_column=tag_column,
             data_scheme=data_scheme,
             resume=resume,
+            skip_bad_sentences=skip_bad_sentences,
             **reporter.hooks(),
         )
     if from_env().is_main:  # under torchrun, rank 0 alone reports (and wrote the model)
-        _report_training(result, output)
+        _report_training(result, output, said=reporter.said)
 
 
-def _report_training(result: dict, output: str) -> None:
-    """The training run's warnings on stderr, and its summary (a table, or JSON) on stdout."""
-    _report(result, output, lambda out: out.write(render.train_summary(result, blocks=blocks_for(sys.stdout))))
+def _report_training(result: dict, output: str, said: set[str] = frozenset()) -> None:
+    """The training run's warnings on stderr (those not ``said`` there already, as the run logged them), and
+    its summary (a table, or JSON) on stdout. The table repeats the warnings, for a summary kept in a file;
+    on a terminal that shows stderr too, once is enough."""
+    table = render.train_summary(result, blocks=blocks_for(sys.stdout), with_warnings=not _on_one_screen())
+    _report(result, output, lambda out: out.write(table), said)
 
 
-def _report(result: dict, output: str, table) -> None:
-    """A command's warnings on stderr; its result on stdout, as JSON or as ``table(out)`` draws it."""
+def _on_one_screen() -> bool:
+    """Whether stdout and stderr both go to a terminal (the user reads them on one screen)."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
+def _report(result: dict, output: str, table, said: set[str] = frozenset()) -> None:
+    """A command's warnings on stderr (but those already ``said``); its result on stdout, as JSON or as
+    ``table(out)`` draws it."""
     for line in render.warnings(result):
-        err(line)
+        if line not in said:
+            err(line)
     out = CheckedOutput(sys.stdout)
     if output == "json":
         out.write(render.as_json(result) + "\n")

@@ -142,6 +142,7 @@ class Defaults:
     tag_column: int = -1  # column of the gold tag in CoNLL files; negative counts from the end
     data_scheme: str | None = None  # tag scheme of the training data; None: detected
     resume: bool = False
+    skip_bad_sentences: bool = False  # train: leave out sentences with bad tags (one warning) instead of an error
     scores: str | None = None  # None, or one of SCORES: the CRF's probabilities in the output
     nbest: int = 0  # the most probable tag sequences per sentence in the output; 0: none
     min_score: float = 0.0  # entities scoring below this are dropped (their tokens tagged O)

@@ -14,6 +14,7 @@ from .schemes import (
     detect_scheme,
     invalid_positions,
     split_tag,
+    tag_problem,
 )
 
 # Name patterns of the files that `tagger train DIR` looks for, in order of preference.
@@ -115,32 +116,63 @@ class TaggedData:
         return [convert(s.tags or [], scheme) for s in self.sentences]
 
 
-def load_tagged(path: str | Path, tag_column: int = -1, scheme: str | None = None) -> TaggedData:
-    """Read a tagged CoNLL file and check its tags against its scheme (detected unless given)."""
+def load_tagged(
+    path: str | Path, tag_column: int = -1, scheme: str | None = None, skip_bad: bool = False
+) -> TaggedData:
+    """Read a tagged CoNLL file and check its tags against its scheme (detected unless given).
+
+    A tag that is not a tag (``0`` for ``O``, ``B_PER``) is an error naming its line; with ``skip_bad``
+    its sentence is left out instead, and one warning says how many were and where the first one is."""
     name = str(path)
-    sentences = read_conll(path, tag_column=tag_column, with_tags=True)
+    sentences = read_conll(path, tag_column=tag_column, with_tags=True, check_tags=not skip_bad)
+    skipped: list[tuple[int, str]] = []  # (line, problem) of each sentence left out
+    if skip_bad:
+        sentences, skipped = _without_bad_tags(sentences, None, name)
     if scheme is None:
         scheme = detect_scheme(s.tags for s in sentences)
     elif scheme not in SCHEMES:
         raise DataError(f"unknown tag scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
-    allowed = PREFIXES[scheme] + "O"
-    broken: list[int] = []
-    for sentence in sentences:
-        for i, tag in enumerate(sentence.tags or ()):
-            if tag[0] not in allowed:
-                raise DataError(
-                    f"{tag!r} is not a tag of the {scheme.upper()} scheme of this file "
-                    f"(prefixes {', '.join(PREFIXES[scheme])})",
-                    name,
-                    sentence.line + i,
-                )
-        bad = invalid_positions(sentence.tags or [], scheme)
-        if bad:
-            broken.append(sentence.line + bad[0])
+    kept, wrong_scheme = _without_bad_tags(sentences, scheme, name, strict=not skip_bad)
+    sentences, skipped = kept, sorted(skipped + wrong_scheme)
+    broken = [s.line + bad[0] for s in sentences for bad in [invalid_positions(s.tags or [], scheme)] if bad]
     warnings = []
+    if skipped:
+        count = f"{len(skipped)} sentence{'s' if len(skipped) > 1 else ''}"
+        warnings.append(
+            f"{name}:{skipped[0][0]}: left out {count} with a tag that is not a tag, the first here: "
+            f"{skipped[0][1]} (--skip-bad-sentences)"
+        )
     if broken:
         warnings.append(
             f"{name}:{broken[0]}: {len(broken)} sentence(s) have tag sequences that are not valid {scheme.upper()} "
             f"(for example I-X after O); read as conlleval reads them (such an I-X starts an entity)"
         )
     return TaggedData(name, sentences, scheme, warnings)
+
+
+def _without_bad_tags(
+    sentences: list[Sentence], scheme: str | None, name: str, strict: bool = False
+) -> tuple[list[Sentence], list[tuple[int, str]]]:
+    """The sentences whose tags are all tags of ``scheme`` (of any scheme when None), and the (line, problem)
+    of the first bad tag of each other one; ``strict``: the first bad tag is an error naming its line."""
+    kept, skipped = [], []
+    for sentence in sentences:
+        bad = next(((i, p) for i, t in enumerate(sentence.tags or ()) if (p := _tag_problem(t, scheme))), None)
+        if bad is None:
+            kept.append(sentence)
+        elif strict:
+            raise DataError(bad[1], name, sentence.line + bad[0])
+        else:
+            skipped.append((sentence.line + bad[0], bad[1]))
+    if not kept:
+        raise DataError(f"every sentence has a tag that is not a tag; the first: {skipped[0][1]}", name, skipped[0][0])
+    return kept, skipped
+
+
+def _tag_problem(tag: str, scheme: str | None) -> str | None:
+    if scheme is None:
+        return tag_problem(tag)
+    if tag[0] not in PREFIXES[scheme] + "O":
+        prefixes = ", ".join(PREFIXES[scheme])
+        return f"{tag!r} is not a tag of the {scheme.upper()} scheme of this file (prefixes {prefixes})"
+    return None

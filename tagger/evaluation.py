@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import DEFAULTS
+from .schemes import entity_types
 
 if TYPE_CHECKING:
     from .tagging import Predictor
@@ -79,7 +80,18 @@ def evaluate_predictor(predictor: Predictor, data_path: str | Path, tag_column: 
             "model": model,
             "sentences": len(data.sentences),
             "tokens": data.tokens,
-            "warnings": data.warnings,
+            "warnings": data.warnings + no_common_types(data.types(), entity_types(predictor.vocab.tags), data.path),
         }
     )
     return result
+
+
+def no_common_types(gold: set[str], model: Sequence[str], name: str) -> list[str]:
+    """A warning when the gold file's entity types and the model's share none: every score is then 0, and
+    the likely cause is a model trained for other data (WNUT-17's person vs CoNLL's PER)."""
+    if not gold or set(gold) & set(model):
+        return []
+    return [
+        f"{name}: the file's entity types ({', '.join(sorted(gold))}) and the model's ({', '.join(model)}) "
+        f"have none in common, so every score is 0; is this the model for this data?"
+    ]

@@ -23,6 +23,7 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "LoadedModel",
+    "check_replaceable",
     "check_writable",
     "default_model_path",
     "load_model",
@@ -57,6 +58,24 @@ def check_writable(path: str | Path) -> Path:
     if not os.access(folder, os.W_OK):
         raise ModelFileError("the folder cannot be written", str(path))
     return path
+
+
+def check_replaceable(path: str | Path) -> dict | None:
+    """The metadata of the tagger model at ``path``, None where nothing is there; a one-line error, before any
+    work, where something else is there (a data file given as ``-m`` by mistake): training never writes over it."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return None
+    if not path.is_file():  # a named pipe or a device: reading it to find out could block or never end
+        raise ModelFileError("train will not write a model over this: it is not a regular file", str(path))
+    try:
+        return read_checkpoint(path, mmap=True).get("metadata") or {}
+    except ModelFileError as err:
+        raise ModelFileError(
+            f"train will not write a model over this file: {err.message}; give --model a new path, "
+            f"or move the file away",
+            str(path),
+        ) from None
 
 
 def save_model(

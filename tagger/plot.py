@@ -62,7 +62,8 @@ def _pyplot():
 def plot_history(history: Sequence[dict], path: str | Path, title: str | None = None) -> Path:
     """Draw dev precision/recall/F1 (left axis, %) and the training loss (right axis) per epoch to ``path``.
 
-    The format follows the file name: ``.png`` or ``.svg``. The best epoch (highest dev F1) is circled.
+    The format follows the file name: ``.png`` or ``.svg``. The best epoch (highest dev F1) is circled;
+    the legend is below the axes, where it hides no point.
     """
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
@@ -70,17 +71,23 @@ def plot_history(history: Sequence[dict], path: str | Path, title: str | None = 
     if not history:
         raise TaggerError("no training history to draw (the model file has none)", str(path))
     plt = _pyplot()
-    fig, scores = plt.subplots(figsize=(7, 4), dpi=150, layout="constrained")
+    fig = figure(history, title)
     try:
-        _draw(scores, history)
-        if title:
-            scores.set_title(title)
         fig.savefig(path)
     except OSError as err:
         raise TaggerError(f"cannot write the picture: {err.strerror}", str(path)) from None
     finally:
         plt.close(fig)
     return path
+
+
+def figure(history: Sequence[dict], title: str | None = None):
+    """The matplotlib figure of ``plot_history`` (the caller closes it)."""
+    fig, scores = _pyplot().subplots(figsize=(7, 4), dpi=150, layout="constrained")
+    _draw(scores, history)
+    if title:
+        scores.set_title(title)
+    return fig
 
 
 def _draw(scores, history: Sequence[dict]) -> None:
@@ -110,4 +117,6 @@ def _draw(scores, history: Sequence[dict]) -> None:
     loss.set_ylabel("training loss (per sentence)")
     loss.set_ylim(bottom=0)
     handles = scores.get_legend_handles_labels()[0] + loss.get_legend_handles_labels()[0]
-    scores.legend(handles=handles, loc="center right", fontsize=9, framealpha=0.95)
+    # below the axes, not on them: inside, any place can be where the curves are (at "center right" it hid the best
+    # point of a run whose best epoch was its last)
+    scores.figure.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=9, frameon=False)

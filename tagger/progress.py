@@ -31,6 +31,7 @@ class EpochReporter:
         self.epoch_number = 0
         self.task = None
         self.header_done = False
+        self.said: set[str] = set()  # the lines logged (the command does not print a warning twice)
 
     def __enter__(self) -> EpochReporter:
         if self.console.is_terminal:  # a bar only for people; logs and pipes get the rows alone
@@ -46,6 +47,7 @@ class EpochReporter:
         return {"log": self.log, "on_epoch": self.epoch, "progress": self.progress}
 
     def log(self, message: str) -> None:
+        self.said.add(message)
         self.console.print(message, markup=False, soft_wrap=True)
 
     def progress(self, total: int) -> Callable[[int], None]:

@@ -167,13 +167,15 @@ def iter_conll(
     name: str,
     tag_column: int = -1,
     with_tags: bool = True,
+    check_tags: bool = True,
 ) -> Iterator[Sentence | None]:
     """Yield the sentences of a CoNLL column stream, one at a time, and ``None`` for each pause
     in the input (from a ``LineFeed``; a file never pauses). A sentence ends at a blank line only.
 
     ``Sentence.doc`` numbers the documents from 0: each -DOCSTART- line starts a new one; before the
     first -DOCSTART- (a file without any) every sentence is a document of its own, since nothing
-    says which sentences belong together."""
+    says which sentences belong together. ``check_tags=False`` keeps tags that are not tags (the caller
+    leaves out their sentences) instead of an error."""
     tokens: list[str] = []
     tags: list[str] = []
     columns = 0
@@ -217,7 +219,7 @@ def iter_conll(
                     name,
                     number,
                 ) from None
-            problem = tag_problem(tag)
+            problem = tag_problem(tag) if check_tags else None
             if problem:
                 raise DataError(problem, name, number)
             tags.append(tag)
@@ -240,10 +242,12 @@ def open_binary(path: str | Path) -> BinaryIO:
         raise DataError(err.strerror or str(err), str(path)) from None
 
 
-def read_conll(path: str | Path, tag_column: int = -1, with_tags: bool = True) -> list[Sentence]:
-    """All sentences of a CoNLL file; an error if it holds none."""
+def read_conll(
+    path: str | Path, tag_column: int = -1, with_tags: bool = True, check_tags: bool = True
+) -> list[Sentence]:
+    """All sentences of a CoNLL file; an error if it holds none (``check_tags``: as ``iter_conll``)."""
     with open_binary(path) as stream:
-        sentences = list(iter_conll(stream, str(path), tag_column, with_tags))
+        sentences = list(iter_conll(stream, str(path), tag_column, with_tags, check_tags))
     if not sentences:
         raise DataError("no sentences (the file is empty, or holds only blank and -DOCSTART- lines)", str(path))
     return sentences

@@ -32,9 +32,9 @@ def _scores(label: str, s: dict) -> str:
     return f"{label} precision {percent(s['precision'])}%  recall {percent(s['recall'])}%  F1 {percent(s['f1'])}%"
 
 
-def train_summary(result: dict, blocks: str = BLOCKS) -> str:
+def train_summary(result: dict, blocks: str = BLOCKS, with_warnings: bool = True) -> str:
     """The lines of ``tagger train``'s summary (scores in percent), dev F1 per epoch as a sparkline
-    of ``blocks`` (``plot.blocks_for`` picks them for the terminal), warnings last."""
+    of ``blocks`` (``plot.blocks_for`` picks them for the terminal), warnings last (``with_warnings``)."""
     lines = [
         f"model: {result['model']}",
         f"best epoch: {result['best_epoch']} of {result['epochs_run']}",
@@ -45,7 +45,8 @@ def train_summary(result: dict, blocks: str = BLOCKS) -> str:
     lines.append(f"time: {result['seconds']:.1f} s")
     if result.get("history"):
         lines.append(f"dev F1 per epoch: {sparkline(dev_f1(result['history']), blocks=blocks)}")
-    lines.extend(warnings(result))
+    if with_warnings:
+        lines.extend(warnings(result))
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,12 @@ model file is rewritten, and after every epoch the resume file
 (``checkpoint.py`` documents both), each atomically and with SIGINT/SIGTERM
 held back (``interrupts.py``): an interrupted run leaves the best model so far,
 and ``--resume`` continues as if it had never stopped.
+
+No model is ever lost: a file at the model path that is not a tagger model is
+refused before any work, and a model that was there before the run stays as it
+was until the run ends; meanwhile the best model so far goes to
+``MODEL.partial`` (``checkpoint.partial_path``), and the finished run replaces
+the model in one rename and says so.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from . import __version__
 from .arrays import DOC_MAX, document_batches, documents, length_batches
-from .checkpoint import read_checkpoint, resume_path
+from .checkpoint import partial_path, read_checkpoint, resume_path
 from .config import DEFAULTS, ModelConfig, TrainConfig
 from .config import OPTIMIZERS as OPTIMIZERS
 from .corpus import TaggedData, load_tagged
@@ -36,7 +42,7 @@ from .errors import DataError, TaggerError
 from .evaluation import score
 from .interrupts import Interrupted, Signals, caught_signals
 from .model import BiLSTMCRF
-from .model_file import check_writable, save_model
+from .model_file import check_replaceable, check_writable, save_model
 from .runtime import configure_torch
 from .schemes import tag_set
 from .tagging import Predictor
@@ -48,22 +54,27 @@ MIN_SENTENCES = 50
 
 
 class TrainingInterrupted(TaggerError):
-    """SIGINT or SIGTERM arrived; the best model so far is on disk (if an epoch finished)."""
+    """SIGINT or SIGTERM arrived; the best model so far is on disk (if an epoch finished), and a model that
+    was at the path before the run is as it was."""
 
     def __init__(self, signum: int, result: dict):
         self.signum = signum
         self.result = result
         self.exit_code = 128 + signum
-        name = signal.Signals(signum).name
-        if result.get("best_epoch"):
-            msg = (
-                f"interrupted by {name}: the best model so far (epoch {result['best_epoch']}, "
-                f"dev F1 {100 * result['dev']['f1']:.2f}) is saved at {result['model']}; "
-                f"continue with --resume"
-            )
-        else:
-            msg = f"interrupted by {name} before the first epoch ended: no model was saved"
-        super().__init__(msg)
+        super().__init__(f"interrupted by {signal.Signals(signum).name}{where_the_best_is(result)}")
+
+
+def where_the_best_is(result: dict) -> str:
+    """The end of the line of a run that stopped early: where its best model is, that a model which was at
+    the path before is unchanged, and how to go on."""
+    kept = f"the previous model at {result['model']} is unchanged" if result.get("partial") else ""
+    if not result.get("best_epoch"):
+        return " before the first epoch ended: no model was saved" + (f"; {kept}" if kept else "")
+    saved_at = result.get("partial") or result["model"]
+    return (
+        f": the best model so far (epoch {result['best_epoch']}, dev F1 {100 * result['dev']['f1']:.2f}) "
+        f"is saved at {saved_at}" + (f"; {kept}" if kept else "") + "; continue with --resume"
+    )
 
 
 def train(
@@ -76,6 +87,7 @@ def train(
     tag_column: int = DEFAULTS.tag_column,
     data_scheme: str | None = DEFAULTS.data_scheme,
     resume: bool = DEFAULTS.resume,
+    skip_bad_sentences: bool = DEFAULTS.skip_bad_sentences,
     log: Callable[[str], None] = lambda message: None,
     on_epoch: Callable[[dict], None] = lambda row: None,
     progress: Callable[[int], Callable[[int], None]] | None = None,
@@ -86,10 +98,13 @@ def train(
     warnings too), ``on_epoch`` each epoch's row once its files are written,
     and ``progress(total)``, called at each epoch's start, returns a function
     to call with the number of sentences done after each batch. The configs
-    given are not changed.
+    given are not changed. ``skip_bad_sentences``: sentences with a tag that is
+    not a tag are left out (one warning says how many), instead of an error.
+    A model already at ``model_path`` is kept as it is until the run ends (the
+    best so far goes to ``MODEL.partial``); any other file there is refused.
     """
     config = config or TrainConfig()
-    model_path = check_writable(model_path)
+    model_path, previous = model_paths_checked(model_path)
     started = time.perf_counter()
     configure_torch(config.threads)
     torch.manual_seed(config.seed)
@@ -97,10 +112,12 @@ def train(
         if rank.distributed:  # one device per rank; only rank 0 logs, reports and writes files
             config = replace(config, device=rank.device(config.device))
             log, on_epoch, progress = (log, on_epoch, progress) if rank.is_main else (_quiet, _quiet, None)
-        run = Run(model_path, log, rank=rank)  # progress, best weights, metadata, warnings
+        run = Run(model_path, log, rank=rank, previous=previous)  # progress, best weights, metadata, warnings
 
         # 1. the data; 2. the vocabulary, the model and its optimizers (or an interrupted run's state)
-        data = load_data(train_file, dev_file, test_file, tag_column, data_scheme, config, run)
+        data = load_data(
+            train_file, dev_file, test_file, tag_column, data_scheme, config, run, skip_bad=skip_bad_sentences
+        )
         trainer = build_trainer(data, model_config or ModelConfig(), config, run)
         run.start(data, config)
         if resume:
@@ -112,10 +129,24 @@ def train(
                     on_epoch(row)
             except Interrupted as sig:
                 raise TrainingInterrupted(sig.signum, run.result()) from None
+            except Exception:  # a crash (diverged, out of memory): the error follows this line
+                run.log(f"the run stopped{where_the_best_is(run.result())}")
+                raise
         # 4. the best epoch's weights, scored on the test data
         result = finish(trainer, data, run)
     result["seconds"] = time.perf_counter() - started
     return result
+
+
+def model_paths_checked(model_path: str | Path) -> tuple[Path, dict | None]:
+    """``model_path`` checked before any work: its folder can be written, and nothing there or at the run's own
+    files beside it (``MODEL.partial``, ``MODEL.resume``) is other than a tagger model; with the metadata of the
+    model already there (None: none is)."""
+    model_path = check_writable(model_path)
+    previous = check_replaceable(model_path)
+    for own in (partial_path(model_path), resume_path(model_path)):
+        check_replaceable(own)
+    return model_path, previous
 
 
 @dataclass
@@ -140,16 +171,17 @@ def load_data(
     data_scheme: str | None,
     config: TrainConfig,
     run: Run,
+    skip_bad: bool = False,
 ) -> Data:
     """Read the files (without a dev file, hold some training sentences out); warn about data too
-    small to learn from."""
-    train = load_tagged(train_file, tag_column, data_scheme)
+    small to learn from. ``skip_bad``: leave out sentences with bad tags (with a warning) instead of failing."""
+    train = load_tagged(train_file, tag_column, data_scheme, skip_bad=skip_bad)
     if dev_file is not None:
-        dev = load_tagged(dev_file, tag_column, train.scheme)
+        dev = load_tagged(dev_file, tag_column, train.scheme, skip_bad=skip_bad)
     else:
         train, dev = _split_dev(train, config.dev_fraction, config.seed)
         run.log(f"no development file: holding out {len(dev.sentences)} training sentences for early stopping")
-    test = load_tagged(test_file, tag_column, train.scheme) if test_file is not None else None
+    test = load_tagged(test_file, tag_column, train.scheme, skip_bad=skip_bad) if test_file is not None else None
     for message in [w for d in (train, dev, test) if d for w in d.warnings]:
         run.warn(message)
     if not train.types():
@@ -289,6 +321,18 @@ class Run:
     data_scheme: str = ""
     warnings: list[str] = field(default_factory=list)
     rank: Rank = field(default_factory=Rank)  # with torchrun, this process's; only rank 0 writes files
+    previous: dict | None = None  # the metadata of the model at model_path before the run; None: none was there
+    keeps_previous: bool = False  # a model was at model_path as the run (or the run it resumes) began
+
+    def __post_init__(self) -> None:
+        self.keeps_previous = self.previous is not None
+
+    @property
+    def best_path(self) -> Path:
+        """Where the best model so far is written during the run: beside a model that was there before, so
+        that it stays as it was until the run ends; else the model path itself (an interrupted run leaves a
+        model where the user asked for one)."""
+        return partial_path(self.model_path) if self.keeps_previous else self.model_path
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -311,6 +355,7 @@ class Run:
         best = next((r for r in self.progress["history"] if r["epoch"] == self.progress["best_epoch"]), None)
         return {
             "model": str(self.model_path),
+            **({"partial": str(self.best_path)} if self.best_path != self.model_path else {}),
             "best_epoch": self.progress["best_epoch"],
             "epochs_run": self.progress["epoch"],
             "dev": best["dev"] if best else None,
@@ -338,6 +383,9 @@ def resume_run(run: Run, trainer: Trainer) -> None:
     torch.set_rng_state(state["rng"])
     run.progress = state["progress"]
     run.best_state = state["best_state_dict"]
+    run.keeps_previous = bool(state.get("keeps_previous"))
+    if not run.keeps_previous:  # the model at the path is the interrupted run's own best: go on writing there
+        run.previous = None
     # the best epoch and its dev scores, from before the interruption
     run.metadata.update({k: v for k, v in saved["metadata"].items() if k in ("best_epoch", "dev_scores")})
     run.log(
@@ -464,7 +512,7 @@ def save_epoch(trainer: Trainer, run: Run, row: dict, dev_scores: dict) -> None:
         run.best_state = {k: v.detach().cpu().clone() for k, v in trainer.scored.state_dict().items()}
         run.metadata.update(dev_scores=dev_scores, best_epoch=row["epoch"], history=progress["history"])
         if run.rank.is_main:  # with torchrun, one process writes
-            save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
+            save_model(run.best_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
     else:
         progress["bad_epochs"] += 1
     if not run.rank.is_main:  # with torchrun, one process writes
@@ -476,6 +524,7 @@ def save_epoch(trainer: Trainer, run: Run, row: dict, dev_scores: dict) -> None:
         "rng": torch.get_rng_state(),
         "best_state_dict": run.best_state,
         "average": trainer.averaged.state_dict() if trainer.averaged is not None else None,
+        "keeps_previous": run.keeps_previous,
     }
     save_model(resume_path(run.model_path), trainer.model, trainer.vocab, run.data_scheme, run.metadata, train_state)
 
@@ -497,17 +546,34 @@ def finish(trainer: Trainer, data: Data, run: Run) -> dict:
         )
     if run.best_state is not None:  # the whole history (epochs after the best one too) and the test scores
         run.metadata["history"] = run.progress["history"]
-        save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)
+        save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)  # one rename
+        replaced(run, data)
     message = learned_nothing(run.progress["best_f1"], run.progress["epoch"], data.dev)
     if message:
         run.warn(message)
     resume_path(run.model_path).unlink(missing_ok=True)
+    result.pop("partial", None)
     result["data_scheme"] = data.scheme
     result["files"] = data.files
     return result
 
 
 # Helpers of the stages
+
+
+def replaced(run: Run, data: Data) -> None:
+    """Once the finished model is at the path: remove the run's partial file and say, with both dev F1s,
+    that a model that was there before has been replaced."""
+    if not run.keeps_previous:
+        return
+    partial_path(run.model_path).unlink(missing_ok=True)
+    if run.previous is None:  # removed by the user since the run began
+        return
+    before = (run.previous.get("dev_scores") or {}).get("f1")
+    scores = f"{100 * before:.2f} -> " if isinstance(before, float) else ""
+    scores += f"{100 * run.progress['best_f1']:.2f}"
+    other = run.previous.get("dev_file") != data.files["dev"]
+    run.log(f"replaced the previous model at {run.model_path} (dev F1 {scores}{' on other dev data' if other else ''})")
 
 
 def fit_temperature(trainer: Trainer, data: Data, run: Run) -> None:

@@ -23,6 +23,7 @@ def test_model_file_and_resume_file_share_the_layout_and_the_reader(trained_mode
         "rng": torch.get_rng_state(),
         "best_state_dict": loaded.model.state_dict(),
         "average": None,
+        "keeps_previous": False,
     }
     assert set(train_state) == set(TRAIN_STATE)
     model = save_model(tmp_path / "m.pt", loaded.model, loaded.vocab, loaded.data_scheme, loaded.metadata)

@@ -412,13 +412,14 @@ def test_bad_data_file_is_one_line_and_keeps_the_old_model(tmp_path, trained_mod
     data.write_bytes(content)
     model = tmp_path / "out" / "model.pt"
     model.parent.mkdir()
-    model.write_bytes(b"the previous, good model")
+    previous = trained_model.read_bytes()  # a model: train writes over nothing else
+    model.write_bytes(previous)
     where = f"tagger: error: {data}:{line}: " if line else f"tagger: error: {data}: "
     result = run_cli("train", "--train", data, "--dev", data, "--model", model, "--epochs", "1", *TINY_NET)
     assert result.exit_code == 2, result.output
     error = last_error_line(result.stderr)
     assert error.startswith(where) and message in error
-    assert model.read_bytes() == b"the previous, good model"
+    assert model.read_bytes() == previous
     assert sorted(p.name for p in model.parent.iterdir()) == ["model.pt"]
     if case != "only_tag_O":  # a gold file of only O is fine to score
         error = one_line_error(run_cli("evaluate", data, "--model", trained_model))

@@ -235,3 +235,23 @@ def test_train_table_ends_with_a_dev_f1_sparkline(tiny_dir, tmp_path, monkeypatc
     last = out.stdout.splitlines()[-1]
     assert last.startswith("dev F1 per epoch: ")
     assert last.removeprefix("dev F1 per epoch: ") in ("▁▅█", "_=#")  # block characters, or ASCII ones
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("terminal", [False, True], ids=["piped", "terminal"])
+def test_the_learned_nothing_warning_is_printed_once(tiny_dir, tmp_path, monkeypatch, terminal):
+    from conftest import TINY_NET, make_sentences, write_conll
+
+    from tagger import commands
+
+    # entities of a type that dev has none of: whatever it learns, dev F1 stays 0
+    misc = [[(t, tag[:2] + "MISC" if tag != "O" else tag) for t, tag in s] for s in make_sentences(12, 7)]
+    data = write_conll(tmp_path / "train.txt", misc)
+    monkeypatch.setattr(commands, "_on_one_screen", lambda: terminal)
+    args = ["--dev", tiny_dir / "dev.txt", "-m", tmp_path / "m.pt", "--epochs", "2", *TINY_NET]
+    result = run_cli("train", "--train", data, *args)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("learned nothing") == 1, result.stderr  # said as the run ends, not again
+    assert result.stderr.count("only 12 training sentences") == 1, result.stderr
+    # the summary on stdout keeps them for a file it is written to; on a terminal, stderr said them already
+    assert result.stdout.count("learned nothing") == (0 if terminal else 1)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import FAST, GOOD, conll, lines, run_cli
 from hypothesis import given
+from hypothesis import strategies as st
 
 from tagger.corpus import ROLES, data_files, find_data_files, load_tagged
 from tagger.errors import DataError
@@ -187,12 +188,12 @@ def test_iob2_with_i_after_o_is_repaired_as_conlleval_reads_it_with_a_warning(tm
 
 
 @FAST
-@given(body=lines.map(b"\n".join))
-def test_loading_a_tagged_file_raises_only_data_errors(scratch, body):
+@given(body=lines.map(b"\n".join), skip_bad=st.booleans())
+def test_loading_a_tagged_file_raises_only_data_errors(scratch, body, skip_bad):
     path = scratch / "data.txt"
     path.write_bytes(body)
     try:
-        data = load_tagged(path)
+        data = load_tagged(path, skip_bad=skip_bad)
     except DataError as err:
         assert str(err).startswith(str(path))
         return
@@ -200,3 +201,56 @@ def test_loading_a_tagged_file_raises_only_data_errors(scratch, body):
         for sentence, converted in zip(data.sentences, data.tags_in(scheme)):
             assert len(converted) == len(sentence.tokens)
             assert invalid_positions(converted, scheme) == []
+
+
+# One bad tag among thousands (issue 20): an error by default, or its sentence left out with --skip-bad-sentences
+
+TYPO = conll(GOOD, "John\tB-PER\nruns\t0", GOOD, "Ann\tB_PER\nruns\tO", GOOD)  # bad tags at lines 8 and 16
+
+
+def test_a_bad_tag_is_an_error_naming_its_line_unless_its_sentence_is_skipped(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_bytes(TYPO)
+    with pytest.raises(DataError, match="'0' is not a tag") as raised:
+        load_tagged(path)
+    assert str(raised.value).startswith(f"{path}:8: ")
+    data = load_tagged(path, skip_bad=True)
+    assert [s.line for s in data.sentences] == [1, 10, 19]
+    (warning,) = data.warnings
+    assert warning.startswith(f"{path}:8: left out 2 sentences with a tag that is not a tag, the first here: '0'")
+    assert "--skip-bad-sentences" in warning
+
+
+def test_skipping_leaves_out_tags_of_another_scheme_than_the_one_given(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_bytes(conll(GOOD, "Ann\tS-PER\nruns\tO"))
+    data = load_tagged(path, scheme="iob2", skip_bad=True)
+    assert len(data.sentences) == 1
+    assert data.warnings[0].startswith(f"{path}:7: left out 1 sentence with a tag that is not a tag, the first here: ")
+    assert "'S-PER' is not a tag of the IOB2 scheme" in data.warnings[0]
+
+
+def test_a_file_of_only_bad_sentences_is_still_an_error(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_bytes(conll("John\tB-PER\nruns\t0", "Ann\tB_PER"))
+    with pytest.raises(DataError, match="every sentence has a tag that is not a tag") as raised:
+        load_tagged(path, skip_bad=True)
+    assert str(raised.value).startswith(f"{path}:2: ")
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("cli_env")
+def test_train_skip_bad_sentences_trains_and_says_so_once(tmp_path, tiny_dir):
+    from conftest import TINY_NET
+
+    data = tmp_path / "train.txt"
+    data.write_bytes(tiny_dir.joinpath("train.txt").read_bytes() + b"\n" + TYPO)
+    args = ["train", "--train", data, "--dev", tiny_dir / "dev.txt", "-m", tmp_path / "m.pt", "--epochs", "1"]
+    args += TINY_NET
+    refused = run_cli(*args)
+    assert refused.exit_code == 2 and "'0' is not a tag" in refused.stderr
+    result = run_cli(*args, "--skip-bad-sentences")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "left out" in line]
+    assert len(warnings) == 1 and warnings[0].startswith(f"warning: {data}:")
+    assert "left out 2 sentences" in warnings[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import make_sentences, write_conll
 
@@ -63,3 +65,27 @@ def test_evaluate_tags_a_context_model_with_the_files_documents(context_model, c
     result = evaluate_predictor(predictor, context_dir / "test.txt")
     assert seen == [[i // 5 for i in range(20)]]  # the file's -DOCSTART- documents
     assert evaluate(context_dir / "test.txt", context_model)["f1"] == result["f1"] > 0.5
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_evaluate_warns_in_one_line_when_the_file_and_the_model_share_no_entity_type(trained_model, tmp_path):
+    from conftest import run_cli
+
+    # WNUT-17's types, where the model knows CoNLL's
+    gold = [
+        [(t, tag.replace("PER", "person").replace("LOC", "location").replace("ORG", "corporation")) for t, tag in s]
+        for s in make_sentences(10, 5)
+    ]
+    path = write_conll(tmp_path / "wnut.txt", gold)
+    result = run_cli("evaluate", path, "--model", trained_model, "--format", "json")
+    assert result.exit_code == 0, result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        f"warning: {path}: the file's entity types (corporation, location, person) and the model's "
+        "(LOC, ORG, PER) have none in common, so every score is 0"
+    )
+    assert json.loads(result.stdout)["f1"] == 0.0
+    some = [[(t, tag.replace("LOC", "location").replace("ORG", "corporation")) for t, tag in s] for s in gold]
+    some = [[(t, tag.replace("person", "PER")) for t, tag in s] for s in some]  # PER in common is enough
+    shared = run_cli("evaluate", write_conll(tmp_path / "some.txt", some), "--model", trained_model)
+    assert shared.exit_code == 0 and shared.stderr == ""

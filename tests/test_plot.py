@@ -77,3 +77,30 @@ def test_without_matplotlib_the_error_says_what_to_install(tmp_path, monkeypatch
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # an import of it raises ImportError
     with pytest.raises(TaggerError, match=r"pip install -e '\.\[plot\]'"):
         plot_history(HISTORY, tmp_path / "curve.png")
+
+
+# The best epoch ends the run at mid height on the right, where a legend at "center right" used to sit over it.
+LATE_BEST = [
+    {"epoch": e, "loss": 4.0 / e, "dev": {"precision": p, "recall": r, "f1": 2 * p * r / (p + r)}}
+    for e, (p, r) in enumerate([(0.30, 0.10), (0.60, 0.20), (0.80, 0.30), (0.90, 0.40), (0.95, 0.45)], 1)
+]
+
+
+@pytest.mark.parametrize("history", [HISTORY, LATE_BEST], ids=["best_inside", "best_last"])
+def test_the_legend_does_not_hide_the_best_point(history):
+    pytest.importorskip("matplotlib")
+    from tagger.plot import _pyplot, figure
+
+    fig = figure(history, title="tiny")
+    try:
+        fig.canvas.draw()
+        scores = fig.axes[0]
+        best = max(history, key=lambda row: row["dev"]["f1"])
+        x, y = scores.transData.transform((best["epoch"], 100 * best["dev"]["f1"]))
+        legends = [*fig.legends, *(axes.get_legend() for axes in fig.axes if axes.get_legend() is not None)]
+        assert legends, "no legend drawn"
+        for legend in legends:
+            box = legend.get_window_extent().padded(20)  # the circle around the best point, and a margin
+            assert not box.contains(x, y), (box, (x, y))
+    finally:
+        _pyplot().close(fig)

@@ -187,6 +187,176 @@ def test_signal_during_training_keeps_the_best_model(tiny_dir, tmp_path, signum,
         assert sorted(p.name for p in model.parent.iterdir()) == ["model.pt"]
 
 
+# No model is ever lost (issue 20): train writes over nothing but a model, and keeps a model that was at the path
+# as it was until the new run ends (the best so far goes to MODEL.partial)
+
+NOT_MODELS = {
+    "data_file": lambda path, tiny_dir: shutil.copy(tiny_dir / "test.txt", path),
+    "empty": lambda path, tiny_dir: path.write_bytes(b""),
+    "random_bytes": lambda path, tiny_dir: path.write_bytes(bytes(range(256)) * 8),
+    "torch_file_of_another_program": lambda path, tiny_dir: torch.save({"weights": torch.zeros(3)}, path),
+    "named_pipe": lambda path, tiny_dir: os.mkfifo(path),  # reading it to find out would block
+}
+
+
+@pytest.mark.usefixtures("cli_env")
+@pytest.mark.parametrize("case", list(NOT_MODELS))
+@pytest.mark.parametrize("name", ["model.pt", "model.pt.partial", "model.pt.resume"])
+def test_train_refuses_to_write_over_a_file_that_is_not_a_model(tiny_dir, tmp_path, case, name):
+    from conftest import one_line_error
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    NOT_MODELS[case](folder / name, tiny_dir)
+    before = {p.name: (p.read_bytes() if p.is_file() else None) for p in folder.iterdir()}
+    result = run_cli("train", tiny_dir, "--model", folder / "model.pt", "--epochs", "1", *TINY_NET)
+    error = one_line_error(result, f"tagger: error: {folder / name}: train will not write a model over this")
+    assert error.endswith("give --model a new path, or move the file away") or "not a regular file" in error
+    assert {p.name: (p.read_bytes() if p.is_file() else None) for p in folder.iterdir()} == before
+
+
+def _previous_model(trained_model: Path, folder: Path) -> tuple[Path, bytes]:
+    """A model at FOLDER/model.pt (the conftest model's bytes) that a new run must keep until it ends."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model = folder / "model.pt"
+    shutil.copy(trained_model, model)
+    return model, model.read_bytes()
+
+
+@pytest.mark.slow
+def test_the_previous_model_is_kept_until_the_run_ends_then_replaced_with_a_line_saying_so(
+    tiny_dir, trained_model, tmp_path
+):
+    model, previous = _previous_model(trained_model, tmp_path / "out")
+    seen = []
+
+    def on_epoch(row: dict) -> None:  # after each epoch's files are written
+        seen.append(sorted(p.name for p in model.parent.iterdir()))
+        assert model.read_bytes() == previous
+        if row["best"]:
+            assert load_model(model.with_name("model.pt.partial")).metadata["best_epoch"] == row["epoch"]
+
+    logged = []
+    result = train(
+        tiny_dir / "train.txt",
+        model,
+        dev_file=tiny_dir / "dev.txt",
+        model_config=ModelConfig(**TINY_CONFIG),
+        config=TrainConfig(epochs=3, batch_size=16, patience=0),
+        on_epoch=on_epoch,
+        log=logged.append,
+    )
+    assert seen == [["model.pt", "model.pt.partial", "model.pt.resume"]] * 3
+    assert sorted(p.name for p in model.parent.iterdir()) == ["model.pt"] and "partial" not in result
+    assert model.read_bytes() != previous and load_model(model).metadata["best_epoch"] == result["best_epoch"]
+    before = load_model(trained_model).metadata["dev_scores"]["f1"]
+    after = result["dev"]["f1"]
+    assert f"replaced the previous model at {model} (dev F1 {100 * before:.2f} -> {100 * after:.2f})" in logged
+
+
+@pytest.mark.slow
+def test_a_crash_keeps_the_previous_model_and_resume_goes_on_from_the_partial_one(tiny_dir, trained_model, tmp_path):
+    model, previous = _previous_model(trained_model, tmp_path / "out")
+    options = dict(dev_file=tiny_dir / "dev.txt", model_config=ModelConfig(**TINY_CONFIG))
+    config = TrainConfig(epochs=3, batch_size=16, patience=0)
+    logged = []
+
+    def crash(row: dict) -> None:
+        if row["epoch"] == 2:
+            raise Stop  # as a bug or an out-of-memory error would, after the epoch's files are written
+
+    with pytest.raises(Stop):
+        train(tiny_dir / "train.txt", model, config=config, on_epoch=crash, log=logged.append, **options)
+    partial = model.with_name("model.pt.partial")
+    assert model.read_bytes() == previous
+    assert sorted(p.name for p in model.parent.iterdir()) == ["model.pt", "model.pt.partial", "model.pt.resume"]
+    best = load_model(partial).metadata["best_epoch"]
+    assert logged[-1].startswith(f"the run stopped: the best model so far (epoch {best}, dev F1 ")
+    assert logged[-1].endswith(
+        f"is saved at {partial}; the previous model at {model} is unchanged; continue with --resume"
+    )
+
+    result = train(tiny_dir / "train.txt", model, config=config, resume=True, log=logged.append, **options)
+    assert "resuming after epoch 2 " in " ".join(logged) and result["epochs_run"] == 3
+    assert sorted(p.name for p in model.parent.iterdir()) == ["model.pt"]
+    assert load_model(model).metadata["history"] == result["history"]
+    assert any(line.startswith(f"replaced the previous model at {model} (dev F1 ") for line in logged)
+
+
+def _train_process(args: list, env_threads: str = "1") -> subprocess.Popen:
+    command = [sys.executable, "cli.py", "train", *map(str, args)]
+    env = dict(os.environ, TAGGER_THREADS=env_threads)
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.usefixtures("cli_env")
+@pytest.mark.slow
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_in_the_first_epoch_keeps_the_previous_model_byte_identical(trained_model, tmp_path, signum, status):
+    model, previous = _previous_model(trained_model, tmp_path / "out")
+    data = write_conll(tmp_path / "train.txt", make_sentences(1000, 8))  # one sentence a step: a first epoch of seconds
+    proc = _train_process(["--train", data, "--model", model, "--batch-size", "1", "--epochs", "3", *TINY_NET])
+    try:
+        started = time.monotonic()
+        while not proc.stderr.readline().startswith("training on ") and time.monotonic() - started < 120:
+            assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.5)  # into the first epoch, which takes seconds
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == status, stderr
+    name = signal.Signals(signum).name
+    assert last_error_line(stderr) == (
+        f"tagger: error: interrupted by {name} before the first epoch ended: no model was saved; "
+        f"the previous model at {model} is unchanged"
+    )
+    assert stdout == "" and model.read_bytes() == previous
+    assert sorted(p.name for p in model.parent.iterdir()) == ["model.pt"]
+
+
+@pytest.mark.usefixtures("cli_env")
+@pytest.mark.slow
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_after_an_epoch_keeps_the_previous_model_and_leaves_the_partial_one(
+    tiny_dir, trained_model, tmp_path, signum, status
+):
+    model, previous = _previous_model(trained_model, tmp_path / "out")
+    partial = model.with_name("model.pt.partial")
+    options = ["--dev", tiny_dir / "dev.txt", "--model", model, "--patience", "0", "--batch-size", "16", *TINY_NET]
+    proc = _train_process(["--train", tiny_dir / "train.txt", *options, "--epochs", "100000"])
+    try:
+        deadline = time.monotonic() + 120
+        while not partial.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert partial.exists(), proc.stderr.read() if proc.poll() is not None else "no partial model after 120 s"
+        time.sleep(0.2)
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == status, stderr
+    error = last_error_line(stderr)
+    assert error.startswith(f"tagger: error: interrupted by {signal.Signals(signum).name}: the best model so far (")
+    assert error.endswith(f"is saved at {partial}; the previous model at {model} is unchanged; continue with --resume")
+    assert stdout == "" and model.read_bytes() == previous
+    assert load_model(partial).metadata["best_epoch"] >= 1
+    assert sorted(p.name for p in model.parent.iterdir()) == ["model.pt", "model.pt.partial", "model.pt.resume"]
+
+    if signum == signal.SIGINT:  # --resume from the command line goes on with the partial model, then replaces
+        done = read_checkpoint(model.with_name("model.pt.resume"))["train_state"]["progress"]["epoch"]
+        resumed = run_cli("train", "--train", tiny_dir / "train.txt", *options, "--resume", "--epochs", done + 1)
+        assert resumed.exit_code == 0, resumed.output
+        assert f"resuming after epoch {done} " in resumed.stderr
+        assert f"replaced the previous model at {model} (dev F1 " in resumed.stderr
+        assert sorted(p.name for p in model.parent.iterdir()) == ["model.pt"]
+        assert load_model(model).metadata["history"][-1]["epoch"] == done + 1
+
+
 @pytest.mark.usefixtures("cli_env")
 def test_resume_without_a_resume_file(tiny_dir, tmp_path):
     model = tmp_path / "m.pt"
