@@ -56,3 +56,23 @@ def test_the_help_block_lists_every_status():
     assert block.startswith("\b\nExit status:")
     for code, meaning in EXIT_STATUSES:
         assert f"  {code:<4} {meaning}" in block
+
+
+@pytest.mark.parametrize(
+    ("typed", "command", "offered"),
+    [
+        ("--foo", "tag", None),  # the library offered --format: only '--' in common
+        ("--out", "evaluate", None),
+        ("--formt", "tag", "--format"),
+        ("--epoch", "train", "--epochs"),
+        ("--bach-size", "tag", "--batch-size"),
+    ],
+)
+def test_an_unknown_option_is_offered_only_close_matches(cli_env, typed, command, offered):
+    from conftest import one_line_error, run_cli
+
+    line = one_line_error(run_cli(command, typed), f"No such option: {typed}")
+    if offered is None:
+        assert "Possible options" not in line
+    else:
+        assert f"(Possible options: {offered})" in line
