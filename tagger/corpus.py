@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DataError
-from .reader import Sentence, read_conll
+from .reader import STDIN, UTF8, Sentence, read_conll
 from .schemes import (
     PREFIXES,
     SCHEMES,
@@ -115,10 +115,13 @@ class TaggedData:
         return [convert(s.tags or [], scheme) for s in self.sentences]
 
 
-def load_tagged(path: str | Path, tag_column: int = -1, scheme: str | None = None) -> TaggedData:
-    """Read a tagged CoNLL file and check its tags against its scheme (detected unless given)."""
-    name = str(path)
-    sentences = read_conll(path, tag_column=tag_column, with_tags=True)
+def load_tagged(
+    path: str | Path, tag_column: int = -1, scheme: str | None = None, encoding: str = UTF8
+) -> TaggedData:
+    """Read a tagged CoNLL file (stdin for ``-``; in ``encoding``) and check its tags against its scheme
+    (detected unless given)."""
+    name = STDIN if str(path) == "-" else str(path)
+    sentences = read_conll(path, tag_column=tag_column, with_tags=True, encoding=encoding)
     if scheme is None:
         scheme = detect_scheme(s.tags for s in sentences)
     elif scheme not in SCHEMES:

@@ -79,6 +79,7 @@ def train(
     log: Callable[[str], None] = lambda message: None,
     on_epoch: Callable[[dict], None] = lambda row: None,
     progress: Callable[[int], Callable[[int], None]] | None = None,
+    encoding: str = DEFAULTS.encoding,
 ) -> dict:
     """Train a model and write it to ``model_path``; returns scores, history and paths as plain data.
 
@@ -86,7 +87,7 @@ def train(
     warnings too), ``on_epoch`` each epoch's row once its files are written,
     and ``progress(total)``, called at each epoch's start, returns a function
     to call with the number of sentences done after each batch. The configs
-    given are not changed.
+    given are not changed. ``encoding``: of the data files (any of the three may be ``-``, stdin).
     """
     config = config or TrainConfig()
     model_path = check_writable(model_path)
@@ -100,7 +101,7 @@ def train(
         run = Run(model_path, log, rank=rank)  # progress, best weights, metadata, warnings
 
         # 1. the data; 2. the vocabulary, the model and its optimizers (or an interrupted run's state)
-        data = load_data(train_file, dev_file, test_file, tag_column, data_scheme, config, run)
+        data = load_data(train_file, dev_file, test_file, tag_column, data_scheme, config, run, encoding)
         trainer = build_trainer(data, model_config or ModelConfig(), config, run)
         run.start(data, config)
         if resume:
@@ -140,16 +141,17 @@ def load_data(
     data_scheme: str | None,
     config: TrainConfig,
     run: Run,
+    encoding: str = DEFAULTS.encoding,
 ) -> Data:
     """Read the files (without a dev file, hold some training sentences out); warn about data too
     small to learn from."""
-    train = load_tagged(train_file, tag_column, data_scheme)
+    train = load_tagged(train_file, tag_column, data_scheme, encoding)
     if dev_file is not None:
-        dev = load_tagged(dev_file, tag_column, train.scheme)
+        dev = load_tagged(dev_file, tag_column, train.scheme, encoding)
     else:
         train, dev = _split_dev(train, config.dev_fraction, config.seed)
         run.log(f"no development file: holding out {len(dev.sentences)} training sentences for early stopping")
-    test = load_tagged(test_file, tag_column, train.scheme) if test_file is not None else None
+    test = load_tagged(test_file, tag_column, train.scheme, encoding) if test_file is not None else None
     for message in [w for d in (train, dev, test) if d for w in d.warnings]:
         run.warn(message)
     if not train.types():
