@@ -13,6 +13,9 @@ tokens, tags, entities and offsets on the same text.
 from __future__ import annotations
 
 import os
+import queue
+import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from io import BytesIO
 from itertools import islice
@@ -24,10 +27,11 @@ from .checkpoint import check_checkpoint
 from .config import DEFAULTS
 from .ensemble import load_models
 from .model_file import LoadedModel, default_model_path, model_from_checkpoint
+from .reader import PAUSE
 from .runtime import configure_torch
 from .tagging import Predictor, tag_stream
 from .types import Doc, TaggedSentence
-from .windows import WINDOW, read_windows, token_windows
+from .windows import MAX_WAIT, WINDOW, read_windows, token_windows
 
 __all__ = ["Tagger", "check_device"]
 
@@ -182,6 +186,12 @@ class Tagger:
         Texts are taken ``batch_size`` at a time (default: the tagger's batch size) and
         tagged together, so a result comes before the stream ends and memory stays flat
         however long the stream is. A model that reads context never joins two texts in one document.
+
+        A stream that comes slowly (a queue, a socket) is answered as it comes, as ``tagger tag``
+        answers a terminal: the texts there are tagged when the stream pauses (no text for 50 ms) or
+        half a second after the first of them came, so no result waits for texts still to come. A
+        thread takes the texts from the stream, one when one is wanted (never more than a batch ahead);
+        a stream that blocks forever keeps that thread waiting after the results are dropped.
         """
         if isinstance(texts, (str, bytes)):
             raise TypeError(f"pipe() takes an iterable of texts, not one text; got {_shown(texts)} (call the tagger)")
@@ -190,14 +200,12 @@ class Tagger:
             iterator = iter(texts)
         except TypeError:
             raise TypeError(f"pipe() takes an iterable of texts; got {_shown(texts)}") from None
-        return self._pipe(iterator, size)
+        return self._pipe(iterator, size, waits=not isinstance(texts, Sequence))  # a list never makes one wait
 
-    def _pipe(self, texts: Iterator[str], size: int) -> Iterator[Doc]:
+    def _pipe(self, texts: Iterator[str], size: int, waits: bool = True) -> Iterator[Doc]:
         number = 0
-        while True:
-            group = list(islice(texts, size))
-            if not group:
-                return
+        groups = _arriving_groups(texts, size) if waits else iter(lambda: list(islice(texts, size)), [])
+        for group in groups:
             for i, text in enumerate(group, number):
                 if not isinstance(text, str):
                     raise TypeError(f"pipe(): text {i} is not a str: {_shown(text)}")
@@ -254,6 +262,79 @@ class Tagger:
         else:
             other = Tagger.from_checkpoint(state["checkpoint"], *common, **options)
         self.__dict__.update(other.__dict__)
+
+
+_END = object()  # the stream of texts ended (or failed)
+
+
+class _Arrivals:
+    """The texts of an iterator, taken in a thread one at a time when one is asked for, so that the
+    caller can wait for the next with a time limit."""
+
+    def __init__(self, texts: Iterator[str]):
+        self._texts = texts
+        self._asked = threading.Semaphore(0)
+        self._given: queue.Queue = queue.Queue()
+        self._stopped = False
+        threading.Thread(target=self._take, name="tagger-pipe", daemon=True).start()
+
+    def _take(self) -> None:
+        while True:
+            self._asked.acquire()
+            if self._stopped:
+                return
+            try:
+                text = next(self._texts)
+            except StopIteration:
+                self._given.put((_END, None))
+                return
+            except BaseException as error:  # raised to the caller after the texts before it are tagged
+                self._given.put((_END, error))
+                return
+            self._given.put((text, None))
+
+    def ask(self) -> None:
+        self._asked.release()
+
+    def get(self, timeout: float | None) -> tuple[object, BaseException | None]:
+        """The next text, or ``_END`` and the iterator's error (if it failed); ``queue.Empty`` after ``timeout``."""
+        return self._given.get(timeout=timeout)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._asked.release()
+
+
+def _arriving_groups(texts: Iterator[str], size: int) -> Iterator[list[str]]:
+    """Groups of up to ``size`` texts, each given as soon as the stream pauses (``reader.PAUSE`` without a
+    text) or its first text has waited ``windows.MAX_WAIT``: what ``tagger tag`` does with slow input."""
+    arrivals = _Arrivals(texts)
+    asked = False  # a text was asked for and has not come yet: it opens the next group
+    try:
+        while True:
+            group: list[str] = []
+            started = 0.0
+            while len(group) < size:
+                if not asked:
+                    arrivals.ask()
+                    asked = True
+                limit = None if not group else max(0.0, min(PAUSE, started + MAX_WAIT - time.monotonic()))
+                try:
+                    text, error = arrivals.get(limit)
+                except queue.Empty:
+                    break
+                asked = False
+                if text is _END:
+                    if group:
+                        yield group
+                    if error is not None:
+                        raise error
+                    return
+                started = started or time.monotonic()
+                group.append(text)
+            yield group
+    finally:
+        arrivals.stop()
 
 
 DEFAULT_SCORES = {"scores": False, "nbest": DEFAULTS.nbest, "min_score": DEFAULTS.min_score}

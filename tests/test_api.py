@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import multiprocessing
 import pickle
+import queue
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -209,6 +211,26 @@ def test_pipe_gives_results_before_a_failing_input_fails(model):
     assert next(docs).entities[0].text == "Mary"
     with pytest.raises(RuntimeError, match="broke"):
         next(docs)
+
+
+def test_pipe_answers_each_text_of_a_slow_stream_before_the_next_comes(model):
+    given: queue.Queue = queue.Queue()
+
+    def slow():  # texts as they come from a queue, a socket or a user
+        while (text := given.get(timeout=10)) is not None:
+            yield text
+
+    docs = model.pipe(slow(), batch_size=64)
+    for name in ("Mary", "Bob", "Ana Lopez"):
+        given.put(f"{name} lives in Paris .")
+        started = time.monotonic()
+        doc = next(docs)  # before the next text is given (before: it waited for 64 texts, or the end)
+        assert time.monotonic() - started < 2
+        assert [e.text for e in doc.entities] == [name, "Paris"]
+    for i in range(3):  # texts that come together are tagged together, in order
+        given.put(f"Text {i} : Bob lives in Berlin .")
+    given.put(None)
+    assert [d.text for d in docs] == [f"Text {i} : Bob lives in Berlin ." for i in range(3)]
 
 
 # Pickling
