@@ -17,6 +17,8 @@ import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import fields
+from difflib import get_close_matches
 from io import BytesIO
 from itertools import islice
 from pathlib import Path
@@ -24,7 +26,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import check_checkpoint
-from .config import DEFAULTS
+from .config import DEFAULTS, ModelConfig, TrainConfig
 from .ensemble import load_models
 from .model_file import LoadedModel, default_model_path, model_from_checkpoint
 from .reader import PAUSE
@@ -33,7 +35,7 @@ from .tagging import Predictor, tag_stream
 from .types import Doc, TaggedSentence
 from .windows import MAX_WAIT, WINDOW, read_windows, token_windows
 
-__all__ = ["Tagger", "check_device"]
+__all__ = ["Tagger", "check_device", "train"]
 
 
 class Tagger:
@@ -262,6 +264,74 @@ class Tagger:
         else:
             other = Tagger.from_checkpoint(state["checkpoint"], *common, **options)
         self.__dict__.update(other.__dict__)
+
+
+# train()'s options: the fields of the configs a user chooses (the others are the data's or the run's), as
+# `tagger train` names them: ``scheme`` is the data's tag scheme (--scheme), ``train_scheme`` the one trained in.
+_NET_OPTIONS = {f.name for f in fields(ModelConfig)} - {
+    "num_words", "num_extra_words", "num_chars", "num_tags", "scheme", "embeddings", "temperature"
+}
+_TRAIN_OPTIONS = {f.name for f in fields(TrainConfig)} - {"scheme"}
+_RUN_OPTIONS = {"scheme", "train_scheme", "tag_column", "resume", "encoding", "log", "on_epoch", "progress"}
+
+
+def train(
+    data: str | os.PathLike | None = None,
+    *,
+    model: str | os.PathLike | None = None,
+    train_file: str | os.PathLike | None = None,
+    dev_file: str | os.PathLike | None = None,
+    test_file: str | os.PathLike | None = None,
+    **options,
+) -> dict:
+    """Train a model as ``tagger train`` does; returns its summary (scores, history, paths) as plain data.
+
+        import tagger
+        result = tagger.train("data/", model="model.pt", epochs=3, seed=2)
+        print(result["dev"]["f1"])
+
+    ``data``: a folder holding train*, dev* and test* files (as ``tagger train DIR``), or a training file;
+    ``train_file``, ``dev_file``, ``test_file`` override the folder's (``-`` reads stdin). ``model``: where
+    the model is saved (default: the default model path). ``options`` are the command's options by name,
+    with ``_`` for ``-``: ``epochs``, ``batch_size``, ``optimizer``, ``lr``, ``seed``, ``cell``, ``layers``,
+    ``hidden_size``, ``char_encoder``, ``dropout``, ``context``, ``patience``, ``embeddings``, ``average``,
+    ``device``, ``threads``, ``encoding``, ``scheme`` (the data's), ``train_scheme``, ... (``tagger train --help``
+    lists them all), and ``log``, ``on_epoch``, ``progress`` (``training.train``'s hooks).
+    """
+    from . import corpus, training
+
+    _check_train_options(options)
+    if data is not None and train_file is None and not os.path.isdir(data):
+        data, train_file = None, data  # a training file
+    files = corpus.data_files(data, train_file, dev_file, test_file)
+    run = {name: options.pop(name) for name in _RUN_OPTIONS & set(options)}
+    for note in files.notes:
+        run.get("log", lambda message: None)(note)
+    net = {name: value for name, value in options.items() if name in _NET_OPTIONS}
+    config = {name: value for name, value in options.items() if name in _TRAIN_OPTIONS}
+    if "train_scheme" in run:
+        config["scheme"] = run.pop("train_scheme")
+    if "scheme" in run:
+        run["data_scheme"] = run.pop("scheme")
+    return training.train(
+        files.train,
+        model if model is not None else default_model_path(),
+        dev_file=files.dev,
+        test_file=files.test,
+        model_config=ModelConfig(**net),
+        config=TrainConfig(**config),
+        **run,
+    )
+
+
+def _check_train_options(options: dict) -> None:
+    """A TypeError naming each option ``train()`` does not know, with the closest it knows."""
+    unknown = sorted(set(options) - _NET_OPTIONS - _TRAIN_OPTIONS - _RUN_OPTIONS)
+    if unknown:
+        known = sorted(_NET_OPTIONS | _TRAIN_OPTIONS | _RUN_OPTIONS)
+        close = {name: get_close_matches(name, known, n=1) for name in unknown}
+        shown = ", ".join(f"{name!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for name, c in close.items())
+        raise TypeError(f"train() got unknown options: {shown}")
 
 
 _END = object()  # the stream of texts ended (or failed)

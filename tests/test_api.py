@@ -389,7 +389,7 @@ def test_wrong_score_arguments_say_what_was_passed(trained_model, kwargs, error,
 
 
 def test_the_package_exports_the_api():
-    from tagger.training import train
+    from tagger.api import train  # options by keyword (training.train takes the configs)
 
     assert tagger.Tagger is Tagger and tagger.TaggerError is TaggerError
     assert tagger.train is train and tagger.evaluate is evaluate
@@ -500,3 +500,48 @@ def test_with_a_context_model_each_block_is_tagged_as_the_predictor_tags_its_doc
     assert [s.tags for s in piped[0].sentences] == [s.tags for s in doc.sentences]
     assert [s.tags for s in piped[1].sentences] == predictor.predict(sentences, [0] * 5)
     assert records(doc) == cli_records(path, text)
+
+
+# train() with the command's options by keyword, and to_dict() against --format jsonl (issue 20)
+
+
+def test_train_refuses_an_unknown_option_naming_the_closest(tiny_dir, tmp_path):
+    with pytest.raises(TypeError, match=r"unknown options: 'epoch' \(did you mean 'epochs'\?\), 'zzz'$"):
+        tagger.train(tiny_dir, model=tmp_path / "m.pt", epoch=3, zzz=1)
+    assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.slow
+def test_train_takes_the_commands_options_by_keyword(tiny_dir, tmp_path):
+    from conftest import run_cli
+
+    options = {"epochs": 2, "seed": 2, "hidden_size": 8, "word_dim": 10, "char_encoder": "none", "batch_size": 8}
+    result = tagger.train(tiny_dir, model=tmp_path / "api.pt", **options, scheme="iob2", train_scheme="bioes")
+    flags = [x for name, value in options.items() for x in (f"--{name.replace('_', '-')}", value)]
+    command = run_cli("train", tiny_dir, "-m", tmp_path / "cli.pt", *flags, "--scheme", "iob2", "--format", "json")
+    assert command.exit_code == 0, command.output
+    same = ("epoch", "loss", "dev", "lr", "best")  # the same run, seed for seed (timings aside)
+    runs = (result["history"], json.loads(command.stdout)["history"])
+    assert [[row[k] for k in same] for row in runs[0]] == [[row[k] for k in same] for row in runs[1]]
+    loaded = tagger.Tagger.load(tmp_path / "api.pt")
+    assert loaded._loaded.model.config.hidden_size == 8 and loaded.metadata["train_config"]["batch_size"] == 8
+
+
+JSONL_CASES = [([], {}), (["--scores", "tokens"], {"scores": True}), (["--nbest", "2"], {"nbest": 2})]
+
+
+@pytest.mark.parametrize(("flags", "options"), JSONL_CASES, ids=["plain", "scores", "nbest"])
+def test_to_dict_has_the_keys_of_a_jsonl_record_for_text_and_tokens(trained_model, flags, options):
+    from conftest import run_cli
+
+    text = "Mary lives in Paris . Bob works for Acme Corp .\nJohn Smith met Ana Lopez ."
+    model = Tagger.load(trained_model, **options)
+    for kind, got in (("text", model(text).to_dict()["sentences"]), ("tokens", None)):
+        if got is None:
+            tokens = [line.split() for line in text.splitlines()]
+            got = [s.to_dict() for s in model.tag_tokens(tokens)]
+        result = run_cli("tag", "-m", trained_model, "--input", kind, "--format", "jsonl", *flags, input=text)
+        lines = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [set(r) for r in got] == [set(r) for r in lines], kind
+        assert [[sorted(e) for e in r["entities"]] for r in got] == [[sorted(e) for e in r["entities"]] for r in lines]
+        assert [(r["tokens"], r["tags"]) for r in got] == [(r["tokens"], r["tags"]) for r in lines]
