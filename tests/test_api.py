@@ -253,6 +253,18 @@ def test_a_tagger_from_a_checkpoint_carries_it_when_pickled(model, trained_model
     assert "checkpoint" in repr(copy)
 
 
+def test_a_pickled_tagger_carries_the_models_path_not_its_weights(trained_model, tmp_path):
+    from tagger.errors import ModelFileError
+
+    path = tmp_path / "model.pt"
+    shutil.copy(trained_model, path)
+    data = pickle.dumps(Tagger.load(path))
+    assert len(data) < 1000 and str(path).encode() in data  # the absolute path, never the weights
+    path.unlink()
+    with pytest.raises(ModelFileError, match="no model file here"):  # the copy loads the file again
+        pickle.loads(data)
+
+
 @pytest.mark.slow
 def test_a_pickled_tagger_tags_in_another_process(model):
     with multiprocessing.get_context("spawn").Pool(1) as pool:
