@@ -231,15 +231,23 @@ class Tagger:
             docs[index].sentences.append(sentence)
         yield from docs[index:]
 
-    def evaluate(self, data_path: str | os.PathLike, tag_column: int = -1) -> dict:
-        """Tag a gold CoNLL file and score the tags against it (as ``tagger evaluate`` does):
-        precision, recall and F1, overall and per entity type, as plain data."""
+    def evaluate(
+        self,
+        data_path: str | os.PathLike,
+        tag_column: int = -1,
+        *,
+        encoding: str = DEFAULTS.encoding,
+        predictions: str | os.PathLike | None = None,
+    ) -> dict:
+        """Tag a gold CoNLL file (``-``: stdin; in ``encoding``) and score the tags against it (as ``tagger
+        evaluate`` does): precision, recall and F1, overall and per entity type, as plain data. ``predictions``:
+        a file to write each token with its gold and predicted tag to (``evaluate --predictions``)."""
         from .evaluation import evaluate_predictor
 
         if not isinstance(data_path, (str, os.PathLike)):
             raise TypeError(f"data_path must be a str or a path to a CoNLL file; got {_shown(data_path)}")
         model = _as_str(self.path) if self.path is not None else "<checkpoint>"
-        return evaluate_predictor(self._predictor, data_path, tag_column, model)
+        return evaluate_predictor(self._predictor, data_path, tag_column, model, encoding, predictions)
 
     def _score_state(self) -> tuple[bool, int, float]:
         return self.scores, self.nbest, self.min_score

@@ -514,6 +514,15 @@ def test_with_a_context_model_each_block_is_tagged_as_the_predictor_tags_its_doc
     assert records(doc) == cli_records(path, text)
 
 
+def test_evaluate_writes_predictions_and_reads_another_encoding(model, tiny_dir, tmp_path):
+    gold = tmp_path / "gold.txt"
+    gold.write_bytes((tiny_dir / "test.txt").read_text(encoding="utf-8").encode("utf-16"))
+    result = model.evaluate(gold, encoding="utf-16", predictions=tmp_path / "predictions.txt")
+    assert result == {**model.evaluate(tiny_dir / "test.txt"), "file": str(gold)}
+    rows = (tmp_path / "predictions.txt").read_text(encoding="utf-8").splitlines()
+    assert len([row for row in rows if row]) == result["tokens"] and all(len(r.split()) in (0, 3) for r in rows)
+
+
 # train() with the command's options by keyword, and to_dict() against --format jsonl (issue 20)
 
 
