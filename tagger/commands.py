@@ -342,7 +342,7 @@ def tag(
     files: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[FILE]...",
+            metavar="FILE",
             help="Input files, tagged in order, each as an input of its own; stdin when absent or '-'.",
             show_default=False,
         ),

@@ -3,7 +3,8 @@
 Columns are separated by spaces or tabs; the token is the first column and
 the tag the last (or ``tag_column``). A blank line, or one of only spaces and
 tabs, ends a sentence; ``-DOCSTART-`` lines divide documents and are skipped.
-Files are UTF-8; a byte-order mark at the start and CRLF line ends are fine.
+Files are UTF-8 unless another encoding is given (any text codec of Python's); a byte-order mark at the
+start and CRLF line ends are fine. ``-`` names stdin.
 Every problem is a ``DataError`` naming the file and line.
 
 Input that arrives slowly (a terminal, ``tail -f``) is read as it comes by
