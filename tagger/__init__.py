@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 # name -> the module of this package that defines it
 _LAZY = {
     "Tagger": "api",
-    "train": "training",
+    "train": "api",
     "evaluate": "evaluation",
     "TaggerError": "errors",
     "DataError": "errors",

@@ -13,7 +13,12 @@ tokens, tags, entities and offsets on the same text.
 from __future__ import annotations
 
 import os
+import queue
+import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import fields
+from difflib import get_close_matches
 from io import BytesIO
 from itertools import islice
 from pathlib import Path
@@ -21,15 +26,16 @@ from pathlib import Path
 import torch
 
 from .checkpoint import check_checkpoint
-from .config import DEFAULTS
+from .config import DEFAULTS, ModelConfig, TrainConfig
 from .ensemble import load_models
 from .model_file import LoadedModel, default_model_path, model_from_checkpoint
+from .reader import PAUSE
 from .runtime import configure_torch
 from .tagging import Predictor, tag_stream
 from .types import Doc, TaggedSentence
-from .windows import WINDOW, read_windows, token_windows
+from .windows import MAX_WAIT, WINDOW, read_windows, token_windows
 
-__all__ = ["Tagger", "check_device"]
+__all__ = ["Tagger", "check_device", "train"]
 
 
 class Tagger:
@@ -182,6 +188,12 @@ class Tagger:
         Texts are taken ``batch_size`` at a time (default: the tagger's batch size) and
         tagged together, so a result comes before the stream ends and memory stays flat
         however long the stream is. A model that reads context never joins two texts in one document.
+
+        A stream that comes slowly (a queue, a socket) is answered as it comes, as ``tagger tag``
+        answers a terminal: the texts there are tagged when the stream pauses (no text for 50 ms) or
+        half a second after the first of them came, so no result waits for texts still to come. A
+        thread takes the texts from the stream, one when one is wanted (never more than a batch ahead);
+        a stream that blocks forever keeps that thread waiting after the results are dropped.
         """
         if isinstance(texts, (str, bytes)):
             raise TypeError(f"pipe() takes an iterable of texts, not one text; got {_shown(texts)} (call the tagger)")
@@ -190,14 +202,12 @@ class Tagger:
             iterator = iter(texts)
         except TypeError:
             raise TypeError(f"pipe() takes an iterable of texts; got {_shown(texts)}") from None
-        return self._pipe(iterator, size)
+        return self._pipe(iterator, size, waits=not isinstance(texts, Sequence))  # a list never makes one wait
 
-    def _pipe(self, texts: Iterator[str], size: int) -> Iterator[Doc]:
+    def _pipe(self, texts: Iterator[str], size: int, waits: bool = True) -> Iterator[Doc]:
         number = 0
-        while True:
-            group = list(islice(texts, size))
-            if not group:
-                return
+        groups = _arriving_groups(texts, size) if waits else iter(lambda: list(islice(texts, size)), [])
+        for group in groups:
             for i, text in enumerate(group, number):
                 if not isinstance(text, str):
                     raise TypeError(f"pipe(): text {i} is not a str: {_shown(text)}")
@@ -221,15 +231,23 @@ class Tagger:
             docs[index].sentences.append(sentence)
         yield from docs[index:]
 
-    def evaluate(self, data_path: str | os.PathLike, tag_column: int = -1) -> dict:
-        """Tag a gold CoNLL file and score the tags against it (as ``tagger evaluate`` does):
-        precision, recall and F1, overall and per entity type, as plain data."""
+    def evaluate(
+        self,
+        data_path: str | os.PathLike,
+        tag_column: int = -1,
+        *,
+        encoding: str = DEFAULTS.encoding,
+        predictions: str | os.PathLike | None = None,
+    ) -> dict:
+        """Tag a gold CoNLL file (``-``: stdin; in ``encoding``) and score the tags against it (as ``tagger
+        evaluate`` does): precision, recall and F1, overall and per entity type, as plain data. ``predictions``:
+        a file to write each token with its gold and predicted tag to (``evaluate --predictions``)."""
         from .evaluation import evaluate_predictor
 
         if not isinstance(data_path, (str, os.PathLike)):
             raise TypeError(f"data_path must be a str or a path to a CoNLL file; got {_shown(data_path)}")
         model = _as_str(self.path) if self.path is not None else "<checkpoint>"
-        return evaluate_predictor(self._predictor, data_path, tag_column, model)
+        return evaluate_predictor(self._predictor, data_path, tag_column, model, encoding, predictions)
 
     def _score_state(self) -> tuple[bool, int, float]:
         return self.scores, self.nbest, self.min_score
@@ -254,6 +272,147 @@ class Tagger:
         else:
             other = Tagger.from_checkpoint(state["checkpoint"], *common, **options)
         self.__dict__.update(other.__dict__)
+
+
+# train()'s options: the fields of the configs a user chooses (the others are the data's or the run's), as
+# `tagger train` names them: ``scheme`` is the data's tag scheme (--scheme), ``train_scheme`` the one trained in.
+_NET_OPTIONS = {f.name for f in fields(ModelConfig)} - {
+    "num_words", "num_extra_words", "num_chars", "num_tags", "scheme", "embeddings", "temperature"
+}
+_TRAIN_OPTIONS = {f.name for f in fields(TrainConfig)} - {"scheme"}
+_RUN_OPTIONS = {"scheme", "train_scheme", "tag_column", "resume", "encoding", "log", "on_epoch", "progress"}
+
+
+def train(
+    data: str | os.PathLike | None = None,
+    *,
+    model: str | os.PathLike | None = None,
+    train_file: str | os.PathLike | None = None,
+    dev_file: str | os.PathLike | None = None,
+    test_file: str | os.PathLike | None = None,
+    **options,
+) -> dict:
+    """Train a model as ``tagger train`` does; returns its summary (scores, history, paths) as plain data.
+
+        import tagger
+        result = tagger.train("data/", model="model.pt", epochs=3, seed=2)
+        print(result["dev"]["f1"])
+
+    ``data``: a folder holding train*, dev* and test* files (as ``tagger train DIR``), or a training file;
+    ``train_file``, ``dev_file``, ``test_file`` override the folder's (``-`` reads stdin). ``model``: where
+    the model is saved (default: the default model path). ``options`` are the command's options by name,
+    with ``_`` for ``-``: ``epochs``, ``batch_size``, ``optimizer``, ``lr``, ``seed``, ``cell``, ``layers``,
+    ``hidden_size``, ``char_encoder``, ``dropout``, ``context``, ``patience``, ``embeddings``, ``average``,
+    ``device``, ``threads``, ``encoding``, ``scheme`` (the data's), ``train_scheme``, ... (``tagger train --help``
+    lists them all), and ``log``, ``on_epoch``, ``progress`` (``training.train``'s hooks).
+    """
+    from . import corpus, training
+
+    _check_train_options(options)
+    if data is not None and train_file is None and not os.path.isdir(data):
+        data, train_file = None, data  # a training file
+    files = corpus.data_files(data, train_file, dev_file, test_file)
+    run = {name: options.pop(name) for name in _RUN_OPTIONS & set(options)}
+    for note in files.notes:
+        run.get("log", lambda message: None)(note)
+    net = {name: value for name, value in options.items() if name in _NET_OPTIONS}
+    config = {name: value for name, value in options.items() if name in _TRAIN_OPTIONS}
+    if "train_scheme" in run:
+        config["scheme"] = run.pop("train_scheme")
+    if "scheme" in run:
+        run["data_scheme"] = run.pop("scheme")
+    return training.train(
+        files.train,
+        model if model is not None else default_model_path(),
+        dev_file=files.dev,
+        test_file=files.test,
+        model_config=ModelConfig(**net),
+        config=TrainConfig(**config),
+        **run,
+    )
+
+
+def _check_train_options(options: dict) -> None:
+    """A TypeError naming each option ``train()`` does not know, with the closest it knows."""
+    unknown = sorted(set(options) - _NET_OPTIONS - _TRAIN_OPTIONS - _RUN_OPTIONS)
+    if unknown:
+        known = sorted(_NET_OPTIONS | _TRAIN_OPTIONS | _RUN_OPTIONS)
+        close = {name: get_close_matches(name, known, n=1) for name in unknown}
+        shown = ", ".join(f"{name!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for name, c in close.items())
+        raise TypeError(f"train() got unknown options: {shown}")
+
+
+_END = object()  # the stream of texts ended (or failed)
+
+
+class _Arrivals:
+    """The texts of an iterator, taken in a thread one at a time when one is asked for, so that the
+    caller can wait for the next with a time limit."""
+
+    def __init__(self, texts: Iterator[str]):
+        self._texts = texts
+        self._asked = threading.Semaphore(0)
+        self._given: queue.Queue = queue.Queue()
+        self._stopped = False
+        threading.Thread(target=self._take, name="tagger-pipe", daemon=True).start()
+
+    def _take(self) -> None:
+        while True:
+            self._asked.acquire()
+            if self._stopped:
+                return
+            try:
+                text = next(self._texts)
+            except StopIteration:
+                self._given.put((_END, None))
+                return
+            except BaseException as error:  # raised to the caller after the texts before it are tagged
+                self._given.put((_END, error))
+                return
+            self._given.put((text, None))
+
+    def ask(self) -> None:
+        self._asked.release()
+
+    def get(self, timeout: float | None) -> tuple[object, BaseException | None]:
+        """The next text, or ``_END`` and the iterator's error (if it failed); ``queue.Empty`` after ``timeout``."""
+        return self._given.get(timeout=timeout)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._asked.release()
+
+
+def _arriving_groups(texts: Iterator[str], size: int) -> Iterator[list[str]]:
+    """Groups of up to ``size`` texts, each given as soon as the stream pauses (``reader.PAUSE`` without a
+    text) or its first text has waited ``windows.MAX_WAIT``: what ``tagger tag`` does with slow input."""
+    arrivals = _Arrivals(texts)
+    asked = False  # a text was asked for and has not come yet: it opens the next group
+    try:
+        while True:
+            group: list[str] = []
+            started = 0.0
+            while len(group) < size:
+                if not asked:
+                    arrivals.ask()
+                    asked = True
+                limit = None if not group else max(0.0, min(PAUSE, started + MAX_WAIT - time.monotonic()))
+                try:
+                    text, error = arrivals.get(limit)
+                except queue.Empty:
+                    break
+                asked = False
+                if text is _END:
+                    if group:
+                        yield group
+                    if error is not None:
+                        raise error
+                    return
+                started = started or time.monotonic()
+                group.append(text)
+            yield group
+    finally:
+        arrivals.stop()
 
 
 DEFAULT_SCORES = {"scores": False, "nbest": DEFAULTS.nbest, "min_score": DEFAULTS.min_score}

@@ -37,6 +37,7 @@ from pathlib import Path
 import torch
 
 from .errors import ModelFileError
+from .output import new_file_mode
 
 FORMAT = "tagger-model"
 # 2: the vocabulary's words as one string and its counts as bytes (format 1 held lists; still read).
@@ -100,7 +101,7 @@ def write_atomically(path: str | Path, obj: dict) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
-        os.fchmod(fd, _new_file_mode())  # mkstemp makes the file private (0600)
+        os.fchmod(fd, new_file_mode())  # mkstemp makes the file private (0600)
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
             f.flush()
@@ -112,14 +113,6 @@ def write_atomically(path: str | Path, obj: dict) -> None:
         except OSError:
             pass
         raise
-
-
-def _new_file_mode() -> int:
-    """The mode ``open(path, "w")`` would give a new file: 0666 less the umask. The umask can only be
-    read by setting it; the two calls sit next to each other."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def read_checkpoint(path: str | Path, mmap: bool = False) -> dict:

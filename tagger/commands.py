@@ -34,7 +34,18 @@ from .config import (
     default_model_path,
 )
 from .exit_status import CheckedOutput, err
-from .options import at_least, between, fraction, only_with, option, positive, suffix, unit_interval
+from .options import (
+    BadOption,
+    at_least,
+    between,
+    fraction,
+    only_with,
+    option,
+    positive,
+    suffix,
+    text_encoding,
+    unit_interval,
+)
 from .options import device as usable_device
 from .plot import FORMATS as PLOT_FORMATS
 from .plot import blocks_for
@@ -82,6 +93,14 @@ TagColumn = Annotated[int, option(help="Column of the tag, counted from 0; negat
 BatchSize = Annotated[int, option(help="Sentences per batch.", rules=[at_least(1)])]
 Device = Annotated[str, option(help="Torch device: cpu, cuda or cuda:N.", rules=[usable_device])]
 Threads = Annotated[int, option(help="Torch threads (0: $TAGGER_THREADS or 1).", rules=[at_least(0)])]
+Encoding = Annotated[
+    str,
+    option(
+        help="Encoding of the input files: any of Python's (utf-8, latin-1, cp1252, utf-16, ...); a byte-order "
+        "mark is dropped.",
+        rules=[text_encoding],
+    ),
+]
 Summary = Annotated[
     str,
     option(
@@ -91,7 +110,7 @@ Summary = Annotated[
 
 # Options of `train`: a parameter named as a TrainConfig or ModelConfig field fills that field.
 DataDir = Annotated[Path | None, typer.Argument(help="Folder with train*, dev*/valid*/testa and test*/testb files.")]
-TrainFile = Annotated[Path | None, typer.Option("--train", help="Training file (overrides DIR's).")]
+TrainFile = Annotated[Path | None, typer.Option("--train", help="Training file (overrides DIR's); '-' for stdin.")]
 DevFile = Annotated[Path | None, typer.Option("--dev", help="Development file for early stopping.")]
 TestFile = Annotated[Path | None, typer.Option("--test", help="Test file scored at the end.")]
 Epochs = Annotated[int, option(help="Most epochs to train.", rules=[at_least(1)])]
@@ -212,6 +231,7 @@ def train(
     device: Device = TRAIN.device,
     threads: Threads = TRAIN.threads,
     output: Summary = render.SUMMARY_FORMATS[0],
+    encoding: Encoding = DEFAULTS.encoding,
 ) -> None:
     """Train a model on CoNLL files and save the best one (by dev F1).
 
@@ -237,6 +257,7 @@ def train(
             data_scheme=data_scheme,
             resume=resume,
             skip_bad_sentences=skip_bad_sentences,
+            encoding=encoding,
             **reporter.hooks(),
         )
     if from_env().is_main:  # under torchrun, rank 0 alone reports (and wrote the model)
@@ -271,13 +292,22 @@ def _report(result: dict, output: str, table, said: set[str] = frozenset()) -> N
 
 @registry.command(cls=Command)
 def evaluate(
-    file: Annotated[Path, typer.Argument(help="CoNLL file with gold tags.")],
+    file: Annotated[Path, typer.Argument(help="CoNLL file with gold tags; '-' for stdin.")],
     model: ModelPaths = None,
     output: Summary = render.SUMMARY_FORMATS[0],
     tag_column: TagColumn = DEFAULTS.tag_column,
     batch_size: BatchSize = DEFAULTS.batch_size,
     device: Device = DEFAULTS.device,
     threads: Threads = DEFAULTS.threads,
+    encoding: Encoding = DEFAULTS.encoding,
+    predictions: Annotated[
+        Path | None,
+        option(
+            metavar="<path>",
+            help="Also write each token with its gold and predicted tag to this file ('token gold predicted', "
+            "a blank line after each sentence: conlleval's input), replacing it.",
+        ),
+    ] = None,
 ) -> None:
     """Score a model on a gold CoNLL file: entity-level precision, recall and F1 (seqeval, conlleval-compatible).
 
@@ -287,7 +317,15 @@ def evaluate(
     from .runtime import configure_torch
 
     configure_torch(threads)
-    result = evaluation.evaluate(file, _model_paths(model), tag_column=tag_column, batch_size=batch_size, device=device)
+    result = evaluation.evaluate(
+        file,
+        _model_paths(model),
+        tag_column=tag_column,
+        batch_size=batch_size,
+        device=device,
+        encoding=encoding,
+        predictions=predictions,
+    )
     _report(result, output, lambda out: render.evaluation_table(result, out))
 
 
@@ -320,7 +358,14 @@ def _check_tag_options(ctx: typer.Context, output: str, scores: str | None, nbes
 @registry.command(cls=Command)
 def tag(
     ctx: typer.Context,
-    file: Annotated[str | None, typer.Argument(help="Input file; stdin when absent or '-'.")] = None,
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="FILE",
+            help="Input files, tagged in order, each as an input of its own; stdin when absent or '-'.",
+            show_default=False,
+        ),
+    ] = None,
     model: ModelPaths = None,
     input_kind: Annotated[
         str,
@@ -355,41 +400,66 @@ def tag(
             rules=[at_least(0)],
         ),
     ] = DEFAULTS.jobs,
+    to: Annotated[
+        Path | None,
+        option(
+            "--output",
+            "-o",
+            metavar="<path>",
+            help="Write to this file instead of stdout: replaced when the run succeeds, left as it was if it fails.",
+        ),
+    ] = None,
+    encoding: Encoding = DEFAULTS.encoding,
 ) -> None:
     """Tag raw text, tokenized lines or CoNLL files; writes to stdout as sentences are tagged.
 
+    Several files give what tagging each in turn gives (a document ends with its file).
     Empty or blank input writes nothing and exits 0. Scores are fractions 0-1: in --format jsonl,
     as in every JSON output, and in inline ([PER John Smith|0.98]) and html (on hover).
     """
     _check_tag_options(ctx, output, scores, nbest)
+    inputs = list(files or ["-"])
+    if output == "html" and len(inputs) > 1:
+        raise BadOption("--format html writes one page: give one input file", ctx)
+    from .output import output_file
+    from .reader import check_inputs
+
+    check_inputs(inputs)
+    if to is None and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8", errors="strict")
+    options = dict(input_kind=input_kind, output_format=output, batch_size=batch_size, device=device, jobs=jobs)
+    options.update(scores=scores, nbest=nbest, min_score=min_score, encoding=encoding)
+    with output_file(to, inputs) as out:
+        counts = _tag_files(inputs, out, _model_paths(model), options, threads, workers)
+    for name, count in counts.items():
+        if count == 0 or len(inputs) == 1:
+            err(render.tagged_count(count, name))
+    if len(inputs) > 1:
+        err(render.tagged_count(sum(counts.values()), "", files=len(inputs)))
+
+
+def _tag_files(inputs: list[str], out, paths: list[Path], options: dict, threads: int, workers: int) -> dict:
+    """Tag each input in turn into ``out`` (``tagging.tag_file``'s ``options``): the sentences of each,
+    by name. The model is loaded once for them all (by the --jobs workers, or here for the others)."""
     from . import parallel
 
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(encoding="utf-8", errors="strict")
-    paths = _model_paths(model)
-    # --jobs before torch is imported: the parent of the worker processes only reads and writes
-    count = parallel.tag_file_jobs(
-        file, CheckedOutput(sys.stdout), paths, input_kind, output, batch_size, device, jobs, scores, nbest, min_score
-    )
-    if count is None:
-        from . import tagging
+    counts, loaded = {}, None
+    for file in inputs:
+        # --jobs before torch is imported: the parent of the worker processes only reads and writes
+        count = parallel.tag_file_jobs(file, out, paths, **options)
+        if count is None:
+            from . import tagging
 
-        count = tagging.tag_file(
-            file,
-            CheckedOutput(sys.stdout),
-            paths,
-            input_kind=input_kind,
-            output_format=output,
-            batch_size=batch_size,
-            device=device,
-            threads=threads,
-            workers=workers,
-            scores=scores,
-            nbest=nbest,
-            min_score=min_score,
-            jobs=jobs,
-        )
-    err(render.tagged_count(count, "<stdin>" if file in (None, "-") else file))
+            if loaded is None and len(inputs) > 1:
+                from .ensemble import load_models
+                from .runtime import configure_torch
+
+                configure_torch(threads)
+                loaded = load_models(paths, device=options["device"])
+            count = tagging.tag_file(file, out, paths, threads=threads, workers=workers, loaded=loaded, **options)
+        name = "<stdin>" if file == "-" else file
+        counts[name] = counts.get(name, 0) + count
+    return counts
 
 
 @registry.command(cls=Command)

@@ -147,6 +147,7 @@ class Defaults:
     nbest: int = 0  # the most probable tag sequences per sentence in the output; 0: none
     min_score: float = 0.0  # entities scoring below this are dropped (their tokens tagged O)
     jobs: int = 0  # processes that each tag whole windows (parallel.py); 0: one per core with 4+ cores, else 1
+    encoding: str = "utf-8"  # of the input files (reader.decoded_lines): any text codec of Python's
 
 
 def _known_fields(cls, data: dict):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DataError
-from .reader import Sentence, read_conll
+from .reader import STDIN, UTF8, Sentence, read_conll
 from .schemes import (
     PREFIXES,
     SCHEMES,
@@ -117,14 +117,19 @@ class TaggedData:
 
 
 def load_tagged(
-    path: str | Path, tag_column: int = -1, scheme: str | None = None, skip_bad: bool = False
+    path: str | Path,
+    tag_column: int = -1,
+    scheme: str | None = None,
+    encoding: str = UTF8,
+    skip_bad: bool = False,
 ) -> TaggedData:
-    """Read a tagged CoNLL file and check its tags against its scheme (detected unless given).
+    """Read a tagged CoNLL file (stdin for ``-``; in ``encoding``) and check its tags against its scheme
+    (detected unless given).
 
     A tag that is not a tag (``0`` for ``O``, ``B_PER``) is an error naming its line; with ``skip_bad``
     its sentence is left out instead, and one warning says how many were and where the first one is."""
-    name = str(path)
-    sentences = read_conll(path, tag_column=tag_column, with_tags=True, check_tags=not skip_bad)
+    name = STDIN if str(path) == "-" else str(path)
+    sentences = read_conll(path, tag_column=tag_column, with_tags=True, encoding=encoding, check_tags=not skip_bad)
     skipped: list[tuple[int, str]] = []  # (line, problem) of each sentence left out
     if skip_bad:
         sentences, skipped = _without_bad_tags(sentences, None, name)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from .config import DEFAULTS
 from .schemes import entity_types
 
 if TYPE_CHECKING:
+    from .reader import Sentence
     from .tagging import Predictor
 
 
@@ -52,31 +54,60 @@ def evaluate(
     tag_column: int = DEFAULTS.tag_column,
     batch_size: int = DEFAULTS.batch_size,
     device: str = DEFAULTS.device,
+    encoding: str = DEFAULTS.encoding,
+    predictions: str | Path | None = None,
 ) -> dict:
-    """Tag a gold CoNLL file with a model file (several: an ensemble) and score it against the gold tags."""
+    """Tag a gold CoNLL file (stdin for ``-``; in ``encoding``) with a model file (several: an ensemble)
+    and score it against the gold tags; ``predictions``: a file to write each token with its gold and
+    predicted tag (``write_predictions``)."""
     from .ensemble import load_models
+    from .output import refuse_inputs
     from .tagging import Predictor
 
+    if predictions is not None:  # before the model is loaded
+        refuse_inputs(predictions, [data_path], "--predictions")
     loaded = load_models(model_path, device=device)
     names = " + ".join(map(str, [model_path] if isinstance(model_path, (str, Path)) else model_path))
-    return evaluate_predictor(Predictor.from_loaded(loaded, batch_size), data_path, tag_column, names)
+    predictor = Predictor.from_loaded(loaded, batch_size)
+    return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions)
 
 
-def evaluate_predictor(predictor: Predictor, data_path: str | Path, tag_column: int = -1, model: str = "") -> dict:
+def write_predictions(out: TextIO, sentences: Sequence[Sentence], predicted: Sequence[Sequence[str]]) -> None:
+    """Each token with its gold tag (as in the file) and its predicted tag (in the file's scheme), ``token gold
+    predicted``, a blank line after each sentence: the three columns conlleval reads. -DOCSTART- lines are left
+    out, as conlleval would count them as tokens."""
+    for sentence, tags in zip(sentences, predicted):
+        rows = zip(sentence.tokens, sentence.tags or ["O"] * len(tags), tags)
+        out.write("".join(f"{token} {gold} {guess}\n" for token, gold, guess in rows) + "\n")
+
+
+def evaluate_predictor(
+    predictor: Predictor,
+    data_path: str | Path,
+    tag_column: int = -1,
+    model: str = "",
+    encoding: str = DEFAULTS.encoding,
+    predictions: str | Path | None = None,
+) -> dict:
     """Tag a gold CoNLL file with a loaded model and score it against the gold tags;
-    ``model`` names the model in the result."""
+    ``model`` names the model in the result; ``predictions`` as ``evaluate`` takes it."""
     from .corpus import load_tagged
+    from .output import output_file
     from .schemes import convert
 
-    data = load_tagged(data_path, tag_column=tag_column)
-    # The file's documents (-DOCSTART-), which a model with document context reads
-    predicted = predictor.predict([s.tokens for s in data.sentences], [s.doc for s in data.sentences])
-    # Score both sides in the gold file's scheme, so it matches conlleval on the file.
-    predicted = [convert(p, data.scheme) for p in predicted]
+    # The predictions' file is checked (not an input, its folder writable) before any work
+    with output_file(predictions, [data_path], "--predictions") if predictions else nullcontext() as out:
+        data = load_tagged(data_path, tag_column=tag_column, encoding=encoding)
+        # The file's documents (-DOCSTART-), which a model with document context reads
+        predicted = predictor.predict([s.tokens for s in data.sentences], [s.doc for s in data.sentences])
+        # Score both sides in the gold file's scheme, so it matches conlleval on the file.
+        predicted = [convert(p, data.scheme) for p in predicted]
+        if out is not None:
+            write_predictions(out, data.sentences, predicted)
     result = score(data.tags_in(data.scheme), predicted)
     result.update(
         {
-            "file": str(data_path),
+            "file": data.path,
             "model": model,
             "sentences": len(data.sentences),
             "tokens": data.tokens,

@@ -12,6 +12,7 @@ import errno
 import os
 import sys
 import traceback
+from difflib import get_close_matches
 
 import typer
 from typer.core import TyperGroup
@@ -113,7 +114,19 @@ def _stdout_to_devnull() -> None:
     os.close(devnull)
 
 
+def _close_suggestions(e: Exception) -> None:
+    """Keep only the suggestions for an unknown option that are close to it without their dashes: the
+    command-line library compares the names with their dashes, which every long option shares, so
+    ``--foo`` was offered ``--format``."""
+    name, offered = getattr(e, "option_name", None), getattr(e, "possibilities", None)
+    if not name or not offered:
+        return
+    close = set(get_close_matches(name.lstrip("-"), [p.lstrip("-") for p in offered]))
+    e.possibilities = [p for p in offered if p.lstrip("-") in close]
+
+
 def _usage_error_status(e: Exception) -> int:
+    _close_suggestions(e)
     ctx = getattr(e, "ctx", None)
     if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
         err(ctx.get_help())

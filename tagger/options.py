@@ -75,6 +75,17 @@ def device(name: str, value) -> None:
     check_device(value, name)
 
 
+def text_encoding(name: str, value) -> None:
+    """A text encoding Python knows (utf-8, latin-1, cp1252, utf-16, ...)."""
+    from .errors import TaggerError
+    from .reader import text_encoding as codec
+
+    try:
+        codec(value)
+    except TaggerError as e:
+        raise ValueError(f"{name}: {e.message}") from None
+
+
 class BadOption(typer.BadParameter):
     """A value a rule refused; its message already names the option and the value."""
 

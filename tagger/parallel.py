@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from .errors import DataError, TaggerError, WorkerError
-from .reader import decoded_lines, iter_conll
+from .reader import UTF8, iter_conll, text_encoding, undecodable_line
 from .windows import BLANK, INPUTS, WINDOW, cut_chunks, line_documents, numbered_documents, reads_ahead
 
 __all__ = ["job_count", "reads_ahead", "tag_file_jobs", "tag_parallel"]
@@ -86,17 +86,21 @@ def tag_file_jobs(
     scores: str | None = None,
     nbest: int = 0,
     min_score: float = 0.0,
+    encoding: str = "utf-8",
 ) -> int | None:
     """``tagging.tag_file`` with ``job_count(jobs)`` worker processes: the sentence count, or None (nothing
     read, nothing opened) where the single-process path must tag instead: one job, a GPU, an ensemble,
     scores, n-best or html (the workers write what needs one model and no scores), or input that trickles
     in (stdin from a pipe or terminal, a named pipe). Torch is never imported here: a parent that only
-    reads and writes stays small, and the workers load the model (the first reports a bad one)."""
+    reads and writes stays small, and the workers load the model (the first reports a bad one).
+    Input in another ``encoding`` than UTF-8 is tagged by the single-process path too."""
     if isinstance(model_path, (list, tuple)):
         if len(model_path) != 1:
             return None
         (model_path,) = model_path
     if job_count(jobs) < 2 or device != "cpu" or scores or nbest or min_score > 0 or output_format == "html":
+        return None
+    if text_encoding(encoding) != UTF8:
         return None
     from .reader import open_binary
 
@@ -178,12 +182,12 @@ def _line_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[byt
     the character offset of its first line in the input, ending where documents end."""
     found = line_documents(_blank_marked(stream), blank=itemgetter(1))
     starts = itemgetter(1)
-    position, number = 0, 1
+    position, number, offset = 0, 1, 0  # characters, lines and bytes before the chunk
     for kept, _ in cut_chunks(found, window, window, lambda pair: len(pair[0][0]), starts, wait=False):
         lines = [raw for (raw, _), _ in kept]
-        data, chars = _checked(lines, name, number)
+        data, chars = _checked(lines, name, number, offset)
         yield data, position
-        position, number = position + chars, number + len(lines)
+        position, number, offset = position + chars, number + len(lines), offset + len(data)
 
 
 def _blank_marked(stream: BinaryIO) -> Iterator[tuple[bytes, bool]]:
@@ -195,21 +199,19 @@ def _blank_marked(stream: BinaryIO) -> Iterator[tuple[bytes, bool]]:
         yield raw, not text.strip(blank)
 
 
-def _checked(lines: list[bytes], name: str, number: int) -> tuple[bytes, int]:
+def _checked(lines: list[bytes], name: str, number: int, offset: int = 0) -> tuple[bytes, int]:
     """The chunk's bytes and its length in characters as ``reader.decoded_lines`` counts them
-    (a byte-order mark opening the input not counted); an error naming the line that is not UTF-8."""
+    (a byte-order mark opening the input not counted); an error naming the line that is not UTF-8, and
+    the byte's offset in the input (the chunk starts at line ``number``, byte ``offset``)."""
     data = b"".join(lines)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        for offset, raw in enumerate(lines):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                try:
-                    list(decoded_lines([raw], name))
-                except DataError as err:  # its message, with the line's number in the whole input
-                    raise DataError(err.message, name, number + offset) from None
+        for at, raw in enumerate(lines):
+            error = undecodable_line(raw, name, number + at, offset)
+            if error is not None:
+                raise error from None
+            offset += len(raw)
         raise
     return data, len(text) - (number == 1 and text.startswith(BOM))
 

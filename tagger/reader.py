@@ -3,7 +3,8 @@
 Columns are separated by spaces or tabs; the token is the first column and
 the tag the last (or ``tag_column``). A blank line, or one of only spaces and
 tabs, ends a sentence; ``-DOCSTART-`` lines divide documents and are skipped.
-Files are UTF-8; a byte-order mark at the start and CRLF line ends are fine.
+Files are UTF-8 unless another encoding is given (any text codec of Python's); a byte-order mark at the
+start and CRLF line ends are fine. ``-`` names stdin.
 Every problem is a ``DataError`` naming the file and line.
 
 Input that arrives slowly (a terminal, ``tail -f``) is read as it comes by
@@ -13,17 +14,19 @@ what it has instead of waiting for more.
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import re
 import select
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import DataError
+from .errors import DataError, TaggerError
 from .schemes import tag_problem
 
 _COLUMN_SEP = re.compile(r"[ \t]+")
@@ -135,31 +138,127 @@ def _file_descriptor(stream: object) -> int | None:
         return None
 
 
-def decoded_lines(stream: Iterable[bytes | None], name: str) -> Iterator[tuple[int, str, int] | None]:
+UTF8 = "utf-8"
+ENCODINGS_HINT = "Python's codec names: utf-8, latin-1, cp1252, utf-16, shift_jis, ..."
+STDIN = "<stdin>"
+
+
+def text_encoding(encoding: str) -> str:
+    """The codec name of a text encoding Python knows (``latin1`` gives ``iso8859-1``); a ``TaggerError``
+    for a name it does not know, or for a codec that is not a text encoding (``base64``, ``rot13``)."""
+    try:
+        found = codecs.lookup(encoding).name
+        "".encode(encoding)  # refuses a bytes-to-bytes or str-to-str codec
+    except (LookupError, TypeError):
+        raise TaggerError(f"unknown text encoding {encoding!r} ({ENCODINGS_HINT})") from None
+    return found
+
+
+def _undecodable(bad: int, name: str, line: int | None, offset: int, encoding: str, column: int | None) -> DataError:
+    """The error for input that does not decode: the byte, its offset in the input (and column in its line)."""
+    shown = "UTF-8" if text_encoding(encoding) == UTF8 else encoding
+    where = f"at column {column}, byte offset {offset}" if column is not None else f"at byte offset {offset}"
+    return DataError(
+        f"bytes that are not {shown} (byte 0x{bad:02x} {where}); --encoding reads another encoding", name, line
+    )
+
+
+def undecodable_line(raw: bytes, name: str, number: int, offset: int) -> DataError | None:
+    """The error for the UTF-8 input line ``raw`` (line ``number``, from byte ``offset``); None if it decodes."""
+    try:
+        raw.decode(UTF8)
+    except UnicodeDecodeError as err:
+        return _undecodable(raw[err.start], name, number, offset + err.start, UTF8, err.start + 1)
+    return None
+
+
+def decoded_lines(
+    stream: Iterable[bytes | None], name: str, encoding: str = UTF8
+) -> Iterator[tuple[int, str, int] | None]:
     """Yield (line number, text without line end, length with line end) for each line,
     and ``None`` for each pause in the input (``LineFeed``'s ``None``).
 
-    Text is decoded strictly as UTF-8 line by line, so a bad byte is reported
-    with its line; a byte-order mark on the first line is dropped.
+    Text is decoded strictly, by default as UTF-8 line by line, so a bad byte is reported
+    with its line and its byte offset in the input; a byte-order mark on the first line is dropped.
+    Another ``encoding`` (any text codec of Python's) is decoded as a stream and cut into lines
+    at its own line feeds, so an encoding whose line feed is not the byte 0x0a (UTF-16) reads right.
     """
-    number = 0
+    if text_encoding(encoding) not in (UTF8, "utf-8-sig"):
+        yield from _first_line_unmarked(_decoded_any(stream, name, encoding))
+        return
+    number = offset = 0
     for raw in stream:
         if raw is None:
             yield None
             continue
         number += 1
         try:
-            text = raw.decode("utf-8")
+            text = raw.decode(UTF8)
         except UnicodeDecodeError as err:
-            raise DataError(
-                f"bytes that are not UTF-8 (byte 0x{raw[err.start]:02x} at column {err.start + 1})",
-                name,
-                number,
-            ) from None
+            raise _undecodable(raw[err.start], name, number, offset + err.start, UTF8, err.start + 1) from None
+        offset += len(raw)
         if number == 1 and text.startswith("\ufeff"):
             text = text[1:]
         length = len(text)
         yield number, text.rstrip("\r\n"), length
+
+
+def _first_line_unmarked(lines: Iterator[str | None]) -> Iterator[tuple[int, str, int] | None]:
+    """``decoded_lines``' entries for decoded lines (line end included): a byte-order mark opening the first dropped."""
+    number = 0
+    for text in lines:
+        if text is None:
+            yield None
+            continue
+        number += 1
+        if number == 1 and text.startswith("\ufeff"):
+            text = text[1:]
+        yield number, text.rstrip("\r\n"), len(text)
+
+
+def _decoded_any(stream: Iterable[bytes | None], name: str, encoding: str) -> Iterator[str | None]:
+    """The lines of a stream of bytes in ``encoding``, decoded as they come (line end included), and None
+    for each pause; the pieces of bytes may end anywhere, even inside a character."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    at = {"lines": 0, "offset": 0}  # lines given; bytes given to the decoder
+    pending = ""  # text of a line not ended yet
+
+    def decode(raw: bytes, final: bool) -> str:
+        state = decoder.getstate()
+        try:
+            text = decoder.decode(raw, final=final)
+        except UnicodeDecodeError as err:
+            raise _stream_error(err, state, raw, encoding, name, at["lines"] + 1, at["offset"]) from None
+        at["offset"] += len(raw)
+        return text
+
+    for raw in stream:
+        if raw is None:
+            yield None
+            continue
+        *lines, pending = (pending + decode(raw, False)).split("\n")
+        for line in lines:
+            at["lines"] += 1
+            yield line + "\n"
+    pending += decode(b"", True)  # bytes held at the end: a character cut short is an error
+    if pending:
+        yield pending
+
+
+def _stream_error(
+    err: UnicodeDecodeError, state: tuple, raw: bytes, encoding: str, name: str, line: int, offset: int
+) -> DataError:
+    """The error for bytes of ``raw`` (given at byte ``offset``) that do not decode; the decoder was in
+    ``state``, and the bytes it held are the first of ``err.object``."""
+    held = len(state[0])
+    before = max(err.start - held, 0)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    decoder.setstate(state)
+    try:  # the line: the line feeds of the text before the bad byte
+        line += decoder.decode(raw[:before]).count("\n")
+    except UnicodeDecodeError:
+        pass
+    return _undecodable(err.object[err.start], name, line, offset - held + err.start, encoding, None)
 
 
 def iter_conll(
@@ -168,6 +267,7 @@ def iter_conll(
     tag_column: int = -1,
     with_tags: bool = True,
     check_tags: bool = True,
+    encoding: str = UTF8,
 ) -> Iterator[Sentence | None]:
     """Yield the sentences of a CoNLL column stream, one at a time, and ``None`` for each pause
     in the input (from a ``LineFeed``; a file never pauses). A sentence ends at a blank line only.
@@ -175,14 +275,14 @@ def iter_conll(
     ``Sentence.doc`` numbers the documents from 0: each -DOCSTART- line starts a new one; before the
     first -DOCSTART- (a file without any) every sentence is a document of its own, since nothing
     says which sentences belong together. ``check_tags=False`` keeps tags that are not tags (the caller
-    leaves out their sentences) instead of an error."""
+    leaves out their sentences) instead of an error. ``encoding``: as ``decoded_lines`` takes it."""
     tokens: list[str] = []
     tags: list[str] = []
     columns = 0
     first = 0
     doc = -1  # the current document's number; -1 before the first sentence or -DOCSTART-
     marked = False  # a -DOCSTART- has been seen: sentences share the current document
-    for line in decoded_lines(stream, name):
+    for line in decoded_lines(stream, name, encoding):
         if line is None:
             yield None
             continue
@@ -242,12 +342,30 @@ def open_binary(path: str | Path) -> BinaryIO:
         raise DataError(err.strerror or str(err), str(path)) from None
 
 
+def check_inputs(paths: Iterable[str | Path]) -> None:
+    """Each input file (``-``: stdin) exists and is no folder, checked before any work: a run over many
+    files does not stop at a missing one after it wrote the output of the others."""
+    for path in paths:
+        if str(path) == "-":
+            continue
+        if not os.path.exists(path):
+            raise DataError("no such file", str(path))
+        if os.path.isdir(path):
+            raise DataError("is a directory, not a file", str(path))
+
+
 def read_conll(
-    path: str | Path, tag_column: int = -1, with_tags: bool = True, check_tags: bool = True
+    path: str | Path, tag_column: int = -1, with_tags: bool = True, encoding: str = UTF8, check_tags: bool = True
 ) -> list[Sentence]:
-    """All sentences of a CoNLL file; an error if it holds none (``check_tags``: as ``iter_conll``)."""
-    with open_binary(path) as stream:
-        sentences = list(iter_conll(stream, str(path), tag_column, with_tags, check_tags))
+    """All sentences of a CoNLL file (stdin for ``-``) in ``encoding``; an error if it holds none
+    (``check_tags``: as ``iter_conll``)."""
+    text_encoding(encoding)  # an unknown name is refused before the file is opened
+    if str(path) == "-":
+        sentences = list(iter_conll(sys.stdin.buffer, STDIN, tag_column, with_tags, check_tags, encoding))
+        path = STDIN
+    else:
+        with open_binary(path) as stream:
+            sentences = list(iter_conll(stream, str(path), tag_column, with_tags, check_tags, encoding))
     if not sentences:
         raise DataError("no sentences (the file is empty, or holds only blank and -DOCSTART- lines)", str(path))
     return sentences

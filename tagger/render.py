@@ -71,8 +71,10 @@ def evaluation_table(result: dict, out: TextIO) -> None:
     Console(file=out).print(table)
 
 
-def tagged_count(count: int, name: str) -> str:
-    """The closing line of ``tagger tag`` on stderr."""
+def tagged_count(count: int, name: str, files: int = 1) -> str:
+    """The closing line of ``tagger tag`` on stderr (of its ``files`` inputs together, where several)."""
+    if files > 1:
+        return f"tagged {count} sentence{'' if count == 1 else 's'} in {files} files"
     if count == 0:
         return f"tagged 0 sentences: {name} is empty or blank, nothing was written"
     return f"tagged {count} sentence{'' if count == 1 else 's'}"

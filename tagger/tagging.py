@@ -28,6 +28,7 @@ from .marginals import ChunkRules, calibration_error, decoded_scores, forward_ba
 from .model import BiLSTMCRF
 from .model_file import LoadedModel
 from .nbest import kbest_probabilities
+from .reader import text_encoding
 from .schemes import BIOES, IOB1, IOB2, convert, entity_types, to_spans
 from .tensors import Batch, FormBucket, window_tensors
 from .vocabulary import Vocabulary
@@ -403,8 +404,10 @@ def tag_file(
     min_score: float = DEFAULTS.min_score,
     jobs: int = DEFAULTS.jobs,
     loaded: LoadedModel | None = None,
+    encoding: str = DEFAULTS.encoding,
 ) -> int:
     """Tag a file (or stdin for None or '-') and write the result to ``out``; returns the sentence count.
+    ``encoding``: the input's (any text codec of Python's; a byte-order mark is dropped).
 
     ``scores`` ("entities" or "tokens", see ``config.SCORES``) adds the CRF's probabilities to the output,
     ``nbest`` the most probable tag sequences, and ``min_score`` drops entities scoring below it (their
@@ -422,11 +425,13 @@ def tag_file(
     _check_choice("input kind", input_kind, INPUTS)
     _check_choice("scores", scores, (None, *SCORES))
     asked = bool(scores) or min_score > 0
+    text_encoding(encoding)  # an unknown name is refused before any work
     if loaded is None:  # a model already loaded is tagged with here (the workers would load their own)
         from .parallel import tag_file_jobs
 
         count = tag_file_jobs(
-            file, out, model_path, input_kind, output_format, batch_size, device, jobs, scores, nbest, min_score
+            file, out, model_path, input_kind, output_format, batch_size, device, jobs, scores, nbest, min_score,
+            encoding,
         )
         if count is not None:
             return count
@@ -440,7 +445,7 @@ def tag_file(
             workers = 1 if (os.cpu_count() or 1) >= 2 else 0
         if device != "cpu":  # the network runs on the GPU: the other processes do the per-token work that feeds it
             workers = max(workers, _jobs(jobs) - 1)
-        windows = read_windows(stream, name, input_kind, predictor.window_maker, workers)
+        windows = read_windows(stream, name, input_kind, predictor.window_maker, workers, encoding=encoding)
         count = write(tag_stream(predictor, windows), out, output_format, types=entity_types(loaded.vocab.tags))
     finally:
         if close:

@@ -91,6 +91,7 @@ def train(
     log: Callable[[str], None] = lambda message: None,
     on_epoch: Callable[[dict], None] = lambda row: None,
     progress: Callable[[int], Callable[[int], None]] | None = None,
+    encoding: str = DEFAULTS.encoding,
 ) -> dict:
     """Train a model and write it to ``model_path``; returns scores, history and paths as plain data.
 
@@ -98,8 +99,8 @@ def train(
     warnings too), ``on_epoch`` each epoch's row once its files are written,
     and ``progress(total)``, called at each epoch's start, returns a function
     to call with the number of sentences done after each batch. The configs
-    given are not changed. ``skip_bad_sentences``: sentences with a tag that is
-    not a tag are left out (one warning says how many), instead of an error.
+    given are not changed. ``skip_bad_sentences``: sentences with a tag that is not a tag are
+    left out (one warning says how many); ``encoding``: of the data files (``-`` is stdin).
     A model already at ``model_path`` is kept as it is until the run ends (the
     best so far goes to ``MODEL.partial``); any other file there is refused.
     """
@@ -116,7 +117,7 @@ def train(
 
         # 1. the data; 2. the vocabulary, the model and its optimizers (or an interrupted run's state)
         data = load_data(
-            train_file, dev_file, test_file, tag_column, data_scheme, config, run, skip_bad=skip_bad_sentences
+            train_file, dev_file, test_file, tag_column, data_scheme, config, run, encoding, skip_bad_sentences
         )
         trainer = build_trainer(data, model_config or ModelConfig(), config, run)
         run.start(data, config)
@@ -171,17 +172,18 @@ def load_data(
     data_scheme: str | None,
     config: TrainConfig,
     run: Run,
+    encoding: str = DEFAULTS.encoding,
     skip_bad: bool = False,
 ) -> Data:
     """Read the files (without a dev file, hold some training sentences out); warn about data too
     small to learn from. ``skip_bad``: leave out sentences with bad tags (with a warning) instead of failing."""
-    train = load_tagged(train_file, tag_column, data_scheme, skip_bad=skip_bad)
+    train = load_tagged(train_file, tag_column, data_scheme, encoding, skip_bad=skip_bad)
     if dev_file is not None:
-        dev = load_tagged(dev_file, tag_column, train.scheme, skip_bad=skip_bad)
+        dev = load_tagged(dev_file, tag_column, train.scheme, encoding, skip_bad=skip_bad)
     else:
         train, dev = _split_dev(train, config.dev_fraction, config.seed)
         run.log(f"no development file: holding out {len(dev.sentences)} training sentences for early stopping")
-    test = load_tagged(test_file, tag_column, train.scheme, skip_bad=skip_bad) if test_file is not None else None
+    test = load_tagged(test_file, tag_column, train.scheme, encoding, skip_bad=skip_bad) if test_file else None
     for message in [w for d in (train, dev, test) if d for w in d.warnings]:
         run.warn(message)
     if not train.types():

@@ -41,7 +41,7 @@ from typing import BinaryIO, TypeVar
 
 from .arrays import DOC_MAX, WindowArrays, WindowMaker
 from .errors import DataError
-from .reader import LineFeed, Sentence, decoded_lines, iter_conll, split_token_line
+from .reader import UTF8, LineFeed, Sentence, decoded_lines, iter_conll, split_token_line
 from .tokenizer import tokenize_flat
 from .types import TaggedSentence
 
@@ -436,13 +436,15 @@ def read_windows(
     maker: WindowMaker | None = None,
     workers: int = 0,
     window: int = WINDOW,
+    encoding: str = UTF8,
 ) -> WindowStream:
     """Windows of an input stream of the given kind (text, conll or tokens): the sentences,
     untagged, and their arrays from ``maker`` (None without one).
 
     Lines are read and decoded here, so errors name their line; with
     ``workers`` the tokenizing and lookups run in worker processes meanwhile.
-    The stream is read through its file descriptor where it has one (``reader.LineFeed``).
+    The stream is read through its file descriptor where it has one (``reader.LineFeed``), and
+    decoded from ``encoding`` (``reader.decoded_lines``).
     """
     if kind not in INPUTS:
         raise DataError(f"unknown input kind {kind!r}; expected one of {', '.join(INPUTS)}")
@@ -450,7 +452,8 @@ def read_windows(
     # With context, a window cut by time would cut a document where the timing says: never on input read ahead.
     wait = not (context and reads_ahead(stream))
     feed = LineFeed(stream)
-    return WindowStream(_windows(feed, name, kind, maker, workers, window, context, wait), feed.stop)
+    windows = _windows(feed, name, kind, maker, workers, window, context, wait, encoding)
+    return WindowStream(windows, feed.stop)
 
 
 def _windows(
@@ -462,15 +465,16 @@ def _windows(
     window: int,
     context: bool,
     wait: bool,
+    encoding: str = UTF8,
 ) -> Iterator[Window]:
     first = min(FIRST_WINDOW, window) if workers > 0 else window
     if kind == "conll":
-        source = iter_conll(feed, name, with_tags=False)
+        source = iter_conll(feed, name, with_tags=False, encoding=encoding)
         chunks = _sentence_chunks(source, first, window, context, wait)
         yield from _done_in_order("conll", chunks, maker, workers)
         return
     position = 0
-    chunks = _line_chunks(decoded_lines(feed, name), first, window, context, wait)
+    chunks = _line_chunks(decoded_lines(feed, name, encoding), first, window, context, wait)
     for kept, packed in _done_in_order(kind, chunks, maker, workers):
         sentences, position = _unpacked(kept, packed, position)
         yield sentences, packed[-1]

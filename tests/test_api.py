@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import multiprocessing
 import pickle
+import queue
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -211,6 +213,26 @@ def test_pipe_gives_results_before_a_failing_input_fails(model):
         next(docs)
 
 
+def test_pipe_answers_each_text_of_a_slow_stream_before_the_next_comes(model):
+    given: queue.Queue = queue.Queue()
+
+    def slow():  # texts as they come from a queue, a socket or a user
+        while (text := given.get(timeout=10)) is not None:
+            yield text
+
+    docs = model.pipe(slow(), batch_size=64)
+    for name in ("Mary", "Bob", "Ana Lopez"):
+        given.put(f"{name} lives in Paris .")
+        started = time.monotonic()
+        doc = next(docs)  # before the next text is given (before: it waited for 64 texts, or the end)
+        assert time.monotonic() - started < 2
+        assert [e.text for e in doc.entities] == [name, "Paris"]
+    for i in range(3):  # texts that come together are tagged together, in order
+        given.put(f"Text {i} : Bob lives in Berlin .")
+    given.put(None)
+    assert [d.text for d in docs] == [f"Text {i} : Bob lives in Berlin ." for i in range(3)]
+
+
 # Pickling
 
 
@@ -229,6 +251,18 @@ def test_a_tagger_from_a_checkpoint_carries_it_when_pickled(model, trained_model
     assert copy.path is None and copy.batch_size == 8
     assert [copy(t).to_dict() for t in TEXTS] == [model(t).to_dict() for t in TEXTS]
     assert "checkpoint" in repr(copy)
+
+
+def test_a_pickled_tagger_carries_the_models_path_not_its_weights(trained_model, tmp_path):
+    from tagger.errors import ModelFileError
+
+    path = tmp_path / "model.pt"
+    shutil.copy(trained_model, path)
+    data = pickle.dumps(Tagger.load(path))
+    assert len(data) < 1000 and str(path).encode() in data  # the absolute path, never the weights
+    path.unlink()
+    with pytest.raises(ModelFileError, match="no model file here"):  # the copy loads the file again
+        pickle.loads(data)
 
 
 @pytest.mark.slow
@@ -367,7 +401,7 @@ def test_wrong_score_arguments_say_what_was_passed(trained_model, kwargs, error,
 
 
 def test_the_package_exports_the_api():
-    from tagger.training import train
+    from tagger.api import train  # options by keyword (training.train takes the configs)
 
     assert tagger.Tagger is Tagger and tagger.TaggerError is TaggerError
     assert tagger.train is train and tagger.evaluate is evaluate
@@ -478,3 +512,57 @@ def test_with_a_context_model_each_block_is_tagged_as_the_predictor_tags_its_doc
     assert [s.tags for s in piped[0].sentences] == [s.tags for s in doc.sentences]
     assert [s.tags for s in piped[1].sentences] == predictor.predict(sentences, [0] * 5)
     assert records(doc) == cli_records(path, text)
+
+
+def test_evaluate_writes_predictions_and_reads_another_encoding(model, tiny_dir, tmp_path):
+    gold = tmp_path / "gold.txt"
+    gold.write_bytes((tiny_dir / "test.txt").read_text(encoding="utf-8").encode("utf-16"))
+    result = model.evaluate(gold, encoding="utf-16", predictions=tmp_path / "predictions.txt")
+    assert result == {**model.evaluate(tiny_dir / "test.txt"), "file": str(gold)}
+    rows = (tmp_path / "predictions.txt").read_text(encoding="utf-8").splitlines()
+    assert len([row for row in rows if row]) == result["tokens"] and all(len(r.split()) in (0, 3) for r in rows)
+
+
+# train() with the command's options by keyword, and to_dict() against --format jsonl (issue 20)
+
+
+def test_train_refuses_an_unknown_option_naming_the_closest(tiny_dir, tmp_path):
+    with pytest.raises(TypeError, match=r"unknown options: 'epoch' \(did you mean 'epochs'\?\), 'zzz'$"):
+        tagger.train(tiny_dir, model=tmp_path / "m.pt", epoch=3, zzz=1)
+    assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.slow
+def test_train_takes_the_commands_options_by_keyword(tiny_dir, tmp_path):
+    from conftest import run_cli
+
+    options = {"epochs": 2, "seed": 2, "hidden_size": 8, "word_dim": 10, "char_encoder": "none", "batch_size": 8}
+    result = tagger.train(tiny_dir, model=tmp_path / "api.pt", **options, scheme="iob2", train_scheme="bioes")
+    flags = [x for name, value in options.items() for x in (f"--{name.replace('_', '-')}", value)]
+    command = run_cli("train", tiny_dir, "-m", tmp_path / "cli.pt", *flags, "--scheme", "iob2", "--format", "json")
+    assert command.exit_code == 0, command.output
+    same = ("epoch", "loss", "dev", "lr", "best")  # the same run, seed for seed (timings aside)
+    runs = (result["history"], json.loads(command.stdout)["history"])
+    assert [[row[k] for k in same] for row in runs[0]] == [[row[k] for k in same] for row in runs[1]]
+    loaded = tagger.Tagger.load(tmp_path / "api.pt")
+    assert loaded._loaded.model.config.hidden_size == 8 and loaded.metadata["train_config"]["batch_size"] == 8
+
+
+JSONL_CASES = [([], {}), (["--scores", "tokens"], {"scores": True}), (["--nbest", "2"], {"nbest": 2})]
+
+
+@pytest.mark.parametrize(("flags", "options"), JSONL_CASES, ids=["plain", "scores", "nbest"])
+def test_to_dict_has_the_keys_of_a_jsonl_record_for_text_and_tokens(trained_model, flags, options):
+    from conftest import run_cli
+
+    text = "Mary lives in Paris . Bob works for Acme Corp .\nJohn Smith met Ana Lopez ."
+    model = Tagger.load(trained_model, **options)
+    for kind, got in (("text", model(text).to_dict()["sentences"]), ("tokens", None)):
+        if got is None:
+            tokens = [line.split() for line in text.splitlines()]
+            got = [s.to_dict() for s in model.tag_tokens(tokens)]
+        result = run_cli("tag", "-m", trained_model, "--input", kind, "--format", "jsonl", *flags, input=text)
+        lines = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [set(r) for r in got] == [set(r) for r in lines], kind
+        assert [[sorted(e) for e in r["entities"]] for r in got] == [[sorted(e) for e in r["entities"]] for r in lines]
+        assert [(r["tokens"], r["tags"]) for r in got] == [(r["tokens"], r["tags"]) for r in lines]

@@ -355,6 +355,8 @@ def test_empty_input_writes_nothing_and_exits_0_with_a_note(monkeypatch, tmp_pat
     """A filter given nothing gives nothing (tag_file returns 0 for empty or blank input)."""
     calls = []
     monkeypatch.setattr(tagging, "tag_file", lambda *args, **kwargs: calls.append(args) or 0)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty.txt").write_text("")  # input files are checked before any work
     args = ["tag", "-m", tmp_path / "m.pt"] + ([] if file is None else [file])
     result = run(args, input="\n  \n")
     assert (result.exit_code, result.stdout) == (0, ""), result.output
@@ -397,7 +399,11 @@ BAD_DATA = {
     "tag_underscore": (conll(GOOD, "John\tB_PER\nruns\tO"), "'B_PER' is not a tag", 7),
     "tag_without_prefix": (conll(GOOD, "John\tPER\nruns\tO"), "'PER' is not a tag", 7),
     "tag_without_type": (conll(GOOD, "John\tB-\nruns\tO"), "'B-' is not a tag", 7),
-    "not_utf8": (conll(GOOD) + b"\nPar\xeds\tB-LOC\n", "bytes that are not UTF-8 (byte 0xed at column 4)", 7),
+    "not_utf8": (
+        conll(GOOD) + b"\nPar\xeds\tB-LOC\n",
+        "bytes that are not UTF-8 (byte 0xed at column 4, byte offset 44)",
+        7,
+    ),
     "latin1_in_first_line": (b"Jos\xe9\tB-PER\n", "not UTF-8", 1),
     "no_tag_column": (conll(GOOD, "John\nruns"), "a token with no tag column", 7),
     "lone_unicode_space": (conll(GOOD) + "\n\u00a0\n".encode(), "a token with no tag column", 7),
@@ -708,6 +714,7 @@ BAD_VALUES = {
     "scores": ["all", "entity", ""],
     "nbest": ["-1"],
     "min_score": ["-0.1", "1.5", "nan"],
+    "encoding": ["nope", "base64", "rot13", ""],
 }
 # Options with a value that no check can refuse before the data is read.
 NOT_CHECKED_BEFORE_WORK = {

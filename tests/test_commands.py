@@ -255,3 +255,107 @@ def test_the_learned_nothing_warning_is_printed_once(tiny_dir, tmp_path, monkeyp
     assert result.stderr.count("only 12 training sentences") == 1, result.stderr
     # the summary on stdout keeps them for a file it is written to; on a terminal, stderr said them already
     assert result.stdout.count("learned nothing") == (0 if terminal else 1)
+
+
+# Several inputs, --output, --encoding, '-' and --predictions (issue 20)
+
+OTHER = "Mary works for Google in Madrid .\n\nBob lives in Lake Tahoe .\n"
+
+
+@pytest.mark.parametrize("fmt", ["conll", "jsonl", "inline"])
+def test_several_files_give_what_tagging_each_in_turn_gives(trained_model, tmp_path, fmt):
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text(TEXT.rstrip("\n"), encoding="utf-8")  # no line end at its end: the next file starts anew
+    second.write_text(OTHER, encoding="utf-8")
+    alone = [tag(trained_model, "--format", fmt, path) for path in (first, second)]
+    assert tag(trained_model, "--format", fmt, second) == tag(trained_model, "--format", fmt, "-", input=OTHER)
+    result = run_cli("tag", "-m", trained_model, "--format", fmt, first, "-", second, input=OTHER)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == alone[0] + alone[1] + alone[1]
+    assert result.stderr.splitlines() == ["tagged 8 sentences in 3 files"]
+
+
+def test_a_missing_input_among_several_fails_before_any_output(trained_model, tmp_path):
+    good = tmp_path / "a.txt"
+    good.write_text(TEXT, encoding="utf-8")
+    one_line_error(run_cli("tag", "-m", trained_model, good, tmp_path / "nope.txt"), "nope.txt: no such file")
+    one_line_error(run_cli("tag", "-m", trained_model, good, good, "--format", "html"), "--format html writes one page")
+
+
+def test_output_file_is_written_whole_or_left_as_it_was(trained_model, tmp_path):
+    good, bad, out = tmp_path / "a.txt", tmp_path / "bad.txt", tmp_path / "out.txt"
+    good.write_text(TEXT, encoding="utf-8")
+    bad.write_bytes(b"Mary lives in Paris .\nJos\xe9\n")
+    result = run_cli("tag", "-m", trained_model, good, "-o", out)
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert out.read_text(encoding="utf-8") == tag(trained_model, good)
+    out.write_text("kept\n")
+    one_line_error(run_cli("tag", "-m", trained_model, good, bad, "--output", out), "bad.txt:2: bytes that are not")
+    assert out.read_text() == "kept\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "bad.txt", "out.txt"]  # no temporary file left
+    one_line_error(run_cli("tag", "-m", trained_model, good, "-o", good), "--output names an input file")
+    assert good.read_text(encoding="utf-8") == TEXT
+    one_line_error(run_cli("tag", "-m", trained_model, good, "-o", tmp_path / "no" / "o.txt"), "cannot write", code=74)
+
+
+def test_encoding_reads_latin1_and_utf16_as_their_utf8_twin(trained_model, tmp_path):
+    text = "José Smith lives in Zürich .\nAcme Corp hired Mary .\n"
+    expected = tag(trained_model, "--format", "jsonl", input=text)
+    for encoding in ("latin-1", "utf-16"):
+        path = tmp_path / f"{encoding}.txt"
+        path.write_bytes(text.encode(encoding))
+        for jobs in ("1", "2"):  # --jobs reads UTF-8 only: another encoding is tagged in one process
+            assert tag(trained_model, "--format", "jsonl", "--encoding", encoding, "--jobs", jobs, path) == expected
+    line = one_line_error(run_cli("tag", "-m", trained_model, tmp_path / "latin-1.txt"))
+    assert line.endswith("latin-1.txt:1: bytes that are not UTF-8 (byte 0xe9 at column 4, byte offset 3); "
+                         "--encoding reads another encoding")
+
+
+def test_evaluate_reads_stdin_and_another_encoding(trained_model, tiny_dir):
+    gold = tiny_dir / "test.txt"
+    expected = json.loads(run_cli("evaluate", "-m", trained_model, gold, "--format", "json").stdout)
+    data = gold.read_text(encoding="utf-8").encode("utf-16")
+    result = run_cli("evaluate", "-m", trained_model, "-", "--format", "json", "--encoding", "utf-16", input=data)
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert found["file"] == "<stdin>" and found["f1"] == expected["f1"] and found["per_type"] == expected["per_type"]
+
+
+# Gold tags the model will not all agree with: types swapped, an entity missed, and I-X after O (read as conlleval does)
+HARD = "Paris B-PER\nlives O\nin O\nMary B-LOC\n. O\n\nAcme I-ORG\nCorp I-ORG\nhired O\nBob O\n. O\n"
+
+
+def test_evaluate_predictions_are_conllevals_columns_and_score_as_the_report(trained_model, tiny_dir, tmp_path):
+    from seqeval.metrics import f1_score
+
+    from tagger.reader import read_conll
+
+    gold, out = tmp_path / "gold.txt", tmp_path / "predictions.txt"
+    gold.write_text((tiny_dir / "test.txt").read_text(encoding="utf-8") + "\n\n" + HARD, encoding="utf-8")
+    result = run_cli("evaluate", "-m", trained_model, gold, "--format", "json", "--predictions", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    sentences = [block.splitlines() for block in out.read_text(encoding="utf-8").split("\n\n") if block]
+    rows = [[line.split(" ") for line in block] for block in sentences]
+    assert all(len(row) == 3 for block in rows for row in block)
+    truth = read_conll(gold)
+    assert [[r[0] for r in block] for block in rows] == [s.tokens for s in truth]  # every token, no -DOCSTART-
+    assert [[r[1] for r in block] for block in rows] == [s.tags for s in truth]  # the file's own gold tags
+    f1 = f1_score([[r[1] for r in block] for block in rows], [[r[2] for r in block] for block in rows])
+    assert f1 == pytest.approx(report["f1"]) and 0.5 < f1 < 1
+    refused = run_cli("evaluate", "-m", trained_model, gold, "--predictions", gold)
+    one_line_error(refused, "--predictions names an input")
+
+
+@pytest.mark.slow
+def test_train_reads_its_training_file_from_stdin_in_another_encoding(tiny_dir, tmp_path):
+    from conftest import TINY_NET
+
+    data = (tiny_dir / "train.txt").read_text(encoding="utf-8").replace("Paris", "Pâris").encode("latin-1")
+    model = tmp_path / "m.pt"
+    args = ["train", "--train", "-", "--dev", tiny_dir / "dev.txt", "-m", model, "--epochs", "1", *TINY_NET]
+    result = run_cli(*args, "--encoding", "latin-1", "--format", "json", input=data)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["files"]["train"] == "-" and model.exists()
+    line = run_cli(*args, input=data).stderr.splitlines()[-1]
+    assert line.startswith("tagger: error: <stdin>:") and "bytes that are not UTF-8 (byte 0xe2" in line

@@ -128,6 +128,52 @@ def test_the_line_checks_can_fail():
     assert CITATION.findall(rows[0]) == [("test_x.py", "test_y")]
 
 
+# README's Python snippets, run as written (issue 20): each ```python block, in a folder holding the files they read.
+KNOWN_BROKEN = {  # a snippet that fails today -> why; strict: once the README is fixed, the entry must go
+    "spans = [": "the offsets snippet uses json without `import json`",
+}
+
+
+def python_blocks(text: str) -> list[tuple[int, str]]:
+    """(line number, code) of each ```python block of ``text``."""
+    found, start, code = [], None, []
+    for number, line in enumerate(text.splitlines(), 1):
+        if start is None and line.strip() == "```python":
+            start, code = number + 1, []
+        elif start is not None and line.strip() == "```":
+            found.append((start, "\n".join(code) + "\n"))
+            start = None
+        elif start is not None:
+            code.append(line)
+    return found
+
+
+def _snippet_cases():
+    for line, code in python_blocks(read("README.md")):
+        broken = [why for key, why in KNOWN_BROKEN.items() if key in code]
+        marks = [pytest.mark.xfail(strict=True, reason=broken[0])] if broken else []
+        yield pytest.param(line, code, id=f"README.md:{line}", marks=marks)
+
+
+def test_the_readme_has_python_snippets():
+    assert len(python_blocks(read("README.md"))) >= 2
+    assert python_blocks("x\n```python\na = 1\n```\n```\nb\n```\n") == [(3, "a = 1\n")]
+
+
+@pytest.mark.parametrize(("line", "code"), list(_snippet_cases()))
+def test_readme_python_snippets_run_as_written(trained_model, tmp_path, monkeypatch, cli_env, line, code):
+    from conftest import run_cli
+
+    monkeypatch.setenv("TAGGER_MODEL", str(trained_model))  # the default model path (Tagger.load())
+    monkeypatch.chdir(tmp_path)
+    text = "\ufeffMary lives in Paris .\r\nJohn Smith works for Acme Corp in Berlin .\n"
+    (tmp_path / "input.txt").write_bytes(text.encode("utf-8"))
+    result = run_cli("tag", "input.txt", "--format", "jsonl")  # the README's `tagger tag input.txt --format jsonl`
+    assert result.exit_code == 0, result.output
+    (tmp_path / "out.jsonl").write_text(result.stdout, encoding="utf-8")
+    exec(compile(code, f"README.md:{line}", "exec"), {"__name__": "readme"})
+
+
 SPEED_FIGURES = {  # what bench/speed.py prints, as the table's columns show it
     "raw": r"raw text:\s+(\d+)",
     "tokens": r"--input tokens:\s+(\d+)",

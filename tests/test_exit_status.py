@@ -126,3 +126,23 @@ def test_without_debug_an_import_error_is_one_line():
 )
 def test_debug_is_read_only_among_the_group_options(args, expected):
     assert _leading_debug_flag(args) is expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "command", "offered"),
+    [
+        ("--foo", "tag", None),  # the library offered --format: only '--' in common
+        ("--out", "evaluate", None),
+        ("--formt", "tag", "--format"),
+        ("--epoch", "train", "--epochs"),
+        ("--bach-size", "tag", "--batch-size"),
+    ],
+)
+def test_an_unknown_option_is_offered_only_close_matches(cli_env, typed, command, offered):
+    from conftest import one_line_error, run_cli
+
+    line = one_line_error(run_cli(command, typed), f"No such option: {typed}")
+    if offered is None:
+        assert "Possible options" not in line
+    else:
+        assert f"(Possible options: {offered})" in line

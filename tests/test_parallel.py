@@ -63,7 +63,8 @@ def test_jobs_1_and_2_write_what_one_process_writes(trained_model, tmp_path, kin
 
 def test_bad_utf8_names_its_line_in_the_whole_input(trained_model):
     data = b"ok\n" * 10 + b"bad \xff here\n"
-    with pytest.raises(DataError, match=r"in.txt:11: bytes that are not UTF-8 \(byte 0xff at column 5\)"):
+    found = r"in.txt:11: bytes that are not UTF-8 \(byte 0xff at column 5, byte offset 34\)"
+    with pytest.raises(DataError, match=found):
         _parallel(data, trained_model, "text", "conll", 2, 4)
 
 

@@ -448,3 +448,76 @@ def test_reader_raises_only_data_errors_on_any_bytes(body):
         except DataError as err:
             assert str(err).startswith("x:")
             assert "\n" not in str(err)
+
+
+# --encoding (issue 20)
+
+ENCODED_TEXT = "José lives in Zürich .\r\n\nŁódź Ψ 東京 .\nlast line without an end"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "latin-1", "cp1252", "shift_jis", "utf-8-sig"])
+@given(cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=6))
+@FAST
+def test_any_encoding_reads_the_lines_utf8_gives_wherever_its_bytes_are_cut(encoding, cuts):
+    text = ENCODED_TEXT
+    if encoding in ("latin-1", "cp1252"):
+        text = text.replace("Łódź Ψ 東京", "Ñandú")
+    elif encoding == "shift_jis":
+        text = text.replace("José", "Jose").replace("Zürich", "Zurich").replace("Łódź Ψ", "Ψ")
+    data = text.encode(encoding)
+    pieces, at = [], 0
+    for cut in sorted({min(c, len(data)) for c in cuts}):  # pieces of bytes that end anywhere, as a pipe gives them
+        pieces.append(data[at:cut])
+        at = cut
+    pieces = [p for p in [*pieces, data[at:]] if p]
+    if encoding == "utf-8-sig":  # read as UTF-8, a line at a time, as LineFeed gives it
+        pieces = io.BytesIO(data)
+    expected = list(decoded_lines(io.BytesIO(text.encode("utf-8")), "x"))
+    assert list(decoded_lines(pieces, "x", encoding)) == expected
+    assert list(decoded_lines(io.BytesIO(data), "x", encoding)) == expected  # as lines
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "message"),
+    [
+        (b"ok\nJos\xe9\n", "utf-8", "x:2: bytes that are not UTF-8 (byte 0xe9 at column 4, byte offset 6)"),
+        (b"\xff", "utf-8", "x:1: bytes that are not UTF-8 (byte 0xff at column 1, byte offset 0)"),
+        (b"ok\n\xc3", "utf-8", "x:2: bytes that are not UTF-8 (byte 0xc3 at column 1, byte offset 3)"),  # cut short
+        ("a\nb\n".encode("utf-16-le") + b"\x00\xdc", "utf-16-le", "x:3: bytes that are not utf-16-le (byte 0x00 at "),
+        ("a\nb\n".encode("utf-16-le") + b"\x00\xdc", "utf-16-le", "at byte offset 8)"),
+        ("ab\n".encode("utf-16") + b"c", "utf-16", "x:2: bytes that are not utf-16 (byte 0x63 at byte offset 8)"),
+        (b"a\n\x82\x00", "shift_jis", "x:2: bytes that are not shift_jis (byte 0x82 at byte offset 2)"),
+    ],
+)
+def test_a_byte_that_does_not_decode_names_its_line_and_byte_offset(data, encoding, message):
+    with pytest.raises(DataError) as info:
+        list(decoded_lines(io.BytesIO(data), "x", encoding))
+    assert message in str(info.value)
+    assert str(info.value).endswith("; --encoding reads another encoding")
+
+
+@pytest.mark.parametrize("name", ["nope", "base64", "rot13", ""])
+def test_an_unknown_or_non_text_encoding_is_refused(tmp_path, name):
+    from tagger.errors import TaggerError
+
+    with pytest.raises(TaggerError, match="unknown text encoding"):
+        read_conll(write(tmp_path, "Mary B-PER\n"), encoding=name)
+
+
+def test_a_conll_file_in_utf16_reads_as_its_utf8_twin(tmp_path):
+    text = "\ufeffJosé B-PER\r\nlives O\n\n-DOCSTART- O\n\nZürich B-LOC\n"
+    twin = read_conll(write(tmp_path, text, "utf8.txt"))
+    assert read_conll(write(tmp_path, text.encode("utf-16"), "utf16.txt"), encoding="utf-16") == twin
+    assert twin[0].tokens == ["José", "lives"] and twin[1].line == 6
+
+
+def test_a_dash_reads_stdin(monkeypatch):
+    class Stdin:
+        buffer = io.BytesIO("Mary B-PER\nlives O\n".encode("latin-1"))
+
+    monkeypatch.setattr("sys.stdin", Stdin)
+    (sentence,) = read_conll("-", encoding="latin-1")
+    assert sentence.tokens == ["Mary", "lives"]
+    Stdin.buffer = io.BytesIO(b"\n")
+    with pytest.raises(DataError, match="^<stdin>: no sentences"):
+        read_conll("-")
