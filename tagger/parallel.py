@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from .errors import DataError, TaggerError, WorkerError
-from .reader import decoded_lines, iter_conll
+from .reader import LINE_PIECE, LineFeed, iter_conll, numbered_pieces
 from .windows import BLANK, INPUTS, WINDOW, cut_chunks, line_documents, numbered_documents, reads_ahead
 
 __all__ = ["job_count", "reads_ahead", "tag_file_jobs", "tag_parallel"]
@@ -63,6 +63,7 @@ __all__ = ["job_count", "reads_ahead", "tag_file_jobs", "tag_parallel"]
 AHEAD = 2  # windows queued per worker: one being tagged, one waiting
 BOM = "\ufeff"
 STOP_WAIT = 2.0  # seconds a worker gets to exit after its last task before it is terminated
+_NO_STATUS = 255  # a forkserver process's exit code when its status never came: the fork server died
 
 
 def job_count(jobs: int) -> int:
@@ -145,7 +146,7 @@ def tag_parallel(
     if input_kind == "conll":
         chunks = _conll_chunks(stream, name, window)
     else:
-        chunks = _line_chunks(stream, name, window)
+        chunks = _line_chunks(stream, name, window, input_kind)
     kind = "tokens" if input_kind == "conll" else input_kind
     pool = _Pool(jobs, setup, name)
     count = 0
@@ -173,45 +174,51 @@ def _write(out: TextIO, result: tuple[int, str]) -> int:
     return sentences
 
 
-def _line_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[bytes, int]]:
+def _line_chunks(stream: BinaryIO, name: str, window: int, kind: str = "text") -> Iterator[tuple[bytes, int]]:
     """Chunks of whole input lines as bytes (cut as ``windows.cut_chunks`` cuts, by their bytes), each with
-    the character offset of its first line in the input, ending where documents end."""
-    found = line_documents(_blank_marked(stream), blank=itemgetter(1))
+    the character offset of its first line in the input, ending where documents end (raw text: a long line's
+    pieces too, ``windows.line_documents``)."""
+    piece = LINE_PIECE if kind == "text" else None
+    found = line_documents(_blank_marked(stream, name, piece), blank=itemgetter(1), number=itemgetter(2))
     starts = itemgetter(1)
-    position, number = 0, 1
+    position = 0
     for kept, _ in cut_chunks(found, window, window, lambda pair: len(pair[0][0]), starts, wait=False):
-        lines = [raw for (raw, _), _ in kept]
-        data, chars = _checked(lines, name, number)
+        data, chars = _checked([line for line, _ in kept], name, position == 0)
         yield data, position
-        position, number = position + chars, number + len(lines)
+        position += chars
 
 
-def _blank_marked(stream: BinaryIO) -> Iterator[tuple[bytes, bool]]:
+def _blank_marked(stream: BinaryIO, name: str, piece: int | None) -> Iterator[tuple[bytes, bool, int, int]]:
     """Each input line with whether it is blank as ``reader.decoded_lines`` and ``windows`` read it (a
-    byte-order mark opening the input is no text): the documents cut here are those of the workers."""
+    byte-order mark opening the input is no text), its number and column (``reader.numbered_pieces``): the
+    documents cut here are those of the workers. With ``piece``, a long line comes in pieces, as
+    ``windows.read_windows`` reads raw text (and a worker given some of them cuts them alike); a cut in a
+    run with no space is said here, once per line."""
     blank = BLANK.encode("ascii")  # ASCII bytes, never part of a longer UTF-8 character
-    for number, raw in enumerate(stream):
-        text = raw.removeprefix(BOM.encode("utf-8")) if number == 0 else raw
-        yield raw, not text.strip(blank)
+    first = True
+    for item in numbered_pieces(LineFeed(stream, piece=piece), name):
+        if item is not None:  # a file on disk never pauses
+            number, raw, column = item
+            text = raw.removeprefix(BOM.encode("utf-8")) if first else raw
+            first = False
+            yield raw, not text.strip(blank), number, column
 
 
-def _checked(lines: list[bytes], name: str, number: int) -> tuple[bytes, int]:
+def _checked(lines: list[tuple[bytes, bool, int, int]], name: str, first: bool) -> tuple[bytes, int]:
     """The chunk's bytes and its length in characters as ``reader.decoded_lines`` counts them
     (a byte-order mark opening the input not counted); an error naming the line that is not UTF-8."""
-    data = b"".join(lines)
+    data = b"".join(raw for raw, _, _, _ in lines)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        for offset, raw in enumerate(lines):
+        for raw, _, number, column in lines:
             try:
                 raw.decode("utf-8")
-            except UnicodeDecodeError:
-                try:
-                    list(decoded_lines([raw], name))
-                except DataError as err:  # its message, with the line's number in the whole input
-                    raise DataError(err.message, name, number + offset) from None
+            except UnicodeDecodeError as err:  # as reader.decoded_lines says it
+                at = f"byte 0x{raw[err.start]:02x} at column {column + err.start + 1}"
+                raise DataError(f"bytes that are not UTF-8 ({at})", name, number) from None
         raise
-    return data, len(text) - (number == 1 and text.startswith(BOM))
+    return data, len(text) - (first and text.startswith(BOM))
 
 
 def _conll_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[bytes, int]]:
@@ -347,7 +354,7 @@ class _Pool:
             if worker.results in ready:
                 try:
                     status, value = worker.results.recv()
-                except EOFError:  # the worker's end closed: it died while sending
+                except (EOFError, OSError):  # the worker's end closed: it died while sending
                     raise self._died(worker) from None
                 if status == "ok":
                     return value
@@ -361,6 +368,13 @@ class _Pool:
     def _died(self, worker: _Worker) -> WorkerError:
         worker.process.join(timeout=STOP_WAIT)
         code = worker.process.exitcode
+        if code == _NO_STATUS and self.context.get_start_method() == "forkserver" and _exists(worker.process.pid):
+            self._stop_orphans()
+            return WorkerError(
+                f"the fork server that starts the tagging workers died (its {len(self.workers)} worker(s) are "
+                "stopped); the output stops before the window being tagged",
+                self.name,
+            )
         if code is not None and code < 0:
             how = f"killed by {signal.Signals(-code).name}"
         else:
@@ -370,6 +384,16 @@ class _Pool:
             "the output stops before the window it was tagging",
             self.name,
         )
+
+    def _stop_orphans(self) -> None:
+        """SIGKILL to the workers still there: after the fork server's death they are nobody's children, never
+        told to stop (their status reads as gone), and one waiting for a task would wait forever."""
+        for worker in self.workers:
+            if worker.process.pid is not None and _exists(worker.process.pid):
+                try:
+                    os.kill(worker.process.pid, signal.SIGKILL)
+                except OSError:  # gone meanwhile
+                    pass
 
     def close(self, at_once: bool = False) -> None:
         """Tell the workers to stop once their tasks are done (or ``at_once``), and stop those that do not."""
@@ -381,20 +405,42 @@ class _Pool:
         _close_context(self.context)
 
 
+def _exists(pid: int) -> bool:
+    """Whether a process ``pid`` is there (a worker: one the fork server started, not this process's child)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # there, and not ours to signal
+        return True
+    return True
+
+
 def _worker_main(setup: tuple, tasks, results: Connection) -> None:
-    """A worker process: load the model, then tag each task's window until told to stop (None)."""
+    """A worker process: load the model, then tag each task's window until told to stop (None). A parent
+    that has stopped reading (it stopped the run: a dead worker, an error, Ctrl-C) ends the worker quietly."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group; the parent stops us
     try:
         tag = _tagger(setup)
     except BaseException as err:
-        results.send(("error", _portable(err)))
+        _send(results, ("error", _portable(err)))
         return
     while (task := tasks.get()) is not None:
         try:
-            results.send(("ok", tag(*task)))
+            reply = ("ok", tag(*task))
         except BaseException as err:
-            results.send(("error", _portable(err)))
+            reply = ("error", _portable(err))
+        if not _send(results, reply) or reply[0] == "error":
             return
+
+
+def _send(results: Connection, reply: tuple) -> bool:
+    """Send ``reply`` to the parent; False where the parent has closed its end (nothing to tell it then)."""
+    try:
+        results.send(reply)
+    except OSError:  # BrokenPipeError, ConnectionResetError: the parent stopped the run
+        return False
+    return True
 
 
 def _tagger(setup: tuple):
@@ -414,7 +460,7 @@ def _tagger(setup: tuple):
             # read_windows drops a byte-order mark opening its input; here it is text in mid-input
             data, position = b"\n" + data, position - 1
         out = io.StringIO()
-        windows = read_windows(io.BytesIO(data), "<window>", kind, predictor.window_maker, 0, window=1 << 30)
+        windows = read_windows(io.BytesIO(data), "<window>", kind, predictor.window_maker, 0, 1 << 30, warn=False)
         count = write(_shifted(tag_stream(predictor, windows), position), out, output_format)
         return count, out.getvalue()
 

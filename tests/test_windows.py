@@ -81,16 +81,14 @@ def test_slow_input_is_done_here_and_results_are_given_before_more_input_is_read
     events: list = []
 
     class FakePool:
-        def __enter__(self):
+        def __init__(self):
             events.append("pool started")
-            return self
 
-        def __exit__(self, *exc):
+        def shutdown(self, wait, cancel_futures):
             events.append("pool closed")
 
-        def apply_async(self, function, args):
-            _, chunk = args
-            return SimpleNamespace(get=lambda: f"worker {chunk}")
+        def submit(self, function, task, chunk):
+            return SimpleNamespace(result=lambda: f"worker {chunk}")
 
     def chunks():
         for kept, chunk, slow in [
