@@ -243,8 +243,8 @@ def test_line_chunks_end_where_documents_end(monkeypatch):
 def test_a_byte_order_mark_opening_the_input_is_no_text_and_one_later_is():
     from tagger import parallel
 
-    marked = list(parallel._blank_marked(io.BytesIO(b"\xef\xbb\xbf\r\n\xef\xbb\xbf\n \t\nx\n")))
-    assert [blank for _, blank in marked] == [True, False, True, False]
+    marked = list(parallel._blank_marked(io.BytesIO(b"\xef\xbb\xbf\r\n\xef\xbb\xbf\n \t\nx\n"), "in.txt", None))
+    assert [blank for _, blank, _, _ in marked] == [True, False, True, False]
 
 
 def test_conll_goes_as_token_lines_with_a_blank_line_where_a_document_starts(monkeypatch):
