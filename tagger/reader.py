@@ -86,6 +86,10 @@ class LineFeed:
                 except BlockingIOError:  # the pipe is full of earlier wake-ups: the reader wakes anyway
                     pass
 
+    def stopped(self) -> bool:
+        """Whether ``stop()`` was called."""
+        return self._stopped
+
     def __iter__(self) -> Iterator[bytes | None]:
         fd = _file_descriptor(self.stream)
         if fd is None:

@@ -42,7 +42,7 @@ from typing import BinaryIO, TypeVar
 
 from .arrays import DOC_MAX, WindowArrays, WindowMaker
 from .errors import DataError, WorkerError
-from .reader import LINE_PIECE, LineFeed, Sentence, decoded_lines, iter_conll, split_token_line
+from .reader import LINE_PIECE, InputStopped, LineFeed, Sentence, decoded_lines, iter_conll, split_token_line
 from .tokenizer import tokenize_flat
 from .types import TaggedSentence
 
@@ -54,6 +54,7 @@ FIRST_WINDOW = 256  # with a worker, the first window is this small and prepared
 AHEAD = 2  # windows queued per worker beyond the one whose result is awaited: memory stays flat
 MAX_WAIT = 0.5  # seconds a window's first line waits for the window to fill (input that never pauses
 # but trickles in, a line every few milliseconds, is still answered soon)
+STOP_POLL = 0.05  # seconds between looks at whether reading was stopped, while a worker's result is awaited
 BLANK = " \t\r\n\f\v"  # a line of only these is blank (as ``reader.split_token_line`` reads one): it ends a document
 
 
@@ -144,7 +145,11 @@ def _in_worker(task: str, chunk: list) -> object:
 
 
 def _done_in_order(
-    task: str, chunks: Iterable[tuple[object, list, bool]], maker: WindowMaker | None, workers: int
+    task: str,
+    chunks: Iterable[tuple[object, list, bool]],
+    maker: WindowMaker | None,
+    workers: int,
+    stopped: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[object, object]]:
     """(what the caller keeps of a chunk, the task's result on it) for each chunk, in order.
 
@@ -152,38 +157,67 @@ def _done_in_order(
     one comes after the first (input coming faster than it is answered); with ``workers`` > 0
     that one and all later ones go to worker processes. A chunk of slow input is done here,
     so a filter answering a terminal or ``tail -f`` never waits for a process to start.
+    ``stopped``: whether reading was stopped (``reader.LineFeed.stop``): a wait for a worker's
+    result then ends at once (``InputStopped``).
     """
     run = _TASKS[task]
     chunks = iter(chunks)
     for number, (kept, chunk, slow) in enumerate(chunks):
         if workers > 0 and number > 0 and not slow:
-            yield from _done_by_workers(task, chain([(kept, chunk, slow)], chunks), maker, workers)
+            yield from _done_by_workers(task, chain([(kept, chunk, slow)], chunks), maker, workers, stopped)
             return
         if chunk:
             yield kept, run(maker, chunk)
 
 
 def _done_by_workers(
-    task: str, chunks: Iterator[tuple[object, list, bool]], maker: WindowMaker | None, workers: int
+    task: str,
+    chunks: Iterator[tuple[object, list, bool]],
+    maker: WindowMaker | None,
+    workers: int,
+    stopped: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[object, object]]:
     """``_done_in_order`` in worker processes, which work on up to ``AHEAD`` more chunks each while
     the result of the oldest is awaited; after a chunk of slow input every result is given before
     more input is awaited. A worker that dies (killed, out of memory) ends the reading at once with a
     ``WorkerError``: the pool is broken (``BrokenProcessPool``) and every pending result says so."""
-    pool = _pool(workers, maker)
+    pool, ours = _pool(workers, maker), _Started()
+    finished = False
     try:
         pending: deque = deque()
         for kept, chunk, slow in chunks:
             if chunk:
-                pending.append((kept, _submit(pool, task, chunk)))
+                pending.append((kept, _submit(pool, task, chunk, ours)))
             while len(pending) > (0 if slow else AHEAD * workers):
                 done, result = pending.popleft()
-                yield done, _result(result)
+                yield done, _result(result, stopped)
         while pending:
             done, result = pending.popleft()
-            yield done, _result(result)
+            yield done, _result(result, stopped)
+        finished = True
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if not finished:  # stopped early (Ctrl-C, a closed pipe, an error): the windows in the workers are not wanted
+            ours.kill()
+        # Wait for the workers to exit (at once where killed), before the interpreter's exit, whose handlers
+        # close the queues the pool tells its workers to stop by: one left waiting for a task would be waited for.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Started:
+    """The processes a pool started: the children of this process that came while it started them (only
+    ``multiprocessing.active_children`` says which they are; the pool has no public way to stop them)."""
+
+    def __init__(self) -> None:
+        self.before = set(multiprocessing.active_children())
+        self.processes: set = set()
+
+    def note(self) -> None:
+        self.processes |= set(multiprocessing.active_children()) - self.before
+
+    def kill(self) -> None:
+        for process in self.processes:
+            if process.is_alive():
+                process.kill()
 
 
 def _pool(workers: int, maker: WindowMaker | None) -> ProcessPoolExecutor:
@@ -195,10 +229,10 @@ def _pool(workers: int, maker: WindowMaker | None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(maker,))
 
 
-def _submit(pool: ProcessPoolExecutor, task: str, chunk: list) -> Future:
+def _submit(pool: ProcessPoolExecutor, task: str, chunk: list, started: _Started) -> Future:
     """Hand ``chunk`` to the pool, SIGINT blocked in this thread meanwhile: a worker process started
-    here inherits the mask. The resource tracker is started first, as starting it unblocks SIGINT in
-    the calling thread."""
+    here inherits the mask (and is noted in ``started``). The resource tracker is started first, as
+    starting it unblocks SIGINT in the calling thread."""
     from multiprocessing import resource_tracker
 
     resource_tracker.ensure_running()
@@ -209,13 +243,19 @@ def _submit(pool: ProcessPoolExecutor, task: str, chunk: list) -> Future:
         raise _died() from None
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        started.note()
 
 
-def _result(result: Future) -> object:
-    try:
-        return result.result()
-    except BrokenProcessPool:
-        raise _died() from None
+def _result(result: Future, stopped: Callable[[], bool] | None) -> object:
+    """The result of a worker's task; ``InputStopped`` as soon as ``stopped()`` where given."""
+    while True:
+        try:
+            return result.result(timeout=None if stopped is None else STOP_POLL)
+        except TimeoutError:
+            if stopped():
+                raise InputStopped from None
+        except BrokenProcessPool:
+            raise _died() from None
 
 
 def _died() -> WorkerError:
@@ -509,11 +549,11 @@ def _windows(
     if kind == "conll":
         source = iter_conll(feed, name, with_tags=False)
         chunks = _sentence_chunks(source, first, window, context, wait)
-        yield from _done_in_order("conll", chunks, maker, workers)
+        yield from _done_in_order("conll", chunks, maker, workers, feed.stopped)
         return
     position = 0
     chunks = _line_chunks(decoded_lines(feed, name, warn), first, window, context, wait)
-    for kept, packed in _done_in_order(kind, chunks, maker, workers):
+    for kept, packed in _done_in_order(kind, chunks, maker, workers, feed.stopped):
         sentences, position = _unpacked(kept, packed, position)
         yield sentences, packed[-1]
 

@@ -88,7 +88,7 @@ def test_slow_input_is_done_here_and_results_are_given_before_more_input_is_read
             events.append("pool closed")
 
         def submit(self, function, task, chunk):
-            return SimpleNamespace(result=lambda: f"worker {chunk}")
+            return SimpleNamespace(result=lambda timeout=None: f"worker {chunk}")
 
     def chunks():
         for kept, chunk, slow in [
