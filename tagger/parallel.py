@@ -34,8 +34,14 @@ each importing its own copy (about 150 MB each); where there is no fork server
 
 A worker that dies stops the run at once with a one-line ``WorkerError``
 (status 1) naming it; output already written is whole windows in order, and
-the error says the output stops there. Workers ignore Ctrl-C: the parent
-stops them and the command line exits with status 130.
+the error says the output stops there. So does the fork server's death (every
+worker's status then reads as lost, exit code 255, while the workers run on,
+nobody's children): the error names the fork server and the workers are killed.
+Workers ignore Ctrl-C: the parent stops them and the command line exits with status 130.
+
+A line of raw text longer than ``reader.LINE_PIECE`` bytes is read here in pieces, as
+``windows.read_windows`` reads it: a chunk may end inside such a line, at a piece's end,
+and the worker given the rest of it cuts the same pieces (``reader.line_pieces``).
 """
 
 from __future__ import annotations
