@@ -228,17 +228,18 @@ def big_text(path: Path, tokens: int = 1_000_000) -> Path:
 
 
 def group_processes(group: int) -> list[tuple[int, int, str]]:
-    """(pid, parent pid, command line) of each process in the process group ``group``."""
-    shown = subprocess.run(["ps", "-ww", "-e", "-o", "pid=,ppid=,pgid=,args="], capture_output=True, text=True).stdout
-    found = [line.split(None, 3) for line in shown.splitlines()]
-    return [(int(pid), int(ppid), args) for pid, ppid, pgid, args in found if int(pgid) == group]
+    """(pid, parent pid, command line) of each process in the process group ``group`` (one that has exited and
+    waits to be reaped, a zombie, is not)."""
+    shown = subprocess.run(["ps", "-ww", "-e", "-o", "pid=,ppid=,pgid=,stat=,args="], capture_output=True, text=True)
+    found = [line.split(None, 4) for line in shown.stdout.splitlines()]
+    return [(int(pid), int(ppid), args) for pid, ppid, pgid, stat, args in found if int(pgid) == group and stat[0] != "Z"]
 
 
-def kill_while_tagging(args, pick) -> tuple[int, float, str, list]:
-    """Run ``python cli.py tag ARGS`` in a process group of its own; once output has come, SIGKILL the process
-    that ``pick(pid of the tagger, group_processes(...))`` gives first (none until it has started). Returns the
-    exit status, the seconds from the kill to the exit, stderr, and the processes of the group left a second
-    after the exit."""
+def kill_while_tagging(args, pick=None, signum: int = signal.SIGKILL) -> tuple[int, float, str, list]:
+    """Run ``python cli.py tag ARGS`` in a process group of its own; once output has come, send ``signum`` to
+    the process that ``pick(pid of the tagger, group_processes(...))`` gives first (none until it has started),
+    or without ``pick`` to the whole group (as a terminal's Ctrl-C does). Returns the exit status, the seconds
+    from the signal to the exit, stderr, and the processes of the group left a second after the exit."""
     proc = subprocess.Popen(
         [sys.executable, "cli.py", "tag", *map(str, args)],
         cwd=ROOT,
@@ -248,11 +249,14 @@ def kill_while_tagging(args, pick) -> tuple[int, float, str, list]:
     )
     try:
         assert proc.stdout.read(1000), "no output"
-        deadline = monotonic() + 30
-        while (victim := next(iter(pick(proc.pid, group_processes(proc.pid))), None)) is None:
-            assert monotonic() < deadline, group_processes(proc.pid)
-            sleep(0.1)  # not started yet
-        os.kill(victim, signal.SIGKILL)
+        if pick is None:
+            os.killpg(proc.pid, signum)
+        else:
+            deadline = monotonic() + 30
+            while (victim := next(iter(pick(proc.pid, group_processes(proc.pid))), None)) is None:
+                assert monotonic() < deadline, group_processes(proc.pid)
+                sleep(0.1)  # not started yet
+            os.kill(victim, signum)
         killed = monotonic()
         drain = threading.Thread(target=proc.stdout.read, daemon=True)  # held open by a process left: not awaited
         drain.start()

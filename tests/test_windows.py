@@ -744,3 +744,16 @@ def test_a_killed_reader_process_ends_the_run_within_5_seconds_naming_it(tmp_pat
         "the output stops before the window it was reading\n"
     )
     assert not [args for _, _, args in left if "spawn_main" in args]
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_a_long_line_is_tagged_stops_within_a_second(tmp_path, trained_model):
+    """Before: 1.5 s to 5 s, while the reader thread waited for the tokenizer's windows of the line."""
+    from conftest import kill_while_tagging
+
+    path = tmp_path / "long.txt"
+    path.write_text("Mary lives in Paris with John Smith who works for Google in Berlin " * 60_000, encoding="utf-8")
+    code, took, stderr, left = kill_while_tagging(["-m", trained_model, path, "--format", "jsonl"], None, signal.SIGINT)
+    assert code == 130 and took < 1, (code, took, stderr)
+    assert stderr == "tagger: interrupted\n"
+    assert left == []
