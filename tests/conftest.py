@@ -232,7 +232,8 @@ def group_processes(group: int) -> list[tuple[int, int, str]]:
     waits to be reaped, a zombie, is not)."""
     shown = subprocess.run(["ps", "-ww", "-e", "-o", "pid=,ppid=,pgid=,stat=,args="], capture_output=True, text=True)
     found = [line.split(None, 4) for line in shown.stdout.splitlines()]
-    return [(int(pid), int(ppid), args) for pid, ppid, pgid, stat, args in found if int(pgid) == group and stat[0] != "Z"]
+    alive = [(pid, ppid, pgid, args) for pid, ppid, pgid, stat, args in found if not stat.startswith("Z")]
+    return [(int(pid), int(ppid), args) for pid, ppid, pgid, args in alive if int(pgid) == group]
 
 
 def kill_while_tagging(args, pick=None, signum: int = signal.SIGKILL) -> tuple[int, float, str, list]:
