@@ -34,8 +34,14 @@ each importing its own copy (about 150 MB each); where there is no fork server
 
 A worker that dies stops the run at once with a one-line ``WorkerError``
 (status 1) naming it; output already written is whole windows in order, and
-the error says the output stops there. Workers ignore Ctrl-C: the parent
-stops them and the command line exits with status 130.
+the error says the output stops there. So does the fork server's death (every
+worker's status then reads as lost, exit code 255, while the workers run on,
+nobody's children): the error names the fork server and the workers are killed.
+Workers ignore Ctrl-C: the parent stops them and the command line exits with status 130.
+
+A line of raw text longer than ``reader.LINE_PIECE`` bytes is read here in pieces, as
+``windows.read_windows`` reads it: a chunk may end inside such a line, at a piece's end,
+and the worker given the rest of it cuts the same pieces (``reader.line_pieces``).
 """
 
 from __future__ import annotations
@@ -55,7 +61,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from .errors import DataError, TaggerError, WorkerError
-from .reader import UTF8, iter_conll, text_encoding, undecodable_line
+from .reader import LINE_PIECE, UTF8, LineFeed, iter_conll, numbered_pieces, text_encoding, undecodable_line
 from .windows import BLANK, INPUTS, WINDOW, cut_chunks, line_documents, numbered_documents, reads_ahead
 
 __all__ = ["job_count", "reads_ahead", "tag_file_jobs", "tag_parallel"]
@@ -63,6 +69,7 @@ __all__ = ["job_count", "reads_ahead", "tag_file_jobs", "tag_parallel"]
 AHEAD = 2  # windows queued per worker: one being tagged, one waiting
 BOM = "\ufeff"
 STOP_WAIT = 2.0  # seconds a worker gets to exit after its last task before it is terminated
+_NO_STATUS = 255  # a forkserver process's exit code when its status never came: the fork server died
 
 
 def job_count(jobs: int) -> int:
@@ -149,7 +156,7 @@ def tag_parallel(
     if input_kind == "conll":
         chunks = _conll_chunks(stream, name, window)
     else:
-        chunks = _line_chunks(stream, name, window)
+        chunks = _line_chunks(stream, name, window, input_kind)
     kind = "tokens" if input_kind == "conll" else input_kind
     pool = _Pool(jobs, setup, name)
     count = 0
@@ -177,43 +184,51 @@ def _write(out: TextIO, result: tuple[int, str]) -> int:
     return sentences
 
 
-def _line_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[bytes, int]]:
+def _line_chunks(stream: BinaryIO, name: str, window: int, kind: str = "text") -> Iterator[tuple[bytes, int]]:
     """Chunks of whole input lines as bytes (cut as ``windows.cut_chunks`` cuts, by their bytes), each with
-    the character offset of its first line in the input, ending where documents end."""
-    found = line_documents(_blank_marked(stream), blank=itemgetter(1))
+    the character offset of its first line in the input, ending where documents end (raw text: a long line's
+    pieces too, ``windows.line_documents``)."""
+    piece = LINE_PIECE if kind == "text" else None
+    found = line_documents(_blank_marked(stream, name, piece), blank=itemgetter(1), number=itemgetter(2))
     starts = itemgetter(1)
-    position, number, offset = 0, 1, 0  # characters, lines and bytes before the chunk
+    position, offset = 0, 0  # characters and bytes before the chunk
     for kept, _ in cut_chunks(found, window, window, lambda pair: len(pair[0][0]), starts, wait=False):
-        lines = [raw for (raw, _), _ in kept]
-        data, chars = _checked(lines, name, number, offset)
+        data, chars = _checked([line for line, _ in kept], name, position == 0, offset)
         yield data, position
-        position, number, offset = position + chars, number + len(lines), offset + len(data)
+        position, offset = position + chars, offset + len(data)
 
 
-def _blank_marked(stream: BinaryIO) -> Iterator[tuple[bytes, bool]]:
+def _blank_marked(stream: BinaryIO, name: str, piece: int | None) -> Iterator[tuple[bytes, bool, int, int]]:
     """Each input line with whether it is blank as ``reader.decoded_lines`` and ``windows`` read it (a
-    byte-order mark opening the input is no text): the documents cut here are those of the workers."""
+    byte-order mark opening the input is no text), its number and column (``reader.numbered_pieces``): the
+    documents cut here are those of the workers. With ``piece``, a long line comes in pieces, as
+    ``windows.read_windows`` reads raw text (and a worker given some of them cuts them alike); a cut in a
+    run with no space is said here, once per line."""
     blank = BLANK.encode("ascii")  # ASCII bytes, never part of a longer UTF-8 character
-    for number, raw in enumerate(stream):
-        text = raw.removeprefix(BOM.encode("utf-8")) if number == 0 else raw
-        yield raw, not text.strip(blank)
+    first = True
+    for item in numbered_pieces(LineFeed(stream, piece=piece), name):
+        if item is not None:  # a file on disk never pauses
+            number, raw, column = item
+            text = raw.removeprefix(BOM.encode("utf-8")) if first else raw
+            first = False
+            yield raw, not text.strip(blank), number, column
 
 
-def _checked(lines: list[bytes], name: str, number: int, offset: int = 0) -> tuple[bytes, int]:
+def _checked(lines: list[tuple[bytes, bool, int, int]], name: str, first: bool, offset: int) -> tuple[bytes, int]:
     """The chunk's bytes and its length in characters as ``reader.decoded_lines`` counts them
     (a byte-order mark opening the input not counted); an error naming the line that is not UTF-8, and
-    the byte's offset in the input (the chunk starts at line ``number``, byte ``offset``)."""
-    data = b"".join(lines)
+    the byte's offset in the input (the chunk starts at byte ``offset``)."""
+    data = b"".join(raw for raw, _, _, _ in lines)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        for at, raw in enumerate(lines):
-            error = undecodable_line(raw, name, number + at, offset)
+        for raw, _, number, column in lines:
+            error = undecodable_line(raw, name, number, offset, column)
             if error is not None:
                 raise error from None
             offset += len(raw)
         raise
-    return data, len(text) - (number == 1 and text.startswith(BOM))
+    return data, len(text) - (first and text.startswith(BOM))
 
 
 def _conll_chunks(stream: BinaryIO, name: str, window: int) -> Iterator[tuple[bytes, int]]:
@@ -349,7 +364,7 @@ class _Pool:
             if worker.results in ready:
                 try:
                     status, value = worker.results.recv()
-                except EOFError:  # the worker's end closed: it died while sending
+                except (EOFError, OSError):  # the worker's end closed: it died while sending
                     raise self._died(worker) from None
                 if status == "ok":
                     return value
@@ -363,6 +378,13 @@ class _Pool:
     def _died(self, worker: _Worker) -> WorkerError:
         worker.process.join(timeout=STOP_WAIT)
         code = worker.process.exitcode
+        if code == _NO_STATUS and self.context.get_start_method() == "forkserver" and _exists(worker.process.pid):
+            self._stop_orphans()
+            return WorkerError(
+                f"the fork server that starts the tagging workers died (its {len(self.workers)} worker(s) are "
+                "stopped); the output stops before the window being tagged",
+                self.name,
+            )
         if code is not None and code < 0:
             how = f"killed by {signal.Signals(-code).name}"
         else:
@@ -372,6 +394,16 @@ class _Pool:
             "the output stops before the window it was tagging",
             self.name,
         )
+
+    def _stop_orphans(self) -> None:
+        """SIGKILL to the workers still there: after the fork server's death they are nobody's children, never
+        told to stop (their status reads as gone), and one waiting for a task would wait forever."""
+        for worker in self.workers:
+            if worker.process.pid is not None and _exists(worker.process.pid):
+                try:
+                    os.kill(worker.process.pid, signal.SIGKILL)
+                except OSError:  # gone meanwhile
+                    pass
 
     def close(self, at_once: bool = False) -> None:
         """Tell the workers to stop once their tasks are done (or ``at_once``), and stop those that do not."""
@@ -383,20 +415,42 @@ class _Pool:
         _close_context(self.context)
 
 
+def _exists(pid: int) -> bool:
+    """Whether a process ``pid`` is there (a worker: one the fork server started, not this process's child)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # there, and not ours to signal
+        return True
+    return True
+
+
 def _worker_main(setup: tuple, tasks, results: Connection) -> None:
-    """A worker process: load the model, then tag each task's window until told to stop (None)."""
+    """A worker process: load the model, then tag each task's window until told to stop (None). A parent
+    that has stopped reading (it stopped the run: a dead worker, an error, Ctrl-C) ends the worker quietly."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group; the parent stops us
     try:
         tag = _tagger(setup)
     except BaseException as err:
-        results.send(("error", _portable(err)))
+        _send(results, ("error", _portable(err)))
         return
     while (task := tasks.get()) is not None:
         try:
-            results.send(("ok", tag(*task)))
+            reply = ("ok", tag(*task))
         except BaseException as err:
-            results.send(("error", _portable(err)))
+            reply = ("error", _portable(err))
+        if not _send(results, reply) or reply[0] == "error":
             return
+
+
+def _send(results: Connection, reply: tuple) -> bool:
+    """Send ``reply`` to the parent; False where the parent has closed its end (nothing to tell it then)."""
+    try:
+        results.send(reply)
+    except OSError:  # BrokenPipeError, ConnectionResetError: the parent stopped the run
+        return False
+    return True
 
 
 def _tagger(setup: tuple):
@@ -416,7 +470,7 @@ def _tagger(setup: tuple):
             # read_windows drops a byte-order mark opening its input; here it is text in mid-input
             data, position = b"\n" + data, position - 1
         out = io.StringIO()
-        windows = read_windows(io.BytesIO(data), "<window>", kind, predictor.window_maker, 0, window=1 << 30)
+        windows = read_windows(io.BytesIO(data), "<window>", kind, predictor.window_maker, 0, 1 << 30, warn=False)
         count = write(_shifted(tag_stream(predictor, windows), position), out, output_format)
         return count, out.getvalue()
 

@@ -10,6 +10,11 @@ Every problem is a ``DataError`` naming the file and line.
 Input that arrives slowly (a terminal, ``tail -f``) is read as it comes by
 ``LineFeed``, which also says where the input paused, so a caller can answer
 what it has instead of waiting for more.
+
+A line of raw text longer than ``LINE_PIECE`` bytes is read in pieces (``line_pieces``), each cut
+after a space or tab where there is one: no copy of the whole line is ever made, and the tokenizer
+and the network never see more than a piece at once. A run of ``LINE_PIECE`` bytes with no space is
+cut where the piece ends (a token that long is split), with one warning naming the line.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ _BLANK = " \t\r\n\f\v"
 DOCSTART = "-DOCSTART-"
 PAUSE = 0.05  # seconds without new input after which the input counts as paused
 READ_SIZE = 1 << 16  # bytes per read of a file descriptor
+LINE_PIECE = 100_000  # bytes of a raw text line read, tokenized and tagged at once at most (a cut line's pieces)
+_CUT_AFTER = b" \t\f\v"  # a long line is cut after one of these where it can be (never inside a UTF-8 character)
 
 
 @dataclass
@@ -59,11 +66,14 @@ class LineFeed:
     a thread blocked in a buffered read of stdin could not be stopped, and the interpreter aborts
     at exit when such a thread holds the buffer's lock. Give a stream nothing has read from yet.
     A stream without one (in memory) is iterated as it is: it never waits.
+    With ``piece``, a line longer than that many bytes comes as its pieces (``line_pieces``), and
+    only a piece is held at once: a piece that does not end its line does not end in a newline.
     """
 
-    def __init__(self, stream: Iterable[bytes], pause: float = PAUSE):
+    def __init__(self, stream: Iterable[bytes], pause: float = PAUSE, piece: int | None = None):
         self.stream = stream
         self.pause = pause
+        self.piece = piece  # a line longer than this many bytes comes in pieces (``line_pieces``); None: whole
         self._lock = threading.Lock()  # the wake-up pipe is closed by the reading thread, written by others
         self._wake: tuple[int, int] | None = None  # (read end, write end) while reading waits on the stream
         self._stopped = False
@@ -78,10 +88,15 @@ class LineFeed:
                 except BlockingIOError:  # the pipe is full of earlier wake-ups: the reader wakes anyway
                     pass
 
+    def stopped(self) -> bool:
+        """Whether ``stop()`` was called."""
+        return self._stopped
+
     def __iter__(self) -> Iterator[bytes | None]:
         fd = _file_descriptor(self.stream)
         if fd is None:
-            yield from self.stream
+            for line in self.stream:
+                yield from self._pieces(line)
             return
         with self._lock:
             if self._stopped:
@@ -117,10 +132,13 @@ class LineFeed:
             paused = False
             if not data:  # end of input
                 if partial:
-                    yield b"".join(partial)
+                    yield from self._pieces(b"".join(partial))
                 return
             if b"\n" not in data:
                 partial.append(data)
+                if self.piece and sum(map(len, partial)) > self.piece + 3:
+                    rest = yield from _leading_pieces(b"".join(partial), self.piece)
+                    partial = [rest]
                 continue
             lines = data.split(b"\n")
             if partial:
@@ -128,7 +146,46 @@ class LineFeed:
             rest = lines.pop()
             partial = [rest] if rest else []
             for line in lines:
-                yield line + b"\n"
+                yield from self._pieces(line + b"\n")
+
+    def _pieces(self, line: bytes) -> Iterable[bytes]:
+        return line_pieces(line, self.piece) if self.piece and len(line) > self.piece else (line,)
+
+
+def _piece_end(data: bytes, start: int, piece: int) -> int:
+    """Where the piece of a line that starts at ``start`` ends, when more than ``piece`` bytes of the line are left:
+    after the last space or tab (``_CUT_AFTER``) in its ``piece`` bytes, else at the first character boundary from
+    ``piece`` bytes on. Only those bytes (and 3 more) decide it, so a reader that starts at any piece cuts the
+    same pieces (a worker of ``tag --jobs`` given some of a line's pieces cuts them as the whole line is cut)."""
+    limit = start + piece
+    last = max(data.rfind(space, start, limit) for space in (b" ", b"\t", b"\f", b"\v"))
+    if last >= 0:
+        return last + 1
+    while limit < len(data) and data[limit] & 0xC0 == 0x80:  # a UTF-8 continuation byte: inside a character
+        limit += 1
+    return limit
+
+
+def _leading_pieces(data: bytes, piece: int) -> Iterator[bytes]:
+    """Yield the pieces of ``data`` (the start of a line that goes on) that are sure to be whole; returns the rest."""
+    start = 0
+    while len(data) - start > piece + 3:
+        end = _piece_end(data, start, piece)
+        yield data[start:end]
+        start = end
+    return data[start:]
+
+
+def line_pieces(line: bytes, piece: int = LINE_PIECE) -> Iterator[bytes]:
+    """A whole line (its end included, if any) in pieces of at most ``piece`` bytes, cut after a space or tab
+    where there is one (``_piece_end``: a run of ``piece`` bytes with none is cut inside, 3 bytes more at most)."""
+    start = 0
+    while len(line) - start > piece:
+        end = _piece_end(line, start, piece)
+        yield line[start:end]
+        start = end
+    if start < len(line):
+        yield line[start:] if start else line
 
 
 def _file_descriptor(stream: object) -> int | None:
@@ -163,42 +220,47 @@ def _undecodable(bad: int, name: str, line: int | None, offset: int, encoding: s
     )
 
 
-def undecodable_line(raw: bytes, name: str, number: int, offset: int) -> DataError | None:
-    """The error for the UTF-8 input line ``raw`` (line ``number``, from byte ``offset``); None if it decodes."""
+def undecodable_line(raw: bytes, name: str, number: int, offset: int, column: int = 0) -> DataError | None:
+    """The error for the UTF-8 input line (or piece of a line, from byte ``column`` of it) ``raw``
+    (line ``number``, from byte ``offset`` of the input); None if it decodes."""
     try:
         raw.decode(UTF8)
     except UnicodeDecodeError as err:
-        return _undecodable(raw[err.start], name, number, offset + err.start, UTF8, err.start + 1)
+        return _undecodable(raw[err.start], name, number, offset + err.start, UTF8, column + err.start + 1)
     return None
 
 
 def decoded_lines(
-    stream: Iterable[bytes | None], name: str, encoding: str = UTF8
+    stream: Iterable[bytes | None], name: str, encoding: str = UTF8, warn: bool = True
 ) -> Iterator[tuple[int, str, int] | None]:
     """Yield (line number, text without line end, length with line end) for each line,
     and ``None`` for each pause in the input (``LineFeed``'s ``None``).
 
     Text is decoded strictly, by default as UTF-8 line by line, so a bad byte is reported
     with its line and its byte offset in the input; a byte-order mark on the first line is dropped.
+    The pieces of a long line (``LineFeed``'s ``piece``) come one by one, with the line's number;
+    one cut inside a run with no space is said once per line on stderr (``warn``).
     Another ``encoding`` (any text codec of Python's) is decoded as a stream and cut into lines
-    at its own line feeds, so an encoding whose line feed is not the byte 0x0a (UTF-16) reads right.
+    at its own line feeds, so an encoding whose line feed is not the byte 0x0a (UTF-16) reads right
+    (its long lines are joined again, not cut).
     """
     if text_encoding(encoding) not in (UTF8, "utf-8-sig"):
         yield from _first_line_unmarked(_decoded_any(stream, name, encoding))
         return
-    number = offset = 0
-    for raw in stream:
-        if raw is None:
+    first, offset = True, 0
+    for item in numbered_pieces(stream, name, warn):
+        if item is None:
             yield None
             continue
-        number += 1
+        number, raw, column = item
         try:
             text = raw.decode(UTF8)
-        except UnicodeDecodeError as err:
-            raise _undecodable(raw[err.start], name, number, offset + err.start, UTF8, err.start + 1) from None
+        except UnicodeDecodeError:
+            raise undecodable_line(raw, name, number, offset, column) from None
         offset += len(raw)
-        if number == 1 and text.startswith("\ufeff"):
+        if first and text.startswith("\ufeff"):
             text = text[1:]
+        first = False
         length = len(text)
         yield number, text.rstrip("\r\n"), length
 
@@ -259,6 +321,38 @@ def _stream_error(
     except UnicodeDecodeError:
         pass
     return _undecodable(err.object[err.start], name, line, offset - held + err.start, encoding, None)
+
+
+def numbered_pieces(
+    stream: Iterable[bytes | None], name: str, warn: bool = True
+) -> Iterator[tuple[int, bytes, int] | None]:
+    """(line number, bytes, column) for each line or piece of a line (``LineFeed``'s ``piece``), the column
+    counting the bytes of the line's earlier pieces; ``None`` for each pause. A line cut in a run with
+    no space (``line_pieces``) is said once on stderr (``warn``)."""
+    number = warned = column = 0
+    last = b"\n"  # the previous item: a line's end, or a piece of a line that goes on
+    for raw in stream:
+        if raw is None:
+            yield None
+            continue
+        if last.endswith(b"\n"):
+            number, column = number + 1, 0
+        else:
+            column += len(last)
+            if warn and warned != number and last[-1:] not in _CUT_AFTER:
+                warn_cut(name, number)
+                warned = number
+        last = raw
+        yield number, raw, column
+
+
+def warn_cut(name: str, number: int) -> None:
+    """The one warning for a line with a run of ``LINE_PIECE`` bytes and no space in it (``line_pieces``)."""
+    sys.stderr.write(
+        f"warning: {name}:{number}: a run of more than {LINE_PIECE:,} bytes with no space or tab: "
+        f"cut every {LINE_PIECE:,} bytes (a token that long is split)\n"
+    )
+    sys.stderr.flush()
 
 
 def iter_conll(

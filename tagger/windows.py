@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-import multiprocessing.pool
 import os
 import signal
 import stat
@@ -35,13 +34,15 @@ import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from itertools import chain
 from operator import attrgetter, itemgetter
 from typing import BinaryIO, TypeVar
 
 from .arrays import DOC_MAX, WindowArrays, WindowMaker
-from .errors import DataError
-from .reader import UTF8, LineFeed, Sentence, decoded_lines, iter_conll, split_token_line
+from .errors import DataError, WorkerError
+from .reader import LINE_PIECE, UTF8, InputStopped, LineFeed, Sentence, decoded_lines, iter_conll, split_token_line
 from .tokenizer import tokenize_flat
 from .types import TaggedSentence
 
@@ -53,6 +54,7 @@ FIRST_WINDOW = 256  # with a worker, the first window is this small and prepared
 AHEAD = 2  # windows queued per worker beyond the one whose result is awaited: memory stays flat
 MAX_WAIT = 0.5  # seconds a window's first line waits for the window to fill (input that never pauses
 # but trickles in, a line every few milliseconds, is still answered soon)
+STOP_POLL = 0.05  # seconds between looks at whether reading was stopped, while a worker's result is awaited
 BLANK = " \t\r\n\f\v"  # a line of only these is blank (as ``reader.split_token_line`` reads one): it ends a document
 
 
@@ -143,7 +145,11 @@ def _in_worker(task: str, chunk: list) -> object:
 
 
 def _done_in_order(
-    task: str, chunks: Iterable[tuple[object, list, bool]], maker: WindowMaker | None, workers: int
+    task: str,
+    chunks: Iterable[tuple[object, list, bool]],
+    maker: WindowMaker | None,
+    workers: int,
+    stopped: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[object, object]]:
     """(what the caller keeps of a chunk, the task's result on it) for each chunk, in order.
 
@@ -151,50 +157,112 @@ def _done_in_order(
     one comes after the first (input coming faster than it is answered); with ``workers`` > 0
     that one and all later ones go to worker processes. A chunk of slow input is done here,
     so a filter answering a terminal or ``tail -f`` never waits for a process to start.
+    ``stopped``: whether reading was stopped (``reader.LineFeed.stop``): a wait for a worker's
+    result then ends at once (``InputStopped``).
     """
     run = _TASKS[task]
     chunks = iter(chunks)
     for number, (kept, chunk, slow) in enumerate(chunks):
         if workers > 0 and number > 0 and not slow:
-            yield from _done_by_workers(task, chain([(kept, chunk, slow)], chunks), maker, workers)
+            yield from _done_by_workers(task, chain([(kept, chunk, slow)], chunks), maker, workers, stopped)
             return
         if chunk:
             yield kept, run(maker, chunk)
 
 
 def _done_by_workers(
-    task: str, chunks: Iterator[tuple[object, list, bool]], maker: WindowMaker | None, workers: int
+    task: str,
+    chunks: Iterator[tuple[object, list, bool]],
+    maker: WindowMaker | None,
+    workers: int,
+    stopped: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[object, object]]:
     """``_done_in_order`` in worker processes, which work on up to ``AHEAD`` more chunks each while
     the result of the oldest is awaited; after a chunk of slow input every result is given before
-    more input is awaited."""
-    with _pool(workers, maker) as pool:
+    more input is awaited. A worker that dies (killed, out of memory) ends the reading at once with a
+    ``WorkerError``: the pool is broken (``BrokenProcessPool``) and every pending result says so."""
+    pool, ours = _pool(workers, maker), _Started()
+    finished = False
+    try:
         pending: deque = deque()
         for kept, chunk, slow in chunks:
             if chunk:
-                pending.append((kept, pool.apply_async(_in_worker, (task, chunk))))
+                pending.append((kept, _submit(pool, task, chunk, ours)))
             while len(pending) > (0 if slow else AHEAD * workers):
                 done, result = pending.popleft()
-                yield done, result.get()
+                yield done, _result(result, stopped)
         while pending:
             done, result = pending.popleft()
-            yield done, result.get()
+            yield done, _result(result, stopped)
+        finished = True
+    finally:
+        if not finished:  # stopped early (Ctrl-C, a closed pipe, an error): the windows in the workers are not wanted
+            ours.kill()
+        # Wait for the workers to exit (at once where killed), before the interpreter's exit, whose handlers
+        # close the queues the pool tells its workers to stop by: one left waiting for a task would be waited for.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _pool(workers: int, maker: WindowMaker | None) -> multiprocessing.pool.Pool:
+class _Started:
+    """The processes a pool started: the children of this process that came while it started them (only
+    ``multiprocessing.active_children`` says which they are; the pool has no public way to stop them)."""
+
+    def __init__(self) -> None:
+        self.before = set(multiprocessing.active_children())
+        self.processes: set = set()
+
+    def note(self) -> None:
+        self.processes |= set(multiprocessing.active_children()) - self.before
+
+    def kill(self) -> None:
+        for process in self.processes:
+            if process.is_alive():
+                process.kill()
+
+
+def _pool(workers: int, maker: WindowMaker | None) -> ProcessPoolExecutor:
     """Worker processes that never see Ctrl-C: it reaches the whole process group, and a worker
     interrupted while it starts (importing, before ``_start_worker`` runs) prints a traceback.
-    So SIGINT is blocked in this thread while they are spawned: they inherit the mask. The
-    resource tracker is started first, as starting it unblocks SIGINT in the calling thread."""
+    The processes start as tasks are submitted (``_submit`` blocks SIGINT meanwhile: they inherit
+    the mask)."""
+    context = multiprocessing.get_context("spawn")  # never fork a process that holds torch threads
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(maker,))
+
+
+def _submit(pool: ProcessPoolExecutor, task: str, chunk: list, started: _Started) -> Future:
+    """Hand ``chunk`` to the pool, SIGINT blocked in this thread meanwhile: a worker process started
+    here inherits the mask (and is noted in ``started``). The resource tracker is started first, as
+    starting it unblocks SIGINT in the calling thread."""
     from multiprocessing import resource_tracker
 
-    context = multiprocessing.get_context("spawn")  # never fork a process that holds torch threads
     resource_tracker.ensure_running()
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        return context.Pool(workers, initializer=_start_worker, initargs=(maker,))
+        return pool.submit(_in_worker, task, chunk)
+    except BrokenProcessPool:  # a worker died since the last result
+        raise _died() from None
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        started.note()
+
+
+def _result(result: Future, stopped: Callable[[], bool] | None) -> object:
+    """The result of a worker's task; ``InputStopped`` as soon as ``stopped()`` where given."""
+    while True:
+        try:
+            return result.result(timeout=None if stopped is None else STOP_POLL)
+        except TimeoutError:
+            if stopped():
+                raise InputStopped from None
+        except BrokenProcessPool:
+            raise _died() from None
+
+
+def _died() -> WorkerError:
+    return WorkerError(
+        "the process that reads the input (tokenizing and lookups, --workers) died; "
+        "the output stops before the window it was reading"
+    )
 
 
 Item = TypeVar("Item")
@@ -274,21 +342,30 @@ def _to_document_end(
     return False, [], True
 
 
-def line_documents(lines: Iterable[Item | None], blank: Callable[[Item], bool]) -> Iterator[tuple[Item, bool] | None]:
+def line_documents(
+    lines: Iterable[Item | None], blank: Callable[[Item], bool], number: Callable[[Item], int] | None = None
+) -> Iterator[tuple[Item, bool] | None]:
     """(line, whether a document boundary comes before it) for each line, and ``None`` (a pause) as it
     comes. A blank line ends a document; a document starts at the next line that is not blank, or after
     ``DOC_MAX`` lines that are not blank. A boundary comes before a blank line too where the line before
-    is blank (or none is): a window waiting for its document's end never holds a run of blank lines."""
+    is blank (or none is): a window waiting for its document's end never holds a run of blank lines.
+    ``number``: each line's number; the pieces of a line cut for its length (``reader.line_pieces``) have
+    the same, and each starts a document, so a window holds at most one piece beyond its size."""
     count, after_blank = 0, True  # lines of the current document that are not blank; the last line was blank
+    last = None  # the number of the last line
     for line in lines:
         if line is None:
             yield None
-        elif blank(line):
-            yield line, after_blank
+            continue
+        piece = number is not None and number(line) == last
+        last = None if number is None else number(line)
+        if blank(line):
+            yield line, after_blank or piece
             count, after_blank = 0, True
         else:
-            yield line, count % DOC_MAX == 0
-            count, after_blank = count + 1, False
+            start = piece or count % DOC_MAX == 0
+            yield line, start
+            count, after_blank = (1 if start else count + 1), False
 
 
 def numbered_documents(
@@ -335,7 +412,7 @@ def _line_chunks(
         for kept, slow in cut_chunks(lines, first, size, weight=lambda line: line[2], wait=wait):
             yield [(text, length) for _, text, length in kept], [text for _, text, _ in kept], slow
         return
-    found = line_documents(lines, _text_blank)
+    found = line_documents(lines, _text_blank, itemgetter(0))
     for kept, slow in cut_chunks(found, first, size, weight=lambda pair: pair[0][2], starts=_STARTS, wait=wait):
         texts = DocChunk((line[1] for line, _ in kept), document_numbers(start for _, start in kept))
         yield [(text, length) for (_, text, length), _ in kept], texts, slow
@@ -437,6 +514,7 @@ def read_windows(
     workers: int = 0,
     window: int = WINDOW,
     encoding: str = UTF8,
+    warn: bool = True,
 ) -> WindowStream:
     """Windows of an input stream of the given kind (text, conll or tokens): the sentences,
     untagged, and their arrays from ``maker`` (None without one).
@@ -445,14 +523,17 @@ def read_windows(
     ``workers`` the tokenizing and lookups run in worker processes meanwhile.
     The stream is read through its file descriptor where it has one (``reader.LineFeed``), and
     decoded from ``encoding`` (``reader.decoded_lines``).
+    A line of raw text longer than ``reader.LINE_PIECE`` bytes is read, tokenized and tagged in pieces,
+    each its own document (``line_documents``); a piece cut in a run with no space is said once per
+    line on stderr (``warn``: a worker of ``tag --jobs`` leaves that to its parent).
     """
     if kind not in INPUTS:
         raise DataError(f"unknown input kind {kind!r}; expected one of {', '.join(INPUTS)}")
     context = bool(getattr(maker, "context", False))
     # With context, a window cut by time would cut a document where the timing says: never on input read ahead.
     wait = not (context and reads_ahead(stream))
-    feed = LineFeed(stream)
-    windows = _windows(feed, name, kind, maker, workers, window, context, wait, encoding)
+    feed = LineFeed(stream, piece=LINE_PIECE if kind == "text" else None)
+    windows = _windows(feed, name, kind, maker, workers, window, context, wait, encoding, warn)
     return WindowStream(windows, feed.stop)
 
 
@@ -466,16 +547,17 @@ def _windows(
     context: bool,
     wait: bool,
     encoding: str = UTF8,
+    warn: bool = True,
 ) -> Iterator[Window]:
     first = min(FIRST_WINDOW, window) if workers > 0 else window
     if kind == "conll":
         source = iter_conll(feed, name, with_tags=False, encoding=encoding)
         chunks = _sentence_chunks(source, first, window, context, wait)
-        yield from _done_in_order("conll", chunks, maker, workers)
+        yield from _done_in_order("conll", chunks, maker, workers, feed.stopped)
         return
     position = 0
-    chunks = _line_chunks(decoded_lines(feed, name, encoding), first, window, context, wait)
-    for kept, packed in _done_in_order(kind, chunks, maker, workers):
+    chunks = _line_chunks(decoded_lines(feed, name, encoding, warn), first, window, context, wait)
+    for kept, packed in _done_in_order(kind, chunks, maker, workers, feed.stopped):
         sentences, position = _unpacked(kept, packed, position)
         yield sentences, packed[-1]
 

@@ -244,8 +244,8 @@ def test_line_chunks_end_where_documents_end(monkeypatch):
 def test_a_byte_order_mark_opening_the_input_is_no_text_and_one_later_is():
     from tagger import parallel
 
-    marked = list(parallel._blank_marked(io.BytesIO(b"\xef\xbb\xbf\r\n\xef\xbb\xbf\n \t\nx\n")))
-    assert [blank for _, blank in marked] == [True, False, True, False]
+    marked = list(parallel._blank_marked(io.BytesIO(b"\xef\xbb\xbf\r\n\xef\xbb\xbf\n \t\nx\n"), "in.txt", None))
+    assert [blank for _, blank, _, _ in marked] == [True, False, True, False]
 
 
 def test_conll_goes_as_token_lines_with_a_blank_line_where_a_document_starts(monkeypatch):
@@ -337,3 +337,47 @@ def test_a_named_pipe_with_jobs_is_tagged_whole_by_one_process(trained_model, tm
     expected = run_cli_process("tag", "-m", trained_model, "--jobs", "1", input=text)
     assert piped.returncode == 0, piped.stderr
     assert piped.stdout == expected.stdout and piped.stdout.count("\n\n") == 2
+
+
+# Long lines: the parent and the workers cut them alike; a dead fork server
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("context", [False, True])
+def test_long_lines_are_cut_and_tagged_as_one_process_does_with_one_warning(trained_model, tmp_path, capsys, context):
+    """A worker given some pieces of a long line cuts them as the whole line is cut (reader.line_pieces), each
+    its own document; the parent alone warns. A chunk (256 kB) ends inside the line of 450 kB."""
+    words = "Mary lives in Paris with John Smith , who works for Google in Berlin . Ça va ? "
+    text = "ok\n" + words * 4_000 + "é" * 60_000 + " end\n" + "x" * 30 + "\nlast " * 3
+    path = tmp_path / "in.txt"
+    path.write_text(text, encoding="utf-8")
+    model = save_context_model(tmp_path / "context.pt") if context else trained_model
+    warning = ":2: a run of more than 100,000 bytes with no space or tab"
+    cut = ": cut every 100,000 bytes (a token that long is split)\n"
+    for fmt in ("jsonl", "conll"):
+        expected = _single(path, model, "text", fmt)
+        assert capsys.readouterr().err == f"warning: {path}{warning}{cut}"
+        count, got = _parallel(text.encode("utf-8"), model, "text", fmt, 2, 2048)
+        assert got == expected
+        assert capsys.readouterr().err.count(f"warning: in.txt{warning}") == 1
+
+
+def _fork_server(tagger: int, processes: list) -> list[int]:
+    children = {parent for _, parent, _ in processes}  # the fork server is the parent of the workers
+    return [pid for pid, parent, args in processes if parent == tagger and "forkserver" in args and pid in children]
+
+
+@pytest.mark.slow
+def test_a_killed_fork_server_ends_the_run_within_5_seconds_and_stops_its_workers(trained_model, tmp_path):
+    """Before: every worker was said to have died (exit status 255, which it had not), and the workers were
+    left running, nobody's children, one waiting for a task forever."""
+    from conftest import big_text, kill_while_tagging
+
+    path = big_text(tmp_path / "big.txt")
+    code, took, stderr, left = kill_while_tagging(["-m", trained_model, path, "--jobs", "2"], _fork_server)
+    assert code == 1 and took < 5, (code, took, stderr)
+    assert stderr == (
+        f"tagger: error: {path}: the fork server that starts the tagging workers died (its 2 worker(s) are "
+        "stopped); the output stops before the window being tagged\n"
+    )
+    assert not [args for _, _, args in left if "forkserver" in args]

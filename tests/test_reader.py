@@ -521,3 +521,82 @@ def test_a_dash_reads_stdin(monkeypatch):
     Stdin.buffer = io.BytesIO(b"\n")
     with pytest.raises(DataError, match="^<stdin>: no sentences"):
         read_conll("-")
+
+
+# Long lines of raw text: read in pieces (LINE_PIECE), never whole
+
+
+def _pieces_read(data: bytes, piece: int, read_size: int) -> list[bytes]:
+    """The items a LineFeed gives for ``data`` through a pipe, ``read_size`` bytes per read."""
+    from tagger import reader
+
+    read, write = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(write, data), os.close(write)))
+    writer.start()
+    with pytest.MonkeyPatch.context() as patch, os.fdopen(read, "rb") as stream:
+        patch.setattr(reader, "READ_SIZE", read_size)
+        items = [item for item in LineFeed(stream, piece=piece) if item is not None]
+    writer.join()
+    return items
+
+
+long_lines = st.lists(
+    st.lists(st.sampled_from(["ab", " ", "\t", "é", "€", "😀", "x" * 7, "  ", "Paris.", "\r"]), max_size=30).map(
+        lambda parts: "".join(parts)
+    ),
+    min_size=1,
+    max_size=4,
+).map(lambda found: "\n".join(found).encode("utf-8"))
+
+
+@FAST
+@given(data=long_lines, piece=st.integers(4, 12), read_size=st.integers(1, 9))
+def test_long_lines_come_in_pieces_that_any_reader_cuts_alike(data, piece, read_size):
+    """Each line's pieces join back to it, hold whole characters, are at most ``piece`` bytes (3 more
+    where a character crosses a cut in a run with no space) and end after a space or tab where their
+    bytes have one; read through a pipe or from memory, or from any piece on (a worker of --jobs given
+    some of a line's pieces), the same pieces come."""
+    from tagger.reader import line_pieces
+
+    items = _pieces_read(data, piece, read_size)
+    assert items == list(LineFeed(io.BytesIO(data), piece=piece))
+    assert b"".join(items) == data
+    line: list[bytes] = []
+    for item in items:
+        item.decode("utf-8")
+        assert 0 < len(item) <= piece + 3
+        line.append(item)
+        if item.endswith(b"\n") or item is items[-1]:
+            for at, cut in enumerate(line[:-1]):
+                assert cut[-1:] in b" \t\f\v" or not any(space in cut for space in b" \t\f\v"), (cut, line)
+                assert list(line_pieces(b"".join(line[at:]), piece)) == line[at:]  # from any piece on
+                assert list(line_pieces(b"".join(line[at : at + 1]), piece)) == [cut]  # a chunk ending at a cut
+            line = []
+
+
+def test_a_long_line_is_read_a_piece_at_a_time():
+    """A line of 2 MB through a pipe: no item bigger than a piece (and the bytes of one read) is held."""
+    data = b"word " * 400_000 + b"\n"
+    items = _pieces_read(data, 1000, 1 << 16)
+    assert b"".join(items) == data and max(map(len, items)) <= 1000 and len(items) >= 2000
+
+
+def test_pieces_of_a_line_share_its_number_and_a_cut_with_no_space_is_said_once(capsys):
+    items = list(LineFeed(io.BytesIO("\ufeffab cd ef\nx\n".encode() + b"y" * 25 + b" z\nok\n"), piece=8))
+    found = list(decoded_lines(items, "in.txt"))  # the byte-order mark: 3 of the first piece's 8 bytes, no text
+    assert [(number, text) for number, text, _ in found] == [
+        (1, "ab "), (1, "cd ef"), (2, "x"), (3, "yyyyyyyy"), (3, "yyyyyyyy"), (3, "yyyyyyyy"), (3, "y z"), (4, "ok")
+    ]  # fmt: skip
+    assert sum(length for _, _, length in found) == len("ab cd ef\nx\n") + 25 + len(" z\nok\n")
+    warning = capsys.readouterr().err
+    assert warning.count("\n") == 1 and warning.startswith("warning: in.txt:3: a run of more than ")
+    assert "with no space or tab: cut every" in warning
+    list(decoded_lines(items, "in.txt", warn=False))
+    assert capsys.readouterr().err == ""
+
+
+def test_bytes_that_are_not_utf8_in_a_later_piece_name_their_line_and_column():
+    items = list(LineFeed(io.BytesIO(b"ok\n" + b"abc " * 5 + b"\xff\n"), piece=8))
+    with pytest.raises(DataError, match="0xff at column 21") as caught:
+        list(decoded_lines(items, "in.txt"))
+    assert str(caught.value).startswith("in.txt:2: ")

@@ -81,16 +81,14 @@ def test_slow_input_is_done_here_and_results_are_given_before_more_input_is_read
     events: list = []
 
     class FakePool:
-        def __enter__(self):
+        def __init__(self):
             events.append("pool started")
-            return self
 
-        def __exit__(self, *exc):
+        def shutdown(self, wait, cancel_futures):
             events.append("pool closed")
 
-        def apply_async(self, function, args):
-            _, chunk = args
-            return SimpleNamespace(get=lambda: f"worker {chunk}")
+        def submit(self, function, task, chunk):
+            return SimpleNamespace(result=lambda timeout=None: f"worker {chunk}")
 
     def chunks():
         for kept, chunk, slow in [
@@ -678,3 +676,84 @@ def test_with_a_context_model_each_line_is_still_answered_within_a_second(tmp_pa
         check_interrupted(tagger)
     finally:
         tagger.close()
+
+
+# Long lines: tagged in pieces (reader.LINE_PIECE), each its own document; a dead reader process
+
+
+def test_a_long_line_is_tagged_in_pieces_with_offsets_into_the_whole_input(monkeypatch, capsys):
+    monkeypatch.setattr(windows, "LINE_PIECE", 24)
+    text = "ok\n" + "Mary lives in Paris. " * 4 + "é" * 30 + " John Smith works\n" + "short line\n"
+    sentences = list(read_sentences(io.BytesIO(text.encode("utf-8")), "in.txt"))
+    tokens = [token for sentence in sentences for token in sentence.tokens]
+    assert "".join(tokens) == "".join(text.split())
+    for sentence in sentences:
+        for token, (start, end) in zip(sentence.tokens, sentence.offsets):
+            assert text[start:end] == token
+    assert max(len(token.encode("utf-8")) for token in tokens) <= 24
+    assert capsys.readouterr().err.startswith("warning: in.txt:2: a run of more than ")
+
+
+def test_each_piece_of_a_cut_line_starts_a_document():
+    from operator import itemgetter
+
+    lines = [(1, "a", 2), (2, "b ", 2), (2, "c ", 2), (2, "d", 2), (3, "e", 2), (3, " ", 1)]
+    found = list(windows.line_documents(lines, windows._text_blank, itemgetter(0)))
+    assert [start for _, start in found] == [True, False, True, True, False, True]
+
+
+@pytest.mark.slow
+def test_a_line_of_several_megabytes_is_tagged_with_one_warning_and_true_offsets(tmp_path, trained_model):
+    """Before: a 5 MB line was one sentence (1.7 GB with the tests' tiny model, 5 GB with a real one), and a
+    5 MB token a MemoryError inside the tokenizer."""
+    from conftest import run_cli_process
+
+    text = "Mary lives in Paris with John Smith, who works for Google in Berlin . " * 20_000 + "é" * 150_000
+    path = tmp_path / "long.txt"
+    path.write_text("ok\n" + text + " end\nlast line\n", encoding="utf-8")
+    result = run_cli_process("tag", "-m", trained_model, path, "--format", "jsonl")
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: {path}:2: a run of more than 100,000 bytes with no space or tab: cut every 100,000 bytes "
+        "(a token that long is split)"
+    ]
+    whole = path.read_text(encoding="utf-8")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    for record in records:
+        assert [whole[start:end] for start, end in record["offsets"]] == record["tokens"]
+    assert "".join(token for record in records for token in record["tokens"]) == "".join(whole.split())
+
+
+def _reader_process(tagger: int, processes: list) -> list[int]:
+    return [pid for pid, parent, args in processes if parent == tagger and "spawn_main" in args]
+
+
+@pytest.mark.slow
+def test_a_killed_reader_process_ends_the_run_within_5_seconds_naming_it(tmp_path, trained_model):
+    """Before: the pool started another process and the tagger waited forever for the window it had lost."""
+    from conftest import big_text, kill_while_tagging
+
+    path = big_text(tmp_path / "big.txt")
+    code, took, stderr, left = kill_while_tagging(
+        ["-m", trained_model, path, "--workers", "1", "--jobs", "1", "--threads", "1"], _reader_process
+    )
+    assert code == 1 and took < 5, (code, took, stderr)
+    assert stderr == (
+        "tagger: error: the process that reads the input (tokenizing and lookups, --workers) died; "
+        "the output stops before the window it was reading\n"
+    )
+    assert not [args for _, _, args in left if "spawn_main" in args]
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_a_long_line_is_tagged_stops_within_a_second(tmp_path, trained_model):
+    """Before: 1.5 s to 5 s, while the reader thread waited for the tokenizer's windows of the line."""
+    from conftest import kill_while_tagging
+
+    path = tmp_path / "long.txt"
+    path.write_text("Mary lives in Paris with John Smith who works for Google in Berlin " * 60_000, encoding="utf-8")
+    code, took, stderr, left = kill_while_tagging(["-m", trained_model, path, "--format", "jsonl"], None, signal.SIGINT)
+    assert code == 130 and took < 1, (code, took, stderr)
+    assert stderr == "tagger: interrupted\n"
+    assert left == []
