@@ -54,8 +54,10 @@ def evaluate(
 ) -> dict:
     """Tag a gold CoNLL file with a model file (several: an ensemble) and score it against the gold tags."""
     from .ensemble import load_models
+    from .shipped import resolve_all
     from .tagging import Predictor
 
+    model_path = resolve_all(model_path)  # a shipped model's name, where no file of that name is here
     loaded = load_models(model_path, device=device)
     names = " + ".join(map(str, [model_path] if isinstance(model_path, (str, Path)) else model_path))
     return evaluate_predictor(Predictor.from_loaded(loaded, batch_size), data_path, tag_column, names)

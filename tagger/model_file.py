@@ -91,8 +91,8 @@ def model_from_checkpoint(
         config = ModelConfig.from_dict(checkpoint["config"])
         vocab = Vocabulary.from_dict(checkpoint["vocab"])
         model = BiLSTMCRF(config, vocab.tags)
-        state = checkpoint["state_dict"]
         own = model.state_dict()
+        state = _widened(checkpoint["state_dict"], own)
         keep = keep and all(getattr(state.get(key), "dtype", None) == value.dtype for key, value in own.items())
         model.load_state_dict(state, assign=keep)
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
@@ -109,3 +109,23 @@ def model_from_checkpoint(
         metadata=checkpoint.get("metadata", {}),
         train_state=checkpoint.get("train_state"),
     )
+
+
+def _widened(state: dict, own: dict) -> dict:
+    """``state`` with its 16-bit float tables (a shipped model's embeddings, see ``half_tables``) as the network's
+    dtype; the other tensors stay the file's (mapped) pages."""
+    widened = dict(state)
+    for key, value in state.items():
+        if key in own and isinstance(value, torch.Tensor) and value.dtype == torch.float16:
+            widened[key] = value.to(own[key].dtype)
+    return widened
+
+
+HALF_TABLES = ("word_embed.weight", "extra_vectors")  # the embedding tables: most of a model file's bytes
+
+
+def half_tables(checkpoint: dict, keys: tuple[str, ...] = HALF_TABLES) -> dict:
+    """A copy of a checkpoint whose tables ``keys`` are 16-bit floats, about half the file; they load as 32-bit
+    (``_widened``) and tag the same but for rounding (``bench/ready_model.py`` checks the dev F1)."""
+    state = {k: v.half() if k in keys and v.is_floating_point() else v for k, v in checkpoint["state_dict"].items()}
+    return {**checkpoint, "state_dict": state}

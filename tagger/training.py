@@ -39,6 +39,7 @@ from .model import BiLSTMCRF
 from .model_file import check_writable, save_model
 from .runtime import configure_torch
 from .schemes import tag_set
+from .shipped import refuse_to_write
 from .tagging import Predictor
 from .tensors import Batch, TensorMaker
 from .vocabulary import UNK, Vocabulary, word_key
@@ -89,7 +90,7 @@ def train(
     given are not changed.
     """
     config = config or TrainConfig()
-    model_path = check_writable(model_path)
+    model_path = check_writable(refuse_to_write(model_path))  # a shipped model is never overwritten
     started = time.perf_counter()
     configure_torch(config.threads)
     torch.manual_seed(config.seed)
