@@ -12,6 +12,7 @@ tokens, tags, entities and offsets on the same text.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from . import shipped
 from .checkpoint import check_checkpoint
 from .config import DEFAULTS, ModelConfig, TrainConfig
 from .ensemble import load_models
@@ -36,6 +38,8 @@ from .types import Doc, TaggedSentence
 from .windows import MAX_WAIT, WINDOW, read_windows, token_windows
 
 __all__ = ["Tagger", "check_device", "train"]
+
+logger = logging.getLogger(__name__)
 
 
 class Tagger:
@@ -92,8 +96,9 @@ class Tagger:
         nbest: int = DEFAULTS.nbest,
         min_score: float = DEFAULTS.min_score,
     ) -> Tagger:
-        """Load a model file: ``path``, or the default model (``$TAGGER_MODEL``, else
-        ``~/.local/share/tagger/model.pt``); a list of files (trained with different seeds) is an
+        """Load a model file: ``path`` (a file, else a shipped model's name such as ``"en-news"``), or the
+        default model (``$TAGGER_MODEL``, else ``~/.local/share/tagger/model.pt``, else when that file does not
+        exist the shipped ``en-news``, said by a ``logging.info``); a list of files (trained with different seeds) is an
         ensemble that averages their scores, as ``tagger tag -m a.pt -m b.pt`` does. ``device``
         is a torch device ("cpu", "cuda", ...);
         ``batch_size`` is sentences per batch of the network. ``threads`` sets torch's threads
@@ -107,11 +112,15 @@ class Tagger:
         ``min_score``: entities scoring below it are dropped (tagged O); above 0 it turns scores on.
         These are ``tagger tag --scores``, ``--nbest`` and ``--min-score``."""
         if path is None:
-            path = default_model_path()
+            path, note = shipped.default()
+            if note:
+                logger.info(note)
         elif not isinstance(path, (str, os.PathLike)) and not (
             isinstance(path, (list, tuple)) and path and all(isinstance(p, (str, os.PathLike)) for p in path)
         ):
             raise TypeError(f"path must be a str or a path to a model file, or a list of them; got {_shown(path)}")
+        else:
+            path = shipped.resolve_all(path)  # a shipped model's name, where no file of that name is here
         found, options = _checked(device, batch_size, threads, scores, nbest, min_score)
         tagger = cls(load_models(path, device=found), batch_size, path=path, **options)
         tagger.threads = threads

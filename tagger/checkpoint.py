@@ -15,6 +15,12 @@ them. Its keys:
   ``test_scores`` and ``history`` (one row per epoch: loss, dev scores, learning rate, time).
 - ``state_dict``: the weights (CPU tensors): in the model file the best epoch's (or their moving
   average), in the resume file those after the last finished epoch.
+- ``about``: optional, in a model made to be shipped (``bench/ready_model.py``): plain data saying what it is for
+  people: ``name``, ``description``, ``data`` (what it was trained on, dev for model choice), ``licence``
+  (``model``, ``data``, ``vectors``), ``vectors``, ``scores`` (dev and test F1, 0-1, of this very file),
+  ``weak_at`` and ``rebuild`` (the one command that makes the file again). ``tagger info`` shows it; files
+  without it load as before. The ``state_dict`` of such a model may hold its embedding tables as 16-bit
+  floats (``model_file.half_tables``); they load as 32-bit.
 - ``train_state``: in the resume file only (``TRAIN_STATE`` lists its keys), what ``--resume`` needs
   to go on as if the run had never stopped.
 
@@ -38,6 +44,7 @@ import torch
 
 from .errors import ModelFileError
 from .output import new_file_mode
+from .shipped import missing_hint
 
 FORMAT = "tagger-model"
 # 2: the vocabulary's words as one string and its counts as bytes (format 1 held lists; still read).
@@ -166,7 +173,8 @@ def _check_file(path: Path) -> None:
     """One line for a path that is not a file a checkpoint could be in, before torch reads it."""
     name = str(path)
     if not path.exists():
-        raise ModelFileError("no model file here (train one with `tagger train DIR`, or pass --model)", name)
+        hint = missing_hint()  # the shipped models a -m NAME can choose
+        raise ModelFileError(f"no model file here (train one with `tagger train DIR`, or pass --model){hint}", name)
     if path.is_dir():
         raise ModelFileError("is a directory, not a model file", name)
     try:

@@ -74,8 +74,10 @@ class Command(TyperCommand):
         for param in self.params:
             if param.name == "model":
                 repeat = "; repeat it to use an ensemble of models (scores averaged)" if param.multiple else ""
+                # tag and evaluate (the commands that take several) also read a shipped model, by name or by default
+                ready = ", else the shipped en-news; or a shipped model's name" if param.multiple else ""
                 param.help = (
-                    f"Model file ($TAGGER_MODEL, else $XDG_DATA_HOME/tagger/model.pt){repeat}.  "
+                    f"Model file ($TAGGER_MODEL, else $XDG_DATA_HOME/tagger/model.pt{ready}){repeat}.  "
                     f"[default: {default_model_path()}]"
                 )
         super().format_help(ctx, formatter)
@@ -177,12 +179,21 @@ SkipBadSentences = Annotated[
 
 
 def _model_path(model: Path | None) -> Path:
+    """train's -m: the default path when absent (training.train refuses a shipped model's)."""
     return model if model is not None else default_model_path()
 
 
 def _model_paths(models: list[Path] | None) -> list[Path]:
-    """The -m files of tag and evaluate: one model, or several as an ensemble (the default model when none)."""
-    return list(models) if models else [default_model_path()]
+    """The models of tag, evaluate and info: each -m resolved (a file, else a shipped model's name), several as
+    an ensemble; with none, the default model, or the shipped one when there is none (said once on stderr)."""
+    from . import shipped
+
+    if models:
+        return [shipped.resolve(m) for m in models]
+    path, note = shipped.default()
+    if note:
+        err(f"tagger: {note}")
+    return [path]
 
 
 def _configs(params: dict) -> tuple[ModelConfig, TrainConfig]:
@@ -464,7 +475,10 @@ def _tag_files(inputs: list[str], out, paths: list[Path], options: dict, threads
 
 @registry.command(cls=Command)
 def info(
-    model: Annotated[Path | None, typer.Argument(metavar="MODEL", help="Model file.", show_default=False)] = None,
+    model: Annotated[
+        Path | None,
+        typer.Argument(metavar="MODEL", help="Model file, or a shipped model's name (en-news).", show_default=False),
+    ] = None,
     output: Summary = render.SUMMARY_FORMATS[0],
     plot: Annotated[
         Path | None,
@@ -482,7 +496,7 @@ def info(
     """
     from .info import model_info, render_info
 
-    found = model_info(_model_path(model))
+    found = model_info(_model_paths([model] if model is not None else None)[0])
     if plot is not None:
         from .plot import plot_history
 

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import DataError
+from .shipped import resolve
 
 __all__ = ["output_paths", "tag_files"]
 
@@ -67,7 +68,7 @@ def tag_files(
     # A Dask worker process is a daemon and may not start processes of its own: read and tag in the task's process.
     tag_options.setdefault("workers", 0)
     tag_options.setdefault("jobs", 1)
-    model = str(Path(model_path).resolve())
+    model = str(resolve(model_path).resolve())  # a shipped model's name, as tagger tag -m NAME reads it
     futures = client.map(
         tag_one,
         [str(p.resolve()) for p in paths],

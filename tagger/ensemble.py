@@ -32,6 +32,7 @@ from torch import nn
 from .errors import ModelFileError
 from .model import BiLSTMCRF, ModelConfig
 from .model_file import LoadedModel, load_model
+from .shipped import resolve
 from .tensors import Batch, FormBucket
 from .viterbi import viterbi_decode
 
@@ -104,7 +105,7 @@ def load_models(paths: str | Path | Sequence[str | Path], device: str | torch.de
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    paths = list(paths)
+    paths = [resolve(p) for p in paths]  # a shipped model's name, where no file of that name is here
     if len(paths) == 1:
         return load_model(paths[0], device)
     return load_ensemble(paths, device)

@@ -62,8 +62,10 @@ def evaluate(
     predicted tag (``write_predictions``)."""
     from .ensemble import load_models
     from .output import refuse_inputs
+    from .shipped import resolve_all
     from .tagging import Predictor
 
+    model_path = resolve_all(model_path)  # a shipped model's name, where no file of that name is here
     if predictions is not None:  # before the model is loaded
         refuse_inputs(predictions, [data_path], "--predictions")
     loaded = load_models(model_path, device=device)

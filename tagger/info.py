@@ -84,6 +84,7 @@ def model_info(path: str | Path) -> dict:
         "dev": meta.get("dev_scores"),
         "test": meta.get("test_scores"),
         "history": meta.get("history"),
+        "about": checkpoint.get("about"),  # a shipped model's description (checkpoint.py), else None
     }
 
 
@@ -170,9 +171,25 @@ def _history_table(history: list[dict]) -> Table:
     return table
 
 
+def _shipped_table(about: dict) -> Table:
+    """A shipped model's ``about`` entry: what it is, its data, licences, scores and how to rebuild it."""
+    table = Table(title=f"About {about.get('name', 'this model')}", title_justify="left", show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in about.items():
+        if key == "name":
+            continue
+        if isinstance(value, dict):
+            value = "; ".join(f"{k} {_pct(v) + '%' if isinstance(v, float) else v}" for k, v in value.items())
+        table.add_row(key.replace("_", " "), Text(str(value)))
+    return table
+
+
 def render_info(info: dict) -> Group:
     """``model_info``'s data as rich tables for a terminal."""
     parts = [_about_table(info)]
+    if info.get("about"):
+        parts.insert(0, _shipped_table(info["about"]))
     scores = _scores_table(info)
     if scores is not None:
         parts.append(scores)

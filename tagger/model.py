@@ -178,12 +178,14 @@ class BiLSTMCRF(nn.Module):
     def embed_words(self, words: torch.Tensor) -> torch.Tensor:
         """Word vectors; ids past the trained table index the frozen pretrained one. shape: (..., word_dim)"""
         trained = self.config.num_words
+        # A loaded model's tables may be 16-bit (model_file.half_tables): the rows looked up take the network's dtype
+        dtype = self.project.weight.dtype
         if self.config.num_extra_words == 0:
-            return self.word_embed(words)
+            return self.word_embed(words).to(dtype)
         extra = words >= trained  # shape: (...)
-        x = self.word_embed(words.masked_fill(extra, 0))  # shape: (..., word_dim)
+        x = self.word_embed(words.masked_fill(extra, 0)).to(dtype)  # shape: (..., word_dim)
         if bool(extra.any()):
-            frozen = self.extra_vectors[(words - trained).clamp(min=0)]  # shape: (..., word_dim)
+            frozen = self.extra_vectors[(words - trained).clamp(min=0)].to(dtype)  # shape: (..., word_dim)
             x = torch.where(extra.unsqueeze(-1), frozen, x)
         return x
 

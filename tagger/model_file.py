@@ -111,8 +111,7 @@ def model_from_checkpoint(
         vocab = Vocabulary.from_dict(checkpoint["vocab"])
         model = BiLSTMCRF(config, vocab.tags)
         state = checkpoint["state_dict"]
-        own = model.state_dict()
-        keep = keep and all(getattr(state.get(key), "dtype", None) == value.dtype for key, value in own.items())
+        keep = keep and all(_kept(key, state.get(key), value) for key, value in model.state_dict().items())
         model.load_state_dict(state, assign=keep)
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
         lines = [line.strip() for line in str(err).splitlines() if line.strip()]
@@ -128,3 +127,22 @@ def model_from_checkpoint(
         metadata=checkpoint.get("metadata", {}),
         train_state=checkpoint.get("train_state"),
     )
+
+
+HALF_TABLES = ("word_embed.weight", "extra_vectors")  # the embedding tables: most of a model file's bytes
+
+
+def _kept(key: str, tensor: object, own: torch.Tensor) -> bool:
+    """Whether the file's tensor can be the model's own as it is: of the model's dtype, or one of the 16-bit
+    embedding tables of ``half_tables`` (the network widens the rows it looks up, ``BiLSTMCRF.embed_words``)."""
+    dtype = getattr(tensor, "dtype", None)
+    return dtype == own.dtype or (key in HALF_TABLES and dtype == torch.float16)
+
+
+def half_tables(checkpoint: dict, keys: tuple[str, ...] = HALF_TABLES) -> dict:
+    """A copy of a checkpoint whose tables ``keys`` are 16-bit floats, about half the file. Loaded from a file they
+    stay 16-bit, the file's mapped pages (half the memory, shared by ``tag --jobs`` workers), and the network widens
+    each row it looks up; otherwise they are copied into the 32-bit tables. Either way the model tags the same but
+    for rounding (``bench/ready_model.py`` checks the dev F1)."""
+    state = {k: v.half() if k in keys and v.is_floating_point() else v for k, v in checkpoint["state_dict"].items()}
+    return {**checkpoint, "state_dict": state}

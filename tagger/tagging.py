@@ -30,6 +30,7 @@ from .model_file import LoadedModel
 from .nbest import kbest_probabilities
 from .reader import text_encoding
 from .schemes import BIOES, IOB1, IOB2, convert, entity_types, to_spans
+from .shipped import resolve_all
 from .tensors import Batch, FormBucket, window_tensors
 from .vocabulary import Vocabulary
 from .windows import INPUTS, TaggedSentence, Window, WindowSentences, read_windows
@@ -426,6 +427,7 @@ def tag_file(
     _check_choice("scores", scores, (None, *SCORES))
     asked = bool(scores) or min_score > 0
     text_encoding(encoding)  # an unknown name is refused before any work
+    model_path = resolve_all(model_path)  # a shipped model's name; the --jobs workers load the resolved file
     if loaded is None:  # a model already loaded is tagged with here (the workers would load their own)
         from .parallel import tag_file_jobs
 

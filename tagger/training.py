@@ -45,6 +45,7 @@ from .model import BiLSTMCRF
 from .model_file import check_replaceable, check_writable, save_model
 from .runtime import configure_torch
 from .schemes import tag_set
+from .shipped import refuse_to_write
 from .tagging import Predictor
 from .tensors import Batch, TensorMaker
 from .vocabulary import UNK, Vocabulary, word_key
@@ -105,7 +106,7 @@ def train(
     best so far goes to ``MODEL.partial``); any other file there is refused.
     """
     config = config or TrainConfig()
-    model_path, previous = model_paths_checked(model_path)
+    model_path, previous = model_paths_checked(refuse_to_write(model_path))  # never a shipped model
     started = time.perf_counter()
     configure_torch(config.threads)
     torch.manual_seed(config.seed)

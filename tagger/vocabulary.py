@@ -54,7 +54,9 @@ class Vocabulary:
     lowercase: bool = True  # word keys lowercased; otherwise kept as written, with a lowercase fallback
 
     def __post_init__(self) -> None:
-        self.word_index = {w: i for i, w in enumerate(self.words)}
+        # dict(zip(...)) builds the index about twice as fast as a comprehension: a large vocabulary (a shipped
+        # model keeps ~100,000 words of pretrained vectors) is indexed at every load
+        self.word_index = dict(zip(self.words, range(len(self.words))))
         self.char_index = {c: i for i, c in enumerate(self.chars)}
         self.tag_index = {t: i for i, t in enumerate(self.tags)}
 

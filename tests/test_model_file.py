@@ -515,3 +515,30 @@ def test_weights_of_another_dtype_are_copied_into_the_models_own(trained_model, 
     assert all(p.dtype == torch.float32 for p in loaded.model.parameters())
     expected = Predictor.from_loaded(load_model(trained_model)).predict(SENTENCES)
     assert Predictor.from_loaded(loaded).predict(SENTENCES) == expected
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps")
+def test_a_model_with_16_bit_tables_tags_as_before_and_keeps_its_weights_mapped(trained_model, tmp_path):
+    """model_file.half_tables (what bench/ready_model.py ships): smaller, the same tags, scores within rounding;
+    the tables stay 16-bit, the file's pages, and every other weight is 32-bit."""
+    from tagger.api import Tagger
+    from tagger.checkpoint import write_atomically
+    from tagger.model_file import half_tables
+
+    path = tmp_path / "half.pt"
+    write_atomically(path, half_tables(read_checkpoint(trained_model)))
+    assert raw_checkpoint(path)["state_dict"]["word_embed.weight"].dtype == torch.float16
+    assert path.stat().st_size < trained_model.stat().st_size
+    loaded = load_model(path)
+    weights = dict(loaded.model.named_parameters())
+    assert weights.pop("word_embed.weight").dtype == torch.float16
+    assert all(p.dtype == torch.float32 for p in weights.values())
+    ranges = _mapped_ranges(path.resolve())
+    tables = [loaded.model.word_embed.weight, *weights.values()]
+    assert all(any(a <= p.data_ptr() < b for a, b in ranges) for p in tables)
+    expected = Predictor.from_loaded(load_model(trained_model)).predict(SENTENCES)
+    assert Predictor.from_loaded(loaded).predict(SENTENCES) == expected
+    text = "John Smith lives in Paris. Acme Corp hired Angela Merkel. Mary met Bob in Berlin."
+    before, after = (Tagger.load(p, scores=True)(text).entities for p in (trained_model, path))
+    assert [(e.type, e.text) for e in after] == [(e.type, e.text) for e in before] != []
+    assert [e.score for e in after] == pytest.approx([e.score for e in before], abs=2e-3)
