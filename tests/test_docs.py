@@ -130,7 +130,6 @@ def test_the_line_checks_can_fail():
 
 # README's Python snippets, run as written (issue 20): each ```python block, in a folder holding the files they read.
 KNOWN_BROKEN = {  # a snippet that fails today -> why; strict: once the README is fixed, the entry must go
-    "spans = [": "the offsets snippet uses json without `import json`",
 }
 
 
