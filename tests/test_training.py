@@ -140,34 +140,36 @@ def test_the_saved_temperature_is_the_one_best_calibrated_on_dev(trained_model, 
 # Never lose work: Ctrl-C and SIGTERM during training, with real processes and real signals
 
 
+def _train_process(args: list, env_threads: str = "1") -> subprocess.Popen:
+    command = [sys.executable, "cli.py", "train", *map(str, args)]
+    env = dict(os.environ, TAGGER_THREADS=env_threads)
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _signal_once_written(proc: subprocess.Popen, path: Path, signum: int) -> tuple[str, str]:
+    """Send ``signum`` to a training process soon after it wrote ``path`` (an epoch ended); its stdout and stderr."""
+    try:
+        deadline = time.monotonic() + 120
+        while not path.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.exists(), proc.stderr.read() if proc.poll() is not None else f"no {path.name} after 120 s"
+        time.sleep(0.2)  # let it get into the next epochs
+        proc.send_signal(signum)
+        return proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 @pytest.mark.usefixtures("cli_env")
 @pytest.mark.slow
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
 def test_signal_during_training_keeps_the_best_model(tiny_dir, tmp_path, signum, status):
     model = tmp_path / "run" / "model.pt"
     options = ["--dev", tiny_dir / "dev.txt", "--model", model, "--patience", "0", "--batch-size", "16", *TINY_NET]
-    command = [sys.executable, "cli.py", "train", "--train", tiny_dir / "train.txt", *options]
-    env = dict(os.environ, TAGGER_THREADS="1")
-    proc = subprocess.Popen(
-        [str(c) for c in command + ["--epochs", "100000"]],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not model.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert model.exists(), proc.stderr.read() if proc.poll() is not None else "no model after 120 s"
-        time.sleep(0.2)  # let it get into the next epochs
-        proc.send_signal(signum)
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    proc = _train_process(["--train", tiny_dir / "train.txt", *options, "--epochs", "100000"])
+    stdout, stderr = _signal_once_written(proc, model, signum)
     assert proc.returncode == status, stderr
     error = last_error_line(stderr)
     name = signal.Signals(signum).name
@@ -283,10 +285,6 @@ def test_a_crash_keeps_the_previous_model_and_resume_goes_on_from_the_partial_on
     assert any(line.startswith(f"replaced the previous model at {model} (dev F1 ") for line in logged)
 
 
-def _train_process(args: list, env_threads: str = "1") -> subprocess.Popen:
-    command = [sys.executable, "cli.py", "train", *map(str, args)]
-    env = dict(os.environ, TAGGER_THREADS=env_threads)
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.mark.usefixtures("cli_env")
@@ -327,18 +325,7 @@ def test_a_signal_after_an_epoch_keeps_the_previous_model_and_leaves_the_partial
     partial = model.with_name("model.pt.partial")
     options = ["--dev", tiny_dir / "dev.txt", "--model", model, "--patience", "0", "--batch-size", "16", *TINY_NET]
     proc = _train_process(["--train", tiny_dir / "train.txt", *options, "--epochs", "100000"])
-    try:
-        deadline = time.monotonic() + 120
-        while not partial.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert partial.exists(), proc.stderr.read() if proc.poll() is not None else "no partial model after 120 s"
-        time.sleep(0.2)
-        proc.send_signal(signum)
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    stdout, stderr = _signal_once_written(proc, partial, signum)
     assert proc.returncode == status, stderr
     error = last_error_line(stderr)
     assert error.startswith(f"tagger: error: interrupted by {signal.Signals(signum).name}: the best model so far (")
