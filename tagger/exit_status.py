@@ -189,7 +189,12 @@ def _exit_at_once(code: int) -> None:
     their semaphores), then end without the interpreter's teardown of torch's modules, which can take
     over a second on a busy machine: Ctrl-C is promised to stop the tagger at once."""
     import atexit
+    import multiprocessing
 
+    # multiprocessing's exit handler joins every child it started: one that did not stop on the Ctrl-C
+    # (caught between two jobs of a pool, say) would hold the exit forever. The run is over; end them first.
+    for child in multiprocessing.active_children():
+        child.kill()
     atexit._run_exitfuncs()  # no public way to run them early; os._exit alone would skip them
     for stream in (sys.stdout, sys.stderr):
         try:
