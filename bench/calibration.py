@@ -30,12 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tagger.corpus import load_tagged  # noqa: E402
-from tagger.marginals import calibration_error  # noqa: E402
-from tagger.model_file import load_model, read_checkpoint, write_atomically  # noqa: E402
-from tagger.runtime import configure_torch  # noqa: E402
-from tagger.schemes import to_spans  # noqa: E402
-from tagger.tagging import Predictor  # noqa: E402
+from tagger.data.corpus import load_tagged  # noqa: E402
+from tagger.data.schemes import to_spans  # noqa: E402
+from tagger.nn.marginals import calibration_error  # noqa: E402
+from tagger.nn.model_file import load_model, read_checkpoint, write_atomically  # noqa: E402
+from tagger.nn.runtime import configure_torch  # noqa: E402
+from tagger.tagging.predictor import Predictor  # noqa: E402
 
 WINDOW = 2048  # sentences per prepared window, as tagging reads them
 THRESHOLDS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]

@@ -31,12 +31,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     opts = parser.parse_args()
 
-    from tagger.corpus import load_tagged
-    from tagger.evaluation import score
-    from tagger.model_file import load_model
-    from tagger.runtime import configure_torch
-    from tagger.schemes import convert
-    from tagger.tagging import Predictor
+    from tagger.data.corpus import load_tagged
+    from tagger.data.schemes import convert
+    from tagger.nn.model_file import load_model
+    from tagger.nn.runtime import configure_torch
+    from tagger.tagging.predictor import Predictor
+    from tagger.training.evaluation import score
 
     threads = configure_torch(opts.threads)
     files = {"dev": load_tagged(Path(opts.data) / "valid.txt"), "test": load_tagged(Path(opts.data) / "test.txt")}

@@ -45,9 +45,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "ensemble"))
     opts = parser.parse_args()
 
-    from tagger.corpus import load_tagged
-    from tagger.model_file import load_model
-    from tagger.runtime import configure_torch
+    from tagger.data.corpus import load_tagged
+    from tagger.nn.model_file import load_model
+    from tagger.nn.runtime import configure_torch
 
     threads = configure_torch(opts.threads)
     files = {"dev": load_tagged(Path(opts.data) / "valid.txt"), "test": load_tagged(Path(opts.data) / "test.txt")}
@@ -90,9 +90,9 @@ def plan(count: int, sizes: list[int]) -> list[tuple[tuple[int, ...], bool]]:
 
 def predictor_of(members: list, batch_size: int, paths: list[str] | None = None):
     """A ``Predictor`` of one loaded model, or of the ensemble of several (checked as ``load_ensemble`` checks)."""
-    from tagger.ensemble import Ensemble, mismatch
-    from tagger.model_file import LoadedModel
-    from tagger.tagging import Predictor
+    from tagger.nn.ensemble import Ensemble, mismatch
+    from tagger.nn.model_file import LoadedModel
+    from tagger.tagging.predictor import Predictor
 
     first = members[0]
     if len(members) == 1:
@@ -109,8 +109,8 @@ def predictor_of(members: list, batch_size: int, paths: list[str] | None = None)
 def score_choice(paths: list[str], members: list, files: dict, batch_size: int) -> dict:
     """Dev and test scores of the ensemble of ``members`` (one: the model itself), as ``tagger evaluate``
     computes them: the predictions in the file's scheme against its gold tags."""
-    from tagger.evaluation import score
-    from tagger.schemes import convert
+    from tagger.data.schemes import convert
+    from tagger.training.evaluation import score
 
     predictor = predictor_of(members, batch_size, paths)
     row: dict = {"models": paths, "size": len(paths)}

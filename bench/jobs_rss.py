@@ -125,11 +125,11 @@ def stages(model: str, text: Path) -> None:
     import torch  # noqa: F401
 
     show("import torch")
-    from tagger.model_file import load_model
-    from tagger.runtime import configure_torch
-    from tagger.tagging import Predictor, tag_stream
-    from tagger.windows import WINDOW, read_windows
-    from tagger.writer import write
+    from tagger.data.windows import WINDOW, read_windows
+    from tagger.nn.model_file import load_model
+    from tagger.nn.runtime import configure_torch
+    from tagger.tagging.predictor import Predictor, tag_stream
+    from tagger.tagging.writer import write
 
     show("import the tagger's modules")
     configure_torch(1)
@@ -185,7 +185,7 @@ def main() -> None:
 
 
 def default_text(data: Path) -> Path:
-    from tagger.reader import read_conll
+    from tagger.data.reader import read_conll
 
     lines = "".join(" ".join(s.tokens) + "\n" for s in read_conll(data / "test.txt"))
     path = Path(tempfile.gettempdir()) / "tagger-jobs-rss-test5.txt"

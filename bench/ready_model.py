@@ -83,8 +83,8 @@ def main() -> None:
 
 def train_seeds(seeds: list[int], work: Path, threads: int, conll: Path, vectors: Path) -> list[Path]:
     """One model per seed, trained with the default recipe and GloVe 50d; a run already finished is kept."""
-    from tagger.model import ModelConfig
-    from tagger.training import TrainConfig, train
+    from tagger.nn.model import ModelConfig
+    from tagger.training.loop import TrainConfig, train
 
     paths = []
     for seed in seeds:
@@ -108,7 +108,7 @@ def train_seeds(seeds: list[int], work: Path, threads: int, conll: Path, vectors
 
 def best_of(paths: list[Path]) -> Path:
     """The model of the best dev F1 (as its training recorded it)."""
-    from tagger.checkpoint import read_checkpoint
+    from tagger.nn.checkpoint import read_checkpoint
 
     scored = [(read_checkpoint(p)["metadata"]["dev_scores"]["f1"], p) for p in paths]
     for score, path in scored:
@@ -119,8 +119,8 @@ def best_of(paths: list[Path]) -> Path:
 def smallest(path: Path, work: Path, dev: Path) -> tuple[dict, float]:
     """The checkpoint of ``path`` with 16-bit embedding tables if that does not lower its dev F1, else as it is;
     and its dev F1."""
-    from tagger.checkpoint import read_checkpoint
-    from tagger.model_file import half_tables
+    from tagger.nn.checkpoint import read_checkpoint
+    from tagger.nn.model_file import half_tables
 
     full = read_checkpoint(path)
     half = half_tables(full)
@@ -132,13 +132,13 @@ def smallest(path: Path, work: Path, dev: Path) -> tuple[dict, float]:
 
 
 def f1(data: Path, model: Path) -> float:
-    from tagger.evaluation import evaluate
+    from tagger.training.evaluation import evaluate
 
     return evaluate(data, model)["f1"]
 
 
 def write(path: Path, checkpoint: dict) -> Path:
-    from tagger.checkpoint import write_atomically
+    from tagger.nn.checkpoint import write_atomically
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, checkpoint)
@@ -169,7 +169,7 @@ def tag_times(paths: list[Path], runs: int) -> list[float]:
 
 def load_times(paths: list[Path], loads: int) -> list[float]:
     """Median seconds of ``model_file.load_model`` for each file, the files loaded in turn (a warm page cache)."""
-    from tagger.model_file import load_model
+    from tagger.nn.model_file import load_model
 
     times: list[list[float]] = [[] for _ in paths]
     for _ in range(loads):

@@ -13,7 +13,7 @@ most of it); peak RSS while tagging a large file; raw-text jsonl throughput with
 and without ``--scores entities``.
 
 Every core (``--jobs``): raw-text throughput with 1 job (today's single-process
-path) and with 2 worker processes (``tagger.parallel``); the cost per token of
+path) and with 2 worker processes (``tagger.tagging.jobs``); the cost per token of
 each stage of tagging, each timed alone in this process on one thread; and
 from those costs, the throughput the --jobs design predicts on 16 cores and on
 16 cores with a GPU (labelled predicted: a model, not a measurement); and the
@@ -89,10 +89,10 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-# `tagger tag --jobs N` through tagger.parallel, for a command line that has no --jobs option yet.
+# `tagger tag --jobs N` through tagger.tagging.jobs, for a command line that has no --jobs option yet.
 JOBS_DRIVER = """
 import sys
-from tagger.parallel import tag_parallel
+from tagger.tagging.jobs import tag_parallel
 with open(sys.argv[1], "rb") as stream:
     tag_parallel(stream, sys.argv[1], sys.stdout, sys.argv[2], "text", "conll", jobs=int(sys.argv[3]))
 """
@@ -159,14 +159,14 @@ def stage_costs(model_path: Path, text_file: Path, window: int = 2048) -> dict[s
     a worker's (tokenize, lookups and arrays, network, decode, output rewrite, format)."""
     import torch
 
-    from tagger.model_file import load_model
-    from tagger.parallel import _line_chunks
-    from tagger.runtime import configure_torch
-    from tagger.tagging import Predictor
-    from tagger.tokenizer import tokenize_flat
-    from tagger.types import TaggedSentence
-    from tagger.windows import WINDOW
-    from tagger.writer import format_conll
+    from tagger.data.tokenizer import tokenize_flat
+    from tagger.data.types import TaggedSentence
+    from tagger.data.windows import WINDOW
+    from tagger.nn.model_file import load_model
+    from tagger.nn.runtime import configure_torch
+    from tagger.tagging.jobs import _line_chunks
+    from tagger.tagging.predictor import Predictor
+    from tagger.tagging.writer import format_conll
 
     configure_torch(1)  # as each worker runs
     # CPU time, not wall time: on a machine others share, wall time counts their turns too
@@ -271,11 +271,11 @@ def main() -> None:
 
     import torch
 
-    from tagger.model_file import load_model
-    from tagger.reader import read_conll
-    from tagger.runtime import configure_torch
-    from tagger.tagging import Predictor
-    from tagger.windows import read_sentences
+    from tagger.data.reader import read_conll
+    from tagger.data.windows import read_sentences
+    from tagger.nn.model_file import load_model
+    from tagger.nn.runtime import configure_torch
+    from tagger.tagging.predictor import Predictor
 
     threads = configure_torch(opts.threads)
     work = Path(tempfile.mkdtemp(prefix="tagger-speed-"))
@@ -284,7 +284,7 @@ def main() -> None:
     # Training throughput: one epoch of CoNLL-2003 train with the default recipe.
     model_path = Path(opts.model) if opts.model else work / "conll.pt"
     if not opts.model:
-        from tagger.training import TrainConfig, train
+        from tagger.training.loop import TrainConfig, train
 
         result = train(
             Path(opts.data) / "train.txt",

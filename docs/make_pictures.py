@@ -4,7 +4,7 @@
     python docs/make_pictures.py --model MODEL --history train-result.json   # a model file without its history
 
 docs/tagged.html and docs/tagged.png: a news paragraph tagged by the model,
-as the HTML page of ``tagger.html``, rendered by headless Chromium from the
+as the HTML page of ``tagger.tagging.html``, rendered by headless Chromium from the
 OS packages (Debian: ``apt-get install chromium``) and cropped to the text.
 docs/curve.png: dev precision, recall and F1 and the training loss per epoch,
 from the model file's training history, or from the ``history`` of the JSON
@@ -24,13 +24,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the checkout's tagger, whatever is installed
 
-from tagger.html import HtmlWriter  # noqa: E402
-from tagger.info import model_info  # noqa: E402
-from tagger.model_file import load_model  # noqa: E402
-from tagger.plot import plot_history  # noqa: E402
-from tagger.tagging import Predictor  # noqa: E402
-from tagger.tokenizer import tokenize_flat  # noqa: E402
-from tagger.windows import TaggedSentence  # noqa: E402
+from tagger.cli.info import model_info  # noqa: E402
+from tagger.cli.plot import plot_history  # noqa: E402
+from tagger.data.tokenizer import tokenize_flat  # noqa: E402
+from tagger.data.windows import TaggedSentence  # noqa: E402
+from tagger.nn.model_file import load_model  # noqa: E402
+from tagger.tagging.html import HtmlWriter  # noqa: E402
+from tagger.tagging.predictor import Predictor  # noqa: E402
 
 # Made up for the picture, in the style of the Reuters news of CoNLL-2003.
 PARAGRAPH = (

@@ -21,13 +21,13 @@ __version__ = "0.1.0"
 _LAZY = {
     "Tagger": "api",
     "train": "api",
-    "evaluate": "evaluation",
+    "evaluate": "training.evaluation",
     "TaggerError": "errors",
     "DataError": "errors",
     "ModelFileError": "errors",
-    "Doc": "types",
-    "Entity": "types",
-    "TaggedSentence": "types",
+    "Doc": "data.types",
+    "Entity": "data.types",
+    "TaggedSentence": "data.types",
 }
 
 __all__ = ["__version__", *_LAZY]

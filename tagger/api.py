@@ -26,16 +26,16 @@ from pathlib import Path
 
 import torch
 
-from . import shipped
-from .checkpoint import check_checkpoint
-from .config import DEFAULTS, ModelConfig, TrainConfig
-from .ensemble import load_models
-from .model_file import LoadedModel, default_model_path, model_from_checkpoint
-from .reader import PAUSE
-from .runtime import configure_torch
-from .tagging import Predictor, tag_stream
-from .types import Doc, TaggedSentence
-from .windows import MAX_WAIT, WINDOW, read_windows, token_windows
+from tagger.data.reader import PAUSE
+from tagger.data.types import Doc, TaggedSentence
+from tagger.data.windows import MAX_WAIT, WINDOW, read_windows, token_windows
+from tagger.nn import shipped
+from tagger.nn.checkpoint import check_checkpoint
+from tagger.nn.config import DEFAULTS, ModelConfig, TrainConfig
+from tagger.nn.ensemble import load_models
+from tagger.nn.model_file import LoadedModel, default_model_path, model_from_checkpoint
+from tagger.nn.runtime import configure_torch
+from tagger.tagging.predictor import Predictor, tag_stream
 
 __all__ = ["Tagger", "check_device", "train"]
 
@@ -46,7 +46,7 @@ class Tagger:
     """A loaded model that tags text.
 
     Make one with ``Tagger.load(path)`` (a model file; a list of files is an ensemble: see
-    ``tagger.ensemble``) or ``Tagger.from_checkpoint(dict)``.
+    ``tagger.nn.ensemble``) or ``Tagger.from_checkpoint(dict)``.
     Call it on a text for a ``Doc``; ``tag_tokens`` tags sentences already split into
     tokens; ``pipe`` tags a stream of texts lazily, in order; ``evaluate`` scores it on a
     gold CoNLL file. A Tagger pickles: it loads its model file again in the new process
@@ -251,7 +251,7 @@ class Tagger:
         """Tag a gold CoNLL file (``-``: stdin; in ``encoding``) and score the tags against it (as ``tagger
         evaluate`` does): precision, recall and F1, overall and per entity type, as plain data. ``predictions``:
         a file to write each token with its gold and predicted tag to (``evaluate --predictions``)."""
-        from .evaluation import evaluate_predictor
+        from tagger.training.evaluation import evaluate_predictor
 
         if not isinstance(data_path, (str, os.PathLike)):
             raise TypeError(f"data_path must be a str or a path to a CoNLL file; got {_shown(data_path)}")
@@ -313,9 +313,10 @@ def train(
     with ``_`` for ``-``: ``epochs``, ``batch_size``, ``optimizer``, ``lr``, ``seed``, ``cell``, ``layers``,
     ``hidden_size``, ``char_encoder``, ``dropout``, ``context``, ``patience``, ``embeddings``, ``average``,
     ``device``, ``threads``, ``encoding``, ``scheme`` (the data's), ``train_scheme``, ... (``tagger train --help``
-    lists them all), and ``log``, ``on_epoch``, ``progress`` (``training.train``'s hooks).
+    lists them all), and ``log``, ``on_epoch``, ``progress`` (``loop.train``'s hooks).
     """
-    from . import corpus, training
+    from tagger.data import corpus
+    from tagger.training import loop
 
     _check_train_options(options)
     if data is not None and train_file is None and not os.path.isdir(data):
@@ -330,7 +331,7 @@ def train(
         config["scheme"] = run.pop("train_scheme")
     if "scheme" in run:
         run["data_scheme"] = run.pop("scheme")
-    return training.train(
+    return loop.train(
         files.train,
         model if model is not None else default_model_path(),
         dev_file=files.dev,

@@ -6,6 +6,8 @@ Every problem a user can cause (bad files, bad options, bad model files) is a
 
 from __future__ import annotations
 
+EX_IOERR = 74  # sysexits.h: an error while doing I/O on a file (here: the output)
+
 
 class TaggerError(Exception):
     """A problem with the user's input; shown as one line, exit status 2."""
@@ -37,3 +39,13 @@ class WorkerError(TaggerError):
     """A worker process of ``tagger tag --jobs N`` died or failed; the output stops before its window."""
 
     exit_code = 1
+
+
+class OutputError(TaggerError):
+    """The output could not be written (a full disk, an I/O error): the environment, not the input."""
+
+    exit_code = EX_IOERR
+
+    def __init__(self, error: OSError):
+        reason = error.strerror or str(error)
+        super().__init__(f"cannot write the output: {reason[:1].lower()}{reason[1:]}")

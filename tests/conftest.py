@@ -17,7 +17,7 @@ import torch
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from tagger.schemes import BIOES
+from tagger.data.schemes import BIOES
 
 # Hypothesis example counts: property tests write theirs for the default profile (hypothesis's 100 examples), the
 # whole suite's (the README's command, CI). `-m "not slow"`, the quick loop while editing, loads the "quick" profile,
@@ -132,8 +132,8 @@ def context_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def context_model(context_dir, tmp_path_factory) -> Path:
     """A small model reading document context, trained on context_dir as trained_model is (about a second)."""
-    from tagger.model import ModelConfig
-    from tagger.training import TrainConfig, train
+    from tagger.nn.model import ModelConfig
+    from tagger.training.loop import TrainConfig, train
 
     path = tmp_path_factory.mktemp("context") / "model.pt"
     train(
@@ -153,8 +153,8 @@ TRAINED_EPOCHS = 8
 
 def train_tiny_model(tiny_dir: Path, path: Path, seed: int) -> Path:
     """The small model of the tests, trained on tiny_dir with ``seed`` (about a second)."""
-    from tagger.model import ModelConfig
-    from tagger.training import TrainConfig, train
+    from tagger.nn.model import ModelConfig
+    from tagger.training.loop import TrainConfig, train
 
     train(
         tiny_dir / "train.txt",
@@ -181,7 +181,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def cli_env(monkeypatch):
     """Errors shown as in a normal run (no --debug left on by another test), no model path from the environment."""
-    import cli
+    from tagger.cli import main as cli
 
     monkeypatch.delenv("TAGGER_DEBUG", raising=False)
     monkeypatch.delenv("TAGGER_MODEL", raising=False)
@@ -192,7 +192,7 @@ def run_cli(*args, input: str | bytes | None = None):
     """``tagger ARGS`` in this process (Typer's CliRunner); the result has exit_code, stdout and stderr."""
     from typer.testing import CliRunner
 
-    import cli
+    from tagger.cli import main as cli
 
     return CliRunner().invoke(cli.app, [str(a) for a in args], input=input)
 
@@ -311,7 +311,7 @@ def random_parameters(num_tags: int, generator: torch.Generator, forbid: float =
 
 def scheme_parameters(tags: list[str], scheme: str, generator: torch.Generator):
     """Random parameters with the scheme's constraints as -inf (as ``crf_parameters(exact=True)`` gives)."""
-    from tagger.schemes import transition_rules
+    from tagger.data.schemes import transition_rules
 
     allowed, may_start, may_end = transition_rules(scheme)
     start, transitions, end = random_parameters(len(tags), generator)
@@ -383,9 +383,9 @@ SENTENCES = [
 
 def make_model(scheme: str = BIOES, cell: str = "lstm", char_encoder: str = "cnn", seed: int = 0, **config):
     """A (BiLSTMCRF, Vocabulary) over SENTENCES with the types PER and LOC, random weights from ``seed``."""
-    from tagger.model import BiLSTMCRF, ModelConfig
-    from tagger.schemes import tag_set
-    from tagger.vocabulary import Vocabulary
+    from tagger.data.schemes import tag_set
+    from tagger.data.vocabulary import Vocabulary
+    from tagger.nn.model import BiLSTMCRF, ModelConfig
 
     tags = tag_set(["PER", "LOC"], scheme)
     vocab = Vocabulary.build(SENTENCES, tags)

@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PEOPLE, PLACES, make_model, make_sentences
+
+from tests.conftest import PEOPLE, PLACES, make_model, make_sentences
 
 
 def context_ready() -> bool:
-    from tagger.config import ModelConfig
-    from tagger.reader import Sentence
+    from tagger.data.reader import Sentence
+    from tagger.nn.config import ModelConfig
 
     return hasattr(ModelConfig(), "context") and "doc" in getattr(Sentence, "__dataclass_fields__", {})
 
@@ -26,7 +27,7 @@ needs_context = pytest.mark.skipif(
 
 def save_context_model(path: Path, seed: int = 0) -> Path:
     """A small model that reads document context, random weights from ``seed`` (no training: quick)."""
-    from tagger.model_file import save_model
+    from tagger.nn.model_file import save_model
 
     model, vocab = make_model(seed=seed, context="document")
     return save_model(path, model, vocab, "iob2", {})
@@ -35,7 +36,7 @@ def save_context_model(path: Path, seed: int = 0) -> Path:
 def documents_text(blocks: int = 6) -> str:
     """Raw text in blank-line-separated blocks that name the same people and places again, one block longer
     than DOC_MAX lines (cut there), and a byte-order mark, CRLF and a line of only a tab."""
-    from tagger.windows import DOC_MAX
+    from tagger.data.windows import DOC_MAX
 
     lines = ["\ufeffMary met Paris Hilton in Paris. Mary left.\r"]
     for b in range(blocks):
@@ -48,7 +49,7 @@ def documents_text(blocks: int = 6) -> str:
 
 def documents_conll(docs: int = 5) -> str:
     """CoNLL with -DOCSTART- lines; one document longer than DOC_MAX sentences."""
-    from tagger.windows import DOC_MAX
+    from tagger.data.windows import DOC_MAX
 
     out = []
     for d in range(docs):

@@ -13,17 +13,17 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import examples, run_cli
-from contextual import needs_context, save_context_model
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import tagger
 from tagger import Tagger
+from tagger.data.types import Doc, Entity
 from tagger.errors import ModelFileError, TaggerError
-from tagger.evaluation import evaluate
-from tagger.model_file import read_checkpoint
-from tagger.types import Doc, Entity
+from tagger.nn.model_file import read_checkpoint
+from tagger.training.evaluation import evaluate
+from tests.conftest import examples, run_cli
+from tests.contextual import needs_context, save_context_model
 
 TEXTS = [
     "Apple is opening a new store in Paris next week.",
@@ -495,7 +495,7 @@ def test_tag_tokens_docs_must_give_one_document_per_sentence(model):
 def test_with_a_context_model_each_block_is_tagged_as_the_predictor_tags_its_document(tmp_path):
     """The API against the model: a text's blocks, ``pipe``'s texts and ``tag_tokens``' docs are the
     documents ``Predictor.predict`` is given; the command line gives the same answers."""
-    from tagger.tagging import Predictor
+    from tagger.tagging.predictor import Predictor
 
     path = save_context_model(tmp_path / "context.pt")
     tagger = Tagger.load(path)
@@ -534,7 +534,7 @@ def test_train_refuses_an_unknown_option_naming_the_closest(tiny_dir, tmp_path):
 
 @pytest.mark.slow
 def test_train_takes_the_commands_options_by_keyword(tiny_dir, tmp_path):
-    from conftest import run_cli
+    from tests.conftest import run_cli
 
     options = {"epochs": 2, "seed": 2, "hidden_size": 8, "word_dim": 10, "char_encoder": "none", "batch_size": 8}
     result = tagger.train(tiny_dir, model=tmp_path / "api.pt", **options, scheme="iob2", train_scheme="bioes")
@@ -553,7 +553,7 @@ JSONL_CASES = [([], {}), (["--scores", "tokens"], {"scores": True}), (["--nbest"
 
 @pytest.mark.parametrize(("flags", "options"), JSONL_CASES, ids=["plain", "scores", "nbest"])
 def test_to_dict_has_the_keys_of_a_jsonl_record_for_text_and_tokens(trained_model, flags, options):
-    from conftest import run_cli
+    from tests.conftest import run_cli
 
     text = "Mary lives in Paris . Bob works for Acme Corp .\nJohn Smith met Ana Lopez ."
     model = Tagger.load(trained_model, **options)

@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ("README.md", "bench/README.md", "docs/robustness.md")
 RESULTS = ROOT / "bench" / "results"
-CITATION = re.compile(r"tests/(test_\w+\.py)::(test_\w+)")
+CITATION = re.compile(r"tests/((?:\w+/)?test_\w+\.py)::(test_\w+)")
 TODO = "TODO(lead)"
 PLACEHOLDER = "<!-- lead:"
 MAX_LINE = 120
@@ -34,10 +34,10 @@ def read(name: str) -> str:
 def defined_tests() -> set[str]:
     """``file::name`` of every test function in tests/ (module level or in a class)."""
     names = set()
-    for path in (ROOT / "tests").glob("test_*.py"):
+    for path in (ROOT / "tests").rglob("test_*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_"):
-                names.add(f"{path.name}::{node.name}")
+                names.add(f"{path.relative_to(ROOT / 'tests').as_posix()}::{node.name}")
     return names
 
 
@@ -123,9 +123,9 @@ def test_no_line_over_120_characters_outside_tables_code_and_urls(name):
 def test_the_line_checks_can_fail():
     text = "x" * 121 + "\n| " + "y" * 130 + " |\n```\n" + "z" * 130 + "\n```\nsee https://example.org/" + "w" * 120
     assert long_lines(text) == [(1, 121)]
-    ((header, rows),) = tables("| case | test |\n|---|---|\n| a \\| b | `tests/test_x.py::test_y[id]` |\n")
-    assert header == ["case", "test"] and cells(rows[0]) == ["a \\| b", "`tests/test_x.py::test_y[id]`"]
-    assert CITATION.findall(rows[0]) == [("test_x.py", "test_y")]
+    ((header, rows),) = tables("| case | test |\n|---|---|\n| a \\| b | `tests/data/test_x.py::test_y[id]` |\n")
+    assert header == ["case", "test"] and cells(rows[0]) == ["a \\| b", "`tests/data/test_x.py::test_y[id]`"]
+    assert CITATION.findall(rows[0]) == [("data/test_x.py", "test_y")]
 
 
 # README's Python snippets, run as written (issue 20): each ```python block, in a folder holding the files they read.
@@ -161,7 +161,7 @@ def test_the_readme_has_python_snippets():
 
 @pytest.mark.parametrize(("line", "code"), list(_snippet_cases()))
 def test_readme_python_snippets_run_as_written(trained_model, tmp_path, monkeypatch, cli_env, line, code):
-    from conftest import run_cli
+    from tests.conftest import run_cli
 
     monkeypatch.setenv("TAGGER_MODEL", str(trained_model))  # the default model path (Tagger.load())
     monkeypatch.chdir(tmp_path)

@@ -1,0 +1,68 @@
+"""The `tagger` command line: the command group, its global options, and the commands loaded on first use.
+
+The commands (tagger/cli/commands.py) are built when one is run or listed; they
+read their defaults and choices from the torch-free tagger/nn/config.py and load
+torch only when a command runs, so `--help`, `--version` and a refused option
+value answer at once. A worker process re-imports the main module (this file,
+or the installed script that imports it), so this file stays light too.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from tagger import __version__
+from tagger.cli.exit_status import DEBUG, OneLineErrors, exit_status_help
+from tagger.data.output import CheckedOutput
+
+__all__ = ["DEBUG", "app"]
+
+COMMANDS = ("train", "evaluate", "tag", "info")
+
+
+class Commands(OneLineErrors):
+    """The ``tagger`` group: its commands are built when one is run or listed."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name: str):
+        from tagger.cli.commands import command
+
+        return command(name) if name in COMMANDS else None
+
+
+app = typer.Typer(
+    cls=Commands,
+    help="A BiLSTM-CRF named-entity tagger: train, evaluate and tag CoNLL files and raw text.",
+    epilog=f"{exit_status_help()}\n\nScores are percentages in tables and summaries, fractions 0-1 in JSON.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        CheckedOutput(sys.stdout).write(f"tagger {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    DEBUG["on"] = bool(os.environ.get("TAGGER_DEBUG")) or debug
+
+
+if __name__ == "__main__":
+    app()

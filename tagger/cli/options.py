@@ -1,0 +1,141 @@
+"""Rules for the command line's option values, checked as the line is parsed, before any work.
+
+A rule is a function ``rule(name, value)`` that raises ValueError with a
+message naming the option and the bad value. ``option(...)`` declares a Typer
+option with its rules (and its choices), so every command checks a shared
+option the same way, and a bad value is a usage error (one line, status 2)
+before a model or a data file is opened.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import typer
+
+from tagger.cli.exit_status import UsageError
+
+Rule = Callable[[str, object], None]
+
+
+def _show(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _finite(name: str, value: object) -> None:
+    # NaN compares false with every bound and inf passes a lower one: both would reach the optimizer.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {_show(value)}")
+
+
+def at_least(low: float) -> Rule:
+    def rule(name: str, value) -> None:
+        _finite(name, value)
+        if not value >= low:
+            raise ValueError(f"{name} must be at least {low}, got {_show(value)}")
+
+    return rule
+
+
+def between(low: int, high: int) -> Rule:
+    def rule(name: str, value) -> None:
+        if not low <= value <= high:
+            raise ValueError(f"{name} must be from {low} to {high}, got {_show(value)}")
+
+    return rule
+
+
+def positive(name: str, value) -> None:
+    _finite(name, value)
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {_show(value)}")
+
+
+def fraction(name: str, value) -> None:
+    """A share or a decay: from 0 up to, not including, 1."""
+    _finite(name, value)
+    if not 0 <= value < 1:
+        raise ValueError(f"{name} must be in [0, 1), got {_show(value)}")
+
+
+def one_of(choices: Sequence[str]) -> Rule:
+    def rule(name: str, value) -> None:
+        if value not in choices:
+            raise ValueError(f"{name} must be one of {', '.join(choices)}, got {_show(value)}")
+
+    return rule
+
+
+def device(name: str, value) -> None:
+    if value == "cpu":  # always usable; the check of any other device loads torch
+        return
+    from tagger.nn.runtime import check_device
+
+    check_device(value, name)
+
+
+def text_encoding(name: str, value) -> None:
+    """A text encoding Python knows (utf-8, latin-1, cp1252, utf-16, ...)."""
+    from tagger.data.reader import text_encoding as codec
+    from tagger.errors import TaggerError
+
+    try:
+        codec(value)
+    except TaggerError as e:
+        raise ValueError(f"{name}: {e.message}") from None
+
+
+class BadOption(typer.BadParameter):
+    """A value a rule refused; its message already names the option and the value."""
+
+    def format_message(self) -> str:
+        return self.message
+
+
+def _checker(rules: Sequence[Rule]) -> Callable:
+    def check(ctx: typer.Context, param: typer.CallbackParam, value):
+        if value is None or ctx.resilient_parsing:  # left out (None default), or parsing only for completion
+            return value
+        name = max(param.opts, key=len)
+        for rule in rules:
+            try:
+                rule(name, value)
+            except ValueError as e:
+                raise BadOption(str(e)) from None
+        return value
+
+    return check
+
+
+def unit_interval(name: str, value) -> None:
+    """A probability: from 0 to 1, both included."""
+    _finite(name, value)
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name} must be from 0 to 1, got {_show(value)}")
+
+
+def suffix(suffixes: Sequence[str]) -> Rule:
+    """A file name ending in one of ``suffixes`` (any case): the file's format follows its name."""
+
+    def rule(name: str, value) -> None:
+        if not str(value).lower().endswith(tuple(suffixes)):
+            raise ValueError(f"{name} must name a {' or '.join(suffixes)} file, got {_show(str(value))}")
+
+    return rule
+
+
+def only_with(ctx: typer.Context, flag: str, value: object, fmt: str, formats: Sequence[str]) -> None:
+    """A usage error (one line, status 2) for ``flag`` given with a ``--format`` it does not apply to;
+    checked when the command starts, before any work."""
+    if fmt not in formats:
+        listed = formats[0] if len(formats) == 1 else f"{', '.join(formats[:-1])} or {formats[-1]}"
+        raise UsageError(f"{flag} {value} applies to --format {listed}, not {fmt}", ctx)
+
+
+def option(*names: str, help: str, rules: Sequence[Rule] = (), choices: Sequence[str] = (), **extra):
+    """A Typer option checked by ``rules`` (and restricted to ``choices``, shown in --help) as it is parsed."""
+    if choices:
+        rules = (one_of(choices), *rules)
+        extra.setdefault("metavar", f"<{'|'.join(choices)}>")
+    return typer.Option(*names, help=help, callback=_checker(rules) if rules else None, **extra)

@@ -1,0 +1,80 @@
+"""What the commands print: the evaluation table, the training summary, warnings and counts.
+
+One unit per output: scores are percentages (two decimals) in tables and
+summaries, which people read, and fractions from 0 to 1 in JSON, which
+programs read (the library's own numbers, unchanged).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TextIO
+
+from tagger.cli.plot import BLOCKS, dev_f1, sparkline
+
+SUMMARY_FORMATS = ("table", "json")
+UNITS = "scores: percentages in the table, fractions 0-1 in json"
+
+
+def percent(fraction: float) -> str:
+    return f"{100 * fraction:.2f}"
+
+
+def as_json(result: dict) -> str:
+    return json.dumps(result, indent=2)
+
+
+def warnings(result: dict) -> list[str]:
+    return [f"warning: {w}" for w in result.get("warnings", ())]
+
+
+def _scores(label: str, s: dict) -> str:
+    return f"{label} precision {percent(s['precision'])}%  recall {percent(s['recall'])}%  F1 {percent(s['f1'])}%"
+
+
+def train_summary(result: dict, blocks: str = BLOCKS, with_warnings: bool = True) -> str:
+    """The lines of ``tagger train``'s summary (scores in percent), dev F1 per epoch as a sparkline
+    of ``blocks`` (``plot.blocks_for`` picks them for the terminal), warnings last (``with_warnings``)."""
+    lines = [
+        f"model: {result['model']}",
+        f"best epoch: {result['best_epoch']} of {result['epochs_run']}",
+        _scores("dev: ", result["dev"]),
+    ]
+    if "test" in result:
+        lines.append(_scores("test:", result["test"]))
+    lines.append(f"time: {result['seconds']:.1f} s")
+    if result.get("history"):
+        lines.append(f"dev F1 per epoch: {sparkline(dev_f1(result['history']), blocks=blocks)}")
+    if with_warnings:
+        lines.extend(warnings(result))
+    return "\n".join(lines) + "\n"
+
+
+def evaluation_table(result: dict, out: TextIO) -> None:
+    """Per-type and micro-averaged precision, recall and F1 in percent, with each type's support."""
+    from rich.console import Console  # here, not above: `tagger --help` needs no rich
+    from rich.table import Table
+
+    table = Table(title=f"{result['file']}: {result['sentences']} sentences, {result['tokens']} tokens")
+    for column in ("type", "precision %", "recall %", "F1 %", "support"):
+        table.add_column(column, justify="left" if column == "type" else "right")
+    for kind, s in result["per_type"].items():
+        table.add_row(kind, percent(s["precision"]), percent(s["recall"]), percent(s["f1"]), str(s["support"]))
+    table.add_section()
+    table.add_row(
+        "all (micro)",
+        percent(result["precision"]),
+        percent(result["recall"]),
+        percent(result["f1"]),
+        str(result["support"]),
+    )
+    Console(file=out).print(table)
+
+
+def tagged_count(count: int, name: str, files: int = 1) -> str:
+    """The closing line of ``tagger tag`` on stderr (of its ``files`` inputs together, where several)."""
+    if files > 1:
+        return f"tagged {count} sentence{'' if count == 1 else 's'} in {files} files"
+    if count == 0:
+        return f"tagged 0 sentences: {name} is empty or blank, nothing was written"
+    return f"tagged {count} sentence{'' if count == 1 else 's'}"

@@ -1,0 +1,183 @@
+"""Tagged data sets: finding the files of a folder, checking their tags, the scheme they are in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tagger.data.reader import STDIN, UTF8, Sentence, read_conll
+from tagger.data.schemes import (
+    PREFIXES,
+    SCHEMES,
+    convert,
+    detect_scheme,
+    invalid_positions,
+    split_tag,
+    tag_problem,
+)
+from tagger.errors import DataError
+
+# Name patterns of the files that `tagger train DIR` looks for, in order of preference.
+ROLES = {
+    "train": ("train*", "*train*"),
+    "dev": ("dev*", "valid*", "*testa*", "*dev*", "*valid*"),
+    "test": ("test*", "*testb*"),
+}
+ROLE_NAMES = {"train": "training", "dev": "development", "test": "test"}
+
+
+def _matches(folder: Path, role: str, taken: set[Path]) -> list[Path]:
+    """The files of ``folder`` that could play ``role``, best first (earlier pattern, then name)."""
+    found: list[Path] = []
+    for pattern in ROLES[role]:
+        for path in sorted(folder.glob(pattern)):
+            hidden = path.name.startswith(".")
+            dev_of_conll = role == "test" and "testa" in path.name  # eng.testa is CoNLL-2003's dev set
+            if path.is_file() and path not in taken and path not in found and not hidden and not dev_of_conll:
+                found.append(path)
+    return found
+
+
+def _all_matches(directory: str | Path) -> dict[str, list[Path]]:
+    folder = Path(directory)
+    if not folder.exists():
+        raise DataError("no such folder", str(folder))
+    if not folder.is_dir():
+        raise DataError("not a folder (give a folder holding train/dev/test files, or use --train)", str(folder))
+    matches: dict[str, list[Path]] = {}
+    taken: set[Path] = set()
+    for role in ROLES:
+        matches[role] = _matches(folder, role, taken)
+        taken.update(matches[role][:1])
+    return matches
+
+
+def find_data_files(directory: str | Path) -> dict[str, Path | None]:
+    """The train, dev and test files of a folder (None where there is none)."""
+    return {role: found[0] if found else None for role, found in _all_matches(directory).items()}
+
+
+@dataclass
+class DataFiles:
+    """The files of a training run, and notes on how they were picked (for stderr)."""
+
+    train: Path
+    dev: Path | None = None
+    test: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def data_files(
+    directory: str | Path | None = None,
+    train: str | Path | None = None,
+    dev: str | Path | None = None,
+    test: str | Path | None = None,
+) -> DataFiles:
+    """The files of ``tagger train [DIR] [--train F] [--dev F] [--test F]``: a file given beats DIR's."""
+    given = {"train": train, "dev": dev, "test": test}
+    matches = _all_matches(directory) if directory is not None else {role: [] for role in ROLES}
+    picked: dict[str, Path | None] = {}
+    notes = []
+    for role, found in matches.items():
+        if given[role] is not None:
+            picked[role] = Path(given[role])
+            continue
+        picked[role] = found[0] if found else None
+        if len(found) > 1:
+            others = ", ".join(p.name for p in found[1:])
+            notes.append(
+                f"{directory} has {len(found)} {ROLE_NAMES[role]} files: using {found[0].name}, not {others} "
+                f"(--{role} FILE picks another)"
+            )
+    if picked["train"] is None:
+        if directory is None:
+            raise DataError("no training file (give DIR or --train FILE)")
+        looked = ", ".join(ROLES["train"])
+        raise DataError(f"no training file in {directory} (looked for {looked}; or give --train FILE)")
+    return DataFiles(picked["train"], picked["dev"], picked["test"], notes)
+
+
+@dataclass
+class TaggedData:
+    path: str
+    sentences: list[Sentence]
+    scheme: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def tokens(self) -> int:
+        return sum(len(s.tokens) for s in self.sentences)
+
+    def types(self) -> set[str]:
+        return {split_tag(t)[1] for s in self.sentences for t in s.tags or () if t != "O"}
+
+    def tags_in(self, scheme: str) -> list[list[str]]:
+        """Every sentence's tags rewritten in ``scheme`` (repairing as conlleval reads them)."""
+        return [convert(s.tags or [], scheme) for s in self.sentences]
+
+
+def load_tagged(
+    path: str | Path,
+    tag_column: int = -1,
+    scheme: str | None = None,
+    encoding: str = UTF8,
+    skip_bad: bool = False,
+) -> TaggedData:
+    """Read a tagged CoNLL file (stdin for ``-``; in ``encoding``) and check its tags against its scheme
+    (detected unless given).
+
+    A tag that is not a tag (``0`` for ``O``, ``B_PER``) is an error naming its line; with ``skip_bad``
+    its sentence is left out instead, and one warning says how many were and where the first one is."""
+    name = STDIN if str(path) == "-" else str(path)
+    sentences = read_conll(path, tag_column=tag_column, with_tags=True, encoding=encoding, check_tags=not skip_bad)
+    skipped: list[tuple[int, str]] = []  # (line, problem) of each sentence left out
+    if skip_bad:
+        sentences, skipped = _without_bad_tags(sentences, None, name)
+    if scheme is None:
+        scheme = detect_scheme(s.tags for s in sentences)
+    elif scheme not in SCHEMES:
+        raise DataError(f"unknown tag scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
+    kept, wrong_scheme = _without_bad_tags(sentences, scheme, name, strict=not skip_bad)
+    sentences, skipped = kept, sorted(skipped + wrong_scheme)
+    broken = [s.line + bad[0] for s in sentences for bad in [invalid_positions(s.tags or [], scheme)] if bad]
+    warnings = []
+    if skipped:
+        count = f"{len(skipped)} sentence{'s' if len(skipped) > 1 else ''}"
+        warnings.append(
+            f"{name}:{skipped[0][0]}: left out {count} with a tag that is not a tag, the first here: "
+            f"{skipped[0][1]} (--skip-bad-sentences)"
+        )
+    if broken:
+        warnings.append(
+            f"{name}:{broken[0]}: {len(broken)} sentence(s) have tag sequences that are not valid {scheme.upper()} "
+            f"(for example I-X after O); read as conlleval reads them (such an I-X starts an entity)"
+        )
+    return TaggedData(name, sentences, scheme, warnings)
+
+
+def _without_bad_tags(
+    sentences: list[Sentence], scheme: str | None, name: str, strict: bool = False
+) -> tuple[list[Sentence], list[tuple[int, str]]]:
+    """The sentences whose tags are all tags of ``scheme`` (of any scheme when None), and the (line, problem)
+    of the first bad tag of each other one; ``strict``: the first bad tag is an error naming its line."""
+    kept, skipped = [], []
+    for sentence in sentences:
+        bad = next(((i, p) for i, t in enumerate(sentence.tags or ()) if (p := _tag_problem(t, scheme))), None)
+        if bad is None:
+            kept.append(sentence)
+        elif strict:
+            raise DataError(bad[1], name, sentence.line + bad[0])
+        else:
+            skipped.append((sentence.line + bad[0], bad[1]))
+    if not kept:
+        raise DataError(f"every sentence has a tag that is not a tag; the first: {skipped[0][1]}", name, skipped[0][0])
+    return kept, skipped
+
+
+def _tag_problem(tag: str, scheme: str | None) -> str | None:
+    if scheme is None:
+        return tag_problem(tag)
+    if tag[0] not in PREFIXES[scheme] + "O":
+        prefixes = ", ".join(PREFIXES[scheme])
+        return f"{tag!r} is not a tag of the {scheme.upper()} scheme of this file (prefixes {prefixes})"
+    return None

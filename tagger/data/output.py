@@ -1,0 +1,131 @@
+"""Output files a command is asked to write (``tag --output``, ``evaluate --predictions``): whole or not at all.
+
+The text goes to a temporary file beside the target, renamed over it when the
+command succeeds, so the target holds the whole new output or, after an error
+or Ctrl-C, exactly what it held before; no temporary file is left. A target
+that is one of the command's input files is refused before any work (it would
+be read while it is replaced). An existing target that is not a regular file
+(``/dev/stdout``, a named pipe) is written to directly: it cannot be renamed over.
+This module does not import torch (the parent of ``tag --jobs`` never does).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from tagger.errors import OutputError, TaggerError
+
+
+class CheckedOutput:
+    """A text stream whose failed writes raise ``OutputError``; a closed pipe stays ``BrokenPipeError``."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OutputError(e) from None
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OutputError(e) from None
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+def new_file_mode() -> int:
+    """The mode ``open(path, "w")`` would give a new file: 0666 less the umask. The umask can only be
+    read by setting it; the two calls sit next to each other."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _cannot_write(path: str | Path, error: OSError) -> OutputError:
+    found = OutputError(error)
+    found.path = str(path)  # "F: cannot write the output: ..."
+    return found
+
+
+def refuse_inputs(target: str | Path, inputs: Iterable[str | Path], option: str) -> None:
+    """A ``TaggerError`` (status 2) where ``target`` is one of ``inputs`` (stdin, ``-``, is none of them)."""
+    for name in inputs:
+        if str(name) == "-":
+            continue
+        try:
+            same = os.path.samefile(target, name)
+        except OSError:  # one of them does not exist (yet)
+            same = os.path.realpath(target) == os.path.realpath(name)
+        if same:
+            raise TaggerError(f"{option} names an input file; refusing to overwrite it (write to another file)", target)
+
+
+@contextmanager
+def output_file(
+    path: str | Path | None, inputs: Iterable[str | Path] = (), option: str = "--output"
+) -> Iterator[TextIO]:
+    """A UTF-8 text stream for ``path`` (stdout for None or ``-``) whose failed writes raise ``OutputError``;
+    written atomically as the module says. ``inputs``: the files the command reads, which ``path`` may not
+    be; ``option`` names the option in that error."""
+    if path is None or str(path) == "-":
+        yield CheckedOutput(sys.stdout)
+        return
+    target = Path(path)
+    refuse_inputs(target, inputs, option)
+    try:
+        special = target.exists() and not stat.S_ISREG(target.stat().st_mode) and not target.is_dir()
+    except OSError:
+        special = False
+    if special:
+        try:
+            out = open(target, "w", encoding="utf-8", newline="")
+        except OSError as e:
+            raise _cannot_write(target, e) from None
+        with out:
+            yield CheckedOutput(out)
+        return
+    if target.is_dir():
+        raise _cannot_write(target, IsADirectoryError(21, "is a directory"))
+    with _temporary(target) as out:
+        yield out
+
+
+@contextmanager
+def _temporary(target: Path) -> Iterator[TextIO]:
+    """A temporary file beside ``target``, renamed to it if the block ends without an error, else removed."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:  # a missing or read-only folder: before any work
+        raise _cannot_write(target, e) from None
+    try:
+        os.fchmod(fd, new_file_mode())  # mkstemp makes the file private (0600)
+        with open(fd, "w", encoding="utf-8", newline="") as out:
+            yield CheckedOutput(out)
+            CheckedOutput(out).flush()
+            try:
+                os.fsync(out.fileno())
+            except OSError as e:
+                raise _cannot_write(target, e) from None
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

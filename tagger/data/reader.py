@@ -1,0 +1,471 @@
+"""Read CoNLL column files (and plain text lines) into sentences.
+
+Columns are separated by spaces or tabs; the token is the first column and
+the tag the last (or ``tag_column``). A blank line, or one of only spaces and
+tabs, ends a sentence; ``-DOCSTART-`` lines divide documents and are skipped.
+Files are UTF-8 unless another encoding is given (any text codec of Python's); a byte-order mark at the
+start and CRLF line ends are fine. ``-`` names stdin.
+Every problem is a ``DataError`` naming the file and line.
+
+Input that arrives slowly (a terminal, ``tail -f``) is read as it comes by
+``LineFeed``, which also says where the input paused, so a caller can answer
+what it has instead of waiting for more.
+
+A line of raw text longer than ``LINE_PIECE`` bytes is read in pieces (``line_pieces``), each cut
+after a space or tab where there is one: no copy of the whole line is ever made, and the tokenizer
+and the network never see more than a piece at once. A run of ``LINE_PIECE`` bytes with no space is
+cut where the piece ends (a token that long is split), with one warning naming the line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import re
+import select
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from tagger.data.schemes import tag_problem
+from tagger.errors import DataError, TaggerError
+
+_COLUMN_SEP = re.compile(r"[ \t]+")
+_BLANK = " \t\r\n\f\v"
+DOCSTART = "-DOCSTART-"
+PAUSE = 0.05  # seconds without new input after which the input counts as paused
+READ_SIZE = 1 << 16  # bytes per read of a file descriptor
+LINE_PIECE = 100_000  # bytes of a raw text line read, tokenized and tagged at once at most (a cut line's pieces)
+_CUT_AFTER = b" \t\f\v"  # a long line is cut after one of these where it can be (never inside a UTF-8 character)
+
+
+@dataclass
+class Sentence:
+    """One sentence: tokens, tags (None when the input has none) and where it came from."""
+
+    tokens: list[str]
+    tags: list[str] | None = None
+    line: int = 0  # 1-based line number of the first token (tokens sit on consecutive lines)
+    doc: int = 0  # document number, increasing through the stream (``iter_conll``: -DOCSTART- starts one)
+
+
+class InputStopped(Exception):
+    """Reading was stopped from another thread (``LineFeed.stop``) while it waited for input."""
+
+
+class LineFeed:
+    """The lines of a binary stream (bytes, line end included) as they arrive, with ``None`` where
+    the input paused: no new bytes for ``pause`` seconds since the last line (said once per pause).
+
+    A stream with a file descriptor is read with ``poll`` and ``os.read``, never through its
+    buffer, so ``stop()`` from another thread ends a wait for input at once (``InputStopped``);
+    a thread blocked in a buffered read of stdin could not be stopped, and the interpreter aborts
+    at exit when such a thread holds the buffer's lock. Give a stream nothing has read from yet.
+    A stream without one (in memory) is iterated as it is: it never waits.
+    With ``piece``, a line longer than that many bytes comes as its pieces (``line_pieces``), and
+    only a piece is held at once: a piece that does not end its line does not end in a newline.
+    """
+
+    def __init__(self, stream: Iterable[bytes], pause: float = PAUSE, piece: int | None = None):
+        self.stream = stream
+        self.pause = pause
+        self.piece = piece  # a line longer than this many bytes comes in pieces (``line_pieces``); None: whole
+        self._lock = threading.Lock()  # the wake-up pipe is closed by the reading thread, written by others
+        self._wake: tuple[int, int] | None = None  # (read end, write end) while reading waits on the stream
+        self._stopped = False
+
+    def stop(self) -> None:
+        """Make a read waiting for input (in any thread) give up with ``InputStopped``; safe at any time."""
+        with self._lock:
+            self._stopped = True
+            if self._wake is not None:
+                try:
+                    os.write(self._wake[1], b"x")
+                except BlockingIOError:  # the pipe is full of earlier wake-ups: the reader wakes anyway
+                    pass
+
+    def stopped(self) -> bool:
+        """Whether ``stop()`` was called."""
+        return self._stopped
+
+    def __iter__(self) -> Iterator[bytes | None]:
+        fd = _file_descriptor(self.stream)
+        if fd is None:
+            for line in self.stream:
+                yield from self._pieces(line)
+            return
+        with self._lock:
+            if self._stopped:
+                raise InputStopped
+            self._wake = os.pipe()
+            os.set_blocking(self._wake[1], False)
+        try:
+            yield from self._lines(fd)
+        finally:
+            with self._lock:
+                for end in self._wake:
+                    os.close(end)
+                self._wake = None
+
+    def _lines(self, fd: int) -> Iterator[bytes | None]:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.register(self._wake[0], select.POLLIN)
+        partial: list[bytes] = []  # a line not ended yet, in pieces
+        paused = False  # a pause was said and no byte has come since: wait without a time limit
+        while True:
+            events = poller.poll(None if paused else self.pause * 1000)
+            if not events:
+                paused = True
+                yield None
+                continue
+            if any(ready == self._wake[0] for ready, _ in events):
+                raise InputStopped
+            try:
+                data = os.read(fd, READ_SIZE)
+            except BlockingIOError:  # stdin left non-blocking by another program: nothing there after all
+                continue
+            paused = False
+            if not data:  # end of input
+                if partial:
+                    yield from self._pieces(b"".join(partial))
+                return
+            if b"\n" not in data:
+                partial.append(data)
+                if self.piece and sum(map(len, partial)) > self.piece + 3:
+                    rest = yield from _leading_pieces(b"".join(partial), self.piece)
+                    partial = [rest]
+                continue
+            lines = data.split(b"\n")
+            if partial:
+                lines[0] = b"".join(partial) + lines[0]
+            rest = lines.pop()
+            partial = [rest] if rest else []
+            for line in lines:
+                yield from self._pieces(line + b"\n")
+
+    def _pieces(self, line: bytes) -> Iterable[bytes]:
+        return line_pieces(line, self.piece) if self.piece and len(line) > self.piece else (line,)
+
+
+def _piece_end(data: bytes, start: int, piece: int) -> int:
+    """Where the piece of a line that starts at ``start`` ends, when more than ``piece`` bytes of the line are left:
+    after the last space or tab (``_CUT_AFTER``) in its ``piece`` bytes, else at the first character boundary from
+    ``piece`` bytes on. Only those bytes (and 3 more) decide it, so a reader that starts at any piece cuts the
+    same pieces (a worker of ``tag --jobs`` given some of a line's pieces cuts them as the whole line is cut)."""
+    limit = start + piece
+    last = max(data.rfind(space, start, limit) for space in (b" ", b"\t", b"\f", b"\v"))
+    if last >= 0:
+        return last + 1
+    while limit < len(data) and data[limit] & 0xC0 == 0x80:  # a UTF-8 continuation byte: inside a character
+        limit += 1
+    return limit
+
+
+def _leading_pieces(data: bytes, piece: int) -> Iterator[bytes]:
+    """Yield the pieces of ``data`` (the start of a line that goes on) that are sure to be whole; returns the rest."""
+    start = 0
+    while len(data) - start > piece + 3:
+        end = _piece_end(data, start, piece)
+        yield data[start:end]
+        start = end
+    return data[start:]
+
+
+def line_pieces(line: bytes, piece: int = LINE_PIECE) -> Iterator[bytes]:
+    """A whole line (its end included, if any) in pieces of at most ``piece`` bytes, cut after a space or tab
+    where there is one (``_piece_end``: a run of ``piece`` bytes with none is cut inside, 3 bytes more at most)."""
+    start = 0
+    while len(line) - start > piece:
+        end = _piece_end(line, start, piece)
+        yield line[start:end]
+        start = end
+    if start < len(line):
+        yield line[start:] if start else line
+
+
+def _file_descriptor(stream: object) -> int | None:
+    try:
+        return stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, io.UnsupportedOperation, ValueError):
+        return None
+
+
+UTF8 = "utf-8"
+ENCODINGS_HINT = "Python's codec names: utf-8, latin-1, cp1252, utf-16, shift_jis, ..."
+STDIN = "<stdin>"
+
+
+def text_encoding(encoding: str) -> str:
+    """The codec name of a text encoding Python knows (``latin1`` gives ``iso8859-1``); a ``TaggerError``
+    for a name it does not know, or for a codec that is not a text encoding (``base64``, ``rot13``)."""
+    try:
+        found = codecs.lookup(encoding).name
+        "".encode(encoding)  # refuses a bytes-to-bytes or str-to-str codec
+    except (LookupError, TypeError):
+        raise TaggerError(f"unknown text encoding {encoding!r} ({ENCODINGS_HINT})") from None
+    return found
+
+
+def _undecodable(bad: int, name: str, line: int | None, offset: int, encoding: str, column: int | None) -> DataError:
+    """The error for input that does not decode: the byte, its offset in the input (and column in its line)."""
+    shown = "UTF-8" if text_encoding(encoding) == UTF8 else encoding
+    where = f"at column {column}, byte offset {offset}" if column is not None else f"at byte offset {offset}"
+    return DataError(
+        f"bytes that are not {shown} (byte 0x{bad:02x} {where}); --encoding reads another encoding", name, line
+    )
+
+
+def undecodable_line(raw: bytes, name: str, number: int, offset: int, column: int = 0) -> DataError | None:
+    """The error for the UTF-8 input line (or piece of a line, from byte ``column`` of it) ``raw``
+    (line ``number``, from byte ``offset`` of the input); None if it decodes."""
+    try:
+        raw.decode(UTF8)
+    except UnicodeDecodeError as err:
+        return _undecodable(raw[err.start], name, number, offset + err.start, UTF8, column + err.start + 1)
+    return None
+
+
+def decoded_lines(
+    stream: Iterable[bytes | None], name: str, encoding: str = UTF8, warn: bool = True
+) -> Iterator[tuple[int, str, int] | None]:
+    """Yield (line number, text without line end, length with line end) for each line,
+    and ``None`` for each pause in the input (``LineFeed``'s ``None``).
+
+    Text is decoded strictly, by default as UTF-8 line by line, so a bad byte is reported
+    with its line and its byte offset in the input; a byte-order mark on the first line is dropped.
+    The pieces of a long line (``LineFeed``'s ``piece``) come one by one, with the line's number;
+    one cut inside a run with no space is said once per line on stderr (``warn``).
+    Another ``encoding`` (any text codec of Python's) is decoded as a stream and cut into lines
+    at its own line feeds, so an encoding whose line feed is not the byte 0x0a (UTF-16) reads right
+    (its long lines are joined again, not cut).
+    """
+    if text_encoding(encoding) not in (UTF8, "utf-8-sig"):
+        yield from _first_line_unmarked(_decoded_any(stream, name, encoding))
+        return
+    first, offset = True, 0
+    for item in numbered_pieces(stream, name, warn):
+        if item is None:
+            yield None
+            continue
+        number, raw, column = item
+        try:
+            text = raw.decode(UTF8)
+        except UnicodeDecodeError:
+            raise undecodable_line(raw, name, number, offset, column) from None
+        offset += len(raw)
+        if first and text.startswith("\ufeff"):
+            text = text[1:]
+        first = False
+        length = len(text)
+        yield number, text.rstrip("\r\n"), length
+
+
+def _first_line_unmarked(lines: Iterator[str | None]) -> Iterator[tuple[int, str, int] | None]:
+    """``decoded_lines``' entries for decoded lines (line end included): a byte-order mark opening the first dropped."""
+    number = 0
+    for text in lines:
+        if text is None:
+            yield None
+            continue
+        number += 1
+        if number == 1 and text.startswith("\ufeff"):
+            text = text[1:]
+        yield number, text.rstrip("\r\n"), len(text)
+
+
+def _decoded_any(stream: Iterable[bytes | None], name: str, encoding: str) -> Iterator[str | None]:
+    """The lines of a stream of bytes in ``encoding``, decoded as they come (line end included), and None
+    for each pause; the pieces of bytes may end anywhere, even inside a character."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    at = {"lines": 0, "offset": 0}  # lines given; bytes given to the decoder
+    pending = ""  # text of a line not ended yet
+
+    def decode(raw: bytes, final: bool) -> str:
+        state = decoder.getstate()
+        try:
+            text = decoder.decode(raw, final=final)
+        except UnicodeDecodeError as err:
+            raise _stream_error(err, state, raw, encoding, name, at["lines"] + 1, at["offset"]) from None
+        at["offset"] += len(raw)
+        return text
+
+    for raw in stream:
+        if raw is None:
+            yield None
+            continue
+        *lines, pending = (pending + decode(raw, False)).split("\n")
+        for line in lines:
+            at["lines"] += 1
+            yield line + "\n"
+    pending += decode(b"", True)  # bytes held at the end: a character cut short is an error
+    if pending:
+        yield pending
+
+
+def _stream_error(
+    err: UnicodeDecodeError, state: tuple, raw: bytes, encoding: str, name: str, line: int, offset: int
+) -> DataError:
+    """The error for bytes of ``raw`` (given at byte ``offset``) that do not decode; the decoder was in
+    ``state``, and the bytes it held are the first of ``err.object``."""
+    held = len(state[0])
+    before = max(err.start - held, 0)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    decoder.setstate(state)
+    try:  # the line: the line feeds of the text before the bad byte
+        line += decoder.decode(raw[:before]).count("\n")
+    except UnicodeDecodeError:
+        pass
+    return _undecodable(err.object[err.start], name, line, offset - held + err.start, encoding, None)
+
+
+def numbered_pieces(
+    stream: Iterable[bytes | None], name: str, warn: bool = True
+) -> Iterator[tuple[int, bytes, int] | None]:
+    """(line number, bytes, column) for each line or piece of a line (``LineFeed``'s ``piece``), the column
+    counting the bytes of the line's earlier pieces; ``None`` for each pause. A line cut in a run with
+    no space (``line_pieces``) is said once on stderr (``warn``)."""
+    number = warned = column = 0
+    last = b"\n"  # the previous item: a line's end, or a piece of a line that goes on
+    for raw in stream:
+        if raw is None:
+            yield None
+            continue
+        if last.endswith(b"\n"):
+            number, column = number + 1, 0
+        else:
+            column += len(last)
+            if warn and warned != number and last[-1:] not in _CUT_AFTER:
+                warn_cut(name, number)
+                warned = number
+        last = raw
+        yield number, raw, column
+
+
+def warn_cut(name: str, number: int) -> None:
+    """The one warning for a line with a run of ``LINE_PIECE`` bytes and no space in it (``line_pieces``)."""
+    sys.stderr.write(
+        f"warning: {name}:{number}: a run of more than {LINE_PIECE:,} bytes with no space or tab: "
+        f"cut every {LINE_PIECE:,} bytes (a token that long is split)\n"
+    )
+    sys.stderr.flush()
+
+
+def iter_conll(
+    stream: Iterable[bytes | None],
+    name: str,
+    tag_column: int = -1,
+    with_tags: bool = True,
+    check_tags: bool = True,
+    encoding: str = UTF8,
+) -> Iterator[Sentence | None]:
+    """Yield the sentences of a CoNLL column stream, one at a time, and ``None`` for each pause
+    in the input (from a ``LineFeed``; a file never pauses). A sentence ends at a blank line only.
+
+    ``Sentence.doc`` numbers the documents from 0: each -DOCSTART- line starts a new one; before the
+    first -DOCSTART- (a file without any) every sentence is a document of its own, since nothing
+    says which sentences belong together. ``check_tags=False`` keeps tags that are not tags (the caller
+    leaves out their sentences) instead of an error. ``encoding``: as ``decoded_lines`` takes it."""
+    tokens: list[str] = []
+    tags: list[str] = []
+    columns = 0
+    first = 0
+    doc = -1  # the current document's number; -1 before the first sentence or -DOCSTART-
+    marked = False  # a -DOCSTART- has been seen: sentences share the current document
+    for line in decoded_lines(stream, name, encoding):
+        if line is None:
+            yield None
+            continue
+        number, text, _ = line
+        stripped = text.strip(_BLANK)
+        docstart = bool(stripped) and _COLUMN_SEP.split(stripped, 1)[0] == DOCSTART
+        if not stripped or docstart:
+            if tokens:
+                yield Sentence(tokens, tags if with_tags else None, first, doc)
+                tokens, tags = [], []
+            if docstart:
+                doc, marked = doc + 1, True
+            continue
+        fields = _COLUMN_SEP.split(stripped)
+        if not tokens:
+            columns, first = len(fields), number
+            if not marked:
+                doc += 1
+        elif len(fields) != columns:
+            raise DataError(
+                f"{len(fields)} columns where this sentence has {columns} (line {first} starts it)",
+                name,
+                number,
+            )
+        tokens.append(fields[0])
+        if with_tags:
+            if len(fields) < 2:
+                raise DataError("a token with no tag column (expected 'token ... tag')", name, number)
+            try:
+                tag = fields[tag_column]
+            except IndexError:
+                raise DataError(
+                    f"no column {tag_column} for the tag: the line has {len(fields)} columns",
+                    name,
+                    number,
+                ) from None
+            problem = tag_problem(tag) if check_tags else None
+            if problem:
+                raise DataError(problem, name, number)
+            tags.append(tag)
+    if tokens:
+        yield Sentence(tokens, tags if with_tags else None, first, doc)
+
+
+def open_binary(path: str | Path) -> BinaryIO:
+    """Open a data file for reading, with one-line errors for the usual mistakes."""
+    path = Path(path)
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise DataError("no such file", str(path)) from None
+    except IsADirectoryError:
+        raise DataError("is a directory, not a file", str(path)) from None
+    except PermissionError:
+        raise DataError("permission denied", str(path)) from None
+    except OSError as err:
+        raise DataError(err.strerror or str(err), str(path)) from None
+
+
+def check_inputs(paths: Iterable[str | Path]) -> None:
+    """Each input file (``-``: stdin) exists and is no folder, checked before any work: a run over many
+    files does not stop at a missing one after it wrote the output of the others."""
+    for path in paths:
+        if str(path) == "-":
+            continue
+        if not os.path.exists(path):
+            raise DataError("no such file", str(path))
+        if os.path.isdir(path):
+            raise DataError("is a directory, not a file", str(path))
+
+
+def read_conll(
+    path: str | Path, tag_column: int = -1, with_tags: bool = True, encoding: str = UTF8, check_tags: bool = True
+) -> list[Sentence]:
+    """All sentences of a CoNLL file (stdin for ``-``) in ``encoding``; an error if it holds none
+    (``check_tags``: as ``iter_conll``)."""
+    text_encoding(encoding)  # an unknown name is refused before the file is opened
+    if str(path) == "-":
+        sentences = list(iter_conll(sys.stdin.buffer, STDIN, tag_column, with_tags, check_tags, encoding))
+        path = STDIN
+    else:
+        with open_binary(path) as stream:
+            sentences = list(iter_conll(stream, str(path), tag_column, with_tags, check_tags, encoding))
+    if not sentences:
+        raise DataError("no sentences (the file is empty, or holds only blank and -DOCSTART- lines)", str(path))
+    return sentences
+
+
+def split_token_line(text: str) -> list[str]:
+    """The tokens of a line of pre-tokenized input (separated by spaces or tabs); none for a blank line."""
+    stripped = text.strip(_BLANK)
+    return _COLUMN_SEP.split(stripped) if stripped else []

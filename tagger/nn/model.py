@@ -1,0 +1,336 @@
+"""The BiLSTM-CRF network and its configuration.
+
+Token features (word embedding, a character encoder over the token's
+characters, a small case embedding) feed a bidirectional LSTM or GRU; the
+forward and backward states at each token are concatenated (2 x hidden) and
+projected to tag scores, and the CRF of ``pytorch-crf`` scores whole tag
+sequences (the loss) and picks the best one (Viterbi, optionally constrained
+to sequences valid in the tag scheme).
+
+With document context (``ModelConfig.context == "document"``) each token's
+state is joined by the mean of the states of the other mentions of its
+lowercased form in its document (``pool_mentions``), so a name spelled out
+once lends its evidence to its other mentions; the projection then reads
+4 x hidden.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+from torchcrf import CRF
+
+from tagger.data.schemes import transition_rules
+from tagger.data.vocabulary import CASES
+from tagger.nn.config import CELLS as CELLS
+from tagger.nn.config import CHAR_ENCODERS as CHAR_ENCODERS
+from tagger.nn.config import ModelConfig
+from tagger.nn.likelihood import log_likelihood
+from tagger.nn.tensors import Batch
+from tagger.nn.viterbi import NEG, viterbi_decode
+
+
+class Dropout(nn.Module):
+    """Inverted dropout drawing its mask with ``rand`` rather than ``nn.Dropout``'s ``bernoulli_``,
+    which costs more on a CPU, forward and backward, at the sizes of a batch here.
+
+    ``locked``: over a (batch, time, features) input, one mask per sentence,
+    the same features dropped at every token (variational dropout, Gal &
+    Ghahramani 2016), instead of a fresh mask per token.
+    """
+
+    def __init__(self, p: float, locked: bool = False):
+        super().__init__()
+        self.p = p
+        self.locked = locked
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        shape = (x.shape[0], 1, x.shape[2]) if self.locked and x.dim() == 3 else x.shape
+        keep = (torch.rand(shape, device=x.device) >= self.p).to(x.dtype)  # shape: like x, or (batch, 1, features)
+        return x * keep.mul_(1.0 / (1.0 - self.p))
+
+
+class CharCNN(nn.Module):
+    """Max-pooled convolution over a token's characters (padding masked out).
+
+    The convolution runs over the forms' characters laid end to end, with
+    ``kernel // 2`` padding characters between forms (so no window reaches
+    into a neighbour), as one matrix product: the same numbers as
+    ``nn.Conv1d`` over the padded (forms, chars) tensor with the padding
+    masked, but without computing the padding (in a batch of real text it
+    outnumbers the real characters) and without oneDNN's per-call overhead,
+    which dominates convolutions this small. The parameters are an
+    ``nn.Conv1d``'s.
+    """
+
+    def __init__(self, num_chars: int, dim: int, filters: int, kernel: int):
+        super().__init__()
+        self.embed = nn.Embedding(num_chars, dim, padding_idx=0)
+        self.conv = nn.Conv1d(dim, filters, kernel, padding=kernel // 2)
+        self.out_dim = filters
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        forms, width = chars.shape
+        kernel = self.conv.kernel_size[0]
+        side = kernel // 2
+        lengths = (chars != 0).sum(dim=1)  # shape: (forms,)
+        cols = torch.arange(width + side, device=chars.device)  # shape: (width + side,)
+        # Each form's characters, then ``side`` padding characters.
+        keep = cols < (lengths + side).unsqueeze(1)  # shape: (forms, width + side)
+        laid = nn.functional.pad(chars, (0, side))[keep]  # shape: (n,)
+        n = laid.shape[0]
+        x = self.embed(nn.functional.pad(laid, (side, side)))  # shape: (n + 2 * side, dim); padding embeds to 0
+        windows = torch.cat([x[i : i + n] for i in range(kernel)], dim=1)  # shape: (n, kernel * dim)
+        weight = self.conv.weight.permute(0, 2, 1).reshape(self.out_dim, -1)  # shape: (filters, kernel * dim)
+        out = torch.addmm(self.conv.bias, windows, weight.t())  # shape: (n, filters)
+        out = torch.cat([out, out.new_full((1, self.out_dim), float("-inf"))])  # row n: -inf for the padding
+        where = keep.flatten().cumsum(0).view(forms, width + side)[:, :width] - 1  # shape: (forms, width)
+        where = where.masked_fill(cols[:width] >= lengths.unsqueeze(1), n)
+        return out[where].max(dim=1).values  # shape: (forms, filters)
+
+
+class CharLSTM(nn.Module):
+    """Final states of a bidirectional LSTM over a token's characters."""
+
+    def __init__(self, num_chars: int, dim: int, hidden: int):
+        super().__init__()
+        self.embed = nn.Embedding(num_chars, dim, padding_idx=0)
+        self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
+        self.out_dim = 2 * hidden
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        lengths = (chars != 0).sum(dim=1).clamp(min=1)  # shape: (forms,)
+        packed = pack_padded_sequence(self.embed(chars), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        _, (h, _) = self.lstm(packed)  # h shape: (2, forms, hidden)
+        return torch.cat([h[0], h[1]], dim=1)  # shape: (forms, 2 * hidden)
+
+
+class BiRNN(nn.Module):
+    """A bidirectional LSTM or GRU over a padded batch: forward and backward states concatenated.
+
+    The backward direction runs forwards over each sentence reversed within
+    its own length, so in both directions padding comes after the real
+    tokens and never reaches them: a sentence gets the same states alone as
+    beside longer ones, as with packed sequences. Unlike packed sequences,
+    this keeps the fused (oneDNN) recurrent kernels in training too, which
+    packed input gives up on a CPU.
+    """
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, layers: int, dropout: float):
+        super().__init__()
+        rnn = nn.LSTM if cell == "lstm" else nn.GRU
+        self.forwards = nn.ModuleList()
+        self.backwards = nn.ModuleList()
+        for layer in range(layers):
+            size = input_size if layer == 0 else 2 * hidden_size
+            self.forwards.append(rnn(size, hidden_size, batch_first=True))
+            self.backwards.append(rnn(size, hidden_size, batch_first=True))
+        self.between = Dropout(dropout)
+        self.hidden_size = hidden_size
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        batch, time, _ = x.shape
+        steps = torch.arange(time, device=x.device).expand(batch, time)  # shape: (batch, time)
+        ends = lengths.to(x.device).unsqueeze(1)  # shape: (batch, 1)
+        reverse = torch.where(steps < ends, ends - 1 - steps, steps)  # shape: (batch, time)
+        for layer, (fwd, bwd) in enumerate(zip(self.forwards, self.backwards)):
+            if layer > 0:
+                x = self.between(x)
+            ahead, _ = fwd(x)  # shape: (batch, time, hidden)
+            flipped = x.gather(1, reverse.unsqueeze(2).expand(-1, -1, x.shape[2]))
+            behind, _ = bwd(flipped)  # shape: (batch, time, hidden), in reversed order
+            behind = behind.gather(1, reverse.unsqueeze(2).expand(-1, -1, self.hidden_size))
+            x = torch.cat([ahead, behind], dim=2)  # shape: (batch, time, 2 * hidden)
+        return x
+
+
+class BiLSTMCRF(nn.Module):
+    def __init__(self, config: ModelConfig, tags: list[str] | None = None):
+        super().__init__()
+        self.config = config
+        c = config
+        self.word_embed = nn.Embedding(c.num_words, c.word_dim, padding_idx=0)
+        # Pretrained vectors of words not in the training data: looked up, never trained.
+        self.register_buffer("extra_vectors", torch.zeros(c.num_extra_words, c.word_dim))
+        feature_dim = c.word_dim
+        self.char_encoder: nn.Module | None = None
+        if c.char_encoder == "cnn":
+            self.char_encoder = CharCNN(c.num_chars, c.char_dim, c.char_size, c.char_kernel)
+        elif c.char_encoder == "lstm":
+            self.char_encoder = CharLSTM(c.num_chars, c.char_dim, c.char_size)
+        if self.char_encoder is not None:
+            feature_dim += self.char_encoder.out_dim
+        self.case_embed = nn.Embedding(len(CASES), c.case_dim, padding_idx=0) if c.case_dim else None
+        feature_dim += c.case_dim
+        self.rnn = BiRNN(c.cell, feature_dim, c.hidden_size, c.layers, c.dropout)
+        self.dropout = Dropout(c.dropout, c.locked_dropout)
+        self.context = c.context == "document"
+        self.project = nn.Linear((4 if self.context else 2) * c.hidden_size, c.num_tags)
+        self.crf = CRF(c.num_tags, batch_first=True)
+        allowed, start, end = _constraint_masks(tags, c.scheme) if tags else (None, None, None)
+        self.register_buffer("allowed", allowed, persistent=False)
+        self.register_buffer("start_allowed", start, persistent=False)
+        self.register_buffer("end_allowed", end, persistent=False)
+
+    def embed_words(self, words: torch.Tensor) -> torch.Tensor:
+        """Word vectors; ids past the trained table index the frozen pretrained one. shape: (..., word_dim)"""
+        trained = self.config.num_words
+        # A loaded model's tables may be 16-bit (model_file.half_tables): the rows looked up take the network's dtype
+        dtype = self.project.weight.dtype
+        if self.config.num_extra_words == 0:
+            return self.word_embed(words).to(dtype)
+        extra = words >= trained  # shape: (...)
+        x = self.word_embed(words.masked_fill(extra, 0)).to(dtype)  # shape: (..., word_dim)
+        if bool(extra.any()):
+            frozen = self.extra_vectors[(words - trained).clamp(min=0)].to(dtype)  # shape: (..., word_dim)
+            x = torch.where(extra.unsqueeze(-1), frozen, x)
+        return x
+
+    def emissions(self, batch: Batch, form_features: torch.Tensor | None = None) -> torch.Tensor:
+        """Tag scores for every token. shape: (batch, time, tags)
+
+        ``form_features`` (forms, char_out) are the character encoder's output for
+        a form table that ``batch.forms`` indexes, computed once for many batches.
+        With document context the batch is its own window: it must hold whole documents
+        (training's batches do; a tagging window's batches go to ``window_emissions``).
+        """
+        states = self.states(batch, form_features)  # shape: (batch, time, 2 * hidden)
+        if not self.context:
+            return self.scores(states)
+        return self._with_context([states], [batch])[0]
+
+    def window_emissions(self, batches: list[Batch], form_features: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """``emissions`` of each of a window's batches; with document context, each token pools the
+        mentions of its word over its whole document, whichever batches of the window hold them. Each
+        shape: (batch, time, tags)"""
+        if not self.context or not batches:
+            return [self.emissions(b, form_features) for b in batches]
+        return self._with_context([self.states(b, form_features) for b in batches], batches)
+
+    def _with_context(self, states: list[torch.Tensor], batches: list[Batch]) -> list[torch.Tensor]:
+        """Tag scores of batches whose tokens pool the states (each (batch, time, 2 * hidden)) of their
+        document's other mentions over all the batches. Each shape: (batch, time, tags)
+
+        In training (dropout on the joined states) the pooled states are made; otherwise the projection,
+        being linear, is applied first and the pooling averages tag scores: the same numbers, for a
+        twelfth of the memory traffic (tags instead of 2 x hidden numbers per token)."""
+        for b in batches:
+            if b.docs is None or b.keys is None:
+                raise ValueError("a model with document context needs batches with docs and keys (arrays.py, context)")
+        docs = torch.cat([b.docs.unsqueeze(1).expand_as(b.mask)[b.mask] for b in batches])  # shape: (tokens,)
+        keys = torch.cat([b.keys[b.mask] for b in batches])  # shape: (tokens,)
+        sizes = [int(b.mask.sum()) for b in batches]
+        if self.training and self.dropout.p > 0:
+            flat = torch.cat([s[b.mask] for s, b in zip(states, batches)])  # shape: (tokens, 2 * hidden)
+            pooled = pool_mentions(flat, docs, keys).split(sizes)
+            return [self.scores(s, _unflat(p, b.mask, s)) for s, b, p in zip(states, batches, pooled)]
+        width, tags = states[0].shape[2], self.project.out_features
+        weight = self.project.weight  # shape: (tags, 4 * hidden): the own state's columns, then the pooled's
+        both = torch.cat([weight[:, :width], weight[:, width:]])  # shape: (2 * tags, 2 * hidden)
+        scored = [nn.functional.linear(s, both) for s in states]  # each shape: (batch, time, 2 * tags)
+        flat = torch.cat([y[:, :, tags:][b.mask] for y, b in zip(scored, batches)])  # shape: (tokens, tags)
+        pooled = pool_mentions(flat, docs, keys).split(sizes)  # each shape: (batch tokens, tags)
+        own = [y[:, :, :tags] + self.project.bias for y in scored]  # each shape: (batch, time, tags)
+        return [e + _unflat(p, b.mask, e) for e, b, p in zip(own, batches, pooled)]
+
+    def states(self, batch: Batch, form_features: torch.Tensor | None = None) -> torch.Tensor:
+        """The encoder's states of every token. shape: (batch, time, 2 * hidden)"""
+        parts = [self.embed_words(batch.words)]  # shape: (batch, time, word_dim)
+        if self.char_encoder is not None:
+            per_form = form_features if form_features is not None else self.char_encoder(batch.chars)
+            # per_form shape: (forms, char_out)
+            parts.append(per_form[batch.forms])  # shape: (batch, time, char_out)
+        if self.case_embed is not None:
+            parts.append(self.case_embed(batch.cases))  # shape: (batch, time, case_dim)
+        x = self.dropout(torch.cat(parts, dim=2))  # shape: (batch, time, features)
+        return self.rnn(x, batch.lengths)  # shape: (batch, time, 2 * hidden)
+
+    def scores(self, states: torch.Tensor, pooled: torch.Tensor | None = None) -> torch.Tensor:
+        """Tag scores from the encoder's states (batch, time, 2 * hidden), joined by the pooled states
+        of the other mentions (same shape) with document context. shape: (batch, time, tags)"""
+        if pooled is not None:
+            states = torch.cat([states, pooled], dim=2)  # shape: (batch, time, 4 * hidden)
+        return self.project(self.dropout(states))  # shape: (batch, time, tags)
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """Mean negative log-likelihood of the gold tags per sentence."""
+        if batch.tags is None:
+            raise ValueError("loss needs a batch with tags")
+        # torchcrf's log-likelihood with its parameters (see likelihood.py for why not ``self.crf(...)``)
+        return -log_likelihood(self.crf, self.emissions(batch), batch.tags, batch.mask).mean()
+
+    def crf_parameters(self, exact: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The CRF's start (tags,), transition (tags, tags) and end (tags,) scores, constrained to the
+        scheme when decoding is.
+
+        For decoding a forbidden one gets ``NEG`` added: the best path never takes one while a valid
+        path exists. With ``exact`` it is -inf instead, so that an invalid sequence has probability
+        exactly 0 (``marginals``, ``nbest``); Viterbi keeps the finite penalty, so its answers stay
+        those of the plain CRF arithmetic.
+        """
+        return self.constrain(self.crf.start_transitions, self.crf.transitions, self.crf.end_transitions, exact)
+
+    def constrain(
+        self, start: torch.Tensor, trans: torch.Tensor, end: torch.Tensor, exact: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """CRF scores (start (tags,), transitions (tags, tags), end (tags,)) with this model's scheme
+        constraints applied as ``crf_parameters`` says, when decoding is constrained."""
+        if not (self.config.constrained and self.allowed is not None):
+            return start, trans, end
+        if exact:
+            return (
+                start.masked_fill(~self.start_allowed, -torch.inf),
+                trans.masked_fill(~self.allowed, -torch.inf),
+                end.masked_fill(~self.end_allowed, -torch.inf),
+            )
+        return start + (~self.start_allowed) * NEG, trans + (~self.allowed) * NEG, end + (~self.end_allowed) * NEG
+
+    def decode_emissions(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+        return viterbi_decode(emissions, mask, *self.crf_parameters())
+
+    def decode(self, batch: Batch, form_features: torch.Tensor | None = None) -> list[list[int]]:
+        """Best tag ids for each sentence of the batch."""
+        return self.decode_emissions(self.emissions(batch, form_features), batch.mask)
+
+    def form_features(self, buckets: list, forms: int) -> torch.Tensor | None:
+        """Character features of a window's whole form table (see ``arrays.window_arrays``). shape: (forms, char_out)"""
+        if self.char_encoder is None:
+            return None
+        device = self.word_embed.weight.device
+        table = torch.empty(forms, self.char_encoder.out_dim, device=device)
+        for bucket in buckets:
+            chars = bucket.chars.to(device)
+            table[bucket.start : bucket.start + chars.shape[0]] = self.char_encoder(chars)
+        return table
+
+
+def _unflat(values: torch.Tensor, mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """The real tokens' ``values`` (tokens, features) laid out as ``like`` (batch, time, features), zeros on
+    padding. shape: like ``like``"""
+    return like.new_zeros(like.shape).masked_scatter(mask.unsqueeze(2), values)
+
+
+def pool_mentions(states: torch.Tensor, docs: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """For each of n tokens, the mean of the ``states`` (n, features) of the other tokens with the same
+    ``docs`` (n,) and ``keys`` (n,) (zeros when there is none): one group id per (document, key) pair,
+    one ``index_add_`` of the states into their groups, then (sum - own) / (count - 1). shape: (n, features)"""
+    if states.shape[0] == 0:
+        return states.clone()
+    span = int(keys.max()) + 1
+    _, group = torch.unique(docs * span + keys, return_inverse=True)  # shape: (n,) group of each token
+    groups = int(group.max()) + 1
+    sums = states.new_zeros(groups, states.shape[1]).index_add_(0, group, states)  # shape: (groups, features)
+    counts = torch.bincount(group, minlength=groups)  # shape: (groups,)
+    others = (counts[group] - 1).clamp(min=1).unsqueeze(1).to(states.dtype)  # shape: (n, 1)
+    return (sums[group] - states) / others  # shape: (n, features); zeros when alone
+
+
+def _constraint_masks(tags: list[str], scheme: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    allowed, may_start, may_end = transition_rules(scheme)
+    matrix = torch.tensor([[allowed(a, b) for b in tags] for a in tags], dtype=torch.bool)  # shape: (tags, tags)
+    start = torch.tensor([may_start(t) for t in tags], dtype=torch.bool)  # shape: (tags,)
+    end = torch.tensor([may_end(t) for t in tags], dtype=torch.bool)  # shape: (tags,)
+    return matrix, start, end

@@ -1,0 +1,122 @@
+"""Tagging a corpus of many files on a Dask cluster (``pip install -e ".[dask]"``).
+
+Each input file is one task: a worker tags it with ``predictor.tag_file``, the
+function behind ``tagger tag FILE``, so its output is byte for byte what that
+command writes; a model that reads context sees each file's documents whole,
+as that command does (a task is never part of a file, and a document never
+spans two files). The output goes to a temporary file beside the final one and
+is renamed into place when complete: a task retried after its worker died
+never leaves half a file. Each worker process loads a model file once and
+keeps it for every later task (``_cached_load``).
+
+    from dask.distributed import Client
+    from tagger.tagging.dask import tag_files
+
+    client = Client("scheduler:8786")  # or Client(LocalCluster(...))
+    outputs = tag_files(client, sorted(Path("news").glob("*.txt")), "model.pt", "tagged/", input_kind="text")
+
+This module imports dask only inside ``tag_files``; workers need the tagger
+and the model file at the same path (a shared file system), or pass a path
+each worker can read.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from tagger.errors import DataError
+from tagger.nn.shipped import resolve
+
+__all__ = ["output_paths", "tag_files"]
+
+_MODELS: dict[tuple, object] = {}  # in a worker process: loaded models by (path, device, modification time)
+_MODELS_LOCK = threading.Lock()
+
+
+def output_paths(paths: Iterable[str | Path], out_dir: str | Path, output_format: str = "conll") -> list[Path]:
+    """Where each input's output goes: ``out_dir/<input name>.<format>``; an error if two inputs share a name."""
+    out_dir = Path(out_dir)
+    outputs, seen = [], {}
+    for path in paths:
+        target = out_dir / f"{Path(path).name}.{output_format}"
+        if target in seen:
+            raise DataError(f"two inputs would write {target.name}: {seen[target]} and {path}", str(out_dir))
+        seen[target] = path
+        outputs.append(target)
+    return outputs
+
+
+def tag_files(
+    client, paths: Iterable[str | Path], model_path: str | Path, out_dir: str | Path, **tag_options
+) -> list[Path]:
+    """Tag each file in ``paths`` on the cluster behind ``client``, one output per input in ``out_dir``.
+
+    ``tag_options`` are ``predictor.tag_file``'s (``input_kind``, ``output_format``, ``batch_size``,
+    ``device``, ``threads``, ``workers``). Returns the output paths in input order once all are
+    written; a task whose worker died is run again by Dask, and an error in a file is raised here.
+    """
+    paths = [Path(p) for p in paths]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise DataError(f"no such file: {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
+    outputs = output_paths(paths, out_dir, tag_options.get("output_format", "conll"))
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    # A Dask worker process is a daemon and may not start processes of its own: read and tag in the task's process.
+    tag_options.setdefault("workers", 0)
+    tag_options.setdefault("jobs", 1)
+    model = str(resolve(model_path).resolve())  # a shipped model's name, as tagger tag -m NAME reads it
+    futures = client.map(
+        tag_one,
+        [str(p.resolve()) for p in paths],
+        [str(o.resolve()) for o in outputs],
+        model_path=model,
+        options=tag_options,
+        pure=False,  # a retried or repeated call must run again, not reuse a result
+    )
+    try:
+        client.gather(futures)  # raises the first task's error, if any
+    finally:
+        for target in outputs:  # what attempts killed mid-write left (a finished attempt renamed its own)
+            for stale in target.parent.glob(f".{target.name}.*.tmp"):
+                stale.unlink(missing_ok=True)
+    return outputs
+
+
+def tag_one(path: str, out_path: str, model_path: str, options: dict) -> int:
+    """Tag one file into ``out_path`` (written whole or not at all); returns the sentence count."""
+    from tagger.tagging import predictor
+
+    loaded = _cached_load(model_path, options.get("device", "cpu"))  # read once per worker process
+    target = Path(out_path)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8", newline="") as out:
+            count = predictor.tag_file(path, out, model_path, loaded=loaded, **options)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return count
+
+
+def _cached_load(path: str | Path, device: str = "cpu"):
+    """``model_file.load_model`` once per model file and device in this process."""
+    from tagger.nn.model_file import load_model
+
+    try:
+        key = (str(Path(path).resolve()), str(device), Path(path).stat().st_mtime_ns)
+    except OSError:
+        return load_model(path, device=device)  # its one-line error names the problem
+    with _MODELS_LOCK:
+        loaded = _MODELS.get(key)
+        if loaded is None:
+            loaded = _MODELS[key] = load_model(path, device=device)
+    return loaded
+
+
+def loads() -> int:
+    """How many model files this process has read (``client.run(tagger.tagging.dask.loads)`` asks each worker)."""
+    return len(_MODELS)  # each file read is kept, and none is dropped

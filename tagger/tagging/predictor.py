@@ -1,0 +1,487 @@
+"""Tagging: sentences in, tags out, in batches, streaming.
+
+Input is read a window of sentences at a time (``windows.read_windows``);
+each window is sorted by length, cut into batches, tagged, and put back in
+input order, so output starts before the input ends and memory stays flat
+whatever the input size.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+import torch
+
+from tagger.data.arrays import WindowArrays, WindowMaker
+from tagger.data.reader import text_encoding
+from tagger.data.schemes import BIOES, IOB1, IOB2, convert, entity_types, to_spans
+from tagger.data.vocabulary import Vocabulary
+from tagger.data.windows import INPUTS, TaggedSentence, Window, WindowSentences, read_windows
+from tagger.errors import DataError
+from tagger.nn.config import DEFAULTS, SCORES
+from tagger.nn.ensemble import load_models
+from tagger.nn.marginals import ChunkRules, calibration_error, decoded_scores, forward_backward
+from tagger.nn.model import BiLSTMCRF
+from tagger.nn.model_file import LoadedModel
+from tagger.nn.nbest import kbest_probabilities
+from tagger.nn.shipped import resolve_all
+from tagger.nn.tensors import Batch, FormBucket, window_tensors
+
+__all__ = ["INPUTS", "Predictor", "Prepared", "TaggedSentence", "tag_file", "tag_stream"]
+
+STOP_WAIT = 5.0  # seconds to let the reader thread finish when tagging stops early
+
+
+class Predictor:
+    """Tags token lists with a model; tags come back in ``out_scheme`` (the training data's).
+
+    ``scores``: also the CRF's probabilities (see ``marginals``): of each chosen tag, of each entity, of
+    the whole sequence; ``nbest``: also the ``nbest`` most probable tag sequences (0: none). Both are
+    computed only by ``run_scored`` and ``label``; ``run`` never computes them. Probabilities use the
+    model's ``temperature`` (its config's) unless one is given. ``min_score`` (with ``scores``) drops
+    the entities scoring below it: their tokens are tagged ``O``, and the token scores and probability
+    are those of the sequence that is left (the n-best list is the model's, untouched). ``shown``: the
+    fields ``label`` sets besides the tags (None: all it computes).
+    """
+
+    def __init__(
+        self,
+        model: BiLSTMCRF,
+        vocab: Vocabulary,
+        out_scheme: str,
+        batch_size: int = 64,
+        scores: bool = False,
+        nbest: int = 0,
+        temperature: float | None = None,
+        min_score: float = 0.0,
+        shown: Collection[str] | None = None,
+    ):
+        if nbest < 0:
+            raise ValueError(f"nbest must be 0 (none) or more, got {nbest}")
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
+        if min_score > 0 and not scores:
+            raise ValueError("min_score needs scores=True (entities are dropped by their scores)")
+        if temperature is not None and not temperature > 0:
+            raise ValueError(f"temperature must be above 0, got {temperature}")
+        self.model = model
+        self.vocab = vocab
+        self.out_scheme = out_scheme
+        self.rewrite = _output_rewrite(model, vocab.tags, out_scheme)
+        self.batch_size = batch_size
+        # A model reading document context needs its batches' documents and keys (arrays.py): a window's
+        # tokens pool the mentions of their word over their document, in whichever of the window's batches
+        context = model.config.context == "document"
+        self.window_maker = WindowMaker(vocab, batch_size, chars=model.char_encoder is not None, context=context)
+        self.device = next(model.parameters()).device
+        self.scores = scores
+        self.nbest = nbest
+        self.min_score = min_score
+        self.shown = shown
+        self.chunk_rules = ChunkRules(vocab.tags, model.config.scheme).to(self.device) if scores else None
+        self.temperature = model.config.temperature if temperature is None else temperature
+        self.score_group = 16384  # padded token positions scored at once, at most one batch beyond
+
+    @classmethod
+    def from_loaded(
+        cls,
+        loaded: LoadedModel,
+        batch_size: int = 64,
+        scores: bool = False,
+        nbest: int = 0,
+        min_score: float = 0.0,
+        shown: Collection[str] | None = None,
+    ) -> Predictor:
+        model, vocab, scheme = loaded.model, loaded.vocab, loaded.data_scheme
+        return cls(model, vocab, scheme, batch_size, scores, nbest, min_score=min_score, shown=shown)
+
+    def prepare(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> Prepared:
+        """The tensors for tagging ``sentences``: lookups and tensor building, no network. ``docs``: each
+        sentence's document number (``reader.Sentence.doc``), read by a model with document context
+        (None: each sentence its own document)."""
+        return self.tensors(self.window_maker(sentences, docs))
+
+    def tensors(self, arrays: WindowArrays) -> Prepared:
+        """The tensors of a window's arrays (from ``window_maker``, here or in a worker process)."""
+        buckets, batches = window_tensors(arrays)
+        return Prepared(arrays.sentences, arrays.forms, buckets, batches)
+
+    def run(self, prepared: Prepared) -> list[list[str]]:
+        """Run the network and the decoder over prepared tensors; tags per sentence."""
+        model, rewrite = self.model, self.rewrite
+        was_training = model.training
+        model.eval()
+        out: list[list[str]] = [[] for _ in range(prepared.sentences)]
+        with torch.inference_mode():
+            table = model.form_features(prepared.buckets, prepared.forms)
+            for index, batch, emissions in self._emissions(prepared, table):
+                for i, ids in zip(index, model.decode_emissions(emissions, batch.mask)):
+                    out[i] = rewrite(ids)
+        model.train(was_training)
+        return out
+
+    def run_scored(self, prepared: Prepared) -> list[dict]:
+        """Like ``run``, with what the predictor was asked for: per sentence a dict of ``TaggedSentence``
+        fields, ``tags`` and (``scores``) ``token_scores``, ``entity_scores``, ``probability`` and
+        (``nbest``) ``nbest``: ``[{"tags": [...], "probability": p}, ...]``, tags in ``out_scheme``."""
+        out = [self._empty() for _ in range(prepared.sentences)]
+        for group in self._decoded_groups(prepared):
+            with torch.inference_mode():
+                self._score_group(group, out)
+        return out
+
+    def _decoded_groups(self, prepared: Prepared) -> Iterator[list]:
+        """The network's emissions and the Viterbi tags of ``prepared``'s batches, in groups to be scored
+        together: batches of similar length, since the scoring's cost is mostly a fixed one per token
+        position, whatever the number of sentences. Each group: (indices, emissions, mask, tag ids) per batch."""
+        model = self.model
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.inference_mode():
+                table = model.form_features(prepared.buckets, prepared.forms)
+                group: list[tuple[list[int], torch.Tensor, torch.Tensor, list[list[int]]]] = []
+                for index, batch, emissions in self._emissions(prepared, table):  # shape: (batch, time, tags)
+                    group.append((index, emissions, batch.mask, model.decode_emissions(emissions, batch.mask)))
+                    if sum(e.shape[0] for _, e, _, _ in group) * emissions.shape[1] >= self.score_group:
+                        yield group
+                        group = []
+                if group:
+                    yield group
+        finally:
+            model.train(was_training)
+
+    def _emissions(self, prepared: Prepared, table) -> Iterator[tuple[list[int], Batch, torch.Tensor]]:
+        """Each batch of ``prepared`` (on the device) with its emissions, batch after batch; with document
+        context all at once, since a token's context is its document's, across the window's batches."""
+        model = self.model
+        if not self.window_maker.context:
+            for index, batch in prepared.batches:
+                batch = batch.to(self.device)
+                yield index, batch, model.emissions(batch, table)
+            return
+        batches = [batch.to(self.device) for _, batch in prepared.batches]
+        yield from zip([index for index, _ in prepared.batches], batches, model.window_emissions(batches, table))
+
+    def _score_group(self, group: list, out: list[dict]) -> None:
+        """Score some batches at once (padded to the longest), into ``out`` at their sentences' indices."""
+        width = max(e.shape[1] for _, e, _, _ in group)
+        pad = torch.nn.functional.pad
+        emissions = torch.cat([pad(e, (0, 0, 0, width - e.shape[1])) for _, e, _, _ in group])  # (n, width, tags)
+        mask = torch.cat([pad(m, (0, width - m.shape[1])) for _, _, m, _ in group])  # shape: (n, width)
+        ids = [row for _, _, _, rows in group for row in rows]
+        index = [i for rows, _, _, _ in group for i in rows]
+        for i, found in zip(index, self._extras(emissions, mask, ids)):
+            out[i] = found
+
+    def label(self, sentences: Sequence[TaggedSentence], prepared: Prepared) -> Sequence[TaggedSentence]:
+        """Set the tags of ``sentences`` (the sentences ``prepared`` was made from), and the score fields
+        the predictor was asked for; returns ``sentences``. Without scores or n-best this is ``run``."""
+        if not (self.scores or self.nbest):
+            for sentence, tags in zip(sentences, self.run(prepared)):
+                sentence.tags = tags
+            return sentences
+        for sentence, found in zip(sentences, self.run_scored(prepared)):
+            for key, value in found.items():
+                if key == "tags" or self.shown is None or key in self.shown:
+                    setattr(sentence, key, value)
+        return sentences
+
+    def predict(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[str]]:
+        """Tags of each sentence (an empty sentence gets no tags); ``docs`` as ``prepare`` takes them."""
+        return self.run(self.prepare(sentences, docs))
+
+    def fit_temperature(
+        self,
+        sentences: Sequence[Sequence[str]],
+        gold: Sequence[Sequence[str]],
+        temperatures: Sequence[float] = tuple(round(0.5 + 0.1 * i, 2) for i in range(26)),
+        bins: int = 10,
+        docs: Sequence[int] | None = None,
+    ) -> tuple[float, float]:
+        """The temperature (of ``temperatures``) that gives the predicted entities of gold-tagged held-out
+        ``sentences`` the lowest expected calibration error, and that error; the predictor keeps its own.
+
+        The network runs once; each temperature scores its output again. An entity is correct when
+        ``gold`` (tags in any scheme) has the same type and span. Decoding does not use the temperature,
+        so the tags, and precision and recall, are the same at every one. ``docs`` as ``prepare`` takes them.
+        """
+        if not self.scores:
+            raise ValueError("fit_temperature needs a Predictor made with scores=True")
+        if len(sentences) != len(gold) or any(len(s) != len(g) for s, g in zip(sentences, gold)):
+            raise ValueError("sentences and gold tags must have the same sentences and lengths")
+        truth = [set(to_spans(tags)) for tags in gold]
+        prepared = self.prepare(sentences, docs)
+        groups = list(self._decoded_groups(prepared))  # the network once: decoding does not use the temperature
+        own, best = self.temperature, (float("inf"), 1.0)
+        try:
+            for temperature in temperatures:
+                self.temperature = temperature
+                scored = [self._empty() for _ in range(prepared.sentences)]
+                with torch.inference_mode():
+                    for group in groups:
+                        self._score_group(group, scored)
+                scores, correct = [], []
+                for spans, found in zip(truth, scored):
+                    scores += found["entity_scores"]
+                    correct += [span in spans for span in to_spans(found["tags"])]
+                best = min(best, (calibration_error(scores, correct, bins), temperature))
+        finally:
+            self.temperature = own
+        return best[1], best[0]
+
+    def _extras(self, emissions: torch.Tensor, mask: torch.Tensor, ids: list[list[int]]) -> list[dict]:
+        """Tags in ``out_scheme`` and the scores asked for, per sentence of a batch."""
+        found: list[dict] = [{"tags": self.rewrite(row)} for row in ids]
+        # Probabilities in double precision: a token's score is exp of a difference of sums over
+        # the whole sentence, which single precision would round visibly in long sentences.
+        emissions = emissions.double() / self.temperature  # shape: (batch, time, tags)
+        start, transitions, end = (p.double() / self.temperature for p in self.model.crf_parameters(exact=True))
+        # One forward-backward serves both the scores and the n-best probabilities.
+        posterior = forward_backward(emissions, mask, start, transitions, end) if self.scores else None
+        if self.scores:
+            rules, least = self.chunk_rules, self.min_score
+            kept, scored = decoded_scores(emissions, mask, start, transitions, end, ids, rules, least, posterior)
+            for entry, decoded, row, extra in zip(found, ids, kept, scored):
+                entry.update(extra)
+                if row != decoded:  # entities below min_score were dropped: their tokens are O now
+                    entry["tags"] = self.rewrite(row)
+        if self.nbest:
+            log_z = posterior.log_z if posterior is not None else None
+            best = kbest_probabilities(emissions, mask, start, transitions, end, self.nbest, log_z)
+            for entry, sequences in zip(found, best):
+                entry["nbest"] = [{"tags": self.rewrite(tags), "probability": p} for tags, p in sequences]
+        return found
+
+    def _empty(self) -> dict:
+        """What ``run_scored`` gives an empty sentence: no tags, and its one (empty) sequence is certain."""
+        found: dict = {"tags": []}
+        if self.scores:
+            found.update({"token_scores": [], "entity_scores": [], "probability": 1.0})
+        if self.nbest:
+            found["nbest"] = [{"tags": [], "probability": 1.0}]
+        return found
+
+
+@dataclass
+class Prepared:
+    sentences: int
+    forms: int
+    buckets: list[FormBucket]
+    batches: list[tuple[list[int], Batch]]  # sentence indices, and their batch
+
+
+def _output_rewrite(model: BiLSTMCRF, tags: list[str], out_scheme: str) -> Callable[[list[int]], list[str]]:
+    """Decoded tag ids to tags in ``out_scheme``, as ``schemes.convert`` gives them, by the cheapest
+    route that gives the same: a tag-by-tag map, a one-pass IOB1 rewrite, or the conversion itself."""
+    mapping = _per_tag_map(model, tags, out_scheme)
+    if mapping is not None:
+        return lambda ids: [mapping[t] for t in ids]
+    return _bioes_to_iob1(model, tags, out_scheme) or (lambda ids: convert([tags[t] for t in ids], out_scheme))
+
+
+def _per_tag_map(model: BiLSTMCRF, tags: list[str], out_scheme: str) -> list[str] | None:
+    """A tag-by-tag rewrite into ``out_scheme`` where one gives what ``schemes.convert`` gives.
+
+    That holds for the same scheme, and for BIOES to IOB2 when decoding is
+    constrained (so sequences are valid BIOES); IOB1 needs context.
+    """
+    scheme = model.config.scheme
+    if scheme == out_scheme and model.config.constrained:
+        return list(tags)
+    if scheme == BIOES and out_scheme == IOB2 and model.config.constrained:
+        return [t if t == "O" else ("B" if t[0] in "BS" else "I") + t[1:] for t in tags]
+    return None
+
+
+def _bioes_to_iob1(model: BiLSTMCRF, tags: list[str], out_scheme: str) -> Callable[[list[int]], list[str]] | None:
+    """For a constrained BIOES model and IOB1 output (CoNLL-2003's scheme): tag ids to what
+    ``schemes.convert`` gives, in one pass with tables instead of spans (B-X only where an
+    X entity starts right after another X entity ends)."""
+    if not (model.config.scheme == BIOES and out_scheme == IOB1 and model.config.constrained):
+        return None
+    kind = [None if t == "O" else t[2:] for t in tags]
+    starts = [t[0] in "BS" and t != "O" for t in tags]
+    ends = [t[0] in "ES" and t != "O" for t in tags]
+    inside = ["O" if t == "O" else "I-" + t[2:] for t in tags]
+    begin = ["O" if t == "O" else "B-" + t[2:] for t in tags]
+
+    def rewrite(ids: list[int]) -> list[str]:
+        out = []
+        ended = None  # the type of an entity that ended at the previous token
+        for t in ids:
+            out.append(begin[t] if starts[t] and kind[t] == ended else inside[t])
+            ended = kind[t] if ends[t] else None
+        return out
+
+    return rewrite
+
+
+def tag_stream(predictor: Predictor, windows: Iterable[Window]) -> WindowSentences:
+    """Tag windows of sentences (from ``windows.read_windows`` with the predictor's
+    ``window_maker``) and yield the sentences in input order; ``window_done`` on the
+    result says when one ended its window (a writer flushes then).
+
+    A thread reads the next window and makes its tensors while this one runs
+    the network; the per-token work of reading (tokenizing, lookups) is done
+    in a worker process where ``read_windows`` has one.
+    """
+    return WindowSentences(_tagged_windows(predictor, windows))
+
+
+def _tagged_windows(predictor: Predictor, windows: Iterable[Window]) -> Iterator[list[TaggedSentence]]:
+    it = iter(windows)
+    stop_input = getattr(windows, "stop", None)  # ends the reader thread's wait for input (read_windows)
+    ready: queue.Queue = queue.Queue(maxsize=1)  # at most one window waits: memory stays flat
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk, arrays in it:
+                if stop.is_set():
+                    return
+                if arrays is None:  # windows read without the predictor's maker
+                    arrays = predictor.window_maker([s.tokens for s in chunk])
+                prepared = predictor.tensors(arrays)
+                ready.put((chunk, prepared, None))
+                if stop.is_set():
+                    return
+            ready.put((None, None, None))
+        except BaseException as err:  # handed to the consumer, raised there
+            ready.put((None, None, err))
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()  # a worker pool is shut down here, not at the interpreter's exit
+
+    producer = threading.Thread(target=produce, name="tagger-reader", daemon=True)
+    producer.start()
+    try:
+        while True:
+            chunk, prepared, err = ready.get()
+            if err is not None:
+                raise err
+            if chunk is None:
+                return
+            predictor.label(chunk, prepared)  # tags, and the scores the predictor was asked for
+            yield chunk
+    finally:
+        # Stopped early (a closed pipe, an error, Ctrl-C): a producer waiting for input is told to
+        # stop; one preparing a window is let finish it before the interpreter exits, as a thread
+        # still inside torch at exit aborts the process ("terminate called without an active
+        # exception", status 134). One still busy after STOP_WAIT is left behind.
+        stop.set()
+        if stop_input is not None:
+            stop_input()
+        deadline = time.monotonic() + STOP_WAIT
+        while producer.is_alive() and time.monotonic() < deadline:
+            try:
+                ready.get_nowait()  # a producer blocked on a full queue can finish its put
+            except queue.Empty:
+                pass
+            producer.join(timeout=0.02)
+
+
+def tag_file(
+    file: str | None,
+    out: TextIO,
+    model_path: str | Path | Sequence[str | Path],
+    input_kind: str = DEFAULTS.input_kind,
+    output_format: str = DEFAULTS.output_format,
+    batch_size: int = DEFAULTS.batch_size,
+    device: str = DEFAULTS.device,
+    threads: int = DEFAULTS.threads,
+    workers: int = DEFAULTS.workers,
+    scores: str | None = DEFAULTS.scores,
+    nbest: int = DEFAULTS.nbest,
+    min_score: float = DEFAULTS.min_score,
+    jobs: int = DEFAULTS.jobs,
+    loaded: LoadedModel | None = None,
+    encoding: str = DEFAULTS.encoding,
+) -> int:
+    """Tag a file (or stdin for None or '-') and write the result to ``out``; returns the sentence count.
+    ``encoding``: the input's (any text codec of Python's; a byte-order mark is dropped).
+
+    ``scores`` ("entities" or "tokens", see ``config.SCORES``) adds the CRF's probabilities to the output,
+    ``nbest`` the most probable tag sequences, and ``min_score`` drops entities scoring below it (their
+    tokens are tagged O; the scores are shown only where ``scores`` asks for them).
+    An empty or blank input writes nothing and returns 0: a filter in a pipeline (``grep X f | tagger tag``)
+    or a loop over many files must not fail on an empty one.
+    ``jobs`` > 1 tags a file on disk with that many processes (``parallel.tag_parallel``, the same output)
+    on the CPU, with one model, without scores or html; on a GPU, ``jobs - 1`` processes feed it.
+    ``loaded``: the model of ``model_path``, already loaded (a Dask worker keeps it for every file it tags).
+    """
+    from tagger.nn.runtime import configure_torch
+    from tagger.tagging.writer import FORMATS, write
+
+    _check_choice("output format", output_format, FORMATS)
+    _check_choice("input kind", input_kind, INPUTS)
+    _check_choice("scores", scores, (None, *SCORES))
+    asked = bool(scores) or min_score > 0
+    text_encoding(encoding)  # an unknown name is refused before any work
+    model_path = resolve_all(model_path)  # a shipped model's name; the --jobs workers load the resolved file
+    if loaded is None:  # a model already loaded is tagged with here (the workers would load their own)
+        from tagger.tagging.jobs import tag_file_jobs
+
+        count = tag_file_jobs(
+            file, out, model_path, input_kind, output_format, batch_size, device, jobs, scores, nbest, min_score,
+            encoding,
+        )
+        if count is not None:
+            return count
+    name, stream, close = _input(file)
+    try:
+        configure_torch(threads)
+        loaded = loaded or load_models(model_path, device=device)
+        shown = _shown_fields(scores, nbest)
+        predictor = Predictor.from_loaded(loaded, batch_size, asked, nbest, min_score, shown)
+        if workers < 0:  # a process beside the network for reading's per-token work, where there is a core for it
+            workers = 1 if (os.cpu_count() or 1) >= 2 else 0
+        if device != "cpu":  # the network runs on the GPU: the other processes do the per-token work that feeds it
+            workers = max(workers, _jobs(jobs) - 1)
+        windows = read_windows(stream, name, input_kind, predictor.window_maker, workers, encoding=encoding)
+        count = write(tag_stream(predictor, windows), out, output_format, types=entity_types(loaded.vocab.tags))
+    finally:
+        if close:
+            stream.close()
+    return count
+
+
+def _input(file: str | None) -> tuple[str, BinaryIO, bool]:
+    """The input's name (for errors), its byte stream, and whether to close it: stdin for None or '-'."""
+    from tagger.data.reader import open_binary
+
+    if file is None or file == "-":
+        return "<stdin>", sys.stdin.buffer, False
+    return file, open_binary(file), True
+
+
+def _jobs(jobs: int) -> int:
+    """The processes of ``tag_file`` (``parallel.job_count``)."""
+    from tagger.tagging.jobs import job_count
+
+    return job_count(jobs)
+
+
+def _check_choice(what: str, value: object, choices: Sequence) -> None:
+    if value not in choices:
+        shown = ", ".join(str(c) for c in choices)
+        raise DataError(f"unknown {what} {value!r}; expected one of {shown}")
+
+
+def _shown_fields(scores: str | None, nbest: int) -> list[str]:
+    """The score fields ``tagger tag`` writes: ``--min-score`` alone computes scores and shows none."""
+    shown = {
+        None: [],
+        "entities": ["entity_scores", "probability"],
+        "tokens": ["entity_scores", "probability", "token_scores"],
+    }[scores]
+    return shown + (["nbest"] if nbest else [])

@@ -1,0 +1,130 @@
+"""Entity-level scores with seqeval (its default, conlleval-compatible mode)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from tagger.data.schemes import entity_types
+from tagger.nn.config import DEFAULTS
+
+if TYPE_CHECKING:
+    from tagger.data.reader import Sentence
+    from tagger.tagging.predictor import Predictor
+
+
+def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
+    """Micro-averaged precision, recall and F1 and the same per entity type, as plain data."""
+    from seqeval.metrics import classification_report
+
+    if len(gold) != len(predicted) or any(len(g) != len(p) for g, p in zip(gold, predicted)):
+        raise ValueError("gold and predicted tags must have the same sentences and lengths")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # seqeval warns on types with no predictions; they score 0
+        report = classification_report(
+            [list(g) for g in gold], [list(p) for p in predicted], output_dict=True, zero_division=0
+        )
+    micro = report.pop("micro avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 0})
+    for key in ("macro avg", "weighted avg"):
+        report.pop(key, None)
+    per_type = {
+        kind: {
+            "precision": float(v["precision"]),
+            "recall": float(v["recall"]),
+            "f1": float(v["f1-score"]),
+            "support": int(v["support"]),
+        }
+        for kind, v in sorted(report.items())
+    }
+    return {
+        "precision": float(micro["precision"]),
+        "recall": float(micro["recall"]),
+        "f1": float(micro["f1-score"]),
+        "support": int(micro["support"]),
+        "per_type": per_type,
+    }
+
+
+def evaluate(
+    data_path: str | Path,
+    model_path: str | Path | Sequence[str | Path],
+    tag_column: int = DEFAULTS.tag_column,
+    batch_size: int = DEFAULTS.batch_size,
+    device: str = DEFAULTS.device,
+    encoding: str = DEFAULTS.encoding,
+    predictions: str | Path | None = None,
+) -> dict:
+    """Tag a gold CoNLL file (stdin for ``-``; in ``encoding``) with a model file (several: an ensemble)
+    and score it against the gold tags; ``predictions``: a file to write each token with its gold and
+    predicted tag (``write_predictions``)."""
+    from tagger.data.output import refuse_inputs
+    from tagger.nn.ensemble import load_models
+    from tagger.nn.shipped import resolve_all
+    from tagger.tagging.predictor import Predictor
+
+    model_path = resolve_all(model_path)  # a shipped model's name, where no file of that name is here
+    if predictions is not None:  # before the model is loaded
+        refuse_inputs(predictions, [data_path], "--predictions")
+    loaded = load_models(model_path, device=device)
+    names = " + ".join(map(str, [model_path] if isinstance(model_path, (str, Path)) else model_path))
+    predictor = Predictor.from_loaded(loaded, batch_size)
+    return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions)
+
+
+def write_predictions(out: TextIO, sentences: Sequence[Sentence], predicted: Sequence[Sequence[str]]) -> None:
+    """Each token with its gold tag (as in the file) and its predicted tag (in the file's scheme), ``token gold
+    predicted``, a blank line after each sentence: the three columns conlleval reads. -DOCSTART- lines are left
+    out, as conlleval would count them as tokens."""
+    for sentence, tags in zip(sentences, predicted):
+        rows = zip(sentence.tokens, sentence.tags or ["O"] * len(tags), tags)
+        out.write("".join(f"{token} {gold} {guess}\n" for token, gold, guess in rows) + "\n")
+
+
+def evaluate_predictor(
+    predictor: Predictor,
+    data_path: str | Path,
+    tag_column: int = -1,
+    model: str = "",
+    encoding: str = DEFAULTS.encoding,
+    predictions: str | Path | None = None,
+) -> dict:
+    """Tag a gold CoNLL file with a loaded model and score it against the gold tags;
+    ``model`` names the model in the result; ``predictions`` as ``evaluate`` takes it."""
+    from tagger.data.corpus import load_tagged
+    from tagger.data.output import output_file
+    from tagger.data.schemes import convert
+
+    # The predictions' file is checked (not an input, its folder writable) before any work
+    with output_file(predictions, [data_path], "--predictions") if predictions else nullcontext() as out:
+        data = load_tagged(data_path, tag_column=tag_column, encoding=encoding)
+        # The file's documents (-DOCSTART-), which a model with document context reads
+        predicted = predictor.predict([s.tokens for s in data.sentences], [s.doc for s in data.sentences])
+        # Score both sides in the gold file's scheme, so it matches conlleval on the file.
+        predicted = [convert(p, data.scheme) for p in predicted]
+        if out is not None:
+            write_predictions(out, data.sentences, predicted)
+    result = score(data.tags_in(data.scheme), predicted)
+    result.update(
+        {
+            "file": data.path,
+            "model": model,
+            "sentences": len(data.sentences),
+            "tokens": data.tokens,
+            "warnings": data.warnings + no_common_types(data.types(), entity_types(predictor.vocab.tags), data.path),
+        }
+    )
+    return result
+
+
+def no_common_types(gold: set[str], model: Sequence[str], name: str) -> list[str]:
+    """A warning when the gold file's entity types and the model's share none: every score is then 0, and
+    the likely cause is a model trained for other data (WNUT-17's person vs CoNLL's PER)."""
+    if not gold or set(gold) & set(model):
+        return []
+    return [
+        f"{name}: the file's entity types ({', '.join(sorted(gold))}) and the model's ({', '.join(model)}) "
+        f"have none in common, so every score is 0; is this the model for this data?"
+    ]

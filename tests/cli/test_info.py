@@ -1,0 +1,142 @@
+"""tagger.cli.info: what a model file holds, read without building the network."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from rich.console import Console
+
+import tagger
+from tagger.cli.info import model_info, render_info
+from tagger.data.vocabulary import Vocabulary
+from tagger.errors import ModelFileError
+from tagger.nn.model_file import load_model
+from tests.conftest import TRAINED_EPOCHS
+
+
+def raw_checkpoint(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Building the network (or loading weights into one) fails the test."""
+    from tagger.nn.model import BiLSTMCRF
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("model_info built the network")
+
+    monkeypatch.setattr(BiLSTMCRF, "__init__", refuse)
+    monkeypatch.setattr(torch.nn.Module, "load_state_dict", refuse)
+
+
+def show(info: dict) -> str:
+    console = Console(file=io.StringIO(), width=160, color_system=None)
+    console.print(render_info(info))
+    return console.file.getvalue()
+
+
+def test_info_reads_every_field_without_building_the_network(trained_model, tiny_dir, no_network):
+    info = model_info(trained_model)
+    checkpoint = raw_checkpoint(trained_model)
+    vocab = Vocabulary.from_dict(checkpoint["vocab"])
+    meta = checkpoint["metadata"]
+    assert info["path"] == str(trained_model)
+    assert info["size_bytes"] == trained_model.stat().st_size
+    assert (info["format"], info["format_version"]) == ("tagger-model", 2)
+    assert info["tagger_version"] == tagger.__version__
+    assert info["created"] == meta["created"]
+    assert info["tags"] == vocab.tags
+    assert info["types"] == ["LOC", "ORG", "PER"]
+    assert (info["scheme"], info["data_scheme"]) == ("bioes", "iob2")
+    assert info["vocabulary"] == {
+        "words": len(vocab.words) - 2,  # less padding and the unknown word
+        "training_words": len(vocab.words) - 2,  # no embeddings: every word is a training word
+        "embedding_only_words": 0,
+        "characters": len(vocab.chars) - 2,
+        "lowercase": True,
+    }
+    assert info["embeddings"] == {"file": None, "dim": 20}
+    assert info["network"] == checkpoint["config"]
+    assert info["network"]["hidden_size"] == 16
+    assert info["training"]["train_file"] == str(tiny_dir / "train.txt")
+    assert info["training"]["test_file"] == str(tiny_dir / "test.txt")
+    assert info["training"]["options"]["epochs"] == TRAINED_EPOCHS
+    assert 1 <= info["best_epoch"] <= TRAINED_EPOCHS
+    for split in ("dev", "test"):
+        assert set(info[split]["per_type"]) == {"PER", "LOC", "ORG"}
+        assert 0.0 <= info[split]["f1"] <= 1.0
+    json.dumps(info)  # plain data: what `tagger info --format json` prints
+
+
+def test_parameter_count_is_that_of_the_network(trained_model):
+    info = model_info(trained_model)
+    model = load_model(trained_model).model
+    assert info["parameters"]["trained"] == sum(p.numel() for p in model.parameters())
+    assert info["parameters"]["frozen"] == model.extra_vectors.numel()
+
+
+def test_a_trained_model_keeps_its_history(trained_model):
+    history = model_info(trained_model)["history"]
+    assert [row["epoch"] for row in history] == list(range(1, TRAINED_EPOCHS + 1))
+    assert all({"loss", "dev"} <= set(row) for row in history)
+
+
+def test_history_is_read_when_the_file_has_it(trained_model, tmp_path, no_network):
+    checkpoint = raw_checkpoint(trained_model)
+    rows = [{"epoch": e, "loss": 1.0 / e, "dev": {"precision": 0.5, "recall": 0.4, "f1": 0.44}} for e in (1, 2)]
+    checkpoint["metadata"]["history"] = rows
+    torch.save(checkpoint, tmp_path / "m.pt")
+    info = model_info(tmp_path / "m.pt")
+    assert info["history"] == rows
+    text = show(info)
+    assert "Training history" in text and "44.00" in text
+
+
+def test_a_model_file_of_format_1(trained_model, tmp_path, no_network):
+    """Format 1 kept the vocabulary's words and counts as lists, and older files may lack metadata."""
+    checkpoint = raw_checkpoint(trained_model)
+    vocab = Vocabulary.from_dict(checkpoint["vocab"])
+    checkpoint["format_version"] = 1
+    checkpoint["vocab"] = {**checkpoint["vocab"], "words": list(vocab.words), "word_counts": list(vocab.word_counts)}
+    del checkpoint["metadata"]
+    torch.save(checkpoint, tmp_path / "old.pt")
+    info = model_info(tmp_path / "old.pt")
+    assert info["format_version"] == 1
+    assert info["vocabulary"]["words"] == len(vocab.words) - 2
+    assert info["tagger_version"] is None and info["history"] is None and info["dev"] is None
+    assert "no training history" in show(info)
+
+
+def test_render_info_shows_the_model(trained_model):
+    info = model_info(trained_model)
+    text = show(info)
+    for expected in ("LOC, ORG, PER", "BIOES", "IOB2", str(trained_model), "per direction", "Scores"):
+        assert expected in text
+    assert f"{100 * info['test']['f1']:.2f}" in text
+
+
+def test_a_path_with_brackets_is_shown_as_written(trained_model, tmp_path):
+    odd = tmp_path / "[red]model.pt"  # rich markup would drop [red]
+    odd.write_bytes(trained_model.read_bytes())
+    assert "[red]model.pt" in show(model_info(odd))
+
+
+def test_not_a_model_file(tmp_path):
+    with pytest.raises(ModelFileError, match="no model file"):
+        model_info(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(ModelFileError):
+        model_info(tmp_path / "junk.pt")
+
+
+def test_a_model_with_document_context_says_so(context_model, trained_model):
+    info = model_info(context_model)
+    assert info["network"]["context"] == "document"
+    assert info["parameters"]["trained"] == sum(p.numel() for p in load_model(context_model).model.parameters())
+    assert "dropout 0.5, document context" in show(info)
+    assert "document context" not in show(model_info(trained_model))

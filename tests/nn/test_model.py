@@ -1,0 +1,364 @@
+"""The network and the decoder: shapes, padding invariance, Viterbi against pytorch-crf and brute force, overfitting."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tagger.data.schemes import BIOES, IOB1, IOB2, invalid_positions
+from tagger.nn.model import CharCNN, Dropout, ModelConfig, pool_mentions
+from tagger.nn.tensors import TensorMaker
+from tests.conftest import SENTENCES, all_paths, make_model, random_mask, sequence_scores
+
+ENCODERS = [(cell, chars) for cell in ("lstm", "gru") for chars in ("cnn", "lstm", "none")]
+
+
+@pytest.mark.parametrize("cell, char_encoder", ENCODERS)
+def test_emission_shapes_and_encoder_width(cell, char_encoder):
+    model, vocab = make_model(cell=cell, char_encoder=char_encoder, hidden_size=7)
+    model.eval()
+    batch = TensorMaker(vocab).batch(SENTENCES)
+    seen = {}
+    model.project.register_forward_hook(lambda module, args, out: seen.update(shape=tuple(args[0].shape)))
+    with torch.no_grad():
+        emissions = model.emissions(batch)
+    longest = max(len(s) for s in SENTENCES)
+    assert tuple(emissions.shape) == (len(SENTENCES), longest, len(vocab.tags))
+    assert seen["shape"] == (len(SENTENCES), longest, 2 * 7)  # forward and backward states concatenated
+    assert torch.isfinite(emissions).all()
+    decoded = model.decode(batch)
+    assert [len(d) for d in decoded] == [len(s) for s in SENTENCES]
+    assert all(0 <= t < len(vocab.tags) for d in decoded for t in d)
+
+
+def brute_force_context(states, docs, keys, lengths):
+    """document_context token by token: the mean of the other same-key tokens' states of the document."""
+    out = torch.zeros_like(states)
+    tokens = [(r, t) for r in range(len(lengths)) for t in range(int(lengths[r]))]
+    for r, t in tokens:
+        same = [(q, u) for q, u in tokens if docs[q] == docs[r] and keys[q, u] == keys[r, t]]
+        others = [states[q, u] for q, u in same if (q, u) != (r, t)]
+        if others:
+            out[r, t] = torch.stack(others).mean(dim=0)
+    return out
+
+
+def test_document_context_is_the_mean_of_the_other_mentions_in_the_document():
+    torch.manual_seed(0)
+    lengths = torch.tensor([5, 3, 4, 2])
+    docs = torch.tensor([0, 1, 0, 1])
+    keys = torch.randint(1, 4, (4, 5)).masked_fill(torch.arange(5) >= lengths.unsqueeze(1), 0)
+    states = torch.randn(4, 5, 6)
+    mask = torch.arange(5) < lengths.unsqueeze(1)
+    found = pool_mentions(states[mask], docs.unsqueeze(1).expand(4, 5)[mask], keys[mask])
+    assert torch.allclose(found, brute_force_context(states, docs, keys, lengths)[mask], atol=1e-6)
+
+
+def test_a_tokens_context_depends_only_on_its_own_documents_mentions():
+    model, vocab = make_model(context="document")
+    model.eval()
+    maker = TensorMaker(vocab, context=True)
+    ours = [["John", "Smith", "lives", "in", "Paris", "."], ["Acme", "hired", "John"]]
+    theirs = [["Paris", "John", "John"], ["ok", "Paris"]]
+    with torch.no_grad():
+        alone = model.emissions(maker.batch(ours, docs=[0, 0]))
+        beside = model.emissions(maker.batch(ours + theirs, docs=[0, 0, 1, 1]))[:2, : alone.shape[1]]
+        apart = model.emissions(maker.batch(ours, docs=[0, 1]))  # the two sentences in documents of their own
+    mask = maker.batch(ours).mask
+    assert torch.allclose(alone[mask], beside[mask], atol=1e-5)
+    assert not torch.allclose(alone[0, 0], apart[0, 0])  # "John" has another mention in its document
+    assert torch.allclose(alone[0, 1], apart[0, 1], atol=1e-6)  # "Smith" has none either way: zeros
+    with pytest.raises(ValueError, match="needs batches with docs and keys"):
+        model.emissions(TensorMaker(vocab).batch(ours))
+
+
+def test_tagging_projects_before_pooling_with_the_numbers_of_pooling_the_states():
+    """Out of training the projection is applied before the pooling (it is linear): the same scores as
+    joining each state with the pooled states and projecting 4 x hidden, as training does."""
+    model, vocab = make_model(context="document", hidden_size=7)
+    model.eval()
+    batch = TensorMaker(vocab, context=True).batch(SENTENCES, docs=[0, 0, 1, 1, 1])
+    with torch.no_grad():
+        states = model.states(batch)  # shape: (batch, time, 2 * hidden)
+        mask = batch.mask
+        pooled = torch.zeros_like(states)
+        pooled[mask] = pool_mentions(states[mask], batch.docs.unsqueeze(1).expand_as(mask)[mask], batch.keys[mask])
+        expected = model.project(torch.cat([states, pooled], dim=2))
+        assert torch.allclose(model.emissions(batch)[mask], expected[mask], atol=1e-5)
+
+
+def test_window_emissions_pool_over_a_windows_batches_as_over_one_batch():
+    from tagger.data.arrays import Lookup, window_arrays
+    from tagger.nn.tensors import window_tensors
+
+    model, vocab = make_model(context="document")
+    model.eval()
+    docs = [0, 0, 1, 1, 1]
+    arrays = window_arrays(SENTENCES, Lookup(vocab), batch_size=2, docs=docs, context=True)
+    buckets, batches = window_tensors(arrays)
+    with torch.no_grad():
+        table = model.form_features(buckets, arrays.forms)
+        split = model.window_emissions([b for _, b in batches], table)
+        whole = model.emissions(TensorMaker(vocab, context=True).batch(SENTENCES, docs=docs))
+    assert len(batches) == 3
+    for (index, _), emissions in zip(batches, split):
+        for r, i in enumerate(index):
+            n = len(SENTENCES[i])
+            assert torch.allclose(emissions[r, :n], whole[i, :n], atol=1e-5)
+    plain, vocab = make_model()
+    plain.eval()
+    with torch.no_grad():  # without context, each batch's own emissions
+        table = plain.form_features(buckets, arrays.forms)
+        got = plain.window_emissions([b for _, b in batches], table)
+        assert all(torch.equal(e, plain.emissions(b, table)) for (_, b), e in zip(batches, got))
+
+
+def test_context_model_trains_with_gradients_through_the_pooled_states():
+    model, vocab = make_model(context="document")
+    tags = [[i % len(vocab.tags) for i in range(len(s))] for s in SENTENCES]
+    loss = model.loss(TensorMaker(vocab, context=True).batch(SENTENCES, tags, docs=[0] * len(SENTENCES)))
+    loss.backward()
+    assert torch.isfinite(loss) and model.project.weight.shape[1] == 4 * model.config.hidden_size
+    assert model.project.weight.grad[:, 2 * model.config.hidden_size :].abs().sum() > 0
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_two_layers(cell):
+    model, vocab = make_model(cell=cell, layers=2, hidden_size=4)
+    model.eval()
+    with torch.no_grad():
+        emissions = model.emissions(TensorMaker(vocab).batch(SENTENCES[:2]))
+    assert tuple(emissions.shape) == (2, 6, len(vocab.tags))
+
+
+def test_loss_is_a_finite_positive_scalar_with_gradients():
+    model, vocab = make_model()
+    tags = [[i % len(vocab.tags) for i in range(len(s))] for s in SENTENCES]
+    loss = model.loss(TensorMaker(vocab).batch(SENTENCES, tags))
+    assert loss.dim() == 0 and torch.isfinite(loss) and loss.item() > 0
+    loss.backward()
+    assert model.word_embed.weight.grad is not None
+
+
+@pytest.mark.parametrize("cell, char_encoder", ENCODERS)
+def test_padding_invariance(cell, char_encoder):
+    """In eval mode a sentence gets the same scores and tags alone as in a batch with longer sentences."""
+    model, vocab = make_model(cell=cell, char_encoder=char_encoder, layers=2)
+    # Random CRF transitions, so decoding depends on them too.
+    with torch.no_grad():
+        for p in (model.crf.transitions, model.crf.start_transitions, model.crf.end_transitions):
+            p.normal_(0, 1)
+    model.eval()
+    maker = TensorMaker(vocab)
+    batch = maker.batch(SENTENCES)
+    with torch.no_grad():
+        together = model.emissions(batch)
+        together_tags = model.decode(batch)
+        for i, sentence in enumerate(SENTENCES):
+            alone_batch = maker.batch([sentence])
+            alone = model.emissions(alone_batch)
+            assert torch.allclose(together[i, : len(sentence)], alone[0], atol=1e-5), i
+            assert together_tags[i] == model.decode(alone_batch)[0], i
+        # Also the other way round: the order of sentences in a batch does not matter.
+        reordered = model.emissions(maker.batch(SENTENCES[::-1]))
+    for i, sentence in enumerate(SENTENCES[::-1]):
+        j = len(SENTENCES) - 1 - i
+        assert torch.allclose(reordered[i, : len(sentence)], together[j, : len(sentence)], atol=1e-5)
+
+
+def test_dropout_is_on_in_training_and_off_in_eval():
+    model, vocab = make_model(dropout=0.5)
+    batch = TensorMaker(vocab).batch(SENTENCES)
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model.emissions(batch), model.emissions(batch))
+        model.train()
+        assert not torch.equal(model.emissions(batch), model.emissions(batch))
+
+
+@pytest.mark.parametrize("locked", [False, True])
+def test_dropout_masks_per_token_or_per_sentence(locked):
+    torch.manual_seed(0)
+    dropout = Dropout(0.5, locked=locked)
+    x = torch.ones(4, 7, 300)  # shape: (batch, time, features)
+    y = dropout(x)
+    kept = y != 0  # shape: (batch, time, features)
+    assert set(y.unique().tolist()) == {0.0, 2.0}  # kept values scaled by 1 / (1 - p)
+    assert 0.4 < kept.float().mean() < 0.6
+    same_over_time = bool((kept == kept[:, :1]).all())
+    assert same_over_time == locked  # locked: one mask per sentence, shared by its tokens
+    assert not torch.equal(kept[0], kept[1])  # each sentence draws its own mask
+    dropout.eval()
+    assert torch.equal(dropout(x), x)
+
+
+def test_model_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="cell"):
+        ModelConfig(cell="rnn")
+    with pytest.raises(ValueError, match="char encoder"):
+        ModelConfig(char_encoder="transformer")
+    with pytest.raises(ValueError, match="hidden_size"):
+        ModelConfig(hidden_size=0)
+    with pytest.raises(ValueError, match="dropout"):
+        ModelConfig(dropout=1.0)
+    with pytest.raises(ValueError, match="char_kernel"):
+        ModelConfig(char_kernel=4)
+    with pytest.raises(ValueError, match="temperature must be above 0, got -1"):
+        ModelConfig(temperature=-1.0)
+    old_file = ModelConfig().to_dict()
+    del old_file["temperature"]  # a model file from before temperatures: probabilities as the CRF gives them
+    assert ModelConfig.from_dict(old_file).temperature == 1.0
+    assert ModelConfig.from_dict({**ModelConfig(hidden_size=3).to_dict(), "unknown": 1}).hidden_size == 3
+
+
+@pytest.mark.parametrize("kernel", [1, 3, 5])
+def test_char_cnn_equals_a_masked_conv1d_over_the_padded_forms(kernel):
+    torch.manual_seed(kernel)
+    cnn = CharCNN(num_chars=20, dim=6, filters=7, kernel=kernel)
+    lengths = torch.tensor([1, 9, 4, 2, 9, 3])
+    chars = torch.randint(1, 20, (6, 9)).masked_fill(torch.arange(9) >= lengths.unsqueeze(1), 0)
+
+    def reference(chars: torch.Tensor) -> torch.Tensor:
+        x = cnn.conv(cnn.embed(chars).transpose(1, 2))  # shape: (forms, filters, chars)
+        return x.masked_fill((chars == 0).unsqueeze(1), float("-inf")).max(dim=2).values
+
+    ours, theirs = cnn(chars), reference(chars)
+    assert ours.shape == (6, 7)
+    torch.testing.assert_close(ours, theirs)
+    grads = [torch.autograd.grad(out.square().sum(), list(cnn.parameters())) for out in (ours, theirs)]
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b)
+    # A form's features do not depend on its neighbours.
+    torch.testing.assert_close(cnn(chars[2:3, :4]), ours[2:3])
+
+
+# Constrained decoding by the model (viterbi.py's own tests are in test_viterbi.py)
+
+
+@pytest.mark.parametrize("scheme", [BIOES, IOB2, IOB1])
+def test_constrained_viterbi_finds_the_best_valid_sequence_by_brute_force(scheme):
+    model, vocab = make_model(scheme=scheme)
+    tags = vocab.tags
+    generator = torch.Generator().manual_seed(5)
+    cases = 0
+    for trial in range(12):
+        with torch.no_grad():
+            for p in (model.crf.start_transitions, model.crf.transitions, model.crf.end_transitions):
+                p.copy_(torch.randn(p.shape, generator=generator) * 2)
+        time = 1 + trial % 4
+        emissions = torch.randn(2, time, len(tags), generator=generator) * 3
+        mask = torch.ones(2, time, dtype=torch.bool)
+        mask[1, time // 2 + 1 :] = False
+        with torch.no_grad():
+            decoded = model.decode_emissions(emissions, mask)
+        crf = model.crf
+        for b in range(2):
+            n = int(mask[b].sum())
+            paths = all_paths(len(tags), n)
+            valid = torch.tensor([invalid_positions([tags[i] for i in p], scheme) == [] for p in paths.tolist()])
+            scores = sequence_scores(
+                paths, emissions[b, :n], crf.start_transitions, crf.transitions, crf.end_transitions
+            )
+            with torch.no_grad():
+                best_valid = paths[scores.masked_fill(~valid, float("-inf")).argmax()].tolist()
+                best_any = paths[scores.argmax()].tolist()
+            assert decoded[b] == best_valid, (trial, b)
+            cases += best_any != best_valid
+    assert cases > 0  # the constraints did change some answers
+
+
+@pytest.mark.parametrize("scheme", [BIOES, IOB2, IOB1])
+def test_constrained_decoding_never_outputs_an_invalid_sequence(scheme):
+    model, vocab = make_model(scheme=scheme)
+    generator = torch.Generator().manual_seed(11)
+    emissions = torch.randn(64, 12, len(vocab.tags), generator=generator) * 4
+    mask = random_mask(64, 12, generator)
+    invalid_unconstrained = 0
+    for _ in range(5):
+        with torch.no_grad():
+            for p in (model.crf.start_transitions, model.crf.transitions, model.crf.end_transitions):
+                p.copy_(torch.randn(p.shape, generator=generator) * 5)
+            model.config.constrained = True
+            constrained = model.decode_emissions(emissions, mask)
+            model.config.constrained = False
+            free = model.decode_emissions(emissions, mask)
+        for ids in constrained:
+            assert invalid_positions([vocab.tags[i] for i in ids], scheme) == [], ids
+        invalid_unconstrained += sum(bool(invalid_positions([vocab.tags[i] for i in ids], scheme)) for ids in free)
+    assert invalid_unconstrained > 0  # without constraints random transitions do give invalid sequences
+
+
+def test_unconstrained_model_decoding_is_plain_crf_decoding():
+    model, vocab = make_model(constrained=False)
+    generator = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in (model.crf.start_transitions, model.crf.transitions, model.crf.end_transitions):
+            p.copy_(torch.randn(p.shape, generator=generator) * 3)
+    emissions = torch.randn(8, 7, len(vocab.tags), generator=generator)
+    mask = random_mask(8, 7, generator)
+    with torch.no_grad():
+        assert model.decode_emissions(emissions, mask) == model.crf.decode(emissions, mask)
+
+
+# Learning
+
+
+OVERFIT_DATA = """\
+John B-PER
+Smith I-PER
+lives O
+in O
+Paris B-LOC
+. O
+
+Acme B-ORG
+hired O
+Mary B-PER
+yesterday O
+
+The O
+United B-ORG
+Nations I-ORG
+met O
+in O
+New B-LOC
+York I-LOC
+
+Paris B-PER
+visited O
+Berlin B-LOC
+and O
+John B-LOC
+"""
+
+
+def test_overfits_a_tiny_data_set(tmp_path):
+    from tagger.training.evaluation import evaluate
+    from tagger.training.loop import TrainConfig, train
+
+    data = tmp_path / "tiny.txt"
+    data.write_text(OVERFIT_DATA, encoding="utf-8")
+    model_path = tmp_path / "model.pt"
+    result = train(
+        data,
+        model_path,
+        dev_file=data,
+        model_config=ModelConfig(word_dim=16, char_dim=8, char_size=8, hidden_size=16, dropout=0.0),
+        config=TrainConfig(epochs=25, batch_size=2, optimizer="adam", lr=0.02, word_dropout=0.0, patience=0, seed=1),
+    )
+    assert result["dev"]["f1"] == 1.0
+    scores = evaluate(data, model_path)
+    assert scores["f1"] == 1.0
+    assert scores["support"] == 9
+    assert set(scores["per_type"]) == {"PER", "LOC", "ORG"}
+
+
+def test_moving_average_of_the_weights():
+    from tagger.training.loop import moving_average
+
+    update = moving_average(0.5)
+    averaged, current = [torch.zeros(3)], [torch.full((3,), 10.0)]
+    update(averaged, current, torch.tensor(0))  # decay min(0.5, 1 / 10): 90% of the new weights
+    torch.testing.assert_close(averaged[0], torch.full((3,), 9.0))
+    update(averaged, [torch.full((3,), 1.0)], torch.tensor(100))  # decay 0.5 after many updates
+    torch.testing.assert_close(averaged[0], torch.full((3,), 5.0))

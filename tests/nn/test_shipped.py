@@ -1,0 +1,186 @@
+"""The shipped models (tagger/nn/shipped.py): found by name, used when there is no model at the default path, never
+overwritten by train; and the real ready English model tags ordinary news."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from tagger.nn import shipped
+from tagger.nn.checkpoint import read_checkpoint, write_atomically
+from tests.conftest import one_line_error, run_cli
+
+pytestmark = pytest.mark.usefixtures("cli_env")
+
+SENTENCE = "John Smith lives in Paris ."
+ABOUT = {
+    "name": "en-news",
+    "description": "a test model",
+    "licence": {"model": "MIT", "data": "made up"},
+    "scores": {"dev_f1": 0.5, "test_f1": 0.25},
+    "rebuild": "python bench/ready_model.py",
+}
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """An empty data folder: no model at the default path."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    return tmp_path / "share"
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch, trained_model, home) -> Path:
+    """A shipped-models folder holding the tests' small model as en-news (with an ``about``)."""
+    where = (tmp_path / "models").resolve()
+    where.mkdir()
+    checkpoint = read_checkpoint(trained_model)
+    write_atomically(where / "en-news.pt", {**checkpoint, "about": ABOUT})
+    monkeypatch.setattr(shipped, "FOLDER", where)
+    return where
+
+
+def test_no_model_at_the_default_path_uses_the_shipped_one_and_says_so_once(folder, home):
+    result = run_cli("tag", "--format", "inline", input=SENTENCE + "\n" + SENTENCE + "\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "[PER John Smith] lives in [LOC Paris] .\n" * 2
+    notes = [line for line in result.stderr.splitlines() if "en-news" in line]
+    assert notes == [
+        f"tagger: no model at {home / 'tagger' / 'model.pt'}: using the ready English news model en-news "
+        "(CoNLL-2003; PER, ORG, LOC, MISC); see `tagger info en-news`"
+    ]
+
+
+def test_a_model_at_the_default_path_is_used_silently(folder, home, trained_model):
+    (home / "tagger").mkdir(parents=True)
+    shutil.copy(trained_model, home / "tagger" / "model.pt")
+    result = run_cli("tag", "--format", "inline", input=SENTENCE + "\n")
+    assert result.exit_code == 0, result.output
+    assert "en-news" not in result.stderr
+
+
+def test_tagger_model_set_and_missing_is_an_error_not_the_shipped_model(folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("TAGGER_MODEL", str(tmp_path / "mine.pt"))
+    one_line_error(run_cli("tag", input=SENTENCE + "\n"), "mine.pt", "no model file here", "shipped models: en-news")
+
+
+def test_a_shipped_model_by_name(folder, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("tag", "-m", "en-news", "--format", "inline", input=SENTENCE + "\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "[PER John Smith] lives in [LOC Paris] .\n"
+    assert "en-news" not in result.stderr  # chosen, not fallen back on: nothing to say
+
+
+def test_an_existing_file_named_like_a_shipped_model_wins(folder, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("en-news").write_text("not a model\n")
+    one_line_error(run_cli("tag", "-m", "en-news", input=SENTENCE + "\n"), "en-news: ", "this is a text file")
+
+
+def test_an_unknown_name_names_the_shipped_models(folder, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    one_line_error(run_cli("tag", "-m", "de-news", input=SENTENCE + "\n"), "de-news: no model file here", "en-news")
+
+
+def test_each_member_of_an_ensemble_resolves_by_name(folder, trained_model, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("tag", "-m", "en-news", "-m", trained_model, "--format", "inline", input=SENTENCE + "\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "[PER John Smith] lives in [LOC Paris] .\n"
+
+
+@pytest.mark.parametrize("how", ["name", "path", "new file in the folder"])
+def test_train_never_writes_a_shipped_model(folder, tiny_dir, tmp_path, monkeypatch, how):
+    monkeypatch.chdir(tmp_path)
+    target = {"name": "en-news", "path": folder / "en-news.pt", "new file in the folder": folder / "other.pt"}[how]
+    before = (folder / "en-news.pt").read_bytes()
+    result = run_cli("train", tiny_dir, "-m", target, "--epochs", "1")
+    line = [x for x in result.stderr.splitlines() if x.startswith("tagger: ")]
+    assert result.exit_code == 2, result.output
+    assert line == [
+        f"tagger: error: {target}: is a model shipped with tagger and is never overwritten; give "
+        "`train` another path with -m (e.g. -m my-model.pt)"
+    ], result.stderr
+    assert "epoch" not in result.stderr  # refused before any work
+    assert (folder / "en-news.pt").read_bytes() == before
+    assert sorted(p.name for p in folder.iterdir()) == ["en-news.pt"]
+
+
+def test_info_shows_what_a_shipped_model_is(folder, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    found = json.loads(run_cli("info", "en-news", "--format", "json").stdout)
+    assert found["about"] == ABOUT
+    assert found["path"] == str(folder / "en-news.pt")
+    table = run_cli("info", "en-news").stdout
+    assert "About en-news" in table and "python bench/ready_model.py" in table
+    assert "dev_f1 50.00%; test_f1 25.00%" in table
+
+
+def test_info_of_a_model_without_about(trained_model):
+    found = json.loads(run_cli("info", trained_model, "--format", "json").stdout)
+    assert found["about"] is None
+    assert "About" not in run_cli("info", trained_model).stdout
+
+
+def test_the_api_falls_back_on_the_shipped_model_and_logs_it(folder, caplog):
+    from tagger import Tagger
+
+    with caplog.at_level(logging.INFO, logger="tagger.api"):
+        tagger = Tagger.load()
+    assert tagger.path == folder / "en-news.pt"
+    assert [e.text for e in tagger("John Smith lives in Paris.").entities] == ["John Smith", "Paris"]
+    assert "using the ready English news model en-news" in caplog.text
+    assert Tagger.load("en-news").path == folder / "en-news.pt"
+
+
+def test_the_library_functions_resolve_names(folder, tiny_dir):
+    from tagger import evaluate
+
+    assert evaluate(tiny_dir / "test.txt", "en-news")["f1"] > 0.5
+
+
+def test_without_shipped_models_the_default_path_is_used(tmp_path, monkeypatch, home):
+    monkeypatch.setattr(shipped, "FOLDER", tmp_path / "nothing")
+    assert shipped.names() == []
+    assert shipped.default() == (home / "tagger" / "model.pt", None)
+    one_line_error(run_cli("tag", input=SENTENCE + "\n"), "no model file here (train one with")
+
+
+# The real ready English model, as the package ships it.
+
+
+@pytest.fixture(scope="module")
+def ready():
+    from tagger import Tagger
+
+    assert "en-news" in shipped.names(), "tagger/models/en-news.pt is missing (bench/ready_model.py makes it)"
+    torch.set_num_threads(1)
+    return Tagger.load("en-news")
+
+
+def spans(tagger, text: str) -> list[tuple[str, str]]:
+    return [(e.type, e.text) for e in tagger(text).entities]
+
+
+def test_the_ready_model_tags_ordinary_news(ready):
+    assert spans(ready, "Angela Merkel met Emmanuel Macron in Paris on Tuesday.") == [
+        ("PER", "Angela Merkel"),
+        ("PER", "Emmanuel Macron"),
+        ("LOC", "Paris"),
+    ]
+
+
+def test_the_ready_model_says_what_it_is(ready):
+    about = read_checkpoint(shipped.path_of("en-news"))["about"]
+    assert about["name"] == "en-news"
+    assert about["scores"]["test_f1"] >= 0.905
+    assert "bench/ready_model.py" in about["rebuild"]
+    assert {"model", "data", "vectors"} <= set(about["licence"])
+    assert (shipped.FOLDER / "README.md").is_file()
+    assert shipped.path_of("en-news").stat().st_size <= 25_000_000

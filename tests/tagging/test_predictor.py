@@ -1,0 +1,258 @@
+"""The tagging path: the window-level form table, streaming order, tag rewrites, offsets of any text
+(hypothesis), a sentence of 100000 tokens."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tagger.data.schemes import BIOES, IOB1, IOB2, convert, invalid_positions
+from tagger.data.windows import read_windows
+from tagger.nn.model_file import load_model
+from tagger.nn.runtime import configure_torch
+from tagger.nn.tensors import TensorMaker
+from tagger.tagging.predictor import Predictor, TaggedSentence, tag_stream
+from tagger.tagging.writer import format_jsonl
+from tests.conftest import SLOW
+
+
+def test_form_table_path_gives_the_per_batch_result(trained_model):
+    loaded = load_model(trained_model)
+    predictor = Predictor.from_loaded(loaded, batch_size=3)
+    sentences = [["Mary", "lives", "in", "Paris", "."], ["Bob", "works", "for", "Acme", "Corp", "."], ["x"] * 9]
+    predicted = predictor.predict(sentences)
+    with torch.inference_mode():
+        for tokens, tags in zip(sentences, predicted, strict=True):
+            batch = TensorMaker(loaded.vocab).batch([tokens])  # characters encoded per batch, as in training
+            ids = loaded.model.decode(batch)[0]
+            assert len(tags) == len(tokens)
+            assert convert([loaded.vocab.tags[i] for i in ids], loaded.data_scheme) == tags
+
+
+def test_stream_keeps_input_order_across_windows(trained_model):
+    predictor = Predictor.from_loaded(load_model(trained_model), batch_size=2)
+    text = "".join(f"{'word ' * (1 + i % 7)}Mary .\n" for i in range(23))
+    windows = read_windows(io.BytesIO(text.encode()), "<test>", "text", predictor.window_maker, window=5)
+    tagged = list(tag_stream(predictor, windows))
+    assert [len(s.tokens) for s in tagged] == [2 + 1 + i % 7 for i in range(23)]
+    assert all(len(s.tags) == len(s.tokens) for s in tagged)
+
+
+BIOES_TAGS = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+
+
+def valid_bioes_sequences(count: int) -> list[list[int]]:
+    """``count`` random tag id sequences (1 to 8 tags) that are valid BIOES, as constrained decoding gives."""
+    import random
+
+    from tagger.data.schemes import invalid_positions
+
+    rng = random.Random(0)
+    found = []
+    while len(found) < count:
+        ids = [rng.randrange(len(BIOES_TAGS)) for _ in range(rng.randint(1, 8))]
+        if not invalid_positions([BIOES_TAGS[i] for i in ids], BIOES):
+            found.append(ids)
+    return found
+
+
+def test_per_tag_rewrite_matches_convert_on_valid_sequences(trained_model):
+    from tagger.tagging.predictor import _per_tag_map
+
+    model = load_model(trained_model).model
+    mapping = _per_tag_map(model, BIOES_TAGS, IOB2)
+    assert model.config.scheme == BIOES and mapping is not None
+    for ids in valid_bioes_sequences(300):
+        assert [mapping[i] for i in ids] == convert([BIOES_TAGS[i] for i in ids], IOB2)
+
+
+def test_iob1_rewrite_matches_convert_on_valid_sequences(trained_model):
+    from tagger.tagging.predictor import _bioes_to_iob1
+
+    model = load_model(trained_model).model
+    rewrite = _bioes_to_iob1(model, BIOES_TAGS, IOB1)
+    assert model.config.scheme == BIOES and rewrite is not None
+    b_tags = 0
+    for ids in valid_bioes_sequences(500):
+        expected = convert([BIOES_TAGS[i] for i in ids], IOB1)
+        assert rewrite(ids) == expected, [BIOES_TAGS[i] for i in ids]
+        b_tags += sum(t.startswith("B-") for t in expected)
+    assert b_tags > 20  # the case that needs context came up
+
+
+def test_stopping_early_waits_for_the_reader_thread(trained_model):
+    """`tagger tag | head -1`: the thread preparing the next window must not be inside torch when the
+    interpreter exits (that aborts the process with status 134), so closing the stream waits for it."""
+    import threading
+
+    predictor = Predictor.from_loaded(load_model(trained_model))
+    tensors = predictor.tensors
+
+    def slow_tensors(arrays):
+        time.sleep(0.3)  # the reader thread is still preparing when the stream is closed
+        return tensors(arrays)
+
+    predictor.tensors = slow_tensors
+    sentence = ["Mary", "lives", "in", "Paris", "."]
+    windows = (([TaggedSentence(sentence, []) for _ in range(500)], None) for _ in range(20))
+    stream = tag_stream(predictor, windows)
+    for _ in range(3):
+        next(stream)
+    stream.close()
+    assert not [t for t in threading.enumerate() if t.name == "tagger-reader"]
+
+
+@pytest.mark.slow
+def test_sentence_of_100000_tokens(tmp_path, trained_model):
+    from tagger.tagging.predictor import tag_file
+
+    words = "Mary lives in Paris and John Smith works for Google in Berlin".split()
+    path = tmp_path / "long.txt"
+    path.write_text(" ".join(words[i % len(words)] for i in range(100_000)) + "\n", encoding="utf-8")
+    out = tmp_path / "out.txt"
+    with out.open("w", encoding="utf-8") as f:
+        assert tag_file(str(path), f, trained_model, input_kind="tokens", threads=1) == 1
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 100_001 and lines[-1] == ""
+    assert [line.split("\t")[0] for line in lines[:4]] == words[:4]
+    assert all(line.split("\t")[1][0] in "OBI" for line in lines[:-1])
+
+
+# Tagging raw text: one tag per token, offsets that point at the token
+
+
+@pytest.fixture(scope="module")
+def predictor(trained_model):
+    from tagger.nn.model_file import load_model
+
+    configure_torch(1)
+    return Predictor.from_loaded(load_model(trained_model), batch_size=16)
+
+
+PIECES = [
+    "Mary",
+    "Paris",
+    "John Smith",
+    "don't",
+    "n't",
+    "O'Neil",
+    "y'all",
+    "can’t",
+    "U.S.",
+    "Mr.",
+    "a.m.",
+    "e-mail",
+    "http://example.com/a?b=c",
+    "ann@example.org",
+    "&amp;",
+    "&lt;3",
+    "&#39;",
+    "$5.00",
+    "10,000",
+    ":-)",
+    "...",
+    "?!",
+    "“quoted”",
+    "(x)",
+    "東京",
+    "مرحبا",
+    "😀",
+    "👍🏽",
+    "e\u0301",
+    "ﬁ",
+    "\u200b",
+    "\u00a0",
+    "\u3000",
+    "\u2028",
+    "\x85",
+    "\ufeff",
+    " ",
+    "  ",
+    "\t",
+    "\r",
+    "\r\n",
+    "\n",
+    ". ",
+]
+
+
+texts = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=4)), max_size=14).map("".join)
+
+
+@SLOW
+@given(text=texts)
+def test_tagging_any_text_gives_a_tag_per_token_and_true_offsets(predictor, text):
+    data = text.encode("utf-8")
+    reference = data.decode("utf-8")
+    if reference.startswith("\ufeff"):  # the reader drops a byte-order mark
+        reference = reference[1:]
+    windows = read_windows(io.BytesIO(data), "<text>", "text", predictor.window_maker, window=8)
+    for sentence in tag_stream(predictor, windows):
+        record = json.loads(format_jsonl(sentence))
+        assert len(record["tags"]) == len(record["tokens"]) == len(record["offsets"]) > 0
+        for token, (start, end) in zip(record["tokens"], record["offsets"]):
+            assert token and reference[start:end] == token
+        assert invalid_positions(record["tags"], predictor.out_scheme) == []
+        for entity in record["entities"]:
+            assert reference[entity["char_start"] : entity["char_end"]] == entity["text"]
+            assert entity["char_start"] == record["offsets"][entity["start"]][0]
+
+
+# Predictor with document context
+
+
+def test_a_context_model_tags_each_document_as_it_would_alone(context_model, context_dir):
+    from tagger.data.corpus import load_tagged
+
+    loaded = load_model(context_model)
+    sentences = load_tagged(context_dir / "test.txt").sentences
+    tokens, docs = [s.tokens for s in sentences], [s.doc for s in sentences]
+    predictor = Predictor.from_loaded(loaded, batch_size=7)
+    assert predictor.window_maker.context
+    batches = predictor.prepare(tokens, docs).batches
+    assert len(batches) == 3 and all(batch.keys is not None for _, batch in batches)
+    # a document's sentences spread over the window's batches (cut by length), pooled across them
+    assert any(len({i // 5 for i in index}) > 1 for index, _ in batches)
+    together = predictor.predict(tokens, docs)
+    model = loaded.model.eval()
+    for d in sorted(set(docs)):  # each document alone, as one batch
+        rows = [i for i, e in enumerate(docs) if e == d]
+        batch = TensorMaker(loaded.vocab, context=True).batch([tokens[i] for i in rows], docs=[0] * len(rows))
+        with torch.inference_mode():
+            ids = model.decode(batch)
+        for i, found in zip(rows, ids):
+            assert together[i] == convert([loaded.vocab.tags[t] for t in found], loaded.data_scheme)
+
+
+def test_a_context_model_scores_what_it_tags(context_model, context_dir):
+    from tagger.data.corpus import load_tagged
+
+    sentences = load_tagged(context_dir / "test.txt").sentences
+    tokens, docs = [s.tokens for s in sentences], [s.doc for s in sentences]
+    loaded = load_model(context_model)
+    scored = Predictor.from_loaded(loaded, batch_size=7, scores=True, nbest=2).run_scored(
+        Predictor.from_loaded(loaded, batch_size=7).prepare(tokens, docs)
+    )
+    assert [found["tags"] for found in scored] == Predictor.from_loaded(loaded).predict(tokens, docs)
+    assert all(0 < found["probability"] <= 1 and len(found["nbest"]) == 2 for found in scored)
+
+
+def test_a_context_model_tags_empty_input(context_model):
+    predictor = Predictor.from_loaded(load_model(context_model))
+    assert predictor.predict([]) == [] and predictor.predict([[], []], [0, 1]) == [[], []]
+    assert predictor.predict([["Mary"], [], ["Mary"]], [0, 0, 0])[1] == []
+
+
+def test_a_model_without_context_ignores_documents(trained_model):
+    predictor = Predictor.from_loaded(load_model(trained_model), batch_size=2)
+    assert not predictor.window_maker.context
+    sentences = [["Mary", "lives", "in", "Paris", "."], ["Mary", "Smith"], ["x"] * 3]
+    assert predictor.predict(sentences, [0, 0, 1]) == predictor.predict(sentences)
+    prepared = predictor.prepare(sentences, [0, 0, 1])
+    assert all(batch.docs is None and batch.keys is None for _, batch in prepared.batches)
