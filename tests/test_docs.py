@@ -13,11 +13,11 @@ import ast
 import json
 import re
 import statistics
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
+
 DOCS = ("README.md", "bench/README.md", "docs/robustness.md")
 RESULTS = ROOT / "bench" / "results"
 CITATION = re.compile(r"tests/((?:\w+/)?test_\w+\.py)::(test_\w+)")
@@ -161,7 +161,7 @@ def test_the_readme_has_python_snippets():
 
 @pytest.mark.parametrize(("line", "code"), list(_snippet_cases()))
 def test_readme_python_snippets_run_as_written(trained_model, tmp_path, monkeypatch, cli_env, line, code):
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     monkeypatch.setenv("TAGGER_MODEL", str(trained_model))  # the default model path (Tagger.load())
     monkeypatch.chdir(tmp_path)

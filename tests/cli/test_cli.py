@@ -23,18 +23,8 @@ from tagger.cli import commands
 from tagger.nn.model_file import load_model
 from tagger.tagging import predictor
 from tagger.training import evaluation, loop
-from tests.conftest import (
-    GOOD,
-    ROOT,
-    TINY_NET,
-    conll,
-    last_error_line,
-    make_sentences,
-    one_line_error,
-    run_cli,
-    run_cli_process,
-    write_conll,
-)
+from tests.corpora import GOOD, conll, make_sentences, write_conll
+from tests.helpers import ROOT, TINY_NET, last_error_line, one_line_error, run_cli, run_cli_process
 
 TINY_TRAIN = ["--epochs", "1", "--hidden-size", "8", "--word-dim", "10", "--batch-size", "8"]
 
@@ -974,7 +964,7 @@ def test_importing_the_command_line_does_not_import_torch():
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     code = "import sys, cli; cli.app; print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -999,7 +989,7 @@ def test_help_and_refused_options_answer_without_torch(args, status):
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     code = (
         "import sys, runpy\n"

@@ -32,7 +32,8 @@ from tagger.training.loop import (
     too_little_data,
     train,
 )
-from tests.conftest import ROOT, TINY_NET, last_error_line, make_sentences, run_cli, write_conll
+from tests.corpora import make_sentences, write_conll
+from tests.helpers import ROOT, TINY_NET, last_error_line, run_cli
 
 TINY_CONFIG = dict(word_dim=10, char_size=6, hidden_size=8)
 
@@ -205,7 +206,7 @@ NOT_MODELS = {
 @pytest.mark.parametrize("case", list(NOT_MODELS))
 @pytest.mark.parametrize("name", ["model.pt", "model.pt.partial", "model.pt.resume"])
 def test_train_refuses_to_write_over_a_file_that_is_not_a_model(tiny_dir, tmp_path, case, name):
-    from tests.conftest import one_line_error
+    from tests.helpers import one_line_error
 
     folder = tmp_path / "out"
     folder.mkdir()
