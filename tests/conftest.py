@@ -6,6 +6,7 @@ discourages importing from conftest modules."""
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from pathlib import Path
 
@@ -85,6 +86,42 @@ def cli_env(monkeypatch):
 def scratch(tmp_path_factory) -> Path:
     """A folder for the files a module's property tests write, example after example."""
     return tmp_path_factory.mktemp("fuzz")
+
+
+# What makes a test slow, so `-m "not slow"` stays the quick loop: a test that does one of these is marked slow.
+# (Fixtures of a wider scope, such as trained_model, are set up before the watch starts and are not counted.)
+SLOW_WORK = [
+    ("subprocess", "Popen", "__init__", "starts a process"),
+    ("multiprocessing.process", "BaseProcess", "start", "starts a process"),
+    ("os", None, "kill", "sends a signal"),
+    ("os", None, "killpg", "sends a signal"),
+    ("signal", None, "raise_signal", "sends a signal"),
+    ("signal", None, "pthread_kill", "sends a signal"),
+    ("tagger.training.loop", None, "train_epoch", "trains a model"),
+]
+
+
+@pytest.fixture(autouse=True)
+def slow_work_is_marked_slow(request, monkeypatch):
+    """Fails a test not marked slow that starts a process, sends a signal or trains for an epoch."""
+    if request.node.get_closest_marker("slow"):
+        yield
+        return
+    done = []
+    for module, owner, name, what in SLOW_WORK:
+        target = importlib.import_module(module)
+        target = getattr(target, owner) if owner else target
+        monkeypatch.setattr(target, name, _noted(getattr(target, name), what, done))
+    yield
+    assert not done, f"mark this test @pytest.mark.slow: it {', '.join(sorted(set(done)))}"
+
+
+def _noted(real, what: str, done: list):
+    def noted(*args, **kwargs):
+        done.append(what)
+        return real(*args, **kwargs)
+
+    return noted
 
 
 # The CRF's dynamic programs (Viterbi, marginals, n-best) are checked against brute force over every tag sequence.

@@ -10,6 +10,7 @@ A case without its test (``TODO(lead)``) or a feature still to be described (``<
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 import statistics
@@ -31,14 +32,15 @@ def read(name: str) -> str:
     return (ROOT / name).read_text(encoding="utf-8")
 
 
-def defined_tests() -> set[str]:
+@functools.cache  # parsed once for the three documents
+def defined_tests() -> frozenset[str]:
     """``file::name`` of every test function in tests/ (module level or in a class)."""
     names = set()
     for path in (ROOT / "tests").rglob("test_*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_"):
                 names.add(f"{path.relative_to(ROOT / 'tests').as_posix()}::{node.name}")
-    return names
+    return frozenset(names)
 
 
 def cells(row: str) -> list[str]:

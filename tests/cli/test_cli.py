@@ -38,6 +38,7 @@ def run(args: list, input: str | bytes | None = None):
 # train
 
 
+@pytest.mark.slow
 def test_train_on_a_folder_writes_a_model_and_prints_a_summary(tiny_dir, tmp_path):
     from tagger.nn.model_file import load_model
 
@@ -60,6 +61,7 @@ def test_train_on_a_folder_writes_a_model_and_prints_a_summary(tiny_dir, tmp_pat
     assert not model.with_name("model.pt.resume").exists()
 
 
+@pytest.mark.slow
 def test_train_with_a_train_file_and_no_folder(tiny_dir, tmp_path, monkeypatch):
     """Also: with no --model, train writes the default model and tag reads it."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
@@ -590,6 +592,7 @@ def test_train_dir_without_training_file(tmp_path):
     assert one_line_error(result) == f"tagger: error: {tmp_path / 'nowhere'}: no such folder"
 
 
+@pytest.mark.slow
 def test_train_dir_without_dev_file_holds_out_a_tenth_into_a_new_folder(tmp_path):
     (tmp_path / "data").mkdir()
     write_conll(tmp_path / "data" / "train.txt", make_sentences(40, 1))

@@ -61,7 +61,8 @@ def second_seed_model(tiny_dir, tmp_path_factory) -> Path:
 
 
 def sentences_of(tiny_dir) -> list[list[str]]:
-    return [s.tokens for s in load_tagged(tiny_dir / "test.txt").sentences] + SENTENCES_TO_TAG + [[]]  # and an empty sentence
+    """The test file's sentences, the ones to tag and an empty one."""
+    return [s.tokens for s in load_tagged(tiny_dir / "test.txt").sentences] + SENTENCES_TO_TAG + [[]]
 
 
 def member_and_ensemble_scores(paths: list[Path], sentences):
