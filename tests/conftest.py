@@ -1,5 +1,6 @@
 """Shared fixtures: a tiny made-up corpus and a model trained on it once per session, the command line's
-environment, scratch space for property tests; and the CRF tests' brute-force helpers.
+environment, scratch space for property tests, a watch that fails a test doing slow work unless it is marked slow;
+and the CRF tests' brute-force helpers.
 
 Functions and data the tests import live in plain modules (tests/helpers.py, tests/corpora.py, ...): pytest
 discourages importing from conftest modules."""
