@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PEOPLE, PLACES, make_model, make_sentences
+from tests.conftest import make_model
+from tests.corpora import PEOPLE, PLACES, make_sentences
 
 
 def context_ready() -> bool:

@@ -22,8 +22,9 @@ from tagger.data.types import Doc, Entity
 from tagger.errors import ModelFileError, TaggerError
 from tagger.nn.model_file import read_checkpoint
 from tagger.training.evaluation import evaluate
-from tests.conftest import examples, run_cli
 from tests.contextual import needs_context, save_context_model
+from tests.helpers import run_cli
+from tests.properties import examples
 
 TEXTS = [
     "Apple is opening a new store in Paris next week.",
@@ -534,7 +535,7 @@ def test_train_refuses_an_unknown_option_naming_the_closest(tiny_dir, tmp_path):
 
 @pytest.mark.slow
 def test_train_takes_the_commands_options_by_keyword(tiny_dir, tmp_path):
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     options = {"epochs": 2, "seed": 2, "hidden_size": 8, "word_dim": 10, "char_encoder": "none", "batch_size": 8}
     result = tagger.train(tiny_dir, model=tmp_path / "api.pt", **options, scheme="iob2", train_scheme="bioes")
@@ -553,7 +554,7 @@ JSONL_CASES = [([], {}), (["--scores", "tokens"], {"scores": True}), (["--nbest"
 
 @pytest.mark.parametrize(("flags", "options"), JSONL_CASES, ids=["plain", "scores", "nbest"])
 def test_to_dict_has_the_keys_of_a_jsonl_record_for_text_and_tokens(trained_model, flags, options):
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     text = "Mary lives in Paris . Bob works for Acme Corp .\nJohn Smith met Ana Lopez ."
     model = Tagger.load(trained_model, **options)

@@ -10,14 +10,15 @@ A case without its test (``TODO(lead)``) or a feature still to be described (``<
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 import statistics
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
+
 DOCS = ("README.md", "bench/README.md", "docs/robustness.md")
 RESULTS = ROOT / "bench" / "results"
 CITATION = re.compile(r"tests/((?:\w+/)?test_\w+\.py)::(test_\w+)")
@@ -31,14 +32,15 @@ def read(name: str) -> str:
     return (ROOT / name).read_text(encoding="utf-8")
 
 
-def defined_tests() -> set[str]:
+@functools.cache  # parsed once for the three documents
+def defined_tests() -> frozenset[str]:
     """``file::name`` of every test function in tests/ (module level or in a class)."""
     names = set()
     for path in (ROOT / "tests").rglob("test_*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_"):
                 names.add(f"{path.relative_to(ROOT / 'tests').as_posix()}::{node.name}")
-    return names
+    return frozenset(names)
 
 
 def cells(row: str) -> list[str]:
@@ -161,7 +163,7 @@ def test_the_readme_has_python_snippets():
 
 @pytest.mark.parametrize(("line", "code"), list(_snippet_cases()))
 def test_readme_python_snippets_run_as_written(trained_model, tmp_path, monkeypatch, cli_env, line, code):
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     monkeypatch.setenv("TAGGER_MODEL", str(trained_model))  # the default model path (Tagger.load())
     monkeypatch.chdir(tmp_path)

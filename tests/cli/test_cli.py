@@ -23,18 +23,8 @@ from tagger.cli import commands
 from tagger.nn.model_file import load_model
 from tagger.tagging import predictor
 from tagger.training import evaluation, loop
-from tests.conftest import (
-    GOOD,
-    ROOT,
-    TINY_NET,
-    conll,
-    last_error_line,
-    make_sentences,
-    one_line_error,
-    run_cli,
-    run_cli_process,
-    write_conll,
-)
+from tests.corpora import GOOD, conll, make_sentences, write_conll
+from tests.helpers import ROOT, TINY_NET, last_error_line, one_line_error, run_cli, run_cli_process
 
 TINY_TRAIN = ["--epochs", "1", "--hidden-size", "8", "--word-dim", "10", "--batch-size", "8"]
 
@@ -48,6 +38,7 @@ def run(args: list, input: str | bytes | None = None):
 # train
 
 
+@pytest.mark.slow
 def test_train_on_a_folder_writes_a_model_and_prints_a_summary(tiny_dir, tmp_path):
     from tagger.nn.model_file import load_model
 
@@ -70,6 +61,7 @@ def test_train_on_a_folder_writes_a_model_and_prints_a_summary(tiny_dir, tmp_pat
     assert not model.with_name("model.pt.resume").exists()
 
 
+@pytest.mark.slow
 def test_train_with_a_train_file_and_no_folder(tiny_dir, tmp_path, monkeypatch):
     """Also: with no --model, train writes the default model and tag reads it."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
@@ -600,6 +592,7 @@ def test_train_dir_without_training_file(tmp_path):
     assert one_line_error(result) == f"tagger: error: {tmp_path / 'nowhere'}: no such folder"
 
 
+@pytest.mark.slow
 def test_train_dir_without_dev_file_holds_out_a_tenth_into_a_new_folder(tmp_path):
     (tmp_path / "data").mkdir()
     write_conll(tmp_path / "data" / "train.txt", make_sentences(40, 1))
@@ -974,7 +967,7 @@ def test_importing_the_command_line_does_not_import_torch():
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     code = "import sys, cli; cli.app; print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -999,7 +992,7 @@ def test_help_and_refused_options_answer_without_torch(args, status):
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     code = (
         "import sys, runpy\n"

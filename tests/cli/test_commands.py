@@ -10,7 +10,7 @@ import pytest
 
 from tagger.tagging import predictor
 from tagger.training import loop
-from tests.conftest import TRAINED_EPOCHS, one_line_error, run_cli
+from tests.helpers import TRAINED_EPOCHS, one_line_error, run_cli
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -242,7 +242,8 @@ def test_train_table_ends_with_a_dev_f1_sparkline(tiny_dir, tmp_path, monkeypatc
 @pytest.mark.parametrize("terminal", [False, True], ids=["piped", "terminal"])
 def test_the_learned_nothing_warning_is_printed_once(tiny_dir, tmp_path, monkeypatch, terminal):
     from tagger.cli import commands
-    from tests.conftest import TINY_NET, make_sentences, write_conll
+    from tests.corpora import make_sentences, write_conll
+    from tests.helpers import TINY_NET
 
     # entities of a type that dev has none of: whatever it learns, dev F1 stays 0
     misc = [[(t, tag[:2] + "MISC" if tag != "O" else tag) for t, tag in s] for s in make_sentences(12, 7)]
@@ -349,7 +350,7 @@ def test_evaluate_predictions_are_conllevals_columns_and_score_as_the_report(tra
 
 @pytest.mark.slow
 def test_train_reads_its_training_file_from_stdin_in_another_encoding(tiny_dir, tmp_path):
-    from tests.conftest import TINY_NET
+    from tests.helpers import TINY_NET
 
     data = (tiny_dir / "train.txt").read_text(encoding="utf-8").replace("Paris", "Pâris").encode("latin-1")
     model = tmp_path / "m.pt"

@@ -134,7 +134,7 @@ def test_debug_is_read_only_among_the_group_options(args, expected):
     ],
 )
 def test_an_unknown_option_is_offered_only_close_matches(cli_env, typed, command, offered):
-    from tests.conftest import one_line_error, run_cli
+    from tests.helpers import one_line_error, run_cli
 
     line = one_line_error(run_cli(command, typed), f"No such option: {typed}")
     if offered is None:

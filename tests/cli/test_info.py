@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,11 +14,7 @@ from tagger.cli.info import model_info, render_info
 from tagger.data.vocabulary import Vocabulary
 from tagger.errors import ModelFileError
 from tagger.nn.model_file import load_model
-from tests.conftest import TRAINED_EPOCHS
-
-
-def raw_checkpoint(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
+from tests.helpers import TRAINED_EPOCHS, raw_checkpoint
 
 
 @pytest.fixture

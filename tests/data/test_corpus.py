@@ -14,7 +14,10 @@ from hypothesis import strategies as st
 from tagger.data.corpus import ROLES, data_files, find_data_files, load_tagged
 from tagger.data.schemes import SCHEMES, invalid_positions
 from tagger.errors import DataError
-from tests.conftest import FAST, GOOD, conll, lines, run_cli
+from tests.corpora import GOOD, conll
+from tests.data.helpers import lines
+from tests.helpers import run_cli
+from tests.properties import FAST
 
 
 def folder_with(tmp_path: Path, names: list[str]) -> Path:
@@ -241,7 +244,7 @@ def test_a_file_of_only_bad_sentences_is_still_an_error(tmp_path):
 @pytest.mark.slow
 @pytest.mark.usefixtures("cli_env")
 def test_train_skip_bad_sentences_trains_and_says_so_once(tmp_path, tiny_dir):
-    from tests.conftest import TINY_NET
+    from tests.helpers import TINY_NET
 
     data = tmp_path / "train.txt"
     data.write_bytes(tiny_dir.joinpath("train.txt").read_bytes() + b"\n" + TYPO)

@@ -55,6 +55,7 @@ def test_keep_all_and_bad_files(tmp_path):
         read_vectors(bad, keep=-1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("freeze", [False, True])
 def test_model_uses_vectors_for_words_outside_the_training_data(tiny_dir, tmp_path, freeze):
     path = tmp_path / "m.pt"
@@ -80,6 +81,7 @@ def test_model_uses_vectors_for_words_outside_the_training_data(tiny_dir, tmp_pa
     assert moved is not freeze
 
 
+@pytest.mark.slow
 def test_training_words_that_keep_case_start_from_their_lowercase_vector(tiny_dir, tmp_path):
     path = tmp_path / "m.pt"
     train(

@@ -20,7 +20,8 @@ from tagger.data.windows import read_sentences
 from tagger.errors import DataError
 from tagger.tagging.predictor import TaggedSentence
 from tagger.tagging.writer import format_conll
-from tests.conftest import FAST, lines, tags
+from tests.data.helpers import lines, tags
+from tests.properties import FAST
 
 
 def write(tmp_path: Path, content: str | bytes, name: str = "data.txt") -> Path:

@@ -22,7 +22,8 @@ from tagger.data.schemes import (
     to_spans,
     transition_rules,
 )
-from tests.conftest import FAST, TYPES, tags
+from tests.data.helpers import TYPES, tags
+from tests.properties import FAST
 
 # The same entities written in each scheme: (IOB1, IOB2, BIOES, spans).
 EXAMPLES = [

@@ -706,7 +706,7 @@ def test_each_piece_of_a_cut_line_starts_a_document():
 def test_a_line_of_several_megabytes_is_tagged_with_one_warning_and_true_offsets(tmp_path, trained_model):
     """Before: a 5 MB line was one sentence (1.7 GB with the tests' tiny model, 5 GB with a real one), and a
     5 MB token a MemoryError inside the tokenizer."""
-    from tests.conftest import run_cli_process
+    from tests.helpers import run_cli_process
 
     text = "Mary lives in Paris with John Smith, who works for Google in Berlin . " * 20_000 + "é" * 150_000
     path = tmp_path / "long.txt"
@@ -732,7 +732,7 @@ def _reader_process(tagger: int, processes: list) -> list[int]:
 @pytest.mark.slow
 def test_a_killed_reader_process_ends_the_run_within_5_seconds_naming_it(tmp_path, trained_model):
     """Before: the pool started another process and the tagger waited forever for the window it had lost."""
-    from tests.conftest import big_text, kill_while_tagging
+    from tests.processes import big_text, kill_while_tagging
 
     path = big_text(tmp_path / "big.txt")
     code, took, stderr, left = kill_while_tagging(
@@ -749,7 +749,7 @@ def test_a_killed_reader_process_ends_the_run_within_5_seconds_naming_it(tmp_pat
 @pytest.mark.slow
 def test_ctrl_c_while_a_long_line_is_tagged_stops_within_a_second(tmp_path, trained_model):
     """Before: 1.5 s to 5 s, while the reader thread waited for the tokenizer's windows of the line."""
-    from tests.conftest import kill_while_tagging
+    from tests.processes import kill_while_tagging
 
     path = tmp_path / "long.txt"
     path.write_text("Mary lives in Paris with John Smith who works for Google in Berlin " * 60_000, encoding="utf-8")

@@ -18,19 +18,8 @@ from tagger.nn.model_file import load_model
 from tagger.nn.viterbi import NEG, viterbi_decode
 from tagger.tagging.predictor import Predictor
 from tagger.training.evaluation import score
-from tests.conftest import train_tiny_model
-
-SENTENCES = [
-    ["John", "Smith", "lives", "in", "Paris", "."],
-    ["Acme", "Corp", "hired", "Angela", "Merkel", "in", "New", "York", "."],
-    ["Unseen", "Wordz", "near", "Lake", "Tahoe"],
-    ["Mary"],
-    [],
-]
-
-
-def raw_checkpoint(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
+from tests.helpers import raw_checkpoint, train_tiny_model
+from tests.nn.helpers import SENTENCES_TO_TAG
 
 
 def write_changed(source: Path, target: Path, change) -> Path:
@@ -72,7 +61,8 @@ def second_seed_model(tiny_dir, tmp_path_factory) -> Path:
 
 
 def sentences_of(tiny_dir) -> list[list[str]]:
-    return [s.tokens for s in load_tagged(tiny_dir / "test.txt").sentences] + SENTENCES
+    """The test file's sentences, the ones to tag and an empty one."""
+    return [s.tokens for s in load_tagged(tiny_dir / "test.txt").sentences] + SENTENCES_TO_TAG + [[]]
 
 
 def member_and_ensemble_scores(paths: list[Path], sentences):
@@ -245,7 +235,7 @@ def test_no_models_is_an_error():
 
 
 def test_tag_and_evaluate_take_several_models(trained_model, perturbed_model, tiny_dir, cli_env):
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     text = "John Smith lives in Paris .\nAcme Corp hired Mary .\n"
     alone = run_cli("tag", "-m", trained_model, "--input", "tokens", input=text)
@@ -258,7 +248,7 @@ def test_tag_and_evaluate_take_several_models(trained_model, perturbed_model, ti
 
 
 def test_mismatched_models_on_the_command_line_are_one_line(trained_model, tmp_path, cli_env):
-    from tests.conftest import one_line_error, run_cli
+    from tests.helpers import one_line_error, run_cli
 
     other = write_changed(trained_model, tmp_path / "other.pt", change_vocab(_swap_tags))
     result = run_cli("tag", "-m", trained_model, "-m", other, "--input", "tokens", input="John lives in Paris\n")

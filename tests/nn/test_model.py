@@ -332,6 +332,7 @@ John B-LOC
 """
 
 
+@pytest.mark.slow
 def test_overfits_a_tiny_data_set(tmp_path):
     from tagger.training.evaluation import evaluate
     from tagger.training.loop import TrainConfig, train

@@ -31,18 +31,9 @@ from tagger.nn.model_file import (
 )
 from tagger.nn.tensors import TensorMaker
 from tagger.tagging.predictor import Predictor
-from tests.conftest import ROOT, SLOW, TRAINED_EPOCHS, one_line_error, run_cli
-
-SENTENCES = [
-    ["John", "Smith", "lives", "in", "Paris", "."],
-    ["Acme", "Corp", "hired", "Angela", "Merkel", "."],
-    ["Unseen", "Wordz", "near", "Lake", "Tahoe"],
-    ["Mary"],
-]
-
-
-def raw_checkpoint(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
+from tests.helpers import ROOT, TRAINED_EPOCHS, one_line_error, raw_checkpoint, run_cli
+from tests.nn.helpers import SENTENCES_TO_TAG
+from tests.properties import SLOW
 
 
 def test_save_and_load_give_identical_predictions(trained_model, tmp_path):
@@ -50,11 +41,11 @@ def test_save_and_load_give_identical_predictions(trained_model, tmp_path):
     copy = tmp_path / "copy.pt"
     save_model(copy, loaded.model, loaded.vocab, loaded.data_scheme, loaded.metadata)
     again = load_model(copy)
-    batch = TensorMaker(loaded.vocab).batch(SENTENCES)
+    batch = TensorMaker(loaded.vocab).batch(SENTENCES_TO_TAG)
     with torch.no_grad():
         assert torch.equal(loaded.model.emissions(batch), again.model.emissions(batch))
-    first = Predictor.from_loaded(loaded).predict(SENTENCES)
-    assert first == Predictor.from_loaded(again).predict(SENTENCES)
+    first = Predictor.from_loaded(loaded).predict(SENTENCES_TO_TAG)
+    assert first == Predictor.from_loaded(again).predict(SENTENCES_TO_TAG)
     assert first[0] == ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]
     assert again.config == loaded.config
     assert again.vocab.to_dict() == loaded.vocab.to_dict()
@@ -496,14 +487,15 @@ def test_a_loaded_model_keeps_the_files_mapped_weights_and_never_writes_the_file
     with torch.no_grad():
         next(iter(weights.values())).add_(1.0)
     assert path.read_bytes() == before
-    assert Predictor.from_loaded(load_model(path)).predict(SENTENCES)[0] == ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]
+    tagged = Predictor.from_loaded(load_model(path)).predict(SENTENCES_TO_TAG)
+    assert tagged[0] == ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]
 
 
 def test_a_file_of_the_old_torch_format_loads_without_mapping(trained_model, tmp_path):
     path = tmp_path / "old.pt"
     torch.save(raw_checkpoint(trained_model), path, _use_new_zipfile_serialization=False)
-    expected = Predictor.from_loaded(load_model(trained_model)).predict(SENTENCES)
-    assert Predictor.from_loaded(load_model(path)).predict(SENTENCES) == expected
+    expected = Predictor.from_loaded(load_model(trained_model)).predict(SENTENCES_TO_TAG)
+    assert Predictor.from_loaded(load_model(path)).predict(SENTENCES_TO_TAG) == expected
 
 
 def test_weights_of_another_dtype_are_copied_into_the_models_own(trained_model, tmp_path):
@@ -513,8 +505,8 @@ def test_weights_of_another_dtype_are_copied_into_the_models_own(trained_model, 
     torch.save(checkpoint, path)
     loaded = load_model(path)
     assert all(p.dtype == torch.float32 for p in loaded.model.parameters())
-    expected = Predictor.from_loaded(load_model(trained_model)).predict(SENTENCES)
-    assert Predictor.from_loaded(loaded).predict(SENTENCES) == expected
+    expected = Predictor.from_loaded(load_model(trained_model)).predict(SENTENCES_TO_TAG)
+    assert Predictor.from_loaded(loaded).predict(SENTENCES_TO_TAG) == expected
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps")
@@ -536,8 +528,8 @@ def test_a_model_with_16_bit_tables_tags_as_before_and_keeps_its_weights_mapped(
     ranges = _mapped_ranges(path.resolve())
     tables = [loaded.model.word_embed.weight, *weights.values()]
     assert all(any(a <= p.data_ptr() < b for a, b in ranges) for p in tables)
-    expected = Predictor.from_loaded(load_model(trained_model)).predict(SENTENCES)
-    assert Predictor.from_loaded(loaded).predict(SENTENCES) == expected
+    expected = Predictor.from_loaded(load_model(trained_model)).predict(SENTENCES_TO_TAG)
+    assert Predictor.from_loaded(loaded).predict(SENTENCES_TO_TAG) == expected
     text = "John Smith lives in Paris. Acme Corp hired Angela Merkel. Mary met Bob in Berlin."
     before, after = (Tagger.load(p, scores=True)(text).entities for p in (trained_model, path))
     assert [(e.type, e.text) for e in after] == [(e.type, e.text) for e in before] != []

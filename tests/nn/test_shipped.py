@@ -13,7 +13,7 @@ import torch
 
 from tagger.nn import shipped
 from tagger.nn.checkpoint import read_checkpoint, write_atomically
-from tests.conftest import one_line_error, run_cli
+from tests.helpers import one_line_error, run_cli
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 

@@ -13,8 +13,8 @@ import pytest
 
 from tagger.errors import DataError
 from tagger.tagging.dask import output_paths
-from tests.conftest import PEOPLE, PLACES
 from tests.contextual import documents_text, needs_context, save_context_model
+from tests.corpora import PEOPLE, PLACES
 
 
 def test_output_paths_one_per_input_in_order(tmp_path):

@@ -14,8 +14,8 @@ import pytest
 
 from tagger.errors import DataError, WorkerError
 from tagger.tagging.jobs import reads_ahead, tag_parallel
-from tests.conftest import PEOPLE, PLACES, make_sentences
 from tests.contextual import documents_conll, documents_text, needs_context, save_context_model
+from tests.corpora import PEOPLE, PLACES, make_sentences
 
 TEXT = (
     "\ufeffJohn Smith lives in Paris. Mary works for Acme Corp in Berlin!\r\n"
@@ -207,7 +207,7 @@ def test_only_files_on_disk_are_read_a_window_ahead(tmp_path):
 
 @pytest.mark.slow
 def test_the_jobs_option_gives_the_same_output_and_falls_back_where_it_does_not_apply(trained_model, tmp_path):
-    from tests.conftest import run_cli_process
+    from tests.helpers import run_cli_process
 
     path = tmp_path / "in.txt"
     path.write_bytes(_inputs()["text"])
@@ -327,7 +327,7 @@ def test_workers_come_from_a_fork_server_stopped_after_the_run(trained_model):
 def test_a_named_pipe_with_jobs_is_tagged_whole_by_one_process(trained_model, tmp_path):
     # A named pipe is input that trickles in: it must go to the single-process path unopened, since
     # opening and closing it to look would leave its writer without a reader (the run then waited forever).
-    from tests.conftest import run_cli_process
+    from tests.helpers import run_cli_process
 
     fifo = tmp_path / "in.fifo"
     os.mkfifo(fifo)
@@ -373,7 +373,7 @@ def _fork_server(tagger: int, processes: list) -> list[int]:
 def test_a_killed_fork_server_ends_the_run_within_5_seconds_and_stops_its_workers(trained_model, tmp_path):
     """Before: every worker was said to have died (exit status 255, which it had not), and the workers were
     left running, nobody's children, one waiting for a task forever."""
-    from tests.conftest import big_text, kill_while_tagging
+    from tests.processes import big_text, kill_while_tagging
 
     path = big_text(tmp_path / "big.txt")
     code, took, stderr, left = kill_while_tagging(["-m", trained_model, path, "--jobs", "2"], _fork_server)

@@ -19,7 +19,7 @@ from tagger.nn.runtime import configure_torch
 from tagger.nn.tensors import TensorMaker
 from tagger.tagging.predictor import Predictor, TaggedSentence, tag_stream
 from tagger.tagging.writer import format_jsonl
-from tests.conftest import SLOW
+from tests.properties import SLOW
 
 
 def test_form_table_path_gives_the_per_batch_result(trained_model):

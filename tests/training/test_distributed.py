@@ -10,7 +10,7 @@ import torch
 
 from tagger.errors import TaggerError
 from tagger.training.distributed import Rank, average_gradients, from_env, share
-from tests.conftest import make_sentences
+from tests.corpora import make_sentences
 
 
 def test_from_env_reads_torchruns_variables():

@@ -11,7 +11,7 @@ from tagger.errors import ModelFileError
 from tagger.nn.model_file import load_model
 from tagger.tagging.predictor import Predictor
 from tagger.training.evaluation import evaluate, evaluate_predictor, score
-from tests.conftest import make_sentences, write_conll
+from tests.corpora import make_sentences, write_conll
 
 
 def test_score_counts_whole_entities():
@@ -69,7 +69,7 @@ def test_evaluate_tags_a_context_model_with_the_files_documents(context_model, c
 
 @pytest.mark.usefixtures("cli_env")
 def test_evaluate_warns_in_one_line_when_the_file_and_the_model_share_no_entity_type(trained_model, tmp_path):
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     # WNUT-17's types, where the model knows CoNLL's
     gold = [

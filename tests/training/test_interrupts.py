@@ -11,6 +11,7 @@ import pytest
 from tagger.training.interrupts import Interrupted, Signals, caught_signals
 
 
+@pytest.mark.slow
 def test_a_signal_raises_interrupted_and_the_handlers_come_back():
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(Interrupted) as info:

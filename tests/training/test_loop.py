@@ -32,7 +32,8 @@ from tagger.training.loop import (
     too_little_data,
     train,
 )
-from tests.conftest import ROOT, TINY_NET, last_error_line, make_sentences, run_cli, write_conll
+from tests.corpora import make_sentences, write_conll
+from tests.helpers import ROOT, TINY_NET, last_error_line, run_cli
 
 TINY_CONFIG = dict(word_dim=10, char_size=6, hidden_size=8)
 
@@ -62,6 +63,7 @@ def test_train_does_not_change_the_configs_it_is_given(tiny_dir, tmp_path):
     assert isinstance(result["warnings"], list)
 
 
+@pytest.mark.slow
 def test_the_epoch_loop_yields_one_row_per_epoch_after_writing_its_files(tiny_dir, tmp_path):
     config = TrainConfig(epochs=3, batch_size=16, lr=0.05, patience=0)
     messages = []
@@ -103,6 +105,7 @@ def test_warns_when_the_model_learned_nothing(tiny_dir, trained_model, tmp_path)
     assert learned_nothing(best, 15, dev) is None
 
 
+@pytest.mark.slow
 def test_a_run_on_tiny_data_warns_and_still_succeeds(tiny_dir, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
@@ -205,7 +208,7 @@ NOT_MODELS = {
 @pytest.mark.parametrize("case", list(NOT_MODELS))
 @pytest.mark.parametrize("name", ["model.pt", "model.pt.partial", "model.pt.resume"])
 def test_train_refuses_to_write_over_a_file_that_is_not_a_model(tiny_dir, tmp_path, case, name):
-    from tests.conftest import one_line_error
+    from tests.helpers import one_line_error
 
     folder = tmp_path / "out"
     folder.mkdir()
@@ -422,6 +425,7 @@ def _predictions(model: Path, data: Path) -> list[list[str]]:
     return Predictor.from_loaded(load_model(model)).predict(sentences)
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly_where_the_run_stopped(straight_run, tmp_path):
     data, straight, straight_result = straight_run
     model = tmp_path / "model.pt"
@@ -450,6 +454,7 @@ def test_resume_continues_exactly_where_the_run_stopped(straight_run, tmp_path):
     assert not model.with_name("model.pt.resume").exists()
 
 
+@pytest.mark.slow
 def test_resume_with_a_moving_average_of_the_weights(straight_run, tmp_path):
     data = straight_run[0]
     straight = tmp_path / "straight" / "model.pt"
@@ -466,6 +471,7 @@ def test_resume_with_a_moving_average_of_the_weights(straight_run, tmp_path):
     assert not torch.equal(_tensors(straight)["project.weight"], _tensors(straight_last)["project.weight"])
 
 
+@pytest.mark.slow
 def test_resume_with_averaging_turned_on_or_off_is_refused(straight_run, tmp_path):
     from tagger.errors import TaggerError
 
@@ -477,6 +483,7 @@ def test_resume_with_averaging_turned_on_or_off_is_refused(straight_run, tmp_pat
         _train(data, model, resume=True, average=0.9)
 
 
+@pytest.mark.slow
 def test_resume_keeps_the_best_epochs_scores_in_the_model_file(straight_run, tmp_path):
     """The best epoch came before the interruption; the model re-saved with test scores still names it."""
     from tagger.nn.model import ModelConfig
@@ -506,6 +513,7 @@ def test_resume_keeps_the_best_epochs_scores_in_the_model_file(straight_run, tmp
     assert after["test_scores"] == result["test"]
 
 
+@pytest.mark.slow
 def test_same_seed_same_weights_and_predictions(straight_run, tmp_path):
     data, straight, straight_result = straight_run
     model = tmp_path / "again" / "model.pt"
@@ -516,6 +524,7 @@ def test_same_seed_same_weights_and_predictions(straight_run, tmp_path):
     assert _predictions(model, data) == _predictions(straight, data)
 
 
+@pytest.mark.slow
 def test_a_signal_while_the_model_is_written_waits_for_the_resume_file(tiny_dir, tmp_path, monkeypatch):
     """Ctrl-C between writing the best model and the resume file would leave a model that
     `--resume` cannot continue; the signal is held until both are written."""

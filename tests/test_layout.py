@@ -1,0 +1,97 @@
+"""The tests mirror the package: each module ``tagger/<room>/<m>.py`` has ``tests/<room>/test_<m>.py`` (or a line
+here saying where it is tested), each package says what it is for, and tests import their helpers from plain modules.
+
+Whether a test that starts processes, sends signals or trains is marked slow is checked while it runs, by the
+autouse fixture ``slow_work_is_marked_slow`` in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.helpers import ROOT
+
+PACKAGE = ROOT / "tagger"
+TESTS = ROOT / "tests"
+
+# Modules whose tests are not in tests/<room>/test_<module>.py, and where they are.
+COVERED_ELSEWHERE = {
+    "tagger/cli/main.py": "the command group, its global options and lazy commands: tests/cli/test_cli.py",
+    "tagger/data/output.py": "written by tag --output and evaluate --predictions: tests/cli/test_commands.py, "
+    "tests/cli/test_exit_status.py",
+    "tagger/tagging/preload.py": "imported by the --jobs fork server: tests/tagging/test_jobs.py",
+}
+
+# Test modules that test no single module of their room, and what they test.
+TESTS_WITHOUT_MODULE = {
+    "tests/cli/test_cli.py": "the command line end to end, through every command",
+    "tests/test_docs.py": "the documents cite tests that exist and figures that equal bench/results",
+    "tests/test_layout.py": "this file: the tests' layout",
+}
+
+# Names still imported from tests/conftest.py: the CRF's brute-force helpers, until they move beside its tests.
+CONFTEST_NAMES = {
+    "NEG_INF",
+    "SENTENCES",
+    "all_paths",
+    "brute_force",
+    "make_model",
+    "random_batches",
+    "random_mask",
+    "random_parameters",
+    "random_problems",
+    "scheme_parameters",
+    "sequence_scores",
+}
+
+
+def relative(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py")
+
+
+def mirror_of(path: Path) -> Path:
+    """tests/<room>/test_<m>.py for tagger/<room>/<m>.py (tests/test_<m>.py for tagger/<m>.py)."""
+    return TESTS / path.parent.relative_to(PACKAGE) / f"test_{path.stem}.py"
+
+
+def test_every_module_has_its_test_module_or_says_where_it_is_tested():
+    missing = [relative(m) for m in modules() if not mirror_of(m).exists()]
+    untested = sorted(set(missing) - set(COVERED_ELSEWHERE))
+    assert untested == [], "add tests/<room>/test_<m>.py, or a line in COVERED_ELSEWHERE saying where it is tested"
+    stale = sorted(set(COVERED_ELSEWHERE) - set(missing))
+    assert stale == [], "modules gone or tested in their own test module now: take them out of COVERED_ELSEWHERE"
+
+
+def test_every_test_module_tests_a_module_or_says_what_it_tests():
+    tested = {mirror_of(m) for m in modules()}
+    extra = sorted(relative(t) for t in TESTS.rglob("test_*.py") if t not in tested)
+    assert extra == sorted(TESTS_WITHOUT_MODULE), "name test modules after their module, or list them here"
+
+
+def test_every_package_says_what_it_is_for():
+    silent = [
+        relative(p) for p in sorted(PACKAGE.rglob("__init__.py")) if not ast.get_docstring(ast.parse(p.read_bytes()))
+    ]
+    assert silent == []
+
+
+def test_every_folder_of_tests_is_a_package():
+    """tests.<room>.helpers imports, and two rooms may hold test modules of the same name."""
+    folders = {t.parent for t in TESTS.rglob("test_*.py")}
+    assert sorted(relative(f) for f in folders if not (f / "__init__.py").exists()) == []
+
+
+def test_helpers_come_from_plain_modules_not_from_conftest():
+    """pytest advises against importing from conftest modules: fixtures come by name, helpers from a module."""
+    imported = {}
+    for path in sorted(TESTS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith("conftest"):
+                for alias in node.names:
+                    imported.setdefault(alias.name, []).append(relative(path))
+    assert {name: where for name, where in imported.items() if name not in CONFTEST_NAMES} == {}
