@@ -5,7 +5,7 @@ same shuffled global batches; each takes its share of a batch's sentences
 (``share``), runs forward and backward on it, and the gradients are summed
 over the ranks, each weighted by its share's size (``average_gradients``), so
 one step equals a single process's step on the whole global batch. The word
-embeddings' gradients are sparse (``training.Optimizers`` steps them with
+embeddings' gradients are sparse (``trainer.Optimizers`` steps them with
 SparseAdam): they are merged on the union of the rows the ranks touched, so
 SparseAdam sees the rows a single process would. Only rank 0 writes files and
 prints (``Rank.is_main``). Without torchrun's environment this is one process

@@ -52,7 +52,8 @@ def _setup(seed: int = 3):
     from tagger.data.vocabulary import Vocabulary
     from tagger.nn.model import BiLSTMCRF, ModelConfig
     from tagger.nn.tensors import TensorMaker
-    from tagger.training.loop import Optimizers, TrainConfig
+    from tagger.training.loop import TrainConfig
+    from tagger.training.trainer import Optimizers
 
     sentences = make_sentences(12, seed)
     tags = tag_set(["PER", "LOC", "ORG"], "iob2")
@@ -82,7 +83,7 @@ BATCHES = [list(range(11)), [11]]
 
 
 def _step(model, optimizer, maker, tokens, tag_ids, ids, total, rank) -> None:
-    from tagger.training.loop import clip_gradients
+    from tagger.training.trainer import clip_gradients
 
     optimizer.zero_grad()
     if ids:
