@@ -28,7 +28,7 @@ from tagger.nn.model import BiLSTMCRF
 from tagger.nn.tensors import Batch, TensorMaker
 from tagger.tagging.predictor import Predictor
 from tagger.training.data import Data
-from tagger.training.distributed import Rank, average_gradients, broadcast_parameters, share
+from tagger.training.distributed import DataParallel, Rank, broadcast_parameters, share
 from tagger.training.run import Run
 
 
@@ -49,6 +49,8 @@ class Trainer:
     singleton: torch.Tensor  # shape: (words,) True for words seen once (word dropout replaces them)
     frozen: tuple[torch.Tensor, torch.Tensor] | None  # rows and values of pretrained vectors kept as they are
     shuffler: torch.Generator
+    parallel: DataParallel  # loss and backward: under torchrun, DistributedDataParallel's
+    stand_in: Batch | None  # under torchrun, what a rank without a share of a batch runs (its loss times 0)
     rank: Rank = field(default_factory=Rank)  # with torchrun: each rank steps on its share of every batch
 
     def step(self, batch: Batch | None, total: int | None = None) -> float:
@@ -56,16 +58,12 @@ class Trainer:
         None for no share); its mean loss per sentence."""
         config, model = self.config, self.model
         self.optimizer.zero_grad()
-        loss = torch.zeros(())
-        if batch is not None:  # None: a global batch smaller than the world left this rank none (zero gradients)
-            if config.word_dropout > 0:
-                chance = torch.rand(batch.words.shape, device=batch.words.device)  # shape: (batch, time)
-                replace_ = self.singleton[batch.words] & (chance < config.word_dropout)  # shape: (batch, time)
-                batch.words = batch.words.masked_fill(replace_, UNK)
-            loss = model.loss(batch)
-            loss.backward()
+        if batch is not None and config.word_dropout > 0:
+            chance = torch.rand(batch.words.shape, device=batch.words.device)  # shape: (batch, time)
+            replace_ = self.singleton[batch.words] & (chance < config.word_dropout)  # shape: (batch, time)
+            batch.words = batch.words.masked_fill(replace_, UNK)
         size = len(batch.lengths) if batch is not None else 0
-        average_gradients(model, size, total or size, self.rank)  # the global batch's mean, over the ranks
+        loss = self.parallel.backward(batch, size, total or size, self.stand_in)  # the global batch's mean
         if config.clip > 0:
             clip_gradients(model.parameters(), config.clip)
         self.optimizer.step()
@@ -120,6 +118,8 @@ def build_trainer(data: Data, model_config: ModelConfig, config: TrainConfig, ru
         singleton=torch.tensor([c == 1 for c in vocab.word_counts], dtype=torch.bool, device=config.device),
         frozen=frozen,
         shuffler=torch.Generator().manual_seed(config.seed),
+        parallel=DataParallel(model, run.rank),
+        stand_in=stand_in(data, vocab, model, config) if run.rank.distributed else None,
         rank=run.rank,
     )
 
@@ -156,6 +156,14 @@ def _document_batches(trainer: Trainer, sentences: list[list[str]]) -> Iterator[
             tags, docs = [trainer.train_tags[i] for i in ids], [trainer.train_docs[i] for i in ids]
             batch = trainer.maker.batch([sentences[i] for i in ids], tags, docs).to(config.device)
         yield batch, sum(len(group) for group in batch_docs)
+
+
+def stand_in(data: Data, vocab: Vocabulary, model: BiLSTMCRF, config: TrainConfig) -> Batch:
+    """The first training sentence as a batch: what a rank with no share of a batch runs under torchrun."""
+    first = data.train.sentences[0]
+    tags = [[vocab.tag_index[t] for t in data.train.tags_in(config.scheme)[0]]]
+    maker = TensorMaker(vocab, chars=model.char_encoder is not None, context=model.context)
+    return maker.batch([first.tokens], tags, [first.doc] if model.context else None).to(config.device)
 
 
 def chosen_context(context: str, train: TaggedData, run: Run) -> str:
