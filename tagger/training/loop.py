@@ -87,15 +87,15 @@ def train(
         config, log, on_epoch, progress = for_rank(rank, config, log, on_epoch, progress)
         run = Run(model_path, log, rank=rank, previous=previous)  # progress, best weights, metadata, warnings
         files = (train_file, dev_file, test_file)
-        data = load_data(*files, tag_column, data_scheme, config, run, encoding, skip_bad_sentences)
-        trainer = build_trainer(data, model_config or ModelConfig(), config, run)
+        data = load_data(*files, tag_column, data_scheme, config, run, encoding, skip_bad_sentences)  # 1. the data
+        trainer = build_trainer(data, model_config or ModelConfig(), config, run)  # 2. vocabulary, model, optimizers
         run.start(data, config)
-        if resume:
+        if resume:  # 3. an interrupted run's state
             resume_run(run, trainer)
-        with best_model_kept(run) as signals:  # until the last epoch, or until dev F1 stops improving
+        with best_model_kept(run) as signals:  # 4. the epochs, until the last or until dev F1 stops improving
             for row in epochs(trainer, data, run, signals, progress):
                 on_epoch(row)
-        result = finish(trainer, data, run)  # the best epoch's weights, scored on the test data
+        result = finish(trainer, data, run)  # 5. the best epoch's weights, scored on the test data
     result["seconds"] = time.perf_counter() - started
     return result
 

@@ -145,7 +145,7 @@ def _document_batches(trainer: Trainer, sentences: list[list[str]]) -> Iterator[
     into batches of about ``batch_size`` sentences made of whole documents (a token pools the mentions of
     its word over its whole document). With torchrun each rank takes whole documents of a batch (every
     ``world_size``-th), never part of one; the ranks' shares may then differ in size, and
-    ``average_gradients`` weighs each by its sentences."""
+    ``distributed.DataParallel`` weighs each by its sentences."""
     config = trainer.config
     groups = documents(len(sentences), trainer.train_docs)
     order = torch.randperm(len(groups), generator=trainer.shuffler).tolist()
