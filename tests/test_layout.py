@@ -21,6 +21,7 @@ COVERED_ELSEWHERE = {
     "tagger/data/output.py": "written by tag --output and evaluate --predictions: tests/cli/test_commands.py, "
     "tests/cli/test_exit_status.py",
     "tagger/tagging/preload.py": "imported by the --jobs fork server: tests/tagging/test_jobs.py",
+    "tagger/training/run.py": "where a run stands, used by every stage: tests/training/test_loop.py, test_trainer.py",
 }
 
 # Test modules that test no single module of their room, and what they test.

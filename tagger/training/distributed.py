@@ -2,14 +2,15 @@
 
 Every process (rank) builds the same model from the same seed and walks the
 same shuffled global batches; each takes its share of a batch's sentences
-(``share``), runs forward and backward on it, and the gradients are summed
-over the ranks, each weighted by its share's size (``average_gradients``), so
-one step equals a single process's step on the whole global batch. The word
-embeddings' gradients are sparse (``training.Optimizers`` steps them with
-SparseAdam): they are merged on the union of the rows the ranks touched, so
-SparseAdam sees the rows a single process would. Only rank 0 writes files and
-prints (``Rank.is_main``). Without torchrun's environment this is one process
-and every function here is a no-op.
+(``share``), runs forward and backward on it through DistributedDataParallel,
+and the gradients are averaged over the ranks, each weighted by its share's
+size (``DataParallel``), so one step equals a single process's step on the
+whole global batch. The word embeddings' gradients are sparse
+(``trainer.Optimizers`` steps them with SparseAdam): they are merged on the
+union of the rows the ranks touched, so SparseAdam sees the rows a single
+process would. Only rank 0 writes files and prints (``Rank.is_main``).
+Without torchrun's environment this is one process and every function here
+is a no-op.
 
 Gloo carries the gradients between CPU processes, NCCL between GPUs (one per
 rank, ``cuda:LOCAL_RANK``).
@@ -17,6 +18,7 @@ rank, ``cuda:LOCAL_RANK``).
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -25,10 +27,12 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from tagger.errors import TaggerError
+from tagger.nn.tensors import Batch
 
-__all__ = ["Rank", "average_gradients", "from_env", "session", "share"]
+__all__ = ["DataParallel", "Rank", "from_env", "session", "share"]
 
 
 @dataclass(frozen=True)
@@ -104,31 +108,73 @@ def broadcast_parameters(model: nn.Module, rank: Rank) -> None:
             dist.broadcast(tensor.data, src=0)
 
 
-def average_gradients(model: nn.Module, local: int, total: int, rank: Rank) -> None:
-    """Make each parameter's gradient the gradient of the mean loss over the global batch.
+class DataParallel:
+    """The loss and backward of each optimizer step: in one process, the model's own; under torchrun,
+    ``DistributedDataParallel``'s, which all-reduces the dense gradients in buckets while backward still runs.
 
-    Each rank's loss is the mean over its ``local`` sentences of the ``total``; its gradients
-    are weighted by ``local / total`` and summed over the ranks. A rank with no sentences
-    (no backward) takes part with zero gradients. Call it after ``backward`` and before
-    clipping and the optimizer step.
+    Each rank's loss is the mean over its ``local`` sentences of a global batch of ``total``; it is scaled by
+    ``world_size * local / total`` before backward, so that DDP's mean over the ranks is the gradient of the
+    global batch's mean loss (shares differ in size). A rank with no share of a batch runs a stand-in batch
+    with its loss times 0, so that it takes part in DDP's all-reduce and gets the summed gradients. Not
+    ``DDP.join()``: a joined rank shadows the all-reduce with zeros but is left without the summed gradients
+    (made for ranks whose data has run out, with the model broadcast at the end), and here a rank can lack a
+    share in the middle of an epoch (a one-document batch), then step (``tests/training/test_distributed.py``
+    fails with it). The word table's gradient is sparse (``Optimizers`` steps it with SparseAdam) and DDP is
+    told to leave it alone: NCCL has no sparse all-reduce (pytorch/pytorch#22400), so ``_sum_sparse`` merges
+    it on the union of the rows the ranks touched, on gloo and NCCL alike, so that SparseAdam sees the rows
+    one process would (the stand-in's rows are not among them).
     """
-    if not rank.distributed:
-        return
-    if total <= 0:
-        raise ValueError(f"a global batch of {total} sentences")
-    weight = local / total
-    for param in model.parameters():
-        if not param.requires_grad:
-            continue
-        grad = param.grad
-        if grad is not None and grad.is_sparse:
-            param.grad = _sum_sparse(grad.coalesce() * weight)
-        elif grad is None and _sparse_param(model, param):  # a dense gradient is never an embedding's here
-            param.grad = _sum_sparse(_empty_sparse(param))  # this rank touched no row
+
+    def __init__(self, model: nn.Module, rank: Rank):
+        self.model, self.rank = model, rank
+        self.sparse = [p for p in model.parameters() if p.requires_grad and _sparse_param(model, p)]
+        self.ddp: DistributedDataParallel | None = None
+        if rank.distributed:
+            wrapper = _Loss(model)
+            ignored = [f"model.{name}" for name, p in model.named_parameters() if any(p is q for q in self.sparse)]
+            DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(wrapper, ignored)
+            self.ddp = DistributedDataParallel(wrapper, **_NO_BUFFER_SYNC)
+
+    def backward(self, batch: Batch | None, local: int, total: int, stand_in: Batch | None = None) -> torch.Tensor:
+        """The mean loss of ``batch`` (this rank's ``local`` sentences of a global batch of ``total``; None: no
+        share, and ``stand_in`` runs in its place), with the gradient of the global batch's mean loss left on
+        each parameter."""
+        if self.ddp is None:
+            loss = self.model.loss(batch)
+            loss.backward()
+            return loss
+        if total <= 0:
+            raise ValueError(f"a global batch of {total} sentences")
+        if batch is None:
+            (self.ddp(stand_in) * 0.0).backward()  # zero gradients, all-reduced like the others'
+            loss = torch.zeros(())
         else:
-            dense = grad * weight if grad is not None else torch.zeros_like(param)
-            dist.all_reduce(dense)
-            param.grad = dense
+            loss = self.ddp(batch)
+            (loss * (self.rank.world_size * local / total)).backward()
+        for param in self.sparse:  # DDP left it out: the mean over the ranks, on the union of their rows
+            grad = param.grad.coalesce() if batch is not None and param.grad is not None else _empty_sparse(param)
+            param.grad = _sum_sparse(grad / self.rank.world_size)
+        return loss
+
+
+# The model's buffers never change in training: no broadcast of them before each forward (the keyword was
+# renamed in torch 2.13, and the old one warns there).
+_NO_BUFFER_SYNC = (
+    {"forward_sync_buffers": False}
+    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+    else {"broadcast_buffers": False}
+)
+
+
+class _Loss(nn.Module):
+    """The model with its loss as ``forward``: DDP prepares its all-reduce in the forward of what it wraps."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return self.model.loss(batch)
 
 
 def _sparse_param(model: nn.Module, param: nn.Parameter) -> bool:

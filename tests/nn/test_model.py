@@ -355,7 +355,7 @@ def test_overfits_a_tiny_data_set(tmp_path):
 
 
 def test_moving_average_of_the_weights():
-    from tagger.training.loop import moving_average
+    from tagger.training.trainer import moving_average
 
     update = moving_average(0.5)
     averaged, current = [torch.zeros(3)], [torch.full((3,), 10.0)]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tagger.errors import TaggerError
-from tagger.training.distributed import Rank, average_gradients, from_env, share
+from tagger.training.distributed import DataParallel, Rank, from_env, share
 from tests.corpora import make_sentences
 
 
@@ -38,12 +38,19 @@ def test_only_rank_0_is_main_and_each_rank_has_its_gpu():
     assert Rank().device("cuda") == "cuda"
 
 
-def test_one_process_leaves_gradients_as_they_are():
-    layer = torch.nn.Linear(2, 1)
-    layer(torch.ones(1, 2)).sum().backward()
-    before = layer.weight.grad.clone()
-    average_gradients(layer, 1, 4, Rank())
-    assert torch.equal(layer.weight.grad, before)
+def test_one_process_is_the_models_own_loss_and_backward():
+    model, _, maker, tokens, tag_ids = _setup()
+    batch = maker.batch(tokens[:4], tag_ids[:4])
+    expected = model.loss(batch)
+    expected.backward()
+    before = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad()
+    parallel = DataParallel(model, Rank())
+    assert parallel.ddp is None
+    assert torch.equal(parallel.backward(batch, 4, 4), expected)
+    for name, p in model.named_parameters():
+        if name in before:
+            assert torch.equal(p.grad.to_dense(), before[name].to_dense()), name
 
 
 def _setup(seed: int = 3):
@@ -52,7 +59,8 @@ def _setup(seed: int = 3):
     from tagger.data.vocabulary import Vocabulary
     from tagger.nn.model import BiLSTMCRF, ModelConfig
     from tagger.nn.tensors import TensorMaker
-    from tagger.training.loop import Optimizers, TrainConfig
+    from tagger.training.loop import TrainConfig
+    from tagger.training.trainer import Optimizers
 
     sentences = make_sentences(12, seed)
     tags = tag_set(["PER", "LOC", "ORG"], "iob2")
@@ -81,13 +89,12 @@ def _setup(seed: int = 3):
 BATCHES = [list(range(11)), [11]]
 
 
-def _step(model, optimizer, maker, tokens, tag_ids, ids, total, rank) -> None:
-    from tagger.training.loop import clip_gradients
+def _step(model, optimizer, maker, tokens, tag_ids, ids, total, parallel) -> None:
+    from tagger.training.trainer import clip_gradients
 
     optimizer.zero_grad()
-    if ids:
-        model.loss(maker.batch([tokens[i] for i in ids], [tag_ids[i] for i in ids])).backward()
-    average_gradients(model, len(ids), total, rank)
+    batch = maker.batch([tokens[i] for i in ids], [tag_ids[i] for i in ids]) if ids else None
+    parallel.backward(batch, len(ids), total, stand_in=maker.batch(tokens[:1], tag_ids[:1]))
     clip_gradients(model.parameters(), 5.0)
     optimizer.step()
 
@@ -102,8 +109,9 @@ def _rank_main(rank_id: int, world: int, port: int, folder: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), **env)
     with session("cpu") as rank:
         model, optimizer, maker, tokens, tag_ids = _setup()
+        parallel = DataParallel(model, rank)  # DistributedDataParallel on gloo
         for batch in BATCHES:
-            _step(model, optimizer, maker, tokens, tag_ids, share(batch, rank), len(batch), rank)
+            _step(model, optimizer, maker, tokens, tag_ids, share(batch, rank), len(batch), parallel)
         torch.save(model.state_dict(), f"{folder}/rank{rank.rank}.pt")
 
 
@@ -121,8 +129,9 @@ def test_steps_on_2_gloo_ranks_equal_one_process_on_the_global_batch(tmp_path):
     mp.spawn(_rank_main, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
     model, optimizer, maker, tokens, tag_ids = _setup()
     before = {k: v.clone() for k, v in model.state_dict().items()}
+    parallel = DataParallel(model, Rank())
     for batch in BATCHES:
-        _step(model, optimizer, maker, tokens, tag_ids, batch, len(batch), Rank())
+        _step(model, optimizer, maker, tokens, tag_ids, batch, len(batch), parallel)
     expected = model.state_dict()
     for r in range(2):
         got = torch.load(tmp_path / f"rank{r}.pt")
