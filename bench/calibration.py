@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from tagger.data.corpus import load_tagged  # noqa: E402
 from tagger.data.schemes import to_spans  # noqa: E402
-from tagger.nn.marginals import calibration_error  # noqa: E402
 from tagger.nn.model_file import load_model, read_checkpoint, write_atomically  # noqa: E402
 from tagger.nn.runtime import configure_torch  # noqa: E402
+from tagger.nn.scores import calibration_error  # noqa: E402
 from tagger.tagging.predictor import Predictor  # noqa: E402
 
 WINDOW = 2048  # sentences per prepared window, as tagging reads them
@@ -55,7 +55,7 @@ def predicted_entities(results: list[dict], gold: list[list[str]]) -> tuple[list
 
 
 def reliability(found: list[tuple[float, bool]], bins: int) -> tuple[list[str], float]:
-    """The reliability table's lines and the expected calibration error (``marginals.calibration_error``)."""
+    """The reliability table's lines and the expected calibration error (``scores.calibration_error``)."""
     lines = [f"{'score bin':>13} {'entities':>9} {'mean score':>11} {'correct':>8} {'gap':>7}"]
     for b in range(bins):
         low, high = b / bins, (b + 1) / bins

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_model
 from tests.corpora import PEOPLE, PLACES, make_sentences
+from tests.nn.helpers import make_model
 
 
 def context_ready() -> bool:

@@ -31,20 +31,8 @@ TESTS_WITHOUT_MODULE = {
     "tests/test_layout.py": "this file: the tests' layout",
 }
 
-# Names still imported from tests/conftest.py: the CRF's brute-force helpers, until they move beside its tests.
-CONFTEST_NAMES = {
-    "NEG_INF",
-    "SENTENCES",
-    "all_paths",
-    "brute_force",
-    "make_model",
-    "random_batches",
-    "random_mask",
-    "random_parameters",
-    "random_problems",
-    "scheme_parameters",
-    "sequence_scores",
-}
+# Names still imported from tests/conftest.py (none: helpers are plain modules, fixtures are found by name).
+CONFTEST_NAMES: set[str] = set()
 
 
 def relative(path: Path) -> str:

@@ -30,11 +30,11 @@ import torch
 from torch import nn
 
 from tagger.errors import ModelFileError
+from tagger.nn.crf import Transitions, viterbi
 from tagger.nn.model import BiLSTMCRF, ModelConfig
 from tagger.nn.model_file import LoadedModel, load_model
 from tagger.nn.shipped import resolve
 from tagger.nn.tensors import Batch, FormBucket
-from tagger.nn.viterbi import viterbi_decode
 
 __all__ = ["Ensemble", "load_ensemble", "load_models"]
 
@@ -79,7 +79,7 @@ class Ensemble(nn.Module):
         each = [m.window_emissions(batches, t) for m, t in zip(self.members, tables)]  # per member, per batch
         return [torch.stack(scores).mean(dim=0) for scores in zip(*each)]  # each shape: (batch, time, tags)
 
-    def crf_parameters(self, exact: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def crf_parameters(self, exact: bool = False) -> Transitions:
         """The members' CRF start (tags,), transition (tags, tags) and end (tags,) scores, averaged, then
         constrained to the scheme as ``BiLSTMCRF`` constrains its own: ``NEG`` added to a forbidden one
         for decoding, or -inf with ``exact`` (for probabilities)."""
@@ -87,10 +87,12 @@ class Ensemble(nn.Module):
         start = torch.stack([c.start_transitions for c in crfs]).mean(dim=0)  # shape: (tags,)
         trans = torch.stack([c.transitions for c in crfs]).mean(dim=0)  # shape: (tags, tags)
         end = torch.stack([c.end_transitions for c in crfs]).mean(dim=0)  # shape: (tags,)
-        return self.members[0].constrain(start, trans, end, exact)  # the members share tags and scheme
+        averaged = Transitions(start, trans, end)
+        first = self.members[0]  # the members share tags, scheme and constraints
+        return first.crf.constrain(averaged, exact) if first.config.constrained else averaged
 
     def decode_emissions(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
-        return viterbi_decode(emissions, mask, *self.crf_parameters())
+        return viterbi(emissions, mask, self.crf_parameters())
 
     def decode(self, batch: Batch, form_features: Sequence[torch.Tensor | None] | None = None) -> list[list[int]]:
         """Best tag ids for each sentence of the batch under the averaged scores."""

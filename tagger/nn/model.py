@@ -3,7 +3,7 @@
 Token features (word embedding, a character encoder over the token's
 characters, a small case embedding) feed a bidirectional LSTM or GRU; the
 forward and backward states at each token are concatenated (2 x hidden) and
-projected to tag scores, and the CRF of ``pytorch-crf`` scores whole tag
+projected to tag scores, and the CRF (``crf.CRF``) scores whole tag
 sequences (the loss) and picks the best one (Viterbi, optionally constrained
 to sequences valid in the tag scheme).
 
@@ -19,16 +19,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
-from torchcrf import CRF
 
-from tagger.data.schemes import transition_rules
 from tagger.data.vocabulary import CASES
 from tagger.nn.config import CELLS as CELLS
 from tagger.nn.config import CHAR_ENCODERS as CHAR_ENCODERS
 from tagger.nn.config import ModelConfig
-from tagger.nn.likelihood import log_likelihood
+from tagger.nn.crf import CRF, Transitions, scheme_constraints
 from tagger.nn.tensors import Batch
-from tagger.nn.viterbi import NEG, viterbi_decode
 
 
 class Dropout(nn.Module):
@@ -169,11 +166,7 @@ class BiLSTMCRF(nn.Module):
         self.dropout = Dropout(c.dropout, c.locked_dropout)
         self.context = c.context == "document"
         self.project = nn.Linear((4 if self.context else 2) * c.hidden_size, c.num_tags)
-        self.crf = CRF(c.num_tags, batch_first=True)
-        allowed, start, end = _constraint_masks(tags, c.scheme) if tags else (None, None, None)
-        self.register_buffer("allowed", allowed, persistent=False)
-        self.register_buffer("start_allowed", start, persistent=False)
-        self.register_buffer("end_allowed", end, persistent=False)
+        self.crf = CRF(c.num_tags, scheme_constraints(tags, c.scheme) if tags else None)
 
     def embed_words(self, words: torch.Tensor) -> torch.Tensor:
         """Word vectors; ids past the trained table index the frozen pretrained one. shape: (..., word_dim)"""
@@ -259,37 +252,16 @@ class BiLSTMCRF(nn.Module):
         """Mean negative log-likelihood of the gold tags per sentence."""
         if batch.tags is None:
             raise ValueError("loss needs a batch with tags")
-        # torchcrf's log-likelihood with its parameters (see likelihood.py for why not ``self.crf(...)``)
-        return -log_likelihood(self.crf, self.emissions(batch), batch.tags, batch.mask).mean()
+        return self.crf.loss(self.emissions(batch), batch.tags, batch.mask).mean()
 
-    def crf_parameters(self, exact: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def crf_parameters(self, exact: bool = False) -> Transitions:
         """The CRF's start (tags,), transition (tags, tags) and end (tags,) scores, constrained to the
-        scheme when decoding is.
-
-        For decoding a forbidden one gets ``NEG`` added: the best path never takes one while a valid
-        path exists. With ``exact`` it is -inf instead, so that an invalid sequence has probability
-        exactly 0 (``marginals``, ``nbest``); Viterbi keeps the finite penalty, so its answers stay
-        those of the plain CRF arithmetic.
-        """
-        return self.constrain(self.crf.start_transitions, self.crf.transitions, self.crf.end_transitions, exact)
-
-    def constrain(
-        self, start: torch.Tensor, trans: torch.Tensor, end: torch.Tensor, exact: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """CRF scores (start (tags,), transitions (tags, tags), end (tags,)) with this model's scheme
-        constraints applied as ``crf_parameters`` says, when decoding is constrained."""
-        if not (self.config.constrained and self.allowed is not None):
-            return start, trans, end
-        if exact:
-            return (
-                start.masked_fill(~self.start_allowed, -torch.inf),
-                trans.masked_fill(~self.allowed, -torch.inf),
-                end.masked_fill(~self.end_allowed, -torch.inf),
-            )
-        return start + (~self.start_allowed) * NEG, trans + (~self.allowed) * NEG, end + (~self.end_allowed) * NEG
+        scheme when decoding is (``CRF.constrain``: ``NEG`` added to a forbidden one, or -inf with ``exact``
+        for probabilities)."""
+        return self.crf.scores(self.config.constrained, exact)
 
     def decode_emissions(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
-        return viterbi_decode(emissions, mask, *self.crf_parameters())
+        return self.crf.decode(emissions, mask, self.config.constrained)
 
     def decode(self, batch: Batch, form_features: torch.Tensor | None = None) -> list[list[int]]:
         """Best tag ids for each sentence of the batch."""
@@ -327,10 +299,3 @@ def pool_mentions(states: torch.Tensor, docs: torch.Tensor, keys: torch.Tensor) 
     others = (counts[group] - 1).clamp(min=1).unsqueeze(1).to(states.dtype)  # shape: (n, 1)
     return (sums[group] - states) / others  # shape: (n, features); zeros when alone
 
-
-def _constraint_masks(tags: list[str], scheme: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    allowed, may_start, may_end = transition_rules(scheme)
-    matrix = torch.tensor([[allowed(a, b) for b in tags] for a in tags], dtype=torch.bool)  # shape: (tags, tags)
-    start = torch.tensor([may_start(t) for t in tags], dtype=torch.bool)  # shape: (tags,)
-    end = torch.tensor([may_end(t) for t in tags], dtype=torch.bool)  # shape: (tags,)
-    return matrix, start, end

@@ -27,11 +27,11 @@ from tagger.data.vocabulary import Vocabulary
 from tagger.data.windows import INPUTS, TaggedSentence, Window, WindowSentences, read_windows
 from tagger.errors import DataError
 from tagger.nn.config import DEFAULTS, SCORES
+from tagger.nn.crf import forward_backward, kbest_probabilities
 from tagger.nn.ensemble import load_models
-from tagger.nn.marginals import ChunkRules, calibration_error, decoded_scores, forward_backward
 from tagger.nn.model import BiLSTMCRF
 from tagger.nn.model_file import LoadedModel
-from tagger.nn.nbest import kbest_probabilities
+from tagger.nn.scores import ChunkRules, calibration_error, decoded_scores
 from tagger.nn.shipped import resolve_all
 from tagger.nn.tensors import Batch, FormBucket, window_tensors
 
@@ -43,7 +43,7 @@ STOP_WAIT = 5.0  # seconds to let the reader thread finish when tagging stops ea
 class Predictor:
     """Tags token lists with a model; tags come back in ``out_scheme`` (the training data's).
 
-    ``scores``: also the CRF's probabilities (see ``marginals``): of each chosen tag, of each entity, of
+    ``scores``: also the CRF's probabilities (see ``crf`` and ``scores``): of each chosen tag, of each entity, of
     the whole sequence; ``nbest``: also the ``nbest`` most probable tag sequences (0: none). Both are
     computed only by ``run_scored`` and ``label``; ``run`` never computes them. Probabilities use the
     model's ``temperature`` (its config's) unless one is given. ``min_score`` (with ``scores``) drops
@@ -244,19 +244,18 @@ class Predictor:
         # Probabilities in double precision: a token's score is exp of a difference of sums over
         # the whole sentence, which single precision would round visibly in long sentences.
         emissions = emissions.double() / self.temperature  # shape: (batch, time, tags)
-        start, transitions, end = (p.double() / self.temperature for p in self.model.crf_parameters(exact=True))
+        crf = self.model.crf_parameters(exact=True).scaled(self.temperature)
         # One forward-backward serves both the scores and the n-best probabilities.
-        posterior = forward_backward(emissions, mask, start, transitions, end) if self.scores else None
+        posterior = forward_backward(emissions, mask, crf) if self.scores else None
         if self.scores:
-            rules, least = self.chunk_rules, self.min_score
-            kept, scored = decoded_scores(emissions, mask, start, transitions, end, ids, rules, least, posterior)
+            kept, scored = decoded_scores(emissions, mask, crf, ids, self.chunk_rules, self.min_score, posterior)
             for entry, decoded, row, extra in zip(found, ids, kept, scored):
                 entry.update(extra)
                 if row != decoded:  # entities below min_score were dropped: their tokens are O now
                     entry["tags"] = self.rewrite(row)
         if self.nbest:
             log_z = posterior.log_z if posterior is not None else None
-            best = kbest_probabilities(emissions, mask, start, transitions, end, self.nbest, log_z)
+            best = kbest_probabilities(emissions, mask, crf, self.nbest, log_z)
             for entry, sequences in zip(found, best):
                 entry["nbest"] = [{"tags": self.rewrite(tags), "probability": p} for tags, p in sequences]
         return found

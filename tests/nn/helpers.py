@@ -1,6 +1,10 @@
-"""Sentences the model-file and ensemble tests tag with the small trained model."""
+"""Sentences the model-file and ensemble tests tag with the small trained model; a small random network."""
 
 from __future__ import annotations
+
+import torch
+
+from tagger.data.schemes import BIOES
 
 # Names it was trained on, words it never saw, a single token.
 SENTENCES_TO_TAG = [
@@ -9,3 +13,40 @@ SENTENCES_TO_TAG = [
     ["Unseen", "Wordz", "near", "Lake", "Tahoe"],
     ["Mary"],
 ]
+
+
+# A small random network over a few sentences (the model, marginals and n-best tests).
+
+SENTENCES = [
+    ["John", "Smith", "lives", "in", "Paris", "."],
+    ["Acme", "hired", "Mary"],
+    ["Internationalization", "of", "the", "United", "Nations", "happened", "in", "New", "York", "yesterday", "."],
+    ["Berlin"],
+    ["ok", "ok", "ok", "OK", "Ok"],
+]
+
+
+def make_model(scheme: str = BIOES, cell: str = "lstm", char_encoder: str = "cnn", seed: int = 0, **config):
+    """A (BiLSTMCRF, Vocabulary) over SENTENCES with the types PER and LOC, random weights from ``seed``."""
+    from tagger.data.schemes import tag_set
+    from tagger.data.vocabulary import Vocabulary
+    from tagger.nn.model import BiLSTMCRF, ModelConfig
+
+    tags = tag_set(["PER", "LOC"], scheme)
+    vocab = Vocabulary.build(SENTENCES, tags)
+    torch.manual_seed(seed)
+    sizes = dict(word_dim=8, char_dim=6, char_size=5, hidden_size=7, case_dim=3, dropout=0.5)
+    sizes.update(config)
+    model = BiLSTMCRF(
+        ModelConfig(
+            num_words=len(vocab.words),
+            num_chars=len(vocab.chars),
+            num_tags=len(tags),
+            cell=cell,
+            char_encoder=char_encoder,
+            scheme=scheme,
+            **sizes,
+        ),
+        vocab.tags,
+    )
+    return model, vocab

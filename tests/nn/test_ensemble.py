@@ -12,10 +12,10 @@ from tagger.data.corpus import load_tagged
 from tagger.data.schemes import convert
 from tagger.data.vocabulary import Vocabulary
 from tagger.errors import ModelFileError
+from tagger.nn.crf import NEG, Transitions, viterbi
 from tagger.nn.ensemble import Ensemble, load_ensemble, load_models
 from tagger.nn.model import BiLSTMCRF
 from tagger.nn.model_file import load_model
-from tagger.nn.viterbi import NEG, viterbi_decode
 from tagger.tagging.predictor import Predictor
 from tagger.training.evaluation import score
 from tests.helpers import raw_checkpoint, train_tiny_model
@@ -103,9 +103,9 @@ def _constrained(model: BiLSTMCRF):
     """A model's decoding CRF scores, as ``BiLSTMCRF.decode_emissions`` builds them."""
     crf = model.crf
     return (
-        crf.start_transitions + (~model.start_allowed) * NEG,
-        crf.transitions + (~model.allowed) * NEG,
-        crf.end_transitions + (~model.end_allowed) * NEG,
+        crf.start_transitions + (~crf.start_allowed) * NEG,
+        crf.transitions + (~crf.allowed) * NEG,
+        crf.end_transitions + (~crf.end_allowed) * NEG,
     )
 
 
@@ -118,10 +118,10 @@ def check_averaging(paths: list[Path], sentences) -> None:
     assert not torch.equal(members[0][1], members[1][1])
     for mine, parts in zip((start, trans, end), zip(*members)):
         assert torch.allclose(mine, torch.stack(parts).mean(dim=0), atol=1e-6)
-    assert decoded == viterbi_decode(together, batch.mask, start, trans, end)
+    assert decoded == viterbi(together, batch.mask, Transitions(start, trans, end))
     # Forbidden moves stay forbidden (e.g. O followed by I-X in BIOES): -inf for probabilities.
     exact = ensemble.crf_parameters(exact=True)[1]
-    allowed = ensemble.members[0].allowed
+    allowed = ensemble.members[0].crf.allowed
     assert bool(torch.isinf(exact[~allowed]).all())
     assert torch.equal(exact[allowed], trans[allowed])
 

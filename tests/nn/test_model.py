@@ -1,14 +1,13 @@
-"""The network and the decoder: shapes, padding invariance, Viterbi against pytorch-crf and brute force, overfitting."""
+"""The network: shapes, padding invariance, overfitting (the CRF's own tests are in test_crf.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from tagger.data.schemes import BIOES, IOB1, IOB2, invalid_positions
 from tagger.nn.model import CharCNN, Dropout, ModelConfig, pool_mentions
 from tagger.nn.tensors import TensorMaker
-from tests.conftest import SENTENCES, all_paths, make_model, random_mask, sequence_scores
+from tests.nn.helpers import SENTENCES, make_model
 
 ENCODERS = [(cell, chars) for cell in ("lstm", "gru") for chars in ("cnn", "lstm", "none")]
 
@@ -230,74 +229,6 @@ def test_char_cnn_equals_a_masked_conv1d_over_the_padded_forms(kernel):
         torch.testing.assert_close(a, b)
     # A form's features do not depend on its neighbours.
     torch.testing.assert_close(cnn(chars[2:3, :4]), ours[2:3])
-
-
-# Constrained decoding by the model (viterbi.py's own tests are in test_viterbi.py)
-
-
-@pytest.mark.parametrize("scheme", [BIOES, IOB2, IOB1])
-def test_constrained_viterbi_finds_the_best_valid_sequence_by_brute_force(scheme):
-    model, vocab = make_model(scheme=scheme)
-    tags = vocab.tags
-    generator = torch.Generator().manual_seed(5)
-    cases = 0
-    for trial in range(12):
-        with torch.no_grad():
-            for p in (model.crf.start_transitions, model.crf.transitions, model.crf.end_transitions):
-                p.copy_(torch.randn(p.shape, generator=generator) * 2)
-        time = 1 + trial % 4
-        emissions = torch.randn(2, time, len(tags), generator=generator) * 3
-        mask = torch.ones(2, time, dtype=torch.bool)
-        mask[1, time // 2 + 1 :] = False
-        with torch.no_grad():
-            decoded = model.decode_emissions(emissions, mask)
-        crf = model.crf
-        for b in range(2):
-            n = int(mask[b].sum())
-            paths = all_paths(len(tags), n)
-            valid = torch.tensor([invalid_positions([tags[i] for i in p], scheme) == [] for p in paths.tolist()])
-            scores = sequence_scores(
-                paths, emissions[b, :n], crf.start_transitions, crf.transitions, crf.end_transitions
-            )
-            with torch.no_grad():
-                best_valid = paths[scores.masked_fill(~valid, float("-inf")).argmax()].tolist()
-                best_any = paths[scores.argmax()].tolist()
-            assert decoded[b] == best_valid, (trial, b)
-            cases += best_any != best_valid
-    assert cases > 0  # the constraints did change some answers
-
-
-@pytest.mark.parametrize("scheme", [BIOES, IOB2, IOB1])
-def test_constrained_decoding_never_outputs_an_invalid_sequence(scheme):
-    model, vocab = make_model(scheme=scheme)
-    generator = torch.Generator().manual_seed(11)
-    emissions = torch.randn(64, 12, len(vocab.tags), generator=generator) * 4
-    mask = random_mask(64, 12, generator)
-    invalid_unconstrained = 0
-    for _ in range(5):
-        with torch.no_grad():
-            for p in (model.crf.start_transitions, model.crf.transitions, model.crf.end_transitions):
-                p.copy_(torch.randn(p.shape, generator=generator) * 5)
-            model.config.constrained = True
-            constrained = model.decode_emissions(emissions, mask)
-            model.config.constrained = False
-            free = model.decode_emissions(emissions, mask)
-        for ids in constrained:
-            assert invalid_positions([vocab.tags[i] for i in ids], scheme) == [], ids
-        invalid_unconstrained += sum(bool(invalid_positions([vocab.tags[i] for i in ids], scheme)) for ids in free)
-    assert invalid_unconstrained > 0  # without constraints random transitions do give invalid sequences
-
-
-def test_unconstrained_model_decoding_is_plain_crf_decoding():
-    model, vocab = make_model(constrained=False)
-    generator = torch.Generator().manual_seed(3)
-    with torch.no_grad():
-        for p in (model.crf.start_transitions, model.crf.transitions, model.crf.end_transitions):
-            p.copy_(torch.randn(p.shape, generator=generator) * 3)
-    emissions = torch.randn(8, 7, len(vocab.tags), generator=generator)
-    mask = random_mask(8, 7, generator)
-    with torch.no_grad():
-        assert model.decode_emissions(emissions, mask) == model.crf.decode(emissions, mask)
 
 
 # Learning

@@ -1,4 +1,5 @@
-"""Marginals, sequence probabilities and entity scores against brute-force enumeration of all tag sequences."""
+"""Entity scores (tagger.nn.scores) against brute-force enumeration of all tag sequences, the Predictor's scores
+(token, entity and sequence probabilities, n-best, temperature, min_score) and the calibration error."""
 
 from __future__ import annotations
 
@@ -6,25 +7,10 @@ import pytest
 import torch
 
 from tagger.data.schemes import BIOES, IOB1, IOB2, tag_set, to_spans
-from tagger.nn.marginals import (
-    ChunkRules,
-    entity_probabilities,
-    entity_spans,
-    forward_backward,
-    log_partition,
-    marginals,
-    path_probabilities,
-)
-from tagger.nn.viterbi import viterbi_decode
-from tests.conftest import (
-    SENTENCES,
-    brute_force,
-    make_model,
-    random_batches,
-    random_mask,
-    random_parameters,
-    random_problems,
-)
+from tagger.nn.crf import Transitions, forward_backward, viterbi
+from tagger.nn.scores import ChunkRules, entity_probabilities, entity_spans
+from tests.nn.crf_problems import brute_force, random_batches
+from tests.nn.helpers import SENTENCES, make_model
 
 
 def brute_marginals(paths, probs, num_tags):
@@ -34,81 +20,6 @@ def brute_marginals(paths, probs, num_tags):
     for t in range(n):
         out[t].index_add_(0, paths[:, t], probs)
     return out
-
-
-def check_against_brute_force(emissions, mask, start, transitions, end):
-    posterior = forward_backward(emissions, mask, start, transitions, end)
-    got = marginals(posterior, mask)
-    assert got.shape == emissions.shape
-    for b in range(emissions.shape[0]):
-        n = int(mask[b].sum())
-        paths, probs = brute_force(emissions[b, :n], start, transitions, end)
-        torch.testing.assert_close(got[b, :n], brute_marginals(paths, probs, emissions.shape[2]))
-        assert not got[b, n:].any()  # padding is 0
-        assert torch.isfinite(got[b]).all()
-        sums = got[b, :n].sum(dim=1)
-        expected = 1.0 if probs.sum() > 0 else 0.0
-        torch.testing.assert_close(sums, torch.full_like(sums, expected))
-    return posterior
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_marginals_equal_brute_force_and_sum_to_one(seed):
-    generator = torch.Generator().manual_seed(seed)
-    for emissions, mask, *parameters in random_problems(generator, 15, batch=4, scale=2):
-        check_against_brute_force(emissions, mask, *parameters)
-
-
-def test_forbidden_parameters_give_invalid_sequences_probability_zero():
-    generator = torch.Generator().manual_seed(21)
-    none_valid = some_forbidden = 0
-    problems = random_problems(generator, 60, batch=3, tags=range(2, 5), forbid=0.4)
-    for emissions, mask, start, transitions, end in problems:
-        posterior = check_against_brute_force(emissions, mask, start, transitions, end)
-        none_valid += int(torch.isinf(posterior.log_z).sum())
-        got = marginals(posterior, mask)
-        # A tag no valid sequence can start with has marginal exactly 0 at the first token.
-        assert (got[:, 0, torch.isinf(start)] == 0).all()
-        some_forbidden += int(torch.isinf(start).any())
-    assert none_valid > 0 and some_forbidden > 0  # both cases were exercised
-
-
-@pytest.mark.parametrize("scheme", [BIOES, IOB2, IOB1])
-def test_marginals_under_real_scheme_constraints(scheme):
-    tags = tag_set(["PER", "LOC"], scheme)
-    generator = torch.Generator().manual_seed(3)
-    for emissions, mask, start, transitions, end in random_batches(tags, scheme, generator, range(1, 5)):
-        posterior = check_against_brute_force(emissions, mask, start, transitions, end)
-        assert torch.isfinite(posterior.log_z).all()  # all-O is always valid
-
-
-def test_float32_works_too_and_log_partition_matches():
-    generator = torch.Generator().manual_seed(8)
-    emissions = torch.randn(5, 6, 4, generator=generator)
-    mask = random_mask(5, 6, generator)
-    start, transitions, end = (p.float() for p in random_parameters(4, generator))
-    posterior = forward_backward(emissions, mask, start, transitions, end)
-    sums = marginals(posterior, mask).sum(dim=2)  # shape: (batch, time)
-    torch.testing.assert_close(sums, mask.float(), atol=1e-5, rtol=0)
-    torch.testing.assert_close(log_partition(emissions, mask, start, transitions, end), posterior.log_z)
-
-
-def test_the_viterbi_sequence_probability_equals_brute_force():
-    generator = torch.Generator().manual_seed(12)
-    for scheme in (BIOES, IOB1):
-        tags = tag_set(["PER"], scheme)
-        for emissions, mask, start, transitions, end in random_batches(tags, scheme, generator, range(1, 6)):
-            best = viterbi_decode(emissions, mask, start, transitions, end)
-            paths = torch.zeros(mask.shape, dtype=torch.long)
-            for b, ids in enumerate(best):
-                paths[b, : len(ids)] = torch.tensor(ids)
-            log_z = log_partition(emissions, mask, start, transitions, end)
-            got = path_probabilities(emissions, mask, start, transitions, end, paths, log_z)
-            for b in range(3):
-                n = int(mask[b].sum())
-                all_paths, probs = brute_force(emissions[b, :n], start, transitions, end)
-                assert torch.isclose(got[b], probs.max())  # the Viterbi path is the most probable
-                assert all_paths[probs.argmax()].tolist() == best[b]
 
 
 def brute_entity_probabilities(paths, probs, tags) -> dict:
@@ -131,7 +42,7 @@ def test_entity_scores_equal_brute_force(scheme, constrained):
     batches = random_batches(tags, scheme, generator, [1, 2, 3, 4, 5, 4, 3], constrained)
     for emissions, mask, start, transitions, end in batches:
         lengths = mask.sum(dim=1).tolist()
-        posterior = forward_backward(emissions, mask, start, transitions, end)
+        posterior = forward_backward(emissions, mask, Transitions(start, transitions, end))
         brute = [brute_force(emissions[b, :n], start, transitions, end) for b, n in enumerate(lengths)]
         # Score every possible chunk, not only those of the best sequence.
         spans = [[(x, s, e) for x in rules.types for s in range(n) for e in range(s + 1, n + 1)] for n in lengths]
@@ -141,7 +52,7 @@ def test_entity_scores_equal_brute_force(scheme, constrained):
             for span, p in zip(spans[b], got[b]):
                 assert p == pytest.approx(expected.get(span, 0.0), abs=1e-9), (b, span)
                 checked += 1
-        best = viterbi_decode(emissions, mask, start, transitions, end)
+        best = viterbi(emissions, mask, Transitions(start, transitions, end))
         decoded = entity_spans(best, tags)
         assert [len(s) for s in entity_probabilities(posterior, emissions, transitions, decoded, lengths, rules)] == [
             len(s) for s in decoded
@@ -154,21 +65,8 @@ def test_entity_probabilities_of_sentences_without_entities():
     emissions = torch.zeros(2, 3, len(rules.tags))
     mask = torch.ones(2, 3, dtype=torch.bool)
     ends, transitions = torch.zeros(len(rules.tags)), torch.zeros(len(rules.tags), len(rules.tags))
-    posterior = forward_backward(emissions, mask, ends, transitions, ends)
+    posterior = forward_backward(emissions, mask, Transitions(ends, transitions, ends))
     assert entity_probabilities(posterior, emissions, transitions, [[], []], [3, 3], rules) == [[], []]
-
-
-def test_bad_shapes_are_named():
-    e = torch.zeros(2, 3, 4)
-    s, t = torch.zeros(4), torch.zeros(4, 4)
-    with pytest.raises(ValueError, match=r"mask must have shape \(2, 3\), got \(2, 4\)"):
-        forward_backward(e, torch.ones(2, 4, dtype=torch.bool), s, t, s)
-    with pytest.raises(ValueError, match=r"\(3, 3\)"):
-        forward_backward(e, torch.ones(2, 3, dtype=torch.bool), s, torch.zeros(3, 3), s)
-    with pytest.raises(ValueError, match=r"3 dimensions.*\(3, 4\)"):
-        forward_backward(e[0], torch.ones(3, dtype=torch.bool), s, t, s)
-    with pytest.raises(ValueError, match="first timestep"):
-        forward_backward(e, torch.tensor([[True, True, True], [False, True, True]]), s, t, s)
 
 
 # The Predictor's scores (tagging.Predictor with scores=True, nbest=K) on a small random model
@@ -262,7 +160,7 @@ def test_a_higher_temperature_gives_less_certain_scores():
 
 
 def test_calibration_error_by_hand():
-    from tagger.nn.marginals import calibration_error
+    from tagger.nn.scores import calibration_error
 
     # Bin [0.9, 1]: scores 0.95 and 1.0, one correct: |0.5 - 0.975| = 0.475, share 2/4.
     # Bin [0.2, 0.3): score 0.25, wrong: gap 0.25, share 1/4. Bin [0.6, 0.7): 0.6, correct: gap 0.4, share 1/4.
@@ -275,7 +173,7 @@ def test_calibration_error_by_hand():
 
 
 def test_fit_temperature_returns_the_grid_point_with_the_lowest_error():
-    from tagger.nn.marginals import calibration_error
+    from tagger.nn.scores import calibration_error
 
     predictor, model, vocab = scored_predictor(BIOES, IOB1, temperature=1.0)
     gold = [["I-PER"] * len(s) for s in SENTENCES]  # made-up gold tags: some entities right, most wrong
