@@ -254,3 +254,12 @@ def test_the_accuracy_means_in_the_docs_are_those_of_the_benchmark_file():
         figure = f"{statistics.mean(scores):.2f} +- {statistics.stdev(scores):.2f}"
         for name in ("README.md", "bench/README.md"):
             assert figure in read(name), f"{name} lacks {setting}'s test F1 {figure} (bench/results/accuracy.jsonl)"
+
+
+def test_the_code_map_matches_the_package():
+    """The README's code map names each room of the package (a folder with an ``__init__.py``), and only those."""
+    section = read("README.md").split("## Code map", 1)[1]
+    mapped = {cells(row)[0].strip("`").rstrip("/") for _, rows in tables(section) for row in rows}
+    rooms = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "tagger").glob("*/__init__.py")}
+    assert {m for m in mapped if not m.endswith(".py")} == rooms
+    assert all((ROOT / m).exists() for m in mapped), mapped
