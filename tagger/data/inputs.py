@@ -76,11 +76,11 @@ def read_windows(
     untagged, and their arrays from ``maker`` (None without one).
 
     Lines are read and decoded here, so errors name their line; with
-    ``workers`` the tokenizing and lookups run in worker processes meanwhile.
+    ``workers`` the tokenizing and lookups run in worker processes meanwhile (``workers.done_in_order``).
     The stream is read through its file descriptor where it has one (``reader.LineFeed``), and
     decoded from ``encoding`` (``reader.decoded_lines``).
     A line of raw text longer than ``reader.LINE_PIECE`` bytes is read, tokenized and tagged in pieces,
-    each its own document (``line_documents``); a piece cut in a run with no space is said once per
+    each its own document (``chunks.line_documents``); a piece cut in a run with no space is said once per
     line on stderr (``warn``: a worker of ``tag --jobs`` leaves that to its parent).
     """
     if kind not in INPUTS:

@@ -29,7 +29,7 @@ def _line_window(maker: WindowMaker | None, lines: list[str], tokenize: bool) ->
     """A window of lines, tokenized (raw text) or split (token lines), packed for a cheap trip
     between processes: sentences per line, the tokens joined by newlines (no token holds one),
     tokens per sentence, the tokens' offsets in their lines, flat (raw text only), and the
-    arrays (None without a maker). ``lines`` a ``DocChunk``: the maker gets each sentence's document."""
+    arrays (None without a maker). ``lines`` a ``chunks.DocChunk``: the maker gets each sentence's document."""
     per_line, sizes = array("q"), array("q")
     offsets = array("q") if tokenize else None
     sentences = []
@@ -74,7 +74,7 @@ def token_line_window(maker: WindowMaker | None, lines: list[str]) -> LineWindow
 
 
 def sentence_window(maker: WindowMaker | None, sentences: list[list[str]]) -> WindowArrays | None:
-    """The arrays of a window of sentences; ``sentences`` a ``DocChunk``: with their documents."""
+    """The arrays of a window of sentences; ``sentences`` a ``chunks.DocChunk``: with their documents."""
     return _arrays(maker, sentences, getattr(sentences, "docs", None))
 
 
