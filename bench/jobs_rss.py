@@ -125,7 +125,8 @@ def stages(model: str, text: Path) -> None:
     import torch  # noqa: F401
 
     show("import torch")
-    from tagger.data.windows import WINDOW, read_windows
+    from tagger.data.inputs import read_windows
+    from tagger.data.windows import WINDOW
     from tagger.nn.model_file import load_model
     from tagger.nn.runtime import configure_torch
     from tagger.tagging.predictor import Predictor, tag_stream

@@ -271,8 +271,8 @@ def main() -> None:
 
     import torch
 
+    from tagger.data.inputs import read_sentences
     from tagger.data.reader import read_conll
-    from tagger.data.windows import read_sentences
     from tagger.nn.model_file import load_model
     from tagger.nn.runtime import configure_torch
     from tagger.tagging.predictor import Predictor

@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE.parent))  # the checkout's tagger, whatever is insta
 from tagger.cli.info import model_info  # noqa: E402
 from tagger.cli.plot import plot_history  # noqa: E402
 from tagger.data.tokenizer import tokenize_flat  # noqa: E402
-from tagger.data.windows import TaggedSentence  # noqa: E402
+from tagger.data.types import TaggedSentence  # noqa: E402
 from tagger.nn.model_file import load_model  # noqa: E402
 from tagger.tagging.html import HtmlWriter  # noqa: E402
 from tagger.tagging.predictor import Predictor  # noqa: E402

@@ -5,7 +5,7 @@
     doc = tagger("Apple is opening a new store in Paris next week.")
     doc.entities  # [Entity(type='ORG', text='Apple', start=0, end=1, char_start=0, char_end=5, ...), ...]
 
-Text goes through the same reading path as ``tagger tag`` (``windows.read_windows``
+Text goes through the same reading path as ``tagger tag`` (``inputs.read_windows``
 then ``tagging.tag_stream``), so the API and the command line give the same
 tokens, tags, entities and offsets on the same text.
 """
@@ -26,9 +26,11 @@ from pathlib import Path
 
 import torch
 
+from tagger.data.chunks import MAX_WAIT
+from tagger.data.inputs import read_windows
 from tagger.data.reader import PAUSE
 from tagger.data.types import Doc, TaggedSentence
-from tagger.data.windows import MAX_WAIT, WINDOW, read_windows, token_windows
+from tagger.data.windows import WINDOW, token_windows
 from tagger.nn import shipped
 from tagger.nn.checkpoint import check_checkpoint
 from tagger.nn.config import DEFAULTS, ModelConfig, TrainConfig
@@ -183,7 +185,7 @@ class Tagger:
         others of its document); consecutive sentences with the same value are one document, e.g.
         ``[0, 0, 0, 1, 1]``, or ``range(len(sentences))`` for sentences that are each on their own. None:
         the sentences are one document, as the lines of ``tagger tag --input tokens`` with no blank line
-        between them are. A document is cut after ``windows.DOC_MAX`` sentences. A model without context
+        between them are. A document is cut after ``arrays.DOC_MAX`` sentences. A model without context
         tags each sentence on its own, whatever ``docs`` says."""
         checked = _token_lists(sentences)
         if docs is not None:
@@ -395,7 +397,7 @@ class _Arrivals:
 
 def _arriving_groups(texts: Iterator[str], size: int) -> Iterator[list[str]]:
     """Groups of up to ``size`` texts, each given as soon as the stream pauses (``reader.PAUSE`` without a
-    text) or its first text has waited ``windows.MAX_WAIT``: what ``tagger tag`` does with slow input."""
+    text) or its first text has waited ``chunks.MAX_WAIT``: what ``tagger tag`` does with slow input."""
     arrivals = _Arrivals(texts)
     asked = False  # a text was asked for and has not come yet: it opens the next group
     try:

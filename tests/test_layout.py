@@ -18,8 +18,6 @@ TESTS = ROOT / "tests"
 # Modules whose tests are not in tests/<room>/test_<module>.py, and where they are.
 COVERED_ELSEWHERE = {
     "tagger/cli/main.py": "the command group, its global options and lazy commands: tests/cli/test_cli.py",
-    "tagger/data/output.py": "written by tag --output and evaluate --predictions: tests/cli/test_commands.py, "
-    "tests/cli/test_exit_status.py",
     "tagger/tagging/preload.py": "imported by the --jobs fork server: tests/tagging/test_jobs.py",
     "tagger/training/run.py": "where a run stands, used by every stage: tests/training/test_loop.py, test_trainer.py",
 }

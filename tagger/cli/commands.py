@@ -38,7 +38,7 @@ from tagger.cli.options import (
 from tagger.cli.options import device as usable_device
 from tagger.cli.plot import FORMATS as PLOT_FORMATS
 from tagger.cli.plot import blocks_for
-from tagger.data import schemes, windows
+from tagger.data import inputs, schemes
 from tagger.data.output import CheckedOutput
 from tagger.nn.config import (
     CELLS,
@@ -387,7 +387,7 @@ def tag(
         option(
             "--input",
             help="text: raw text; conll: column files; tokens: one tokenized sentence a line.",
-            choices=windows.INPUTS,
+            choices=inputs.INPUTS,
         ),
     ] = DEFAULTS.input_kind,
     output: Annotated[

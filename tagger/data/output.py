@@ -1,8 +1,9 @@
 """Output files a command is asked to write (``tag --output``, ``evaluate --predictions``): whole or not at all.
 
 The text goes to a temporary file beside the target, renamed over it when the
-command succeeds, so the target holds the whole new output or, after an error
-or Ctrl-C, exactly what it held before; no temporary file is left. A target
+command succeeds (``atomic_file``, which writes the model file too), so the target
+holds the whole new output or, after an error or Ctrl-C, exactly what it held
+before; no temporary file is left. A target
 that is one of the command's input files is refused before any work (it would
 be read while it is replaced). An existing target that is not a regular file
 (``/dev/stdout``, a named pipe) is written to directly: it cannot be renamed over.
@@ -15,10 +16,10 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
 from tagger.errors import OutputError, TaggerError
 
@@ -108,20 +109,42 @@ def output_file(
 
 @contextmanager
 def _temporary(target: Path) -> Iterator[TextIO]:
-    """A temporary file beside ``target``, renamed to it if the block ends without an error, else removed."""
+    """A temporary file beside ``target``, renamed to it if the block ends without an error, else removed
+    (``atomic_file``); a failed write or flush is an ``OutputError``, one naming the file where the file
+    cannot be made (a missing or read-only folder: before any work) or synced."""
+    with atomic_file(target, "w", failed=lambda error: _cannot_write(target, error)) as out:
+        checked = CheckedOutput(out)
+        yield checked
+        checked.flush()
+
+
+@contextmanager
+def atomic_file(
+    target: str | Path, mode: str = "w", failed: Callable[[OSError], Exception] | None = None
+) -> Iterator[IO]:
+    """A new file beside ``target``, renamed over it if the block ends without an error, else removed: a
+    reader (or a crash) sees the old file or the new one, never half of one, and no temporary file is left.
+    ``mode`` "w": UTF-8 text, line ends as written; "wb": bytes. The file gets the permissions the umask
+    gives a new file, and is on disk before the rename. ``failed``: what is raised where the file cannot be
+    made, flushed or synced (None: the ``OSError`` itself)."""
+    target = Path(target)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as e:  # a missing or read-only folder: before any work
-        raise _cannot_write(target, e) from None
+    except OSError as e:
+        if failed is None:
+            raise
+        raise failed(e) from None
     try:
         os.fchmod(fd, new_file_mode())  # mkstemp makes the file private (0600)
-        with open(fd, "w", encoding="utf-8", newline="") as out:
-            yield CheckedOutput(out)
-            CheckedOutput(out).flush()
+        with open(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as out:
+            yield out
             try:
+                out.flush()
                 os.fsync(out.fileno())
             except OSError as e:
-                raise _cannot_write(target, e) from None
+                if failed is None:
+                    raise
+                raise failed(e) from None
         os.replace(tmp, target)
     except BaseException:
         try:

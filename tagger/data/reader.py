@@ -372,8 +372,7 @@ def iter_conll(
     leaves out their sentences) instead of an error. ``encoding``: as ``decoded_lines`` takes it."""
     tokens: list[str] = []
     tags: list[str] = []
-    columns = 0
-    first = 0
+    columns = first = 0  # the columns of the sentence's lines; its first line's number
     doc = -1  # the current document's number; -1 before the first sentence or -DOCSTART-
     marked = False  # a -DOCSTART- has been seen: sentences share the current document
     for line in decoded_lines(stream, name, encoding):
@@ -383,7 +382,7 @@ def iter_conll(
         number, text, _ = line
         stripped = text.strip(_BLANK)
         docstart = bool(stripped) and _COLUMN_SEP.split(stripped, 1)[0] == DOCSTART
-        if not stripped or docstart:
+        if not stripped or docstart:  # the sentence ends
             if tokens:
                 yield Sentence(tokens, tags if with_tags else None, first, doc)
                 tokens, tags = [], []
@@ -391,34 +390,39 @@ def iter_conll(
                 doc, marked = doc + 1, True
             continue
         fields = _COLUMN_SEP.split(stripped)
-        if not tokens:
+        if not tokens:  # the sentence starts
             columns, first = len(fields), number
             if not marked:
                 doc += 1
         elif len(fields) != columns:
-            raise DataError(
-                f"{len(fields)} columns where this sentence has {columns} (line {first} starts it)",
-                name,
-                number,
-            )
+            raise _columns_differ(len(fields), columns, first, name, number)
         tokens.append(fields[0])
         if with_tags:
-            if len(fields) < 2:
-                raise DataError("a token with no tag column (expected 'token ... tag')", name, number)
-            try:
-                tag = fields[tag_column]
-            except IndexError:
-                raise DataError(
-                    f"no column {tag_column} for the tag: the line has {len(fields)} columns",
-                    name,
-                    number,
-                ) from None
-            problem = tag_problem(tag) if check_tags else None
-            if problem:
-                raise DataError(problem, name, number)
-            tags.append(tag)
+            tags.append(_tag(fields, tag_column, check_tags, name, number))
     if tokens:
         yield Sentence(tokens, tags if with_tags else None, first, doc)
+
+
+def _columns_differ(found: int, columns: int, first: int, name: str, number: int) -> DataError:
+    """A line of a sentence with other columns than the sentence's first line (line ``first``)."""
+    return DataError(f"{found} columns where this sentence has {columns} (line {first} starts it)", name, number)
+
+
+def _tag(fields: list[str], tag_column: int, check_tags: bool, name: str, number: int) -> str:
+    """The tag in a token line's ``fields``, checked where ``check_tags``: a ``DataError`` naming the line
+    where the line has no tag column or (checked) the tag is not one."""
+    if len(fields) < 2:
+        raise DataError("a token with no tag column (expected 'token ... tag')", name, number)
+    try:
+        tag = fields[tag_column]
+    except IndexError:
+        raise DataError(
+            f"no column {tag_column} for the tag: the line has {len(fields)} columns", name, number
+        ) from None
+    problem = tag_problem(tag) if check_tags else None
+    if problem:
+        raise DataError(problem, name, number)
+    return tag
 
 
 def open_binary(path: str | Path) -> BinaryIO:

@@ -34,15 +34,13 @@ umask gives a new file, as for any file a program creates.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 
-from tagger.data.output import new_file_mode
+from tagger.data.output import atomic_file
 from tagger.errors import ModelFileError
 from tagger.nn.shipped import missing_hint
 
@@ -102,24 +100,10 @@ def make_checkpoint(
 
 
 def write_atomically(path: str | Path, obj: dict) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename it over ``path``: a reader
-    (or a crash) sees the old file or the new one, never half of one."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        os.fchmod(fd, new_file_mode())  # mkstemp makes the file private (0600)
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """``torch.save`` to a temporary file beside ``path``, then rename it over ``path`` (``output.atomic_file``):
+    a reader (or a crash) sees the old file or the new one, never half of one."""
+    with atomic_file(path, "wb") as f:
+        torch.save(obj, f)
 
 
 def read_checkpoint(path: str | Path, mmap: bool = False) -> dict:

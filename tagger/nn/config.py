@@ -133,7 +133,7 @@ class Defaults:
     """Defaults of the keyword arguments of ``tagging.tag_file``, ``evaluation.evaluate`` and
     ``training.train`` that are not in a config (the command line's defaults of the same options)."""
 
-    input_kind: str = "text"  # text | conll | tokens (windows.INPUTS)
+    input_kind: str = "text"  # text | conll | tokens (inputs.INPUTS)
     output_format: str = "conll"  # writer.FORMATS
     batch_size: int = 64  # sentences per batch when tagging or evaluating
     device: str = "cpu"

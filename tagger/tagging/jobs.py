@@ -60,8 +60,10 @@ from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from tagger.data.chunks import BLANK, cut_chunks, line_documents, numbered_documents, reads_ahead
+from tagger.data.inputs import INPUTS
 from tagger.data.reader import LINE_PIECE, UTF8, LineFeed, iter_conll, numbered_pieces, text_encoding, undecodable_line
-from tagger.data.windows import BLANK, INPUTS, WINDOW, cut_chunks, line_documents, numbered_documents, reads_ahead
+from tagger.data.windows import WINDOW
 from tagger.errors import DataError, TaggerError, WorkerError
 
 __all__ = ["job_count", "reads_ahead", "tag_file_jobs", "tag_parallel"]
@@ -455,7 +457,7 @@ def _send(results: Connection, reply: tuple) -> bool:
 
 def _tagger(setup: tuple):
     """The function a worker calls on each window: (bytes, kind, position, first) -> (sentences, text)."""
-    from tagger.data.windows import read_windows
+    from tagger.data.inputs import read_windows
     from tagger.nn.model_file import load_model
     from tagger.nn.runtime import configure_torch
     from tagger.tagging.predictor import Predictor, tag_stream

@@ -1,6 +1,6 @@
 """Tagging: sentences in, tags out, in batches, streaming.
 
-Input is read a window of sentences at a time (``windows.read_windows``);
+Input is read a window of sentences at a time (``inputs.read_windows``);
 each window is sorted by length, cut into batches, tagged, and put back in
 input order, so output starts before the input ends and memory stays flat
 whatever the input size.
@@ -21,10 +21,12 @@ from typing import BinaryIO, TextIO
 import torch
 
 from tagger.data.arrays import WindowArrays, WindowMaker
+from tagger.data.inputs import INPUTS, read_windows
 from tagger.data.reader import text_encoding
 from tagger.data.schemes import BIOES, IOB1, IOB2, convert, entity_types, to_spans
+from tagger.data.types import TaggedSentence
 from tagger.data.vocabulary import Vocabulary
-from tagger.data.windows import INPUTS, TaggedSentence, Window, WindowSentences, read_windows
+from tagger.data.windows import Window, WindowSentences
 from tagger.errors import DataError
 from tagger.nn.config import DEFAULTS, SCORES
 from tagger.nn.crf import forward_backward, kbest_probabilities
@@ -325,7 +327,7 @@ def _bioes_to_iob1(model: BiLSTMCRF, tags: list[str], out_scheme: str) -> Callab
 
 
 def tag_stream(predictor: Predictor, windows: Iterable[Window]) -> WindowSentences:
-    """Tag windows of sentences (from ``windows.read_windows`` with the predictor's
+    """Tag windows of sentences (from ``inputs.read_windows`` with the predictor's
     ``window_maker``) and yield the sentences in input order; ``window_done`` on the
     result says when one ended its window (a writer flushes then).
 

@@ -7,7 +7,7 @@ import gc
 
 import torch  # noqa: F401
 
-import tagger.data.windows
+import tagger.data.inputs
 import tagger.nn.model_file
 import tagger.nn.runtime
 import tagger.tagging.jobs

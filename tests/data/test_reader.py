@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tagger.data.corpus import load_tagged
+from tagger.data.inputs import read_sentences
 from tagger.data.reader import DOCSTART, InputStopped, LineFeed, Sentence, decoded_lines, iter_conll, read_conll
 from tagger.data.schemes import BIOES, IOB1, IOB2, detect_scheme
-from tagger.data.windows import read_sentences
 from tagger.errors import DataError
 from tagger.tagging.predictor import TaggedSentence
 from tagger.tagging.writer import format_conll

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from tagger.data.tokenizer import tokenize_flat
-from tagger.data.windows import TaggedSentence
+from tagger.data.types import TaggedSentence
 from tagger.tagging.html import PALETTE, HtmlWriter, render_html, type_colour
 
 SCRIPT = "<script>alert(1)</script>"

@@ -232,10 +232,10 @@ def _chunk_lines(chunks) -> list[list[str]]:
 
 def test_line_chunks_end_where_documents_end(monkeypatch):
     """For every model: the parent never loads it, so it cannot ask whether it reads context."""
-    from tagger.data import windows
+    from tagger.data import chunks
     from tagger.tagging import jobs
 
-    monkeypatch.setattr(windows, "DOC_MAX", 3)
+    monkeypatch.setattr(chunks, "DOC_MAX", 3)
     data = b"a1\na2\n\nb1\nb2\nb3\nb4\n \t\nc1\n"
     chunks = list(jobs._line_chunks(io.BytesIO(data), "in.txt", 2))
     assert _chunk_lines(chunks) == [["a1", "a2", ""], ["b1", "b2", "b3"], ["b4", " \t"], ["c1"]]
@@ -254,10 +254,10 @@ def test_conll_goes_as_token_lines_with_a_blank_line_where_a_document_starts(mon
     (Sentence.doc, numbered at each -DOCSTART-), cut after DOC_MAX sentences."""
     from types import SimpleNamespace
 
-    from tagger.data import windows
+    from tagger.data import chunks
     from tagger.tagging import jobs
 
-    monkeypatch.setattr(windows, "DOC_MAX", 3)
+    monkeypatch.setattr(chunks, "DOC_MAX", 3)
     docs = [0, 0, 1, 1, 1, 1, 1, 2]
     sentences = [SimpleNamespace(tokens=[f"s{i}", "x"], doc=d) for i, d in enumerate(docs)]
     monkeypatch.setattr(jobs, "iter_conll", lambda stream, name, with_tags: iter(sentences))

@@ -12,8 +12,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tagger.data.inputs import read_windows
 from tagger.data.schemes import BIOES, IOB1, IOB2, convert, invalid_positions
-from tagger.data.windows import read_windows
 from tagger.nn.model_file import load_model
 from tagger.nn.runtime import configure_torch
 from tagger.nn.tensors import TensorMaker

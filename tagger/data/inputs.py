@@ -1,0 +1,158 @@
+"""Reading an input (raw text, token lines or CoNLL columns) into windows of sentences: ``read_windows``.
+
+Lines are read and decoded here, in order (``reader``), so errors name their line; they are cut into
+chunks (``chunks.cut_chunks``: short where slow input pauses, ending where documents end for a model
+that reads context), and each chunk is made a window of sentences with its arrays (``windows``), in
+this process or in reader processes (``workers``). ``read_sentences`` gives the sentences alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from operator import attrgetter, itemgetter
+from typing import BinaryIO
+
+from tagger.data.arrays import WindowMaker
+from tagger.data.chunks import (
+    BLANK,
+    DocChunk,
+    cut_chunks,
+    document_numbers,
+    line_documents,
+    numbered_documents,
+    pair_starts,
+    reads_ahead,
+)
+from tagger.data.reader import LINE_PIECE, UTF8, LineFeed, Sentence, decoded_lines, iter_conll
+from tagger.data.types import TaggedSentence
+from tagger.data.windows import (
+    WINDOW,
+    Window,
+    sentence_window,
+    text_window,
+    token_line_window,
+    unpacked,
+)
+from tagger.data.workers import Task, done_in_order
+from tagger.errors import DataError
+
+INPUTS = ("text", "conll", "tokens")
+FIRST_WINDOW = 256  # with a worker, the first window is this small and prepared here: a short input
+# never starts a process, and the first output comes soon
+
+_LINE_TASKS: dict[str, Task] = {"text": text_window, "tokens": token_line_window}
+
+
+class WindowStream:
+    """The windows of an input (``read_windows``), one at a time. ``stop()``, from another thread,
+    ends a wait for more input at once: the thread iterating gets ``reader.InputStopped``."""
+
+    def __init__(self, windows: Iterator[Window], stop: Callable[[], None]):
+        self._windows = windows
+        self.stop = stop
+
+    def __iter__(self) -> WindowStream:
+        return self
+
+    def __next__(self) -> Window:
+        return next(self._windows)
+
+    def close(self) -> None:
+        """Stop reading (in the thread iterating): a worker pool is shut down here."""
+        self._windows.close()
+
+
+def read_windows(
+    stream: BinaryIO,
+    name: str,
+    kind: str,
+    maker: WindowMaker | None = None,
+    workers: int = 0,
+    window: int = WINDOW,
+    encoding: str = UTF8,
+    warn: bool = True,
+) -> WindowStream:
+    """Windows of an input stream of the given kind (text, conll or tokens): the sentences,
+    untagged, and their arrays from ``maker`` (None without one).
+
+    Lines are read and decoded here, so errors name their line; with
+    ``workers`` the tokenizing and lookups run in worker processes meanwhile (``workers.done_in_order``).
+    The stream is read through its file descriptor where it has one (``reader.LineFeed``), and
+    decoded from ``encoding`` (``reader.decoded_lines``).
+    A line of raw text longer than ``reader.LINE_PIECE`` bytes is read, tokenized and tagged in pieces,
+    each its own document (``chunks.line_documents``); a piece cut in a run with no space is said once per
+    line on stderr (``warn``: a worker of ``tag --jobs`` leaves that to its parent).
+    """
+    if kind not in INPUTS:
+        raise DataError(f"unknown input kind {kind!r}; expected one of {', '.join(INPUTS)}")
+    context = bool(getattr(maker, "context", False))
+    # With context, a window cut by time would cut a document where the timing says: never on input read ahead.
+    wait = not (context and reads_ahead(stream))
+    feed = LineFeed(stream, piece=LINE_PIECE if kind == "text" else None)
+    windows = _windows(feed, name, kind, maker, workers, window, context, wait, encoding, warn)
+    return WindowStream(windows, feed.stop)
+
+
+def _windows(
+    feed: LineFeed,
+    name: str,
+    kind: str,
+    maker: WindowMaker | None,
+    workers: int,
+    window: int,
+    context: bool,
+    wait: bool,
+    encoding: str = UTF8,
+    warn: bool = True,
+) -> Iterator[Window]:
+    first = min(FIRST_WINDOW, window) if workers > 0 else window
+    if kind == "conll":
+        source = iter_conll(feed, name, with_tags=False, encoding=encoding)
+        chunks = _sentence_chunks(source, first, window, context, wait)
+        yield from done_in_order(sentence_window, chunks, maker, workers, feed.stopped)
+        return
+    position = 0
+    chunks = _line_chunks(decoded_lines(feed, name, encoding, warn), first, window, context, wait)
+    for kept, packed in done_in_order(_LINE_TASKS[kind], chunks, maker, workers, feed.stopped):
+        sentences, position = unpacked(kept, packed, position)
+        yield sentences, packed[-1]
+
+
+def _text_blank(line: tuple[int, str, int]) -> bool:
+    return not line[1].strip(BLANK)
+
+
+def _line_chunks(
+    lines: Iterable, first: int, size: int, context: bool = False, wait: bool = True
+) -> Iterator[tuple[list, list[str], bool]]:
+    """Decoded input lines (``reader.decoded_lines``) in chunks (``cut_chunks``), each as
+    ((text, length with line end) per line, texts, cut short by slow input); with ``context`` the
+    chunks end where documents end and the texts are a ``DocChunk``."""
+    if not context:
+        for kept, slow in cut_chunks(lines, first, size, weight=lambda line: line[2], wait=wait):
+            yield [(text, length) for _, text, length in kept], [text for _, text, _ in kept], slow
+        return
+    found = line_documents(lines, _text_blank, itemgetter(0))
+    for kept, slow in cut_chunks(found, first, size, weight=lambda pair: pair[0][2], starts=pair_starts, wait=wait):
+        texts = DocChunk((line[1] for line, _ in kept), document_numbers(start for _, start in kept))
+        yield [(text, length) for (_, text, length), _ in kept], texts, slow
+
+
+def _sentence_chunks(
+    source: Iterable[Sentence | None], first: int, size: int, context: bool = False, wait: bool = True
+) -> Iterator[tuple[list, list, bool]]:
+    if not context:
+        for found, slow in cut_chunks(source, first, size, weight=lambda _: 0, wait=wait):
+            kept = [TaggedSentence(s.tokens, []) for s in found]
+            yield kept, [s.tokens for s in kept], slow
+        return
+    pairs = numbered_documents(source, attrgetter("doc"))
+    for found, slow in cut_chunks(pairs, first, size, weight=lambda _: 0, starts=pair_starts, wait=wait):
+        kept = [TaggedSentence(s.tokens, []) for s, _ in found]
+        yield kept, DocChunk((s.tokens for s in kept), document_numbers(start for _, start in found)), slow
+
+
+def read_sentences(stream: BinaryIO, name: str, kind: str = "text", workers: int = 0) -> Iterator[TaggedSentence]:
+    """The sentences of an input stream, untagged, one at a time."""
+    for sentences, _ in read_windows(stream, name, kind, None, workers):
+        yield from sentences
