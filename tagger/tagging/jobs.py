@@ -63,8 +63,9 @@ from typing import BinaryIO, TextIO
 from tagger.data.reader import LINE_PIECE, UTF8, LineFeed, iter_conll, numbered_pieces, text_encoding, undecodable_line
 from tagger.data.windows import BLANK, INPUTS, WINDOW, cut_chunks, line_documents, numbered_documents, reads_ahead
 from tagger.errors import DataError, TaggerError, WorkerError
+from tagger.tagging.options import TagOptions, job_count
 
-__all__ = ["job_count", "reads_ahead", "tag_file_jobs", "tag_parallel"]
+__all__ = ["reads_ahead", "tag_file_jobs", "tag_parallel"]
 
 AHEAD = 2  # windows queued per worker: one being tagged, one waiting
 BOM = "\ufeff"
@@ -72,57 +73,48 @@ STOP_WAIT = 2.0  # seconds a worker gets to exit after its last task before it i
 _NO_STATUS = 255  # a forkserver process's exit code when its status never came: the fork server died
 
 
-def job_count(jobs: int) -> int:
-    """The processes for ``--jobs``: ``jobs``, or for 0 one per core where there are 4 or more. On fewer
-    cores the single-process path already keeps two busy (the network, and the reader's worker process)."""
-    if jobs > 0:
-        return jobs
-    cores = os.cpu_count() or 1
-    return cores if cores >= 4 else 1
-
-
 def tag_file_jobs(
-    file: str | None,
-    out: TextIO,
-    model_path: str | Path | Sequence[str | Path],
-    input_kind: str,
-    output_format: str,
-    batch_size: int,
-    device: str,
-    jobs: int,
-    scores: str | None = None,
-    nbest: int = 0,
-    min_score: float = 0.0,
-    encoding: str = "utf-8",
+    file: str | None, out: TextIO, model_path: str | Path | Sequence[str | Path], options: TagOptions
 ) -> int | None:
-    """``tagging.tag_file`` with ``job_count(jobs)`` worker processes: the sentence count, or None (nothing
+    """``files.tag_file`` with ``job_count(options.jobs)`` worker processes: the sentence count, or None (nothing
     read, nothing opened) where the single-process path must tag instead: one job, a GPU, an ensemble,
     scores, n-best or html (the workers write what needs one model and no scores), or input that trickles
     in (stdin from a pipe or terminal, a named pipe). Torch is never imported here: a parent that only
     reads and writes stays small, and the workers load the model (the first reports a bad one).
-    Input in another ``encoding`` than UTF-8 is tagged by the single-process path too."""
+    Input in another encoding than UTF-8 is tagged by the single-process path too."""
     if isinstance(model_path, (list, tuple)):
         if len(model_path) != 1:
             return None
         (model_path,) = model_path
-    if job_count(jobs) < 2 or device != "cpu" or scores or nbest or min_score > 0 or output_format == "html":
-        return None
-    if text_encoding(encoding) != UTF8:
+    if not _applies(options):
         return None
     from tagger.data.reader import open_binary
 
+    setup = dict(
+        model_path=model_path,
+        input_kind=options.input_kind,
+        output_format=options.output_format,
+        batch_size=options.batch_size,
+        device=options.device,
+        jobs=job_count(options.jobs),
+    )
     if file is None or file == "-":
         if not reads_ahead(sys.stdin.buffer):
             return None
-        return tag_parallel(
-            sys.stdin.buffer, "<stdin>", out, model_path, input_kind, output_format, batch_size, device, job_count(jobs)
-        )
+        return tag_parallel(sys.stdin.buffer, "<stdin>", out, **setup)
     if not _regular_file(file):  # never opened here: a named pipe opened and closed would lose its writer
         return None
     with open_binary(file) as stream:
-        return tag_parallel(
-            stream, file, out, model_path, input_kind, output_format, batch_size, device, job_count(jobs)
-        )
+        return tag_parallel(stream, file, out, **setup)
+
+
+def _applies(options: TagOptions) -> bool:
+    """Whether the workers can tag with ``options``: several jobs on the CPU, no scores, n-best or html, UTF-8."""
+    if job_count(options.jobs) < 2 or options.device != "cpu" or options.output_format == "html":
+        return False
+    if options.scores or options.nbest or options.min_score > 0:
+        return False
+    return text_encoding(options.encoding) == UTF8
 
 
 def _regular_file(path: str) -> bool:
@@ -247,6 +239,36 @@ _SERVER_LOCK = threading.Lock()
 _SERVER = {"runs": 0, "ours": False, "preload": None}  # the fork server's runs in this process; whether we started it
 
 
+class _ForkServer:
+    """The process's one fork server (multiprocessing has no other), as far as multiprocessing shows it.
+
+    The public API starts it (a forkserver context's first ``Process.start``) and sets what it imports
+    (``set_forkserver_preload``); it has no call that says whether one is running, what it will import, or
+    that stops it. Those three read multiprocessing's own state, each with a fallback where it is missing
+    (another Python): tests/tagging/test_jobs.py shows what breaks without each (a fork server of the caller
+    replaced or stopped under its workers; the caller's preload list lost; ours kept for the process's life).
+    """
+
+    def __init__(self):
+        from multiprocessing import forkserver
+
+        self._server = getattr(forkserver, "_forkserver", None)
+
+    def running(self) -> bool:
+        """Whether a fork server is running (the caller's, when we have not started one)."""
+        return getattr(self._server, "_forkserver_pid", None) is not None
+
+    def preload(self) -> list[str]:
+        """The modules a fork server started now would import (multiprocessing's default: ``__main__``)."""
+        return list(getattr(self._server, "_preload_modules", ["__main__"]))
+
+    def stop(self) -> None:
+        """Stop it: it exits once it reads that we closed its pipe (its workers have gone)."""
+        stop = getattr(self._server, "_stop", None)
+        if stop is not None:
+            stop()
+
+
 def _open_context():
     """The multiprocessing context the workers start from: a fork server where there is one, else spawn.
 
@@ -256,33 +278,27 @@ def _open_context():
     Python API) it would stay, and the next run pays one import of torch again (~2 s)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
-    from multiprocessing import forkserver
-
-    server = forkserver._forkserver  # the process's one fork server (multiprocessing has no other)
+    context = multiprocessing.get_context("forkserver")
+    server = _ForkServer()
     with _SERVER_LOCK:
         if _SERVER["runs"] == 0:
-            _SERVER["ours"] = getattr(server, "_forkserver_pid", None) is None
+            _SERVER["ours"] = not server.running()
             if _SERVER["ours"]:
-                _SERVER["preload"] = list(getattr(server, "_preload_modules", ["__main__"]))
-                server.set_forkserver_preload(["tagger.tagging.preload"])
+                _SERVER["preload"] = server.preload()
+                context.set_forkserver_preload(["tagger.tagging.preload"])
         _SERVER["runs"] += 1
-    return multiprocessing.get_context("forkserver")
+    return context
 
 
 def _close_context(context) -> None:
     """The end of a run's use of ``context``: the fork server started for the runs stops after the last."""
     if context.get_start_method() != "forkserver":
         return
-    from multiprocessing import forkserver
-
-    server = forkserver._forkserver
     with _SERVER_LOCK:
         _SERVER["runs"] -= 1
         if _SERVER["runs"] == 0 and _SERVER["ours"]:
-            stop = getattr(server, "_stop", None)
-            if stop is not None:
-                stop()  # it exits once it reads that we closed its pipe (its workers have gone)
-            server.set_forkserver_preload(_SERVER["preload"])
+            _ForkServer().stop()
+            context.set_forkserver_preload(_SERVER["preload"])
 
 
 class _Worker:

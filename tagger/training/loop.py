@@ -45,6 +45,7 @@ from tagger.nn.model_file import check_replaceable, check_writable, save_model
 from tagger.nn.runtime import configure_torch
 from tagger.nn.shipped import refuse_to_write
 from tagger.nn.tensors import Batch, TensorMaker
+from tagger.tagging.options import TagOptions
 from tagger.tagging.predictor import Predictor
 from tagger.training.distributed import Rank, average_gradients, broadcast_parameters, reduce_sum, session, share
 from tagger.training.evaluation import score
@@ -92,7 +93,7 @@ def train(
     log: Callable[[str], None] = lambda message: None,
     on_epoch: Callable[[dict], None] = lambda row: None,
     progress: Callable[[int], Callable[[int], None]] | None = None,
-    encoding: str = DEFAULTS.encoding,
+    encoding: str = TagOptions.encoding,
 ) -> dict:
     """Train a model and write it to ``model_path``; returns scores, history and paths as plain data.
 
@@ -173,7 +174,7 @@ def load_data(
     data_scheme: str | None,
     config: TrainConfig,
     run: Run,
-    encoding: str = DEFAULTS.encoding,
+    encoding: str = TagOptions.encoding,
     skip_bad: bool = False,
 ) -> Data:
     """Read the files (without a dev file, hold some training sentences out); warn about data too

@@ -34,10 +34,11 @@ def _inputs() -> dict[str, bytes]:
 
 
 def _single(path, model, kind, fmt) -> str:
-    from tagger.tagging.predictor import tag_file
+    from tagger.tagging.files import tag_file
+    from tagger.tagging.options import TagOptions
 
     out = io.StringIO()
-    tag_file(str(path), out, model, input_kind=kind, output_format=fmt, jobs=1)
+    tag_file(str(path), out, model, TagOptions(input_kind=kind, output_format=fmt, jobs=1))
     return out.getvalue()
 
 
@@ -97,8 +98,9 @@ def test_a_bad_model_is_reported_by_the_first_worker_as_without_jobs(tmp_path, d
 PARENT = """
 import io, sys
 from tagger.tagging.jobs import tag_file_jobs
+from tagger.tagging.options import TagOptions
 out = io.StringIO()
-count = tag_file_jobs(sys.argv[2], out, sys.argv[1], "text", "conll", 64, "cpu", 2)
+count = tag_file_jobs(sys.argv[2], out, sys.argv[1], TagOptions(jobs=2))
 print(count, out.getvalue().count("B-PER"), "torch" in sys.modules)
 """
 
