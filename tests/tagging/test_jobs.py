@@ -324,6 +324,41 @@ def test_workers_come_from_a_fork_server_stopped_after_the_run(trained_model):
         os.waitpid(seen["server"], os.WNOHANG)  # reaped: it has exited
 
 
+@pytest.mark.slow  # starts fork servers and worker processes
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="spawned workers where there is no fork server")
+def test_a_fork_server_of_the_caller_is_left_running_and_its_preload_list_kept(trained_model):
+    """What jobs._ForkServer reads multiprocessing's own state for (it has no public call that says whether a
+    fork server runs, or what it will import): a fork server the calling program started is used as it is
+    and still starts the caller's processes after the run (a run that took it for its own would stop it,
+    and the caller's running processes would lose their exit status), and the caller's preload list is back
+    after a run that started its own fork server with the tagger's."""
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    from tagger.tagging import jobs
+
+    server, context = forkserver._forkserver, multiprocessing.get_context("forkserver")
+    if jobs._ForkServer().running():
+        pytest.skip("a fork server of another test is running")
+    context.set_forkserver_preload(["json"])
+    try:
+        assert _parallel(b"John lives in Paris.\n" * 20, trained_model, "text", "conll", 2, 4)[0] == 20
+        assert not jobs._ForkServer().running() and jobs._ForkServer().preload() == ["json"]
+        mine = context.Process(target=os.getpid)
+        mine.start()  # the caller's own fork server starts here
+        mine.join()
+        started = server._forkserver_pid
+        assert _parallel(b"John lives in Paris.\n" * 20, trained_model, "text", "conll", 2, 4)[0] == 20
+        assert server._forkserver_pid == started and jobs._exists(started)
+        again = context.Process(target=os.getpid)
+        again.start()
+        again.join()
+        assert again.exitcode == 0
+    finally:
+        jobs._ForkServer().stop()
+        context.set_forkserver_preload(["__main__"])
+
+
 @pytest.mark.slow  # starts the command line as a process
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
 def test_a_named_pipe_with_jobs_is_tagged_whole_by_one_process(trained_model, tmp_path):
