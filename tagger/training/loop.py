@@ -112,9 +112,7 @@ def train(
     configure_torch(config.threads)
     torch.manual_seed(config.seed)
     with session(config.device) as rank:  # torchrun's process group, if started by torchrun
-        if rank.distributed:  # one device per rank; only rank 0 logs, reports and writes files
-            config = replace(config, device=rank.device(config.device))
-            log, on_epoch, progress = (log, on_epoch, progress) if rank.is_main else (_quiet, _quiet, None)
+        config, log, on_epoch, progress = _per_rank(rank, config, log, on_epoch, progress)
         run = Run(model_path, log, rank=rank, previous=previous)  # progress, best weights, metadata, warnings
 
         # 1. the data; 2. the vocabulary, the model and its optimizers (or an interrupted run's state)
@@ -125,20 +123,33 @@ def train(
         run.start(data, config)
         if resume:
             resume_run(run, trainer)
-        # 3. epoch after epoch until the last, or until dev F1 stops improving; Ctrl-C keeps the best model
-        with caught_signals() as signals:
-            try:
-                for row in epochs(trainer, data, run, signals, progress):
-                    on_epoch(row)
-            except Interrupted as sig:
-                raise TrainingInterrupted(sig.signum, run.result()) from None
-            except Exception:  # a crash (diverged, out of memory): the error follows this line
-                run.log(f"the run stopped{where_the_best_is(run.result())}")
-                raise
+        train_epochs(trainer, data, run, progress, on_epoch)  # 3. the epochs
         # 4. the best epoch's weights, scored on the test data
         result = finish(trainer, data, run)
     result["seconds"] = time.perf_counter() - started
     return result
+
+
+def _per_rank(rank: Rank, config: TrainConfig, log, on_epoch, progress) -> tuple:
+    """The config and callbacks of this rank: under torchrun one device per rank, and only rank 0 logs, reports
+    and writes files."""
+    if not rank.distributed:
+        return config, log, on_epoch, progress
+    config = replace(config, device=rank.device(config.device))
+    return (config, log, on_epoch, progress) if rank.is_main else (config, _quiet, _quiet, None)
+
+
+def train_epochs(trainer, data, run, progress, on_epoch) -> None:
+    """Epoch after epoch until the last, or until dev F1 stops improving; Ctrl-C keeps the best model."""
+    with caught_signals() as signals:
+        try:
+            for row in epochs(trainer, data, run, signals, progress):
+                on_epoch(row)
+        except Interrupted as sig:
+            raise TrainingInterrupted(sig.signum, run.result()) from None
+        except Exception:  # a crash (diverged, out of memory): the error follows this line
+            run.log(f"the run stopped{where_the_best_is(run.result())}")
+            raise
 
 
 def model_paths_checked(model_path: str | Path) -> tuple[Path, dict | None]:
