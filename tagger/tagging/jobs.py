@@ -138,7 +138,7 @@ def tag_parallel(
     window: int = WINDOW,
 ) -> int:
     """Tag ``stream`` (named ``name`` in errors) with ``jobs`` worker processes and write to ``out``
-    what ``tagging.tag_file`` writes; returns the sentence count (0 for an empty input). The model is
+    what ``files.tag_file`` writes; returns the sentence count (0 for an empty input). The model is
     loaded only in the workers: the first reports a missing or damaged one (``ModelFileError``)."""
     if input_kind not in INPUTS:
         raise DataError(f"unknown input kind {input_kind!r}; expected one of {', '.join(INPUTS)}")
