@@ -33,10 +33,11 @@ from tagger.data.types import Doc, TaggedSentence
 from tagger.data.windows import WINDOW, token_windows
 from tagger.nn import shipped
 from tagger.nn.checkpoint import check_checkpoint
-from tagger.nn.config import DEFAULTS, ModelConfig, TrainConfig
+from tagger.nn.config import ModelConfig, TrainConfig
 from tagger.nn.ensemble import load_models
 from tagger.nn.model_file import LoadedModel, default_model_path, model_from_checkpoint
 from tagger.nn.runtime import configure_torch
+from tagger.tagging.options import TagOptions
 from tagger.tagging.predictor import Predictor, tag_stream
 
 __all__ = ["Tagger", "check_device", "train"]
@@ -63,8 +64,8 @@ class Tagger:
         checkpoint: dict | None = None,
         *,
         scores: bool = False,
-        nbest: int = DEFAULTS.nbest,
-        min_score: float = DEFAULTS.min_score,
+        nbest: int = TagOptions.nbest,
+        min_score: float = TagOptions.min_score,
     ):
         """Wrap a loaded model; ``Tagger.load`` or ``Tagger.from_checkpoint`` are the usual ways in.
         ``path`` or ``checkpoint`` is what a pickled copy loads from; ``scores``, ``nbest`` and
@@ -95,8 +96,8 @@ class Tagger:
         threads: int | None = 0,
         *,
         scores: bool = False,
-        nbest: int = DEFAULTS.nbest,
-        min_score: float = DEFAULTS.min_score,
+        nbest: int = TagOptions.nbest,
+        min_score: float = TagOptions.min_score,
     ) -> Tagger:
         """Load a model file: ``path`` (a file, else a shipped model's name such as ``"en-news"``), or the
         default model (``$TAGGER_MODEL``, else ``~/.local/share/tagger/model.pt``, else when that file does not
@@ -137,8 +138,8 @@ class Tagger:
         threads: int | None = 0,
         *,
         scores: bool = False,
-        nbest: int = DEFAULTS.nbest,
-        min_score: float = DEFAULTS.min_score,
+        nbest: int = TagOptions.nbest,
+        min_score: float = TagOptions.min_score,
     ) -> Tagger:
         """A Tagger from a checkpoint held in memory (the dict a model file holds, e.g. from
         ``model_file.read_checkpoint``); it is checked as a model file is. The other arguments
@@ -247,7 +248,7 @@ class Tagger:
         data_path: str | os.PathLike,
         tag_column: int = -1,
         *,
-        encoding: str = DEFAULTS.encoding,
+        encoding: str = TagOptions.encoding,
         predictions: str | os.PathLike | None = None,
     ) -> dict:
         """Tag a gold CoNLL file (``-``: stdin; in ``encoding``) and score the tags against it (as ``tagger
@@ -427,7 +428,7 @@ def _arriving_groups(texts: Iterator[str], size: int) -> Iterator[list[str]]:
         arrivals.stop()
 
 
-DEFAULT_SCORES = {"scores": False, "nbest": DEFAULTS.nbest, "min_score": DEFAULTS.min_score}
+DEFAULT_SCORES = {"scores": False, "nbest": TagOptions.nbest, "min_score": TagOptions.min_score}
 
 
 def _checked(device, batch_size, threads, scores, nbest, min_score) -> tuple[torch.device, dict]:

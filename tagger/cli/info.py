@@ -1,22 +1,30 @@
-"""What a model file holds, read as plain data: the network is never built.
+"""``tagger info``: what a model file holds, read as plain data: the network is never built.
 
 ``model_info`` reads the checkpoint with ``read_checkpoint`` (``weights_only``
 loading, so no code from the file runs) and sums the weight shapes for the
-parameter count; ``render_info`` lays the result out for people.
+parameter count; ``render_info`` lays the result out for people. Torch loads
+only when the command runs.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from tagger.cli import render
+from tagger.cli.exit_status import err
+from tagger.cli.options import Summary, model_paths, option, suffix
+from tagger.cli.plot import FORMATS as PLOT_FORMATS
 from tagger.cli.plot import dev_f1, sparkline
 from tagger.cli.render import percent
+from tagger.data.output import CheckedOutput
 from tagger.data.schemes import entity_types
-from tagger.nn.model_file import read_checkpoint
 
 # Index 0 and 1 of the word and character tables are padding and the unknown entry.
 SPECIALS = 2
@@ -46,6 +54,8 @@ def model_info(path: str | Path) -> dict:
 
     ``history`` is None for a model file written before the training history was kept in it.
     """
+    from tagger.nn.model_file import read_checkpoint
+
     path = Path(path)
     checkpoint = read_checkpoint(path)
     config = dict(checkpoint["config"])
@@ -199,3 +209,37 @@ def render_info(info: dict) -> Group:
     else:
         parts.append("[dim]no training history in this model file[/dim]")
     return Group(*parts)
+
+
+ModelArgument = Annotated[
+    Path | None,
+    typer.Argument(metavar="MODEL", help="Model file, or a shipped model's name (en-news).", show_default=False),
+]
+Plot = Annotated[
+    Path | None,
+    option(
+        metavar="<path>",
+        help="Also draw the training curve to a .png or .svg file (needs matplotlib).",
+        rules=[suffix(PLOT_FORMATS)],
+    ),
+]
+
+
+def info(model: ModelArgument = None, output: Summary = render.SUMMARY_FORMATS[0], plot: Plot = None) -> None:
+    """What a model file holds, read without building the network: tags, vocabulary, network,
+    training options, scores and the training history.
+
+    Scores are percentages in the table, fractions 0-1 in --format json.
+    """
+    found = model_info(model_paths([model] if model is not None else None)[0])
+    if plot is not None:
+        from tagger.cli.plot import plot_history
+
+        err(f"wrote {plot_history(found['history'] or [], plot, title=Path(found['path']).name)}")
+    out = CheckedOutput(sys.stdout)
+    if output == "json":
+        out.write(render.as_json(found) + "\n")
+    else:
+        from rich.console import Console
+
+        Console(file=out).print(render_info(found))

@@ -1,16 +1,19 @@
 """The `tagger` command line: the command group, its global options, and the commands loaded on first use.
 
-The commands (tagger/cli/commands.py) are built when one is run or listed; they
-read their defaults and choices from the torch-free tagger/nn/config.py and load
-torch only when a command runs, so `--help`, `--version` and a refused option
-value answer at once. A worker process re-imports the main module (this file,
+Each command is a module of its own (tagger/cli/train.py, evaluate.py, tag.py,
+info.py), imported and built when the command is run or listed; the commands
+read their defaults and choices from the torch-free tagger/tagging/options.py
+and tagger/nn/config.py and load torch only when a command runs, so `--help`,
+`--version` and a refused option value answer at once. A worker process re-imports the main module (this file,
 or the installed script that imports it), so this file stays light too.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from functools import cache
 from typing import Annotated
 
 import typer
@@ -31,9 +34,15 @@ class Commands(OneLineErrors):
         return list(COMMANDS)
 
     def get_command(self, ctx, name: str):
-        from tagger.cli.commands import command
-
         return command(name) if name in COMMANDS else None
+
+
+@cache
+def command(name: str):
+    """The click command ``name`` (one of COMMANDS), built from its module, tagger/cli/NAME.py, on first use."""
+    from tagger.cli.options import built
+
+    return built(getattr(importlib.import_module(f"tagger.cli.{name}"), name))
 
 
 app = typer.Typer(

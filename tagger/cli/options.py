@@ -1,20 +1,28 @@
-"""Rules for the command line's option values, checked as the line is parsed, before any work.
+"""The command line's options: the rules for their values, the options of more than one command, and the
+command class that shows the default model in --help.
 
 A rule is a function ``rule(name, value)`` that raises ValueError with a
 message naming the option and the bad value. ``option(...)`` declares a Typer
 option with its rules (and its choices), so every command checks a shared
 option the same way, and a bad value is a usage error (one line, status 2)
-before a model or a data file is opened.
+before a model or a data file is opened. Defaults and choices are the library's
+own (``tagging.options.TagOptions``, the configs and tuples of names of
+``nn.config``), all importable without torch.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
-from tagger.cli.exit_status import UsageError
+from tagger.cli import render
+from tagger.cli.exit_status import UsageError, err
+from tagger.nn.config import default_model_path
 
 Rule = Callable[[str, object], None]
 
@@ -139,3 +147,67 @@ def option(*names: str, help: str, rules: Sequence[Rule] = (), choices: Sequence
         rules = (one_of(choices), *rules)
         extra.setdefault("metavar", f"<{'|'.join(choices)}>")
     return typer.Option(*names, help=help, callback=_checker(rules) if rules else None, **extra)
+
+
+class Command(TyperCommand):
+    """A command whose --help shows the default model path as it is now ($TAGGER_MODEL, $XDG_DATA_HOME)."""
+
+    def format_help(self, ctx, formatter) -> None:
+        for param in self.params:
+            if param.name == "model":
+                repeat = "; repeat it to use an ensemble of models (scores averaged)" if param.multiple else ""
+                # tag and evaluate (the commands that take several) also read a shipped model, by name or by default
+                ready = ", else the shipped en-news; or a shipped model's name" if param.multiple else ""
+                param.help = (
+                    f"Model file ($TAGGER_MODEL, else $XDG_DATA_HOME/tagger/model.pt{ready}){repeat}.  "
+                    f"[default: {default_model_path()}]"
+                )
+        super().format_help(ctx, formatter)
+
+
+def built(function: Callable) -> TyperCommand:
+    """The click command of a command module's function (``tagger/cli/NAME.py``: ``NAME``)."""
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+    app.command(cls=Command)(function)
+    return typer.main.get_command(app)
+
+
+def model_paths(models: list[Path] | None) -> list[Path]:
+    """The models of tag, evaluate and info: each -m resolved (a file, else a shipped model's name), several as
+    an ensemble; with none, the default model, or the shipped one when there is none (said once on stderr)."""
+    from tagger.nn import shipped
+
+    if models:
+        return [shipped.resolve(m) for m in models]
+    path, note = shipped.default()
+    if note:
+        err(f"tagger: {note}")
+    return [path]
+
+
+# Options of more than one command.
+ModelPath = Annotated[Path | None, option("--model", "-m", help="Model file.")]
+ModelPaths = Annotated[
+    list[Path] | None,
+    option(
+        "--model", "-m", metavar="<path>", help="Model file; repeat it to use an ensemble of models (scores averaged)."
+    ),
+]
+TagColumn = Annotated[int, option(help="Column of the tag, counted from 0; negative counts from the end.")]
+BatchSize = Annotated[int, option(help="Sentences per batch.", rules=[at_least(1)])]
+Device = Annotated[str, option(help="Torch device: cpu, cuda or cuda:N.", rules=[device])]
+Threads = Annotated[int, option(help="Torch threads (0: $TAGGER_THREADS or 1).", rules=[at_least(0)])]
+Encoding = Annotated[
+    str,
+    option(
+        help="Encoding of the input files: any of Python's (utf-8, latin-1, cp1252, utf-16, ...); a byte-order "
+        "mark is dropped.",
+        rules=[text_encoding],
+    ),
+]
+Summary = Annotated[
+    str,
+    option(
+        "--format", help=f"table (for people) or json (for scripts); {render.UNITS}.", choices=render.SUMMARY_FORMATS
+    ),
+]

@@ -8,9 +8,13 @@ programs read (the library's own numbers, unchanged).
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 from typing import TextIO
 
+from tagger.cli.exit_status import err
 from tagger.cli.plot import BLOCKS, dev_f1, sparkline
+from tagger.data.output import CheckedOutput
 
 SUMMARY_FORMATS = ("table", "json")
 UNITS = "scores: percentages in the table, fractions 0-1 in json"
@@ -78,3 +82,16 @@ def tagged_count(count: int, name: str, files: int = 1) -> str:
     if count == 0:
         return f"tagged 0 sentences: {name} is empty or blank, nothing was written"
     return f"tagged {count} sentence{'' if count == 1 else 's'}"
+
+
+def report(result: dict, output: str, table: Callable[[TextIO], None], said: set[str] = frozenset()) -> None:
+    """A command's warnings on stderr (but those already ``said``); its result on stdout, as JSON or as
+    ``table(out)`` draws it."""
+    for line in warnings(result):
+        if line not in said:
+            err(line)
+    out = CheckedOutput(sys.stdout)
+    if output == "json":
+        out.write(as_json(result) + "\n")
+    else:
+        table(out)

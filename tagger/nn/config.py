@@ -2,9 +2,10 @@
 (saved in the model file), the defaults of the library's other keyword arguments, and where the
 model file is by default.
 
-The command line reads its choices and defaults from here, so `tagger --help`, `tagger tag --help`
-and a refused option value answer without loading torch; the library's functions take their
-defaults from here too, so each default is defined once.
+The command line reads its choices and defaults from here (and the tagging options' from
+``tagging.options``), so `tagger --help`, `tagger tag --help` and a refused option value answer
+without loading torch; the library's functions take their defaults from here too, so each default
+is defined once.
 """
 
 from __future__ import annotations
@@ -130,24 +131,14 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class Defaults:
-    """Defaults of the keyword arguments of ``tagging.tag_file``, ``evaluation.evaluate`` and
-    ``training.train`` that are not in a config (the command line's defaults of the same options)."""
+    """Defaults of the keyword arguments of ``evaluation.evaluate`` and ``training.train`` that are neither in a
+    config nor tagging options (``tagging.options.TagOptions`` holds those: batch size, device, encoding, ...);
+    the command line's defaults of the same options."""
 
-    input_kind: str = "text"  # text | conll | tokens (inputs.INPUTS)
-    output_format: str = "conll"  # writer.FORMATS
-    batch_size: int = 64  # sentences per batch when tagging or evaluating
-    device: str = "cpu"
-    threads: int = 0  # torch threads; 0: $TAGGER_THREADS, else runtime.DEFAULT_THREADS
-    workers: int = -1  # reader processes beside the network; -1: 1 where there are 2+ cores, else 0
     tag_column: int = -1  # column of the gold tag in CoNLL files; negative counts from the end
     data_scheme: str | None = None  # tag scheme of the training data; None: detected
     resume: bool = False
     skip_bad_sentences: bool = False  # train: leave out sentences with bad tags (one warning) instead of an error
-    scores: str | None = None  # None, or one of SCORES: the CRF's probabilities in the output
-    nbest: int = 0  # the most probable tag sequences per sentence in the output; 0: none
-    min_score: float = 0.0  # entities scoring below this are dropped (their tokens tagged O)
-    jobs: int = 0  # processes that each tag whole windows (parallel.py); 0: one per core with 4+ cores, else 1
-    encoding: str = "utf-8"  # of the input files (reader.decoded_lines): any text codec of Python's
 
 
 def _known_fields(cls, data: dict):

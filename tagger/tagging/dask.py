@@ -1,6 +1,6 @@
 """Tagging a corpus of many files on a Dask cluster (``pip install -e ".[dask]"``).
 
-Each input file is one task: a worker tags it with ``predictor.tag_file``, the
+Each input file is one task: a worker tags it with ``files.tag_file``, the
 function behind ``tagger tag FILE``, so its output is byte for byte what that
 command writes; a model that reads context sees each file's documents whole,
 as that command does (a task is never part of a file, and a document never
@@ -30,6 +30,8 @@ from pathlib import Path
 
 from tagger.errors import DataError
 from tagger.nn.shipped import resolve
+from tagger.tagging.files import tag_file
+from tagger.tagging.options import TagOptions
 
 __all__ = ["output_paths", "tag_files"]
 
@@ -55,7 +57,7 @@ def tag_files(
 ) -> list[Path]:
     """Tag each file in ``paths`` on the cluster behind ``client``, one output per input in ``out_dir``.
 
-    ``tag_options`` are ``predictor.tag_file``'s (``input_kind``, ``output_format``, ``batch_size``,
+    ``tag_options`` are ``TagOptions``' fields (``input_kind``, ``output_format``, ``batch_size``,
     ``device``, ``threads``, ``workers``). Returns the output paths in input order once all are
     written; a task whose worker died is run again by Dask, and an error in a file is raised here.
     """
@@ -63,18 +65,17 @@ def tag_files(
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise DataError(f"no such file: {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
-    outputs = output_paths(paths, out_dir, tag_options.get("output_format", "conll"))
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
     # A Dask worker process is a daemon and may not start processes of its own: read and tag in the task's process.
-    tag_options.setdefault("workers", 0)
-    tag_options.setdefault("jobs", 1)
+    options = TagOptions(**{"workers": 0, "jobs": 1, **tag_options})
+    outputs = output_paths(paths, out_dir, options.output_format)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     model = str(resolve(model_path).resolve())  # a shipped model's name, as tagger tag -m NAME reads it
     futures = client.map(
         tag_one,
         [str(p.resolve()) for p in paths],
         [str(o.resolve()) for o in outputs],
         model_path=model,
-        options=tag_options,
+        options=options,
         pure=False,  # a retried or repeated call must run again, not reuse a result
     )
     try:
@@ -86,16 +87,14 @@ def tag_files(
     return outputs
 
 
-def tag_one(path: str, out_path: str, model_path: str, options: dict) -> int:
+def tag_one(path: str, out_path: str, model_path: str, options: TagOptions) -> int:
     """Tag one file into ``out_path`` (written whole or not at all); returns the sentence count."""
-    from tagger.tagging import predictor
-
-    loaded = _cached_load(model_path, options.get("device", "cpu"))  # read once per worker process
+    loaded = _cached_load(model_path, options.device)  # read once per worker process
     target = Path(out_path)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         with temporary.open("w", encoding="utf-8", newline="") as out:
-            count = predictor.tag_file(path, out, model_path, loaded=loaded, **options)
+            count = tag_file(path, out, model_path, options, loaded=loaded)
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)

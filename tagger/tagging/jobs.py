@@ -1,12 +1,12 @@
 """``tagger tag --jobs N``: N worker processes tag whole windows; the parent reads input and writes output in order.
 
 The parent cuts the input into chunks of lines (a window each: ``windows.WINDOW``
-lines or ``windows.WINDOW_CHARS`` bytes at most) and hands them round in turn
+lines or ``chunks.WINDOW_CHARS`` bytes at most) and hands them round in turn
 to N worker processes. Each worker has its own model (the model file's pages,
 mapped: ``model_file.load_model``) and one torch thread, and does all of a
 window's per-token work: tokenizing, lookups and arrays, the network, decoding,
 and formatting the output text, through the same functions as single-process
-tagging (``windows.read_windows``, ``tagging.tag_stream``, ``writer.write``),
+tagging (``inputs.read_windows``, ``tagging.tag_stream``, ``writer.write``),
 so the output is the same byte for byte. The parent decodes each chunk once to
 check it is UTF-8 (naming the line when it is not) and to count its characters
 (JSON lines' offsets count from the start of the input), and writes the
@@ -16,8 +16,8 @@ At most ``AHEAD`` windows per worker are in flight: memory stays flat.
 CoNLL input is parsed in the parent (``reader.iter_conll``, so its errors name
 their lines as today) and sent on as token lines.
 
-Chunks end only where a document ends (as ``windows.read_windows`` cuts its
-windows for a model that reads context, by the same ``windows.cut_chunks``): a
+Chunks end only where a document ends (as ``inputs.read_windows`` cuts its
+windows for a model that reads context, by the same ``chunks.cut_chunks``): a
 model that reads context (``ModelConfig.context``) tags each sentence with the
 others of its document, so every worker sees whole documents and the output is
 the same whatever ``--jobs``; CoNLL sentences go with a blank line where a new
@@ -25,7 +25,7 @@ document starts (a blank line ends a document of token lines). The parent does
 this for every model: it never loads the model (nor imports torch), so it cannot
 ask whether the model reads context, and a model that does not tags each
 sentence alone, so where its chunks end changes nothing in its output (a chunk
-is at most ``windows.DOC_MAX`` lines longer; the parent's cost is ~0.5 us a line).
+is at most ``arrays.DOC_MAX`` lines longer; the parent's cost is ~0.5 us a line).
 
 Workers are forked from a fork server that imported torch and the tagger once
 (``tagger.tagging.preload``) and did nothing else, so they share those pages instead of
@@ -40,7 +40,7 @@ nobody's children): the error names the fork server and the workers are killed.
 Workers ignore Ctrl-C: the parent stops them and the command line exits with status 130.
 
 A line of raw text longer than ``reader.LINE_PIECE`` bytes is read here in pieces, as
-``windows.read_windows`` reads it: a chunk may end inside such a line, at a piece's end,
+``inputs.read_windows`` reads it: a chunk may end inside such a line, at a piece's end,
 and the worker given the rest of it cuts the same pieces (``reader.line_pieces``).
 """
 
@@ -65,8 +65,9 @@ from tagger.data.inputs import INPUTS
 from tagger.data.reader import LINE_PIECE, UTF8, LineFeed, iter_conll, numbered_pieces, text_encoding, undecodable_line
 from tagger.data.windows import WINDOW
 from tagger.errors import DataError, TaggerError, WorkerError
+from tagger.tagging.options import TagOptions, job_count
 
-__all__ = ["job_count", "reads_ahead", "tag_file_jobs", "tag_parallel"]
+__all__ = ["reads_ahead", "tag_file_jobs", "tag_parallel"]
 
 AHEAD = 2  # windows queued per worker: one being tagged, one waiting
 BOM = "\ufeff"
@@ -74,57 +75,48 @@ STOP_WAIT = 2.0  # seconds a worker gets to exit after its last task before it i
 _NO_STATUS = 255  # a forkserver process's exit code when its status never came: the fork server died
 
 
-def job_count(jobs: int) -> int:
-    """The processes for ``--jobs``: ``jobs``, or for 0 one per core where there are 4 or more. On fewer
-    cores the single-process path already keeps two busy (the network, and the reader's worker process)."""
-    if jobs > 0:
-        return jobs
-    cores = os.cpu_count() or 1
-    return cores if cores >= 4 else 1
-
-
 def tag_file_jobs(
-    file: str | None,
-    out: TextIO,
-    model_path: str | Path | Sequence[str | Path],
-    input_kind: str,
-    output_format: str,
-    batch_size: int,
-    device: str,
-    jobs: int,
-    scores: str | None = None,
-    nbest: int = 0,
-    min_score: float = 0.0,
-    encoding: str = "utf-8",
+    file: str | None, out: TextIO, model_path: str | Path | Sequence[str | Path], options: TagOptions
 ) -> int | None:
-    """``tagging.tag_file`` with ``job_count(jobs)`` worker processes: the sentence count, or None (nothing
+    """``files.tag_file`` with ``job_count(options.jobs)`` worker processes: the sentence count, or None (nothing
     read, nothing opened) where the single-process path must tag instead: one job, a GPU, an ensemble,
     scores, n-best or html (the workers write what needs one model and no scores), or input that trickles
     in (stdin from a pipe or terminal, a named pipe). Torch is never imported here: a parent that only
     reads and writes stays small, and the workers load the model (the first reports a bad one).
-    Input in another ``encoding`` than UTF-8 is tagged by the single-process path too."""
+    Input in another encoding than UTF-8 is tagged by the single-process path too."""
     if isinstance(model_path, (list, tuple)):
         if len(model_path) != 1:
             return None
         (model_path,) = model_path
-    if job_count(jobs) < 2 or device != "cpu" or scores or nbest or min_score > 0 or output_format == "html":
-        return None
-    if text_encoding(encoding) != UTF8:
+    if not _applies(options):
         return None
     from tagger.data.reader import open_binary
 
+    setup = dict(
+        model_path=model_path,
+        input_kind=options.input_kind,
+        output_format=options.output_format,
+        batch_size=options.batch_size,
+        device=options.device,
+        jobs=job_count(options.jobs),
+    )
     if file is None or file == "-":
         if not reads_ahead(sys.stdin.buffer):
             return None
-        return tag_parallel(
-            sys.stdin.buffer, "<stdin>", out, model_path, input_kind, output_format, batch_size, device, job_count(jobs)
-        )
+        return tag_parallel(sys.stdin.buffer, "<stdin>", out, **setup)
     if not _regular_file(file):  # never opened here: a named pipe opened and closed would lose its writer
         return None
     with open_binary(file) as stream:
-        return tag_parallel(
-            stream, file, out, model_path, input_kind, output_format, batch_size, device, job_count(jobs)
-        )
+        return tag_parallel(stream, file, out, **setup)
+
+
+def _applies(options: TagOptions) -> bool:
+    """Whether the workers can tag with ``options``: several jobs on the CPU, no scores, n-best or html, UTF-8."""
+    if job_count(options.jobs) < 2 or options.device != "cpu" or options.output_format == "html":
+        return False
+    if options.scores or options.nbest or options.min_score > 0:
+        return False
+    return text_encoding(options.encoding) == UTF8
 
 
 def _regular_file(path: str) -> bool:
@@ -148,7 +140,7 @@ def tag_parallel(
     window: int = WINDOW,
 ) -> int:
     """Tag ``stream`` (named ``name`` in errors) with ``jobs`` worker processes and write to ``out``
-    what ``tagging.tag_file`` writes; returns the sentence count (0 for an empty input). The model is
+    what ``files.tag_file`` writes; returns the sentence count (0 for an empty input). The model is
     loaded only in the workers: the first reports a missing or damaged one (``ModelFileError``)."""
     if input_kind not in INPUTS:
         raise DataError(f"unknown input kind {input_kind!r}; expected one of {', '.join(INPUTS)}")
@@ -187,9 +179,9 @@ def _write(out: TextIO, result: tuple[int, str]) -> int:
 
 
 def _line_chunks(stream: BinaryIO, name: str, window: int, kind: str = "text") -> Iterator[tuple[bytes, int]]:
-    """Chunks of whole input lines as bytes (cut as ``windows.cut_chunks`` cuts, by their bytes), each with
+    """Chunks of whole input lines as bytes (cut as ``chunks.cut_chunks`` cuts, by their bytes), each with
     the character offset of its first line in the input, ending where documents end (raw text: a long line's
-    pieces too, ``windows.line_documents``)."""
+    pieces too, ``chunks.line_documents``)."""
     piece = LINE_PIECE if kind == "text" else None
     found = line_documents(_blank_marked(stream, name, piece), blank=itemgetter(1), number=itemgetter(2))
     starts = itemgetter(1)
@@ -204,7 +196,7 @@ def _blank_marked(stream: BinaryIO, name: str, piece: int | None) -> Iterator[tu
     """Each input line with whether it is blank as ``reader.decoded_lines`` and ``windows`` read it (a
     byte-order mark opening the input is no text), its number and column (``reader.numbered_pieces``): the
     documents cut here are those of the workers. With ``piece``, a long line comes in pieces, as
-    ``windows.read_windows`` reads raw text (and a worker given some of them cuts them alike); a cut in a
+    ``inputs.read_windows`` reads raw text (and a worker given some of them cuts them alike); a cut in a
     run with no space is said here, once per line."""
     blank = BLANK.encode("ascii")  # ASCII bytes, never part of a longer UTF-8 character
     first = True
@@ -249,6 +241,36 @@ _SERVER_LOCK = threading.Lock()
 _SERVER = {"runs": 0, "ours": False, "preload": None}  # the fork server's runs in this process; whether we started it
 
 
+class _ForkServer:
+    """The process's one fork server (multiprocessing has no other), as far as multiprocessing shows it.
+
+    The public API starts it (a forkserver context's first ``Process.start``) and sets what it imports
+    (``set_forkserver_preload``); it has no call that says whether one is running, what it will import, or
+    that stops it. Those three read multiprocessing's own state, each with a fallback where it is missing
+    (another Python): tests/tagging/test_jobs.py shows what breaks without each (a fork server of the caller
+    replaced or stopped under its workers; the caller's preload list lost; ours kept for the process's life).
+    """
+
+    def __init__(self):
+        from multiprocessing import forkserver
+
+        self._server = getattr(forkserver, "_forkserver", None)
+
+    def running(self) -> bool:
+        """Whether a fork server is running (the caller's, when we have not started one)."""
+        return getattr(self._server, "_forkserver_pid", None) is not None
+
+    def preload(self) -> list[str]:
+        """The modules a fork server started now would import (multiprocessing's default: ``__main__``)."""
+        return list(getattr(self._server, "_preload_modules", ["__main__"]))
+
+    def stop(self) -> None:
+        """Stop it: it exits once it reads that we closed its pipe (its workers have gone)."""
+        stop = getattr(self._server, "_stop", None)
+        if stop is not None:
+            stop()
+
+
 def _open_context():
     """The multiprocessing context the workers start from: a fork server where there is one, else spawn.
 
@@ -258,33 +280,27 @@ def _open_context():
     Python API) it would stay, and the next run pays one import of torch again (~2 s)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
-    from multiprocessing import forkserver
-
-    server = forkserver._forkserver  # the process's one fork server (multiprocessing has no other)
+    context = multiprocessing.get_context("forkserver")
+    server = _ForkServer()
     with _SERVER_LOCK:
         if _SERVER["runs"] == 0:
-            _SERVER["ours"] = getattr(server, "_forkserver_pid", None) is None
+            _SERVER["ours"] = not server.running()
             if _SERVER["ours"]:
-                _SERVER["preload"] = list(getattr(server, "_preload_modules", ["__main__"]))
-                server.set_forkserver_preload(["tagger.tagging.preload"])
+                _SERVER["preload"] = server.preload()
+                context.set_forkserver_preload(["tagger.tagging.preload"])
         _SERVER["runs"] += 1
-    return multiprocessing.get_context("forkserver")
+    return context
 
 
 def _close_context(context) -> None:
     """The end of a run's use of ``context``: the fork server started for the runs stops after the last."""
     if context.get_start_method() != "forkserver":
         return
-    from multiprocessing import forkserver
-
-    server = forkserver._forkserver
     with _SERVER_LOCK:
         _SERVER["runs"] -= 1
         if _SERVER["runs"] == 0 and _SERVER["ours"]:
-            stop = getattr(server, "_stop", None)
-            if stop is not None:
-                stop()  # it exits once it reads that we closed its pipe (its workers have gone)
-            server.set_forkserver_preload(_SERVER["preload"])
+            _ForkServer().stop()
+            context.set_forkserver_preload(_SERVER["preload"])
 
 
 class _Worker:

@@ -21,23 +21,20 @@ from typing import BinaryIO, TextIO
 import torch
 
 from tagger.data.arrays import WindowArrays, WindowMaker
-from tagger.data.inputs import INPUTS, read_windows
-from tagger.data.reader import text_encoding
+from tagger.data.inputs import read_windows
 from tagger.data.schemes import BIOES, IOB1, IOB2, convert, entity_types, to_spans
 from tagger.data.types import TaggedSentence
 from tagger.data.vocabulary import Vocabulary
 from tagger.data.windows import Window, WindowSentences
-from tagger.errors import DataError
-from tagger.nn.config import DEFAULTS, SCORES
 from tagger.nn.crf import forward_backward, kbest_probabilities
 from tagger.nn.ensemble import load_models
 from tagger.nn.model import BiLSTMCRF
 from tagger.nn.model_file import LoadedModel
 from tagger.nn.scores import ChunkRules, calibration_error, decoded_scores
-from tagger.nn.shipped import resolve_all
 from tagger.nn.tensors import Batch, FormBucket, window_tensors
+from tagger.tagging.options import TagOptions, job_count
 
-__all__ = ["INPUTS", "Predictor", "Prepared", "TaggedSentence", "tag_file", "tag_stream"]
+__all__ = ["Predictor", "Prepared", "tag_in_process", "tag_stream"]
 
 STOP_WAIT = 5.0  # seconds to let the reader thread finish when tagging stops early
 
@@ -343,27 +340,7 @@ def _tagged_windows(predictor: Predictor, windows: Iterable[Window]) -> Iterator
     stop_input = getattr(windows, "stop", None)  # ends the reader thread's wait for input (read_windows)
     ready: queue.Queue = queue.Queue(maxsize=1)  # at most one window waits: memory stays flat
     stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for chunk, arrays in it:
-                if stop.is_set():
-                    return
-                if arrays is None:  # windows read without the predictor's maker
-                    arrays = predictor.window_maker([s.tokens for s in chunk])
-                prepared = predictor.tensors(arrays)
-                ready.put((chunk, prepared, None))
-                if stop.is_set():
-                    return
-            ready.put((None, None, None))
-        except BaseException as err:  # handed to the consumer, raised there
-            ready.put((None, None, err))
-        finally:
-            close = getattr(it, "close", None)
-            if close is not None:
-                close()  # a worker pool is shut down here, not at the interpreter's exit
-
-    producer = threading.Thread(target=produce, name="tagger-reader", daemon=True)
+    producer = threading.Thread(target=_produce, args=(predictor, it, ready, stop), name="tagger-reader", daemon=True)
     producer.start()
     try:
         while True:
@@ -382,78 +359,75 @@ def _tagged_windows(predictor: Predictor, windows: Iterable[Window]) -> Iterator
         stop.set()
         if stop_input is not None:
             stop_input()
-        deadline = time.monotonic() + STOP_WAIT
-        while producer.is_alive() and time.monotonic() < deadline:
-            try:
-                ready.get_nowait()  # a producer blocked on a full queue can finish its put
-            except queue.Empty:
-                pass
-            producer.join(timeout=0.02)
+        _let_finish(producer, ready)
 
 
-def tag_file(
-    file: str | None,
-    out: TextIO,
-    model_path: str | Path | Sequence[str | Path],
-    input_kind: str = DEFAULTS.input_kind,
-    output_format: str = DEFAULTS.output_format,
-    batch_size: int = DEFAULTS.batch_size,
-    device: str = DEFAULTS.device,
-    threads: int = DEFAULTS.threads,
-    workers: int = DEFAULTS.workers,
-    scores: str | None = DEFAULTS.scores,
-    nbest: int = DEFAULTS.nbest,
-    min_score: float = DEFAULTS.min_score,
-    jobs: int = DEFAULTS.jobs,
-    loaded: LoadedModel | None = None,
-    encoding: str = DEFAULTS.encoding,
+def _produce(predictor: Predictor, it: Iterator[Window], ready: queue.Queue, stop: threading.Event) -> None:
+    """The reader thread: each window's tensors onto ``ready``, then (None, None, None), or an error."""
+    try:
+        for chunk, arrays in it:
+            if stop.is_set():
+                return
+            if arrays is None:  # windows read without the predictor's maker
+                arrays = predictor.window_maker([s.tokens for s in chunk])
+            prepared = predictor.tensors(arrays)
+            ready.put((chunk, prepared, None))
+            if stop.is_set():
+                return
+        ready.put((None, None, None))
+    except BaseException as err:  # handed to the consumer, raised there
+        ready.put((None, None, err))
+    finally:
+        close = getattr(it, "close", None)
+        if close is not None:
+            close()  # a worker pool is shut down here, not at the interpreter's exit
+
+
+def _let_finish(producer: threading.Thread, ready: queue.Queue) -> None:
+    """Wait up to STOP_WAIT for the reader thread to end, emptying ``ready`` so that a blocked put can finish."""
+    deadline = time.monotonic() + STOP_WAIT
+    while producer.is_alive() and time.monotonic() < deadline:
+        try:
+            ready.get_nowait()  # a producer blocked on a full queue can finish its put
+        except queue.Empty:
+            pass
+        producer.join(timeout=0.02)
+
+
+def tag_in_process(
+    file: str | None, out: TextIO, model_path: Path | Sequence[Path], options: TagOptions, loaded: LoadedModel | None
 ) -> int:
-    """Tag a file (or stdin for None or '-') and write the result to ``out``; returns the sentence count.
-    ``encoding``: the input's (any text codec of Python's; a byte-order mark is dropped).
-
-    ``scores`` ("entities" or "tokens", see ``config.SCORES``) adds the CRF's probabilities to the output,
-    ``nbest`` the most probable tag sequences, and ``min_score`` drops entities scoring below it (their
-    tokens are tagged O; the scores are shown only where ``scores`` asks for them).
-    An empty or blank input writes nothing and returns 0: a filter in a pipeline (``grep X f | tagger tag``)
-    or a loop over many files must not fail on an empty one.
-    ``jobs`` > 1 tags a file on disk with that many processes (``parallel.tag_parallel``, the same output)
-    on the CPU, with one model, without scores or html; on a GPU, ``jobs - 1`` processes feed it.
-    ``loaded``: the model of ``model_path``, already loaded (a Dask worker keeps it for every file it tags).
-    """
+    """Tag a file (or stdin for None or '-') in this process (``files.tag_file`` decides where) and write the
+    result to ``out``; returns the sentence count. ``loaded``: the model of ``model_path``, already loaded."""
     from tagger.nn.runtime import configure_torch
-    from tagger.tagging.writer import FORMATS, write
+    from tagger.tagging.writer import write
 
-    _check_choice("output format", output_format, FORMATS)
-    _check_choice("input kind", input_kind, INPUTS)
-    _check_choice("scores", scores, (None, *SCORES))
-    asked = bool(scores) or min_score > 0
-    text_encoding(encoding)  # an unknown name is refused before any work
-    model_path = resolve_all(model_path)  # a shipped model's name; the --jobs workers load the resolved file
-    if loaded is None:  # a model already loaded is tagged with here (the workers would load their own)
-        from tagger.tagging.jobs import tag_file_jobs
-
-        count = tag_file_jobs(
-            file, out, model_path, input_kind, output_format, batch_size, device, jobs, scores, nbest, min_score,
-            encoding,
-        )
-        if count is not None:
-            return count
     name, stream, close = _input(file)
     try:
-        configure_torch(threads)
-        loaded = loaded or load_models(model_path, device=device)
-        shown = _shown_fields(scores, nbest)
-        predictor = Predictor.from_loaded(loaded, batch_size, asked, nbest, min_score, shown)
-        if workers < 0:  # a process beside the network for reading's per-token work, where there is a core for it
-            workers = 1 if (os.cpu_count() or 1) >= 2 else 0
-        if device != "cpu":  # the network runs on the GPU: the other processes do the per-token work that feeds it
-            workers = max(workers, _jobs(jobs) - 1)
-        windows = read_windows(stream, name, input_kind, predictor.window_maker, workers, encoding=encoding)
-        count = write(tag_stream(predictor, windows), out, output_format, types=entity_types(loaded.vocab.tags))
+        configure_torch(options.threads)
+        loaded = loaded or load_models(model_path, device=options.device)
+        predictor = Predictor.from_loaded(
+            loaded, options.batch_size, options.asks_scores, options.nbest, options.min_score, options.shown_fields
+        )
+        windows = read_windows(
+            stream, name, options.input_kind, predictor.window_maker, _workers(options), encoding=options.encoding
+        )
+        types = entity_types(loaded.vocab.tags)
+        count = write(tag_stream(predictor, windows), out, options.output_format, types=types)
     finally:
         if close:
             stream.close()
     return count
+
+
+def _workers(options: TagOptions) -> int:
+    """The reader's worker processes beside the network."""
+    workers = options.workers
+    if workers < 0:  # a process beside the network for reading's per-token work, where there is a core for it
+        workers = 1 if (os.cpu_count() or 1) >= 2 else 0
+    if options.device != "cpu":  # the network runs on the GPU: the other processes do the per-token work that feeds it
+        workers = max(workers, job_count(options.jobs) - 1)
+    return workers
 
 
 def _input(file: str | None) -> tuple[str, BinaryIO, bool]:
@@ -463,26 +437,3 @@ def _input(file: str | None) -> tuple[str, BinaryIO, bool]:
     if file is None or file == "-":
         return "<stdin>", sys.stdin.buffer, False
     return file, open_binary(file), True
-
-
-def _jobs(jobs: int) -> int:
-    """The processes of ``tag_file`` (``parallel.job_count``)."""
-    from tagger.tagging.jobs import job_count
-
-    return job_count(jobs)
-
-
-def _check_choice(what: str, value: object, choices: Sequence) -> None:
-    if value not in choices:
-        shown = ", ".join(str(c) for c in choices)
-        raise DataError(f"unknown {what} {value!r}; expected one of {shown}")
-
-
-def _shown_fields(scores: str | None, nbest: int) -> list[str]:
-    """The score fields ``tagger tag`` writes: ``--min-score`` alone computes scores and shows none."""
-    shown = {
-        None: [],
-        "entities": ["entity_scores", "probability"],
-        "tokens": ["entity_scores", "probability", "token_scores"],
-    }[scores]
-    return shown + (["nbest"] if nbest else [])

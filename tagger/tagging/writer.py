@@ -1,6 +1,6 @@
 """Writing tagged sentences: CoNLL columns, inline brackets, JSON lines, or one HTML page.
 
-Each format shows the scores the sentences carry (``tagging.tag_file`` sets only
+Each format shows the scores the sentences carry (``files.tag_file`` sets only
 those asked for): jsonl every score field, inline and html the entity scores.
 """
 

@@ -14,7 +14,8 @@ import torch
 
 from tagger.data.corpus import TaggedData, load_tagged
 from tagger.errors import DataError
-from tagger.nn.config import DEFAULTS, TrainConfig
+from tagger.nn.config import TrainConfig
+from tagger.tagging.options import TagOptions
 
 
 class Messages(Protocol):
@@ -51,7 +52,7 @@ def load_data(
     data_scheme: str | None,
     config: TrainConfig,
     run: Messages,
-    encoding: str = DEFAULTS.encoding,
+    encoding: str = TagOptions.encoding,
     skip_bad: bool = False,
 ) -> Data:
     """Read the files (without a dev file, hold some training sentences out); warn about data too

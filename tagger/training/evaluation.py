@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from tagger.data.schemes import entity_types
 from tagger.nn.config import DEFAULTS
+from tagger.tagging.options import TagOptions
 
 if TYPE_CHECKING:
     from tagger.data.reader import Sentence
@@ -52,9 +53,9 @@ def evaluate(
     data_path: str | Path,
     model_path: str | Path | Sequence[str | Path],
     tag_column: int = DEFAULTS.tag_column,
-    batch_size: int = DEFAULTS.batch_size,
-    device: str = DEFAULTS.device,
-    encoding: str = DEFAULTS.encoding,
+    batch_size: int = TagOptions.batch_size,
+    device: str = TagOptions.device,
+    encoding: str = TagOptions.encoding,
     predictions: str | Path | None = None,
 ) -> dict:
     """Tag a gold CoNLL file (stdin for ``-``; in ``encoding``) with a model file (several: an ensemble)
@@ -88,7 +89,7 @@ def evaluate_predictor(
     data_path: str | Path,
     tag_column: int = -1,
     model: str = "",
-    encoding: str = DEFAULTS.encoding,
+    encoding: str = TagOptions.encoding,
     predictions: str | Path | None = None,
 ) -> dict:
     """Tag a gold CoNLL file with a loaded model and score it against the gold tags;

@@ -30,6 +30,7 @@ from tagger.nn.model_file import save_model
 from tagger.nn.runtime import configure_torch
 from tagger.nn.shipped import refuse_to_write
 from tagger.nn.tensors import Batch
+from tagger.tagging.options import TagOptions
 from tagger.tagging.predictor import Predictor
 from tagger.training.checkpoints import model_paths_checked, replaced, resume_run, save_epoch
 from tagger.training.data import Data, load_data
@@ -67,7 +68,7 @@ def train(
     log: Callable[[str], None] = lambda message: None,
     on_epoch: Callable[[dict], None] = lambda row: None,
     progress: Progress | None = None,
-    encoding: str = DEFAULTS.encoding,
+    encoding: str = TagOptions.encoding,
 ) -> dict:
     """Train a model and write it to ``model_path``; returns scores, history and paths as plain data.
 

@@ -1,4 +1,4 @@
-"""tagger.cli.info: what a model file holds, read without building the network."""
+"""`tagger info` (tagger.cli.info): what a model file holds, read without building the network."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tagger.cli.info import model_info, render_info
 from tagger.data.vocabulary import Vocabulary
 from tagger.errors import ModelFileError
 from tagger.nn.model_file import load_model
-from tests.helpers import TRAINED_EPOCHS, raw_checkpoint
+from tests.helpers import TRAINED_EPOCHS, one_line_error, raw_checkpoint, run_cli
 
 
 @pytest.fixture
@@ -135,3 +135,56 @@ def test_a_model_with_document_context_says_so(context_model, trained_model):
     assert info["parameters"]["trained"] == sum(p.numel() for p in load_model(context_model).model.parameters())
     assert "dropout 0.5, document context" in show(info)
     assert "document context" not in show(model_info(trained_model))
+
+
+# The command: tagger info
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_info_json_has_every_key(trained_model):
+    result = run_cli("info", trained_model, "--format", "json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert set(info) >= {
+        "path", "format", "format_version", "tagger_version", "created", "tags", "types", "scheme", "data_scheme",
+        "vocabulary", "embeddings", "network", "parameters", "training", "best_epoch", "dev", "test", "history",
+    }  # fmt: skip
+    assert info["types"] == ["LOC", "ORG", "PER"]
+    assert len(info["history"]) == TRAINED_EPOCHS and 0.0 <= info["dev"]["f1"] <= 1.0
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_info_table_names_the_model_and_draws_dev_f1(trained_model):
+    result = run_cli("info", trained_model)
+    assert result.exit_code == 0, result.output
+    assert "LOC, ORG, PER" in result.stdout and "dev F1 per epoch" in result.stdout
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_info_reads_the_default_model(trained_model, monkeypatch):
+    monkeypatch.setenv("TAGGER_MODEL", str(trained_model))
+    result = run_cli("info", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["path"] == str(trained_model)
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_info_plot_writes_a_png(trained_model, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "curve.png"
+    result = run_cli("info", trained_model, "--format", "json", "--plot", path)
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads(result.stdout)["best_epoch"] >= 1
+    assert result.stderr.strip() == f"wrote {path}"
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_info_plot_of_another_kind_of_file_is_a_usage_error(trained_model, tmp_path):
+    one_line_error(run_cli("info", trained_model, "--plot", tmp_path / "curve.gif"), "--plot", "curve.gif")
+    assert not (tmp_path / "curve.gif").exists()
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_info_of_a_missing_model_is_one_line(tmp_path):
+    one_line_error(run_cli("info", tmp_path / "nope.pt"), str(tmp_path / "nope.pt"))

@@ -33,12 +33,11 @@ def test_the_old_homes_re_export_the_same_objects():
 
 
 def test_library_functions_take_their_defaults_from_config():
-    from tagger.tagging import predictor
     from tagger.training import evaluation, loop
 
     defaults = {f.name: getattr(config.DEFAULTS, f.name) for f in fields(config.Defaults)}
     seen = set()
-    for function in (predictor.tag_file, evaluation.evaluate, loop.train):
+    for function in (evaluation.evaluate, loop.train):
         for name, param in inspect.signature(function).parameters.items():
             if name in defaults:
                 assert param.default == defaults[name], (function.__name__, name)
@@ -46,9 +45,22 @@ def test_library_functions_take_their_defaults_from_config():
     assert seen == set(defaults), f"defaults no library function takes: {sorted(set(defaults) - seen)}"
 
 
+def test_no_default_has_two_homes():
+    """The tagging options' defaults are TagOptions' alone; evaluate and train read those they share from it."""
+    from tagger.tagging.options import TagOptions
+    from tagger.training import evaluation, loop
+
+    tagging = {f.name: f.default for f in fields(TagOptions)}
+    assert not set(tagging) & {f.name for f in fields(config.Defaults)}
+    for function in (evaluation.evaluate, loop.train):
+        for name, param in inspect.signature(function).parameters.items():
+            if name in tagging:
+                assert param.default == tagging[name], (function.__name__, name)
+
+
 def test_defaults_are_frozen():
     with pytest.raises(AttributeError):
-        config.DEFAULTS.batch_size = 1  # type: ignore[misc]
+        config.DEFAULTS.resume = True  # type: ignore[misc]
 
 
 def test_default_model_path_follows_the_environment(monkeypatch, tmp_path):

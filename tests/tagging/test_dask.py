@@ -41,10 +41,11 @@ def _corpus(folder: Path, files: int, lines: int) -> list[Path]:
 
 
 def _expected(path: Path, model: Path, **options) -> str:
-    from tagger.tagging.predictor import tag_file
+    from tagger.tagging.files import tag_file
+    from tagger.tagging.options import TagOptions
 
     out = io.StringIO()
-    tag_file(str(path), out, model, workers=0, **options)
+    tag_file(str(path), out, model, TagOptions(workers=0, **options))
     return out.getvalue()
 
 
@@ -118,12 +119,10 @@ def test_each_file_is_one_task_tagged_whole(tmp_path, monkeypatch):
     """A document never spans two tasks: a task is a whole file, read as ``tagger tag FILE`` reads it
     (so a model that reads context sees each file's documents whole)."""
     from tagger.tagging import dask as tagger_dask
-    from tagger.tagging import predictor
-
     paths = _corpus(tmp_path, 3, 5)
     seen: list[tuple[str, str]] = []
 
-    def tag_file(file, out, model_path, **options):
+    def tag_file(file, out, model_path, options, loaded):
         seen.append((file, out.name))
         out.write(Path(file).read_text(encoding="utf-8"))
         return 1
@@ -135,7 +134,7 @@ def test_each_file_is_one_task_tagged_whole(tmp_path, monkeypatch):
         def gather(self, futures):
             return futures
 
-    monkeypatch.setattr(predictor, "tag_file", tag_file)
+    monkeypatch.setattr(tagger_dask, "tag_file", tag_file)
     monkeypatch.setattr(tagger_dask, "_cached_load", lambda path, device: None)
     outputs = tagger_dask.tag_files(Client(), paths, tmp_path / "model.pt", tmp_path / "out")
     assert [file for file, _ in seen] == [str(p.resolve()) for p in paths]  # one call per file, the whole file

@@ -34,10 +34,11 @@ def _inputs() -> dict[str, bytes]:
 
 
 def _single(path, model, kind, fmt) -> str:
-    from tagger.tagging.predictor import tag_file
+    from tagger.tagging.files import tag_file
+    from tagger.tagging.options import TagOptions
 
     out = io.StringIO()
-    tag_file(str(path), out, model, input_kind=kind, output_format=fmt, jobs=1)
+    tag_file(str(path), out, model, TagOptions(input_kind=kind, output_format=fmt, jobs=1))
     return out.getvalue()
 
 
@@ -97,8 +98,9 @@ def test_a_bad_model_is_reported_by_the_first_worker_as_without_jobs(tmp_path, d
 PARENT = """
 import io, sys
 from tagger.tagging.jobs import tag_file_jobs
+from tagger.tagging.options import TagOptions
 out = io.StringIO()
-count = tag_file_jobs(sys.argv[2], out, sys.argv[1], "text", "conll", 64, "cpu", 2)
+count = tag_file_jobs(sys.argv[2], out, sys.argv[1], TagOptions(jobs=2))
 print(count, out.getvalue().count("B-PER"), "torch" in sys.modules)
 """
 
@@ -320,6 +322,41 @@ def test_workers_come_from_a_fork_server_stopped_after_the_run(trained_model):
     assert server._forkserver_pid is None and server._preload_modules == ["__main__"]
     with pytest.raises(ChildProcessError):
         os.waitpid(seen["server"], os.WNOHANG)  # reaped: it has exited
+
+
+@pytest.mark.slow  # starts fork servers and worker processes
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="spawned workers where there is no fork server")
+def test_a_fork_server_of_the_caller_is_left_running_and_its_preload_list_kept(trained_model):
+    """What jobs._ForkServer reads multiprocessing's own state for (it has no public call that says whether a
+    fork server runs, or what it will import): a fork server the calling program started is used as it is
+    and still starts the caller's processes after the run (a run that took it for its own would stop it,
+    and the caller's running processes would lose their exit status), and the caller's preload list is back
+    after a run that started its own fork server with the tagger's."""
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    from tagger.tagging import jobs
+
+    server, context = forkserver._forkserver, multiprocessing.get_context("forkserver")
+    if jobs._ForkServer().running():
+        pytest.skip("a fork server of another test is running")
+    context.set_forkserver_preload(["json"])
+    try:
+        assert _parallel(b"John lives in Paris.\n" * 20, trained_model, "text", "conll", 2, 4)[0] == 20
+        assert not jobs._ForkServer().running() and jobs._ForkServer().preload() == ["json"]
+        mine = context.Process(target=os.getpid)
+        mine.start()  # the caller's own fork server starts here
+        mine.join()
+        started = server._forkserver_pid
+        assert _parallel(b"John lives in Paris.\n" * 20, trained_model, "text", "conll", 2, 4)[0] == 20
+        assert server._forkserver_pid == started and jobs._exists(started)
+        again = context.Process(target=os.getpid)
+        again.start()
+        again.join()
+        assert again.exitcode == 0
+    finally:
+        jobs._ForkServer().stop()
+        context.set_forkserver_preload(["__main__"])
 
 
 @pytest.mark.slow  # starts the command line as a process

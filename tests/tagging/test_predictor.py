@@ -110,14 +110,15 @@ def test_stopping_early_waits_for_the_reader_thread(trained_model):
 
 @pytest.mark.slow
 def test_sentence_of_100000_tokens(tmp_path, trained_model):
-    from tagger.tagging.predictor import tag_file
+    from tagger.tagging.files import tag_file
+    from tagger.tagging.options import TagOptions
 
     words = "Mary lives in Paris and John Smith works for Google in Berlin".split()
     path = tmp_path / "long.txt"
     path.write_text(" ".join(words[i % len(words)] for i in range(100_000)) + "\n", encoding="utf-8")
     out = tmp_path / "out.txt"
     with out.open("w", encoding="utf-8") as f:
-        assert tag_file(str(path), f, trained_model, input_kind="tokens", threads=1) == 1
+        assert tag_file(str(path), f, trained_model, TagOptions(input_kind="tokens", threads=1)) == 1
     lines = out.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 100_001 and lines[-1] == ""
     assert [line.split("\t")[0] for line in lines[:4]] == words[:4]

@@ -149,7 +149,8 @@ def test_a_short_torchrun_training_writes_a_model_that_loads_and_tags(tiny_dir, 
     from pathlib import Path
 
     from tagger.nn.model_file import load_model
-    from tagger.tagging.predictor import tag_file
+    from tagger.tagging.files import tag_file
+    from tagger.tagging.options import TagOptions
 
     model = tmp_path / "run" / "model.pt"
     model.parent.mkdir()
@@ -171,5 +172,5 @@ def test_a_short_torchrun_training_writes_a_model_that_loads_and_tags(tiny_dir, 
     assert done.stderr.count("training on 60 sentences") == 1  # rank 0 alone logs
     assert done.stdout.count("best epoch") == 1  # and prints the summary
     out = io.StringIO()
-    assert tag_file(str(tiny_dir / "test.txt"), out, model, input_kind="conll") == 20
+    assert tag_file(str(tiny_dir / "test.txt"), out, model, TagOptions(input_kind="conll")) == 20
     assert out.getvalue().count("\n\n") == 20

@@ -1,0 +1,56 @@
+"""``tagger evaluate``: score a model on a gold CoNLL file (entity-level precision, recall and F1).
+
+The tagging options' defaults are ``TagOptions``'; torch loads only when the command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tagger.cli import render
+from tagger.cli.options import BatchSize, Device, Encoding, ModelPaths, Summary, TagColumn, Threads, model_paths, option
+from tagger.nn.config import DEFAULTS
+from tagger.tagging.options import TagOptions
+
+Predictions = Annotated[
+    Path | None,
+    option(
+        metavar="<path>",
+        help="Also write each token with its gold and predicted tag to this file ('token gold predicted', "
+        "a blank line after each sentence: conlleval's input), replacing it.",
+    ),
+]
+
+
+def evaluate(
+    file: Annotated[Path, typer.Argument(help="CoNLL file with gold tags; '-' for stdin.")],
+    model: ModelPaths = None,
+    output: Summary = render.SUMMARY_FORMATS[0],
+    tag_column: TagColumn = DEFAULTS.tag_column,
+    batch_size: BatchSize = TagOptions.batch_size,
+    device: Device = TagOptions.device,
+    threads: Threads = TagOptions.threads,
+    encoding: Encoding = TagOptions.encoding,
+    predictions: Predictions = None,
+) -> None:
+    """Score a model on a gold CoNLL file: entity-level precision, recall and F1 (seqeval, conlleval-compatible).
+
+    Scores are percentages in the table, fractions 0-1 in --format json.
+    """
+    from tagger.nn.runtime import configure_torch
+    from tagger.training import evaluation
+
+    configure_torch(threads)
+    result = evaluation.evaluate(
+        file,
+        model_paths(model),
+        tag_column=tag_column,
+        batch_size=batch_size,
+        device=device,
+        encoding=encoding,
+        predictions=predictions,
+    )
+    render.report(result, output, lambda out: render.evaluation_table(result, out))

@@ -1,0 +1,151 @@
+"""``tagger tag``: tag raw text, tokenized lines or CoNLL files, written as sentences are tagged.
+
+A parameter named as a ``TagOptions`` field fills that field, and the field's default is the option's.
+``tagging.files.tag_files`` does the work (where it runs: the --jobs workers, or this process) and returns
+the sentences of each input, said here on stderr. Torch loads only when a file is tagged in this process.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tagger.cli import render
+from tagger.cli.exit_status import err
+from tagger.cli.options import (
+    BadOption,
+    BatchSize,
+    Device,
+    Encoding,
+    ModelPaths,
+    Threads,
+    at_least,
+    model_paths,
+    only_with,
+    option,
+    unit_interval,
+)
+from tagger.data import inputs
+from tagger.nn.config import SCORES
+from tagger.tagging import writer
+from tagger.tagging.options import TagOptions
+
+Files = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="FILE",
+        help="Input files, tagged in order, each as an input of its own; stdin when absent or '-'.",
+        show_default=False,
+    ),
+]
+InputKind = Annotated[
+    str,
+    option(
+        "--input",
+        help="text: raw text; conll: column files; tokens: one tokenized sentence a line.",
+        choices=inputs.INPUTS,
+    ),
+]
+OutputFormat = Annotated[str, option("--format", help="Output format (html: one page).", choices=writer.FORMATS)]
+Scores = Annotated[
+    str | None,
+    option(
+        help="Add the CRF's probabilities: entities, a score per entity (jsonl, inline, html) and the "
+        "sentence's probability (jsonl); tokens, also each token's (jsonl).",
+        choices=SCORES,
+    ),
+]
+NBest = Annotated[
+    int, option(help="Add the K most probable tag sequences and their probabilities (jsonl).", rules=[at_least(0)])
+]
+MinScore = Annotated[
+    float, option(help="Drop entities scoring below this (0-1); their tokens are tagged O.", rules=[unit_interval])
+]
+Workers = Annotated[
+    int,
+    option(
+        help="Processes beside the network for tokenizing and lookups (-1: 1 if 2+ cores, else 0).",
+        rules=[at_least(-1)],
+    ),
+]
+Jobs = Annotated[
+    int,
+    option(
+        help="Processes that each tag whole windows of a file on disk, on the CPU (0: one per core "
+        "with 4+ cores, else 1; 1: one process and its reader, as for stdin). With a GPU, the "
+        "processes that read and look up for it.",
+        rules=[at_least(0)],
+    ),
+]
+To = Annotated[
+    Path | None,
+    option(
+        "--output",
+        "-o",
+        metavar="<path>",
+        help="Write to this file instead of stdout: replaced when the run succeeds, left as it was if it fails.",
+    ),
+]
+DEFAULT = TagOptions()
+
+
+def tag(
+    ctx: typer.Context,
+    files: Files = None,
+    model: ModelPaths = None,
+    input_kind: InputKind = DEFAULT.input_kind,
+    output_format: OutputFormat = DEFAULT.output_format,
+    scores: Scores = DEFAULT.scores,
+    nbest: NBest = DEFAULT.nbest,
+    min_score: MinScore = DEFAULT.min_score,
+    batch_size: BatchSize = DEFAULT.batch_size,
+    device: Device = DEFAULT.device,
+    threads: Threads = DEFAULT.threads,
+    workers: Workers = DEFAULT.workers,
+    jobs: Jobs = DEFAULT.jobs,
+    to: To = None,
+    encoding: Encoding = DEFAULT.encoding,
+) -> None:
+    """Tag raw text, tokenized lines or CoNLL files; writes to stdout as sentences are tagged.
+
+    Several files give what tagging each in turn gives (a document ends with its file).
+    Empty or blank input writes nothing and exits 0. Scores are fractions 0-1: in --format jsonl,
+    as in every JSON output, and in inline ([PER John Smith|0.98]) and html (on hover).
+    """
+    options = TagOptions(**{field.name: ctx.params[field.name] for field in fields(TagOptions)})
+    inputs = _checked_inputs(ctx, files, options)
+    from tagger.data.output import output_file
+    from tagger.tagging.files import tag_files
+
+    if to is None and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8", errors="strict")
+    with output_file(to, inputs) as out:
+        counts = tag_files(inputs, out, model_paths(model), options)
+    for name, count in counts.items():
+        if count == 0 or len(inputs) == 1:
+            err(render.tagged_count(count, name))
+    if len(inputs) > 1:
+        err(render.tagged_count(sum(counts.values()), "", files=len(inputs)))
+
+
+def _checked_inputs(ctx: typer.Context, files: list[str] | None, options: TagOptions) -> list[str]:
+    """The inputs (stdin for none); a usage error, before any work, where an option does not apply to the output
+    format, and an error for an input that is not there."""
+    output, scores, nbest = options.output_format, options.scores, options.nbest
+    if nbest:
+        only_with(ctx, "--nbest", nbest, output, ("jsonl",))
+    if scores == "tokens":
+        only_with(ctx, "--scores", scores, output, ("jsonl",))
+    elif scores:
+        only_with(ctx, "--scores", scores, output, ("jsonl", "inline", "html"))
+    inputs = list(files or ["-"])
+    if output == "html" and len(inputs) > 1:
+        raise BadOption("--format html writes one page: give one input file", ctx)
+    from tagger.data.reader import check_inputs
+
+    check_inputs(inputs)
+    return inputs

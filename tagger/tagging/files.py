@@ -1,0 +1,82 @@
+"""Tagging files: the one place that decides whether a file is tagged by the --jobs worker processes or here.
+
+``tag_file`` and ``tag_files`` take the inputs, the output, the model(s) and one ``TagOptions``. The --jobs
+workers (``jobs.tag_file_jobs``) take a file where they can; the others are tagged in this process
+(``predictor.tag_in_process``). This module imports no torch: where the workers tag, the parent only reads
+and writes, and torch (through the predictor) is imported only when a file is tagged here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from tagger.nn.shipped import resolve_all
+from tagger.tagging.jobs import tag_file_jobs
+from tagger.tagging.options import TagOptions
+
+__all__ = ["tag_file", "tag_files"]
+
+Models = str | Path | Sequence[str | Path]
+
+
+def tag_file(file: str | None, out: TextIO, model_path: Models, options: TagOptions = TagOptions(), loaded=None) -> int:
+    """Tag a file (or stdin for None or '-') and write the result to ``out``; returns the sentence count.
+
+    ``options.encoding``: the input's (any text codec of Python's; a byte-order mark is dropped).
+    ``options.scores`` ("entities" or "tokens", see ``config.SCORES``) adds the CRF's probabilities to the output,
+    ``nbest`` the most probable tag sequences, and ``min_score`` drops entities scoring below it (their
+    tokens are tagged O; the scores are shown only where ``scores`` asks for them).
+    An empty or blank input writes nothing and returns 0: a filter in a pipeline (``grep X f | tagger tag``)
+    or a loop over many files must not fail on an empty one.
+    ``options.jobs`` > 1 tags a file on disk with that many processes (``jobs.tag_parallel``, the same output)
+    on the CPU, with one model, without scores or html; on a GPU, ``jobs - 1`` processes feed it.
+    ``loaded``: the model of ``model_path``, already loaded (a Dask worker keeps it for every file it tags);
+    it is tagged with here (the workers would load their own).
+    """
+    options.check()
+    paths = resolve_all(model_path)  # a shipped model's name; the --jobs workers load the resolved file
+    return _tag(file, out, paths, options, lambda: loaded, workers=loaded is None)
+
+
+def tag_files(inputs: Sequence[str], out: TextIO, model_path: Models, options: TagOptions = TagOptions()) -> dict:
+    """Tag each input in turn into ``out``, as ``tag_file`` tags one: the sentences of each, by name (stdin is
+    ``<stdin>``). The model is loaded once for them all (by the --jobs workers, or here for the others)."""
+    options.check()
+    paths = resolve_all(model_path)
+    shared = _OnceLoaded(paths, options) if len(inputs) > 1 else (lambda: None)
+    counts: dict[str, int] = {}
+    for file in inputs:
+        count = _tag(file, out, paths, options, shared)
+        name = "<stdin>" if file == "-" else file
+        counts[name] = counts.get(name, 0) + count
+    return counts
+
+
+def _tag(file: str | None, out: TextIO, paths: Models, options: TagOptions, loaded: Callable, workers=True) -> int:
+    """Where ``file`` is tagged: by the --jobs workers (where ``workers`` and they can), else here with
+    ``loaded()`` (None: the model is loaded for this file)."""
+    if workers:
+        count = tag_file_jobs(file, out, paths, options)  # before torch is imported: the parent only reads and writes
+        if count is not None:
+            return count
+    from tagger.tagging.predictor import tag_in_process
+
+    return tag_in_process(file, out, paths, options, loaded())
+
+
+class _OnceLoaded:
+    """The model(s) of several inputs, loaded by the first that is tagged in this process."""
+
+    def __init__(self, paths: Models, options: TagOptions):
+        self.paths, self.options, self.loaded = paths, options, None
+
+    def __call__(self):
+        if self.loaded is None:
+            from tagger.nn.ensemble import load_models
+            from tagger.nn.runtime import configure_torch
+
+            configure_torch(self.options.threads)
+            self.loaded = load_models(self.paths, device=self.options.device)
+        return self.loaded

@@ -1,0 +1,110 @@
+"""`tagger evaluate`: the score table and JSON, stdin and encodings, --predictions."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.cli.helpers import run
+from tests.helpers import one_line_error, run_cli
+
+pytestmark = pytest.mark.usefixtures("cli_env")
+
+
+# evaluate
+
+
+def test_evaluate_json(trained_model, tiny_dir):
+    result = run(["evaluate", tiny_dir / "test.txt", "-m", trained_model, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    for key in ("precision", "recall", "f1"):
+        assert isinstance(scores[key], float) and 0.0 <= scores[key] <= 1.0
+    assert scores["f1"] > 0.9
+    assert set(scores["per_type"]) == {"PER", "LOC", "ORG"}
+    for kind, s in scores["per_type"].items():
+        assert set(s) >= {"precision", "recall", "f1", "support"}, kind
+        assert isinstance(s["support"], int) and s["support"] > 0
+        assert 0.0 <= s["f1"] <= 1.0
+    assert scores["support"] == sum(s["support"] for s in scores["per_type"].values())
+    assert scores["sentences"] == 20
+
+
+def test_evaluate_table(trained_model, tiny_dir):
+    json_result = json.loads(run(["evaluate", tiny_dir / "test.txt", "-m", trained_model, "--format", "json"]).stdout)
+    result = run(["evaluate", tiny_dir / "test.txt", "-m", trained_model])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for header in ("type", "precision %", "recall %", "F1 %", "support"):
+        assert header in out
+    for kind, s in json_result["per_type"].items():
+        row = next(line for line in out.splitlines() if re.search(rf"\b{kind}\b", line))
+        assert f"{100 * s['f1']:.2f}" in row
+        assert str(s["support"]) in row
+    micro = next(line for line in out.splitlines() if "all (micro)" in line)
+    assert f"{100 * json_result['f1']:.2f}" in micro
+    assert str(json_result["support"]) in micro
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(out)
+
+
+# errors
+
+
+@pytest.mark.parametrize(
+    "content, line",
+    [
+        ("John NNP B-PER\nSmith I-PER\n", 2),
+        ("John B-PER\n\nParis PER\n", 3),
+        (b"John B-PER\n\nZ\xfcrich B-LOC\n", 3),
+        ("John B-PER\nSmith B_PER\n", 2),
+    ],
+    ids=["ragged", "not-a-tag", "latin-1", "underscore"],
+)
+def test_evaluate_malformed_file(trained_model, tmp_path, content, line):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    one_line_error(run(["evaluate", path, "-m", trained_model]), f"{path}:{line}:")
+
+
+def test_evaluate_missing_data_file(trained_model, tmp_path):
+    missing = tmp_path / "nope.txt"
+    one_line_error(run(["evaluate", missing, "-m", trained_model]), str(missing))
+
+
+def test_evaluate_reads_stdin_and_another_encoding(trained_model, tiny_dir):
+    gold = tiny_dir / "test.txt"
+    expected = json.loads(run_cli("evaluate", "-m", trained_model, gold, "--format", "json").stdout)
+    data = gold.read_text(encoding="utf-8").encode("utf-16")
+    result = run_cli("evaluate", "-m", trained_model, "-", "--format", "json", "--encoding", "utf-16", input=data)
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert found["file"] == "<stdin>" and found["f1"] == expected["f1"] and found["per_type"] == expected["per_type"]
+
+
+# Gold tags the model will not all agree with: types swapped, an entity missed, and I-X after O (read as conlleval does)
+HARD = "Paris B-PER\nlives O\nin O\nMary B-LOC\n. O\n\nAcme I-ORG\nCorp I-ORG\nhired O\nBob O\n. O\n"
+
+
+def test_evaluate_predictions_are_conllevals_columns_and_score_as_the_report(trained_model, tiny_dir, tmp_path):
+    from seqeval.metrics import f1_score
+
+    from tagger.data.reader import read_conll
+
+    gold, out = tmp_path / "gold.txt", tmp_path / "predictions.txt"
+    gold.write_text((tiny_dir / "test.txt").read_text(encoding="utf-8") + "\n\n" + HARD, encoding="utf-8")
+    result = run_cli("evaluate", "-m", trained_model, gold, "--format", "json", "--predictions", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    sentences = [block.splitlines() for block in out.read_text(encoding="utf-8").split("\n\n") if block]
+    rows = [[line.split(" ") for line in block] for block in sentences]
+    assert all(len(row) == 3 for block in rows for row in block)
+    truth = read_conll(gold)
+    assert [[r[0] for r in block] for block in rows] == [s.tokens for s in truth]  # every token, no -DOCSTART-
+    assert [[r[1] for r in block] for block in rows] == [s.tags for s in truth]  # the file's own gold tags
+    f1 = f1_score([[r[1] for r in block] for block in rows], [[r[2] for r in block] for block in rows])
+    assert f1 == pytest.approx(report["f1"]) and 0.5 < f1 < 1
+    refused = run_cli("evaluate", "-m", trained_model, gold, "--predictions", gold)
+    one_line_error(refused, "--predictions names an input")
