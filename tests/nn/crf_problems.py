@@ -86,3 +86,12 @@ def brute_force(emissions, start, transitions, end):
     if torch.isinf(score).all():
         return paths, torch.zeros_like(score)
     return paths, torch.softmax(score, dim=0)
+
+
+def brute_marginals(paths, probs, num_tags):
+    """Each token's tag marginals from the brute-force paths and their probabilities. shape: (n, tags)"""
+    n = paths.shape[1]
+    out = torch.zeros(n, num_tags, dtype=torch.float64)
+    for t in range(n):
+        out[t].index_add_(0, paths[:, t], probs)
+    return out

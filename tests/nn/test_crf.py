@@ -26,6 +26,7 @@ from tagger.nn.crf import (
 from tests.nn.crf_problems import (
     all_paths,
     brute_force,
+    brute_marginals,
     random_batches,
     random_mask,
     random_parameters,
@@ -40,15 +41,6 @@ def ours(reference: torchcrf.CRF) -> CRF:
     crf = CRF(reference.num_tags)
     crf.load_state_dict(reference.state_dict())
     return crf
-
-
-def brute_marginals(paths, probs, num_tags):
-    """shape: (n, tags)"""
-    n = paths.shape[1]
-    out = torch.zeros(n, num_tags, dtype=torch.float64)
-    for t in range(n):
-        out[t].index_add_(0, paths[:, t], probs)
-    return out
 
 
 # The module: pytorch-crf's parameters, names and initial values

@@ -9,17 +9,8 @@ import torch
 from tagger.data.schemes import BIOES, IOB1, IOB2, tag_set, to_spans
 from tagger.nn.crf import Transitions, forward_backward, viterbi
 from tagger.nn.scores import ChunkRules, entity_probabilities, entity_spans
-from tests.nn.crf_problems import brute_force, random_batches
+from tests.nn.crf_problems import brute_force, brute_marginals, random_batches
 from tests.nn.helpers import SENTENCES, make_model
-
-
-def brute_marginals(paths, probs, num_tags):
-    """shape: (n, tags)"""
-    n = paths.shape[1]
-    out = torch.zeros(n, num_tags, dtype=torch.float64)
-    for t in range(n):
-        out[t].index_add_(0, paths[:, t], probs)
-    return out
 
 
 def brute_entity_probabilities(paths, probs, tags) -> dict:
