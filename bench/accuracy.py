@@ -66,8 +66,8 @@ def main() -> None:
     )
     opts = parser.parse_args()
 
-    from tagger.nn.model import ModelConfig
-    from tagger.training.loop import TrainConfig, train
+    from tagger.nn.config import ModelConfig, TrainConfig
+    from tagger.training.loop import train
 
     changes = parse_changes(opts.changes, ModelConfig, TrainConfig)
     label = " ".join(f"{k}={v}" for k, v in sorted(changes.items()))

@@ -83,8 +83,8 @@ def main() -> None:
 
 def train_seeds(seeds: list[int], work: Path, threads: int, conll: Path, vectors: Path) -> list[Path]:
     """One model per seed, trained with the default recipe and GloVe 50d; a run already finished is kept."""
-    from tagger.nn.model import ModelConfig
-    from tagger.training.loop import TrainConfig, train
+    from tagger.nn.config import ModelConfig, TrainConfig
+    from tagger.training.loop import train
 
     paths = []
     for seed in seeds:

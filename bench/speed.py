@@ -284,7 +284,8 @@ def main() -> None:
     # Training throughput: one epoch of CoNLL-2003 train with the default recipe.
     model_path = Path(opts.model) if opts.model else work / "conll.pt"
     if not opts.model:
-        from tagger.training.loop import TrainConfig, train
+        from tagger.nn.config import TrainConfig
+        from tagger.training.loop import train
 
         result = train(
             Path(opts.data) / "train.txt",

@@ -33,9 +33,9 @@ from tagger.data.types import Doc, TaggedSentence
 from tagger.data.windows import WINDOW, token_windows
 from tagger.nn import shipped
 from tagger.nn.checkpoint import check_checkpoint
-from tagger.nn.config import ModelConfig, TrainConfig
+from tagger.nn.config import ModelConfig, TrainConfig, default_model_path
 from tagger.nn.ensemble import load_models
-from tagger.nn.model_file import LoadedModel, default_model_path, model_from_checkpoint
+from tagger.nn.model_file import LoadedModel, model_from_checkpoint
 from tagger.nn.runtime import configure_torch
 from tagger.tagging.options import TagOptions
 from tagger.tagging.predictor import Predictor, tag_stream

@@ -49,8 +49,8 @@ def context_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def context_model(context_dir, tmp_path_factory) -> Path:
     """A small model reading document context, trained on context_dir as trained_model is (about a second)."""
-    from tagger.nn.model import ModelConfig
-    from tagger.training.loop import TrainConfig, train
+    from tagger.nn.config import ModelConfig, TrainConfig
+    from tagger.training.loop import train
 
     path = tmp_path_factory.mktemp("context") / "model.pt"
     train(

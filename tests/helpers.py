@@ -20,8 +20,8 @@ TINY_NET = ["--hidden-size", "8", "--word-dim", "10", "--char-encoder", "none"]
 
 def train_tiny_model(tiny_dir: Path, path: Path, seed: int) -> Path:
     """The small model of the tests, trained on tiny_dir with ``seed`` (about a second)."""
-    from tagger.nn.model import ModelConfig
-    from tagger.training.loop import TrainConfig, train
+    from tagger.nn.config import ModelConfig, TrainConfig
+    from tagger.training.loop import train
 
     train(
         tiny_dir / "train.txt",

@@ -30,8 +30,9 @@ import torch
 from torch import nn
 
 from tagger.errors import ModelFileError
+from tagger.nn.config import ModelConfig
 from tagger.nn.crf import Transitions, viterbi
-from tagger.nn.model import BiLSTMCRF, ModelConfig
+from tagger.nn.model import BiLSTMCRF
 from tagger.nn.model_file import LoadedModel, load_model
 from tagger.nn.shipped import resolve
 from tagger.nn.tensors import Batch, FormBucket

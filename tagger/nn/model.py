@@ -21,8 +21,6 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from tagger.data.vocabulary import CASES
-from tagger.nn.config import CELLS as CELLS
-from tagger.nn.config import CHAR_ENCODERS as CHAR_ENCODERS
 from tagger.nn.config import ModelConfig
 from tagger.nn.crf import CRF, Transitions, scheme_constraints
 from tagger.nn.tensors import Batch

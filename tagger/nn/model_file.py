@@ -16,8 +16,8 @@ import torch
 from tagger.data.vocabulary import Vocabulary
 from tagger.errors import ModelFileError
 from tagger.nn.checkpoint import FORMAT, FORMAT_VERSION, make_checkpoint, read_checkpoint, write_atomically
-from tagger.nn.config import default_model_path as default_model_path
-from tagger.nn.model import BiLSTMCRF, ModelConfig
+from tagger.nn.config import ModelConfig
+from tagger.nn.model import BiLSTMCRF
 
 __all__ = [
     "FORMAT",
@@ -25,7 +25,6 @@ __all__ = [
     "LoadedModel",
     "check_replaceable",
     "check_writable",
-    "default_model_path",
     "load_model",
     "read_checkpoint",
     "save_model",

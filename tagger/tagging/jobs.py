@@ -67,7 +67,7 @@ from tagger.data.windows import WINDOW
 from tagger.errors import DataError, TaggerError, WorkerError
 from tagger.tagging.options import TagOptions, job_count
 
-__all__ = ["reads_ahead", "tag_file_jobs", "tag_parallel"]
+__all__ = ["tag_file_jobs", "tag_parallel"]
 
 AHEAD = 2  # windows queued per worker: one being tagged, one waiting
 BOM = "\ufeff"

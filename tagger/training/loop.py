@@ -25,7 +25,6 @@ from tagger.data.corpus import TaggedData
 from tagger.errors import TaggerError
 from tagger.nn.checkpoint import resume_path
 from tagger.nn.config import DEFAULTS, ModelConfig, TrainConfig
-from tagger.nn.config import OPTIMIZERS as OPTIMIZERS
 from tagger.nn.model_file import save_model
 from tagger.nn.runtime import configure_torch
 from tagger.nn.shipped import refuse_to_write

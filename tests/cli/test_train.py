@@ -245,8 +245,7 @@ def test_every_train_option_is_a_config_field_or_an_argument_of_train():
     import inspect
     from dataclasses import fields
 
-    from tagger.nn.model import ModelConfig
-    from tagger.training.loop import TrainConfig
+    from tagger.nn.config import ModelConfig, TrainConfig
 
     options = set(inspect.signature(train_command.train).parameters) - {"ctx"}
     known = {f.name for f in fields(TrainConfig)} | {f.name for f in fields(ModelConfig)}
@@ -286,8 +285,7 @@ NON_DEFAULT_TRAIN = {
 
 
 def test_train_options_reach_the_configs_by_field_name(tiny_dir, tmp_path, train_calls):
-    from tagger.nn.model import ModelConfig
-    from tagger.training.loop import TrainConfig
+    from tagger.nn.config import ModelConfig, TrainConfig
 
     args = [a for flag, (value, _, _) in NON_DEFAULT_TRAIN.items() for a in (flag, value) if a is not None]
     result = run(["train", tiny_dir, "-m", tmp_path / "m.pt", "--scheme", "iob2", "--tag-column", "1", *args])
@@ -306,8 +304,7 @@ def test_train_options_reach_the_configs_by_field_name(tiny_dir, tmp_path, train
 
 
 def test_train_with_no_options_uses_the_library_defaults(tiny_dir, tmp_path, train_calls):
-    from tagger.nn.model import ModelConfig
-    from tagger.training.loop import TrainConfig
+    from tagger.nn.config import ModelConfig, TrainConfig
 
     assert run(["train", tiny_dir, "-m", tmp_path / "m.pt"]).exit_code == 0
     (call,) = train_calls

@@ -10,9 +10,9 @@ import torch
 from tagger.data.embeddings import read_vectors
 from tagger.data.vocabulary import word_key
 from tagger.errors import DataError
-from tagger.nn.model import ModelConfig
+from tagger.nn.config import ModelConfig, TrainConfig
 from tagger.nn.model_file import load_model
-from tagger.training.loop import TrainConfig, train
+from tagger.training.loop import train
 
 VECTORS = {
     "the": [0.1, 0.2, 0.3, 0.4],

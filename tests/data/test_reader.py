@@ -17,8 +17,8 @@ from tagger.data.corpus import load_tagged
 from tagger.data.inputs import read_sentences
 from tagger.data.reader import DOCSTART, InputStopped, LineFeed, Sentence, decoded_lines, iter_conll, read_conll
 from tagger.data.schemes import BIOES, IOB1, IOB2, detect_scheme
+from tagger.data.types import TaggedSentence
 from tagger.errors import DataError
-from tagger.tagging.predictor import TaggedSentence
 from tagger.tagging.writer import format_conll
 from tests.data.helpers import lines, tags
 from tests.properties import FAST

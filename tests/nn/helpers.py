@@ -30,7 +30,8 @@ def make_model(scheme: str = BIOES, cell: str = "lstm", char_encoder: str = "cnn
     """A (BiLSTMCRF, Vocabulary) over SENTENCES with the types PER and LOC, random weights from ``seed``."""
     from tagger.data.schemes import tag_set
     from tagger.data.vocabulary import Vocabulary
-    from tagger.nn.model import BiLSTMCRF, ModelConfig
+    from tagger.nn.config import ModelConfig
+    from tagger.nn.model import BiLSTMCRF
 
     tags = tag_set(["PER", "LOC"], scheme)
     vocab = Vocabulary.build(SENTENCES, tags)

@@ -19,19 +19,6 @@ def test_importing_config_does_not_import_torch():
     assert (out.returncode, out.stdout.strip()) == (0, "[]"), out.stderr
 
 
-def test_the_old_homes_re_export_the_same_objects():
-    from tagger.nn import model, model_file
-    from tagger.training import loop
-
-    assert (model.ModelConfig, model.CELLS, model.CHAR_ENCODERS) == (
-        config.ModelConfig,
-        config.CELLS,
-        config.CHAR_ENCODERS,
-    )
-    assert (loop.TrainConfig, loop.OPTIMIZERS) == (config.TrainConfig, config.OPTIMIZERS)
-    assert model_file.default_model_path is config.default_model_path
-
-
 def test_library_functions_take_their_defaults_from_config():
     from tagger.training import evaluation, loop
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tagger.nn.model import CharCNN, Dropout, ModelConfig, pool_mentions
+from tagger.nn.config import ModelConfig
+from tagger.nn.model import CharCNN, Dropout, pool_mentions
 from tagger.nn.tensors import TensorMaker
 from tests.nn.helpers import SENTENCES, make_model
 
@@ -265,8 +266,9 @@ John B-LOC
 
 @pytest.mark.slow
 def test_overfits_a_tiny_data_set(tmp_path):
+    from tagger.nn.config import TrainConfig
     from tagger.training.evaluation import evaluate
-    from tagger.training.loop import TrainConfig, train
+    from tagger.training.loop import train
 
     data = tmp_path / "tiny.txt"
     data.write_text(OVERFIT_DATA, encoding="utf-8")

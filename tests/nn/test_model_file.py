@@ -19,12 +19,11 @@ from hypothesis import strategies as st
 
 import tagger
 from tagger.errors import ModelFileError
-from tagger.nn.model import ModelConfig
+from tagger.nn.config import ModelConfig, default_model_path
 from tagger.nn.model_file import (
     FORMAT,
     FORMAT_VERSION,
     check_writable,
-    default_model_path,
     load_model,
     read_checkpoint,
     save_model,

@@ -83,7 +83,7 @@ SHORT = [["John", "Smith", "lives"], [], ["Paris"], ["Mary", "in", "Berlin"]]
 )
 def test_predictor_scores_equal_brute_force_over_the_models_own_scores(scheme, out_scheme, temperature):
     from tagger.data.schemes import convert
-    from tagger.tagging.predictor import TaggedSentence
+    from tagger.data.types import TaggedSentence
 
     predictor, model, vocab = scored_predictor(scheme, out_scheme, nbest=1000, temperature=temperature)
     scale = temperature or 1.0  # the CRF's scores are divided by the temperature
@@ -119,7 +119,7 @@ def test_predictor_scores_equal_brute_force_over_the_models_own_scores(scheme, o
 
 def test_predictor_without_scores_computes_none(monkeypatch):
     import tagger.tagging.predictor as tagging
-    from tagger.tagging.predictor import TaggedSentence
+    from tagger.data.types import TaggedSentence
 
     def fail(*args, **kwargs):
         raise AssertionError("scores computed though not asked for")

@@ -12,8 +12,9 @@ import time
 
 import pytest
 
+from tagger.data.chunks import reads_ahead
 from tagger.errors import DataError, WorkerError
-from tagger.tagging.jobs import reads_ahead, tag_parallel
+from tagger.tagging.jobs import tag_parallel
 from tests.contextual import documents_conll, documents_text, needs_context, save_context_model
 from tests.corpora import PEOPLE, PLACES, make_sentences
 
@@ -161,7 +162,8 @@ def test_a_worker_killed_stops_the_run_within_5_seconds_naming_it(trained_model)
 
 SCRIPT = """
 import sys
-from tagger.tagging.jobs import reads_ahead, tag_parallel
+from tagger.data.chunks import reads_ahead
+from tagger.tagging.jobs import tag_parallel
 try:
     tag_parallel(sys.stdin.buffer, "<stdin>", sys.stdout, sys.argv[1], "text", "conll", jobs=2, window=100)
 except KeyboardInterrupt:

@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from tagger.data.inputs import read_windows
 from tagger.data.schemes import BIOES, IOB1, IOB2, convert, invalid_positions
+from tagger.data.types import TaggedSentence
 from tagger.nn.model_file import load_model
 from tagger.nn.runtime import configure_torch
 from tagger.nn.tensors import TensorMaker
-from tagger.tagging.predictor import Predictor, TaggedSentence, tag_stream
+from tagger.tagging.predictor import Predictor, tag_stream
 from tagger.tagging.writer import format_jsonl
 from tests.properties import SLOW
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from tagger.nn.model import ModelConfig
+from tagger.nn.config import ModelConfig, TrainConfig
 from tagger.nn.model_file import load_model, read_checkpoint
 from tagger.nn.runtime import configure_torch
-from tagger.training.loop import TrainConfig, train
+from tagger.training.loop import train
 from tests.corpora import make_sentences, write_conll
 from tests.helpers import ROOT, TINY_NET, last_error_line, run_cli
 
@@ -248,8 +248,8 @@ def _train(
     data: Path, path: Path, epochs: int = 4, stop_after: int | None = None, resume: bool = False, average: float = 0.0
 ) -> dict:
     """A small training run that snapshots the state after its last epoch (weights and optimizer)."""
-    from tagger.nn.model import ModelConfig
-    from tagger.training.loop import TrainConfig, train
+    from tagger.nn.config import ModelConfig, TrainConfig
+    from tagger.training.loop import train
 
     def on_epoch(row: dict) -> None:
         if row["epoch"] == epochs:  # the .resume file is written just before this call
@@ -369,8 +369,8 @@ def test_resume_with_averaging_turned_on_or_off_is_refused(straight_run, tmp_pat
 @pytest.mark.slow
 def test_resume_keeps_the_best_epochs_scores_in_the_model_file(straight_run, tmp_path):
     """The best epoch came before the interruption; the model re-saved with test scores still names it."""
-    from tagger.nn.model import ModelConfig
-    from tagger.training.loop import TrainConfig, train
+    from tagger.nn.config import ModelConfig, TrainConfig
+    from tagger.training.loop import train
 
     data = straight_run[0]
     model = tmp_path / "model.pt"
@@ -411,9 +411,9 @@ def test_same_seed_same_weights_and_predictions(straight_run, tmp_path):
 def test_a_signal_while_the_model_is_written_waits_for_the_resume_file(tiny_dir, tmp_path, monkeypatch):
     """Ctrl-C between writing the best model and the resume file would leave a model that
     `--resume` cannot continue; the signal is held until both are written."""
-    from tagger.nn.model import ModelConfig
+    from tagger.nn.config import ModelConfig, TrainConfig
     from tagger.training import checkpoints
-    from tagger.training.loop import TrainConfig, TrainingInterrupted, train
+    from tagger.training.loop import TrainingInterrupted, train
 
     real_save = checkpoints.save_model
 

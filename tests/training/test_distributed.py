@@ -57,9 +57,9 @@ def _setup(seed: int = 3):
     """The same model, data and optimizers in every process: dropout off, sparse word gradients as in training."""
     from tagger.data.schemes import tag_set
     from tagger.data.vocabulary import Vocabulary
-    from tagger.nn.model import BiLSTMCRF, ModelConfig
+    from tagger.nn.config import ModelConfig, TrainConfig
+    from tagger.nn.model import BiLSTMCRF
     from tagger.nn.tensors import TensorMaker
-    from tagger.training.loop import TrainConfig
     from tagger.training.trainer import Optimizers
 
     sentences = make_sentences(12, seed)

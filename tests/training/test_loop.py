@@ -9,11 +9,11 @@ import inspect
 import pytest
 
 from tagger.data.corpus import load_tagged
-from tagger.nn.model import ModelConfig
+from tagger.nn.config import ModelConfig, TrainConfig
 from tagger.nn.model_file import load_model
 from tagger.training.data import load_data
 from tagger.training.interrupts import Signals
-from tagger.training.loop import TrainConfig, epochs, learned_nothing, train
+from tagger.training.loop import epochs, learned_nothing, train
 from tagger.training.run import Run
 from tagger.training.trainer import build_trainer
 from tests.corpora import make_sentences, write_conll

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tagger.nn.model import ModelConfig
+from tagger.nn.config import ModelConfig, TrainConfig
 from tagger.training.data import load_data
-from tagger.training.loop import TrainConfig
 from tagger.training.run import Run
 from tagger.training.trainer import build_trainer
 from tests.corpora import make_sentences, write_conll
