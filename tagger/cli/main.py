@@ -21,7 +21,7 @@ from tagger.data.output import CheckedOutput
 
 __all__ = ["DEBUG", "app"]
 
-COMMANDS = ("train", "evaluate", "tag", "info")
+COMMANDS = ("train", "evaluate", "tag", "info", "serve")
 
 
 class Commands(OneLineErrors):
@@ -31,6 +31,10 @@ class Commands(OneLineErrors):
         return list(COMMANDS)
 
     def get_command(self, ctx, name: str):
+        if name == "serve":
+            from tagger.cli.serve import command as serve
+
+            return serve()
         from tagger.cli.commands import command
 
         return command(name) if name in COMMANDS else None
