@@ -39,7 +39,7 @@ def serve(
             "--max-wait-ms", help="Milliseconds a request waits for others to share its batch.", rules=[at_least(0)]
         ),
     ] = 2.0,
-    access_log: Annotated[bool, option(help="Log each request on stderr.")] = True,
+    access_log: Annotated[bool, option(help="Log each request on stdout (uvicorn's access log).")] = True,
 ) -> None:
     """Serve the model over HTTP: POST /tag, a page at /, /health, /ready, /info, /metrics, /openapi.json.
 
