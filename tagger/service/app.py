@@ -84,18 +84,40 @@ class Service:
             "tagger_batch_lines", "Input lines (texts) or sentences per batch", registry=registry, buckets=SIZE_BUCKETS
         )
         self.batcher: Batcher | None = None
+        self._loading: asyncio.Task | None = None
         self.stopping = False
+        self.error = ""
 
     def on_batch(self, requests: int, lines: int) -> None:
         self.batches.observe(requests)
         self.lines.observe(lines)
 
     async def start(self) -> None:
-        if self.model is None:
+        """Start the batcher; with a loader, load the model in a thread first, while the server already answers."""
+        if self.model is not None:
+            await self._begin()
+        else:
+            self._loading = asyncio.get_running_loop().create_task(self._load())
+
+    async def _load(self) -> None:
+        try:
             self.model = await asyncio.to_thread(self.loader)
-            logger.info("model loaded: ready")
-        self.batcher = Batcher(self.model, max_wait=self.max_wait, on_batch=self.on_batch)
-        await self.batcher.start()
+        except Exception as error:  # the command checked the file; this is rarer (out of memory, say)
+            self.error = f"the model could not be loaded: {type(error).__name__}: {error}"
+            logger.error(self.error)
+            return
+        logger.info("model loaded: ready")
+        await self._begin()
+
+    async def _begin(self) -> None:
+        batcher = Batcher(self.model, max_wait=self.max_wait, on_batch=self.on_batch)
+        await batcher.start()
+        self.batcher = batcher
+
+    async def stop(self) -> None:
+        self.stopping = True
+        if self.batcher is not None:
+            await self.batcher.stop()
 
     @property
     def ready(self) -> bool:
@@ -103,7 +125,8 @@ class Service:
 
     async def tag(self, job: Job):
         if not self.ready:
-            raise RequestError(503, "the model is not loaded yet" if not self.stopping else "the server is stopping")
+            why = "the server is stopping" if self.stopping else self.error or "the model is not loaded yet"
+            raise RequestError(503, why)
         return await self.batcher.submit(job)
 
 
@@ -172,7 +195,8 @@ async def _health(request: Request) -> Response:
 async def _ready(request: Request) -> Response:
     service: Service = request.app.state.service
     if not service.ready:
-        return JSONResponse({"ready": False, "stopping": service.stopping}, status_code=503)
+        found = {"ready": False, "stopping": service.stopping} | ({"error": service.error} if service.error else {})
+        return JSONResponse(found, status_code=503)
     describe = getattr(service.model, "describe", dict)
     return JSONResponse({"ready": True, **describe()})
 
@@ -223,8 +247,7 @@ def create_app(
         try:
             yield
         finally:
-            service.stopping = True
-            await service.batcher.stop()
+            await service.stop()
 
     routes = [
         Route("/", _page, methods=["GET", "POST"]),

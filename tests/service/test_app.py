@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -154,3 +156,33 @@ def test_the_page_takes_a_posted_form_and_shows_refusals(client):
     assert client.get("/").status_code == 200
     long = client.post("/", data={"text": "a " * 1500})
     assert long.status_code == 413 and 'class="error"' in long.text
+
+
+def test_health_answers_while_the_model_loads_and_ready_says_when_it_is_loaded():
+    release = threading.Event()
+
+    def loader():
+        release.wait(30)
+        return object.__new__(type("Stand", (), {"tag": lambda self, jobs: []}))
+
+    with TestClient(create_app(loader)) as client:
+        assert client.get("/health").status_code == 200
+        assert client.get("/ready").status_code == 503
+        answer = client.post("/tag", json={"text": "Bob"})
+        assert answer.status_code == 503 and answer.json() == {"error": "the model is not loaded yet"}
+        release.set()
+        deadline = time.monotonic() + 10
+        while client.get("/ready").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert client.get("/ready").json() == {"ready": True}
+
+
+def test_a_model_that_fails_to_load_leaves_the_server_unready_saying_why():
+    def loader():
+        raise MemoryError("no room")
+
+    with TestClient(create_app(loader)) as client:
+        deadline = time.monotonic() + 10
+        while "error" not in client.get("/ready").json() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert client.get("/ready").json()["error"] == "the model could not be loaded: MemoryError: no room"
