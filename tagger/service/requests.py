@@ -74,8 +74,9 @@ def text_job(text: object, limits: Limits) -> Job:
 
 
 def _texts(kind: str, items: list[str], options: Options) -> Job:
-    lines = sum(item.count("\n") + 2 for item in items)  # its lines, and the blank line that ends its document
-    return Job(kind, items, options, lines=lines, chars=sum(len(item) for item in items))
+    # As the reading path counts them: a text's lines, and the line end and blank line that end its document.
+    lines = sum(item.count("\n") + 2 for item in items)
+    return Job(kind, items, options, lines=lines, chars=sum(len(item) + 2 for item in items))
 
 
 def _options(found: dict, limits: Limits) -> Options:

@@ -186,3 +186,15 @@ def test_a_model_that_fails_to_load_leaves_the_server_unready_saying_why():
         while "error" not in client.get("/ready").json() and time.monotonic() < deadline:
             time.sleep(0.01)
         assert client.get("/ready").json()["error"] == "the model could not be loaded: MemoryError: no room"
+
+
+def test_a_text_tagged_in_a_batch_with_others_gets_the_answer_it_gets_alone(model):
+    from tagger.service.model import Job, record
+    from tagger.service.requests import text_job
+
+    texts = [TEXT, "Bob lives in Berlin .", "I met Angela Merkel in Paris.\nShe said hello.", "nothing here"]
+    jobs = [text_job(text, Limits()) for text in texts] + [Job("tokens", [["Apple", "is", "big", "."]] * 2)]
+    together = model.tag(jobs)
+    alone = [model.tag([job])[0] for job in jobs]
+    shown = [[[record(s, job.options) for s in text] for text in answer] for job, answer in zip(jobs, together)]
+    assert shown == [[[record(s, job.options) for s in text] for text in answer] for job, answer in zip(jobs, alone)]
