@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
-import sys
 import threading
 
 import uvicorn
@@ -25,7 +24,6 @@ KEEP_ALIVE = 5
 CONCURRENCY = 1000
 DRAIN_SECONDS = 10
 BACKLOG = 2048
-SWITCH_SECONDS = 0.0005
 
 
 class GuardedProtocol(HttpToolsProtocol):
@@ -107,10 +105,6 @@ class Server(uvicorn.Server):
 
 def serve(app, host: str, port: int, access_log: bool = True, **options) -> bool:
     """Serve ``app`` until SIGTERM or Ctrl-C; returns whether it started (False: the port was taken, say)."""
-    # The event loop gives up the GIL at every socket call and then waits for the network thread to hand it
-    # back, which Python does only every switch interval (5 ms by default): the loop would take in a few
-    # requests per batch. A shorter interval lets it read the requests that make the next batch meanwhile.
-    sys.setswitchinterval(SWITCH_SECONDS)
     server = Server(config(app, host, port, access_log, **options))
     try:
         server.run()
