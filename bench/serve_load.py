@@ -30,6 +30,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -96,7 +97,7 @@ def free_port() -> int:
 
 def start_server(port: int, access_log: bool) -> subprocess.Popen:
     args = [sys.executable, "cli.py", "serve", "--port", str(port)] + ([] if access_log else ["--no-access-log"])
-    log = open(ROOT / "bench" / "results" / "serve_server.log", "w")
+    log = open(Path(tempfile.gettempdir()) / "serve_load_server.log", "w")  # the server's own lines, if it fails
     server = subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
