@@ -25,6 +25,7 @@ import bisect
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -299,8 +300,8 @@ def main() -> None:
     parser.add_argument("--access-log", action="store_true")
     parser.add_argument("--phases", default="single,large,sigterm")
     args = parser.parse_args()
-    folder = ROOT / "bench" / "results"
-    folder.mkdir(exist_ok=True)
+    results = ROOT / "bench" / "results"
+    folder = Path(tempfile.mkdtemp(prefix="serve_load."))  # the input files of `tagger tag`
     pool = sentences()
     ref, _ = reference(pool, folder)
     out: dict = {"uptime_before": os.popen("uptime").read().strip(), "sentences": len(pool)}
@@ -334,7 +335,8 @@ def main() -> None:
         out["sigterm"] = sigterm_phase(pool, ref, args)
         print(json.dumps({"sigterm": out["sigterm"]}), flush=True)
     out["uptime_after"] = os.popen("uptime").read().strip()
-    (folder / "serve_load.json").write_text(json.dumps(out, indent=1) + "\n")
+    (results / "serve_load.json").write_text(json.dumps(out, indent=1) + "\n")
+    shutil.rmtree(folder, ignore_errors=True)
     print(json.dumps(out, indent=1))
 
 
