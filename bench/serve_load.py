@@ -156,13 +156,15 @@ def _answer(found: dict):
     return found["sentences"] if "sentences" in found else [r["sentences"] for r in found["results"]]
 
 
-async def hostile(host: str, port: int, stop: asyncio.Event) -> dict:
-    """Bad clients until ``stop``: what each kind got back (a status, or how the connection ended)."""
+async def hostile(host: str, port: int, stop: asyncio.Event, first: int = 0) -> dict:
+    """Bad clients until ``stop``, each kind in turn from ``first``: what each got (a status, or how it ended)."""
     got: dict[str, dict] = {}
-    kinds = [_garbage, _huge, _half_open, _leaves_mid_body]
-    rng = random.Random(7)
+    kinds = [_garbage, _huge, _leaves_mid_body, _half_open]
+    rng = random.Random(7 + first)
+    turn = first
     while not stop.is_set():
-        kind = rng.choice(kinds)
+        kind = kinds[turn % len(kinds)]
+        turn += 1
         try:
             outcome = await asyncio.wait_for(kind(host, port, rng), 20)
         except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError) as error:
@@ -189,18 +191,22 @@ async def _garbage(host: str, port: int, rng: random.Random) -> str:
 
 
 async def _huge(host: str, port: int, rng: random.Random) -> str:
+    """A 10 MB body: the server answers 413 from the header and closes; the rest of the body is refused."""
     reader, writer = await asyncio.open_connection(host, port)
     size = 10 << 20
     writer.write(
         b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % size
     )
+    writer.write(b'{"text": "' + b"a" * (1 << 16))
+    await writer.drain()
+    status = await _status(reader)
     try:
         for _ in range(10):
-            writer.write(b'{"text": "' + b"a" * ((1 << 20) - 10))
+            writer.write(b"a" * (1 << 20))
             await writer.drain()
+        status += ", took the rest"
     except OSError:
-        pass  # the server answered 413 and closed while the body was still coming
-    status = await _status(reader)
+        status += ", refused the rest"
     writer.close()
     return status
 
@@ -226,7 +232,7 @@ async def _leaves_mid_body(host: str, port: int, rng: random.Random) -> str:
 async def with_hostile(url: str, port: int, bodies: list, expected: list, clients: int, bad: int) -> tuple:
     """``load`` with ``bad`` hostile clients beside it, stopped when the load ends."""
     stop = asyncio.Event()
-    bad_tasks = [asyncio.create_task(hostile("127.0.0.1", port, stop)) for _ in range(bad)]
+    bad_tasks = [asyncio.create_task(hostile("127.0.0.1", port, stop, i)) for i in range(bad)]
     stats = await load(url, bodies, expected, clients)
     stop.set()
     got: dict = {}
