@@ -21,6 +21,11 @@ COVERED_ELSEWHERE = {
     "tagger/tagging/files.py": "tag_file and the --jobs decision, through tag: tests/cli/test_tag.py, "
     "tests/tagging/test_predictor.py, test_jobs.py",
     "tagger/tagging/options.py": "TagOptions and its defaults: tests/nn/test_config.py, tests/cli/test_tag.py",
+    "tagger/cli/serve.py": "the serve command, run as a real server: tests/service/test_server.py",
+    "tagger/service/model.py": "the model behind the service, through its routes: tests/service/test_app.py",
+    "tagger/service/openapi.py": "the schema at /openapi.json: tests/service/test_app.py",
+    "tagger/service/page.py": "the page at /: tests/service/test_app.py, test_server.py (headless Chromium)",
+    "tagger/service/requests.py": "bad requests and their statuses: tests/service/test_app.py, test_server.py",
     "tagger/training/run.py": "where a run stands, used by every stage: tests/training/test_loop.py, test_trainer.py",
 }
 
