@@ -247,7 +247,7 @@ def spans_to_sentences(text: str, spans: list[Span], doc: int = 0, line: int = 0
     ends = [e for _, e in offsets]  # increasing: tokens do not overlap
     for start, end, kind in sorted(spans):
         first, last = _covered(text, offsets, ends, start, end, kind)
-        _label_tokens(tags, first, last + 1, kind, f"span [{start}, {end}) {text[start:end]!r}")
+        _label_tokens(tags, first, last + 1, kind, f"span [{start}, {end}) {kind} {text[start:end]!r}")
         joined.update(range(sentence_of[first] + 1, sentence_of[last] + 1))
     sentences: list[Sentence] = []
     for i, token in enumerate(tokens):
@@ -310,5 +310,5 @@ def _label_tokens(tags: list[str], start: object, end: object, kind: object, sho
         raise BadSpan(f"{shown}: the type must be a word (no spaces), not {json.dumps(kind)}")
     taken = next((t for t in tags[start:end] if t != "O"), None)
     if taken is not None:
-        raise BadSpan(f"{shown} {kind} overlaps another span ({taken[2:]} on the same token)")
+        raise BadSpan(f"{shown} overlaps another span ({taken[2:]})")
     tags[start:end] = [f"B-{kind}"] + [f"I-{kind}"] * (end - start - 1)
