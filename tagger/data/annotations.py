@@ -311,4 +311,4 @@ def _label_tokens(tags: list[str], start: object, end: object, kind: object, sho
     taken = next((t for t in tags[start:end] if t != "O"), None)
     if taken is not None:
         raise BadSpan(f"{shown} overlaps another span ({taken[2:]})")
-    tags[start:end] = [f"B-{kind}"] + [f"I-{kind}"] * (end - start - 1)
+    tags[start:end] = [sys.intern(f"B-{kind}")] + [sys.intern(f"I-{kind}")] * (end - start - 1)

@@ -37,7 +37,11 @@ class _Words:
         self.lines: list[int] = []
 
     def sentence(self, with_tags: bool, doc: int) -> Sentence:
-        return Sentence(self.tokens, self.tags if with_tags else None, self.lines[0], doc, self.lines)
+        first = self.lines[0]
+        # The lines are kept only where a range or an empty node comes between words (a list of ints per
+        # sentence doubles a corpus' memory); else each word's line is the first's plus its index.
+        consecutive = self.lines[-1] - first == len(self.lines) - 1
+        return Sentence(self.tokens, self.tags if with_tags else None, first, doc, None if consecutive else self.lines)
 
 
 def iter_conllu(
@@ -100,7 +104,7 @@ def _add_word(words: _Words, text: str, column: int, with_tags: bool, name: str,
         problem = f"no {COLUMNS[column].upper()} for the word {fields[1]!r} ('_'); --conllu-field picks another column"
         raise DataError(problem, name, number)
     words.tokens.append(fields[1])
-    words.tags.append(tag)
+    words.tags.append(sys.intern(tag))  # a few dozen tags: one string each, not one per word
     words.lines.append(number)
 
 
