@@ -99,7 +99,8 @@ def main() -> None:
             read()
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
-            print(f"{name}: {count} sentences, {best:.2f} s, {count / best:,.0f} sentences/s, peak {peak / 2**20:.0f} MB")
+            rate = f"{count / best:,.0f} sentences/s"
+            print(f"{name}: {count} sentences, {best:.2f} s, {rate}, peak {peak / 2**20:.0f} MB")
 
 
 if __name__ == "__main__":
