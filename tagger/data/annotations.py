@@ -101,6 +101,7 @@ def _array_records(lines: list[tuple[int, str]], name: str) -> Iterator[tuple[in
     text = "\n".join(text for _, text in lines)
     decoder = json.JSONDecoder()
     at = text.index("[") + 1
+    line = _Lines(text)
     while True:
         at = _skip_space(text, at)
         if at < len(text) and text[at] == "]":
@@ -109,13 +110,24 @@ def _array_records(lines: list[tuple[int, str]], name: str) -> Iterator[tuple[in
             record, end = decoder.raw_decode(text, at)
         except json.JSONDecodeError as err:
             raise DataError(f"not JSON: {err.msg} (column {err.colno})", name, err.lineno) from None
-        number = text.count("\n", 0, at) + 1
-        yield number, _object(record, name, number)
+        yield line.of(at), _object(record, name, line.of(at))
         at = _skip_space(text, end)
         if at < len(text) and text[at] == ",":
             at += 1
         elif at >= len(text) or text[at] != "]":
-            raise DataError("not JSON: expected ',' or ']' after a record", name, text.count("\n", 0, at) + 1)
+            raise DataError("not JSON: expected ',' or ']' after a record", name, line.of(at))
+
+
+class _Lines:
+    """The line of a place in a text, for places asked in increasing order (each character is counted once)."""
+
+    def __init__(self, text: str):
+        self.text, self.at, self.line = text, 0, 1
+
+    def of(self, at: int) -> int:
+        self.line += self.text.count("\n", self.at, at)
+        self.at = at
+        return self.line
 
 
 def _skip_space(text: str, at: int) -> int:
@@ -134,9 +146,9 @@ def record_sentences(record: dict, doc: int, line: int) -> list[Sentence] | None
     """The tagged sentences of one record (document ``doc``, at ``line``); None for a Label Studio task with no
     annotation; ``BadSpan`` for a span that cannot be tags, or a record of no known kind."""
     if "tokens" in record:
-        return [_tokens_sentence(record, doc, line)]
+        return [s for s in [_tokens_sentence(record, doc, line)] if s.tokens]
     if "sentences" in record and isinstance(record["sentences"], list):
-        return [_tokens_sentence(_checked_object(s), doc, line) for s in record["sentences"]]
+        return [s for r in record["sentences"] for s in [_tokens_sentence(_checked_object(r), doc, line)] if s.tokens]
     if "data" in record:
         text, spans = _label_studio(record)
         if spans is None:
@@ -158,13 +170,13 @@ def _checked_object(value: object) -> dict:
 
 def _tokens_sentence(record: dict, doc: int, line: int) -> Sentence:
     """A ``tag --format jsonl`` record: its tokens and tags (or IOB2 tags of its token-span entities)."""
-    tokens = record["tokens"]
+    tokens = record.get("tokens")
     if not isinstance(tokens, list) or not all(isinstance(t, str) and t for t in tokens):
         raise BadSpan("'tokens' must be a list of non-empty strings")
     tags = record.get("tags")
     if tags is None:
         tags = ["O"] * len(tokens)
-        for entity in record.get("entities", []):
+        for entity in _list(record.get("entities", [])):
             start, end, kind = _field(entity, "start"), _field(entity, "end"), _field(entity, "type")
             _label_tokens(tags, start, end, kind, f"entity {kind} of tokens [{start}, {end})")
     elif not isinstance(tags, list) or len(tags) != len(tokens) or not all(isinstance(t, str) and t for t in tags):
@@ -265,13 +277,13 @@ def _tokenized(text: str) -> tuple[list[str], list[tuple[int, int]], list[int]]:
     offsets: list[tuple[int, int]] = []
     sentence_of: list[int] = []
     at, count = 0, 0
-    for piece in text.splitlines(keepends=True):
-        for words, flat in tokenize_flat(piece.rstrip("\r\n")):
+    for piece in text.split("\n"):  # lines as tag reads them: cut at line feeds only, a CR before one dropped
+        for words, flat in tokenize_flat(piece.rstrip("\r")):
             tokens += words
             offsets += [(at + flat[2 * i], at + flat[2 * i + 1]) for i in range(len(words))]
             sentence_of += [count] * len(words)
             count += 1
-        at += len(piece)
+        at += len(piece) + 1
     return tokens, offsets, sentence_of
 
 

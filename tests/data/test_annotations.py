@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from tagger.data.annotations import BadSpan, _read, read_annotations, spans_to_sentences
 from tagger.data.tokenizer import tokenize_flat
@@ -159,6 +160,41 @@ def test_any_bytes_give_sentences_or_a_data_error(chunks):
     data = b"\n".join(chunks)
     try:
         found = _read(io.BytesIO(data), "x", "utf-8", strict=False)
+    except DataError as err:
+        assert str(err).startswith("x")
+        return
+    assert all(len(s.tokens) == len(s.tags) for s in found.sentences)
+
+
+def test_a_text_is_cut_into_lines_at_line_feeds_as_tag_cuts_it():
+    first, second = spans_to_sentences("Ann met Bo\r\nin Rome\x0bnow", [(15, 19, "LOC")])
+    assert pairs(first) == [("Ann", "O"), ("met", "O"), ("Bo", "O")]
+    assert ("Rome", "B-LOC") in pairs(second)  # \x0b is no line end for tag
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 30) | st.sampled_from(["", "Ann met Bo.", "PER", "O", "B-PER", " "]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                ["text", "labels", "label", "entities", "data", "annotations", "result", "value", "start"]
+                + ["end", "labels", "tokens", "tags", "sentences", "start_offset", "end_offset", "type"]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@FAST
+@given(st.lists(json_values, max_size=4), st.booleans())
+def test_any_json_gives_sentences_or_a_data_error(records, array):
+    data = json.dumps(records) if array else "\n".join(json.dumps(r) for r in records)
+    try:
+        found = _read(io.BytesIO(data.encode()), "x", "utf-8", strict=False)
     except DataError as err:
         assert str(err).startswith("x")
         return
