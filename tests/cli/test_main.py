@@ -156,6 +156,8 @@ BAD_VALUES = {
     "nbest": ["-1"],
     "min_score": ["-0.1", "1.5", "nan"],
     "encoding": ["nope", "base64", "rot13", ""],
+    "data_format": ["xml", "CONLLU", "jsonl"],
+    "conllu_field": ["feats", "UPOS", "id"],
 }
 # Options with a value that no check can refuse before the data is read.
 NOT_CHECKED_BEFORE_WORK = {
