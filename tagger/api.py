@@ -299,7 +299,7 @@ _NET_OPTIONS = {f.name for f in fields(ModelConfig)} - {
 _TRAIN_OPTIONS = {f.name for f in fields(TrainConfig)} - {"scheme"}
 _RUN_OPTIONS = {
     *("scheme", "train_scheme", "tag_column", "resume", "encoding", "log", "on_epoch", "progress"),
-    *("data_format", "conllu_field"),
+    *("data_format", "conllu_field", "skip_bad_sentences"),
 }
 
 

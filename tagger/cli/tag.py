@@ -111,7 +111,7 @@ def tag(
     to: To = None,
     encoding: Encoding = DEFAULT.encoding,
 ) -> None:
-    """Tag raw text, tokenized lines or CoNLL files; writes to stdout as sentences are tagged.
+    """Tag raw text, tokenized lines, CoNLL or CoNLL-U files; writes to stdout as sentences are tagged.
 
     Several files give what tagging each in turn gives (a document ends with its file).
     Empty or blank input writes nothing and exits 0. Scores are fractions 0-1: in --format jsonl,
