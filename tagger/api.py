@@ -250,16 +250,21 @@ class Tagger:
         *,
         encoding: str = TagOptions.encoding,
         predictions: str | os.PathLike | None = None,
+        data_format: str = "auto",
+        conllu_field: str = "upos",
     ) -> dict:
         """Tag a gold CoNLL file (``-``: stdin; in ``encoding``) and score the tags against it (as ``tagger
         evaluate`` does): precision, recall and F1, overall and per entity type, as plain data. ``predictions``:
-        a file to write each token with its gold and predicted tag to (``evaluate --predictions``)."""
+        a file to write each token with its gold and predicted tag to (``evaluate --predictions``); ``data_format``
+        (conll, conllu, json; auto: by extension) and ``conllu_field`` (upos, xpos, deprel) as ``tagger evaluate``
+        takes them."""
         from tagger.training.evaluation import evaluate_predictor
 
         if not isinstance(data_path, (str, os.PathLike)):
             raise TypeError(f"data_path must be a str or a path to a CoNLL file; got {_shown(data_path)}")
         model = _as_str(self.path) if self.path is not None else "<checkpoint>"
-        return evaluate_predictor(self._predictor, data_path, tag_column, model, encoding, predictions)
+        formats = {"data_format": data_format, "conllu_field": conllu_field}
+        return evaluate_predictor(self._predictor, data_path, tag_column, model, encoding, predictions, **formats)
 
     def _score_state(self) -> tuple[bool, int, float]:
         return self.scores, self.nbest, self.min_score
@@ -292,7 +297,10 @@ _NET_OPTIONS = {f.name for f in fields(ModelConfig)} - {
     "num_words", "num_extra_words", "num_chars", "num_tags", "scheme", "embeddings", "temperature"
 }
 _TRAIN_OPTIONS = {f.name for f in fields(TrainConfig)} - {"scheme"}
-_RUN_OPTIONS = {"scheme", "train_scheme", "tag_column", "resume", "encoding", "log", "on_epoch", "progress"}
+_RUN_OPTIONS = {
+    *("scheme", "train_scheme", "tag_column", "resume", "encoding", "log", "on_epoch", "progress"),
+    *("data_format", "conllu_field", "skip_bad_sentences"),
+}
 
 
 def train(

@@ -11,7 +11,19 @@ from typing import Annotated
 import typer
 
 from tagger.cli import render
-from tagger.cli.options import BatchSize, Device, Encoding, ModelPaths, Summary, TagColumn, Threads, model_paths, option
+from tagger.cli.options import (
+    BatchSize,
+    ConlluField,
+    DataFormat,
+    Device,
+    Encoding,
+    ModelPaths,
+    Summary,
+    TagColumn,
+    Threads,
+    model_paths,
+    option,
+)
 from tagger.nn.config import DEFAULTS
 from tagger.tagging.options import TagOptions
 
@@ -26,10 +38,12 @@ Predictions = Annotated[
 
 
 def evaluate(
-    file: Annotated[Path, typer.Argument(help="CoNLL file with gold tags; '-' for stdin.")],
+    file: Annotated[Path, typer.Argument(help="Data file with gold tags (CoNLL, CoNLL-U or JSON); '-' for stdin.")],
     model: ModelPaths = None,
     output: Summary = render.SUMMARY_FORMATS[0],
     tag_column: TagColumn = DEFAULTS.tag_column,
+    data_format: DataFormat = DEFAULTS.data_format,
+    conllu_field: ConlluField = DEFAULTS.conllu_field,
     batch_size: BatchSize = TagOptions.batch_size,
     device: Device = TagOptions.device,
     threads: Threads = TagOptions.threads,
@@ -52,5 +66,7 @@ def evaluate(
         device=device,
         encoding=encoding,
         predictions=predictions,
+        data_format=data_format,
+        conllu_field=conllu_field,
     )
     render.report(result, output, lambda out: render.evaluation_table(result, out))

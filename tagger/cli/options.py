@@ -22,6 +22,8 @@ from typer.core import TyperCommand
 
 from tagger.cli import render
 from tagger.cli.exit_status import UsageError, err
+from tagger.data.conllu import FIELDS as CONLLU_FIELDS
+from tagger.data.formats import DATA_FORMATS
 from tagger.nn.config import default_model_path
 
 Rule = Callable[[str, object], None]
@@ -194,6 +196,15 @@ ModelPaths = Annotated[
     ),
 ]
 TagColumn = Annotated[int, option(help="Column of the tag, counted from 0; negative counts from the end.")]
+DataFormat = Annotated[
+    str,
+    option(
+        help="Format of the data files: conll (columns), conllu (CoNLL-U, Universal Dependencies), json (doccano "
+        "or Label Studio exports, tag --format jsonl output); auto: by extension (.conllu, .jsonl/.json, else conll).",
+        choices=DATA_FORMATS,
+    ),
+]
+ConlluField = Annotated[str, option(help="The CoNLL-U column that holds the tag.", choices=CONLLU_FIELDS)]
 BatchSize = Annotated[int, option(help="Sentences per batch.", rules=[at_least(1)])]
 Device = Annotated[str, option(help="Torch device: cpu, cuda or cuda:N.", rules=[device])]
 Threads = Annotated[int, option(help="Torch threads (0: $TAGGER_THREADS or 1).", rules=[at_least(0)])]

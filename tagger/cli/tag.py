@@ -8,7 +8,7 @@ the sentences of each input, said here on stderr. Torch loads only when a file i
 from __future__ import annotations
 
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -46,7 +46,8 @@ InputKind = Annotated[
     str,
     option(
         "--input",
-        help="text: raw text; conll: column files; tokens: one tokenized sentence a line.",
+        help="text: raw text; conll: column files; tokens: one tokenized sentence a line; conllu: CoNLL-U (its "
+        "syntactic words; the default for a .conllu FILE).",
         choices=inputs.INPUTS,
     ),
 ]
@@ -110,13 +111,13 @@ def tag(
     to: To = None,
     encoding: Encoding = DEFAULT.encoding,
 ) -> None:
-    """Tag raw text, tokenized lines or CoNLL files; writes to stdout as sentences are tagged.
+    """Tag raw text, tokenized lines, CoNLL or CoNLL-U files; writes to stdout as sentences are tagged.
 
     Several files give what tagging each in turn gives (a document ends with its file).
     Empty or blank input writes nothing and exits 0. Scores are fractions 0-1: in --format jsonl,
     as in every JSON output, and in inline ([PER John Smith|0.98]) and html (on hover).
     """
-    options = TagOptions(**{field.name: ctx.params[field.name] for field in fields(TagOptions)})
+    options = _by_extension(ctx, TagOptions(**{field.name: ctx.params[field.name] for field in fields(TagOptions)}))
     inputs = _checked_inputs(ctx, files, options)
     from tagger.data.output import output_file
     from tagger.tagging.files import tag_files
@@ -130,6 +131,21 @@ def tag(
             err(render.tagged_count(count, name))
     if len(inputs) > 1:
         err(render.tagged_count(sum(counts.values()), "", files=len(inputs)))
+
+
+def _by_extension(ctx: typer.Context, options: TagOptions) -> TagOptions:
+    """The options with ``--input conllu`` where it was not given and the input files are ``.conllu``; a usage
+    error where only some are."""
+    files = ctx.params["files"] or []
+    given = getattr(ctx.get_parameter_source("input_kind"), "name", "") != "DEFAULT"  # typer's own click's enum
+    if given or not files:
+        return options
+    conllu = [f.lower().endswith(".conllu") for f in files]
+    if all(conllu):
+        return replace(options, input_kind="conllu")
+    if any(conllu):
+        raise BadOption("some inputs are .conllu files and some are not: give --input for them all", ctx)
+    return options
 
 
 def _checked_inputs(ctx: typer.Context, files: list[str] | None, options: TagOptions) -> list[str]:

@@ -17,6 +17,8 @@ from tagger.cli import render
 from tagger.cli.exit_status import err
 from tagger.cli.options import (
     BatchSize,
+    ConlluField,
+    DataFormat,
     Device,
     Encoding,
     ModelPath,
@@ -48,7 +50,10 @@ TRAIN, NET = TrainConfig(), ModelConfig()
 TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 
 # Options of `train`: a parameter named as a TrainConfig or ModelConfig field fills that field.
-DataDir = Annotated[Path | None, typer.Argument(help="Folder with train*, dev*/valid*/testa and test*/testb files.")]
+DataDir = Annotated[
+    Path | None,
+    typer.Argument(help="Folder with train*, dev*/valid*/testa and test*/testb files, or a UD treebank's folder."),
+]
 TrainFile = Annotated[Path | None, typer.Option("--train", help="Training file (overrides DIR's); '-' for stdin.")]
 DevFile = Annotated[Path | None, typer.Option("--dev", help="Development file for early stopping.")]
 TestFile = Annotated[Path | None, typer.Option("--test", help="Test file scored at the end.")]
@@ -109,8 +114,9 @@ Resume = Annotated[bool, option(help="Continue an interrupted run from its last 
 SkipBadSentences = Annotated[
     bool,
     option(
-        help="Leave out sentences with a tag that is not a tag (such as 0 for O) and say how many, with the first "
-        "one's line [default: such a tag is an error naming its line]."
+        help="Leave out sentences with a tag that is not a tag (such as 0 for O), and JSON records with a span that "
+        "cuts a token or overlaps another, and say how many, with the first one's line [default: such a tag or "
+        "span is an error naming its line]."
     ),
 ]
 
@@ -148,6 +154,8 @@ def train(
     average: Average = TRAIN.average,
     lowercase: Lowercase = TRAIN.lowercase,
     tag_column: TagColumn = DEFAULTS.tag_column,
+    data_format: DataFormat = DEFAULTS.data_format,
+    conllu_field: ConlluField = DEFAULTS.conllu_field,
     resume: Resume = DEFAULTS.resume,
     skip_bad_sentences: SkipBadSentences = DEFAULTS.skip_bad_sentences,
     device: Device = TRAIN.device,
@@ -173,7 +181,8 @@ def _train(params: dict) -> None:
     for note in files.notes:
         err(note)
     model_config, config = _configs(params)
-    given = {name: params[name] for name in ("tag_column", "data_scheme", "resume", "skip_bad_sentences", "encoding")}
+    names = ("tag_column", "data_scheme", "resume", "skip_bad_sentences", "encoding", "data_format", "conllu_field")
+    given = {name: params[name] for name in names}
     with EpochReporter() as reporter:
         result = loop.train(
             files.train,

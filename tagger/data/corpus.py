@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tagger.data.reader import STDIN, UTF8, Sentence, read_conll
+from tagger.data.formats import read_tagged
+from tagger.data.reader import STDIN, UTF8, Sentence
 from tagger.data.schemes import (
     PREFIXES,
     SCHEMES,
@@ -17,11 +18,12 @@ from tagger.data.schemes import (
 )
 from tagger.errors import DataError
 
-# Name patterns of the files that `tagger train DIR` looks for, in order of preference.
+# Name patterns of the files that `tagger train DIR` looks for, in order of preference (a UD treebank's files
+# are named LANG_NAME-ud-train.conllu, -dev, -test).
 ROLES = {
     "train": ("train*", "*train*"),
     "dev": ("dev*", "valid*", "*testa*", "*dev*", "*valid*"),
-    "test": ("test*", "*testb*"),
+    "test": ("test*", "*testb*", "*-ud-test.conllu"),
 }
 ROLE_NAMES = {"train": "training", "dev": "development", "test": "test"}
 
@@ -34,8 +36,14 @@ def _matches(folder: Path, role: str, taken: set[Path]) -> list[Path]:
             hidden = path.name.startswith(".")
             dev_of_conll = role == "test" and "testa" in path.name  # eng.testa is CoNLL-2003's dev set
             if path.is_file() and path not in taken and path not in found and not hidden and not dev_of_conll:
-                found.append(path)
+                if not _text_of_treebank(path):
+                    found.append(path)
     return found
+
+
+def _text_of_treebank(path: Path) -> bool:
+    """Whether ``path`` is the raw text of a UD treebank's CoNLL-U file beside it (``en_ewt-ud-train.txt``)."""
+    return path.suffix == ".txt" and "-ud-" in path.name and path.with_suffix(".conllu").is_file()
 
 
 def _all_matches(directory: str | Path) -> dict[str, list[Path]]:
@@ -122,14 +130,19 @@ def load_tagged(
     scheme: str | None = None,
     encoding: str = UTF8,
     skip_bad: bool = False,
+    data_format: str = "auto",
+    conllu_field: str = "upos",
 ) -> TaggedData:
-    """Read a tagged CoNLL file (stdin for ``-``; in ``encoding``) and check its tags against its scheme
-    (detected unless given).
+    """Read a tagged data file (stdin for ``-``; in ``encoding``; in ``data_format``, ``formats.DATA_FORMATS``:
+    CoNLL columns, CoNLL-U with its ``conllu_field`` as the tag, or JSON records with spans) and check its tags
+    against its scheme (detected unless given).
 
-    A tag that is not a tag (``0`` for ``O``, ``B_PER``) is an error naming its line; with ``skip_bad``
-    its sentence is left out instead, and one warning says how many were and where the first one is."""
+    A tag that is not a tag (``0`` for ``O``, ``B_PER``), or a span that cuts a token or overlaps another, is an
+    error naming its line; with ``skip_bad`` its sentence (or record) is left out instead, and one warning says
+    how many were and where the first one is."""
     name = STDIN if str(path) == "-" else str(path)
-    sentences = read_conll(path, tag_column=tag_column, with_tags=True, encoding=encoding, check_tags=not skip_bad)
+    found = read_tagged(path, data_format, tag_column, conllu_field, encoding, check_tags=not skip_bad)
+    sentences = found.sentences
     skipped: list[tuple[int, str]] = []  # (line, problem) of each sentence left out
     if skip_bad:
         sentences, skipped = _without_bad_tags(sentences, None, name)
@@ -139,20 +152,24 @@ def load_tagged(
         raise DataError(f"unknown tag scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
     kept, wrong_scheme = _without_bad_tags(sentences, scheme, name, strict=not skip_bad)
     sentences, skipped = kept, sorted(skipped + wrong_scheme)
-    broken = [s.line + bad[0] for s in sentences for bad in [invalid_positions(s.tags or [], scheme)] if bad]
-    warnings = []
-    if skipped:
-        count = f"{len(skipped)} sentence{'s' if len(skipped) > 1 else ''}"
-        warnings.append(
-            f"{name}:{skipped[0][0]}: left out {count} with a tag that is not a tag, the first here: "
-            f"{skipped[0][1]} (--skip-bad-sentences)"
-        )
+    broken = [s.token_line(bad[0]) for s in sentences for bad in [invalid_positions(s.tags or [], scheme)] if bad]
+    warnings = found.notes + _left_out(name, found.skipped, "record", "a bad span")
+    warnings += _left_out(name, skipped, "sentence", "a tag that is not a tag")
     if broken:
         warnings.append(
             f"{name}:{broken[0]}: {len(broken)} sentence(s) have tag sequences that are not valid {scheme.upper()} "
             f"(for example I-X after O); read as conlleval reads them (such an I-X starts an entity)"
         )
     return TaggedData(name, sentences, scheme, warnings)
+
+
+def _left_out(name: str, skipped: list[tuple[int, str]], what: str, why: str) -> list[str]:
+    """The one warning for the sentences (or records) left out by --skip-bad-sentences, if any."""
+    if not skipped:
+        return []
+    count = f"{len(skipped)} {what}{'s' if len(skipped) > 1 else ''}"
+    line, problem = skipped[0]
+    return [f"{name}:{line}: left out {count} with {why}, the first here: {problem} (--skip-bad-sentences)"]
 
 
 def _without_bad_tags(
@@ -166,9 +183,9 @@ def _without_bad_tags(
         if bad is None:
             kept.append(sentence)
         elif strict:
-            raise DataError(bad[1], name, sentence.line + bad[0])
+            raise DataError(bad[1], name, sentence.token_line(bad[0]))
         else:
-            skipped.append((sentence.line + bad[0], bad[1]))
+            skipped.append((sentence.token_line(bad[0]), bad[1]))
     if not kept:
         raise DataError(f"every sentence has a tag that is not a tag; the first: {skipped[0][1]}", name, skipped[0][0])
     return kept, skipped

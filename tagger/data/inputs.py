@@ -1,4 +1,4 @@
-"""Reading an input (raw text, token lines or CoNLL columns) into windows of sentences: ``read_windows``.
+"""Reading an input (raw text, token lines, CoNLL columns or CoNLL-U) into windows of sentences: ``read_windows``.
 
 Lines are read and decoded here, in order (``reader``), so errors name their line; they are cut into
 chunks (``chunks.cut_chunks``: short where slow input pauses, ending where documents end for a model
@@ -23,6 +23,7 @@ from tagger.data.chunks import (
     pair_starts,
     reads_ahead,
 )
+from tagger.data.conllu import iter_conllu
 from tagger.data.reader import LINE_PIECE, UTF8, LineFeed, Sentence, decoded_lines, iter_conll
 from tagger.data.types import TaggedSentence
 from tagger.data.windows import (
@@ -36,7 +37,7 @@ from tagger.data.windows import (
 from tagger.data.workers import Task, done_in_order
 from tagger.errors import DataError
 
-INPUTS = ("text", "conll", "tokens")
+INPUTS = ("text", "conll", "tokens", "conllu")
 FIRST_WINDOW = 256  # with a worker, the first window is this small and prepared here: a short input
 # never starts a process, and the first output comes soon
 
@@ -72,7 +73,7 @@ def read_windows(
     encoding: str = UTF8,
     warn: bool = True,
 ) -> WindowStream:
-    """Windows of an input stream of the given kind (text, conll or tokens): the sentences,
+    """Windows of an input stream of the given kind (text, conll, tokens or conllu: its words): the sentences,
     untagged, and their arrays from ``maker`` (None without one).
 
     Lines are read and decoded here, so errors name their line; with
@@ -106,8 +107,9 @@ def _windows(
     warn: bool = True,
 ) -> Iterator[Window]:
     first = min(FIRST_WINDOW, window) if workers > 0 else window
-    if kind == "conll":
-        source = iter_conll(feed, name, with_tags=False, encoding=encoding)
+    if kind in ("conll", "conllu"):
+        read = iter_conll if kind == "conll" else iter_conllu
+        source = read(feed, name, with_tags=False, encoding=encoding)
         chunks = _sentence_chunks(source, first, window, context, wait)
         yield from done_in_order(sentence_window, chunks, maker, workers, feed.stopped)
         return

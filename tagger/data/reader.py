@@ -49,8 +49,13 @@ class Sentence:
 
     tokens: list[str]
     tags: list[str] | None = None
-    line: int = 0  # 1-based line number of the first token (tokens sit on consecutive lines)
+    line: int = 0  # 1-based line number of the first token
     doc: int = 0  # document number, increasing through the stream (``iter_conll``: -DOCSTART- starts one)
+    lines: list[int] | None = None  # each token's line, where tokens do not sit on consecutive lines (CoNLL-U, JSON)
+
+    def token_line(self, index: int) -> int:
+        """The line of token ``index`` (for errors that name it)."""
+        return self.lines[index] if self.lines is not None else self.line + index
 
 
 class InputStopped(Exception):

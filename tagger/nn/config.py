@@ -139,6 +139,8 @@ class Defaults:
     data_scheme: str | None = None  # tag scheme of the training data; None: detected
     resume: bool = False
     skip_bad_sentences: bool = False  # train: leave out sentences with bad tags (one warning) instead of an error
+    data_format: str = "auto"  # format of the data files (data.formats.DATA_FORMATS); auto: by extension
+    conllu_field: str = "upos"  # the CoNLL-U column that holds the tag (data.conllu.FIELDS)
 
 
 def _known_fields(cls, data: dict):

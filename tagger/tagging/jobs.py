@@ -111,8 +111,11 @@ def tag_file_jobs(
 
 
 def _applies(options: TagOptions) -> bool:
-    """Whether the workers can tag with ``options``: several jobs on the CPU, no scores, n-best or html, UTF-8."""
+    """Whether the workers can tag with ``options``: several jobs on the CPU, no scores, n-best or html, UTF-8, not
+    CoNLL-U (its words may hold spaces, which the workers' token lines cannot carry)."""
     if job_count(options.jobs) < 2 or options.device != "cpu" or options.output_format == "html":
+        return False
+    if options.input_kind == "conllu":
         return False
     if options.scores or options.nbest or options.min_score > 0:
         return False

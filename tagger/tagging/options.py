@@ -24,7 +24,7 @@ __all__ = ["TagOptions", "job_count"]
 class TagOptions:
     """The options of tagging a file; every field has the default of the option of the same name."""
 
-    input_kind: str = "text"  # text | conll | tokens (inputs.INPUTS)
+    input_kind: str = "text"  # text | conll | tokens | conllu (inputs.INPUTS)
     output_format: str = "conll"  # writer.FORMATS
     batch_size: int = 64  # sentences per batch when tagging or evaluating
     device: str = "cpu"

@@ -54,16 +54,20 @@ def load_data(
     run: Messages,
     encoding: str = TagOptions.encoding,
     skip_bad: bool = False,
+    data_format: str = "auto",
+    conllu_field: str = "upos",
 ) -> Data:
     """Read the files (without a dev file, hold some training sentences out); warn about data too
-    small to learn from. ``skip_bad``: leave out sentences with bad tags (with a warning) instead of failing."""
-    train = load_tagged(train_file, tag_column, data_scheme, encoding, skip_bad=skip_bad)
+    small to learn from. ``skip_bad``: leave out sentences with bad tags (with a warning) instead of failing;
+    ``data_format`` and ``conllu_field``: as ``corpus.load_tagged`` takes them."""
+    read = {"skip_bad": skip_bad, "data_format": data_format, "conllu_field": conllu_field}
+    train = load_tagged(train_file, tag_column, data_scheme, encoding, **read)
     if dev_file is not None:
-        dev = load_tagged(dev_file, tag_column, train.scheme, encoding, skip_bad=skip_bad)
+        dev = load_tagged(dev_file, tag_column, train.scheme, encoding, **read)
     else:
         train, dev = _split_dev(train, config.dev_fraction, config.seed)
         run.log(f"no development file: holding out {len(dev.sentences)} training sentences for early stopping")
-    test = load_tagged(test_file, tag_column, train.scheme, encoding, skip_bad=skip_bad) if test_file else None
+    test = load_tagged(test_file, tag_column, train.scheme, encoding, **read) if test_file else None
     for message in [w for d in (train, dev, test) if d for w in d.warnings]:
         run.warn(message)
     if not train.types():

@@ -57,10 +57,12 @@ def evaluate(
     device: str = TagOptions.device,
     encoding: str = TagOptions.encoding,
     predictions: str | Path | None = None,
+    data_format: str = DEFAULTS.data_format,
+    conllu_field: str = DEFAULTS.conllu_field,
 ) -> dict:
-    """Tag a gold CoNLL file (stdin for ``-``; in ``encoding``) with a model file (several: an ensemble)
-    and score it against the gold tags; ``predictions``: a file to write each token with its gold and
-    predicted tag (``write_predictions``)."""
+    """Tag a gold data file (stdin for ``-``; in ``encoding``; ``data_format`` and ``conllu_field`` as
+    ``corpus.load_tagged`` takes them) with a model file (several: an ensemble) and score it against the gold
+    tags; ``predictions``: a file to write each token with its gold and predicted tag (``write_predictions``)."""
     from tagger.data.output import refuse_inputs
     from tagger.nn.ensemble import load_models
     from tagger.nn.shipped import resolve_all
@@ -72,7 +74,8 @@ def evaluate(
     loaded = load_models(model_path, device=device)
     names = " + ".join(map(str, [model_path] if isinstance(model_path, (str, Path)) else model_path))
     predictor = Predictor.from_loaded(loaded, batch_size)
-    return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions)
+    formats = {"data_format": data_format, "conllu_field": conllu_field}
+    return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions, **formats)
 
 
 def write_predictions(out: TextIO, sentences: Sequence[Sentence], predicted: Sequence[Sequence[str]]) -> None:
@@ -91,16 +94,19 @@ def evaluate_predictor(
     model: str = "",
     encoding: str = TagOptions.encoding,
     predictions: str | Path | None = None,
+    data_format: str = DEFAULTS.data_format,
+    conllu_field: str = DEFAULTS.conllu_field,
 ) -> dict:
-    """Tag a gold CoNLL file with a loaded model and score it against the gold tags;
-    ``model`` names the model in the result; ``predictions`` as ``evaluate`` takes it."""
+    """Tag a gold data file with a loaded model and score it against the gold tags;
+    ``model`` names the model in the result; ``predictions``, ``data_format`` and ``conllu_field`` as
+    ``evaluate`` takes them."""
     from tagger.data.corpus import load_tagged
     from tagger.data.output import output_file
     from tagger.data.schemes import convert
 
     # The predictions' file is checked (not an input, its folder writable) before any work
     with output_file(predictions, [data_path], "--predictions") if predictions else nullcontext() as out:
-        data = load_tagged(data_path, tag_column=tag_column, encoding=encoding)
+        data = load_tagged(data_path, tag_column, None, encoding, data_format=data_format, conllu_field=conllu_field)
         # The file's documents (-DOCSTART-), which a model with document context reads
         predicted = predictor.predict([s.tokens for s in data.sentences], [s.doc for s in data.sentences])
         # Score both sides in the gold file's scheme, so it matches conlleval on the file.

@@ -64,6 +64,8 @@ def train(
     data_scheme: str | None = DEFAULTS.data_scheme,
     resume: bool = DEFAULTS.resume,
     skip_bad_sentences: bool = DEFAULTS.skip_bad_sentences,
+    data_format: str = DEFAULTS.data_format,
+    conllu_field: str = DEFAULTS.conllu_field,
     log: Callable[[str], None] = lambda message: None,
     on_epoch: Callable[[dict], None] = lambda row: None,
     progress: Progress | None = None,
@@ -75,7 +77,8 @@ def train(
     epoch's row once its files are written, and ``progress(total)``, called at each epoch's start, returns a
     function to call with the number of sentences done after each batch. The configs given are not changed.
     ``skip_bad_sentences``: sentences with a tag that is not a tag are left out (one warning says how many);
-    ``encoding``: of the data files (``-`` is stdin). A model already at ``model_path`` is kept as it is until
+    ``encoding``: of the data files (``-`` is stdin); ``data_format``: theirs (``data.formats.DATA_FORMATS``), and
+    ``conllu_field`` the CoNLL-U column of the tag. A model already at ``model_path`` is kept as it is until
     the run ends (the best so far goes to ``MODEL.partial``); any other file there is refused.
     """
     config = config or TrainConfig()
@@ -87,7 +90,8 @@ def train(
         config, log, on_epoch, progress = for_rank(rank, config, log, on_epoch, progress)
         run = Run(model_path, log, rank=rank, previous=previous)  # progress, best weights, metadata, warnings
         files = (train_file, dev_file, test_file)
-        data = load_data(*files, tag_column, data_scheme, config, run, encoding, skip_bad_sentences)  # 1. the data
+        formats = {"data_format": data_format, "conllu_field": conllu_field}
+        data = load_data(*files, tag_column, data_scheme, config, run, encoding, skip_bad_sentences, **formats)  # 1.
         trainer = build_trainer(data, model_config or ModelConfig(), config, run)  # 2. vocabulary, model, optimizers
         run.start(data, config)
         if resume:  # 3. an interrupted run's state

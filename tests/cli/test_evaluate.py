@@ -108,3 +108,31 @@ def test_evaluate_predictions_are_conllevals_columns_and_score_as_the_report(tra
     assert f1 == pytest.approx(report["f1"]) and 0.5 < f1 < 1
     refused = run_cli("evaluate", "-m", trained_model, gold, "--predictions", gold)
     one_line_error(refused, "--predictions names an input")
+
+
+# other data formats
+
+
+def test_tag_jsonl_output_reads_back_as_gold_data(trained_model, tiny_dir, tmp_path):
+    tagged = run(["tag", tiny_dir / "test.txt", "-m", trained_model, "--input", "conll", "--format", "jsonl"])
+    assert tagged.exit_code == 0, tagged.output
+    (tmp_path / "tagged.jsonl").write_text(tagged.stdout, encoding="utf-8")
+    result = run(["evaluate", tmp_path / "tagged.jsonl", "-m", trained_model, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert scores["f1"] == 1.0 and scores["sentences"] == 20  # the model agrees with itself
+
+
+def test_evaluate_reads_annotation_exports_and_names_a_bad_span(trained_model, tmp_path):
+    from tests.helpers import ROOT
+
+    fixtures = ROOT / "tests" / "data" / "fixtures"
+    result = run(["evaluate", fixtures / "label_studio.json", "-m", trained_model, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert scores["sentences"] == 3 and scores["support"] == 5
+    assert any("left out 1 task(s) with no annotation" in w for w in scores["warnings"])
+    stdin = run(
+        ["evaluate", "-", "-m", trained_model, "--data-format", "json"], input=(fixtures / "doccano.jsonl").read_text()
+    )
+    one_line_error(stdin, "<stdin>:3: span [10, 14) ORG 'Appl' cuts the token 'Apple'")

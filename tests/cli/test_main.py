@@ -99,7 +99,7 @@ def test_debug_flag_shows_the_traceback(tmp_path):
         (["tag", "--format", "xml"], "--format must be one of conll, inline, jsonl, html, got 'xml'"),
         (["evaluate", "x.txt", "--format", "yaml"], "--format must be one of table, json, got 'yaml'"),
         (["train", "--train", "x.txt", "--format", "csv"], "--format must be one of table, json, got 'csv'"),
-        (["tag", "--input", "pdf"], "--input must be one of text, conll, tokens, got 'pdf'"),
+        (["tag", "--input", "pdf"], "--input must be one of text, conll, tokens, conllu, got 'pdf'"),
         (["train", "--train", "x.txt", "--cell", "transformer"], "--cell must be one of lstm, gru, got 'transformer'"),
         (["train", "--train", "x.txt", "--epochs", "many"], "Invalid value for '--epochs'"),
         (["tag", "--no-such-option"], "No such option: --no-such-option"),
@@ -156,6 +156,8 @@ BAD_VALUES = {
     "nbest": ["-1"],
     "min_score": ["-0.1", "1.5", "nan"],
     "encoding": ["nope", "base64", "rot13", ""],
+    "data_format": ["xml", "CONLLU", "jsonl"],
+    "conllu_field": ["feats", "UPOS", "id"],
 }
 # Options with a value that no check can refuse before the data is read.
 NOT_CHECKED_BEFORE_WORK = {

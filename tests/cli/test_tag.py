@@ -116,6 +116,19 @@ def test_tag_input_conll(trained_model, tiny_dir):
     assert result.stderr.splitlines() == [f"tagged {len(gold)} sentences"]
 
 
+def test_a_conllu_file_is_tagged_as_its_words_and_mixed_inputs_need_input(trained_model, tmp_path):
+    ud = ROOT / "tests" / "data" / "fixtures" / "ud"
+    result = run(["tag", ud / "xx_tiny-ud-dev.conllu", "-m", trained_model, "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["tokens"] for line in result.stdout.splitlines()] == [["Bill", "ate", "the", "tea", "."]]
+    first = run(["tag", ud / "xx_tiny-ud-train.conllu", "-m", trained_model, "--input", "conllu", "--format", "inline"])
+    assert first.stdout.splitlines()[0].split() == ["I", "do", "n't", "like", "rain", "."]  # 2-3 don't: its words
+    text = tmp_path / "x.txt"
+    text.write_text("Bill ate.\n", encoding="utf-8")
+    mixed = run(["tag", ud / "xx_tiny-ud-dev.conllu", text, "-m", trained_model])
+    one_line_error(mixed, "some inputs are .conllu files and some are not: give --input")
+
+
 def test_tag_input_conll_from_stdin_without_tags(trained_model):
     text = "-DOCSTART-\n\nJohn\nSmith\nlives\nin\nParis\n.\n\nMary NNP\nsmiled VBD\n"
     result = run(["tag", "-m", trained_model, "--input", "conll", "--format", "inline"], input=text)

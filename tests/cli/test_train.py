@@ -404,3 +404,29 @@ def test_train_reads_its_training_file_from_stdin_in_another_encoding(tiny_dir, 
     assert json.loads(result.stdout)["files"]["train"] == "-" and model.exists()
     line = run_cli(*args, input=data).stderr.splitlines()[-1]
     assert line.startswith("tagger: error: <stdin>:") and "bytes that are not UTF-8 (byte 0xe2" in line
+
+
+# other data formats
+
+
+@pytest.mark.slow
+def test_train_on_doccano_records_and_tag_jsonl_output(tiny_dir, tmp_path):
+    """Spans of an annotation tool train as the same sentences in CoNLL would; tag --format jsonl records too."""
+    from tagger.data.reader import read_conll
+    from tagger.data.schemes import to_spans
+    from tagger.data.types import TaggedSentence
+
+    with (tmp_path / "train.jsonl").open("w", encoding="utf-8") as out:
+        for sentence in read_conll(tiny_dir / "train.txt"):
+            starts = [sum(len(t) + 1 for t in sentence.tokens[:i]) for i in range(len(sentence.tokens) + 1)]
+            spans = [[starts[s], starts[e] - 1, kind] for kind, s, e in to_spans(sentence.tags)]
+            out.write(json.dumps({"text": " ".join(sentence.tokens), "labels": spans}) + "\n")
+    with (tmp_path / "dev.jsonl").open("w", encoding="utf-8") as out:
+        for sentence in read_conll(tiny_dir / "dev.txt"):
+            out.write(json.dumps(TaggedSentence(sentence.tokens, sentence.tags).to_dict()) + "\n")
+    model = tmp_path / "model.pt"
+    args = ["--train", tmp_path / "train.jsonl", "--dev", tmp_path / "dev.jsonl", "-m", model, "--format", "json"]
+    result = run(["train", *args, *TINY_TRAIN])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["dev"]["f1"] >= 0 and model.is_file()

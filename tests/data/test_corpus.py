@@ -257,3 +257,39 @@ def test_train_skip_bad_sentences_trains_and_says_so_once(tmp_path, tiny_dir):
     warnings = [line for line in result.stderr.splitlines() if "left out" in line]
     assert len(warnings) == 1 and warnings[0].startswith(f"warning: {data}:")
     assert "left out 2 sentences" in warnings[0]
+
+
+# Other formats: a UD treebank's folder, CoNLL-U and JSON records read by load_tagged.
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_a_ud_treebank_folder_gives_its_conllu_files_not_their_raw_text():
+    files = data_files(FIXTURES / "ud")
+    assert (files.train.name, files.dev.name, files.test.name) == (
+        "xx_tiny-ud-train.conllu",
+        "xx_tiny-ud-dev.conllu",
+        "xx_tiny-ud-test.conllu",
+    )
+    assert files.notes == []  # xx_tiny-ud-train.txt, the raw text beside it, is no second training file
+
+
+def test_a_bad_tag_in_conllu_names_the_words_line_past_ranges_and_empty_nodes(tmp_path):
+    word = "{}\t{}\t_\t_\t{}\t_\t_\t_\t_\t_"
+    lines = ["1-2\tAl\t_\t_\t_\t_\t_\t_\t_\t_", word.format(1, "a", "O"), word.format(2, "el", "B-PER")]
+    lines += ["2.1\tx\t_\t_\t_\t_\t_\t_\t_\t_", word.format(3, "Juan", "X-PER")]
+    path = tmp_path / "x.conllu"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"x.conllu:5: 'X-PER' is not a tag"):
+        load_tagged(path, conllu_field="xpos")
+
+
+def test_json_records_with_bad_spans_are_left_out_with_one_warning():
+    data = load_tagged(FIXTURES / "doccano.jsonl", skip_bad=True)
+    assert data.scheme == "iob2" and data.types() == {"PER", "LOC", "ORG"}
+    (warning,) = data.warnings
+    assert warning.startswith(f"{FIXTURES / 'doccano.jsonl'}:3: left out 2 records with a bad span, the first here: ")
+    with pytest.raises(DataError, match="doccano.jsonl:3: span"):
+        load_tagged(FIXTURES / "doccano.jsonl")
+    studio = load_tagged(FIXTURES / "label_studio.json", data_format="json")
+    assert studio.warnings == [f"{FIXTURES / 'label_studio.json'}: left out 1 task(s) with no annotation"]
