@@ -38,7 +38,8 @@ from tagger.nn.ensemble import load_models
 from tagger.nn.model_file import LoadedModel, default_model_path, model_from_checkpoint
 from tagger.nn.runtime import configure_torch
 from tagger.tagging.options import TagOptions
-from tagger.tagging.predictor import Predictor, tag_stream
+from tagger.tagging.predictor import Predictor
+from tagger.tagging.stream import tag_stream
 
 __all__ = ["Tagger", "check_device", "train"]
 
