@@ -8,12 +8,10 @@ whatever the input size.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TextIO
 
 import torch
 
@@ -28,9 +26,9 @@ from tagger.nn.model import BiLSTMCRF
 from tagger.nn.model_file import LoadedModel
 from tagger.nn.scores import ChunkRules, calibration_error, decoded_scores
 from tagger.nn.tensors import Batch, FormBucket, window_tensors
-from tagger.tagging.options import TagOptions, job_count
+from tagger.tagging.options import TagOptions
 from tagger.tagging.rewrite import output_rewrite
-from tagger.tagging.stream import tag_stream
+from tagger.tagging.stream import open_input, reader_workers, tag_stream
 
 __all__ = ["Predictor", "Prepared", "tag_in_process"]
 
@@ -286,7 +284,7 @@ def tag_in_process(
     from tagger.nn.runtime import configure_torch
     from tagger.tagging.writer import write
 
-    name, stream, close = _input(file)
+    name, stream, close = open_input(file)
     try:
         configure_torch(options.threads)
         loaded = loaded or load_models(model_path, device=options.device)
@@ -294,7 +292,7 @@ def tag_in_process(
             loaded, options.batch_size, options.asks_scores, options.nbest, options.min_score, options.shown_fields
         )
         windows = read_windows(
-            stream, name, options.input_kind, predictor.window_maker, _workers(options), encoding=options.encoding
+            stream, name, options.input_kind, predictor.window_maker, reader_workers(options), encoding=options.encoding
         )
         types = entity_types(loaded.vocab.tags)
         count = write(tag_stream(predictor, windows), out, options.output_format, types=types)
@@ -302,22 +300,3 @@ def tag_in_process(
         if close:
             stream.close()
     return count
-
-
-def _workers(options: TagOptions) -> int:
-    """The reader's worker processes beside the network."""
-    workers = options.workers
-    if workers < 0:  # a process beside the network for reading's per-token work, where there is a core for it
-        workers = 1 if (os.cpu_count() or 1) >= 2 else 0
-    if options.device != "cpu":  # the network runs on the GPU: the other processes do the per-token work that feeds it
-        workers = max(workers, job_count(options.jobs) - 1)
-    return workers
-
-
-def _input(file: str | None) -> tuple[str, BinaryIO, bool]:
-    """The input's name (for errors), its byte stream, and whether to close it: stdin for None or '-'."""
-    from tagger.data.reader import open_binary
-
-    if file is None or file == "-":
-        return "<stdin>", sys.stdin.buffer, False
-    return file, open_binary(file), True

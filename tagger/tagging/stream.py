@@ -4,15 +4,19 @@ torch one (``predictor.Predictor``) and the exported model's (``exported.OnnxPre
 
 from __future__ import annotations
 
+import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
 from tagger.data.types import TaggedSentence
 from tagger.data.windows import Window, WindowSentences
+from tagger.tagging.options import TagOptions, job_count
 
-__all__ = ["tag_stream"]
+__all__ = ["open_input", "reader_workers", "tag_stream"]
 
 STOP_WAIT = 5.0  # seconds to let the reader thread finish when tagging stops early
 
@@ -86,3 +90,22 @@ def _let_finish(producer: threading.Thread, ready: queue.Queue) -> None:
         except queue.Empty:
             pass
         producer.join(timeout=0.02)
+
+
+def reader_workers(options: TagOptions) -> int:
+    """The reader's worker processes beside the network."""
+    workers = options.workers
+    if workers < 0:  # a process beside the network for reading's per-token work, where there is a core for it
+        workers = 1 if (os.cpu_count() or 1) >= 2 else 0
+    if options.device != "cpu":  # the network runs on the GPU: the other processes do the per-token work that feeds it
+        workers = max(workers, job_count(options.jobs) - 1)
+    return workers
+
+
+def open_input(file: str | None) -> tuple[str, BinaryIO, bool]:
+    """The input's name (for errors), its byte stream, and whether to close it: stdin for None or '-'."""
+    from tagger.data.reader import open_binary
+
+    if file is None or file == "-":
+        return "<stdin>", sys.stdin.buffer, False
+    return file, open_binary(file), True
