@@ -25,7 +25,7 @@ from tagger.tagging.options import TagOptions
 from tagger.tagging.rewrite import output_rewrite
 from tagger.tagging.stream import open_input, reader_workers, tag_stream
 
-__all__ = ["OnnxPredictor", "tag_exported"]
+__all__ = ["OnnxPredictor", "session_threads", "tag_exported"]
 
 
 class OnnxPredictor:
@@ -160,7 +160,7 @@ def tag_exported(file: str | None, out: TextIO, model_path: Path, options: TagOp
         raise ValueError(f"an exported model runs on the CPU; --device {options.device} needs the .pt model")
     name, stream, close = open_input(file)
     try:
-        model = load_onnx(model_path, threads=_threads(options.threads))
+        model = load_onnx(model_path, threads=session_threads(options.threads))
         predictor = OnnxPredictor(
             model, options.batch_size, options.asks_scores, options.nbest, min_score=options.min_score,
             shown=options.shown_fields,
@@ -174,7 +174,7 @@ def tag_exported(file: str | None, out: TextIO, model_path: Path, options: TagOp
     return count
 
 
-def _threads(threads: int) -> int:
+def session_threads(threads: int) -> int:
     """The network's threads as ``nn.runtime.configure_torch`` chooses torch's: 0 is $TAGGER_THREADS, else 1."""
     import os
 
