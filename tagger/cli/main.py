@@ -24,7 +24,7 @@ from tagger.data.output import CheckedOutput
 
 __all__ = ["DEBUG", "app"]
 
-COMMANDS = ("train", "evaluate", "tag", "info")
+COMMANDS = ("train", "evaluate", "tag", "info", "export")
 
 
 class Commands(OneLineErrors):
