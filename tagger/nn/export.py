@@ -148,6 +148,8 @@ def _traced(net: ExportNet) -> bytes:
     # initial states are zeros made at the batch's size (tests/nn/test_export.py runs other sizes).
     with torch.no_grad(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*batch_size other than 1.*")
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # the RNNs' size checks, constant for a model
+        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter, chosen: it needs only onnx
         torch.onnx.export(
             net, batch, out, input_names=list(INPUTS), output_names=["emissions"], dynamic_axes=axes,
             opset_version=OPSET, dynamo=False,

@@ -1,5 +1,5 @@
-"""The numpy CRF (tagger/runtime/crf.py, scores.py) against the torch one (tagger/nn/crf.py, scores.py) on random
-problems, and against brute force: identical paths, scores within 1e-4."""
+"""The numpy CRF (tagger/runtime/crf.py) against the torch one (tagger/nn/crf.py) on random problems, and against
+brute force: identical paths, scores within 1e-4."""
 
 from __future__ import annotations
 
@@ -7,16 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from tagger.data.schemes import BIOES, IOB1, IOB2, tag_set
+from tagger.data.schemes import BIOES, tag_set
 from tagger.nn import crf as torch_crf
-from tagger.nn import scores as torch_scores
-from tagger.runtime import crf, scores
-from tests.nn.crf_problems import brute_force, random_batches, random_problems
+from tagger.runtime import crf
+from tests.nn.crf_problems import brute_force, random_problems
 
 TOL = 1e-4
 
 
-def _both(emissions, start, pairs, end):
+def both(emissions, start, pairs, end):
     theirs = torch_crf.Transitions(start, pairs, end)
     ours = crf.Transitions(start.numpy(), pairs.numpy(), end.numpy())
     return emissions.numpy(), theirs, ours
@@ -26,7 +25,7 @@ def _both(emissions, start, pairs, end):
 def test_viterbi_kbest_and_marginals_equal_torch(forbid):
     generator = torch.Generator().manual_seed(5)
     for emissions, mask, start, pairs, end in random_problems(generator, 40, 4, times=range(1, 7), forbid=forbid):
-        e, theirs, ours = _both(emissions, start, pairs, end)
+        e, theirs, ours = both(emissions, start, pairs, end)
         m = mask.numpy()
         if forbid == 0.0:  # Viterbi's decoding scores are finite (NEG, not -inf)
             assert crf.viterbi(e, m, ours) == torch_crf.viterbi(emissions, mask, theirs)
@@ -44,7 +43,7 @@ def test_viterbi_kbest_and_marginals_equal_torch(forbid):
 def test_nbest_and_marginals_by_brute_force():
     generator = torch.Generator().manual_seed(11)
     for emissions, mask, start, pairs, end in random_problems(generator, 20, 3, times=range(1, 5), forbid=0.2):
-        e, _, ours = _both(emissions, start, pairs, end)
+        e, _, ours = both(emissions, start, pairs, end)
         m = mask.numpy()
         posterior = crf.forward_backward(e, m, ours)
         found = crf.kbest_probabilities(e, m, ours, 5, posterior.log_z)
@@ -56,25 +55,6 @@ def test_nbest_and_marginals_by_brute_force():
             np.testing.assert_allclose([p for _, p in found[b]], [p for _, p in best], atol=TOL)
             token = (probs[:, None, None] * torch.nn.functional.one_hot(paths, e.shape[2])).sum(0).numpy()
             np.testing.assert_allclose(crf.marginals(posterior, m)[b, :n], token, atol=TOL)
-
-
-@pytest.mark.parametrize("scheme", [BIOES, IOB2, IOB1])
-@pytest.mark.parametrize("min_score", [0.0, 0.5])
-def test_entity_scores_equal_torch(scheme, min_score):
-    tags = tag_set(["PER", "LOC"], scheme)
-    generator = torch.Generator().manual_seed(3)
-    for emissions, mask, start, pairs, end in random_batches(tags, scheme, generator, range(1, 9)):
-        e, theirs, ours = _both(emissions, start, pairs, end)
-        m = mask.numpy()
-        decoded = torch_crf.viterbi(emissions, mask, torch_crf.Transitions(*(p.clamp(min=-1e4) for p in theirs)))
-        want = torch_scores.decoded_scores(
-            emissions, mask, theirs, decoded, torch_scores.ChunkRules(tags, scheme), min_score
-        )
-        got = scores.decoded_scores(e, m, ours, decoded, scores.ChunkRules(tags, scheme), min_score)
-        assert got[0] == want[0]
-        for ours_one, theirs_one in zip(got[1], want[1]):
-            for key in ("token_scores", "entity_scores", "probability"):
-                np.testing.assert_allclose(ours_one[key], theirs_one[key], atol=TOL)
 
 
 def test_constrain_matches_torch():
