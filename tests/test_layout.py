@@ -21,6 +21,9 @@ COVERED_ELSEWHERE = {
     "tagger/tagging/files.py": "tag_file and the --jobs decision, through tag: tests/cli/test_tag.py, "
     "tests/tagging/test_predictor.py, test_jobs.py",
     "tagger/tagging/options.py": "TagOptions and its defaults: tests/nn/test_config.py, tests/cli/test_tag.py",
+    "tagger/tagging/stream.py": "tag_stream, through both predictors: tests/tagging/test_predictor.py, "
+    "test_exported.py, tests/data/test_inputs.py",
+    "tagger/tagging/rewrite.py": "the tag rewrites: tests/tagging/test_predictor.py (and test_exported.py)",
     "tagger/training/run.py": "where a run stands, used by every stage: tests/training/test_loop.py, test_trainer.py",
 }
 
