@@ -70,6 +70,7 @@ class OnnxPredictor:
     def _emissions(self, arrays: WindowArrays) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
         """Each batch's sentence indices, emissions (batch, time, tags) and mask (batch, time)."""
         table = _char_table(arrays) if self.model.chars else None
+        widths = (table != 0).sum(axis=1) if table is not None else None  # shape: (forms,) characters of each form
         for b in arrays.batches:
             lengths = np.frombuffer(b.lengths, dtype=np.int64)  # shape: (rows,)
             feed = {name: _view(getattr(b, name), b.width) for name in ("words", "cases", "forms")}
@@ -77,7 +78,7 @@ class OnnxPredictor:
             if table is not None:  # the characters of the forms this batch uses, renumbered
                 used, feed["forms"] = np.unique(feed["forms"], return_inverse=True)
                 feed["forms"] = feed["forms"].reshape(-1, b.width)
-                feed["chars"] = table[used]
+                feed["chars"] = table[used, : max(int(widths[used].max()), 1)]  # no wider than its longest form
             mask = np.arange(b.width)[None, :] < lengths[:, None]  # shape: (rows, width)
             yield b.index, self.model.emissions(feed), mask
 
