@@ -129,7 +129,8 @@ def stages(model: str, text: Path) -> None:
     from tagger.data.windows import WINDOW
     from tagger.nn.model_file import load_model
     from tagger.nn.runtime import configure_torch
-    from tagger.tagging.predictor import Predictor, tag_stream
+    from tagger.tagging.predictor import Predictor
+    from tagger.tagging.stream import tag_stream
     from tagger.tagging.writer import write
 
     show("import the tagger's modules")

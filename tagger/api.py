@@ -23,8 +23,7 @@ from difflib import get_close_matches
 from io import BytesIO
 from itertools import islice
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from tagger.data.chunks import MAX_WAIT
 from tagger.data.inputs import read_windows
@@ -32,13 +31,16 @@ from tagger.data.reader import PAUSE
 from tagger.data.types import Doc, TaggedSentence
 from tagger.data.windows import WINDOW, token_windows
 from tagger.nn import shipped
-from tagger.nn.checkpoint import check_checkpoint
 from tagger.nn.config import ModelConfig, TrainConfig, default_model_path
-from tagger.nn.ensemble import load_models
-from tagger.nn.model_file import LoadedModel, model_from_checkpoint
-from tagger.nn.runtime import configure_torch
+from tagger.runtime.model import OnnxModel
+from tagger.tagging.files import exported_model
 from tagger.tagging.options import TagOptions
-from tagger.tagging.predictor import Predictor, tag_stream
+from tagger.tagging.stream import tag_stream
+
+if TYPE_CHECKING:  # torch and the torch model are imported when a torch model is loaded: an exported one needs neither
+    import torch
+
+    from tagger.nn.model_file import LoadedModel
 
 __all__ = ["Tagger", "check_device", "train"]
 
@@ -58,7 +60,7 @@ class Tagger:
 
     def __init__(
         self,
-        loaded: LoadedModel,
+        loaded: LoadedModel | OnnxModel,
         batch_size: int = 64,
         path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
         checkpoint: dict | None = None,
@@ -70,8 +72,11 @@ class Tagger:
         """Wrap a loaded model; ``Tagger.load`` or ``Tagger.from_checkpoint`` are the usual ways in.
         ``path`` or ``checkpoint`` is what a pickled copy loads from; ``scores``, ``nbest`` and
         ``min_score`` are ``Tagger.load``'s."""
-        if not isinstance(loaded, LoadedModel):
-            raise TypeError(f"Tagger() takes a LoadedModel (use Tagger.load(path)); got {_shown(loaded)}")
+        if not isinstance(loaded, OnnxModel):
+            from tagger.nn.model_file import LoadedModel
+
+            if not isinstance(loaded, LoadedModel):
+                raise TypeError(f"Tagger() takes a LoadedModel (use Tagger.load(path)); got {_shown(loaded)}")
         self.batch_size = _positive_int("batch_size", batch_size)
         self.threads: int | None = None  # what a copy made by pickling sets torch's threads to (see load)
         # One model file, or the list of an ensemble's.
@@ -83,9 +88,7 @@ class Tagger:
         self._checkpoint = checkpoint
         self._loaded = loaded
         self.scores, self.nbest, self.min_score = _score_options(scores, nbest, min_score)
-        self._predictor = Predictor.from_loaded(
-            loaded, self.batch_size, scores=self.scores, nbest=self.nbest, min_score=self.min_score
-        )
+        self._predictor = _predictor(loaded, self.batch_size, self.scores, self.nbest, self.min_score)
 
     @classmethod
     def load(
@@ -124,6 +127,16 @@ class Tagger:
             raise TypeError(f"path must be a str or a path to a model file, or a list of them; got {_shown(path)}")
         else:
             path = shipped.resolve_all(path)  # a shipped model's name, where no file of that name is here
+        exported = exported_model(path)
+        if exported is not None:  # onnxruntime and numpy: torch is not imported
+            from tagger.runtime.model import load_onnx
+
+            session, options = _checked_exported(device, batch_size, threads, scores, nbest, min_score)
+            tagger = cls(load_onnx(exported, session), batch_size, path=path, **options)
+            tagger.threads = threads
+            return tagger
+        from tagger.nn.ensemble import load_models
+
         found, options = _checked(device, batch_size, threads, scores, nbest, min_score)
         tagger = cls(load_models(path, device=found), batch_size, path=path, **options)
         tagger.threads = threads
@@ -448,6 +461,31 @@ def _checked(device, batch_size, threads, scores, nbest, min_score) -> tuple[tor
     return found, _named(_score_options(scores, nbest, min_score))
 
 
+def _checked_exported(device, batch_size, threads, scores, nbest, min_score) -> tuple[int, dict]:
+    """``_checked`` for an exported model, which runs on the CPU with onnxruntime: the threads for its session
+    (None as 0: ``$TAGGER_THREADS``, else 1)."""
+    from tagger.tagging.exported import session_threads
+
+    _positive_int("batch_size", batch_size)
+    if not isinstance(device, str) and type(device).__name__ != "device":
+        raise TypeError(f"device must be a str such as 'cpu' or 'cuda', or a torch.device; got {_shown(device)}")
+    if str(device) != "cpu":
+        raise ValueError(f"device={str(device)!r}: an exported model (.onnx) runs on the CPU; load the .pt model")
+    _check_threads(threads)
+    return session_threads(threads or 0), _named(_score_options(scores, nbest, min_score))
+
+
+def _predictor(loaded, batch_size: int, scores: bool, nbest: int, min_score: float):
+    """The predictor of a loaded model: the torch one, or onnxruntime's for an exported model."""
+    if isinstance(loaded, OnnxModel):
+        from tagger.tagging.exported import OnnxPredictor
+
+        return OnnxPredictor(loaded, batch_size, scores=scores, nbest=nbest, min_score=min_score)
+    from tagger.tagging.predictor import Predictor
+
+    return Predictor.from_loaded(loaded, batch_size, scores=scores, nbest=nbest, min_score=min_score)
+
+
 def _named(options: tuple[bool, int, float]) -> dict:
     return dict(zip(DEFAULT_SCORES, options))
 
@@ -530,12 +568,17 @@ def _token_lists(sentences: object) -> list[list[str]]:
 
 def _load_checkpoint(checkpoint: dict, device: torch.device) -> LoadedModel:
     """A checkpoint dict as a loaded model, checked exactly as a model file is."""
+    from tagger.nn.checkpoint import check_checkpoint
+    from tagger.nn.model_file import model_from_checkpoint
+
     return model_from_checkpoint(check_checkpoint(checkpoint, "<checkpoint>"), device, "<checkpoint>")
 
 
 def check_device(device: object) -> torch.device:
     """``device`` as a torch device, checked: a TypeError or ValueError (showing the value) for
     what is not one, or names a CUDA device where there is none."""
+    import torch
+
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"device must be a str such as 'cpu' or 'cuda', or a torch.device; got {_shown(device)}")
     try:
@@ -549,13 +592,22 @@ def check_device(device: object) -> torch.device:
 
 def _threads(threads: object) -> None:
     """Set torch's threads as the command line does (None: leave them)."""
-    if threads is None:
+    from tagger.nn.runtime import configure_torch
+
+    if _check_threads(threads) is None:
         return
+    configure_torch(threads)
+
+
+def _check_threads(threads: object) -> int | None:
+    """``threads`` checked: None, or an int of 0 or more (TypeError or ValueError showing the value)."""
+    if threads is None:
+        return None
     if isinstance(threads, bool) or not isinstance(threads, int):
         raise TypeError(f"threads must be an int (0: $TAGGER_THREADS or 1) or None; got {_shown(threads)}")
     if threads < 0:
         raise ValueError(f"threads must be 0 or more (0: $TAGGER_THREADS or 1); got {threads}")
-    configure_torch(threads)
+    return threads
 
 
 def _positive_int(name: str, value: object) -> int:

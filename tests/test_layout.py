@@ -26,6 +26,9 @@ COVERED_ELSEWHERE = {
     "tagger/service/openapi.py": "the schema at /openapi.json: tests/service/test_app.py",
     "tagger/service/page.py": "the page at /: tests/service/test_app.py, test_server.py (headless Chromium)",
     "tagger/service/requests.py": "bad requests and their statuses: tests/service/test_app.py, test_server.py",
+    "tagger/tagging/stream.py": "tag_stream, through both predictors: tests/tagging/test_predictor.py, "
+    "test_exported.py, tests/data/test_inputs.py",
+    "tagger/tagging/rewrite.py": "the tag rewrites: tests/tagging/test_predictor.py (and test_exported.py)",
     "tagger/training/run.py": "where a run stands, used by every stage: tests/training/test_loop.py, test_trainer.py",
 }
 

@@ -54,13 +54,17 @@ def evaluate(
 
     Scores are percentages in the table, fractions 0-1 in --format json.
     """
-    from tagger.nn.runtime import configure_torch
+    from tagger.tagging.files import exported_model
     from tagger.training import evaluation
 
-    configure_torch(threads)
+    paths = model_paths(model)
+    if exported_model(paths) is None:  # an exported model runs without torch
+        from tagger.nn.runtime import configure_torch
+
+        configure_torch(threads)
     result = evaluation.evaluate(
         file,
-        model_paths(model),
+        paths,
         tag_column=tag_column,
         batch_size=batch_size,
         device=device,

@@ -24,7 +24,7 @@ from tagger.data.output import CheckedOutput
 
 __all__ = ["DEBUG", "app"]
 
-COMMANDS = ("train", "evaluate", "tag", "info", "serve")
+COMMANDS = ("train", "evaluate", "tag", "info", "export", "serve")
 
 
 class Commands(OneLineErrors):

@@ -3,6 +3,7 @@
 What belongs here: the configs saved in a model file (``config``), the BiLSTM encoder and its CRF
 (``model``, ``crf``), entity scores of decoded tags (``scores``), batch tensors (``tensors``), torch's
 process settings (``runtime``), the model file and the checkpoint it is written as (``model_file``,
-``checkpoint``), ensembles (``ensemble``) and the shipped models (``shipped``). It uses the data room and
-nothing above it: no training loop, no tagging of files, no command line.
+``checkpoint``), ensembles (``ensemble``), the shipped models (``shipped``) and the ONNX export (``export``,
+read back without torch by ``tagger.runtime``). It uses the data room and nothing above it: no training loop, no
+tagging of files, no command line.
 """

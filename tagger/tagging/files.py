@@ -57,6 +57,11 @@ def tag_files(inputs: Sequence[str], out: TextIO, model_path: Models, options: T
 def _tag(file: str | None, out: TextIO, paths: Models, options: TagOptions, loaded: Callable, workers=True) -> int:
     """Where ``file`` is tagged: by the --jobs workers (where ``workers`` and they can), else here with
     ``loaded()`` (None: the model is loaded for this file)."""
+    exported = exported_model(paths)
+    if exported is not None:  # onnxruntime and numpy here: no torch, no --jobs workers yet
+        from tagger.tagging.exported import tag_exported
+
+        return tag_exported(file, out, exported, options)
     if workers:
         count = tag_file_jobs(file, out, paths, options)  # before torch is imported: the parent only reads and writes
         if count is not None:
@@ -66,6 +71,19 @@ def _tag(file: str | None, out: TextIO, paths: Models, options: TagOptions, load
     return tag_in_process(file, out, paths, options, loaded())
 
 
+def exported_model(paths: Models) -> Path | None:
+    """The exported model (``tagger export``) that ``paths`` is, alone or as a list of one, else None; an
+    ensemble with an exported member is refused."""
+    from tagger.errors import ModelFileError
+    from tagger.runtime.model import is_onnx
+
+    found = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    onnx = [Path(p) for p in found if is_onnx(p)]
+    if onnx and len(found) > 1:
+        raise ModelFileError("an exported model tags alone, not in an ensemble", str(onnx[0]))
+    return onnx[0] if onnx else None
+
+
 class _OnceLoaded:
     """The model(s) of several inputs, loaded by the first that is tagged in this process."""
 
@@ -73,7 +91,7 @@ class _OnceLoaded:
         self.paths, self.options, self.loaded = paths, options, None
 
     def __call__(self):
-        if self.loaded is None:
+        if self.loaded is None and exported_model(self.paths) is None:
             from tagger.nn.ensemble import load_models
             from tagger.nn.runtime import configure_torch
 

@@ -479,7 +479,8 @@ def _tagger(setup: tuple):
     from tagger.data.inputs import read_windows
     from tagger.nn.model_file import load_model
     from tagger.nn.runtime import configure_torch
-    from tagger.tagging.predictor import Predictor, tag_stream
+    from tagger.tagging.predictor import Predictor
+    from tagger.tagging.stream import tag_stream
     from tagger.tagging.writer import write
 
     model_path, batch_size, device, output_format = setup

@@ -8,35 +8,29 @@ whatever the input size.
 
 from __future__ import annotations
 
-import os
-import queue
-import sys
-import threading
-import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TextIO
 
 import torch
 
 from tagger.data.arrays import WindowArrays, WindowMaker
 from tagger.data.inputs import read_windows
-from tagger.data.schemes import BIOES, IOB1, IOB2, convert, entity_types, to_spans
+from tagger.data.schemes import entity_types, to_spans
 from tagger.data.types import TaggedSentence
 from tagger.data.vocabulary import Vocabulary
-from tagger.data.windows import Window, WindowSentences
 from tagger.nn.crf import forward_backward, kbest_probabilities
 from tagger.nn.ensemble import load_models
 from tagger.nn.model import BiLSTMCRF
 from tagger.nn.model_file import LoadedModel
 from tagger.nn.scores import ChunkRules, calibration_error, decoded_scores
 from tagger.nn.tensors import Batch, FormBucket, window_tensors
-from tagger.tagging.options import TagOptions, job_count
+from tagger.tagging.options import TagOptions
+from tagger.tagging.rewrite import output_rewrite
+from tagger.tagging.stream import open_input, reader_workers, tag_stream
 
-__all__ = ["Predictor", "Prepared", "tag_in_process", "tag_stream"]
-
-STOP_WAIT = 5.0  # seconds to let the reader thread finish when tagging stops early
+__all__ = ["Predictor", "Prepared", "tag_in_process"]
 
 
 class Predictor:
@@ -278,120 +272,8 @@ class Prepared:
 
 
 def _output_rewrite(model: BiLSTMCRF, tags: list[str], out_scheme: str) -> Callable[[list[int]], list[str]]:
-    """Decoded tag ids to tags in ``out_scheme``, as ``schemes.convert`` gives them, by the cheapest
-    route that gives the same: a tag-by-tag map, a one-pass IOB1 rewrite, or the conversion itself."""
-    mapping = _per_tag_map(model, tags, out_scheme)
-    if mapping is not None:
-        return lambda ids: [mapping[t] for t in ids]
-    return _bioes_to_iob1(model, tags, out_scheme) or (lambda ids: convert([tags[t] for t in ids], out_scheme))
-
-
-def _per_tag_map(model: BiLSTMCRF, tags: list[str], out_scheme: str) -> list[str] | None:
-    """A tag-by-tag rewrite into ``out_scheme`` where one gives what ``schemes.convert`` gives.
-
-    That holds for the same scheme, and for BIOES to IOB2 when decoding is
-    constrained (so sequences are valid BIOES); IOB1 needs context.
-    """
-    scheme = model.config.scheme
-    if scheme == out_scheme and model.config.constrained:
-        return list(tags)
-    if scheme == BIOES and out_scheme == IOB2 and model.config.constrained:
-        return [t if t == "O" else ("B" if t[0] in "BS" else "I") + t[1:] for t in tags]
-    return None
-
-
-def _bioes_to_iob1(model: BiLSTMCRF, tags: list[str], out_scheme: str) -> Callable[[list[int]], list[str]] | None:
-    """For a constrained BIOES model and IOB1 output (CoNLL-2003's scheme): tag ids to what
-    ``schemes.convert`` gives, in one pass with tables instead of spans (B-X only where an
-    X entity starts right after another X entity ends)."""
-    if not (model.config.scheme == BIOES and out_scheme == IOB1 and model.config.constrained):
-        return None
-    kind = [None if t == "O" else t[2:] for t in tags]
-    starts = [t[0] in "BS" and t != "O" for t in tags]
-    ends = [t[0] in "ES" and t != "O" for t in tags]
-    inside = ["O" if t == "O" else "I-" + t[2:] for t in tags]
-    begin = ["O" if t == "O" else "B-" + t[2:] for t in tags]
-
-    def rewrite(ids: list[int]) -> list[str]:
-        out = []
-        ended = None  # the type of an entity that ended at the previous token
-        for t in ids:
-            out.append(begin[t] if starts[t] and kind[t] == ended else inside[t])
-            ended = kind[t] if ends[t] else None
-        return out
-
-    return rewrite
-
-
-def tag_stream(predictor: Predictor, windows: Iterable[Window]) -> WindowSentences:
-    """Tag windows of sentences (from ``inputs.read_windows`` with the predictor's
-    ``window_maker``) and yield the sentences in input order; ``window_done`` on the
-    result says when one ended its window (a writer flushes then).
-
-    A thread reads the next window and makes its tensors while this one runs
-    the network; the per-token work of reading (tokenizing, lookups) is done
-    in a worker process where ``read_windows`` has one.
-    """
-    return WindowSentences(_tagged_windows(predictor, windows))
-
-
-def _tagged_windows(predictor: Predictor, windows: Iterable[Window]) -> Iterator[list[TaggedSentence]]:
-    it = iter(windows)
-    stop_input = getattr(windows, "stop", None)  # ends the reader thread's wait for input (read_windows)
-    ready: queue.Queue = queue.Queue(maxsize=1)  # at most one window waits: memory stays flat
-    stop = threading.Event()
-    producer = threading.Thread(target=_produce, args=(predictor, it, ready, stop), name="tagger-reader", daemon=True)
-    producer.start()
-    try:
-        while True:
-            chunk, prepared, err = ready.get()
-            if err is not None:
-                raise err
-            if chunk is None:
-                return
-            predictor.label(chunk, prepared)  # tags, and the scores the predictor was asked for
-            yield chunk
-    finally:
-        # Stopped early (a closed pipe, an error, Ctrl-C): a producer waiting for input is told to
-        # stop; one preparing a window is let finish it before the interpreter exits, as a thread
-        # still inside torch at exit aborts the process ("terminate called without an active
-        # exception", status 134). One still busy after STOP_WAIT is left behind.
-        stop.set()
-        if stop_input is not None:
-            stop_input()
-        _let_finish(producer, ready)
-
-
-def _produce(predictor: Predictor, it: Iterator[Window], ready: queue.Queue, stop: threading.Event) -> None:
-    """The reader thread: each window's tensors onto ``ready``, then (None, None, None), or an error."""
-    try:
-        for chunk, arrays in it:
-            if stop.is_set():
-                return
-            if arrays is None:  # windows read without the predictor's maker
-                arrays = predictor.window_maker([s.tokens for s in chunk])
-            prepared = predictor.tensors(arrays)
-            ready.put((chunk, prepared, None))
-            if stop.is_set():
-                return
-        ready.put((None, None, None))
-    except BaseException as err:  # handed to the consumer, raised there
-        ready.put((None, None, err))
-    finally:
-        close = getattr(it, "close", None)
-        if close is not None:
-            close()  # a worker pool is shut down here, not at the interpreter's exit
-
-
-def _let_finish(producer: threading.Thread, ready: queue.Queue) -> None:
-    """Wait up to STOP_WAIT for the reader thread to end, emptying ``ready`` so that a blocked put can finish."""
-    deadline = time.monotonic() + STOP_WAIT
-    while producer.is_alive() and time.monotonic() < deadline:
-        try:
-            ready.get_nowait()  # a producer blocked on a full queue can finish its put
-        except queue.Empty:
-            pass
-        producer.join(timeout=0.02)
+    """Decoded tag ids to tags in ``out_scheme`` (``rewrite.output_rewrite`` for the model's scheme)."""
+    return output_rewrite(tags, model.config.scheme, model.config.constrained, out_scheme)
 
 
 def tag_in_process(
@@ -402,7 +284,7 @@ def tag_in_process(
     from tagger.nn.runtime import configure_torch
     from tagger.tagging.writer import write
 
-    name, stream, close = _input(file)
+    name, stream, close = open_input(file)
     try:
         configure_torch(options.threads)
         loaded = loaded or load_models(model_path, device=options.device)
@@ -410,7 +292,7 @@ def tag_in_process(
             loaded, options.batch_size, options.asks_scores, options.nbest, options.min_score, options.shown_fields
         )
         windows = read_windows(
-            stream, name, options.input_kind, predictor.window_maker, _workers(options), encoding=options.encoding
+            stream, name, options.input_kind, predictor.window_maker, reader_workers(options), encoding=options.encoding
         )
         types = entity_types(loaded.vocab.tags)
         count = write(tag_stream(predictor, windows), out, options.output_format, types=types)
@@ -418,22 +300,3 @@ def tag_in_process(
         if close:
             stream.close()
     return count
-
-
-def _workers(options: TagOptions) -> int:
-    """The reader's worker processes beside the network."""
-    workers = options.workers
-    if workers < 0:  # a process beside the network for reading's per-token work, where there is a core for it
-        workers = 1 if (os.cpu_count() or 1) >= 2 else 0
-    if options.device != "cpu":  # the network runs on the GPU: the other processes do the per-token work that feeds it
-        workers = max(workers, job_count(options.jobs) - 1)
-    return workers
-
-
-def _input(file: str | None) -> tuple[str, BinaryIO, bool]:
-    """The input's name (for errors), its byte stream, and whether to close it: stdin for None or '-'."""
-    from tagger.data.reader import open_binary
-
-    if file is None or file == "-":
-        return "<stdin>", sys.stdin.buffer, False
-    return file, open_binary(file), True

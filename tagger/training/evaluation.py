@@ -64,15 +64,24 @@ def evaluate(
     ``corpus.load_tagged`` takes them) with a model file (several: an ensemble) and score it against the gold
     tags; ``predictions``: a file to write each token with its gold and predicted tag (``write_predictions``)."""
     from tagger.data.output import refuse_inputs
-    from tagger.nn.ensemble import load_models
     from tagger.nn.shipped import resolve_all
-    from tagger.tagging.predictor import Predictor
+    from tagger.tagging.files import exported_model
 
     model_path = resolve_all(model_path)  # a shipped model's name, where no file of that name is here
     if predictions is not None:  # before the model is loaded
         refuse_inputs(predictions, [data_path], "--predictions")
-    loaded = load_models(model_path, device=device)
     names = " + ".join(map(str, [model_path] if isinstance(model_path, (str, Path)) else model_path))
+    exported = exported_model(model_path)
+    if exported is not None:  # onnxruntime and numpy, without torch
+        from tagger.runtime.model import load_onnx
+        from tagger.tagging.exported import OnnxPredictor, session_threads
+
+        predictor = OnnxPredictor(load_onnx(exported, session_threads(0)), batch_size)
+        return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions)
+    from tagger.nn.ensemble import load_models
+    from tagger.tagging.predictor import Predictor
+
+    loaded = load_models(model_path, device=device)
     predictor = Predictor.from_loaded(loaded, batch_size)
     formats = {"data_format": data_format, "conllu_field": conllu_field}
     return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions, **formats)

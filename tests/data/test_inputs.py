@@ -24,7 +24,8 @@ from tagger.data import chunks, inputs, windows
 from tagger.data.inputs import read_sentences, read_windows
 from tagger.data.tokenizer import tokenize_flat
 from tagger.nn.model_file import load_model
-from tagger.tagging.predictor import Predictor, tag_stream
+from tagger.tagging.predictor import Predictor
+from tagger.tagging.stream import tag_stream
 from tests.contextual import (
     DocMaker,
     PlainMaker,

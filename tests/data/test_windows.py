@@ -9,7 +9,8 @@ from tagger.data import chunks, windows
 from tagger.data.inputs import read_windows
 from tagger.data.windows import WindowSentences
 from tagger.nn.model_file import load_model
-from tagger.tagging.predictor import Predictor, tag_stream
+from tagger.tagging.predictor import Predictor
+from tagger.tagging.stream import tag_stream
 from tagger.tagging.writer import write
 from tests.contextual import (
     DocMaker,

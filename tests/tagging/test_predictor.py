@@ -18,7 +18,8 @@ from tagger.data.types import TaggedSentence
 from tagger.nn.model_file import load_model
 from tagger.nn.runtime import configure_torch
 from tagger.nn.tensors import TensorMaker
-from tagger.tagging.predictor import Predictor, tag_stream
+from tagger.tagging.predictor import Predictor
+from tagger.tagging.stream import tag_stream
 from tagger.tagging.writer import format_jsonl
 from tests.properties import SLOW
 
@@ -64,20 +65,20 @@ def valid_bioes_sequences(count: int) -> list[list[int]]:
 
 
 def test_per_tag_rewrite_matches_convert_on_valid_sequences(trained_model):
-    from tagger.tagging.predictor import _per_tag_map
+    from tagger.tagging.rewrite import per_tag_map
 
     model = load_model(trained_model).model
-    mapping = _per_tag_map(model, BIOES_TAGS, IOB2)
+    mapping = per_tag_map(BIOES_TAGS, model.config.scheme, model.config.constrained, IOB2)
     assert model.config.scheme == BIOES and mapping is not None
     for ids in valid_bioes_sequences(300):
         assert [mapping[i] for i in ids] == convert([BIOES_TAGS[i] for i in ids], IOB2)
 
 
 def test_iob1_rewrite_matches_convert_on_valid_sequences(trained_model):
-    from tagger.tagging.predictor import _bioes_to_iob1
+    from tagger.tagging.rewrite import bioes_to_iob1
 
     model = load_model(trained_model).model
-    rewrite = _bioes_to_iob1(model, BIOES_TAGS, IOB1)
+    rewrite = bioes_to_iob1(BIOES_TAGS, model.config.scheme, model.config.constrained, IOB1)
     assert model.config.scheme == BIOES and rewrite is not None
     b_tags = 0
     for ids in valid_bioes_sequences(500):

@@ -1,0 +1,185 @@
+"""Export a model file to ONNX: the network up to the tag scores, and what decoding needs, in one file.
+
+The graph takes one batch as ``arrays.py`` lays it out (``words``, ``cases``, ``forms`` (batch, time),
+``chars`` (forms, chars), ``lengths`` (batch,)), batch, time, forms and chars all dynamic, and gives
+``emissions`` (batch, time, tags). Everything else lives in the file's metadata as JSON, so the file
+loads without running code from it (``tagger.runtime.model`` reads it): the vocabulary, the model's
+config, the data scheme, the training metadata, the CRF's start, pair and end scores and the scheme's
+constraint masks, under ``METADATA_KEYS``.
+
+The export runs ``torch.onnx.export`` with the TorchScript-based exporter (``dynamo=False``), which needs
+only the ``onnx`` package. The network is exported through ``ExportNet``: the model's own layers, with
+the character encoders written without what does not trace (packed sequences, boolean indexing):
+the same numbers, up to float rounding. Document context is not exported yet (``export_model`` refuses
+it in one line).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from tagger.errors import ModelFileError
+from tagger.nn.model import BiLSTMCRF, CharCNN, CharLSTM
+from tagger.nn.model_file import LoadedModel
+
+FORMAT = "tagger-onnx"  # the metadata's "format"
+FORMAT_VERSION = 1  # a runtime refuses a file of a newer version
+OPSET = 17
+INPUTS = ("words", "cases", "forms", "chars", "lengths")
+METADATA_KEYS = ("format", "format_version", "config", "vocab", "data_scheme", "metadata", "crf", "constraints")
+
+
+class ExportNet(nn.Module):
+    """``BiLSTMCRF.emissions`` of a model without document context, as a traceable function of the batch's
+    arrays; the word table is the trained one and the pretrained extra rows laid end to end (as
+    ``embed_words`` looks them up), in 32-bit floats."""
+
+    def __init__(self, model: BiLSTMCRF):
+        super().__init__()
+        dtype = model.project.weight.dtype
+        table = torch.cat([model.word_embed.weight.detach().to(dtype), model.extra_vectors.to(dtype)])
+        self.words = nn.Embedding.from_pretrained(table, freeze=True)
+        self.chars = _char_encoder(model.char_encoder)
+        self.cases = model.case_embed
+        self.rnn = model.rnn
+        self.project = model.project
+
+    def forward(self, words, cases, forms, chars, lengths):  # noqa: D102
+        parts = [self.words(words)]  # shape: (batch, time, word_dim)
+        if self.chars is not None:
+            parts.append(self.chars(chars)[forms])  # shape: (batch, time, char_out)
+        if self.cases is not None:
+            parts.append(self.cases(cases))  # shape: (batch, time, case_dim)
+        states = self.rnn(torch.cat(parts, dim=2), lengths)  # shape: (batch, time, 2 * hidden)
+        return self.project(states)  # shape: (batch, time, tags)
+
+
+class PaddedCNN(nn.Module):
+    """``CharCNN`` over the padded (forms, chars) tensor: a convolution, the padding masked to -inf, a max."""
+
+    def __init__(self, cnn: CharCNN):
+        super().__init__()
+        self.embed, self.conv = cnn.embed, cnn.conv
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        lengths = (chars != 0).sum(dim=1)  # shape: (forms,)
+        out = self.conv(self.embed(chars).transpose(1, 2))  # shape: (forms, filters, chars)
+        steps = torch.arange(chars.shape[1]).unsqueeze(0)  # shape: (1, chars)
+        padding = (steps >= lengths.unsqueeze(1)).unsqueeze(1)  # shape: (forms, 1, chars)
+        return out.masked_fill(padding, float("-inf")).max(dim=2).values  # shape: (forms, filters)
+
+
+class PaddedCharLSTM(nn.Module):
+    """``CharLSTM`` without packing: each direction's state at the form's last character, the backward
+    direction run forwards over each form reversed within its length (as ``BiRNN`` does)."""
+
+    def __init__(self, encoder: CharLSTM):
+        super().__init__()
+        self.embed = encoder.embed
+        lstm = encoder.lstm
+        self.fwd = nn.LSTM(lstm.input_size, lstm.hidden_size, batch_first=True)
+        self.bwd = nn.LSTM(lstm.input_size, lstm.hidden_size, batch_first=True)
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(self.fwd, f"{name}_l0").data = getattr(lstm, f"{name}_l0").detach().clone()
+            getattr(self.bwd, f"{name}_l0").data = getattr(lstm, f"{name}_l0_reverse").detach().clone()
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        forms, width = chars.shape
+        lengths = (chars != 0).sum(dim=1).clamp(min=1)  # shape: (forms,)
+        x = self.embed(chars)  # shape: (forms, chars, dim)
+        steps = torch.arange(width).unsqueeze(0).expand(forms, width)  # shape: (forms, chars)
+        ends = lengths.unsqueeze(1)  # shape: (forms, 1)
+        reverse = torch.where(steps < ends, ends - 1 - steps, steps)  # shape: (forms, chars)
+        ahead, _ = self.fwd(x)  # shape: (forms, chars, hidden)
+        behind, _ = self.bwd(x.gather(1, reverse.unsqueeze(2).expand(-1, -1, x.shape[2])))
+        last = (lengths - 1).view(-1, 1, 1).expand(-1, 1, ahead.shape[2])  # shape: (forms, 1, hidden)
+        return torch.cat([ahead.gather(1, last), behind.gather(1, last)], dim=2).squeeze(1)  # (forms, 2 * hidden)
+
+
+def _char_encoder(encoder: nn.Module | None) -> nn.Module | None:
+    if isinstance(encoder, CharCNN):
+        return PaddedCNN(encoder)
+    if isinstance(encoder, CharLSTM):
+        return PaddedCharLSTM(encoder)
+    return None
+
+
+def export_model(loaded: LoadedModel, path: str | Path, name: str = "<model>") -> Path:
+    """Write ``loaded`` (one model, no ensemble) as an ONNX file at ``path`` (atomically); ``name`` is the model
+    file's, for errors."""
+    import onnx
+
+    model = loaded.model
+    if not isinstance(model, BiLSTMCRF):
+        raise ModelFileError("export takes one model file, not an ensemble: export each member", name)
+    if model.config.context == "document":
+        raise ModelFileError("a model with document context cannot be exported to ONNX yet", name)
+    net = ExportNet(model.float() if model.project.weight.dtype != torch.float32 else model).eval()
+    graph = onnx.load_model_from_string(_traced(net))
+    for key, value in metadata(loaded).items():
+        graph.metadata_props.add(key=key, value=value)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(graph.SerializeToString())
+    tmp.replace(path)
+    return path
+
+
+def _traced(net: ExportNet) -> bytes:
+    """The ONNX bytes of ``net`` traced on a small batch, with every size dynamic."""
+    batch = (
+        torch.tensor([[2, 3, 4], [5, 6, 0]]),  # words
+        torch.tensor([[1, 1, 1], [1, 1, 0]]),  # cases
+        torch.tensor([[0, 1, 2], [3, 0, 0]]),  # forms
+        torch.tensor([[2, 3, 0], [4, 0, 0], [2, 2, 2], [3, 4, 0]]),  # chars
+        torch.tensor([3, 2]),  # lengths
+    )
+    tokens = {0: "batch", 1: "time"}
+    axes = {"words": tokens, "cases": tokens, "forms": tokens, "chars": {0: "forms", 1: "chars"}}
+    axes.update({"lengths": {0: "batch"}, "emissions": tokens})
+    out = io.BytesIO()
+    # The exporter warns that an LSTM traced on one batch size may fail on others: not with these graphs, whose
+    # initial states are zeros made at the batch's size (tests/nn/test_export.py runs other sizes).
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*batch_size other than 1.*")
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # the RNNs' size checks, constant for a model
+        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter, chosen: it needs only onnx
+        torch.onnx.export(
+            net, batch, out, input_names=list(INPUTS), output_names=["emissions"], dynamic_axes=axes,
+            opset_version=OPSET, dynamo=False,
+        )  # fmt: skip
+    return out.getvalue()
+
+
+def metadata(loaded: LoadedModel) -> dict[str, str]:
+    """The metadata the ONNX file carries, each value a string (JSON where not one already)."""
+    crf = loaded.model.crf
+    transitions = {
+        "start": crf.start_transitions.tolist(),
+        "pairs": crf.transitions.tolist(),
+        "end": crf.end_transitions.tolist(),
+    }
+    constraints = None
+    if crf.allowed is not None:
+        constraints = {
+            "pairs": crf.allowed.tolist(),
+            "start": crf.start_allowed.tolist(),
+            "end": crf.end_allowed.tolist(),
+        }
+    values = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "config": loaded.config.to_dict(),
+        "vocab": {**loaded.vocab.to_dict(), "word_counts": list(loaded.vocab.word_counts)},  # JSON has no bytes
+        "data_scheme": loaded.data_scheme,
+        "metadata": loaded.metadata,
+        "crf": transitions,
+        "constraints": constraints,
+    }
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}

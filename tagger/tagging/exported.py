@@ -1,0 +1,185 @@
+"""Tagging with an exported model (``tagger export``): onnxruntime for the network, numpy for the CRF, no torch.
+
+``OnnxPredictor`` offers what ``tag_stream``, the API and evaluation ask of ``predictor.Predictor`` (``window_maker``,
+``tensors``, ``label``, ``run``, ``run_scored``, ``predict``) and gives the same tags and scores (tests/runtime).
+``tag_exported`` is ``predictor.tag_in_process`` for an exported model. ``tagging.files`` and the API choose it
+by the model file's suffix (``runtime.model.is_onnx``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from tagger.data.arrays import WindowArrays, WindowMaker
+from tagger.data.inputs import read_windows
+from tagger.data.schemes import entity_types
+from tagger.data.types import TaggedSentence
+from tagger.runtime.crf import forward_backward, kbest_probabilities, viterbi
+from tagger.runtime.model import OnnxModel, load_onnx
+from tagger.runtime.scores import ChunkRules, decoded_scores
+from tagger.tagging.options import TagOptions
+from tagger.tagging.rewrite import output_rewrite
+from tagger.tagging.stream import open_input, reader_workers, tag_stream
+
+__all__ = ["OnnxPredictor", "session_threads", "tag_exported"]
+
+
+class OnnxPredictor:
+    """``predictor.Predictor`` for an exported model: the same arguments, the same results."""
+
+    device = "cpu"
+
+    def __init__(
+        self,
+        model: OnnxModel,
+        batch_size: int = 64,
+        scores: bool = False,
+        nbest: int = 0,
+        temperature: float | None = None,
+        min_score: float = 0.0,
+        shown: Collection[str] | None = None,
+    ):
+        if nbest < 0:
+            raise ValueError(f"nbest must be 0 (none) or more, got {nbest}")
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
+        if min_score > 0 and not scores:
+            raise ValueError("min_score needs scores=True (entities are dropped by their scores)")
+        config, vocab = model.config, model.vocab
+        self.model, self.vocab, self.out_scheme = model, vocab, model.data_scheme
+        self.rewrite = output_rewrite(vocab.tags, config["scheme"], config.get("constrained", True), self.out_scheme)
+        self.batch_size = batch_size
+        self.window_maker = WindowMaker(vocab, batch_size, chars=model.chars, context=False)
+        self.scores, self.nbest, self.min_score, self.shown = scores, nbest, min_score, shown
+        self.chunk_rules = ChunkRules(vocab.tags, config["scheme"]) if scores else None
+        self.temperature = config.get("temperature", 1.0) if temperature is None else temperature
+        self.decoding = model.scores()  # NEG on forbidden steps, as the torch model decodes
+        self.exact = model.scores(exact=True).scaled(self.temperature)  # -inf on forbidden steps, for probabilities
+
+    def prepare(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> WindowArrays:
+        return self.window_maker(sentences, docs)
+
+    def tensors(self, arrays: WindowArrays) -> WindowArrays:
+        """The arrays as they are: numpy reads them without a copy when a batch is run."""
+        return arrays
+
+    def _emissions(self, arrays: WindowArrays) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
+        """Each batch's sentence indices, emissions (batch, time, tags) and mask (batch, time)."""
+        table = _char_table(arrays) if self.model.chars else None
+        widths = (table != 0).sum(axis=1) if table is not None else None  # shape: (forms,) characters of each form
+        for b in arrays.batches:
+            lengths = np.frombuffer(b.lengths, dtype=np.int64)  # shape: (rows,)
+            feed = {name: _view(getattr(b, name), b.width) for name in ("words", "cases", "forms")}
+            feed["lengths"] = lengths
+            if table is not None:  # the characters of the forms this batch uses, renumbered
+                used, feed["forms"] = np.unique(feed["forms"], return_inverse=True)
+                feed["forms"] = feed["forms"].reshape(-1, b.width)
+                feed["chars"] = table[used, : max(int(widths[used].max()), 1)]  # no wider than its longest form
+            mask = np.arange(b.width)[None, :] < lengths[:, None]  # shape: (rows, width)
+            yield b.index, self.model.emissions(feed), mask
+
+    def run(self, arrays: WindowArrays) -> list[list[str]]:
+        """Tags per sentence."""
+        out: list[list[str]] = [[] for _ in range(arrays.sentences)]
+        for index, emissions, mask in self._emissions(arrays):
+            for i, ids in zip(index, viterbi(emissions, mask, self.decoding)):
+                out[i] = self.rewrite(ids)
+        return out
+
+    def run_scored(self, arrays: WindowArrays) -> list[dict]:
+        """``Predictor.run_scored``: per sentence the tags and the scores and n-best asked for."""
+        out = [self._empty() for _ in range(arrays.sentences)]
+        for index, emissions, mask in self._emissions(arrays):
+            ids = viterbi(emissions, mask, self.decoding)
+            for i, found in zip(index, self._extras(emissions, mask, ids)):
+                out[i] = found
+        return out
+
+    def _extras(self, emissions: np.ndarray, mask: np.ndarray, ids: list[list[int]]) -> list[dict]:
+        found: list[dict] = [{"tags": self.rewrite(row)} for row in ids]
+        emissions = emissions.astype(np.float64) / self.temperature  # shape: (batch, time, tags)
+        posterior = forward_backward(emissions, mask, self.exact)
+        if self.scores:
+            kept, scored = decoded_scores(emissions, mask, self.exact, ids, self.chunk_rules, self.min_score, posterior)
+            for entry, decoded, row, extra in zip(found, ids, kept, scored):
+                entry.update(extra)
+                if row != decoded:  # entities below min_score were dropped: their tokens are O now
+                    entry["tags"] = self.rewrite(row)
+        if self.nbest:
+            best = kbest_probabilities(emissions, mask, self.exact, self.nbest, posterior.log_z)
+            for entry, sequences in zip(found, best):
+                entry["nbest"] = [{"tags": self.rewrite(tags), "probability": p} for tags, p in sequences]
+        return found
+
+    def _empty(self) -> dict:
+        found: dict = {"tags": []}
+        if self.scores:
+            found.update({"token_scores": [], "entity_scores": [], "probability": 1.0})
+        if self.nbest:
+            found["nbest"] = [{"tags": [], "probability": 1.0}]
+        return found
+
+    def label(self, sentences: Sequence[TaggedSentence], arrays: WindowArrays) -> Sequence[TaggedSentence]:
+        """``Predictor.label``: set the tags of ``sentences`` and the score fields asked for."""
+        if not (self.scores or self.nbest):
+            for sentence, tags in zip(sentences, self.run(arrays)):
+                sentence.tags = tags
+            return sentences
+        for sentence, found in zip(sentences, self.run_scored(arrays)):
+            for key, value in found.items():
+                if key == "tags" or self.shown is None or key in self.shown:
+                    setattr(sentence, key, value)
+        return sentences
+
+    def predict(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[str]]:
+        return self.run(self.prepare(sentences, docs))
+
+
+def _view(values, width: int) -> np.ndarray:
+    return np.frombuffer(values, dtype=np.int64).reshape(-1, width)  # shape: (rows, width)
+
+
+def _char_table(arrays: WindowArrays) -> np.ndarray:
+    """The window's form table's characters, padded to its longest form. shape: (forms, chars)"""
+    width = max((b.width for b in arrays.buckets), default=1)
+    table = np.zeros((max(arrays.forms, 1), width), dtype=np.int64)
+    for bucket in arrays.buckets:
+        chars = _view(bucket.chars, bucket.width)
+        table[bucket.start : bucket.start + chars.shape[0], : bucket.width] = chars
+    return table
+
+
+def tag_exported(file: str | None, out: TextIO, model_path: Path, options: TagOptions) -> int:
+    """``predictor.tag_in_process`` with an exported model: tag a file (or stdin for None or '-') into ``out``."""
+    from tagger.tagging.writer import write
+
+    if options.device != "cpu":
+        raise ValueError(f"an exported model runs on the CPU; --device {options.device} needs the .pt model")
+    name, stream, close = open_input(file)
+    try:
+        model = load_onnx(model_path, threads=session_threads(options.threads))
+        predictor = OnnxPredictor(
+            model, options.batch_size, options.asks_scores, options.nbest, min_score=options.min_score,
+            shown=options.shown_fields,
+        )  # fmt: skip
+        maker, workers = predictor.window_maker, reader_workers(options)
+        windows = read_windows(stream, name, options.input_kind, maker, workers, encoding=options.encoding)
+        count = write(tag_stream(predictor, windows), out, options.output_format, types=entity_types(model.vocab.tags))
+    finally:
+        if close:
+            stream.close()
+    return count
+
+
+def session_threads(threads: int) -> int:
+    """The network's threads as ``nn.runtime.configure_torch`` chooses torch's: 0 is $TAGGER_THREADS, else 1."""
+    import os
+
+    if threads <= 0:
+        env = os.environ.get("TAGGER_THREADS", "")
+        threads = int(env) if env.isdigit() and int(env) > 0 else 1
+    return max(1, min(threads, os.cpu_count() or 1))

@@ -1,0 +1,35 @@
+"""tagger/cli/export.py: `tagger export MODEL -o FILE.onnx` writes a file that `tagger tag -m FILE.onnx` tags with as
+the model does; a wrong output name, a context model or a bad model file is one line."""
+
+from __future__ import annotations
+
+from tests.helpers import one_line_error, run_cli
+
+
+def test_export_then_tag_gives_the_models_tags(trained_model, tiny_dir, tmp_path, cli_env):
+    out = tmp_path / "model.onnx"
+    done = run_cli("export", trained_model, "-o", out)
+    assert done.exit_code == 0, done.stderr
+    assert done.stdout == "" and done.stderr.startswith(f"wrote {out}")
+    want = run_cli("tag", "-m", trained_model, "--input", "tokens", tiny_dir / "test.txt")
+    got = run_cli("tag", "-m", out, "--input", "tokens", tiny_dir / "test.txt")
+    assert got.exit_code == 0 and got.stdout == want.stdout
+
+
+def test_the_output_must_be_named_onnx(trained_model, tmp_path, cli_env):
+    one_line_error(run_cli("export", trained_model, "-o", tmp_path / "model.pt"), "must end in .onnx")
+    assert not (tmp_path / "model.pt").exists()
+
+
+def test_a_context_model_is_refused_in_one_line(context_model, tmp_path, cli_env):
+    one_line_error(run_cli("export", context_model, "-o", tmp_path / "m.onnx"), "document context", str(context_model))
+
+
+def test_a_file_that_is_not_a_model_is_one_line(tiny_dir, tmp_path, cli_env):
+    one_line_error(run_cli("export", tiny_dir / "train.txt", "-o", tmp_path / "m.onnx"), str(tiny_dir / "train.txt"))
+
+
+def test_an_exported_model_in_an_ensemble_is_one_line(trained_model, tmp_path, cli_env):
+    out = tmp_path / "model.onnx"
+    run_cli("export", trained_model, "-o", out)
+    one_line_error(run_cli("tag", "-m", out, "-m", trained_model, input="John lives here\n"), "not in an ensemble")

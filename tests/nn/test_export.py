@@ -1,0 +1,109 @@
+"""tagger/nn/export.py: the exported graph gives the torch network's emissions on padded batches of any size, for
+every encoder (LSTM and GRU, char CNN, char BiLSTM, none, pretrained extra rows), and carries what decoding needs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tagger.data.arrays import WindowMaker
+from tagger.errors import ModelFileError
+from tagger.nn.export import export_model
+from tagger.nn.model_file import LoadedModel
+from tagger.nn.tensors import window_tensors
+from tests.nn.helpers import SENTENCES, make_model
+
+ENCODERS = [("lstm", "cnn"), ("gru", "lstm"), ("lstm", "none"), ("gru", "cnn")]
+
+
+def exported(tmp_path, cell: str, char_encoder: str, **config):
+    """A random model, its LoadedModel and its exported onnxruntime session."""
+    import onnxruntime
+
+    model, vocab = make_model(cell=cell, char_encoder=char_encoder, **config)
+    model.eval()
+    loaded = LoadedModel(model, vocab, model.config, "iob2", {"note": "made in a test"})
+    path = export_model(loaded, tmp_path / "model.onnx")
+    return loaded, onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def feeds(loaded: LoadedModel, sentences, batch_size: int):
+    """Each batch of a window: its torch Batch and the graph's inputs (the window's whole char table)."""
+    arrays = WindowMaker(loaded.vocab, batch_size, chars=loaded.model.char_encoder is not None)(sentences)
+    buckets, batches = window_tensors(arrays)
+    width = max((b.chars.shape[1] for b in buckets), default=1)
+    chars = np.zeros((max(arrays.forms, 1), width), np.int64)
+    for b in buckets:
+        chars[b.start : b.start + b.chars.shape[0], : b.chars.shape[1]] = b.chars.numpy()
+    table = loaded.model.form_features(buckets, arrays.forms)
+    for _, batch in batches:
+        feed = {k: getattr(batch, k).numpy() for k in ("words", "cases", "forms", "lengths")}
+        yield batch, table, {**feed, "chars": chars}
+
+
+@pytest.mark.parametrize(("cell", "char_encoder"), ENCODERS)
+@pytest.mark.parametrize("batch_size", [1, 5])
+def test_exported_emissions_equal_torch_on_padded_batches(tmp_path, cell, char_encoder, batch_size):
+    loaded, session = exported(tmp_path, cell, char_encoder)
+    names = [i.name for i in session.get_inputs()]
+    for batch, table, feed in feeds(loaded, SENTENCES, batch_size):
+        with torch.inference_mode():
+            want = loaded.model.emissions(batch, table).numpy()  # shape: (batch, time, tags)
+        got = session.run(None, {n: feed[n] for n in names})[0]
+        assert got.shape == want.shape
+        mask = batch.mask.numpy()
+        np.testing.assert_allclose(got[mask], want[mask], atol=1e-5)
+
+
+def test_pretrained_extra_rows_are_looked_up(tmp_path):
+    loaded, session = exported(tmp_path, "lstm", "cnn")
+    model = loaded.model
+    model.config.num_extra_words = 3
+    model.extra_vectors = torch.randn(3, model.config.word_dim)
+    session = exported_again(tmp_path, loaded)
+    words = torch.tensor([[2, model.config.num_words + 1, model.config.num_words + 2]])
+    batch_words = words.numpy()
+    for batch, table, feed in feeds(loaded, [["a", "b", "c"]], 4):
+        batch.words = words
+        with torch.inference_mode():
+            want = model.emissions(batch, table).numpy()
+        feed["words"] = batch_words
+        got = session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})[0]
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def exported_again(tmp_path, loaded):
+    import onnxruntime
+
+    path = export_model(loaded, tmp_path / "again.onnx")
+    return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def test_metadata_holds_vocabulary_scheme_options_and_crf(tmp_path):
+    import onnx
+
+    loaded, _ = exported(tmp_path, "lstm", "cnn")
+    props = {p.key: p.value for p in onnx.load(str(tmp_path / "model.onnx")).metadata_props}
+    assert props["format"] == "tagger-onnx" and props["format_version"] == "1"
+    assert json.loads(props["vocab"])["tags"] == loaded.vocab.tags
+    assert json.loads(props["config"]) == loaded.config.to_dict()
+    assert props["data_scheme"] == "iob2" and json.loads(props["metadata"]) == {"note": "made in a test"}
+    crf = loaded.model.crf
+    np.testing.assert_array_equal(np.float32(json.loads(props["crf"])["pairs"]), crf.transitions.detach().numpy())
+    assert json.loads(props["constraints"])["pairs"] == crf.allowed.tolist()
+
+
+def test_document_context_and_ensembles_are_refused_in_one_line(tmp_path):
+    from tagger.nn.ensemble import Ensemble
+
+    model, vocab = make_model(context="document")
+    with pytest.raises(ModelFileError, match="document context cannot be exported"):
+        export_model(LoadedModel(model, vocab, model.config, "iob2", {}), tmp_path / "m.onnx", "ctx.pt")
+    plain, _ = make_model()
+    both = Ensemble([plain, make_model(seed=1)[0]])
+    with pytest.raises(ModelFileError, match="not an ensemble"):
+        export_model(LoadedModel(both, vocab, plain.config, "iob2", {}), tmp_path / "m.onnx", "a.pt")
+    assert not (tmp_path / "m.onnx").exists()
