@@ -528,6 +528,8 @@ def _joined(texts: list[str], apart: bool = False) -> tuple[bytes, list[int], li
             text += "\n"
         if apart:
             text += "\n"
+        if at == 0 and text.startswith("\ufeff"):  # the reader would drop it as the stream's mark: give it one
+            parts.append("\ufeff".encode())
         try:
             parts.append(text.encode("utf-8"))
         except UnicodeEncodeError as err:

@@ -122,6 +122,7 @@ texts = st.lists(
 @example(text="\ufeffMary lives in Paris .\nBob")
 @example(text="Bob\r\n\ufeffMary")
 @example(text="\ufeff. Mary")  # a space in the mark's place would make segtok split ". Mary" otherwise
+@example(text="\ufeff\ufeff")  # a second mark is a character of the text, as for the command line
 def test_any_text_gets_the_tags_entities_and_offsets_of_the_command_line(model, trained_model, text):
     """Offsets count from the text's start; a byte-order mark that starts it counts too (the command
     line drops one at the start of its input, so its offsets are one less)."""
