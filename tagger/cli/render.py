@@ -33,6 +33,8 @@ def warnings(result: dict) -> list[str]:
 
 
 def _scores(label: str, s: dict) -> str:
+    if "f1" not in s:  # a plain label set
+        return f"{label} accuracy {percent(s['accuracy'])}%"
     return f"{label} precision {percent(s['precision'])}%  recall {percent(s['recall'])}%  F1 {percent(s['f1'])}%"
 
 
@@ -48,7 +50,8 @@ def train_summary(result: dict, blocks: str = BLOCKS, with_warnings: bool = True
         lines.append(_scores("test:", result["test"]))
     lines.append(f"time: {result['seconds']:.1f} s")
     if result.get("history"):
-        lines.append(f"dev F1 per epoch: {sparkline(dev_f1(result['history']), blocks=blocks)}")
+        measure = "F1" if "f1" in result["history"][0]["dev"] else "accuracy"
+        lines.append(f"dev {measure} per epoch: {sparkline(dev_f1(result['history']), blocks=blocks)}")
     if with_warnings:
         lines.extend(warnings(result))
     return "\n".join(lines) + "\n"

@@ -7,12 +7,14 @@ from pathlib import Path
 
 from tagger.data.reader import STDIN, UTF8, Sentence, read_conll
 from tagger.data.schemes import (
+    DATA_SCHEMES,
+    PLAIN,
     PREFIXES,
-    SCHEMES,
     convert,
+    detect_kind,
     detect_scheme,
     invalid_positions,
-    split_tag,
+    labels,
     tag_problem,
 )
 from tagger.errors import DataError
@@ -108,8 +110,14 @@ class TaggedData:
     def tokens(self) -> int:
         return sum(len(s.tokens) for s in self.sentences)
 
+    @property
+    def plain(self) -> bool:
+        """A plain label set (part-of-speech tags): scored by token accuracy, no chunks."""
+        return self.scheme == PLAIN
+
     def types(self) -> set[str]:
-        return {split_tag(t)[1] for s in self.sentences for t in s.tags or () if t != "O"}
+        """The entity types of chunk data; the labels of a plain label set."""
+        return labels((t for s in self.sentences for t in s.tags or ()), self.scheme)
 
     def tags_in(self, scheme: str) -> list[list[str]]:
         """Every sentence's tags rewritten in ``scheme`` (repairing as conlleval reads them)."""
@@ -124,19 +132,21 @@ def load_tagged(
     skip_bad: bool = False,
 ) -> TaggedData:
     """Read a tagged CoNLL file (stdin for ``-``; in ``encoding``) and check its tags against its scheme
-    (detected unless given).
+    (detected unless given). A file whose tags are mostly not chunk-shaped (``schemes.detect_kind``), or
+    ``scheme="plain"``, is a plain label set: any tag is kept as it is.
 
     A tag that is not a tag (``0`` for ``O``, ``B_PER``) is an error naming its line; with ``skip_bad``
     its sentence is left out instead, and one warning says how many were and where the first one is."""
     name = STDIN if str(path) == "-" else str(path)
-    sentences = read_conll(path, tag_column=tag_column, with_tags=True, encoding=encoding, check_tags=not skip_bad)
+    sentences = read_conll(path, tag_column=tag_column, with_tags=True, encoding=encoding, check_tags=False)
+    if scheme is not None and scheme not in DATA_SCHEMES:
+        raise DataError(f"unknown tag scheme {scheme!r}; expected one of {', '.join(DATA_SCHEMES)}")
+    if scheme == PLAIN or (scheme is None and detect_kind(s.tags or () for s in sentences) == PLAIN):
+        return TaggedData(name, sentences, PLAIN)
     skipped: list[tuple[int, str]] = []  # (line, problem) of each sentence left out
-    if skip_bad:
-        sentences, skipped = _without_bad_tags(sentences, None, name)
+    sentences, skipped = _without_bad_tags(sentences, None, name, strict=not skip_bad)
     if scheme is None:
         scheme = detect_scheme(s.tags for s in sentences)
-    elif scheme not in SCHEMES:
-        raise DataError(f"unknown tag scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
     kept, wrong_scheme = _without_bad_tags(sentences, scheme, name, strict=not skip_bad)
     sentences, skipped = kept, sorted(skipped + wrong_scheme)
     broken = [s.line + bad[0] for s in sentences for bad in [invalid_positions(s.tags or [], scheme)] if bad]
