@@ -29,6 +29,7 @@ import torch
 from tagger.data.chunks import MAX_WAIT
 from tagger.data.inputs import read_windows
 from tagger.data.reader import PAUSE
+from tagger.data.schemes import PLAIN
 from tagger.data.types import Doc, TaggedSentence
 from tagger.data.windows import WINDOW, token_windows
 from tagger.nn import shipped
@@ -155,6 +156,11 @@ class Tagger:
     def device(self) -> torch.device:
         """The torch device the model runs on."""
         return self._predictor.device
+
+    @property
+    def plain(self) -> bool:
+        """The model tags a plain label set (part-of-speech tags): ``doc.tags``, no entities."""
+        return self._loaded.data_scheme == PLAIN
 
     @property
     def metadata(self) -> dict:

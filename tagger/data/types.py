@@ -59,7 +59,8 @@ class TaggedSentence:
     entity_scores: list[float] | None = None  # one per entity, in span order
     probability: float | None = None  # P(the Viterbi sequence | sentence)
     nbest: list[dict] | None = None  # [{"tags": [...], "probability": p}, ...]
-    plain: bool = False  # the tags are a plain label set (part-of-speech tags): one label per token, no entities
+    # the tags are a plain label set (part-of-speech tags): one label per token, no entities
+    plain: bool = field(default=False, repr=False)
 
     @property
     def offsets(self) -> list[tuple[int, int]] | None:
@@ -131,9 +132,9 @@ class Doc:
         return [entity for sentence in self.sentences for entity in sentence.entities]
 
     def to_dict(self) -> dict:
-        """Plain data: the text, one ``--format jsonl`` record per sentence, and all entities."""
-        return {
-            "text": self.text,
-            "sentences": [sentence.to_dict() for sentence in self.sentences],
-            "entities": [entity.to_dict() for entity in self.entities],
-        }
+        """Plain data: the text, one ``--format jsonl`` record per sentence, and all entities (none for a
+        plain label set)."""
+        record = {"text": self.text, "sentences": [sentence.to_dict() for sentence in self.sentences]}
+        if not any(sentence.plain for sentence in self.sentences):
+            record["entities"] = [entity.to_dict() for entity in self.entities]
+        return record
