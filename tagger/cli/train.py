@@ -85,8 +85,8 @@ DataScheme = Annotated[
     option(
         "--scheme",
         help="Tag scheme of the data [default: detected]. plain: any tags, one label per token (part-of-speech "
-        "tags), scored by token accuracy and decoded without chunk constraints; detected when most tags are not "
-        "O or B-/I-/E-/S-TYPE.",
+        "tags), scored by token accuracy and decoded without chunk constraints; detected when at most 1% of the "
+        "tags are O or B-/I-/E-/S-TYPE.",
         choices=schemes.DATA_SCHEMES,
     ),
 ]

@@ -20,6 +20,7 @@ BIOES = "bioes"
 PLAIN = "plain"
 SCHEMES = (IOB1, IOB2, BIOES)  # the chunk schemes
 DATA_SCHEMES = SCHEMES + (PLAIN,)  # what --scheme takes: a chunk scheme, or plain labels
+PLAIN_AT_MOST = 0.01  # the share of chunk-shaped tag occurrences up to which a tag set is detected as plain
 
 PREFIXES = {IOB1: "BI", IOB2: "BI", BIOES: "BIES"}
 
@@ -55,10 +56,11 @@ def is_chunk_tag(tag: str) -> bool:
 
 
 def detect_kind(sequences: Iterable[Sequence[str]]) -> str:
-    """``PLAIN`` when most tag occurrences are not chunk-shaped (``O``, ``B-X``, ...), else ``"chunks"``.
+    """``PLAIN`` when at most 1% of the tag occurrences are chunk-shaped (``O``, ``B-X``), else ``"chunks"``.
 
-    Part-of-speech data has no chunk-shaped tags at all; chunk data with a few stray tags (``0`` for ``O``,
-    ``B_PER``) stays chunk data, so its stray tags are errors naming their lines."""
+    Part-of-speech data has no chunk-shaped tags at all (CoNLL-2003's and Universal Dependencies' tags), or a
+    stray one; chunk data with stray tags (``0`` for ``O``, ``B_PER``), even many, stays chunk data, so its
+    stray tags are errors naming their lines. ``--scheme plain`` reads anything else as plain labels."""
     chunk_shaped = other = 0
     for tags in sequences:
         for tag in tags:
@@ -66,7 +68,7 @@ def detect_kind(sequences: Iterable[Sequence[str]]) -> str:
                 chunk_shaped += 1
             else:
                 other += 1
-    return PLAIN if other > chunk_shaped else "chunks"
+    return PLAIN if other and chunk_shaped <= PLAIN_AT_MOST * (chunk_shaped + other) else "chunks"
 
 
 def detect_scheme(sequences: Iterable[Sequence[str]]) -> str:
