@@ -108,3 +108,23 @@ def test_evaluate_predictions_are_conllevals_columns_and_score_as_the_report(tra
     assert f1 == pytest.approx(report["f1"]) and 0.5 < f1 < 1
     refused = run_cli("evaluate", "-m", trained_model, gold, "--predictions", gold)
     one_line_error(refused, "--predictions names an input")
+
+
+def test_evaluate_a_plain_label_set_by_token_accuracy(pos_model):
+    from tests.helpers import POS_DIR
+
+    result = run(["evaluate", POS_DIR / "test.txt", "--tag-column", "1", "-m", pos_model, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert scores["accuracy"] > 0.9 and "f1" not in scores and "per_type" not in scores
+    assert {"NNP", "$", ",", "(", "."} <= set(scores["per_tag"])
+    assert scores["per_tag"]["."]["support"] == 20  # one per sentence
+    table = run(["evaluate", POS_DIR / "test.txt", "--tag-column", "1", "-m", pos_model]).stdout
+    assert "accuracy" in table and "NNP" in table and "precision" in table
+
+
+def test_evaluate_json_of_chunks_has_accuracy_too(trained_model, tiny_dir):
+    result = run(["evaluate", tiny_dir / "test.txt", "-m", trained_model, "--format", "json"])
+    scores = json.loads(result.stdout)
+    assert {"accuracy", "f1", "precision", "recall", "per_type"} <= set(scores) and scores["accuracy"] > 0.9
+    assert "token accuracy" in run(["evaluate", tiny_dir / "test.txt", "-m", trained_model]).stdout

@@ -407,3 +407,39 @@ def test_train_reads_its_training_file_from_stdin_in_another_encoding(tiny_dir, 
     assert json.loads(result.stdout)["files"]["train"] == "-" and model.exists()
     line = run_cli(*args, input=data).stderr.splitlines()[-1]
     assert line.startswith("tagger: error: <stdin>:") and "bytes that are not UTF-8 (byte 0xe2" in line
+
+
+# Plain label sets: CoNLL-2003's part-of-speech and chunk columns train with no flag but the column
+
+
+@pytest.mark.slow
+def test_train_evaluate_and_tag_the_part_of_speech_column(tmp_path):
+    from tests.helpers import POS_DIR, TINY_NET
+
+    model = tmp_path / "pos.pt"
+    args = ["train", POS_DIR, "--tag-column", "1", "-m", model, "--epochs", "6", "--lr", "0.05", "--batch-size", "8"]
+    result = run_cli(*args, *TINY_NET)
+    assert result.exit_code == 0, result.output
+    assert "a plain label set (not chunks: scored by token accuracy" in result.stderr
+    assert "dev acc%" in result.stderr and "dev P%" not in result.stderr
+    assert "dev:  accuracy" in result.stdout and "dev accuracy per epoch" in result.stdout
+    scored = json.loads(
+        run_cli("evaluate", POS_DIR / "dev.txt", "--tag-column", "1", "-m", model, "--format", "json").stdout
+    )
+    assert scored["accuracy"] > 0.9
+    tagged = run_cli("tag", "-m", model, "--format", "inline", "-", input="Smith bought the dog .\n")
+    assert tagged.exit_code == 0 and tagged.stdout.startswith("Smith/NNP bought/VBD"), tagged.output
+
+
+@pytest.mark.slow
+def test_the_chunk_column_trains_as_chunks_unless_scheme_plain_says_otherwise(tmp_path):
+    from tests.helpers import POS_DIR, TINY_NET
+
+    common = ["train", POS_DIR, "--tag-column", "2", "--epochs", "2", "--format", "json", *TINY_NET]
+    chunks = run_cli(*common, "-m", tmp_path / "chunks.pt")
+    assert chunks.exit_code == 0, chunks.output
+    assert "IOB2 read, BIOES trained" in chunks.stderr
+    assert {"f1", "accuracy"} <= set(json.loads(chunks.stdout)["test"])
+    plain = run_cli(*common, "--scheme", "plain", "-m", tmp_path / "plain.pt")
+    assert plain.exit_code == 0, plain.output
+    assert "a plain label set" in plain.stderr and "f1" not in json.loads(plain.stdout)["test"]
