@@ -258,7 +258,8 @@ class Tagger:
         predictions: str | os.PathLike | None = None,
     ) -> dict:
         """Tag a gold CoNLL file (``-``: stdin; in ``encoding``) and score the tags against it (as ``tagger
-        evaluate`` does): precision, recall and F1, overall and per entity type, as plain data. ``predictions``:
+        evaluate`` does): precision, recall and F1, overall and per entity type, and token accuracy (a plain
+        label set: accuracy, and per tag), as plain data. ``predictions``:
         a file to write each token with its gold and predicted tag to (``evaluate --predictions``)."""
         from tagger.training.evaluation import evaluate_predictor
 

@@ -78,7 +78,11 @@ Context = Annotated[
     ),
 ]
 Patience = Annotated[
-    int, option(help="Stop after this many epochs without dev F1 gain (0: never).", rules=[at_least(0)])
+    int,
+    option(
+        help="Stop after this many epochs without dev F1 gain (dev accuracy for a plain label set; 0: never).",
+        rules=[at_least(0)],
+    ),
 ]
 DataScheme = Annotated[
     str | None,

@@ -179,16 +179,8 @@ def transition_rules(scheme: str):
         return p_prefix != "O" and p_kind == split_tag(tag)[1]
 
     if scheme == PLAIN:
-
-        def allowed(prev: str, tag: str) -> bool:
-            return True
-
-        def may_start(tag: str) -> bool:
-            return True
-
-        may_end = may_start
-
-    elif scheme == BIOES:
+        return _any_order()
+    if scheme == BIOES:
 
         def allowed(prev: str, tag: str) -> bool:
             p_prefix, t_prefix = split_tag(prev)[0], split_tag(tag)[0]
@@ -227,6 +219,18 @@ def transition_rules(scheme: str):
     else:
         raise ValueError(f"unknown tag scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
     return allowed, may_start, may_end
+
+
+def _any_order():
+    """The rules of a plain label set: any tag may start, follow any other, and end."""
+
+    def allowed(prev: str, tag: str) -> bool:
+        return True
+
+    def may_start(tag: str) -> bool:
+        return True
+
+    return allowed, may_start, may_start
 
 
 def tag_set(types: Iterable[str], scheme: str) -> list[str]:

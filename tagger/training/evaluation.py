@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from tagger.data.schemes import PLAIN, labels
+from tagger.errors import DataError
 from tagger.nn.config import DEFAULTS
 from tagger.tagging.options import TagOptions
 
@@ -144,6 +145,12 @@ def evaluate_predictor(
     with output_file(predictions, [data_path], "--predictions") if predictions else nullcontext() as out:
         plain = predictor.out_scheme == PLAIN  # a plain model's gold file is read as plain labels
         data = load_tagged(data_path, tag_column=tag_column, encoding=encoding, scheme=PLAIN if plain else None)
+        if data.plain and not plain:
+            raise DataError(
+                f"the tags (column {tag_column}) are a plain label set such as part-of-speech tags, and the model "
+                f"tags entities or chunks; is this the model for this data, or the column?",
+                data.path,
+            )
         # The file's documents (-DOCSTART-), which a model with document context reads
         predicted = predictor.predict([s.tokens for s in data.sentences], [s.doc for s in data.sentences])
         # Score both sides in the gold file's scheme, so it matches conlleval on the file.

@@ -128,3 +128,10 @@ def test_evaluate_json_of_chunks_has_accuracy_too(trained_model, tiny_dir):
     scores = json.loads(result.stdout)
     assert {"accuracy", "f1", "precision", "recall", "per_type"} <= set(scores) and scores["accuracy"] > 0.9
     assert "token accuracy" in run(["evaluate", tiny_dir / "test.txt", "-m", trained_model]).stdout
+
+
+def test_a_chunk_model_on_a_part_of_speech_column_is_a_clear_error(trained_model):
+    from tests.helpers import POS_DIR
+
+    result = run(["evaluate", POS_DIR / "dev.txt", "--tag-column", "1", "-m", trained_model])
+    assert "are a plain label set such as part-of-speech tags, and the model tags entities" in one_line_error(result)
