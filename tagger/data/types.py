@@ -73,7 +73,7 @@ class TaggedSentence:
     @property
     def entities(self) -> list[Entity]:
         """The entities the tags mark, in order; with character offsets and the input's own text
-        for raw text, and scores when ``entity_scores`` is set. None for a plain label set."""
+        for raw text, and scores when ``entity_scores`` is set. None for a plain label set (an empty list)."""
         if self.plain:
             return []
         spans = to_spans(self.tags)
