@@ -80,7 +80,8 @@ def evaluation_table(result: dict, out: TextIO) -> None:
         str(result["support"]),
     )
     Console(file=out).print(table)
-    out.write(f"token accuracy: {percent(result['accuracy'])}%\n")
+    if "accuracy" in result:
+        out.write(f"token accuracy: {percent(result['accuracy'])}%\n")
 
 
 def _tag_table(table, result: dict):
