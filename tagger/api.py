@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from tagger.data.chunks import MAX_WAIT
 from tagger.data.inputs import read_windows
 from tagger.data.reader import PAUSE
+from tagger.data.schemes import PLAIN
 from tagger.data.types import Doc, TaggedSentence
 from tagger.data.windows import WINDOW, token_windows
 from tagger.nn import shipped
@@ -170,6 +171,11 @@ class Tagger:
         return self._predictor.device
 
     @property
+    def plain(self) -> bool:
+        """The model tags a plain label set (part-of-speech tags): ``doc.tags``, no entities."""
+        return self._loaded.data_scheme == PLAIN
+
+    @property
     def metadata(self) -> dict:
         """What the model file says about its training (data, scores, settings)."""
         return self._loaded.metadata
@@ -267,10 +273,10 @@ class Tagger:
         conllu_field: str = "upos",
     ) -> dict:
         """Tag a gold CoNLL file (``-``: stdin; in ``encoding``) and score the tags against it (as ``tagger
-        evaluate`` does): precision, recall and F1, overall and per entity type, as plain data. ``predictions``:
-        a file to write each token with its gold and predicted tag to (``evaluate --predictions``); ``data_format``
-        (conll, conllu, json; auto: by extension) and ``conllu_field`` (upos, xpos, deprel) as ``tagger evaluate``
-        takes them."""
+        evaluate`` does): precision, recall and F1, overall and per entity type, and token accuracy (a plain
+        label set: accuracy, and per tag), as plain data. ``predictions``: a file to write each token with its gold
+        and predicted tag to (``evaluate --predictions``); ``data_format`` (conll, conllu, json; auto: by extension)
+        and ``conllu_field`` (upos, xpos, deprel) as ``tagger evaluate`` takes them."""
         from tagger.training.evaluation import evaluate_predictor
 
         if not isinstance(data_path, (str, os.PathLike)):

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import settings
 
 from tests.corpora import make_sentences, write_conll, write_documents
-from tests.helpers import TRAINED_EPOCHS, train_tiny_model
+from tests.helpers import TRAINED_EPOCHS, train_pos_model, train_tiny_model
 
 # Hypothesis example counts: property tests write theirs for the default profile (hypothesis's 100 examples), the
 # whole suite's (the README's command, CI). `-m "not slow"`, the quick loop while editing, loads the "quick" profile,
@@ -68,6 +68,12 @@ def context_model(context_dir, tmp_path_factory) -> Path:
 def trained_model(tiny_dir, tmp_path_factory) -> Path:
     """A small model trained on tiny_dir (about a second); read-only for tests."""
     return train_tiny_model(tiny_dir, tmp_path_factory.mktemp("model") / "model.pt", seed=1)
+
+
+@pytest.fixture(scope="session")
+def pos_model(tmp_path_factory) -> Path:
+    """A small part-of-speech tagger (a plain label set) trained on tests/data/pos (seconds); read-only for tests."""
+    return train_pos_model(tmp_path_factory.mktemp("pos") / "pos.pt")
 
 
 @pytest.fixture

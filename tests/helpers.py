@@ -39,6 +39,26 @@ def raw_checkpoint(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+POS_DIR = ROOT / "tests" / "data" / "pos"  # token, part-of-speech tag, chunk tag: CoNLL-2003's columns
+
+
+def train_pos_model(path: Path, tag_column: int = 1) -> Path:
+    """A small part-of-speech tagger (a plain label set) trained on POS_DIR's column ``tag_column`` (seconds)."""
+    from tagger.nn.model import ModelConfig
+    from tagger.training.loop import TrainConfig, train
+
+    train(
+        POS_DIR / "train.txt",
+        path,
+        dev_file=POS_DIR / "dev.txt",
+        test_file=POS_DIR / "test.txt",
+        tag_column=tag_column,
+        model_config=ModelConfig(word_dim=10, hidden_size=8, char_encoder="none"),
+        config=TrainConfig(epochs=TRAINED_EPOCHS, batch_size=8, lr=0.05, patience=0, seed=1),
+    )
+    return path
+
+
 def run_cli(*args, input: str | bytes | None = None):
     """``tagger ARGS`` in this process (Typer's CliRunner); the result has exit_code, stdout and stderr."""
     from typer.testing import CliRunner

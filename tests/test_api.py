@@ -568,3 +568,17 @@ def test_to_dict_has_the_keys_of_a_jsonl_record_for_text_and_tokens(trained_mode
         assert [set(r) for r in got] == [set(r) for r in lines], kind
         assert [[sorted(e) for e in r["entities"]] for r in got] == [[sorted(e) for e in r["entities"]] for r in lines]
         assert [(r["tokens"], r["tags"]) for r in got] == [(r["tokens"], r["tags"]) for r in lines]
+
+
+def test_a_plain_label_set_through_the_api(pos_model):
+    tagger = Tagger.load(pos_model)
+    assert tagger.plain
+    (sentence,) = tagger.tag_tokens([["Smith", "bought", "the", "dog", "."]])
+    assert sentence.tags == ["NNP", "VBD", "DT", "NN", "."] and sentence.entities == []
+    doc = tagger("The plan cost $ 5, Ana said.")
+    assert doc.tags[:3] == ["DT", "NN", "VBD"] and len(doc.tags) == len(doc.tokens) and doc.entities == []
+    assert "entities" not in doc.to_dict()
+
+
+def test_a_chunk_model_is_not_plain(trained_model):
+    assert not Tagger.load(trained_model).plain

@@ -1,4 +1,5 @@
-"""``tagger evaluate``: score a model on a gold CoNLL file (entity-level precision, recall and F1).
+"""``tagger evaluate``: score a model on a gold CoNLL file (entity-level precision, recall and F1, token accuracy;
+a plain label set's token accuracy and per-tag scores).
 
 The tagging options' defaults are ``TagOptions``'; torch loads only when the command runs.
 """
@@ -50,7 +51,8 @@ def evaluate(
     encoding: Encoding = TagOptions.encoding,
     predictions: Predictions = None,
 ) -> None:
-    """Score a model on a gold CoNLL file: entity-level precision, recall and F1 (seqeval, conlleval-compatible).
+    """Score a model on a gold CoNLL file: entity-level precision, recall and F1 (seqeval, conlleval-compatible)
+    and token accuracy; for a plain label set (part-of-speech tags), token accuracy and each tag's scores.
 
     Scores are percentages in the table, fractions 0-1 in --format json.
     """

@@ -24,7 +24,7 @@ from tagger.cli.plot import FORMATS as PLOT_FORMATS
 from tagger.cli.plot import dev_f1, sparkline
 from tagger.cli.render import percent
 from tagger.data.output import CheckedOutput
-from tagger.data.schemes import entity_types
+from tagger.data.schemes import PLAIN, entity_types
 
 # Index 0 and 1 of the word and character tables are padding and the unknown entry.
 SPECIALS = 2
@@ -71,7 +71,9 @@ def model_info(path: str | Path) -> dict:
         "tagger_version": meta.get("tagger_version"),
         "created": meta.get("created"),
         "tags": tags,
-        "types": entity_types(tags),
+        # plain: a plain label set (part-of-speech tags), scored by token accuracy; chunks: entities or chunks
+        "kind": "plain" if checkpoint["data_scheme"] == PLAIN else "chunks",
+        "types": [] if checkpoint["data_scheme"] == PLAIN else entity_types(tags),
         "scheme": config.get("scheme"),  # the scheme the network tags in
         "data_scheme": checkpoint["data_scheme"],  # the scheme tags are written back in
         "vocabulary": {
@@ -108,8 +110,7 @@ def _about_rows(info: dict) -> list[tuple[str, str]]:
         ("model", f"{info['path']} ({info['size_bytes'] / 1e6:.1f} MB)"),
         ("written by", f"tagger {info['tagger_version'] or '?'}, model format {info['format_version']}"),
         ("created", info["created"] or "-"),
-        ("entity types", ", ".join(info["types"])),
-        ("tags", f"{len(info['tags'])} in {str(info['scheme']).upper()} (data: {info['data_scheme'].upper()})"),
+        *_tag_rows(info),
         (
             "vocabulary",
             f"{vocab['words']:,} words ({vocab['training_words']:,} from training, "
@@ -134,6 +135,17 @@ def _about_rows(info: dict) -> list[tuple[str, str]]:
     return rows
 
 
+def _tag_rows(info: dict) -> list[tuple[str, str]]:
+    """What the model tags: entity types and the schemes, or a plain label set's labels."""
+    if info["kind"] == "plain":
+        kind = "a plain label set, not chunks: scored by token accuracy"
+        return [("labels", " ".join(info["tags"])), ("tags", f"{len(info['tags'])}, {kind}")]
+    return [
+        ("entity types", ", ".join(info["types"])),
+        ("tags", f"{len(info['tags'])} in {str(info['scheme']).upper()} (data: {info['data_scheme'].upper()})"),
+    ]
+
+
 def _about_table(info: dict) -> Table:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
@@ -147,6 +159,13 @@ def _scores_table(info: dict) -> Table | None:
     splits = [(name, info[name]) for name in ("dev", "test") if info[name]]
     if not splits:
         return None
+    if info["kind"] == "plain":
+        table = Table(title="Scores (%)", title_justify="left")
+        table.add_column("tags")
+        for name, _ in splits:
+            table.add_column(f"{name} accuracy", justify="right")
+        table.add_row("all", *(_pct(scores.get("accuracy")) for _, scores in splits), style="bold")
+        return table
     table = Table(title="Scores (%)", title_justify="left")
     table.add_column("type")
     for name, _ in splits:
@@ -163,18 +182,18 @@ def _scores_table(info: dict) -> Table | None:
     return table
 
 
-def _history_table(history: list[dict]) -> Table:
+def _history_table(history: list[dict], plain: bool = False) -> Table:
+    """Each epoch's loss and dev scores: precision, recall and F1, or a ``plain`` label set's accuracy."""
     table = Table(title="Training history (dev, %)", title_justify="left")
-    for name in ("epoch", "loss", "precision", "recall", "F1", "seconds", ""):
+    measures = ("accuracy",) if plain else ("precision", "recall", "f1")
+    for name in ("epoch", "loss", *(m if m != "f1" else "F1" for m in measures), "seconds", ""):
         table.add_column(name, justify="right")
     for row in history:
         dev = row.get("dev", {})
         table.add_row(
             str(row.get("epoch")),
             f"{row.get('loss', float('nan')):.3f}",
-            _pct(dev.get("precision")),
-            _pct(dev.get("recall")),
-            _pct(dev.get("f1")),
+            *(_pct(dev.get(m)) for m in measures),
             f"{row.get('seconds', 0):.0f}",
             "*" if row.get("best") else "",
         )
@@ -204,8 +223,10 @@ def render_info(info: dict) -> Group:
     if scores is not None:
         parts.append(scores)
     if info["history"]:
-        parts.append(_history_table(info["history"]))
-        parts.append(Text(f"dev F1 per epoch  {sparkline(dev_f1(info['history']))}"))
+        plain = info["kind"] == "plain"
+        parts.append(_history_table(info["history"], plain))
+        measure = "accuracy" if plain else "F1"
+        parts.append(Text(f"dev {measure} per epoch  {sparkline(dev_f1(info['history']))}"))
     else:
         parts.append("[dim]no training history in this model file[/dim]")
     return Group(*parts)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tagger.errors import TaggerError
+from tagger.training.evaluation import headline, headline_name
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 ASCII_BLOCKS = "_.-~=+*#"  # for a terminal whose encoding has no block characters
@@ -44,8 +45,9 @@ def blocks_for(stream) -> str:
 
 
 def dev_f1(history: Sequence[dict]) -> list[float]:
-    """Dev F1 per epoch of a training history (the rows ``train`` returns and keeps in the model file)."""
-    return [row["dev"]["f1"] for row in history]
+    """Dev F1 per epoch of a training history (the rows ``train`` returns and keeps in the model file); dev
+    accuracy for a plain label set."""
+    return [headline(row["dev"]) for row in history]
 
 
 def _pyplot():
@@ -95,18 +97,20 @@ def _draw(scores, history: Sequence[dict]) -> None:
     from matplotlib.ticker import MaxNLocator
 
     epochs = [row["epoch"] for row in history]
-    best = max(history, key=lambda row: row["dev"]["f1"])
+    best = max(history, key=lambda row: headline(row["dev"]))
+    key = "f1" if "f1" in best["dev"] else "accuracy"  # a plain label set's rows have accuracy alone
     labels = {
         "precision": "dev precision",
         "recall": "dev recall",
-        "f1": f"dev F1 (best {100 * best['dev']['f1']:.2f}, epoch {best['epoch']})",
+        key: f"dev {headline_name(best['dev'])} (best {100 * headline(best['dev']):.2f}, epoch {best['epoch']})",
     }
-    styles = {"precision": ("#4C72B0", "--", 1.4), "recall": ("#55A868", "--", 1.4), "f1": ("#C44E52", "-", 2.4)}
+    styles = {"precision": ("#4C72B0", "--", 1.4), "recall": ("#55A868", "--", 1.4), key: ("#C44E52", "-", 2.4)}
+    styles = {k: v for k, v in styles.items() if k in best["dev"]}
     for key, (colour, line, width) in styles.items():
         values = [100 * row["dev"][key] for row in history]
         marker = "." if len(epochs) < 40 else ""
         scores.plot(epochs, values, line, color=colour, label=labels[key], lw=width, marker=marker)
-    scores.scatter(best["epoch"], 100 * best["dev"]["f1"], s=90, facecolors="none", edgecolors="#C44E52", zorder=5)
+    scores.scatter(best["epoch"], 100 * headline(best["dev"]), s=90, facecolors="none", edgecolors="#C44E52", zorder=5)
     scores.set_xlabel("epoch")
     scores.set_ylabel("dev score (%)")
     scores.xaxis.set_major_locator(MaxNLocator(integer=True))

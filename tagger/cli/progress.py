@@ -65,14 +65,16 @@ class EpochReporter:
             self.bar.remove_task(self.task)
             self.task = None
         self.epoch_number = row["epoch"]
-        if not self.header_done:
-            self.log(
-                f"{'epoch':>5} {'loss':>9} {'dev P%':>7} {'dev R%':>7} {'dev F1%':>8} {'sent/s':>7} {'seconds':>8}"
-            )
-            self.header_done = True
         dev = row["dev"]
+        plain = "f1" not in dev  # a plain label set's rows have dev accuracy alone
+        if not self.header_done:
+            measures = f"{'dev acc%':>9}" if plain else f"{'dev P%':>7} {'dev R%':>7} {'dev F1%':>8}"
+            self.log(f"{'epoch':>5} {'loss':>9} {measures} {'sent/s':>7} {'seconds':>8}")
+            self.header_done = True
         mark = " *" if row.get("best") else ""
-        self.log(
-            f"{row['epoch']:>5} {row['loss']:>9.3f} {100 * dev['precision']:>7.2f} {100 * dev['recall']:>7.2f} "
-            f"{100 * dev['f1']:>8.2f} {row['sentences_per_second']:>7.0f} {row['seconds']:>8.1f}{mark}"
-        )
+        if plain:
+            scores = f"{100 * dev['accuracy']:>9.2f}"
+        else:
+            scores = f"{100 * dev['precision']:>7.2f} {100 * dev['recall']:>7.2f} {100 * dev['f1']:>8.2f}"
+        speed = f"{row['sentences_per_second']:>7.0f} {row['seconds']:>8.1f}"
+        self.log(f"{row['epoch']:>5} {row['loss']:>9.3f} {scores} {speed}{mark}")

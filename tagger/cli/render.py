@@ -33,6 +33,8 @@ def warnings(result: dict) -> list[str]:
 
 
 def _scores(label: str, s: dict) -> str:
+    if "f1" not in s:  # a plain label set
+        return f"{label} accuracy {percent(s['accuracy'])}%"
     return f"{label} precision {percent(s['precision'])}%  recall {percent(s['recall'])}%  F1 {percent(s['f1'])}%"
 
 
@@ -48,18 +50,23 @@ def train_summary(result: dict, blocks: str = BLOCKS, with_warnings: bool = True
         lines.append(_scores("test:", result["test"]))
     lines.append(f"time: {result['seconds']:.1f} s")
     if result.get("history"):
-        lines.append(f"dev F1 per epoch: {sparkline(dev_f1(result['history']), blocks=blocks)}")
+        measure = "F1" if "f1" in result["history"][0]["dev"] else "accuracy"
+        lines.append(f"dev {measure} per epoch: {sparkline(dev_f1(result['history']), blocks=blocks)}")
     if with_warnings:
         lines.extend(warnings(result))
     return "\n".join(lines) + "\n"
 
 
 def evaluation_table(result: dict, out: TextIO) -> None:
-    """Per-type and micro-averaged precision, recall and F1 in percent, with each type's support."""
+    """Per-type and micro-averaged precision, recall and F1 in percent, with each type's support, and the
+    token accuracy; for a plain label set, each tag's and the token accuracy."""
     from rich.console import Console  # here, not above: `tagger --help` needs no rich
     from rich.table import Table
 
     table = Table(title=f"{result['file']}: {result['sentences']} sentences, {result['tokens']} tokens")
+    if "per_tag" in result:
+        Console(file=out).print(_tag_table(table, result))
+        return
     for column in ("type", "precision %", "recall %", "F1 %", "support"):
         table.add_column(column, justify="left" if column == "type" else "right")
     for kind, s in result["per_type"].items():
@@ -73,6 +80,20 @@ def evaluation_table(result: dict, out: TextIO) -> None:
         str(result["support"]),
     )
     Console(file=out).print(table)
+    if "accuracy" in result:
+        out.write(f"token accuracy: {percent(result['accuracy'])}%\n")
+
+
+def _tag_table(table, result: dict):
+    """``table`` filled with a plain label set's scores: each tag's precision, recall (the share of its tokens
+    tagged right) and F1, and the token accuracy of all tags."""
+    for column in ("tag", "precision %", "recall %", "F1 %", "support"):
+        table.add_column(column, justify="left" if column == "tag" else "right")
+    for tag, s in result["per_tag"].items():
+        table.add_row(tag, percent(s["precision"]), percent(s["recall"]), percent(s["f1"]), str(s["support"]))
+    table.add_section()
+    table.add_row("accuracy", "", "", percent(result["accuracy"]), str(result["support"]))
+    return table
 
 
 def tagged_count(count: int, name: str, files: int = 1) -> str:

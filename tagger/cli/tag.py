@@ -51,12 +51,21 @@ InputKind = Annotated[
         choices=inputs.INPUTS,
     ),
 ]
-OutputFormat = Annotated[str, option("--format", help="Output format (html: one page).", choices=writer.FORMATS)]
+OutputFormat = Annotated[
+    str,
+    option(
+        "--format",
+        help="Output format (html: one page). A plain label set (part-of-speech tags) is written word/TAG inline, "
+        "without entities in jsonl, uncoloured in html.",
+        choices=writer.FORMATS,
+    ),
+]
 Scores = Annotated[
     str | None,
     option(
         help="Add the CRF's probabilities: entities, a score per entity (jsonl, inline, html) and the "
-        "sentence's probability (jsonl); tokens, also each token's (jsonl).",
+        "sentence's probability (jsonl); tokens, also each token's (jsonl). A plain label set has no entities: "
+        "the sentence's and tokens' probabilities only.",
         choices=SCORES,
     ),
 ]
@@ -64,7 +73,12 @@ NBest = Annotated[
     int, option(help="Add the K most probable tag sequences and their probabilities (jsonl).", rules=[at_least(0)])
 ]
 MinScore = Annotated[
-    float, option(help="Drop entities scoring below this (0-1); their tokens are tagged O.", rules=[unit_interval])
+    float,
+    option(
+        help="Drop entities scoring below this (0-1); their tokens are tagged O. Not for a plain label set (no "
+        "entities).",
+        rules=[unit_interval],
+    ),
 ]
 Workers = Annotated[
     int,

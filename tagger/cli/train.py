@@ -83,10 +83,21 @@ Context = Annotated[
     ),
 ]
 Patience = Annotated[
-    int, option(help="Stop after this many epochs without dev F1 gain (0: never).", rules=[at_least(0)])
+    int,
+    option(
+        help="Stop after this many epochs without dev F1 gain (dev accuracy for a plain label set; 0: never).",
+        rules=[at_least(0)],
+    ),
 ]
 DataScheme = Annotated[
-    str | None, option("--scheme", help="Tag scheme of the data [default: detected].", choices=schemes.SCHEMES)
+    str | None,
+    option(
+        "--scheme",
+        help="Tag scheme of the data [default: detected]. plain: any tags, one label per token (part-of-speech "
+        "tags), scored by token accuracy and decoded without chunk constraints; detected when at most 1% of the "
+        "tags are O or B-/I-/E-/S-TYPE.",
+        choices=schemes.DATA_SCHEMES,
+    ),
 ]
 TrainScheme = Annotated[str, option("--train-scheme", help="Tag scheme the model trains in.", choices=schemes.SCHEMES)]
 Constrained = Annotated[bool, option(help="Decode only tag sequences valid in the scheme.")]

@@ -8,12 +8,14 @@ from pathlib import Path
 from tagger.data.formats import read_tagged
 from tagger.data.reader import STDIN, UTF8, Sentence
 from tagger.data.schemes import (
+    DATA_SCHEMES,
+    PLAIN,
     PREFIXES,
-    SCHEMES,
     convert,
+    detect_kind,
     detect_scheme,
     invalid_positions,
-    split_tag,
+    labels,
     tag_problem,
 )
 from tagger.errors import DataError
@@ -116,8 +118,14 @@ class TaggedData:
     def tokens(self) -> int:
         return sum(len(s.tokens) for s in self.sentences)
 
+    @property
+    def plain(self) -> bool:
+        """A plain label set (part-of-speech tags): scored by token accuracy, no chunks."""
+        return self.scheme == PLAIN
+
     def types(self) -> set[str]:
-        return {split_tag(t)[1] for s in self.sentences for t in s.tags or () if t != "O"}
+        """The entity types of chunk data; the labels of a plain label set."""
+        return labels((t for s in self.sentences for t in s.tags or ()), self.scheme)
 
     def tags_in(self, scheme: str) -> list[list[str]]:
         """Every sentence's tags rewritten in ``scheme`` (repairing as conlleval reads them)."""
@@ -135,21 +143,23 @@ def load_tagged(
 ) -> TaggedData:
     """Read a tagged data file (stdin for ``-``; in ``encoding``; in ``data_format``, ``formats.DATA_FORMATS``:
     CoNLL columns, CoNLL-U with its ``conllu_field`` as the tag, or JSON records with spans) and check its tags
-    against its scheme (detected unless given).
+    against its scheme (detected unless given). A file whose tags are mostly not chunk-shaped
+    (``schemes.detect_kind``), or ``scheme="plain"``, is a plain label set: any tag is kept as it is.
 
     A tag that is not a tag (``0`` for ``O``, ``B_PER``), or a span that cuts a token or overlaps another, is an
     error naming its line; with ``skip_bad`` its sentence (or record) is left out instead, and one warning says
     how many were and where the first one is."""
     name = STDIN if str(path) == "-" else str(path)
-    found = read_tagged(path, data_format, tag_column, conllu_field, encoding, check_tags=not skip_bad)
+    found = read_tagged(path, data_format, tag_column, conllu_field, encoding, strict=not skip_bad)
     sentences = found.sentences
+    if scheme is not None and scheme not in DATA_SCHEMES:
+        raise DataError(f"unknown tag scheme {scheme!r}; expected one of {', '.join(DATA_SCHEMES)}")
+    if scheme == PLAIN or (scheme is None and detect_kind(s.tags or () for s in sentences) == PLAIN):
+        return TaggedData(name, sentences, PLAIN, found.notes + _left_out(name, found.skipped, "record", "a bad span"))
     skipped: list[tuple[int, str]] = []  # (line, problem) of each sentence left out
-    if skip_bad:
-        sentences, skipped = _without_bad_tags(sentences, None, name)
+    sentences, skipped = _without_bad_tags(sentences, None, name, strict=not skip_bad)
     if scheme is None:
         scheme = detect_scheme(s.tags for s in sentences)
-    elif scheme not in SCHEMES:
-        raise DataError(f"unknown tag scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
     kept, wrong_scheme = _without_bad_tags(sentences, scheme, name, strict=not skip_bad)
     sentences, skipped = kept, sorted(skipped + wrong_scheme)
     broken = [s.token_line(bad[0]) for s in sentences for bad in [invalid_positions(s.tags or [], scheme)] if bad]

@@ -45,19 +45,20 @@ def read_tagged(
     tag_column: int = -1,
     conllu_field: str = "upos",
     encoding: str = UTF8,
-    check_tags: bool = True,
+    strict: bool = True,
 ) -> ReadData:
     """The tagged sentences of a data file (stdin for ``-``) in format ``fmt`` (``DATA_FORMATS``).
     ``tag_column``: the tag's column of a CoNLL file; ``conllu_field``: the CoNLL-U column of the tag.
-    ``check_tags=False`` keeps CoNLL tags that are not tags, and leaves out records with a bad span (both
-    counted by the caller), where each would be an error naming its line."""
+    Tags are kept as they are (the caller checks them against the scheme it detects: part-of-speech tags are
+    tags too); ``strict=False`` leaves out records with a bad span (counted by the caller), where each would be
+    an error naming its line."""
     fmt = data_format(path, fmt)
     if fmt == "conllu":
         return ReadData(read_conllu(path, conllu_field, encoding=encoding))
     if fmt == "json":
-        found = read_annotations(path, encoding, strict=check_tags)
+        found = read_annotations(path, encoding, strict=strict)
         name = STDIN if str(path) == "-" else str(path)
         unannotated = found.unannotated
         notes = [f"{name}: left out {unannotated} task(s) with no annotation"] if unannotated else []
         return ReadData(found.sentences, found.skipped, notes)
-    return ReadData(read_conll(path, tag_column=tag_column, encoding=encoding, check_tags=check_tags))
+    return ReadData(read_conll(path, tag_column=tag_column, encoding=encoding, check_tags=False))

@@ -1,9 +1,13 @@
-"""Tag schemes: IOB1, IOB2 and BIOES.
+"""Tag schemes: IOB1, IOB2 and BIOES, and plain label sets.
 
-A tag is ``O`` or ``PREFIX-TYPE``. Sequences are read into entity spans the
+A chunk tag is ``O`` or ``PREFIX-TYPE``. Sequences are read into entity spans the
 way conlleval reads them (a chunk starts at ``B-``/``S-``, or at an ``I-``/``E-``
 that does not continue a chunk of its own type), and spans are written back
 in any scheme, so conversions go through spans.
+
+A tag set of another shape (part-of-speech tags: ``NNP``, ``,``, ``$``) is a *plain label set*, the scheme
+``PLAIN``: each token has one label, no chunks; its tags are kept as they are and any tag may follow any other.
+``detect_kind`` tells the two apart.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from collections.abc import Iterable, Sequence
 IOB1 = "iob1"
 IOB2 = "iob2"
 BIOES = "bioes"
-SCHEMES = (IOB1, IOB2, BIOES)
+PLAIN = "plain"
+SCHEMES = (IOB1, IOB2, BIOES)  # the chunk schemes
+DATA_SCHEMES = SCHEMES + (PLAIN,)  # what --scheme takes: a chunk scheme, or plain labels
+PLAIN_AT_MOST = 0.01  # the share of chunk-shaped tag occurrences up to which a tag set is detected as plain
 
 PREFIXES = {IOB1: "BI", IOB2: "BI", BIOES: "BIES"}
 
@@ -43,6 +50,27 @@ def tag_problem(tag: str, scheme: str | None = None) -> str | None:
     return None
 
 
+def is_chunk_tag(tag: str) -> bool:
+    """``tag`` is ``O`` or ``PREFIX-TYPE`` with a prefix of any chunk scheme."""
+    return tag_problem(tag) is None
+
+
+def detect_kind(sequences: Iterable[Sequence[str]]) -> str:
+    """``PLAIN`` when at most 1% of the tag occurrences are chunk-shaped (``O``, ``B-X``), else ``"chunks"``.
+
+    Part-of-speech data has no chunk-shaped tags at all (CoNLL-2003's and Universal Dependencies' tags), or a
+    stray one; chunk data with stray tags (``0`` for ``O``, ``B_PER``), even many, stays chunk data, so its
+    stray tags are errors naming their lines. ``--scheme plain`` reads anything else as plain labels."""
+    chunk_shaped = other = 0
+    for tags in sequences:
+        for tag in tags:
+            if is_chunk_tag(tag):
+                chunk_shaped += 1
+            else:
+                other += 1
+    return PLAIN if other and chunk_shaped <= PLAIN_AT_MOST * (chunk_shaped + other) else "chunks"
+
+
 def detect_scheme(sequences: Iterable[Sequence[str]]) -> str:
     """Guess the scheme of some tag sequences.
 
@@ -66,6 +94,13 @@ def detect_scheme(sequences: Iterable[Sequence[str]]) -> str:
                 i_starts += 1
             prev = tag
     return IOB1 if i_starts > b_starts else IOB2
+
+
+def labels(tags: Iterable[str], scheme: str) -> set[str]:
+    """What a tag set labels: entity types of a chunk scheme (``B-PER`` -> ``PER``), the tags of ``PLAIN``."""
+    if scheme == PLAIN:
+        return set(tags)
+    return {split_tag(t)[1] for t in tags if t != "O"}
 
 
 def to_spans(tags: Sequence[str]) -> list[Span]:
@@ -115,7 +150,9 @@ def from_spans(spans: Iterable[Span], length: int, scheme: str) -> list[str]:
 
 
 def convert(tags: Sequence[str], scheme: str) -> list[str]:
-    """Rewrite a tag sequence (any scheme) in ``scheme``."""
+    """Rewrite a tag sequence (any chunk scheme) in ``scheme``; ``PLAIN`` keeps the tags as they are."""
+    if scheme == PLAIN:
+        return list(tags)
     return from_spans(to_spans(tags), len(tags), scheme)
 
 
@@ -141,6 +178,8 @@ def transition_rules(scheme: str):
         p_prefix, p_kind = split_tag(prev)
         return p_prefix != "O" and p_kind == split_tag(tag)[1]
 
+    if scheme == PLAIN:
+        return _any_order()
     if scheme == BIOES:
 
         def allowed(prev: str, tag: str) -> bool:
@@ -182,6 +221,20 @@ def transition_rules(scheme: str):
     return allowed, may_start, may_end
 
 
+def _any_order():
+    """The rules of a plain label set: any tag may start, follow any other, and end."""
+
+    def allowed(prev: str, tag: str) -> bool:
+        return True
+
+    def may_start(tag: str) -> bool:
+        return True
+
+    return allowed, may_start, may_start
+
+
 def tag_set(types: Iterable[str], scheme: str) -> list[str]:
-    """All tags of ``scheme`` over entity ``types``, ``O`` first."""
+    """All tags of ``scheme`` over entity ``types``, ``O`` first; for ``PLAIN`` the labels ``types``, sorted."""
+    if scheme == PLAIN:
+        return sorted(set(types))
     return ["O"] + [f"{p}-{t}" for t in sorted(set(types)) for p in PREFIXES[scheme]]

@@ -59,6 +59,8 @@ class TaggedSentence:
     entity_scores: list[float] | None = None  # one per entity, in span order
     probability: float | None = None  # P(the Viterbi sequence | sentence)
     nbest: list[dict] | None = None  # [{"tags": [...], "probability": p}, ...]
+    # the tags are a plain label set (part-of-speech tags): one label per token, no entities
+    plain: bool = field(default=False, repr=False)
 
     @property
     def offsets(self) -> list[tuple[int, int]] | None:
@@ -71,7 +73,9 @@ class TaggedSentence:
     @property
     def entities(self) -> list[Entity]:
         """The entities the tags mark, in order; with character offsets and the input's own text
-        for raw text, and scores when ``entity_scores`` is set."""
+        for raw text, and scores when ``entity_scores`` is set. None for a plain label set (an empty list)."""
+        if self.plain:
+            return []
         spans = to_spans(self.tags)
         scores = self.entity_scores
         if scores is not None and len(scores) != len(spans):
@@ -90,13 +94,11 @@ class TaggedSentence:
         return found
 
     def to_dict(self) -> dict:
-        """The record ``--format jsonl`` writes: tokens, tags, entities, offsets (raw text) and
-        the scores that are set."""
-        record: dict = {
-            "tokens": self.tokens,
-            "tags": self.tags,
-            "entities": [entity.to_dict() for entity in self.entities],
-        }
+        """The record ``--format jsonl`` writes: tokens, tags, entities (not for a plain label set),
+        offsets (raw text) and the scores that are set."""
+        record: dict = {"tokens": self.tokens, "tags": self.tags}
+        if not self.plain:
+            record["entities"] = [entity.to_dict() for entity in self.entities]
         offsets = self.offsets
         if offsets is not None:
             record["offsets"] = [list(o) for o in offsets]
@@ -115,14 +117,24 @@ class Doc:
     sentences: list[TaggedSentence] = field(default_factory=list)
 
     @property
+    def tokens(self) -> list[str]:
+        """The tokens of all sentences, in order."""
+        return [token for sentence in self.sentences for token in sentence.tokens]
+
+    @property
+    def tags(self) -> list[str]:
+        """The tag of each of ``tokens``: with a plain label set (part-of-speech tags) the labels."""
+        return [tag for sentence in self.sentences for tag in sentence.tags]
+
+    @property
     def entities(self) -> list[Entity]:
         """The entities of all sentences, in order."""
         return [entity for sentence in self.sentences for entity in sentence.entities]
 
     def to_dict(self) -> dict:
-        """Plain data: the text, one ``--format jsonl`` record per sentence, and all entities."""
-        return {
-            "text": self.text,
-            "sentences": [sentence.to_dict() for sentence in self.sentences],
-            "entities": [entity.to_dict() for entity in self.entities],
-        }
+        """Plain data: the text, one ``--format jsonl`` record per sentence, and all entities (none for a
+        plain label set)."""
+        record = {"text": self.text, "sentences": [sentence.to_dict() for sentence in self.sentences]}
+        if not any(sentence.plain for sentence in self.sentences):
+            record["entities"] = [entity.to_dict() for entity in self.entities]
+        return record

@@ -14,7 +14,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from tagger.data.schemes import SCHEMES
+from tagger.data.schemes import DATA_SCHEMES
 from tagger.errors import TaggerError
 
 CELLS = ("lstm", "gru")
@@ -96,7 +96,7 @@ class TrainConfig:
     word_dropout: float = 0.3  # chance a singleton word is replaced by <unk> while training
     patience: int = 5  # epochs without a dev F1 gain before stopping; 0 never stops early
     seed: int = 1
-    scheme: str = "bioes"  # scheme the model is trained in
+    scheme: str = "bioes"  # scheme the model is trained in; "plain" for a plain label set (set by train)
     dev_fraction: float = 0.1  # held out of train when there is no dev file
     embeddings: str | None = None  # pretrained word vectors (GloVe / word2vec text, plain or .gz)
     keep_vectors: int = 100_000  # most frequent pretrained words kept for tag time beyond the data's (-1: all)
@@ -117,8 +117,8 @@ class TrainConfig:
             raise TaggerError(f"--patience must be 0 or more, got {self.patience}")
         if self.optimizer not in OPTIMIZERS:
             raise TaggerError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.scheme not in SCHEMES:
-            raise TaggerError(f"--scheme must be one of {', '.join(SCHEMES)}, got {self.scheme!r}")
+        if self.scheme not in DATA_SCHEMES:
+            raise TaggerError(f"--scheme must be one of {', '.join(DATA_SCHEMES)}, got {self.scheme!r}")
         if not 0.0 <= self.word_dropout < 1.0:
             raise TaggerError(f"--word-dropout must be in [0, 1), got {self.word_dropout}")
         if not 0.0 <= self.average < 1.0:

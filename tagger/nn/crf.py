@@ -37,7 +37,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from tagger.data.schemes import transition_rules
+from tagger.data.schemes import PLAIN, transition_rules
 
 NEG = -1e4  # added to the score of a forbidden transition, start or end for decoding
 
@@ -134,8 +134,11 @@ class CRF(nn.Module):
         return kbest_probabilities(emissions, mask, self.scores(constrained, exact=True), k)
 
 
-def scheme_constraints(tags: list[str], scheme: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The ``CRF`` constraints of ``tags`` in ``scheme``: allowed pairs, starts and ends, as bool masks."""
+def scheme_constraints(tags: list[str], scheme: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """The ``CRF`` constraints of ``tags`` in ``scheme``: allowed pairs, starts and ends, as bool masks; None
+    for a plain label set, which any tag may follow (decoding is then unconstrained)."""
+    if scheme == PLAIN:
+        return None
     allowed, may_start, may_end = transition_rules(scheme)
     pairs = torch.tensor([[allowed(a, b) for b in tags] for a in tags], dtype=torch.bool)  # shape: (tags, tags)
     start = torch.tensor([may_start(t) for t in tags], dtype=torch.bool)  # shape: (tags,)

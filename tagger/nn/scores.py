@@ -128,7 +128,7 @@ def decoded_scores(
     mask: torch.Tensor,
     crf: Transitions,
     paths: Sequence[Sequence[int]],
-    rules: ChunkRules,
+    rules: ChunkRules | None,
     min_score: float = 0.0,
     posterior: Posterior | None = None,
 ) -> tuple[list[list[int]], list[dict]]:
@@ -140,6 +140,7 @@ def decoded_scores(
     With ``min_score`` the entities scoring below it are dropped: their tokens become ``O`` (the others
     are written again in ``rules.scheme``), and the token scores and probability are those of the
     sequence that is left. ``posterior``: ``forward_backward`` of the same inputs, when the caller has it.
+    ``rules`` None: a plain label set, no chunks: no entity scores (empty lists), nothing dropped.
     """
     check_inputs(emissions, mask, crf)
     mask = mask.bool()
@@ -148,10 +149,12 @@ def decoded_scores(
         raise ValueError(f"paths of lengths {lengths} for a mask of lengths {mask.sum(dim=1).tolist()}")
     if posterior is None:
         posterior = forward_backward(emissions, mask, crf)
-    spans = entity_spans(paths, rules.tags)
-    entities = entity_probabilities(posterior, emissions, crf.pairs, spans, lengths, rules)
     paths = [list(p) for p in paths]
-    if min_score > 0:
+    entities: list[list[float]] = [[] for _ in paths]
+    if rules is not None:
+        spans = entity_spans(paths, rules.tags)
+        entities = entity_probabilities(posterior, emissions, crf.pairs, spans, lengths, rules)
+    if min_score > 0 and rules is not None:
         for b, (found, scores) in enumerate(zip(spans, entities)):
             kept = [(span, p) for span, p in zip(found, scores) if p >= min_score]
             if len(kept) < len(found):

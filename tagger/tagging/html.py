@@ -48,6 +48,10 @@ p { margin: 0 0 10px; line-height: 2.3; white-space: pre-wrap; max-width: 56em; 
 """
 
 
+# A plain label set's tag, after its token; inline (the page's style sheet is the same for every model)
+PLAIN_TAG = "font-size:11px;color:#666;margin-left:2px;user-select:none"
+
+
 def type_colour(kind: str) -> str:
     """A background colour for an entity type, the same on every page and in every process."""
     known = KNOWN.get(kind.upper())
@@ -142,6 +146,8 @@ class HtmlWriter:
         return self.end_paragraph() + legend + "</body>\n</html>\n"
 
     def _marked(self, sentence, shown: list[str], gaps: list[str]) -> str:
+        if getattr(sentence, "plain", False):
+            return _labelled(sentence.tags, shown, gaps)
         spans = to_spans(sentence.tags) if sentence.tags else []
         scores = getattr(sentence, "entity_scores", None) if self.scores else None
         if scores is not None and len(scores) != len(spans):
@@ -167,6 +173,14 @@ class HtmlWriter:
             f'<mark class="ent" style="background:{type_colour(kind)}">{_text(kind)}</mark>' for kind in types
         )
         return f'<div class="legend">Entity types: {items}</div>\n' if items else ""
+
+
+def _labelled(tags: Sequence[str], shown: list[str], gaps: list[str]) -> str:
+    """A plain label set's tokens, each with its tag after it in small grey letters: no chunks to colour."""
+    return "".join(
+        _text(gap) + _text(token) + f'<sub style="{PLAIN_TAG}">{_text(tag)}</sub>'
+        for gap, token, tag in zip(gaps, shown, tags)
+    )
 
 
 def render_html(

@@ -17,9 +17,10 @@ import torch
 
 from tagger.data.arrays import WindowArrays, WindowMaker
 from tagger.data.inputs import read_windows
-from tagger.data.schemes import entity_types, to_spans
+from tagger.data.schemes import PLAIN, entity_types, to_spans
 from tagger.data.types import TaggedSentence
 from tagger.data.vocabulary import Vocabulary
+from tagger.errors import TaggerError
 from tagger.nn.crf import forward_backward, kbest_probabilities
 from tagger.nn.ensemble import load_models
 from tagger.nn.model import BiLSTMCRF
@@ -63,6 +64,11 @@ class Predictor:
             raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
         if min_score > 0 and not scores:
             raise ValueError("min_score needs scores=True (entities are dropped by their scores)")
+        if min_score > 0 and out_scheme == PLAIN:
+            raise TaggerError(
+                "--min-score drops entities by their scores; this model tags a plain label set, which has no "
+                "entities (--scores gives each token's score)"
+            )
         if temperature is not None and not temperature > 0:
             raise ValueError(f"temperature must be above 0, got {temperature}")
         self.model = model
@@ -79,7 +85,9 @@ class Predictor:
         self.nbest = nbest
         self.min_score = min_score
         self.shown = shown
-        self.chunk_rules = ChunkRules(vocab.tags, model.config.scheme).to(self.device) if scores else None
+        # Entity scores need chunks: a plain label set's scores are the tokens' and the sequence's
+        chunks = scores and out_scheme != PLAIN
+        self.chunk_rules = ChunkRules(vocab.tags, model.config.scheme).to(self.device) if chunks else None
         self.temperature = model.config.temperature if temperature is None else temperature
         self.score_group = 16384  # padded token positions scored at once, at most one batch beyond
 
@@ -178,6 +186,9 @@ class Predictor:
     def label(self, sentences: Sequence[TaggedSentence], prepared: Prepared) -> Sequence[TaggedSentence]:
         """Set the tags of ``sentences`` (the sentences ``prepared`` was made from), and the score fields
         the predictor was asked for; returns ``sentences``. Without scores or n-best this is ``run``."""
+        if self.out_scheme == PLAIN:  # writers show a plain label set's tags as labels, not chunks
+            for sentence in sentences:
+                sentence.plain = True
         if not (self.scores or self.nbest):
             for sentence, tags in zip(sentences, self.run(prepared)):
                 sentence.tags = tags
@@ -294,7 +305,7 @@ def tag_in_process(
         windows = read_windows(
             stream, name, options.input_kind, predictor.window_maker, reader_workers(options), encoding=options.encoding
         )
-        types = entity_types(loaded.vocab.tags)
+        types = [] if loaded.data_scheme == PLAIN else entity_types(loaded.vocab.tags)
         count = write(tag_stream(predictor, windows), out, options.output_format, types=types)
     finally:
         if close:

@@ -21,7 +21,10 @@ def format_conll(sentence: TaggedSentence) -> str:
 
 
 def format_inline(sentence: TaggedSentence) -> str:
-    """``[PER John Smith] lives in [LOC Paris]``; with entity scores ``[PER John Smith|0.98]``."""
+    """``[PER John Smith] lives in [LOC Paris]``; with entity scores ``[PER John Smith|0.98]``; a plain label
+    set's ``John/NNP Smith/NNP lives/VBZ``."""
+    if sentence.plain:
+        return " ".join(f"{token}/{tag}" for token, tag in zip(sentence.tokens, sentence.tags)) + "\n"
     words = list(sentence.tokens)
     spans = to_spans(sentence.tags)
     scores = sentence.entity_scores if sentence.entity_scores is not None else [None] * len(spans)

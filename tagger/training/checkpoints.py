@@ -18,6 +18,7 @@ from tagger.errors import TaggerError
 from tagger.nn.checkpoint import partial_path, read_checkpoint, resume_path
 from tagger.nn.model_file import check_replaceable, check_writable, save_model
 from tagger.training.data import Data
+from tagger.training.evaluation import headline
 from tagger.training.run import Run
 from tagger.training.trainer import Trainer
 
@@ -58,7 +59,8 @@ def resume_run(run: Run, trainer: Trainer) -> None:
     # the best epoch and its dev scores, from before the interruption
     run.metadata.update({k: v for k, v in saved["metadata"].items() if k in ("best_epoch", "dev_scores")})
     run.log(
-        f"resuming after epoch {run.progress['epoch']} (best dev F1 so far {100 * max(run.progress['best_f1'], 0):.2f})"
+        f"resuming after epoch {run.progress['epoch']} "
+        f"(best dev {run.measure} so far {100 * max(run.progress['best_f1'], 0):.2f})"
     )
 
 
@@ -67,9 +69,10 @@ def save_epoch(trainer: Trainer, run: Run, row: dict, dev_scores: dict) -> None:
     progress = run.progress
     progress["history"].append(row)
     progress["epoch"] = row["epoch"]
-    row["best"] = dev_scores["f1"] > progress["best_f1"]
+    # "best_f1" holds the measure that fits the tag set (accuracy for plain labels): resume files keep the key
+    row["best"] = headline(dev_scores) > progress["best_f1"]
     if row["best"]:
-        progress["best_f1"], progress["best_epoch"], progress["bad_epochs"] = dev_scores["f1"], row["epoch"], 0
+        progress["best_f1"], progress["best_epoch"], progress["bad_epochs"] = headline(dev_scores), row["epoch"], 0
         run.best_state = {k: v.detach().cpu().clone() for k, v in trainer.scored.state_dict().items()}
         run.metadata.update(dev_scores=dev_scores, best_epoch=row["epoch"], history=progress["history"])
         if run.rank.is_main:  # with torchrun, one process writes
@@ -98,8 +101,10 @@ def replaced(run: Run, data: Data) -> None:
     partial_path(run.model_path).unlink(missing_ok=True)
     if run.previous is None:  # removed by the user since the run began
         return
-    before = (run.previous.get("dev_scores") or {}).get("f1")
+    previous = run.previous.get("dev_scores") or {}
+    before = headline(previous) if "f1" in previous or "accuracy" in previous else None
     scores = f"{100 * before:.2f} -> " if isinstance(before, float) else ""
     scores += f"{100 * run.progress['best_f1']:.2f}"
     other = run.previous.get("dev_file") != data.files["dev"]
-    run.log(f"replaced the previous model at {run.model_path} (dev F1 {scores}{' on other dev data' if other else ''})")
+    where = " on other dev data" if other else ""
+    run.log(f"replaced the previous model at {run.model_path} (dev {run.measure} {scores}{where})")

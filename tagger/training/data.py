@@ -43,6 +43,11 @@ class Data:
     def scheme(self) -> str:
         return self.train.scheme
 
+    @property
+    def plain(self) -> bool:
+        """A plain label set: scored by token accuracy, which picks the best epoch."""
+        return self.train.plain
+
 
 def load_data(
     train_file: str | Path,

@@ -1,14 +1,17 @@
-"""Entity-level scores with seqeval (its default, conlleval-compatible mode)."""
+"""Scores of tagged data: entity-level scores with seqeval (its default, conlleval-compatible mode) and token
+accuracy for chunk sets; token accuracy with a per-tag table for plain label sets (part-of-speech tags)."""
 
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from tagger.data.schemes import entity_types
+from tagger.data.schemes import PLAIN, labels
+from tagger.errors import DataError
 from tagger.nn.config import DEFAULTS
 from tagger.tagging.options import TagOptions
 
@@ -17,12 +20,52 @@ if TYPE_CHECKING:
     from tagger.tagging.predictor import Predictor
 
 
-def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
-    """Micro-averaged precision, recall and F1 and the same per entity type, as plain data."""
-    from seqeval.metrics import classification_report
-
+def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], plain: bool = False) -> dict:
+    """Token accuracy, and for chunk tags micro-averaged precision, recall and F1 and the same per entity
+    type; for a ``plain`` label set precision, recall and F1 per tag instead (``per_tag``); as plain data."""
     if len(gold) != len(predicted) or any(len(g) != len(p) for g, p in zip(gold, predicted)):
         raise ValueError("gold and predicted tags must have the same sentences and lengths")
+    if plain:
+        return label_scores(gold, predicted)
+    return {**chunk_scores(gold, predicted), "accuracy": accuracy(gold, predicted)}
+
+
+def accuracy(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> float:
+    """The share of tokens whose predicted tag is the gold one (0 for no tokens)."""
+    tokens = sum(len(g) for g in gold)
+    correct = sum(a == b for g, p in zip(gold, predicted) for a, b in zip(g, p))
+    return correct / tokens if tokens else 0.0
+
+
+def label_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
+    """Token accuracy, and each tag's precision, recall (its own accuracy) and F1 with its gold count."""
+    gold_count: Counter[str] = Counter(t for g in gold for t in g)
+    guess_count: Counter[str] = Counter(t for p in predicted for t in p)
+    right: Counter[str] = Counter(a for g, p in zip(gold, predicted) for a, b in zip(g, p) if a == b)
+    per_tag = {}
+    for tag in sorted(gold_count.keys() | guess_count.keys()):
+        precision = right[tag] / guess_count[tag] if guess_count[tag] else 0.0
+        recall = right[tag] / gold_count[tag] if gold_count[tag] else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_tag[tag] = {"precision": precision, "recall": recall, "f1": f1, "support": gold_count[tag]}
+    tokens = sum(gold_count.values())
+    return {"accuracy": sum(right.values()) / tokens if tokens else 0.0, "support": tokens, "per_tag": per_tag}
+
+
+def headline(scores: dict) -> float:
+    """The measure that fits the tag set, which picks the best epoch: F1 for chunks, accuracy for plain labels."""
+    return scores["f1"] if "f1" in scores else scores["accuracy"]
+
+
+def headline_name(scores: dict) -> str:
+    """``F1`` or ``accuracy``: the name of ``headline(scores)``."""
+    return "F1" if "f1" in scores else "accuracy"
+
+
+def chunk_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
+    """Micro-averaged precision, recall and F1 and the same per entity type (seqeval)."""
+    from seqeval.metrics import classification_report
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # seqeval warns on types with no predictions; they score 0
         report = classification_report(
@@ -115,21 +158,30 @@ def evaluate_predictor(
 
     # The predictions' file is checked (not an input, its folder writable) before any work
     with output_file(predictions, [data_path], "--predictions") if predictions else nullcontext() as out:
-        data = load_tagged(data_path, tag_column, None, encoding, data_format=data_format, conllu_field=conllu_field)
+        plain = predictor.out_scheme == PLAIN  # a plain model's gold file is read as plain labels
+        formats = {"data_format": data_format, "conllu_field": conllu_field}
+        data = load_tagged(data_path, tag_column, PLAIN if plain else None, encoding, **formats)
+        if data.plain and not plain:
+            raise DataError(
+                f"the tags (column {tag_column}) are a plain label set such as part-of-speech tags, and the model "
+                f"tags entities or chunks; is this the model for this data, or the column?",
+                data.path,
+            )
         # The file's documents (-DOCSTART-), which a model with document context reads
         predicted = predictor.predict([s.tokens for s in data.sentences], [s.doc for s in data.sentences])
         # Score both sides in the gold file's scheme, so it matches conlleval on the file.
         predicted = [convert(p, data.scheme) for p in predicted]
         if out is not None:
             write_predictions(out, data.sentences, predicted)
-    result = score(data.tags_in(data.scheme), predicted)
+    result = score(data.tags_in(data.scheme), predicted, plain=data.plain)
     result.update(
         {
             "file": data.path,
             "model": model,
             "sentences": len(data.sentences),
             "tokens": data.tokens,
-            "warnings": data.warnings + no_common_types(data.types(), entity_types(predictor.vocab.tags), data.path),
+            "warnings": data.warnings
+            + no_common_types(data.types(), sorted(labels(predictor.vocab.tags, data.scheme)), data.path),
         }
     )
     return result

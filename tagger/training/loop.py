@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from tagger.data.corpus import TaggedData
+from tagger.data.schemes import PLAIN
 from tagger.errors import TaggerError
 from tagger.nn.checkpoint import resume_path
 from tagger.nn.config import DEFAULTS, ModelConfig, TrainConfig
@@ -34,7 +35,7 @@ from tagger.tagging.predictor import Predictor
 from tagger.training.checkpoints import model_paths_checked, replaced, resume_run, save_epoch
 from tagger.training.data import Data, load_data
 from tagger.training.distributed import Rank, reduce_sum, session
-from tagger.training.evaluation import score
+from tagger.training.evaluation import headline_name, score
 from tagger.training.interrupts import Interrupted, Signals, caught_signals
 from tagger.training.run import Run, where_the_best_is
 from tagger.training.trainer import Trainer, build_trainer, shuffled_batches
@@ -92,6 +93,7 @@ def train(
         files = (train_file, dev_file, test_file)
         formats = {"data_format": data_format, "conllu_field": conllu_field}
         data = load_data(*files, tag_column, data_scheme, config, run, encoding, skip_bad_sentences, **formats)  # 1.
+        config = scheme_trained(config, data)
         trainer = build_trainer(data, model_config or ModelConfig(), config, run)  # 2. vocabulary, model, optimizers
         run.start(data, config)
         if resume:  # 3. an interrupted run's state
@@ -102,6 +104,19 @@ def train(
         result = finish(trainer, data, run)  # 5. the best epoch's weights, scored on the test data
     result["seconds"] = time.perf_counter() - started
     return result
+
+
+def scheme_trained(config: TrainConfig, data: Data) -> TrainConfig:
+    """The config with the scheme the network trains in: a plain label set trains as it is (no chunks to
+    rewrite); chunk data in ``config.scheme``, which cannot be plain."""
+    if data.train.plain:
+        return replace(config, scheme=PLAIN)
+    if config.scheme == PLAIN:
+        raise TaggerError(
+            f"{data.train.path}: the tags are chunk tags ({data.scheme.upper()}); they train in a chunk "
+            f"scheme, not plain (--scheme plain reads them as plain labels)"
+        )
+    return config
 
 
 def for_rank(rank: Rank, config: TrainConfig, log: Callable, on_epoch: Callable, progress: Progress | None) -> tuple:
@@ -136,7 +151,7 @@ def epochs(
     config = trainer.config
     sentences = [s.tokens for s in data.train.sentences]
     dev = data.dev.sentences
-    dev_set = ([s.tokens for s in dev], data.dev.tags_in(data.scheme), [s.doc for s in dev])  # tokens, gold, docs
+    dev_set = ([s.tokens for s in dev], data.dev.tags_in(data.scheme), [s.doc for s in dev], data.plain)
     log_start(data, trainer, run)
     while run.progress["epoch"] < config.epochs:
         row, dev_scores = one_epoch(trainer, run.progress["epoch"] + 1, sentences, dev_set, progress)
@@ -144,7 +159,8 @@ def epochs(
             save_epoch(trainer, run, row, dev_scores)
         yield row
         if config.patience and run.progress["bad_epochs"] >= config.patience:
-            run.log(f"no dev F1 gain for {config.patience} epochs: stopping after epoch {row['epoch']}")
+            measure = headline_name(row["dev"])
+            run.log(f"no dev {measure} gain for {config.patience} epochs: stopping after epoch {row['epoch']}")
             return
 
 
@@ -152,7 +168,8 @@ def one_epoch(
     trainer: Trainer, epoch: int, sentences: list[list[str]], dev_set: tuple, progress: Progress | None
 ) -> tuple[dict, dict]:
     """Epoch ``epoch``: its learning rate, a pass over the training ``sentences`` in shuffled batches, then
-    ``dev_set`` (tokens, gold tags, documents) tagged and scored; its row, and the dev scores."""
+    ``dev_set`` (tokens, gold tags, documents, plain labels or not) tagged and scored; its row, and the dev
+    scores (the row's: precision, recall and F1 for chunks, accuracy for plain labels)."""
     config, started = trainer.config, time.perf_counter()
     lr = config.lr / (1 + config.lr_decay * (epoch - 1))
     trainer.optimizer.set_lr(lr)
@@ -162,12 +179,12 @@ def one_epoch(
     if not math.isfinite(total_loss):
         raise TaggerError(f"training diverged at epoch {epoch} (loss {total_loss}); try a smaller --lr")
     train_seconds = time.perf_counter() - started
-    tokens, gold, docs = dev_set
-    dev_scores = score(gold, trainer.predictor.predict(tokens, docs))
+    tokens, gold, docs, plain = dev_set
+    dev_scores = score(gold, trainer.predictor.predict(tokens, docs), plain)
     row = {
         "epoch": epoch,
         "loss": total_loss / max(seen, 1),
-        "dev": {k: dev_scores[k] for k in ("precision", "recall", "f1")},
+        "dev": {k: dev_scores[k] for k in (("accuracy",) if plain else ("precision", "recall", "f1"))},
         "lr": lr,
         "train_seconds": train_seconds,
         "seconds": time.perf_counter() - started,
@@ -199,10 +216,17 @@ def log_start(data: Data, trainer: Trainer, run: Run) -> None:
     run.log(f"train: {files['train']}  dev: {files['dev'] or '(held out of train)'}  test: {files['test'] or '(none)'}")
     vocab = trainer.vocab
     run.log(
-        f"training on {len(data.train.sentences)} sentences ({data.train.tokens} tokens, {data.scheme.upper()} read, "
-        f"{trainer.config.scheme.upper()} trained), {len(data.dev.sentences)} dev sentences; {len(vocab.words)} words, "
+        f"training on {len(data.train.sentences)} sentences ({data.train.tokens} tokens, {read_as(data, trainer)}), "
+        f"{len(data.dev.sentences)} dev sentences; {len(vocab.words)} words, "
         f"{len(vocab.chars)} characters, {len(vocab.tags)} tags"
     )
+
+
+def read_as(data: Data, trainer: Trainer) -> str:
+    """How the tags were read and are trained: ``IOB1 read, BIOES trained``, or a plain label set."""
+    if data.plain:
+        return "a plain label set (not chunks: scored by token accuracy; --scheme forces a chunk scheme)"
+    return f"{data.scheme.upper()} read, {trainer.config.scheme.upper()} trained"
 
 
 def finish(trainer: Trainer, data: Data, run: Run) -> dict:
@@ -218,13 +242,13 @@ def finish(trainer: Trainer, data: Data, run: Run) -> dict:
     if data.test is not None:
         tokens, docs = [s.tokens for s in data.test.sentences], [s.doc for s in data.test.sentences]
         result["test"] = run.metadata["test_scores"] = score(
-            data.test.tags_in(data.scheme), trainer.predictor.predict(tokens, docs)
+            data.test.tags_in(data.scheme), trainer.predictor.predict(tokens, docs), data.plain
         )
     if run.best_state is not None:  # the whole history (epochs after the best one too) and the test scores
         run.metadata["history"] = run.progress["history"]
         save_model(run.model_path, trainer.scored, trainer.vocab, run.data_scheme, run.metadata)  # one rename
         replaced(run, data)
-    message = learned_nothing(run.progress["best_f1"], run.progress["epoch"], data.dev)
+    message = None if data.plain else learned_nothing(run.progress["best_f1"], run.progress["epoch"], data.dev)
     if message:
         run.warn(message)
     resume_path(run.model_path).unlink(missing_ok=True)
@@ -237,8 +261,8 @@ def finish(trainer: Trainer, data: Data, run: Run) -> dict:
 def fit_temperature(trainer: Trainer, data: Data, run: Run) -> None:
     """Set the temperature of the saved model's probabilities (``tagger tag --scores``) to the one whose
     entity scores are best calibrated on dev: a raw CRF is overconfident. Decoding does not use it."""
-    if not data.dev.types():
-        return  # no entities on dev: nothing to calibrate against
+    if not data.dev.types() or data.plain:
+        return  # no entities on dev (or no chunks at all): nothing to calibrate entity scores against
     predictor = Predictor(trainer.scored, trainer.vocab, data.scheme, trainer.predictor.batch_size, scores=True)
     dev = data.dev
     sentences, docs = [s.tokens for s in dev.sentences], [s.doc for s in dev.sentences]

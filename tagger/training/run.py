@@ -16,6 +16,7 @@ from tagger.nn.checkpoint import partial_path
 from tagger.nn.config import TrainConfig
 from tagger.training.data import Data
 from tagger.training.distributed import Rank
+from tagger.training.evaluation import headline, headline_name
 
 
 @dataclass
@@ -45,6 +46,11 @@ class Run:
         that it stays as it was until the run ends; else the model path itself (an interrupted run leaves a
         model where the user asked for one)."""
         return partial_path(self.model_path) if self.keeps_previous else self.model_path
+
+    @property
+    def measure(self) -> str:
+        """The dev measure that picks the best epoch: ``accuracy`` for a plain label set, else ``F1``."""
+        return "accuracy" if self.data_scheme == "plain" else "F1"
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -84,6 +90,7 @@ def where_the_best_is(result: dict) -> str:
         return " before the first epoch ended: no model was saved" + (f"; {kept}" if kept else "")
     saved_at = result.get("partial") or result["model"]
     return (
-        f": the best model so far (epoch {result['best_epoch']}, dev F1 {100 * result['dev']['f1']:.2f}) "
+        f": the best model so far (epoch {result['best_epoch']}, "
+        f"dev {headline_name(result['dev'])} {100 * headline(result['dev']):.2f}) "
         f"is saved at {saved_at}" + (f"; {kept}" if kept else "") + "; continue with --resume"
     )

@@ -136,3 +136,30 @@ def test_evaluate_reads_annotation_exports_and_names_a_bad_span(trained_model, t
         ["evaluate", "-", "-m", trained_model, "--data-format", "json"], input=(fixtures / "doccano.jsonl").read_text()
     )
     one_line_error(stdin, "<stdin>:3: span [10, 14) ORG 'Appl' cuts the token 'Apple'")
+
+
+def test_evaluate_a_plain_label_set_by_token_accuracy(pos_model):
+    from tests.helpers import POS_DIR
+
+    result = run(["evaluate", POS_DIR / "test.txt", "--tag-column", "1", "-m", pos_model, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert scores["accuracy"] > 0.9 and "f1" not in scores and "per_type" not in scores
+    assert {"NNP", "$", ",", "(", "."} <= set(scores["per_tag"])
+    assert scores["per_tag"]["."]["support"] == 20  # one per sentence
+    table = run(["evaluate", POS_DIR / "test.txt", "--tag-column", "1", "-m", pos_model]).stdout
+    assert "accuracy" in table and "NNP" in table and "precision" in table
+
+
+def test_evaluate_json_of_chunks_has_accuracy_too(trained_model, tiny_dir):
+    result = run(["evaluate", tiny_dir / "test.txt", "-m", trained_model, "--format", "json"])
+    scores = json.loads(result.stdout)
+    assert {"accuracy", "f1", "precision", "recall", "per_type"} <= set(scores) and scores["accuracy"] > 0.9
+    assert "token accuracy" in run(["evaluate", tiny_dir / "test.txt", "-m", trained_model]).stdout
+
+
+def test_a_chunk_model_on_a_part_of_speech_column_is_a_clear_error(trained_model):
+    from tests.helpers import POS_DIR
+
+    result = run(["evaluate", POS_DIR / "dev.txt", "--tag-column", "1", "-m", trained_model])
+    assert "are a plain label set such as part-of-speech tags, and the model tags entities" in one_line_error(result)

@@ -103,7 +103,7 @@ def test_debug_shows_the_traceback_of_an_error_raised_while_importing_the_comman
     result = _cli(["--debug", "info"], prelude=BROKEN_IMPORT)
     stderr = result.stderr.decode()
     assert result.returncode == 1
-    assert "Traceback (most recent call last)" in stderr and "import_module(f\"tagger.cli.{name}\")" in stderr
+    assert "Traceback (most recent call last)" in stderr and 'import_module(f"tagger.cli.{name}")' in stderr
     assert stderr.strip().splitlines()[-1].startswith("tagger: internal error: ModuleNotFoundError")
 
 

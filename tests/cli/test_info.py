@@ -188,3 +188,19 @@ def test_info_plot_of_another_kind_of_file_is_a_usage_error(trained_model, tmp_p
 @pytest.mark.usefixtures("cli_env")
 def test_info_of_a_missing_model_is_one_line(tmp_path):
     one_line_error(run_cli("info", tmp_path / "nope.pt"), str(tmp_path / "nope.pt"))
+
+
+def test_info_of_a_plain_label_set_shows_its_labels_and_accuracy(pos_model):
+    result = run_cli("info", pos_model)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "a plain label set" in out and "entity types" not in out
+    assert "dev accuracy" in out and "dev accuracy per epoch" in out
+    found = json.loads(run_cli("info", pos_model, "--format", "json").stdout)
+    assert found["kind"] == "plain" and found["types"] == [] and "NNP" in found["tags"]
+    assert "accuracy" in found["dev"] and found["history"][0]["dev"].keys() == {"accuracy"}
+
+
+def test_info_of_an_old_model_file_is_chunk_kind():
+    found = json.loads(run_cli("info", "en-news", "--format", "json").stdout)
+    assert found["kind"] == "chunks" and "PER" in found["types"]

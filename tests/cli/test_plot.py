@@ -104,3 +104,7 @@ def test_the_legend_does_not_hide_the_best_point(history):
             assert not box.contains(x, y), (box, (x, y))
     finally:
         _pyplot().close(fig)
+
+
+def test_dev_accuracy_of_a_plain_label_sets_history():
+    assert dev_f1([{"epoch": 1, "dev": {"accuracy": 0.9}}, {"epoch": 2, "dev": {"accuracy": 0.95}}]) == [0.9, 0.95]

@@ -39,3 +39,12 @@ def test_log_lines_are_printed_as_given():
     reporter = EpochReporter(Console(file=out, width=200))
     reporter.log("warning: [red]not markup[/red]")
     assert out.getvalue() == "warning: [red]not markup[/red]\n"
+
+
+def test_a_plain_label_sets_rows_show_dev_accuracy():
+    out = io.StringIO()
+    with EpochReporter(Console(file=out, width=200)) as reporter:
+        reporter.epoch({**row(1, 0.5, True), "dev": {"accuracy": 0.9512}})
+    header, line = out.getvalue().splitlines()
+    assert "dev acc%" in header and "F1" not in header
+    assert "95.12" in line and line.rstrip().endswith("*")

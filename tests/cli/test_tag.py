@@ -539,3 +539,38 @@ def test_encoding_reads_latin1_and_utf16_as_their_utf8_twin(trained_model, tmp_p
         "latin-1.txt:1: bytes that are not UTF-8 (byte 0xe9 at column 4, byte offset 3); "
         "--encoding reads another encoding"
     )
+
+
+# A plain label set (part-of-speech tags): each format fits it; token scores and n-best, no entity scores
+
+POS_TEXT = "Smith bought the dog .\nThe plan cost $ 5 , Ana said .\n"
+
+
+@pytest.mark.parametrize(
+    "fmt, check",
+    [
+        ("inline", lambda out: out.splitlines()[0].startswith("Smith/NNP bought/VBD the/DT")),
+        ("conll", lambda out: out.splitlines()[:2] == ["Smith\tNNP", "bought\tVBD"]),
+        ("jsonl", lambda out: set(json.loads(out.splitlines()[0])) == {"tokens", "tags", "offsets"}),
+        ("html", lambda out: ">NNP</sub>" in out and "<mark" not in out.split("</style>")[1]),
+    ],
+)
+def test_a_plain_label_set_in_each_format(pos_model, fmt, check):
+    result = run(["tag", "-m", pos_model, "--format", fmt, "-"], input=POS_TEXT)
+    assert result.exit_code == 0, result.output
+    assert check(result.stdout), result.stdout
+
+
+def test_a_plain_label_set_has_token_scores_n_best_and_ensembles(pos_model):
+    args = ["tag", "-m", pos_model, "-m", pos_model, "--format", "jsonl", "--scores", "tokens", "--nbest", "2", "-"]
+    result = run(args, input=POS_TEXT)
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout.splitlines()[0])
+    assert record["tags"][:3] == ["NNP", "VBD", "DT"] and "entities" not in record
+    assert len(record["token_scores"]) == 5 and all(0 < p <= 1 for p in record["token_scores"])
+    assert [len(n["tags"]) for n in record["nbest"]] == [5, 5] and record["nbest"][0]["tags"] == record["tags"]
+
+
+def test_min_score_is_refused_for_a_plain_label_set(pos_model):
+    result = run(["tag", "-m", pos_model, "--min-score", "0.5", "-"], input=POS_TEXT)
+    assert "plain label set, which has no entities" in one_line_error(result)

@@ -430,3 +430,54 @@ def test_train_on_doccano_records_and_tag_jsonl_output(tiny_dir, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["dev"]["f1"] >= 0 and model.is_file()
+
+
+# Plain label sets: CoNLL-2003's part-of-speech and chunk columns train with no flag but the column
+
+
+@pytest.mark.slow
+def test_train_evaluate_and_tag_the_part_of_speech_column(tmp_path):
+    from tests.helpers import POS_DIR, TINY_NET
+
+    model = tmp_path / "pos.pt"
+    args = ["train", POS_DIR, "--tag-column", "1", "-m", model, "--epochs", "6", "--lr", "0.05", "--batch-size", "8"]
+    result = run_cli(*args, *TINY_NET)
+    assert result.exit_code == 0, result.output
+    assert "a plain label set (not chunks: scored by token accuracy" in result.stderr
+    assert "dev acc%" in result.stderr and "dev P%" not in result.stderr
+    assert "dev:  accuracy" in result.stdout and "dev accuracy per epoch" in result.stdout
+    scored = json.loads(
+        run_cli("evaluate", POS_DIR / "dev.txt", "--tag-column", "1", "-m", model, "--format", "json").stdout
+    )
+    assert scored["accuracy"] > 0.9
+    tagged = run_cli("tag", "-m", model, "--format", "inline", "-", input="Smith bought the dog .\n")
+    assert tagged.exit_code == 0 and tagged.stdout.startswith("Smith/NNP bought/VBD"), tagged.output
+
+
+@pytest.mark.slow
+def test_the_chunk_column_trains_as_chunks_unless_scheme_plain_says_otherwise(tmp_path):
+    from tests.helpers import POS_DIR, TINY_NET
+
+    common = ["train", POS_DIR, "--tag-column", "2", "--epochs", "2", "--format", "json", *TINY_NET]
+    chunks = run_cli(*common, "-m", tmp_path / "chunks.pt")
+    assert chunks.exit_code == 0, chunks.output
+    assert "IOB2 read, BIOES trained" in chunks.stderr
+    assert {"f1", "accuracy"} <= set(json.loads(chunks.stdout)["test"])
+    plain = run_cli(*common, "--scheme", "plain", "-m", tmp_path / "plain.pt")
+    assert plain.exit_code == 0, plain.output
+    assert "a plain label set" in plain.stderr and "f1" not in json.loads(plain.stdout)["test"]
+
+
+@pytest.mark.slow
+def test_a_ud_treebank_folder_trains_a_upos_tagger_that_tags_raw_text(tmp_path):
+    """CoNLL-U files found by UD's names, read as UPOS, a plain label set: accuracy, and word/TAG inline."""
+    from tests.helpers import ROOT
+
+    model = tmp_path / "ud.pt"
+    treebank = ROOT / "tests" / "data" / "fixtures" / "ud"
+    result = run(["train", treebank, "-m", model, "--epochs", "2", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "accuracy" in json.loads(result.stdout)["dev"]
+    tagged = run(["tag", "-m", model, "--format", "inline"], input="Ana vive en Madrid .\n")
+    assert tagged.exit_code == 0, tagged.output
+    assert all("/" in word for word in tagged.stdout.split()), tagged.stdout

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tagger.data.corpus import ROLES, data_files, find_data_files, load_tagged
-from tagger.data.schemes import SCHEMES, invalid_positions
+from tagger.data.schemes import IOB2, PLAIN, SCHEMES, invalid_positions
 from tagger.errors import DataError
 from tests.corpora import GOOD, conll
 from tests.data.helpers import lines
@@ -293,3 +293,40 @@ def test_json_records_with_bad_spans_are_left_out_with_one_warning():
         load_tagged(FIXTURES / "doccano.jsonl")
     studio = load_tagged(FIXTURES / "label_studio.json", data_format="json")
     assert studio.warnings == [f"{FIXTURES / 'label_studio.json'}: left out 1 task(s) with no annotation"]
+
+
+# Plain label sets: CoNLL-2003's columns (part of speech, chunks) read without editing the file
+
+POS = Path(__file__).parent / "pos"
+
+
+def test_the_part_of_speech_column_is_a_plain_label_set_and_the_chunk_column_iob2():
+    pos = load_tagged(POS / "train.txt", tag_column=1)
+    assert pos.scheme == PLAIN and pos.plain and pos.warnings == []
+    assert {"$", ",", ".", "(", ")", "NNP", "VBD"} <= pos.types()
+    assert pos.tags_in(PLAIN)[0] == pos.sentences[0].tags  # kept as they are
+    chunks = load_tagged(POS / "train.txt", tag_column=2)
+    assert chunks.scheme == IOB2 and not chunks.plain and chunks.types() == {"NP", "VP", "PP", "ADVP"}
+
+
+def test_a_few_stray_tags_among_chunk_tags_are_still_an_error_naming_the_line(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_bytes(conll(GOOD, "John\tB-PER\nruns\tVBZ", GOOD))
+    with pytest.raises(DataError, match="'VBZ' is not a tag") as raised:
+        load_tagged(path)
+    assert str(raised.value).startswith(f"{path}:8: ")
+
+
+def test_scheme_plain_reads_chunk_shaped_or_mixed_tags_as_labels(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_bytes(conll(GOOD, "John\tB-PER\nruns\tVBZ", GOOD))
+    data = load_tagged(path, scheme=PLAIN)
+    assert data.plain and "VBZ" in data.types() and "B-PER" in data.types()
+    assert load_tagged(POS / "train.txt", tag_column=2, scheme=PLAIN).types() == {
+        "B-NP",
+        "I-NP",
+        "B-VP",
+        "B-PP",
+        "B-ADVP",
+        "O",
+    }

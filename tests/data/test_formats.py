@@ -42,7 +42,7 @@ def test_each_format_reads_tagged_sentences(tmp_path):
     assert studio.sentences[0].tags[0] == "B-PER" and studio.notes == [
         f"{FIXTURES / 'label_studio.json'}: left out 1 task(s) with no annotation"
     ]
-    skipped = read_tagged(FIXTURES / "doccano.jsonl", check_tags=False)
+    skipped = read_tagged(FIXTURES / "doccano.jsonl", strict=False)
     assert [line for line, _ in skipped.skipped] == [3, 4]
     conll = tmp_path / "x.conllu.txt"
     conll.write_text("John B-PER\n", encoding="utf-8")

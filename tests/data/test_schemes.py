@@ -1,4 +1,5 @@
-"""Tag schemes: spans, conversions between IOB1, IOB2 and BIOES, validity rules (examples and hypothesis)."""
+"""Tag schemes: spans, conversions between IOB1, IOB2 and BIOES, validity rules (examples and hypothesis); plain
+label sets told apart from chunk tags."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from tagger.data.schemes import (
     BIOES,
     IOB1,
     IOB2,
+    PLAIN,
     SCHEMES,
     convert,
+    detect_kind,
     from_spans,
     invalid_positions,
+    labels,
     split_tag,
     tag_problem,
     tag_set,
@@ -338,3 +342,33 @@ def test_conversion_examples():
     assert convert(["I-PER", "B-PER", "I-LOC"], IOB2) == ["B-PER", "B-PER", "B-LOC"]
     assert convert(["B-PER", "I-PER", "B-PER", "I-LOC"], IOB1) == ["I-PER", "I-PER", "B-PER", "I-LOC"]
     assert convert(["B-PER", "I-PER", "O", "B-LOC"], BIOES) == ["B-PER", "E-PER", "O", "S-LOC"]
+
+
+# Plain label sets (part-of-speech tags): told apart from chunk tags by most occurrences
+
+
+def test_part_of_speech_tags_are_a_plain_label_set():
+    assert detect_kind([["NNP", "VBD", ",", ".", "$", "(", ")", "-LRB-"]]) == PLAIN
+
+
+def test_chunk_tags_with_stray_tags_stay_chunks():
+    """The stray tags are then errors naming their lines (test_corpus.py), not a reason to read the file as plain."""
+    assert detect_kind([["B-PER", "I-PER", "O", "0"], ["O", "B_PER", "O", "B-LOC"]]) == "chunks"
+    assert detect_kind([["B-PER", "0", "B_PER"]]) == "chunks"  # mostly stray tags, still a chunk file
+
+
+def test_the_rule_is_at_most_one_percent_chunk_shaped_occurrences():
+    assert detect_kind([["NN"] * 99 + ["O"]]) == PLAIN  # a stray O among part-of-speech tags
+    assert detect_kind([["NN"] * 98 + ["O", "B-X"]]) == "chunks"
+    assert detect_kind([["O", "O"]]) == "chunks"
+    assert detect_kind([]) == "chunks"
+
+
+def test_a_plain_label_set_is_kept_as_it_is_and_allows_any_sequence():
+    tags = ["I-X", "O", "NN", "I-X"]
+    assert convert(tags, PLAIN) == tags
+    allowed, may_start, may_end = transition_rules(PLAIN)
+    assert all(allowed(a, b) for a in tags for b in tags) and all(map(may_start, tags)) and all(map(may_end, tags))
+    assert tag_set(["VB", "NN", "VB", ","], PLAIN) == [",", "NN", "VB"]
+    assert labels(["NN", "O", "B-X"], PLAIN) == {"NN", "O", "B-X"}
+    assert labels(["O", "B-X", "I-X", "S-Y"], IOB2) == {"X", "Y"}

@@ -85,3 +85,14 @@ def test_doc_gathers_the_entities_of_its_sentences():
     assert record["sentences"] == [first.to_dict(), second.to_dict()]
     assert record["entities"] == [e.to_dict() for e in doc.entities]
     assert Doc("").entities == [] and Doc("").to_dict()["sentences"] == []
+
+
+def test_a_plain_label_set_has_tags_and_no_entities():
+    sentence = TaggedSentence(["Mary", "lives", "."], ["NNP", "VBZ", "."], plain=True)
+    assert sentence.entities == []
+    assert sentence.to_dict() == {"tokens": ["Mary", "lives", "."], "tags": ["NNP", "VBZ", "."]}
+    doc = Doc("Mary lives. Bob.", [sentence, TaggedSentence(["Bob", "."], ["NNP", "."], plain=True)])
+    assert doc.tokens == ["Mary", "lives", ".", "Bob", "."]
+    assert doc.tags == ["NNP", "VBZ", ".", "NNP", "."]
+    assert "entities" not in doc.to_dict()
+    assert "plain" not in repr(sentence)  # the repr of chunk sentences is as it was

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torchcrf
 
-from tagger.data.schemes import BIOES, IOB1, IOB2, invalid_positions, tag_set
+from tagger.data.schemes import BIOES, IOB1, IOB2, PLAIN, invalid_positions, tag_set
 from tagger.nn.crf import (
     CRF,
     Transitions,
@@ -308,6 +308,40 @@ def test_constraints_add_neg_for_decoding_and_minus_infinity_for_probabilities()
         assert bool(torch.isinf(strict[~ok]).all()) and bool((~ok).any())
     assert all(torch.equal(a, b) for a, b in zip(crf.constrain(plain), decoding))
     assert all(torch.equal(a, b) for a, b in zip(CRF(len(tags)).constrain(plain), plain))  # no constraints
+
+
+@pytest.mark.parametrize("tags", [["NN", "VB", "DT", ","], ["O", "B-X", "I-X"]])
+def test_plain_label_sets_decode_unconstrained_by_brute_force(tags):
+    """A plain label set's CRF has no constraints, even where its tags look like chunk tags: Viterbi, the
+    marginals and the n-best list are those of brute force over every sequence (I-X after O included)."""
+    assert scheme_constraints(tags, PLAIN) is None
+    generator = torch.Generator().manual_seed(11)
+    crf = random_crf(tags, PLAIN, generator, 1).double()
+    for trial in range(10):
+        time = 1 + trial % 4
+        emissions = torch.randn(2, time, len(tags), generator=generator, dtype=torch.float64) * 3
+        mask = torch.ones(2, time, dtype=torch.bool)
+        mask[1, time // 2 + 1 :] = False
+        with torch.no_grad():
+            parameters = crf.scores(constrained=True, exact=True)
+            decoded = crf.decode(emissions, mask)
+            posterior = crf.posterior(emissions, mask)
+            best3 = crf.nbest(emissions, mask, 3)
+        got = marginals(posterior, mask)
+        for b in range(2):
+            n = int(mask[b].sum())
+            paths, probs = brute_force(emissions[b, :n], *parameters)
+            order = probs.argsort(descending=True)
+            assert decoded[b] == paths[order[0]].tolist(), (trial, b)
+            torch.testing.assert_close(got[b, :n], brute_marginals(paths, probs, len(tags)))
+            assert [ids for ids, _ in best3[b]] == [paths[i].tolist() for i in order[:3]]
+            probabilities = torch.tensor([p for _, p in best3[b]], dtype=torch.float64)
+            torch.testing.assert_close(probabilities, probs[order[:3]])
+    if "I-X" in tags:  # a sequence IOB2 forbids (I-X first, after O) is chosen where the emissions want it
+        emissions = torch.full((1, 3, len(tags)), -5.0, dtype=torch.float64)
+        emissions[0, [0, 1, 2], [tags.index("I-X"), tags.index("O"), tags.index("I-X")]] = 5.0
+        (decoded,) = crf.decode(emissions, torch.ones(1, 3, dtype=torch.bool))
+        assert [tags[i] for i in decoded] == ["I-X", "O", "I-X"]
 
 
 # Forward-backward: marginals, log partition, path probabilities

@@ -197,3 +197,11 @@ def test_a_real_browser_shows_the_markup_as_text(tmp_path):
     assert "body" in dom.elements and "mark" in dom.elements
     assert "script" not in dom.elements and "img" not in dom.elements
     assert SCRIPT in dom.text and IMG in dom.text
+
+
+def test_a_plain_label_set_is_shown_plainly_each_tag_after_its_token():
+    sentence = TaggedSentence(["Ana", "<b>", "B-X"], ["NNP", "SYM", "B-LOC"], plain=True)
+    page = render_html([sentence], types=[])
+    assert "<mark" not in page.split("</style>")[1]  # no chunk is coloured, not even a chunk-shaped tag
+    assert "Ana<sub" in page and ">NNP</sub>" in page and "&lt;b&gt;" in page and ">B-LOC</sub>" in page
+    assert "Entity types" not in page

@@ -114,3 +114,25 @@ def test_jsonl_escapes_the_unicode_line_separators():
     line = format_jsonl(sentence)
     assert len(line.splitlines()) == 1  # one record, one line, whatever splits the lines
     assert json.loads(line)["tokens"] == ["Paris\u2028Mary", "\u2029"]
+
+
+# A plain label set (part-of-speech tags): word/TAG inline, token and tag in conll, no entities in jsonl
+
+POS_TOKENS = ["Ana", "paid", "$", "5", "(", "cash", ")", "."]
+POS_TAGS = ["NNP", "VBD", "$", "CD", "(", "NN", ")", "."]
+
+
+def test_plain_label_sets_in_each_line_format():
+    sentence = TaggedSentence(POS_TOKENS, POS_TAGS, plain=True)
+    assert format_inline(sentence) == "Ana/NNP paid/VBD $/$ 5/CD (/( cash/NN )/) ./.\n"
+    assert format_conll(sentence) == "".join(f"{w}\t{t}\n" for w, t in zip(POS_TOKENS, POS_TAGS)) + "\n"
+    assert json.loads(format_jsonl(sentence)) == {"tokens": POS_TOKENS, "tags": POS_TAGS}
+    sentence.token_scores, sentence.probability = [0.9] * len(POS_TOKENS), 0.5
+    record = json.loads(format_jsonl(sentence))
+    assert record["token_scores"] == [0.9] * len(POS_TOKENS) and "entities" not in record
+
+
+def test_chunk_like_tags_of_a_plain_label_set_are_no_entities():
+    sentence = TaggedSentence(["a", "b"], ["B-X", "I-X"], plain=True)
+    assert format_inline(sentence) == "a/B-X b/I-X\n"
+    assert "entities" not in json.loads(format_jsonl(sentence))

@@ -89,3 +89,23 @@ def test_evaluate_warns_in_one_line_when_the_file_and_the_model_share_no_entity_
     some = [[(t, tag.replace("person", "PER")) for t, tag in s] for s in some]  # PER in common is enough
     shared = run_cli("evaluate", write_conll(tmp_path / "some.txt", some), "--model", trained_model)
     assert shared.exit_code == 0 and shared.stderr == ""
+
+
+# Token accuracy: always; for a plain label set, with a per-tag table instead of entities
+
+
+def test_chunk_scores_have_token_accuracy_too():
+    result = score([["B-PER", "I-PER", "O", "B-LOC"]], [["B-PER", "O", "O", "B-LOC"]])
+    assert result["accuracy"] == 0.75 and "per_type" in result
+
+
+def test_a_plain_label_set_is_scored_by_token_accuracy_with_a_per_tag_table():
+    gold = [["NNP", "VBD", "."], ["DT", "NN", "."]]
+    predicted = [["NNP", "VBN", "."], ["DT", "NNP", "."]]
+    result = score(gold, predicted, plain=True)
+    assert set(result) == {"accuracy", "support", "per_tag"}
+    assert result["accuracy"] == 4 / 6 and result["support"] == 6
+    assert result["per_tag"]["."] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 2}
+    assert result["per_tag"]["NNP"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1}
+    assert result["per_tag"]["VBN"]["support"] == 0  # predicted, never gold
+    assert result["per_tag"]["VBD"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
