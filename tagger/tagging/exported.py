@@ -21,7 +21,7 @@ from tagger.data.types import TaggedSentence
 from tagger.runtime.crf import forward_backward, kbest_probabilities, viterbi
 from tagger.runtime.model import OnnxModel, load_onnx
 from tagger.runtime.scores import ChunkRules, decoded_scores
-from tagger.tagging.options import TagOptions
+from tagger.tagging.options import TagOptions, check_scoring
 from tagger.tagging.rewrite import output_rewrite
 from tagger.tagging.stream import open_input, reader_workers, tag_stream
 
@@ -43,12 +43,7 @@ class OnnxPredictor:
         min_score: float = 0.0,
         shown: Collection[str] | None = None,
     ):
-        if nbest < 0:
-            raise ValueError(f"nbest must be 0 (none) or more, got {nbest}")
-        if not 0.0 <= min_score <= 1.0:
-            raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
-        if min_score > 0 and not scores:
-            raise ValueError("min_score needs scores=True (entities are dropped by their scores)")
+        check_scoring(nbest, min_score, scores)
         config, vocab = model.config, model.vocab
         self.model, self.vocab, self.out_scheme = model, vocab, model.data_scheme
         self.rewrite = output_rewrite(vocab.tags, config["scheme"], config.get("constrained", True), self.out_scheme)

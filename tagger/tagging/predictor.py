@@ -27,7 +27,7 @@ from tagger.nn.model import BiLSTMCRF
 from tagger.nn.model_file import LoadedModel
 from tagger.nn.scores import ChunkRules, calibration_error, decoded_scores
 from tagger.nn.tensors import Batch, FormBucket, window_tensors
-from tagger.tagging.options import TagOptions
+from tagger.tagging.options import TagOptions, check_scoring
 from tagger.tagging.rewrite import output_rewrite
 from tagger.tagging.stream import open_input, reader_workers, tag_stream
 
@@ -58,12 +58,7 @@ class Predictor:
         min_score: float = 0.0,
         shown: Collection[str] | None = None,
     ):
-        if nbest < 0:
-            raise ValueError(f"nbest must be 0 (none) or more, got {nbest}")
-        if not 0.0 <= min_score <= 1.0:
-            raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
-        if min_score > 0 and not scores:
-            raise ValueError("min_score needs scores=True (entities are dropped by their scores)")
+        check_scoring(nbest, min_score, scores)
         if min_score > 0 and out_scheme == PLAIN:
             raise TaggerError(
                 "--min-score drops entities by their scores; this model tags a plain label set, which has no "
