@@ -20,6 +20,7 @@ COVERED_ELSEWHERE = {
     "tagger/tagging/preload.py": "imported by the --jobs fork server: tests/tagging/test_jobs.py",
     "tagger/tagging/files.py": "tag_file and the --jobs decision, through tag: tests/cli/test_tag.py, "
     "tests/tagging/test_predictor.py, test_jobs.py",
+    "tagger/tagging/labelling.py": "what both predictors share: tests/tagging/test_predictor.py, test_exported.py",
     "tagger/tagging/options.py": "TagOptions and its defaults: tests/nn/test_config.py, tests/cli/test_tag.py",
     "tagger/cli/serve.py": "the serve command, run as a real server: tests/service/test_server.py",
     "tagger/service/model.py": "the model behind the service, through its routes: tests/service/test_app.py",

@@ -17,18 +17,18 @@ import numpy as np
 from tagger.data.arrays import WindowArrays, WindowMaker
 from tagger.data.inputs import read_windows
 from tagger.data.schemes import entity_types
-from tagger.data.types import TaggedSentence
 from tagger.runtime.crf import forward_backward, kbest_probabilities, viterbi
 from tagger.runtime.model import OnnxModel, load_onnx
 from tagger.runtime.scores import ChunkRules, decoded_scores
-from tagger.tagging.options import TagOptions, check_scoring
+from tagger.tagging.labelling import Labelling, check_scoring
+from tagger.tagging.options import TagOptions
 from tagger.tagging.rewrite import output_rewrite
 from tagger.tagging.stream import open_input, reader_workers, tag_stream
 
 __all__ = ["OnnxPredictor", "session_threads", "tag_exported"]
 
 
-class OnnxPredictor:
+class OnnxPredictor(Labelling):
     """``predictor.Predictor`` for an exported model: the same arguments, the same results."""
 
     device = "cpu"
@@ -43,7 +43,7 @@ class OnnxPredictor:
         min_score: float = 0.0,
         shown: Collection[str] | None = None,
     ):
-        check_scoring(nbest, min_score, scores)
+        check_scoring(nbest, min_score, scores, model.data_scheme)
         config, vocab = model.config, model.vocab
         self.model, self.vocab, self.out_scheme = model, vocab, model.data_scheme
         self.rewrite = output_rewrite(vocab.tags, config["scheme"], config.get("constrained", True), self.out_scheme)
@@ -109,29 +109,6 @@ class OnnxPredictor:
             for entry, sequences in zip(found, best):
                 entry["nbest"] = [{"tags": self.rewrite(tags), "probability": p} for tags, p in sequences]
         return found
-
-    def _empty(self) -> dict:
-        found: dict = {"tags": []}
-        if self.scores:
-            found.update({"token_scores": [], "entity_scores": [], "probability": 1.0})
-        if self.nbest:
-            found["nbest"] = [{"tags": [], "probability": 1.0}]
-        return found
-
-    def label(self, sentences: Sequence[TaggedSentence], arrays: WindowArrays) -> Sequence[TaggedSentence]:
-        """``Predictor.label``: set the tags of ``sentences`` and the score fields asked for."""
-        if not (self.scores or self.nbest):
-            for sentence, tags in zip(sentences, self.run(arrays)):
-                sentence.tags = tags
-            return sentences
-        for sentence, found in zip(sentences, self.run_scored(arrays)):
-            for key, value in found.items():
-                if key == "tags" or self.shown is None or key in self.shown:
-                    setattr(sentence, key, value)
-        return sentences
-
-    def predict(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[str]]:
-        return self.run(self.prepare(sentences, docs))
 
 
 def _view(values, width: int) -> np.ndarray:

@@ -72,13 +72,3 @@ def job_count(jobs: int) -> int:
         return jobs
     cores = os.cpu_count() or 1
     return cores if cores >= 4 else 1
-
-
-def check_scoring(nbest: int, min_score: float, scores: bool) -> None:
-    """The scoring arguments of a predictor (torch's or an exported model's), checked alike."""
-    if nbest < 0:
-        raise ValueError(f"nbest must be 0 (none) or more, got {nbest}")
-    if not 0.0 <= min_score <= 1.0:
-        raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
-    if min_score > 0 and not scores:
-        raise ValueError("min_score needs scores=True (entities are dropped by their scores)")

@@ -18,23 +18,22 @@ import torch
 from tagger.data.arrays import WindowArrays, WindowMaker
 from tagger.data.inputs import read_windows
 from tagger.data.schemes import PLAIN, entity_types, to_spans
-from tagger.data.types import TaggedSentence
 from tagger.data.vocabulary import Vocabulary
-from tagger.errors import TaggerError
 from tagger.nn.crf import forward_backward, kbest_probabilities
 from tagger.nn.ensemble import load_models
 from tagger.nn.model import BiLSTMCRF
 from tagger.nn.model_file import LoadedModel
 from tagger.nn.scores import ChunkRules, calibration_error, decoded_scores
 from tagger.nn.tensors import Batch, FormBucket, window_tensors
-from tagger.tagging.options import TagOptions, check_scoring
+from tagger.tagging.labelling import Labelling, check_scoring
+from tagger.tagging.options import TagOptions
 from tagger.tagging.rewrite import output_rewrite
 from tagger.tagging.stream import open_input, reader_workers, tag_stream
 
 __all__ = ["Predictor", "Prepared", "tag_in_process"]
 
 
-class Predictor:
+class Predictor(Labelling):
     """Tags token lists with a model; tags come back in ``out_scheme`` (the training data's).
 
     ``scores``: also the CRF's probabilities (see ``crf`` and ``scores``): of each chosen tag, of each entity, of
@@ -58,12 +57,7 @@ class Predictor:
         min_score: float = 0.0,
         shown: Collection[str] | None = None,
     ):
-        check_scoring(nbest, min_score, scores)
-        if min_score > 0 and out_scheme == PLAIN:
-            raise TaggerError(
-                "--min-score drops entities by their scores; this model tags a plain label set, which has no "
-                "entities (--scores gives each token's score)"
-            )
+        check_scoring(nbest, min_score, scores, out_scheme)
         if temperature is not None and not temperature > 0:
             raise ValueError(f"temperature must be above 0, got {temperature}")
         self.model = model
@@ -178,26 +172,6 @@ class Predictor:
         for i, found in zip(index, self._extras(emissions, mask, ids)):
             out[i] = found
 
-    def label(self, sentences: Sequence[TaggedSentence], prepared: Prepared) -> Sequence[TaggedSentence]:
-        """Set the tags of ``sentences`` (the sentences ``prepared`` was made from), and the score fields
-        the predictor was asked for; returns ``sentences``. Without scores or n-best this is ``run``."""
-        if self.out_scheme == PLAIN:  # writers show a plain label set's tags as labels, not chunks
-            for sentence in sentences:
-                sentence.plain = True
-        if not (self.scores or self.nbest):
-            for sentence, tags in zip(sentences, self.run(prepared)):
-                sentence.tags = tags
-            return sentences
-        for sentence, found in zip(sentences, self.run_scored(prepared)):
-            for key, value in found.items():
-                if key == "tags" or self.shown is None or key in self.shown:
-                    setattr(sentence, key, value)
-        return sentences
-
-    def predict(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[str]]:
-        """Tags of each sentence (an empty sentence gets no tags); ``docs`` as ``prepare`` takes them."""
-        return self.run(self.prepare(sentences, docs))
-
     def fit_temperature(
         self,
         sentences: Sequence[Sequence[str]],
@@ -257,15 +231,6 @@ class Predictor:
             best = kbest_probabilities(emissions, mask, crf, self.nbest, log_z)
             for entry, sequences in zip(found, best):
                 entry["nbest"] = [{"tags": self.rewrite(tags), "probability": p} for tags, p in sequences]
-        return found
-
-    def _empty(self) -> dict:
-        """What ``run_scored`` gives an empty sentence: no tags, and its one (empty) sequence is certain."""
-        found: dict = {"tags": []}
-        if self.scores:
-            found.update({"token_scores": [], "entity_scores": [], "probability": 1.0})
-        if self.nbest:
-            found["nbest"] = [{"tags": [], "probability": 1.0}]
         return found
 
 
