@@ -24,7 +24,8 @@ Output = Annotated[Path, option("--output", "-o", metavar="<path>", help="The ON
 
 def export(model: ModelArgument = None, output: Output = Path("model.onnx")) -> None:
     """Write a model as one ONNX file (graph, vocabulary, tags, options and CRF scores) that `tagger tag -m
-    FILE.onnx` runs with onnxruntime, without torch. Models with document context are not exported yet."""
+    FILE.onnx` runs with onnxruntime, without torch; a model with document context gives the same tags too (its
+    file needs a tagger that reads export format 2)."""
     from tagger.runtime.model import is_onnx
 
     if not is_onnx(output):

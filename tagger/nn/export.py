@@ -10,8 +10,15 @@ constraint masks, under ``METADATA_KEYS``.
 The export runs ``torch.onnx.export`` with the TorchScript-based exporter (``dynamo=False``), which needs
 only the ``onnx`` package. The network is exported through ``ExportNet``: the model's own layers, with
 the character encoders written without what does not trace (packed sequences, boolean indexing):
-the same numbers, up to float rounding. Document context is not exported yet (``export_model`` refuses
-it in one line).
+the same numbers, up to float rounding.
+
+Document context (``ModelConfig.context``): a token's tag scores add the mean of its other mentions' in its
+document, which may lie in any batch of the window, so the graph cannot finish them batch by batch. Its
+projection being linear, the graph gives ``emissions``, the own state's half of the projection with the bias,
+and ``mentions`` (batch, time, tags), the pooled half applied to each token's own state; the runtime pools
+``mentions`` over the window and adds them (``tagger.runtime.context``), as ``BiLSTMCRF._with_context`` does in
+eval. Such a file is format 2 (``CONTEXT_VERSION``), which a runtime that reads format 1 only refuses in one
+line rather than tag without the context; every other file stays format 1.
 """
 
 from __future__ import annotations
@@ -29,16 +36,18 @@ from tagger.nn.model import BiLSTMCRF, CharCNN, CharLSTM
 from tagger.nn.model_file import LoadedModel
 
 FORMAT = "tagger-onnx"  # the metadata's "format"
-FORMAT_VERSION = 1  # a runtime refuses a file of a newer version
+FORMAT_VERSION = 2  # the newest format written; a runtime refuses a file of a newer version than it reads
+CONTEXT_VERSION = 2  # the format of a file whose graph gives ``mentions`` to pool (document context)
+PLAIN_VERSION = 1  # the format of every other file, which any runtime reads
 OPSET = 17
 INPUTS = ("words", "cases", "forms", "chars", "lengths")
 METADATA_KEYS = ("format", "format_version", "config", "vocab", "data_scheme", "metadata", "crf", "constraints")
 
 
 class ExportNet(nn.Module):
-    """``BiLSTMCRF.emissions`` of a model without document context, as a traceable function of the batch's
-    arrays; the word table is the trained one and the pretrained extra rows laid end to end (as
-    ``embed_words`` looks them up), in 32-bit floats."""
+    """``BiLSTMCRF.emissions`` as a traceable function of the batch's arrays; the word table is the trained one
+    and the pretrained extra rows laid end to end (as ``embed_words`` looks them up), in 32-bit floats. With
+    document context, the emissions without the pooled mentions and the mentions' scores before pooling."""
 
     def __init__(self, model: BiLSTMCRF):
         super().__init__()
@@ -49,6 +58,10 @@ class ExportNet(nn.Module):
         self.cases = model.case_embed
         self.rnn = model.rnn
         self.project = model.project
+        self.context = model.context
+        if self.context:  # the projection's own-state columns, then its pooled columns, as _with_context splits it
+            weight, width = model.project.weight.detach(), 2 * model.config.hidden_size  # shape: (tags, 4 * hidden)
+            self.register_buffer("both", torch.cat([weight[:, :width], weight[:, width:]]))  # (2 * tags, 2 * hidden)
 
     def forward(self, words, cases, forms, chars, lengths):  # noqa: D102
         parts = [self.words(words)]  # shape: (batch, time, word_dim)
@@ -57,7 +70,11 @@ class ExportNet(nn.Module):
         if self.cases is not None:
             parts.append(self.cases(cases))  # shape: (batch, time, case_dim)
         states = self.rnn(torch.cat(parts, dim=2), lengths)  # shape: (batch, time, 2 * hidden)
-        return self.project(states)  # shape: (batch, time, tags)
+        if not self.context:
+            return self.project(states)  # shape: (batch, time, tags)
+        tags = self.project.out_features
+        scored = nn.functional.linear(states, self.both)  # shape: (batch, time, 2 * tags)
+        return scored[:, :, :tags] + self.project.bias, scored[:, :, tags:]  # each shape: (batch, time, tags)
 
 
 class PaddedCNN(nn.Module):
@@ -118,10 +135,8 @@ def export_model(loaded: LoadedModel, path: str | Path, name: str = "<model>") -
     model = loaded.model
     if not isinstance(model, BiLSTMCRF):
         raise ModelFileError("export takes one model file, not an ensemble: export each member", name)
-    if model.config.context == "document":
-        raise ModelFileError("a model with document context cannot be exported to ONNX yet", name)
     net = ExportNet(model.float() if model.project.weight.dtype != torch.float32 else model).eval()
-    graph = onnx.load_model_from_string(_traced(net))
+    graph = onnx.load_model_from_string(_traced(net, net.context))
     for key, value in metadata(loaded).items():
         graph.metadata_props.add(key=key, value=value)
     path = Path(path)
@@ -131,8 +146,9 @@ def export_model(loaded: LoadedModel, path: str | Path, name: str = "<model>") -
     return path
 
 
-def _traced(net: ExportNet) -> bytes:
-    """The ONNX bytes of ``net`` traced on a small batch, with every size dynamic."""
+def _traced(net: nn.Module, context: bool) -> bytes:
+    """The ONNX bytes of ``net`` traced on a small batch, with every size dynamic; ``context``: it gives
+    ``mentions`` after ``emissions``."""
     batch = (
         torch.tensor([[2, 3, 4], [5, 6, 0]]),  # words
         torch.tensor([[1, 1, 1], [1, 1, 0]]),  # cases
@@ -142,7 +158,8 @@ def _traced(net: ExportNet) -> bytes:
     )
     tokens = {0: "batch", 1: "time"}
     axes = {"words": tokens, "cases": tokens, "forms": tokens, "chars": {0: "forms", 1: "chars"}}
-    axes.update({"lengths": {0: "batch"}, "emissions": tokens})
+    outputs = ["emissions", "mentions"] if context else ["emissions"]
+    axes.update({"lengths": {0: "batch"}, **{name: tokens for name in outputs}})
     out = io.BytesIO()
     # The exporter warns that an LSTM traced on one batch size may fail on others: not with these graphs, whose
     # initial states are zeros made at the batch's size (tests/nn/test_export.py runs other sizes).
@@ -151,7 +168,7 @@ def _traced(net: ExportNet) -> bytes:
         warnings.simplefilter("ignore", torch.jit.TracerWarning)  # the RNNs' size checks, constant for a model
         warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter, chosen: it needs only onnx
         torch.onnx.export(
-            net, batch, out, input_names=list(INPUTS), output_names=["emissions"], dynamic_axes=axes,
+            net, batch, out, input_names=list(INPUTS), output_names=outputs, dynamic_axes=axes,
             opset_version=OPSET, dynamo=False,
         )  # fmt: skip
     return out.getvalue()
@@ -174,7 +191,7 @@ def metadata(loaded: LoadedModel) -> dict[str, str]:
         }
     values = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": CONTEXT_VERSION if loaded.model.config.context == "document" else PLAIN_VERSION,
         "config": loaded.config.to_dict(),
         "vocab": {**loaded.vocab.to_dict(), "word_counts": list(loaded.vocab.word_counts)},  # JSON has no bytes
         "data_scheme": loaded.data_scheme,

@@ -1,5 +1,5 @@
 """tagger/cli/export.py: `tagger export MODEL -o FILE.onnx` writes a file that `tagger tag -m FILE.onnx` tags with as
-the model does; a wrong output name, a context model or a bad model file is one line."""
+the model does, a document-context model included; a wrong output name or a bad model file is one line."""
 
 from __future__ import annotations
 
@@ -21,8 +21,14 @@ def test_the_output_must_be_named_onnx(trained_model, tmp_path, cli_env):
     assert not (tmp_path / "model.pt").exists()
 
 
-def test_a_context_model_is_refused_in_one_line(context_model, tmp_path, cli_env):
-    one_line_error(run_cli("export", context_model, "-o", tmp_path / "m.onnx"), "document context", str(context_model))
+def test_a_context_model_exports_and_tags_a_file_of_documents_as_the_model_does(
+    context_model, context_dir, tmp_path, cli_env
+):
+    out = tmp_path / "context.onnx"
+    assert run_cli("export", context_model, "-o", out).exit_code == 0
+    want = run_cli("tag", "-m", context_model, "--input", "conll", context_dir / "test.txt")
+    got = run_cli("tag", "-m", out, "--input", "conll", context_dir / "test.txt")
+    assert got.exit_code == 0 and got.stdout == want.stdout
 
 
 def test_a_file_that_is_not_a_model_is_one_line(tiny_dir, tmp_path, cli_env):

@@ -1,6 +1,7 @@
 """tagger/tagging/exported.py: an exported model tags as its torch model does (identical tags on a test file, entity
-and token scores within 1e-4, the same n-best paths) for an LSTM + char CNN and a GRU + char BiLSTM model, through
-the predictor, the API and the command line; and that path never imports torch (checked in a fresh process)."""
+and token scores within 1e-4, the same n-best paths) for an LSTM + char CNN, a GRU + char BiLSTM and a document-context
+model, through the predictor, the API and the command line; and that path never imports torch (checked in a fresh
+process)."""
 
 from __future__ import annotations
 
@@ -38,37 +39,40 @@ def gru_model(tiny_dir, tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="module", params=["lstm_cnn", "gru_char_lstm"])
-def pair(request, trained_model, gru_model, tmp_path_factory):
-    """A trained .pt model and its export."""
-    pt = trained_model if request.param == "lstm_cnn" else gru_model
+@pytest.fixture(scope="module", params=["lstm_cnn", "gru_char_lstm", "context"])
+def pair(request, trained_model, gru_model, context_model, tiny_dir, context_dir, tmp_path_factory):
+    """A trained .pt model, its export, and the folder of its data (a context model's has documents)."""
+    pt = {"lstm_cnn": trained_model, "gru_char_lstm": gru_model, "context": context_model}[request.param]
     onnx = tmp_path_factory.mktemp("exported") / "model.onnx"
     export_model(load_model(pt), onnx)
-    return pt, onnx
+    return pt, onnx, context_dir if request.param == "context" else tiny_dir
 
 
-def sentences(tiny_dir) -> list[list[str]]:
+def sentences(folder) -> tuple[list[list[str]], list[int]]:
+    """The test file's sentences and their documents, and SENTENCES_TO_TAG in a document of their own."""
     from tagger.data.corpus import load_tagged
 
-    return [s.tokens for s in load_tagged(tiny_dir / "test.txt").sentences] + SENTENCES_TO_TAG
+    found = load_tagged(folder / "test.txt").sentences
+    last = max((s.doc for s in found), default=0) + 1
+    return [s.tokens for s in found] + SENTENCES_TO_TAG, [s.doc for s in found] + [last] * len(SENTENCES_TO_TAG)
 
 
 def both(pair, **options):
-    pt, onnx = pair
+    pt, onnx, _ = pair
     return Predictor.from_loaded(load_model(pt), 4, **options), OnnxPredictor(load_onnx(onnx), 4, **options)
 
 
-def test_identical_tags_on_a_test_file(pair, tiny_dir):
+def test_identical_tags_on_a_test_file(pair):
     torch_predictor, onnx_predictor = both(pair)
-    tokens = sentences(tiny_dir)
-    assert onnx_predictor.predict(tokens) == torch_predictor.predict(tokens)
+    tokens, docs = sentences(pair[2])
+    assert onnx_predictor.predict(tokens, docs) == torch_predictor.predict(tokens, docs)
 
 
-def test_scores_within_tolerance_and_the_same_nbest(pair, tiny_dir):
+def test_scores_within_tolerance_and_the_same_nbest(pair):
     torch_predictor, onnx_predictor = both(pair, scores=True, nbest=4)
-    tokens = sentences(tiny_dir)
-    want = torch_predictor.run_scored(torch_predictor.prepare(tokens))
-    got = onnx_predictor.run_scored(onnx_predictor.prepare(tokens))
+    tokens, docs = sentences(pair[2])
+    want = torch_predictor.run_scored(torch_predictor.prepare(tokens, docs))
+    got = onnx_predictor.run_scored(onnx_predictor.prepare(tokens, docs))
     for ours, theirs in zip(got, want):
         assert ours["tags"] == theirs["tags"]
         assert ours["entity_scores"] == pytest.approx(theirs["entity_scores"], abs=TOL)
@@ -80,25 +84,25 @@ def test_scores_within_tolerance_and_the_same_nbest(pair, tiny_dir):
         )
 
 
-def test_min_score_drops_the_same_entities(pair, tiny_dir):
+def test_min_score_drops_the_same_entities(pair):
     torch_predictor, onnx_predictor = both(pair, scores=True, min_score=0.9)
-    tokens = sentences(tiny_dir)
-    want = torch_predictor.run_scored(torch_predictor.prepare(tokens))
-    got = onnx_predictor.run_scored(onnx_predictor.prepare(tokens))
+    tokens, docs = sentences(pair[2])
+    want = torch_predictor.run_scored(torch_predictor.prepare(tokens, docs))
+    got = onnx_predictor.run_scored(onnx_predictor.prepare(tokens, docs))
     assert [g["tags"] for g in got] == [w["tags"] for w in want]
 
 
-def test_the_api_and_the_command_line_give_the_torch_models_output(pair, tiny_dir, cli_env):
+def test_the_api_and_the_command_line_give_the_torch_models_output(pair, cli_env):
     from tagger import Tagger
 
-    pt, onnx = pair
+    pt, onnx, folder = pair
     text = "John Smith lives in Paris .\nAcme Corp hired Angela Merkel in New York .\n"
     ours, theirs = Tagger.load(onnx, scores=True)(text).entities, Tagger.load(pt, scores=True)(text).entities
     assert [(e.type, e.start, e.end) for e in ours] == [(e.type, e.start, e.end) for e in theirs]
     assert [e.score for e in ours] == pytest.approx([e.score for e in theirs], abs=TOL)
     for args in ([], ["--format", "jsonl", "--scores", "tokens", "--nbest", "2"]):
-        want = run_cli("tag", "-m", pt, "--input", "tokens", *args, tiny_dir / "test.txt")
-        got = run_cli("tag", "-m", onnx, "--input", "tokens", *args, tiny_dir / "test.txt")
+        want = run_cli("tag", "-m", pt, "--input", "conll", *args, folder / "test.txt")
+        got = run_cli("tag", "-m", onnx, "--input", "conll", *args, folder / "test.txt")
         assert got.exit_code == 0, got.stderr
         if not args:
             assert got.stdout == want.stdout
@@ -107,10 +111,10 @@ def test_the_api_and_the_command_line_give_the_torch_models_output(pair, tiny_di
                 ours, theirs = json.loads(ours), json.loads(theirs)
                 assert ours["tags"] == theirs["tags"]
                 assert ours["token_scores"] == pytest.approx(theirs["token_scores"], abs=TOL)
-    scored = run_cli("evaluate", tiny_dir / "test.txt", "-m", onnx, "--format", "json")
+    scored = run_cli("evaluate", folder / "test.txt", "-m", onnx, "--format", "json")
     assert (
         json.loads(scored.stdout)["f1"]
-        == json.loads(run_cli("evaluate", tiny_dir / "test.txt", "-m", pt, "--format", "json").stdout)["f1"]
+        == json.loads(run_cli("evaluate", folder / "test.txt", "-m", pt, "--format", "json").stdout)["f1"]
     )
 
 
@@ -133,10 +137,10 @@ print("torch imported" if "torch" in sys.modules else "no torch")
 
 
 @pytest.mark.slow
-def test_tagging_with_an_exported_model_never_imports_torch(pair, tiny_dir):
-    _, onnx = pair
+def test_tagging_with_an_exported_model_never_imports_torch(pair):
+    _, onnx, folder = pair
     done = subprocess.run(
-        [sys.executable, "-c", NO_TORCH, str(onnx), str(tiny_dir / "test.txt")],
+        [sys.executable, "-c", NO_TORCH, str(onnx), str(folder / "test.txt")],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
