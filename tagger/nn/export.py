@@ -19,6 +19,13 @@ and ``mentions`` (batch, time, tags), the pooled half applied to each token's ow
 ``mentions`` over the window and adds them (``tagger.runtime.context``), as ``BiLSTMCRF._with_context`` does in
 eval. Such a file is format 2 (``CONTEXT_VERSION``), which a runtime that reads format 1 only refuses in one
 line rather than tag without the context; every other file stays format 1.
+
+An ensemble (``tagger.nn.ensemble``, ``tagger export a.pt b.pt``) exports as one graph, ``EnsembleNet``: every
+member's network runs on the same arrays and their emissions are averaged in the graph, as ``Ensemble`` averages
+them; the metadata holds the members' CRF scores averaged (``Ensemble.averaged_crf``), the first member's config
+(with document context when any member reads it), vocabulary and constraints, which ``load_ensemble`` checked the
+members share. Members may differ in document context: pooling being linear, the members' ``mentions`` averaged
+(zeros for a member without context) and then pooled add what each member's pooled mentions would, averaged.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ import torch
 from torch import nn
 
 from tagger.errors import ModelFileError
+from tagger.nn.crf import Transitions
+from tagger.nn.ensemble import Ensemble
 from tagger.nn.model import BiLSTMCRF, CharCNN, CharLSTM
 from tagger.nn.model_file import LoadedModel
 
@@ -75,6 +84,26 @@ class ExportNet(nn.Module):
         tags = self.project.out_features
         scored = nn.functional.linear(states, self.both)  # shape: (batch, time, 2 * tags)
         return scored[:, :, :tags] + self.project.bias, scored[:, :, tags:]  # each shape: (batch, time, tags)
+
+
+class EnsembleNet(nn.Module):
+    """``Ensemble``'s emissions as one traceable function: each member's ``ExportNet`` on the same arrays, their
+    emissions averaged; with document context (any member's), also their mentions' scores averaged, a member
+    without context counting as zeros."""
+
+    def __init__(self, members: list[BiLSTMCRF]):
+        super().__init__()
+        self.nets = nn.ModuleList(ExportNet(m) for m in members)
+        self.context = any(net.context for net in self.nets)
+
+    def forward(self, words, cases, forms, chars, lengths):  # noqa: D102
+        found = [net(words, cases, forms, chars, lengths) for net in self.nets]
+        own = [f[0] if net.context else f for f, net in zip(found, self.nets)]  # each shape: (batch, time, tags)
+        emissions = torch.stack(own).mean(dim=0)  # shape: (batch, time, tags)
+        if not self.context:
+            return emissions
+        mentions = [f[1] for f, net in zip(found, self.nets) if net.context]  # each shape: (batch, time, tags)
+        return emissions, torch.stack(mentions).sum(dim=0) / len(self.nets)  # each shape: (batch, time, tags)
 
 
 class PaddedCNN(nn.Module):
@@ -128,14 +157,17 @@ def _char_encoder(encoder: nn.Module | None) -> nn.Module | None:
 
 
 def export_model(loaded: LoadedModel, path: str | Path, name: str = "<model>") -> Path:
-    """Write ``loaded`` (one model, no ensemble) as an ONNX file at ``path`` (atomically); ``name`` is the model
-    file's, for errors."""
+    """Write ``loaded`` (one model, or an ensemble as ``load_ensemble`` loads it) as an ONNX file at ``path``
+    (atomically); ``name`` is the model file's, for errors."""
     import onnx
 
     model = loaded.model
-    if not isinstance(model, BiLSTMCRF):
-        raise ModelFileError("export takes one model file, not an ensemble: export each member", name)
-    net = ExportNet(model.float() if model.project.weight.dtype != torch.float32 else model).eval()
+    if isinstance(model, Ensemble):
+        net: nn.Module = EnsembleNet([_float32(m) for m in model.members]).eval()
+    elif isinstance(model, BiLSTMCRF):
+        net = ExportNet(_float32(model)).eval()
+    else:
+        raise ModelFileError(f"cannot export a {type(model).__name__}: a model file or an ensemble of them", name)
     graph = onnx.load_model_from_string(_traced(net, net.context))
     for key, value in metadata(loaded).items():
         graph.metadata_props.add(key=key, value=value)
@@ -144,6 +176,11 @@ def export_model(loaded: LoadedModel, path: str | Path, name: str = "<model>") -
     tmp.write_bytes(graph.SerializeToString())
     tmp.replace(path)
     return path
+
+
+def _float32(model: BiLSTMCRF) -> BiLSTMCRF:
+    """The model in 32-bit floats (a loaded model's tables may be 16-bit: ``model_file.half_tables``)."""
+    return model.float() if model.project.weight.dtype != torch.float32 else model
 
 
 def _traced(net: nn.Module, context: bool) -> bytes:
@@ -175,13 +212,15 @@ def _traced(net: nn.Module, context: bool) -> bytes:
 
 
 def metadata(loaded: LoadedModel) -> dict[str, str]:
-    """The metadata the ONNX file carries, each value a string (JSON where not one already)."""
-    crf = loaded.model.crf
-    transitions = {
-        "start": crf.start_transitions.tolist(),
-        "pairs": crf.transitions.tolist(),
-        "end": crf.end_transitions.tolist(),
-    }
+    """The metadata the ONNX file carries, each value a string (JSON where not one already); an ensemble's CRF
+    scores are its members' averaged, its config says whether any member reads document context."""
+    model = loaded.model
+    ensemble = isinstance(model, Ensemble)
+    crf = model.members[0].crf if ensemble else model.crf  # an ensemble's members share tags and constraints
+    own = Transitions(crf.start_transitions, crf.transitions, crf.end_transitions)
+    scores = model.averaged_crf() if ensemble else own
+    transitions = {"start": scores.start.tolist(), "pairs": scores.pairs.tolist(), "end": scores.end.tolist()}
+    config = model.config if ensemble else loaded.config
     constraints = None
     if crf.allowed is not None:
         constraints = {
@@ -191,8 +230,8 @@ def metadata(loaded: LoadedModel) -> dict[str, str]:
         }
     values = {
         "format": FORMAT,
-        "format_version": CONTEXT_VERSION if loaded.model.config.context == "document" else PLAIN_VERSION,
-        "config": loaded.config.to_dict(),
+        "format_version": CONTEXT_VERSION if config.context == "document" else PLAIN_VERSION,
+        "config": config.to_dict(),
         "vocab": {**loaded.vocab.to_dict(), "word_counts": list(loaded.vocab.word_counts)},  # JSON has no bytes
         "data_scheme": loaded.data_scheme,
         "metadata": loaded.metadata,

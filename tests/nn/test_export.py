@@ -1,6 +1,7 @@
 """tagger/nn/export.py: the exported graph gives the torch network's emissions on padded batches of any size, for
-every encoder (LSTM and GRU, char CNN, char BiLSTM, none, pretrained extra rows) and with document context (pooled
-by the runtime over the window's batches), and carries what decoding needs."""
+every encoder (LSTM and GRU, char CNN, char BiLSTM, none, pretrained extra rows), with document context (pooled
+by the runtime over the window's batches) and for ensembles (one graph, mixed members), and carries what decoding
+needs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import pytest
 import torch
 
 from tagger.data.arrays import WindowMaker
-from tagger.errors import ModelFileError
 from tagger.nn.export import export_model
 from tagger.nn.model_file import LoadedModel
 from tagger.nn.tensors import window_tensors
@@ -132,11 +132,32 @@ def test_format_version_1_unless_the_graph_needs_pooling(tmp_path):
         assert props["format_version"] == version
 
 
-def test_an_ensemble_is_refused_in_one_line(tmp_path):
+MEMBERS = {
+    "no context": [("lstm", "cnn", "none"), ("gru", "lstm", "none"), ("lstm", "none", "none")],
+    "mixed context": [("gru", "lstm", "none"), ("lstm", "cnn", "document"), ("lstm", "none", "document")],
+}
+
+
+@pytest.mark.parametrize("kinds", MEMBERS.values(), ids=MEMBERS.keys())
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_an_ensemble_exports_as_one_graph_with_the_torch_ensembles_scores(tmp_path, kinds, batch_size):
+    import onnx
+
     from tagger.nn.ensemble import Ensemble
 
-    plain, vocab = make_model()
-    both = Ensemble([plain, make_model(seed=1)[0]])
-    with pytest.raises(ModelFileError, match="not an ensemble"):
-        export_model(LoadedModel(both, vocab, plain.config, "iob2", {}), tmp_path / "m.onnx", "a.pt")
-    assert not (tmp_path / "m.onnx").exists()
+    members = [make_model(cell=c, char_encoder=e, context=x, seed=i)[0].eval() for i, (c, e, x) in enumerate(kinds)]
+    ensemble, vocab = Ensemble(members).eval(), make_model()[1]
+    loaded = LoadedModel(ensemble, vocab, members[0].config, "iob2", {"ensemble": ["a.pt", "b.pt", "c.pt"]})
+    path = export_model(loaded, tmp_path / "ensemble.onnx")
+    exported = load_onnx(path)
+    assert exported.context == (ensemble.config.context == "document")
+    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert props["format_version"] == ("2" if exported.context else "1")
+    for ours, theirs in zip(exported.crf, ensemble.averaged_crf()):
+        np.testing.assert_array_equal(ours, theirs.detach().numpy())
+    found = list(feeds(loaded, SENTENCES + SENTENCES_TO_TAG, batch_size, docs=[0, 0, 0, 1, 1, 2, 2, 2, 2]))
+    with torch.inference_mode():
+        want = ensemble.window_emissions([batch for batch, _, _ in found], found[0][1])  # each (batch, time, tags)
+    masks = [batch.mask.numpy() for batch, _, _ in found]
+    for ours, theirs, mask in zip(exported.window_emissions([f for _, _, f in found], masks), want, masks):
+        np.testing.assert_allclose(ours[mask], theirs.numpy()[mask], atol=1e-5)

@@ -1,7 +1,7 @@
 """tagger/tagging/exported.py: an exported model tags as its torch model does (identical tags on a test file, entity
-and token scores within 1e-4, the same n-best paths) for an LSTM + char CNN, a GRU + char BiLSTM and a document-context
-model, through the predictor, the API and the command line; and that path never imports torch (checked in a fresh
-process)."""
+and token scores within 1e-4, the same n-best paths) for an LSTM + char CNN, a GRU + char BiLSTM, a document-context
+model and an ensemble of a model with context and one without (one graph), through the predictor, the API and the
+command line; and that path never imports torch (checked in a fresh process)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
+from tagger.nn.ensemble import load_models
 from tagger.nn.export import export_model
-from tagger.nn.model_file import load_model
 from tagger.runtime.model import load_onnx
 from tagger.tagging.exported import OnnxPredictor
 from tagger.tagging.predictor import Predictor
@@ -39,13 +39,19 @@ def gru_model(tiny_dir, tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="module", params=["lstm_cnn", "gru_char_lstm", "context"])
+@pytest.fixture(scope="module", params=["lstm_cnn", "gru_char_lstm", "context", "ensemble"])
 def pair(request, trained_model, gru_model, context_model, tiny_dir, context_dir, tmp_path_factory):
-    """A trained .pt model, its export, and the folder of its data (a context model's has documents)."""
-    pt = {"lstm_cnn": trained_model, "gru_char_lstm": gru_model, "context": context_model}[request.param]
+    """Trained .pt models (several: an ensemble), their export, and the folder of their data (with documents
+    for a model reading context)."""
+    pts = {
+        "lstm_cnn": [trained_model],
+        "gru_char_lstm": [gru_model],
+        "context": [context_model],
+        "ensemble": [context_model, trained_model],
+    }[request.param]
     onnx = tmp_path_factory.mktemp("exported") / "model.onnx"
-    export_model(load_model(pt), onnx)
-    return pt, onnx, context_dir if request.param == "context" else tiny_dir
+    export_model(load_models(pts), onnx)
+    return pts, onnx, tiny_dir if request.param in ("lstm_cnn", "gru_char_lstm") else context_dir
 
 
 def sentences(folder) -> tuple[list[list[str]], list[int]]:
@@ -58,8 +64,8 @@ def sentences(folder) -> tuple[list[list[str]], list[int]]:
 
 
 def both(pair, **options):
-    pt, onnx, _ = pair
-    return Predictor.from_loaded(load_model(pt), 4, **options), OnnxPredictor(load_onnx(onnx), 4, **options)
+    pts, onnx, _ = pair
+    return Predictor.from_loaded(load_models(pts), 4, **options), OnnxPredictor(load_onnx(onnx), 4, **options)
 
 
 def test_identical_tags_on_a_test_file(pair):
@@ -95,13 +101,14 @@ def test_min_score_drops_the_same_entities(pair):
 def test_the_api_and_the_command_line_give_the_torch_models_output(pair, cli_env):
     from tagger import Tagger
 
-    pt, onnx, folder = pair
+    pts, onnx, folder = pair
+    models = [arg for pt in pts for arg in ("-m", pt)]
     text = "John Smith lives in Paris .\nAcme Corp hired Angela Merkel in New York .\n"
-    ours, theirs = Tagger.load(onnx, scores=True)(text).entities, Tagger.load(pt, scores=True)(text).entities
+    ours, theirs = Tagger.load(onnx, scores=True)(text).entities, Tagger.load(pts, scores=True)(text).entities
     assert [(e.type, e.start, e.end) for e in ours] == [(e.type, e.start, e.end) for e in theirs]
     assert [e.score for e in ours] == pytest.approx([e.score for e in theirs], abs=TOL)
     for args in ([], ["--format", "jsonl", "--scores", "tokens", "--nbest", "2"]):
-        want = run_cli("tag", "-m", pt, "--input", "conll", *args, folder / "test.txt")
+        want = run_cli("tag", *models, "--input", "conll", *args, folder / "test.txt")
         got = run_cli("tag", "-m", onnx, "--input", "conll", *args, folder / "test.txt")
         assert got.exit_code == 0, got.stderr
         if not args:
@@ -114,7 +121,7 @@ def test_the_api_and_the_command_line_give_the_torch_models_output(pair, cli_env
     scored = run_cli("evaluate", folder / "test.txt", "-m", onnx, "--format", "json")
     assert (
         json.loads(scored.stdout)["f1"]
-        == json.loads(run_cli("evaluate", folder / "test.txt", "-m", pt, "--format", "json").stdout)["f1"]
+        == json.loads(run_cli("evaluate", folder / "test.txt", *models, "--format", "json").stdout)["f1"]
     )
 
 
