@@ -16,7 +16,7 @@ import numpy as np
 
 from tagger.data.arrays import WindowArrays, WindowMaker
 from tagger.data.inputs import read_windows
-from tagger.data.schemes import entity_types
+from tagger.data.schemes import PLAIN, entity_types
 from tagger.runtime.crf import forward_backward, kbest_probabilities, viterbi
 from tagger.runtime.model import OnnxModel, load_onnx
 from tagger.runtime.scores import ChunkRules, decoded_scores
@@ -50,7 +50,8 @@ class OnnxPredictor(Labelling):
         self.batch_size = batch_size
         self.window_maker = WindowMaker(vocab, batch_size, chars=model.chars, context=model.context)
         self.scores, self.nbest, self.min_score, self.shown = scores, nbest, min_score, shown
-        self.chunk_rules = ChunkRules(vocab.tags, config["scheme"]) if scores else None
+        # Entity scores need chunks: a plain label set's scores are the tokens' and the sequence's
+        self.chunk_rules = ChunkRules(vocab.tags, config["scheme"]) if scores and self.out_scheme != PLAIN else None
         self.temperature = config.get("temperature", 1.0) if temperature is None else temperature
         self.decoding = model.scores()  # NEG on forbidden steps, as the torch model decodes
         self.exact = model.scores(exact=True).scaled(self.temperature)  # -inf on forbidden steps, for probabilities
@@ -155,7 +156,8 @@ def tag_exported(file: str | None, out: TextIO, model_path: Path, options: TagOp
         )  # fmt: skip
         maker, workers = predictor.window_maker, reader_workers(options)
         windows = read_windows(stream, name, options.input_kind, maker, workers, encoding=options.encoding)
-        count = write(tag_stream(predictor, windows), out, options.output_format, types=entity_types(model.vocab.tags))
+        types = [] if model.data_scheme == PLAIN else entity_types(model.vocab.tags)
+        count = write(tag_stream(predictor, windows), out, options.output_format, types=types)
     finally:
         if close:
             stream.close()

@@ -16,7 +16,7 @@ from tagger.nn.export import export_model
 from tagger.runtime.model import load_onnx
 from tagger.tagging.exported import OnnxPredictor
 from tagger.tagging.predictor import Predictor
-from tests.helpers import ROOT, TRAINED_EPOCHS, run_cli
+from tests.helpers import POS_DIR, ROOT, TRAINED_EPOCHS, run_cli
 from tests.nn.helpers import SENTENCES_TO_TAG
 
 TOL = 1e-4
@@ -152,3 +152,69 @@ def test_tagging_with_an_exported_model_never_imports_torch(pair):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "no torch"
+
+
+@pytest.fixture(scope="module")
+def plain_pair(pos_model, tmp_path_factory):
+    """A part-of-speech model (a plain label set) and its export."""
+    onnx = tmp_path_factory.mktemp("plain") / "pos.onnx"
+    export_model(load_models([pos_model]), onnx)
+    return pos_model, onnx
+
+
+def test_a_plain_label_set_has_the_same_tags_token_scores_and_nbest_and_no_entities(plain_pair):
+    from tagger.data.corpus import load_tagged
+
+    tokens = [s.tokens for s in load_tagged(POS_DIR / "test.txt", 1).sentences] + SENTENCES_TO_TAG
+    torch_predictor, onnx_predictor = both((*plain_pair, None), scores=True, nbest=3)
+    want = torch_predictor.run_scored(torch_predictor.prepare(tokens))
+    got = onnx_predictor.run_scored(onnx_predictor.prepare(tokens))
+    for ours, theirs in zip(got, want, strict=True):
+        assert ours.keys() == theirs.keys()
+        assert ours["tags"] == theirs["tags"] and ours["entity_scores"] == theirs["entity_scores"] == []
+        assert ours["token_scores"] == pytest.approx(theirs["token_scores"], abs=TOL)
+        assert ours["probability"] == pytest.approx(theirs["probability"], abs=TOL)
+        assert [n["tags"] for n in ours["nbest"]] == [n["tags"] for n in theirs["nbest"]]
+    assert onnx_predictor.predict(tokens) == torch_predictor.predict(tokens)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--format", "inline"],
+        ["--format", "html"],
+        ["--format", "jsonl"],
+        ["--format", "jsonl", "--scores", "tokens", "--nbest", "3"],
+    ],
+)
+def test_a_plain_label_sets_output_is_the_torch_models(plain_pair, args, cli_env):
+    pos, onnx = plain_pair
+    want = run_cli("tag", "-m", pos, "--input", "conll", *args, POS_DIR / "test.txt")
+    got = run_cli("tag", "-m", onnx, "--input", "conll", *args, POS_DIR / "test.txt")
+    assert got.exit_code == 0, got.stderr
+    if "--scores" not in args:
+        assert got.stdout == want.stdout
+    for ours, theirs in zip(got.stdout.splitlines(), want.stdout.splitlines(), strict=True):
+        if "--scores" in args:
+            ours, theirs = json.loads(ours), json.loads(theirs)
+            assert ours.keys() == theirs.keys() and "entities" not in ours
+            assert ours["tags"] == theirs["tags"] and [n["tags"] for n in ours["nbest"]] == [
+                n["tags"] for n in theirs["nbest"]
+            ]
+            assert ours["token_scores"] == pytest.approx(theirs["token_scores"], abs=TOL)
+
+
+def test_a_plain_label_set_through_the_api_and_evaluate(plain_pair, cli_env):
+    from tagger import Tagger
+
+    pos, onnx = plain_pair
+    text = "The plan cost $ 5 , Acme said ."
+    exported = Tagger.load(onnx, scores=True)
+    ours, theirs = exported(text), Tagger.load(pos, scores=True)(text)
+    assert exported.plain and ours.to_dict().keys() == theirs.to_dict().keys()
+    assert ours.tags == theirs.tags and not ours.entities and ours.sentences[0].plain
+    evaluated = [
+        run_cli("evaluate", POS_DIR / "test.txt", "-m", m, "--tag-column", "1", "--format", "json") for m in plain_pair
+    ]
+    assert json.loads(evaluated[0].stdout)["accuracy"] == json.loads(evaluated[1].stdout)["accuracy"]
