@@ -41,7 +41,7 @@ from torch import nn
 from tagger.errors import ModelFileError
 from tagger.nn.crf import Transitions
 from tagger.nn.ensemble import Ensemble
-from tagger.nn.model import BiLSTMCRF, CharCNN, CharLSTM
+from tagger.nn.model import BiLSTMCRF, BiRNN, CharCNN, CharLSTM
 from tagger.nn.model_file import LoadedModel
 
 FORMAT = "tagger-onnx"  # the metadata's "format"
@@ -69,7 +69,7 @@ class ExportNet(nn.Module):
         self.dtype = dtype
         self.chars = _char_encoder(model.char_encoder)
         self.cases = model.case_embed
-        self.rnn = model.rnn
+        self.rnn = BidirectionalRNN(model.rnn)
         self.project = model.project
         self.context = model.context
         if self.context:  # the projection's own-state columns, then its pooled columns, as _with_context splits it
@@ -108,6 +108,62 @@ class EnsembleNet(nn.Module):
             return emissions
         mentions = [f[1] for f, net in zip(found, self.nets) if net.context]  # each shape: (batch, time, tags)
         return emissions, torch.stack(mentions).sum(dim=0) / len(self.nets)  # each shape: (batch, time, tags)
+
+
+class BidirectionalRNN(nn.Module):
+    """``BiRNN`` written as one ONNX LSTM or GRU node per layer, ``direction`` bidirectional, reading
+    ``sequence_lens``: the backward direction starts at each sentence's last token, as ``BiRNN``'s does, without
+    gathering each sentence reversed before and after (the exporter's translation of ``BiRNN``). Run in torch
+    (not traced), it is ``BiRNN`` itself. Padding gets zeros, which nothing reads."""
+
+    def __init__(self, birnn: BiRNN):
+        super().__init__()
+        self.birnn = birnn
+        lstm = isinstance(birnn.forwards[0], nn.LSTM)
+        # ONNX's gate order: LSTM i, o, f, c (torch's i, f, g, o); GRU z, r, h (torch's r, z, n)
+        order = [0, 3, 1, 2] if lstm else [1, 0, 2]
+        self.op, self.hidden = ("LSTM" if lstm else "GRU"), birnn.hidden_size
+        self.layers = [
+            tuple(torch.stack([_gates(getattr(rnn, f"{name}_l0"), order) for rnn in (fwd, bwd)]) for name in _RNN)
+            for fwd, bwd in zip(birnn.forwards, birnn.backwards)
+        ]  # per layer (W, R, Wb, Rb), each shape: (2, gates * hidden, ...)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if not torch.jit.is_tracing():
+            return self.birnn(x, lengths)
+        weights = [w for layer in self.layers for w in layer]
+        return _OnnxRNN.apply(x, lengths, self.op, self.hidden, *weights)  # shape: (batch, time, 2 * hidden)
+
+
+_RNN = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def _gates(weight: torch.Tensor, order: list[int]) -> torch.Tensor:
+    chunks = weight.detach().chunk(len(order))  # torch's gates
+    return torch.cat([chunks[k] for k in order])
+
+
+class _OnnxRNN(torch.autograd.Function):
+    """The traced stand-in of ``BidirectionalRNN``: zeros of the output's shape in torch, the ONNX nodes in
+    the graph."""
+
+    @staticmethod
+    def forward(ctx, x, lengths, op, hidden, *weights):  # noqa: D102
+        return x.new_zeros(x.shape[0], x.shape[1], 2 * hidden)
+
+    @staticmethod
+    def symbolic(g, x, lengths, op, hidden, *weights):  # noqa: D102
+        lens = g.op("Cast", lengths, to_i=6)  # int32, as ONNX's sequence_lens is
+        y = g.op("Transpose", x, perm_i=[1, 0, 2])  # shape: (time, batch, features)
+        for at in range(0, len(weights), 4):
+            w, r, wb, rb = weights[at : at + 4]
+            bias = g.op("Concat", wb, rb, axis_i=1)  # shape: (2, 2 * gates * hidden)
+            extra = {"linear_before_reset_i": 1} if op == "GRU" else {}
+            out = g.op(op, y, w, r, bias, lens, hidden_size_i=hidden, direction_s="bidirectional", outputs=1, **extra)
+            out = g.op("Transpose", out, perm_i=[0, 2, 1, 3])  # shape: (time, batch, 2, hidden)
+            shape = g.op("Constant", value_t=torch.tensor([0, 0, -1]))
+            y = g.op("Reshape", out, shape)  # shape: (time, batch, 2 * hidden)
+        return g.op("Transpose", y, perm_i=[1, 0, 2])  # shape: (batch, time, 2 * hidden)
 
 
 class PaddedCNN(nn.Module):
