@@ -56,18 +56,20 @@ def viterbi(emissions: np.ndarray, mask: np.ndarray, scores: Transitions) -> lis
     start, pairs, end = scores
     score = start + emissions[:, 0]  # shape: (batch, tags)
     identity = np.broadcast_to(np.arange(num_tags), (batch, num_tags))
+    rows = np.arange(batch)
+    following = np.ascontiguousarray(pairs.T)  # shape: (j, i): the previous tag i last, reduced over in place
     history = []
     for t in range(1, time):
-        cand = score[:, :, None] + pairs + emissions[:, t][:, None, :]  # shape: (batch, i, j)
-        index = cand.argmax(axis=1)  # shape: (batch, tags)
-        best = np.take_along_axis(cand, index[:, None, :], axis=1)[:, 0]  # shape: (batch, tags)
+        cand = score[:, None, :] + following + emissions[:, t][:, :, None]  # shape: (batch, j, i)
+        index = cand.argmax(axis=2)  # shape: (batch, tags)
+        best = np.take_along_axis(cand, index[:, :, None], axis=2)[:, :, 0]  # shape: (batch, tags)
         on = mask[:, t][:, None]  # shape: (batch, 1)
         score = np.where(on, best, score)
         history.append(np.where(on, index, identity))
     last = (score + end).argmax(axis=1)  # shape: (batch,)
     path = [last]
     for index in reversed(history):
-        last = np.take_along_axis(index, last[:, None], axis=1)[:, 0]  # shape: (batch,)
+        last = index[rows, last]  # shape: (batch,)
         path.append(last)
     tags = np.stack(path[::-1], axis=1).tolist()  # shape: (batch, time)
     return [row[:n] for row, n in zip(tags, mask.sum(axis=1).tolist())]
