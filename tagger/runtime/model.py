@@ -88,6 +88,9 @@ def load_onnx(path: str | Path, threads: int = 1) -> OnnxModel:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Planning memory by the first run's shapes helps graphs of fixed shapes; here every batch's differ, and
+        # the plans only add to what is held (bench/onnx_speed.py: peak RSS)
+        options.enable_mem_pattern = False
         options.log_severity_level = 3  # onnxruntime's warnings are not the user's business
         session = onnxruntime.InferenceSession(name, options, providers=["CPUExecutionProvider"])
     except FileNotFoundError:

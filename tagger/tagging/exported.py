@@ -14,7 +14,7 @@ from typing import TextIO
 
 import numpy as np
 
-from tagger.data.arrays import WindowArrays, WindowMaker
+from tagger.data.arrays import BatchArrays, WindowArrays, WindowMaker
 from tagger.data.inputs import read_windows
 from tagger.data.schemes import PLAIN, entity_types
 from tagger.runtime.crf import forward_backward, kbest_probabilities, viterbi
@@ -26,6 +26,11 @@ from tagger.tagging.rewrite import output_rewrite
 from tagger.tagging.stream import open_input, reader_workers, tag_stream
 
 __all__ = ["OnnxPredictor", "session_threads", "tag_exported"]
+
+# Padded tokens per run of the graph: a longer batch runs in parts. onnxruntime keeps the memory of the largest run
+# it has seen (the LSTM's per-token buffers), which for a batch of 64 long sentences is tens of MB; in parts of this
+# size it stays under a few, at no cost in speed measured (bench/onnx_speed.py).
+RUN_TOKENS = 1024
 
 
 class OnnxPredictor(Labelling):
@@ -80,7 +85,7 @@ class OnnxPredictor(Labelling):
         ``keys``) and mask (batch, time)."""
         table = _char_table(arrays) if self.model.chars else None
         widths = (table != 0).sum(axis=1) if table is not None else None  # shape: (forms,) characters of each form
-        for b in arrays.batches:
+        for b in (part for batch in arrays.batches for part in _rows(batch, RUN_TOKENS)):
             lengths = np.frombuffer(b.lengths, dtype=np.int64)  # shape: (rows,)
             feed = {name: _view(getattr(b, name), b.width) for name in ("words", "cases", "forms")}
             feed["lengths"] = lengths
@@ -125,6 +130,23 @@ class OnnxPredictor(Labelling):
             for entry, sequences in zip(found, best):
                 entry["nbest"] = [{"tags": self.rewrite(tags), "probability": p} for tags, p in sequences]
         return found
+
+
+def _rows(batch: BatchArrays, tokens: int) -> Iterator[BatchArrays]:
+    """``batch`` cut into runs of consecutive rows of at most ``tokens`` padded tokens (at least one row each)."""
+    rows = max(1, tokens // batch.width)
+    if len(batch.index) <= rows:
+        yield batch
+        return
+    for at in range(0, len(batch.index), rows):
+        flat = slice(at * batch.width, (at + rows) * batch.width)
+        part = BatchArrays(
+            batch.index[at : at + rows], batch.width, batch.words[flat], batch.cases[flat], batch.forms[flat],
+            batch.lengths[at : at + rows],
+        )  # fmt: skip
+        if batch.keys is not None:
+            part.docs, part.keys = batch.docs[at : at + rows], batch.keys[flat]
+        yield part
 
 
 def _view(values, width: int) -> np.ndarray:

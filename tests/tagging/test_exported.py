@@ -90,6 +90,21 @@ def test_scores_within_tolerance_and_the_same_nbest(pair):
         )
 
 
+def test_a_batch_run_in_parts_gives_the_same_tags_and_scores(pair, monkeypatch):
+    """A batch longer than RUN_TOKENS padded tokens runs in parts of fewer rows (here of one or two sentences)."""
+    import tagger.tagging.exported
+
+    monkeypatch.setattr(tagger.tagging.exported, "RUN_TOKENS", 40)
+    torch_predictor, onnx_predictor = both(pair, scores=True, nbest=2)
+    tokens, docs = sentences(pair[2])
+    want = torch_predictor.run_scored(torch_predictor.prepare(tokens, docs))
+    got = onnx_predictor.run_scored(onnx_predictor.prepare(tokens, docs))
+    assert [g["tags"] for g in got] == [w["tags"] for w in want]
+    assert [n["tags"] for g in got for n in g["nbest"]] == [n["tags"] for w in want for n in w["nbest"]]
+    for ours, theirs in zip(got, want):
+        assert ours["token_scores"] == pytest.approx(theirs["token_scores"], abs=TOL)
+
+
 def test_min_score_drops_the_same_entities(pair):
     torch_predictor, onnx_predictor = both(pair, scores=True, min_score=0.9)
     tokens, docs = sentences(pair[2])
