@@ -55,14 +55,18 @@ METADATA_KEYS = ("format", "format_version", "config", "vocab", "data_scheme", "
 
 class ExportNet(nn.Module):
     """``BiLSTMCRF.emissions`` as a traceable function of the batch's arrays; the word table is the trained one
-    and the pretrained extra rows laid end to end (as ``embed_words`` looks them up), in 32-bit floats. With
-    document context, the emissions without the pooled mentions and the mentions' scores before pooling."""
+    and the pretrained extra rows laid end to end (as ``embed_words`` looks them up), kept 16-bit where both are
+    (``model_file.half_tables``: half the file and the memory) and widened row by row after the lookup, as
+    ``embed_words`` widens them. With document context, the emissions without the pooled mentions and the
+    mentions' scores before pooling."""
 
     def __init__(self, model: BiLSTMCRF):
         super().__init__()
         dtype = model.project.weight.dtype
-        table = torch.cat([model.word_embed.weight.detach().to(dtype), model.extra_vectors.to(dtype)])
-        self.words = nn.Embedding.from_pretrained(table, freeze=True)
+        trained, extra = model.word_embed.weight.detach(), model.extra_vectors
+        stored = torch.float16 if trained.dtype == extra.dtype == torch.float16 else dtype
+        self.words = nn.Embedding.from_pretrained(torch.cat([trained.to(stored), extra.to(stored)]), freeze=True)
+        self.dtype = dtype
         self.chars = _char_encoder(model.char_encoder)
         self.cases = model.case_embed
         self.rnn = model.rnn
@@ -73,7 +77,7 @@ class ExportNet(nn.Module):
             self.register_buffer("both", torch.cat([weight[:, :width], weight[:, width:]]))  # (2 * tags, 2 * hidden)
 
     def forward(self, words, cases, forms, chars, lengths):  # noqa: D102
-        parts = [self.words(words)]  # shape: (batch, time, word_dim)
+        parts = [self.words(words).to(self.dtype)]  # shape: (batch, time, word_dim)
         if self.chars is not None:
             parts.append(self.chars(chars)[forms])  # shape: (batch, time, char_out)
         if self.cases is not None:

@@ -161,3 +161,27 @@ def test_an_ensemble_exports_as_one_graph_with_the_torch_ensembles_scores(tmp_pa
         masks = [batch.mask.numpy() for batch, _, _ in found]
         for ours, theirs, mask in zip(exported.window_emissions([f for _, _, f in found], masks), want, masks):
             np.testing.assert_allclose(ours[mask], theirs.numpy()[mask], atol=1e-5)
+
+
+def test_half_word_tables_stay_half_in_the_file_and_give_the_same_scores(tmp_path):
+    import onnx
+
+    from tagger.nn.model_file import HALF_TABLES
+
+    loaded, _ = exported(tmp_path, "lstm", "cnn")
+    model = loaded.model
+    model.config.num_extra_words = 3
+    model.extra_vectors = torch.randn(3, model.config.word_dim)
+    for name, table in (("word_embed.weight", model.word_embed.weight), ("extra_vectors", model.extra_vectors)):
+        assert name in HALF_TABLES
+        table.data = table.data.half()
+    session = exported_again(tmp_path, loaded)
+    graph = onnx.load(str(tmp_path / "again.onnx"))
+    sizes = {t.data_type for t in graph.graph.initializer if len(t.dims) == 2 and t.dims[1] == model.config.word_dim}
+    assert onnx.TensorProto.FLOAT16 in sizes
+    for batch, table, feed in feeds(loaded, SENTENCES, 5):
+        with torch.inference_mode():
+            want = model.emissions(batch, table).numpy()  # shape: (batch, time, tags)
+        got = session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})[0]
+        mask = batch.mask.numpy()
+        np.testing.assert_allclose(got[mask], want[mask], atol=1e-5)
