@@ -61,6 +61,9 @@ def evaluate(
 
     paths = model_paths(model)
     if exported_model(paths) is None:  # an exported model runs without torch
+        from tagger.nn.torch_needed import require_torch_for_models
+
+        require_torch_for_models(paths)
         from tagger.nn.runtime import configure_torch
 
         configure_torch(threads)

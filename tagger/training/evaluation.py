@@ -119,6 +119,9 @@ def evaluate(
 
         predictor = OnnxPredictor(load_onnx(exported, session_threads(0)), batch_size)
         return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions)
+    from tagger.nn.torch_needed import require_torch_for_models
+
+    require_torch_for_models(model_path)
     from tagger.nn.ensemble import load_models
     from tagger.tagging.predictor import Predictor
 

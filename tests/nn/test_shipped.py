@@ -128,6 +128,34 @@ def test_info_of_a_model_without_about(trained_model):
     assert "About" not in run_cli("info", trained_model).stdout
 
 
+def test_a_shipped_name_means_its_exported_model_where_there_is_one(
+    folder, trained_model, tiny_dir, tmp_path, monkeypatch
+):
+    """The tagging-only install runs en-news.onnx: tag, the API, evaluate and info take it by name, or by default."""
+    from tagger import Tagger, evaluate
+    from tagger.nn.export import export_model
+    from tagger.nn.model_file import load_model
+
+    monkeypatch.chdir(tmp_path)
+    export_model(load_model(folder / "en-news.pt"), folder / "en-news.onnx")
+    assert shipped.names() == ["en-news"] and shipped.path_of("en-news") == folder / "en-news.onnx"
+    assert shipped.default()[0] == folder / "en-news.onnx"
+    for how in (["-m", "en-news"], []):
+        result = run_cli("tag", *how, "--format", "inline", input=SENTENCE + "\n")
+        assert result.exit_code == 0 and result.stdout == "[PER John Smith] lives in [LOC Paris] .\n", result.output
+    assert Tagger.load("en-news").path == Tagger.load().path == folder / "en-news.onnx"
+    found = json.loads(run_cli("info", "en-news", "--format", "json").stdout)
+    assert (found["path"], found["format"], found["parameters"]) == (str(folder / "en-news.onnx"), "tagger-onnx", None)
+    torch_info = json.loads(run_cli("info", trained_model, "--format", "json").stdout)
+    assert {k: found[k] for k in ("types", "tags", "dev", "history")} == {
+        k: torch_info[k] for k in ("types", "tags", "dev", "history")
+    }
+    assert run_cli("info", "en-news").exit_code == 0
+    assert evaluate(tiny_dir / "test.txt", "en-news")["model"] == str(folder / "en-news.onnx")
+    (folder / "en-news.pt").unlink()  # the wheel may ship the exported model alone
+    assert shipped.names() == ["en-news"] and shipped.path_of("en-news") == folder / "en-news.onnx"
+
+
 def test_the_api_falls_back_on_the_shipped_model_and_logs_it(folder, caplog):
     from tagger import Tagger
 
