@@ -205,10 +205,25 @@ def test_the_ready_model_tags_ordinary_news(ready):
 
 
 def test_the_ready_model_says_what_it_is(ready):
-    about = read_checkpoint(shipped.path_of("en-news"))["about"]
+    about = read_checkpoint(shipped.FOLDER / "en-news.pt")["about"]  # the model as trained, which export reads
     assert about["name"] == "en-news"
     assert about["scores"]["test_f1"] >= 0.905
     assert "bench/ready_model.py" in about["rebuild"]
     assert {"model", "data", "vectors"} <= set(about["licence"])
     assert (shipped.FOLDER / "README.md").is_file()
+    assert shipped.path_of("en-news").stat().st_size <= 25_000_000
+
+
+@pytest.mark.skipif(
+    not (shipped.FOLDER / "en-news.onnx").is_file(), reason="en-news.onnx is not exported yet (bench/ready_model.py)"
+)
+def test_the_ready_model_ships_in_the_form_the_tagging_only_install_runs(ready):
+    """``pip install tagger`` (no torch) tags with en-news: by name and by default it is the exported file, with the
+    same tags as the model it was exported from."""
+    from tagger import Tagger
+
+    assert shipped.path_of("en-news") == shipped.FOLDER / "en-news.onnx" and ready.path == shipped.path_of("en-news")
+    torch_model = Tagger.load(shipped.FOLDER / "en-news.pt")
+    text = "Angela Merkel met Emmanuel Macron in Paris on Tuesday. Shares of Siemens rose in Frankfurt."
+    assert spans(ready, text) == spans(torch_model, text)
     assert shipped.path_of("en-news").stat().st_size <= 25_000_000
