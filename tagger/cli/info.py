@@ -135,7 +135,7 @@ def _about_rows(info: dict) -> list[tuple[str, str]]:
     vocab, net, params, emb = info["vocabulary"], info["network"], info["parameters"], info["embeddings"]
     rows = [
         ("model", f"{info['path']} ({info['size_bytes'] / 1e6:.1f} MB)"),
-        ("written by", f"tagger {info['tagger_version'] or '?'}, model format {info['format_version']}"),
+        ("written by", f"tagger {info['tagger_version'] or '?'}, {_format_name(info)} {info['format_version']}"),
         ("created", info["created"] or "-"),
         *_tag_rows(info),
         (
@@ -161,6 +161,11 @@ def _about_rows(info: dict) -> list[tuple[str, str]]:
     rows.append(("options", ", ".join(f"{k} {options[k]}" for k in shown if k in options) or "-"))
     rows.append(("best epoch", str(info["best_epoch"] or "-")))
     return rows
+
+
+def _format_name(info: dict) -> str:
+    """How the file's format is named: an exported model's format ("tagger-onnx") is another than a .pt's."""
+    return "exported model (ONNX) format" if str(info["format"]).endswith("-onnx") else "model format"
 
 
 def _tag_rows(info: dict) -> list[tuple[str, str]]:

@@ -117,6 +117,8 @@ def test_in_a_process_without_torch_commands_say_their_line_and_exported_models_
 
     done = tagger("train", tiny_dir, "-m", tmp_path / "m.pt")
     assert (done.returncode, done.stderr) == (2, f"tagger: error: training {INSTALL}\n")
+    done = tagger("serve", "-m", trained_model)  # the serve extra is here; the service runs a torch model
+    assert (done.returncode, done.stderr) == (2, f"tagger: error: tagger serve {INSTALL}\n")
     done = tagger("tag", "-m", trained_model, input=SENTENCE)
     assert done.returncode == 2 and done.stderr.startswith(f"tagger: error: {trained_model}: a .pt model {INSTALL}")
     done = tagger("tag", "-m", onnx_model, "--format", "inline", input=SENTENCE)
