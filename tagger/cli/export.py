@@ -47,5 +47,12 @@ def export(model: ModelArguments = None, output: Output = Path("model.onnx")) ->
     from tagger.nn.model_file import check_writable
 
     check_writable(output)
-    written = export_model(load_models(paths), output, " + ".join(map(str, paths)))
+    written = export_model(load_models(paths), output, " + ".join(map(str, paths)), _about(paths))
     err(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
+
+
+def _about(paths: list[Path]) -> dict | None:
+    """A single shipped model's description (its checkpoint's ``about``), for the exported file's metadata."""
+    from tagger.nn.checkpoint import read_checkpoint
+
+    return read_checkpoint(paths[0], mmap=True).get("about") if len(paths) == 1 else None
