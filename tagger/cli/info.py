@@ -2,12 +2,14 @@
 
 ``model_info`` reads the checkpoint with ``read_checkpoint`` (``weights_only``
 loading, so no code from the file runs) and sums the weight shapes for the
-parameter count; ``render_info`` lays the result out for people. Torch loads
-only when the command runs.
+parameter count; an exported model (.onnx) is read from its metadata, without
+torch. ``render_info`` lays the result out for people. Torch loads only when the
+command runs on a .pt model.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -49,15 +51,40 @@ def _weights(state_dict: dict) -> dict:
     return {"trained": trained, "frozen": frozen, "total": trained + frozen}
 
 
+def _exported_checkpoint(path: Path) -> dict:
+    """What an exported model (.onnx) says about itself, in a checkpoint's shape; without the weights, which
+    onnxruntime does not show (``state_dict`` is None). No torch."""
+    from tagger.errors import ModelFileError
+    from tagger.runtime.model import load_onnx
+
+    props = load_onnx(path).session.get_modelmeta().custom_metadata_map  # checked: format, version, values
+    try:
+        values = {key: json.loads(props[key]) for key in ("config", "vocab", "metadata")}
+        about = json.loads(props["about"]) if props.get("about") else None  # a shipped model's description
+    except (KeyError, ValueError) as e:
+        raise ModelFileError(f"damaged exported model: {str(e)[:160]}", str(path)) from None
+    fixed = {"format": props["format"], "format_version": int(props["format_version"])}
+    return {**fixed, **values, "data_scheme": props["data_scheme"], "about": about, "state_dict": None}
+
+
 def model_info(path: str | Path) -> dict:
     """Everything a model file says about itself, as plain data (the shape of ``tagger info --format json``).
 
-    ``history`` is None for a model file written before the training history was kept in it.
+    ``history`` is None for a model file written before the training history was kept in it; ``parameters`` is
+    None for an exported model (.onnx), which is read without torch.
     """
-    from tagger.nn.model_file import read_checkpoint
+    from tagger.runtime.model import is_onnx
 
     path = Path(path)
-    checkpoint = read_checkpoint(path)
+    if is_onnx(path):
+        checkpoint = _exported_checkpoint(path)
+    else:
+        from tagger.nn.torch_needed import require_torch_for_models
+
+        require_torch_for_models(path)
+        from tagger.nn.model_file import read_checkpoint
+
+        checkpoint = read_checkpoint(path)
     config = dict(checkpoint["config"])
     vocab = checkpoint["vocab"]
     meta = checkpoint.get("metadata") or {}
@@ -85,7 +112,7 @@ def model_info(path: str | Path) -> dict:
         },
         "embeddings": {"file": config.get("embeddings"), "dim": config.get("word_dim")},
         "network": config,
-        "parameters": _weights(checkpoint["state_dict"]),
+        "parameters": None if checkpoint["state_dict"] is None else _weights(checkpoint["state_dict"]),
         "training": {
             "train_file": meta.get("train_file"),
             "dev_file": meta.get("dev_file"),
@@ -108,7 +135,7 @@ def _about_rows(info: dict) -> list[tuple[str, str]]:
     vocab, net, params, emb = info["vocabulary"], info["network"], info["parameters"], info["embeddings"]
     rows = [
         ("model", f"{info['path']} ({info['size_bytes'] / 1e6:.1f} MB)"),
-        ("written by", f"tagger {info['tagger_version'] or '?'}, model format {info['format_version']}"),
+        ("written by", f"tagger {info['tagger_version'] or '?'}, {_format_name(info)} {info['format_version']}"),
         ("created", info["created"] or "-"),
         *_tag_rows(info),
         (
@@ -124,8 +151,9 @@ def _about_rows(info: dict) -> list[tuple[str, str]]:
             f"char {net.get('char_encoder')} {net.get('char_size')}, case {net.get('case_dim')}d, "
             f"dropout {net.get('dropout')}" + (", document context" if net.get("context") == "document" else ""),
         ),
-        ("parameters", f"{params['trained']:,} trained + {params['frozen']:,} in fixed pretrained vectors"),
     ]
+    if params is not None:  # an exported model's weights are in its graph, not counted here
+        rows.append(("parameters", f"{params['trained']:,} trained + {params['frozen']:,} in fixed pretrained vectors"))
     for key in ("train_file", "dev_file", "test_file"):
         rows.append((key.replace("_file", ""), info["training"][key] or "-"))
     options = info["training"]["options"] or {}
@@ -133,6 +161,11 @@ def _about_rows(info: dict) -> list[tuple[str, str]]:
     rows.append(("options", ", ".join(f"{k} {options[k]}" for k in shown if k in options) or "-"))
     rows.append(("best epoch", str(info["best_epoch"] or "-")))
     return rows
+
+
+def _format_name(info: dict) -> str:
+    """How the file's format is named: an exported model's format ("tagger-onnx") is another than a .pt's."""
+    return "exported model (ONNX) format" if str(info["format"]).endswith("-onnx") else "model format"
 
 
 def _tag_rows(info: dict) -> list[tuple[str, str]]:

@@ -62,6 +62,9 @@ def _tag(file: str | None, out: TextIO, paths: Models, options: TagOptions, load
         from tagger.tagging.exported import tag_exported
 
         return tag_exported(file, out, exported, options)
+    from tagger.nn.torch_needed import require_torch_for_models
+
+    require_torch_for_models(paths)  # here, before the --jobs workers would each fail to import it
     if workers:
         count = tag_file_jobs(file, out, paths, options)  # before torch is imported: the parent only reads and writes
         if count is not None:
