@@ -430,14 +430,6 @@ def test_a_killed_fork_server_ends_the_run_within_5_seconds_and_stops_its_worker
 # An exported model (tagger export): the workers run it on onnxruntime, and no process of the run imports torch.
 
 
-@pytest.fixture(scope="module")
-def exported(trained_model, tmp_path_factory):
-    from tagger.nn.export import export_model
-    from tagger.nn.model_file import load_model
-
-    return export_model(load_model(trained_model), tmp_path_factory.mktemp("exported") / "model.onnx")
-
-
 def _mapped(pid: int) -> str:
     """The files process ``pid`` has mapped (its shared libraries among them)."""
     with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as maps:
@@ -446,12 +438,12 @@ def _mapped(pid: int) -> str:
 
 @pytest.mark.slow  # starts a fork server and worker processes
 @pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads the workers' /proc/PID/maps")
-def test_an_exported_models_workers_load_onnxruntime_and_never_torch(exported):
+def test_an_exported_models_workers_load_onnxruntime_and_never_torch(onnx_model):
     import multiprocessing
 
     out, caught = _Recorder(), {}
     runner = threading.Thread(
-        target=lambda: caught.update(count=tag_parallel(io.BytesIO(_lines(20_000)), "big.txt", out, exported, jobs=2))
+        target=lambda: caught.update(count=tag_parallel(io.BytesIO(_lines(20_000)), "big.txt", out, onnx_model, jobs=2))
     )
     runner.start()
     try:
@@ -469,23 +461,23 @@ def test_an_exported_models_workers_load_onnxruntime_and_never_torch(exported):
 
 @pytest.mark.slow  # starts worker processes
 @pytest.mark.parametrize("kind", ["text", "conll"])
-def test_an_exported_model_with_jobs_writes_what_one_process_writes(exported, tmp_path, kind):
+def test_an_exported_model_with_jobs_writes_what_one_process_writes(onnx_model, tmp_path, kind):
     data = _inputs()[kind]
     path = tmp_path / "in.txt"
     path.write_bytes(data)
     for fmt in ("conll", "jsonl"):
-        expected = _single(path, exported, kind, fmt)
-        assert _parallel(data, exported, kind, fmt, 2, 7)[1] == expected, fmt
+        expected = _single(path, onnx_model, kind, fmt)
+        assert _parallel(data, onnx_model, kind, fmt, 2, 7)[1] == expected, fmt
 
 
 @pytest.mark.slow  # runs the command line
-def test_tag_jobs_with_an_exported_model_as_a_real_command(exported, trained_model, tmp_path):
+def test_tag_jobs_with_an_exported_model_as_a_real_command(onnx_model, trained_model, tmp_path):
     from tests.helpers import run_cli_process
 
     path = tmp_path / "in.txt"
     path.write_bytes(_lines(3000))
-    alone = run_cli_process("tag", path, "-m", exported, "--jobs", "1")
-    parallel = run_cli_process("tag", path, "-m", exported, "--jobs", "2")
+    alone = run_cli_process("tag", path, "-m", onnx_model, "--jobs", "1")
+    parallel = run_cli_process("tag", path, "-m", onnx_model, "--jobs", "2")
     assert parallel.returncode == 0, parallel.stderr
     assert parallel.stdout == alone.stdout == run_cli_process("tag", path, "-m", trained_model).stdout
 
@@ -504,7 +496,7 @@ def test_a_bad_exported_model_is_reported_by_the_first_worker(tmp_path, content)
 
 
 @pytest.mark.parametrize(("threads", "session"), [(0, 1), (1, 1), (2, 2)])
-def test_an_exported_models_worker_runs_one_onnxruntime_thread_unless_told(exported, monkeypatch, threads, session):
+def test_an_exported_models_worker_runs_one_onnxruntime_thread_unless_told(onnx_model, monkeypatch, threads, session):
     """``--threads`` reaches each worker's onnxruntime session; 0 (the default) is one thread a worker (the
     workers are the parallelism), not $TAGGER_THREADS."""
     from tagger.runtime import model as runtime_model
@@ -515,12 +507,12 @@ def test_an_exported_models_worker_runs_one_onnxruntime_thread_unless_told(expor
     monkeypatch.setattr(runtime_model, "load_onnx", lambda path, threads: asked.append(threads) or real(path, 1))
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
     monkeypatch.setenv("TAGGER_THREADS", "3")
-    predictor = jobs._predictor(str(exported), 8, "cpu", threads)
+    predictor = jobs._predictor(str(onnx_model), 8, "cpu", threads)
     assert asked == [session]
     assert type(predictor).__name__ == "OnnxPredictor"
 
 
-def test_the_jobs_pass_threads_on_to_their_workers(exported, tmp_path, monkeypatch):
+def test_the_jobs_pass_threads_on_to_their_workers(onnx_model, tmp_path, monkeypatch):
     from tagger.tagging import jobs
     from tagger.tagging.options import TagOptions
 
@@ -528,5 +520,5 @@ def test_the_jobs_pass_threads_on_to_their_workers(exported, tmp_path, monkeypat
     monkeypatch.setattr(jobs, "tag_parallel", lambda stream, name, out, **setup: seen.update(setup) or 0)
     path = tmp_path / "in.txt"
     path.write_bytes(b"John lives in Paris.\n")
-    assert jobs.tag_file_jobs(str(path), io.StringIO(), exported, TagOptions(jobs=2, threads=2)) == 0
-    assert seen["threads"] == 2 and seen["model_path"] == exported
+    assert jobs.tag_file_jobs(str(path), io.StringIO(), onnx_model, TagOptions(jobs=2, threads=2)) == 0
+    assert seen["threads"] == 2 and seen["model_path"] == onnx_model
