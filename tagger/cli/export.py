@@ -3,6 +3,10 @@
 The exported file holds the network up to the tag scores and, as metadata, what tagging needs besides
 (vocabulary, tags and scheme, options, the CRF's scores): ``tagger tag -m model.onnx``, ``tagger evaluate`` and
 ``Tagger.load("model.onnx")`` run it on onnxruntime and numpy. Export needs torch and ``onnx`` (the ``onnx`` extra).
+
+Several models (``tagger export a.pt b.pt -o ensemble.onnx``) export as one ensemble graph, as ``tag -m a.pt -m
+b.pt`` tags with them: the members are checked as ``load_ensemble`` checks them (same tags, scheme and vocabulary),
+their networks run in the one graph, their tag scores and CRF scores are averaged.
 """
 
 from __future__ import annotations
@@ -16,27 +20,30 @@ from tagger.cli.exit_status import err
 from tagger.cli.options import model_paths, option
 from tagger.errors import ModelFileError, TaggerError
 
-ModelArgument = Annotated[
-    Path | None, typer.Argument(help="Model file (.pt) or a shipped model's name; none: the default model.")
+ModelArguments = Annotated[
+    list[Path] | None,
+    typer.Argument(metavar="MODEL", help="Model files; several: one ensemble (scores averaged).", show_default=False),
 ]
 Output = Annotated[Path, option("--output", "-o", metavar="<path>", help="The ONNX file to write (name it .onnx).")]
 
 
-def export(model: ModelArgument = None, output: Output = Path("model.onnx")) -> None:
+def export(model: ModelArguments = None, output: Output = Path("model.onnx")) -> None:
     """Write a model as one ONNX file (graph, vocabulary, tags, options and CRF scores) that `tagger tag -m
-    FILE.onnx` runs with onnxruntime, without torch. Models with document context are not exported yet."""
+    FILE.onnx` runs with onnxruntime, without torch, with the model's tags (document context included). Several
+    models are written as one ensemble: their networks in one graph, their tag and CRF scores averaged."""
     from tagger.runtime.model import is_onnx
 
     if not is_onnx(output):
         raise ModelFileError("the exported model's name must end in .onnx (that is how tag knows it)", str(output))
-    (path,) = model_paths([model] if model is not None else None)
+    paths = model_paths(model or None)
     try:
         import onnx  # noqa: F401  (export writes the file with it)
     except ImportError:
         raise TaggerError("export needs the onnx package: pip install -e '.[onnx]'") from None
+    from tagger.nn.ensemble import load_models
     from tagger.nn.export import export_model
-    from tagger.nn.model_file import check_writable, load_model
+    from tagger.nn.model_file import check_writable
 
     check_writable(output)
-    written = export_model(load_model(path), output, str(path))
+    written = export_model(load_models(paths), output, " + ".join(map(str, paths)))
     err(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")

@@ -157,9 +157,11 @@ class Command(TyperCommand):
     def format_help(self, ctx, formatter) -> None:
         for param in self.params:
             if param.name == "model":
+                several = param.multiple or param.nargs == -1  # -m repeated (tag, evaluate), or export's arguments
                 repeat = "; repeat it to use an ensemble of models (scores averaged)" if param.multiple else ""
-                # tag and evaluate (the commands that take several) also read a shipped model, by name or by default
-                ready = ", else the shipped en-news; or a shipped model's name" if param.multiple else ""
+                repeat = "; several: one ensemble of models (scores averaged)" if param.nargs == -1 else repeat
+                # the commands that take several also read a shipped model, by name or by default
+                ready = ", else the shipped en-news; or a shipped model's name" if several else ""
                 param.help = (
                     f"Model file ($TAGGER_MODEL, else $XDG_DATA_HOME/tagger/model.pt{ready}){repeat}.  "
                     f"[default: {default_model_path()}]"

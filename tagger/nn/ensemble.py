@@ -84,13 +84,17 @@ class Ensemble(nn.Module):
         """The members' CRF start (tags,), transition (tags, tags) and end (tags,) scores, averaged, then
         constrained to the scheme as ``BiLSTMCRF`` constrains its own: ``NEG`` added to a forbidden one
         for decoding, or -inf with ``exact`` (for probabilities)."""
+        averaged = self.averaged_crf()
+        first = self.members[0]  # the members share tags, scheme and constraints
+        return first.crf.constrain(averaged, exact) if first.config.constrained else averaged
+
+    def averaged_crf(self) -> Transitions:
+        """The members' CRF start (tags,), transition (tags, tags) and end (tags,) scores, averaged, unconstrained."""
         crfs = [m.crf for m in self.members]
         start = torch.stack([c.start_transitions for c in crfs]).mean(dim=0)  # shape: (tags,)
         trans = torch.stack([c.transitions for c in crfs]).mean(dim=0)  # shape: (tags, tags)
         end = torch.stack([c.end_transitions for c in crfs]).mean(dim=0)  # shape: (tags,)
-        averaged = Transitions(start, trans, end)
-        first = self.members[0]  # the members share tags, scheme and constraints
-        return first.crf.constrain(averaged, exact) if first.config.constrained else averaged
+        return Transitions(start, trans, end)
 
     def decode_emissions(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         return viterbi(emissions, mask, self.crf_parameters())

@@ -10,8 +10,22 @@ constraint masks, under ``METADATA_KEYS``.
 The export runs ``torch.onnx.export`` with the TorchScript-based exporter (``dynamo=False``), which needs
 only the ``onnx`` package. The network is exported through ``ExportNet``: the model's own layers, with
 the character encoders written without what does not trace (packed sequences, boolean indexing):
-the same numbers, up to float rounding. Document context is not exported yet (``export_model`` refuses
-it in one line).
+the same numbers, up to float rounding.
+
+Document context (``ModelConfig.context``): a token's tag scores add the mean of its other mentions' in its
+document, which may lie in any batch of the window, so the graph cannot finish them batch by batch. Its
+projection being linear, the graph gives ``emissions``, the own state's half of the projection with the bias,
+and ``mentions`` (batch, time, tags), the pooled half applied to each token's own state; the runtime pools
+``mentions`` over the window and adds them (``tagger.runtime.context``), as ``BiLSTMCRF._with_context`` does in
+eval. Such a file is format 2 (``CONTEXT_VERSION``), which a runtime that reads format 1 only refuses in one
+line rather than tag without the context; every other file stays format 1.
+
+An ensemble (``tagger.nn.ensemble``, ``tagger export a.pt b.pt``) exports as one graph, ``EnsembleNet``: every
+member's network runs on the same arrays and their emissions are averaged in the graph, as ``Ensemble`` averages
+them; the metadata holds the members' CRF scores averaged (``Ensemble.averaged_crf``), the first member's config
+(with document context when any member reads it), vocabulary and constraints, which ``load_ensemble`` checked the
+members share. Members may differ in document context: pooling being linear, the members' ``mentions`` averaged
+(zeros for a member without context) and then pooled add what each member's pooled mentions would, averaged.
 """
 
 from __future__ import annotations
@@ -25,39 +39,75 @@ import torch
 from torch import nn
 
 from tagger.errors import ModelFileError
+from tagger.nn.crf import Transitions
+from tagger.nn.ensemble import Ensemble
 from tagger.nn.model import BiLSTMCRF, CharCNN, CharLSTM
 from tagger.nn.model_file import LoadedModel
 
 FORMAT = "tagger-onnx"  # the metadata's "format"
-FORMAT_VERSION = 1  # a runtime refuses a file of a newer version
+FORMAT_VERSION = 2  # the newest format written; a runtime refuses a file of a newer version than it reads
+CONTEXT_VERSION = 2  # the format of a file whose graph gives ``mentions`` to pool (document context)
+PLAIN_VERSION = 1  # the format of every other file, which any runtime reads
 OPSET = 17
 INPUTS = ("words", "cases", "forms", "chars", "lengths")
 METADATA_KEYS = ("format", "format_version", "config", "vocab", "data_scheme", "metadata", "crf", "constraints")
 
 
 class ExportNet(nn.Module):
-    """``BiLSTMCRF.emissions`` of a model without document context, as a traceable function of the batch's
-    arrays; the word table is the trained one and the pretrained extra rows laid end to end (as
-    ``embed_words`` looks them up), in 32-bit floats."""
+    """``BiLSTMCRF.emissions`` as a traceable function of the batch's arrays; the word table is the trained one
+    and the pretrained extra rows laid end to end (as ``embed_words`` looks them up), kept 16-bit where both are
+    (``model_file.half_tables``: half the file and the memory) and widened row by row after the lookup, as
+    ``embed_words`` widens them. With document context, the emissions without the pooled mentions and the
+    mentions' scores before pooling."""
 
     def __init__(self, model: BiLSTMCRF):
         super().__init__()
         dtype = model.project.weight.dtype
-        table = torch.cat([model.word_embed.weight.detach().to(dtype), model.extra_vectors.to(dtype)])
-        self.words = nn.Embedding.from_pretrained(table, freeze=True)
+        trained, extra = model.word_embed.weight.detach(), model.extra_vectors
+        stored = torch.float16 if trained.dtype == extra.dtype == torch.float16 else dtype
+        self.words = nn.Embedding.from_pretrained(torch.cat([trained.to(stored), extra.to(stored)]), freeze=True)
+        self.dtype = dtype
         self.chars = _char_encoder(model.char_encoder)
         self.cases = model.case_embed
         self.rnn = model.rnn
         self.project = model.project
+        self.context = model.context
+        if self.context:  # the projection's own-state columns, then its pooled columns, as _with_context splits it
+            weight, width = model.project.weight.detach(), 2 * model.config.hidden_size  # shape: (tags, 4 * hidden)
+            self.register_buffer("both", torch.cat([weight[:, :width], weight[:, width:]]))  # (2 * tags, 2 * hidden)
 
     def forward(self, words, cases, forms, chars, lengths):  # noqa: D102
-        parts = [self.words(words)]  # shape: (batch, time, word_dim)
+        parts = [self.words(words).to(self.dtype)]  # shape: (batch, time, word_dim)
         if self.chars is not None:
             parts.append(self.chars(chars)[forms])  # shape: (batch, time, char_out)
         if self.cases is not None:
             parts.append(self.cases(cases))  # shape: (batch, time, case_dim)
         states = self.rnn(torch.cat(parts, dim=2), lengths)  # shape: (batch, time, 2 * hidden)
-        return self.project(states)  # shape: (batch, time, tags)
+        if not self.context:
+            return self.project(states)  # shape: (batch, time, tags)
+        tags = self.project.out_features
+        scored = nn.functional.linear(states, self.both)  # shape: (batch, time, 2 * tags)
+        return scored[:, :, :tags] + self.project.bias, scored[:, :, tags:]  # each shape: (batch, time, tags)
+
+
+class EnsembleNet(nn.Module):
+    """``Ensemble``'s emissions as one traceable function: each member's ``ExportNet`` on the same arrays, their
+    emissions averaged; with document context (any member's), also their mentions' scores averaged, a member
+    without context counting as zeros."""
+
+    def __init__(self, members: list[BiLSTMCRF]):
+        super().__init__()
+        self.nets = nn.ModuleList(ExportNet(m) for m in members)
+        self.context = any(net.context for net in self.nets)
+
+    def forward(self, words, cases, forms, chars, lengths):  # noqa: D102
+        found = [net(words, cases, forms, chars, lengths) for net in self.nets]
+        own = [f[0] if net.context else f for f, net in zip(found, self.nets)]  # each shape: (batch, time, tags)
+        emissions = torch.stack(own).mean(dim=0)  # shape: (batch, time, tags)
+        if not self.context:
+            return emissions
+        mentions = [f[1] for f, net in zip(found, self.nets) if net.context]  # each shape: (batch, time, tags)
+        return emissions, torch.stack(mentions).sum(dim=0) / len(self.nets)  # each shape: (batch, time, tags)
 
 
 class PaddedCNN(nn.Module):
@@ -111,17 +161,18 @@ def _char_encoder(encoder: nn.Module | None) -> nn.Module | None:
 
 
 def export_model(loaded: LoadedModel, path: str | Path, name: str = "<model>") -> Path:
-    """Write ``loaded`` (one model, no ensemble) as an ONNX file at ``path`` (atomically); ``name`` is the model
-    file's, for errors."""
+    """Write ``loaded`` (one model, or an ensemble as ``load_ensemble`` loads it) as an ONNX file at ``path``
+    (atomically); ``name`` is the model file's, for errors."""
     import onnx
 
     model = loaded.model
-    if not isinstance(model, BiLSTMCRF):
-        raise ModelFileError("export takes one model file, not an ensemble: export each member", name)
-    if model.config.context == "document":
-        raise ModelFileError("a model with document context cannot be exported to ONNX yet", name)
-    net = ExportNet(model.float() if model.project.weight.dtype != torch.float32 else model).eval()
-    graph = onnx.load_model_from_string(_traced(net))
+    if isinstance(model, Ensemble):
+        net: nn.Module = EnsembleNet([_float32(m) for m in model.members]).eval()
+    elif isinstance(model, BiLSTMCRF):
+        net = ExportNet(_float32(model)).eval()
+    else:
+        raise ModelFileError(f"cannot export a {type(model).__name__}: a model file or an ensemble of them", name)
+    graph = onnx.load_model_from_string(_traced(net, net.context))
     for key, value in metadata(loaded).items():
         graph.metadata_props.add(key=key, value=value)
     path = Path(path)
@@ -131,8 +182,14 @@ def export_model(loaded: LoadedModel, path: str | Path, name: str = "<model>") -
     return path
 
 
-def _traced(net: ExportNet) -> bytes:
-    """The ONNX bytes of ``net`` traced on a small batch, with every size dynamic."""
+def _float32(model: BiLSTMCRF) -> BiLSTMCRF:
+    """The model in 32-bit floats (a loaded model's tables may be 16-bit: ``model_file.half_tables``)."""
+    return model.float() if model.project.weight.dtype != torch.float32 else model
+
+
+def _traced(net: nn.Module, context: bool) -> bytes:
+    """The ONNX bytes of ``net`` traced on a small batch, with every size dynamic; ``context``: it gives
+    ``mentions`` after ``emissions``."""
     batch = (
         torch.tensor([[2, 3, 4], [5, 6, 0]]),  # words
         torch.tensor([[1, 1, 1], [1, 1, 0]]),  # cases
@@ -142,7 +199,8 @@ def _traced(net: ExportNet) -> bytes:
     )
     tokens = {0: "batch", 1: "time"}
     axes = {"words": tokens, "cases": tokens, "forms": tokens, "chars": {0: "forms", 1: "chars"}}
-    axes.update({"lengths": {0: "batch"}, "emissions": tokens})
+    outputs = ["emissions", "mentions"] if context else ["emissions"]
+    axes.update({"lengths": {0: "batch"}, **{name: tokens for name in outputs}})
     out = io.BytesIO()
     # The exporter warns that an LSTM traced on one batch size may fail on others: not with these graphs, whose
     # initial states are zeros made at the batch's size (tests/nn/test_export.py runs other sizes).
@@ -151,20 +209,22 @@ def _traced(net: ExportNet) -> bytes:
         warnings.simplefilter("ignore", torch.jit.TracerWarning)  # the RNNs' size checks, constant for a model
         warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter, chosen: it needs only onnx
         torch.onnx.export(
-            net, batch, out, input_names=list(INPUTS), output_names=["emissions"], dynamic_axes=axes,
+            net, batch, out, input_names=list(INPUTS), output_names=outputs, dynamic_axes=axes,
             opset_version=OPSET, dynamo=False,
         )  # fmt: skip
     return out.getvalue()
 
 
 def metadata(loaded: LoadedModel) -> dict[str, str]:
-    """The metadata the ONNX file carries, each value a string (JSON where not one already)."""
-    crf = loaded.model.crf
-    transitions = {
-        "start": crf.start_transitions.tolist(),
-        "pairs": crf.transitions.tolist(),
-        "end": crf.end_transitions.tolist(),
-    }
+    """The metadata the ONNX file carries, each value a string (JSON where not one already); an ensemble's CRF
+    scores are its members' averaged, its config says whether any member reads document context."""
+    model = loaded.model
+    ensemble = isinstance(model, Ensemble)
+    crf = model.members[0].crf if ensemble else model.crf  # an ensemble's members share tags and constraints
+    own = Transitions(crf.start_transitions, crf.transitions, crf.end_transitions)
+    scores = model.averaged_crf() if ensemble else own
+    transitions = {"start": scores.start.tolist(), "pairs": scores.pairs.tolist(), "end": scores.end.tolist()}
+    config = model.config if ensemble else loaded.config
     constraints = None
     if crf.allowed is not None:
         constraints = {
@@ -174,8 +234,8 @@ def metadata(loaded: LoadedModel) -> dict[str, str]:
         }
     values = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "config": loaded.config.to_dict(),
+        "format_version": CONTEXT_VERSION if config.context == "document" else PLAIN_VERSION,
+        "config": config.to_dict(),
         "vocab": {**loaded.vocab.to_dict(), "word_counts": list(loaded.vocab.word_counts)},  # JSON has no bytes
         "data_scheme": loaded.data_scheme,
         "metadata": loaded.metadata,

@@ -79,19 +79,22 @@ def decoded_scores(
     mask: np.ndarray,
     crf: Transitions,
     paths: Sequence[Sequence[int]],
-    rules: ChunkRules,
+    rules: ChunkRules | None,
     min_score: float = 0.0,
     posterior: Posterior | None = None,
 ) -> tuple[list[list[int]], list[dict]]:
     """Per sentence ``token_scores``, ``entity_scores`` and ``probability`` of the decoded ``paths``, and the
-    paths themselves, entities below ``min_score`` dropped (``tagger.nn.scores.decoded_scores``)."""
+    paths themselves, entities below ``min_score`` dropped (``tagger.nn.scores.decoded_scores``). ``rules``
+    None: a plain label set, no chunks: no entity scores (empty lists), nothing dropped."""
     lengths = [len(p) for p in paths]
     if posterior is None:
         posterior = forward_backward(emissions, mask, crf)
-    spans = [to_spans([rules.tags[t] for t in path]) for path in paths]
-    entities = entity_probabilities(posterior, emissions, crf.pairs, spans, lengths, rules)
     paths = [list(p) for p in paths]
-    if min_score > 0:
+    entities: list[list[float]] = [[] for _ in paths]
+    if rules is not None:
+        spans = [to_spans([rules.tags[t] for t in path]) for path in paths]
+        entities = entity_probabilities(posterior, emissions, crf.pairs, spans, lengths, rules)
+    if min_score > 0 and rules is not None:
         for b, (found, scores) in enumerate(zip(spans, entities)):
             kept = [(span, p) for span, p in zip(found, scores) if p >= min_score]
             if len(kept) < len(found):

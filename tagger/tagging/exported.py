@@ -16,7 +16,7 @@ import numpy as np
 
 from tagger.data.arrays import WindowArrays, WindowMaker
 from tagger.data.inputs import read_windows
-from tagger.data.schemes import entity_types
+from tagger.data.schemes import PLAIN, entity_types
 from tagger.runtime.crf import forward_backward, kbest_probabilities, viterbi
 from tagger.runtime.model import OnnxModel, load_onnx
 from tagger.runtime.scores import ChunkRules, decoded_scores
@@ -48,9 +48,10 @@ class OnnxPredictor(Labelling):
         self.model, self.vocab, self.out_scheme = model, vocab, model.data_scheme
         self.rewrite = output_rewrite(vocab.tags, config["scheme"], config.get("constrained", True), self.out_scheme)
         self.batch_size = batch_size
-        self.window_maker = WindowMaker(vocab, batch_size, chars=model.chars, context=False)
+        self.window_maker = WindowMaker(vocab, batch_size, chars=model.chars, context=model.context)
         self.scores, self.nbest, self.min_score, self.shown = scores, nbest, min_score, shown
-        self.chunk_rules = ChunkRules(vocab.tags, config["scheme"]) if scores else None
+        # Entity scores need chunks: a plain label set's scores are the tokens' and the sequence's
+        self.chunk_rules = ChunkRules(vocab.tags, config["scheme"]) if scores and self.out_scheme != PLAIN else None
         self.temperature = config.get("temperature", 1.0) if temperature is None else temperature
         self.decoding = model.scores()  # NEG on forbidden steps, as the torch model decodes
         self.exact = model.scores(exact=True).scaled(self.temperature)  # -inf on forbidden steps, for probabilities
@@ -63,7 +64,20 @@ class OnnxPredictor(Labelling):
         return arrays
 
     def _emissions(self, arrays: WindowArrays) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
-        """Each batch's sentence indices, emissions (batch, time, tags) and mask (batch, time)."""
+        """Each batch's sentence indices, emissions (batch, time, tags) and mask (batch, time); with document
+        context all at once, since a token's context is its document's, across the window's batches."""
+        if self.model.context:
+            feeds = list(self._feeds(arrays))
+            found = self.model.window_emissions([feed for _, feed, _ in feeds], [mask for _, _, mask in feeds])
+            for (index, _, mask), emissions in zip(feeds, found):
+                yield index, emissions, mask
+            return
+        for index, feed, mask in self._feeds(arrays):
+            yield index, self.model.emissions(feed), mask
+
+    def _feeds(self, arrays: WindowArrays) -> Iterator[tuple[list[int], dict[str, np.ndarray], np.ndarray]]:
+        """Each batch's sentence indices, the graph's inputs (and with document context its ``docs`` and
+        ``keys``) and mask (batch, time)."""
         table = _char_table(arrays) if self.model.chars else None
         widths = (table != 0).sum(axis=1) if table is not None else None  # shape: (forms,) characters of each form
         for b in arrays.batches:
@@ -74,8 +88,10 @@ class OnnxPredictor(Labelling):
                 used, feed["forms"] = np.unique(feed["forms"], return_inverse=True)
                 feed["forms"] = feed["forms"].reshape(-1, b.width)
                 feed["chars"] = table[used, : max(int(widths[used].max()), 1)]  # no wider than its longest form
+            if b.keys is not None:  # document context: the rows' documents and the tokens' keys
+                feed["docs"], feed["keys"] = np.frombuffer(b.docs, dtype=np.int64), _view(b.keys, b.width)
             mask = np.arange(b.width)[None, :] < lengths[:, None]  # shape: (rows, width)
-            yield b.index, self.model.emissions(feed), mask
+            yield b.index, feed, mask
 
     def run(self, arrays: WindowArrays) -> list[list[str]]:
         """Tags per sentence."""
@@ -143,7 +159,8 @@ def tag_exported(
         )  # fmt: skip
         maker, workers = predictor.window_maker, reader_workers(options)
         windows = read_windows(stream, name, options.input_kind, maker, workers, encoding=options.encoding)
-        count = write(tag_stream(predictor, windows), out, options.output_format, types=entity_types(model.vocab.tags))
+        types = [] if model.data_scheme == PLAIN else entity_types(model.vocab.tags)
+        count = write(tag_stream(predictor, windows), out, options.output_format, types=types)
     finally:
         if close:
             stream.close()

@@ -1,7 +1,12 @@
 """tagger/cli/export.py: `tagger export MODEL -o FILE.onnx` writes a file that `tagger tag -m FILE.onnx` tags with as
-the model does; a wrong output name, a context model or a bad model file is one line."""
+the model does, a document-context model included, and several models as one ensemble that tags as `tag -m a -m b`;
+a wrong output name, a bad model file or models that cannot be combined is one line."""
 
 from __future__ import annotations
+
+import json
+
+import pytest
 
 from tests.helpers import one_line_error, run_cli
 
@@ -21,8 +26,14 @@ def test_the_output_must_be_named_onnx(trained_model, tmp_path, cli_env):
     assert not (tmp_path / "model.pt").exists()
 
 
-def test_a_context_model_is_refused_in_one_line(context_model, tmp_path, cli_env):
-    one_line_error(run_cli("export", context_model, "-o", tmp_path / "m.onnx"), "document context", str(context_model))
+def test_a_context_model_exports_and_tags_a_file_of_documents_as_the_model_does(
+    context_model, context_dir, tmp_path, cli_env
+):
+    out = tmp_path / "context.onnx"
+    assert run_cli("export", context_model, "-o", out).exit_code == 0
+    want = run_cli("tag", "-m", context_model, "--input", "conll", context_dir / "test.txt")
+    got = run_cli("tag", "-m", out, "--input", "conll", context_dir / "test.txt")
+    assert got.exit_code == 0 and got.stdout == want.stdout
 
 
 def test_a_file_that_is_not_a_model_is_one_line(tiny_dir, tmp_path, cli_env):
@@ -33,3 +44,33 @@ def test_an_exported_model_in_an_ensemble_is_one_line(trained_model, tmp_path, c
     out = tmp_path / "model.onnx"
     run_cli("export", trained_model, "-o", out)
     one_line_error(run_cli("tag", "-m", out, "-m", trained_model, input="John lives here\n"), "not in an ensemble")
+
+
+def test_several_models_export_as_one_ensemble_that_tags_as_the_torch_ensemble(
+    trained_model, context_model, context_dir, tmp_path, cli_env
+):
+    out = tmp_path / "ensemble.onnx"
+    assert run_cli("export", trained_model, context_model, "-o", out).exit_code == 0
+    for args in ([], ["--format", "jsonl", "--scores", "entities", "--nbest", "2"]):
+        want = run_cli(
+            "tag", "-m", trained_model, "-m", context_model, "--input", "conll", *args, context_dir / "test.txt"
+        )
+        got = run_cli("tag", "-m", out, "--input", "conll", *args, context_dir / "test.txt")
+        assert got.exit_code == 0, got.stderr
+        for ours, theirs in zip(got.stdout.splitlines(), want.stdout.splitlines(), strict=True):
+            if not args:
+                assert ours == theirs
+                continue
+            ours, theirs = json.loads(ours), json.loads(theirs)
+            assert ours["tags"] == theirs["tags"] and [n["tags"] for n in ours["nbest"]] == [
+                n["tags"] for n in theirs["nbest"]
+            ]
+            assert [e["score"] for e in ours["entities"]] == pytest.approx(
+                [e["score"] for e in theirs["entities"]], abs=1e-4
+            )
+
+
+def test_models_that_cannot_be_combined_are_one_line(trained_model, pos_model, tmp_path, cli_env):
+    done = run_cli("export", trained_model, pos_model, "-o", tmp_path / "m.onnx")
+    one_line_error(done, "cannot be combined", str(pos_model))
+    assert not (tmp_path / "m.onnx").exists()

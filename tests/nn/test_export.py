@@ -1,5 +1,7 @@
 """tagger/nn/export.py: the exported graph gives the torch network's emissions on padded batches of any size, for
-every encoder (LSTM and GRU, char CNN, char BiLSTM, none, pretrained extra rows), and carries what decoding needs."""
+every encoder (LSTM and GRU, char CNN, char BiLSTM, none, pretrained extra rows), with document context (pooled
+by the runtime over the window's batches) and for ensembles (one graph, mixed members), and carries what decoding
+needs."""
 
 from __future__ import annotations
 
@@ -10,11 +12,11 @@ import pytest
 import torch
 
 from tagger.data.arrays import WindowMaker
-from tagger.errors import ModelFileError
 from tagger.nn.export import export_model
 from tagger.nn.model_file import LoadedModel
 from tagger.nn.tensors import window_tensors
-from tests.nn.helpers import SENTENCES, make_model
+from tagger.runtime.model import load_onnx
+from tests.nn.helpers import SENTENCES, SENTENCES_TO_TAG, make_model
 
 ENCODERS = [("lstm", "cnn"), ("gru", "lstm"), ("lstm", "none"), ("gru", "cnn")]
 
@@ -30,9 +32,12 @@ def exported(tmp_path, cell: str, char_encoder: str, **config):
     return loaded, onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
-def feeds(loaded: LoadedModel, sentences, batch_size: int):
-    """Each batch of a window: its torch Batch and the graph's inputs (the window's whole char table)."""
-    arrays = WindowMaker(loaded.vocab, batch_size, chars=loaded.model.char_encoder is not None)(sentences)
+def feeds(loaded: LoadedModel, sentences, batch_size: int, docs=None):
+    """Each batch of a window: its torch Batch and the graph's inputs (the window's whole char table; with
+    document context ``docs`` are the sentences' documents, and the inputs carry the batch's docs and keys)."""
+    context = loaded.model.config.context == "document"
+    maker = WindowMaker(loaded.vocab, batch_size, chars=loaded.model.char_encoder is not None, context=context)
+    arrays = maker(sentences, docs)
     buckets, batches = window_tensors(arrays)
     width = max((b.chars.shape[1] for b in buckets), default=1)
     chars = np.zeros((max(arrays.forms, 1), width), np.int64)
@@ -40,7 +45,8 @@ def feeds(loaded: LoadedModel, sentences, batch_size: int):
         chars[b.start : b.start + b.chars.shape[0], : b.chars.shape[1]] = b.chars.numpy()
     table = loaded.model.form_features(buckets, arrays.forms)
     for _, batch in batches:
-        feed = {k: getattr(batch, k).numpy() for k in ("words", "cases", "forms", "lengths")}
+        names = ("words", "cases", "forms", "lengths") + (("docs", "keys") if context else ())
+        feed = {k: getattr(batch, k).numpy() for k in names}
         yield batch, table, {**feed, "chars": chars}
 
 
@@ -96,14 +102,86 @@ def test_metadata_holds_vocabulary_scheme_options_and_crf(tmp_path):
     assert json.loads(props["constraints"])["pairs"] == crf.allowed.tolist()
 
 
-def test_document_context_and_ensembles_are_refused_in_one_line(tmp_path):
+@pytest.mark.parametrize("batch_size", [1, 2, 5])
+def test_document_context_pooled_over_the_window_equals_torch(tmp_path, batch_size):
+    model, vocab = make_model(context="document")
+    model.eval()
+    loaded = LoadedModel(model, vocab, model.config, "iob2", {})
+    exported = load_onnx(export_model(loaded, tmp_path / "context.onnx"))
+    assert exported.context and exported.outputs == ("emissions", "mentions")
+    sentences = SENTENCES + SENTENCES_TO_TAG + SENTENCES[:2]  # documents whose words recur across batches
+    found = list(feeds(loaded, sentences, batch_size, docs=[0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 3]))
+    with torch.inference_mode():
+        want = model.window_emissions([batch for batch, _, _ in found], found[0][1])  # each (batch, time, tags)
+    masks = [batch.mask.numpy() for batch, _, _ in found]
+    got = exported.window_emissions([feed for _, _, feed in found], masks)
+    pooled = False
+    for ours, theirs, mask, (_, _, feed) in zip(got, want, masks, found):
+        np.testing.assert_allclose(ours[mask], theirs.numpy()[mask], atol=1e-5)
+        pooled |= not np.allclose(ours[mask], exported.emissions(feed)[mask], atol=1e-3)
+    assert pooled  # the mentions changed some tokens' scores: the pooling was tested
+
+
+def test_format_version_1_unless_the_graph_needs_pooling(tmp_path):
+    import onnx
+
+    for context, version in (("none", "1"), ("document", "2")):
+        model, vocab = make_model(context=context)
+        path = export_model(LoadedModel(model.eval(), vocab, model.config, "iob2", {}), tmp_path / f"{context}.onnx")
+        props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+        assert props["format_version"] == version
+
+
+MEMBERS = {
+    "no context": [("lstm", "cnn", "none"), ("gru", "lstm", "none"), ("lstm", "none", "none")],
+    "mixed context": [("gru", "lstm", "none"), ("lstm", "cnn", "document"), ("lstm", "none", "document")],
+}
+
+
+@pytest.mark.parametrize("kinds", MEMBERS.values(), ids=MEMBERS.keys())
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_an_ensemble_exports_as_one_graph_with_the_torch_ensembles_scores(tmp_path, kinds, batch_size):
+    import onnx
+
     from tagger.nn.ensemble import Ensemble
 
-    model, vocab = make_model(context="document")
-    with pytest.raises(ModelFileError, match="document context cannot be exported"):
-        export_model(LoadedModel(model, vocab, model.config, "iob2", {}), tmp_path / "m.onnx", "ctx.pt")
-    plain, _ = make_model()
-    both = Ensemble([plain, make_model(seed=1)[0]])
-    with pytest.raises(ModelFileError, match="not an ensemble"):
-        export_model(LoadedModel(both, vocab, plain.config, "iob2", {}), tmp_path / "m.onnx", "a.pt")
-    assert not (tmp_path / "m.onnx").exists()
+    members = [make_model(cell=c, char_encoder=e, context=x, seed=i)[0].eval() for i, (c, e, x) in enumerate(kinds)]
+    ensemble, vocab = Ensemble(members).eval(), make_model()[1]
+    loaded = LoadedModel(ensemble, vocab, members[0].config, "iob2", {"ensemble": ["a.pt", "b.pt", "c.pt"]})
+    path = export_model(loaded, tmp_path / "ensemble.onnx")
+    exported = load_onnx(path)
+    assert exported.context == (ensemble.config.context == "document")
+    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert props["format_version"] == ("2" if exported.context else "1")
+    for ours, theirs in zip(exported.crf, ensemble.averaged_crf()):
+        np.testing.assert_array_equal(ours, theirs.detach().numpy())
+    found = list(feeds(loaded, SENTENCES + SENTENCES_TO_TAG, batch_size, docs=[0, 0, 0, 1, 1, 2, 2, 2, 2]))
+    with torch.inference_mode():
+        want = ensemble.window_emissions([batch for batch, _, _ in found], found[0][1])  # each (batch, time, tags)
+    masks = [batch.mask.numpy() for batch, _, _ in found]
+    for ours, theirs, mask in zip(exported.window_emissions([f for _, _, f in found], masks), want, masks):
+        np.testing.assert_allclose(ours[mask], theirs.numpy()[mask], atol=1e-5)
+
+
+def test_half_word_tables_stay_half_in_the_file_and_give_the_same_scores(tmp_path):
+    import onnx
+
+    from tagger.nn.model_file import HALF_TABLES
+
+    loaded, _ = exported(tmp_path, "lstm", "cnn")
+    model = loaded.model
+    model.config.num_extra_words = 3
+    model.extra_vectors = torch.randn(3, model.config.word_dim)
+    for name, table in (("word_embed.weight", model.word_embed.weight), ("extra_vectors", model.extra_vectors)):
+        assert name in HALF_TABLES
+        table.data = table.data.half()
+    session = exported_again(tmp_path, loaded)
+    graph = onnx.load(str(tmp_path / "again.onnx"))
+    sizes = {t.data_type for t in graph.graph.initializer if len(t.dims) == 2 and t.dims[1] == model.config.word_dim}
+    assert onnx.TensorProto.FLOAT16 in sizes
+    for batch, table, feed in feeds(loaded, SENTENCES, 5):
+        with torch.inference_mode():
+            want = model.emissions(batch, table).numpy()  # shape: (batch, time, tags)
+        got = session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})[0]
+        mask = batch.mask.numpy()
+        np.testing.assert_allclose(got[mask], want[mask], atol=1e-5)

@@ -71,8 +71,31 @@ def test_a_foreign_onnx_model_is_refused(onnx_file, tmp_path):
 
 
 def test_a_newer_format_is_refused(onnx_file, tmp_path):
-    with pytest.raises(ModelFileError, match="newer tagger .format 2; this tagger reads format 1"):
-        load_onnx(rewritten(onnx_file, tmp_path, format_version="2"))
+    with pytest.raises(ModelFileError, match="newer tagger .format 3; this tagger reads format 2"):
+        load_onnx(rewritten(onnx_file, tmp_path, format_version="3"))
+
+
+@pytest.fixture(scope="module")
+def context_file(tmp_path_factory):
+    model, vocab = make_model(context="document")
+    path = tmp_path_factory.mktemp("context") / "context.onnx"
+    return export_model(LoadedModel(model.eval(), vocab, model.config, "iob2", {}), path)
+
+
+def test_a_runtime_reading_format_1_refuses_a_context_model_and_reads_the_others(onnx_file, context_file, monkeypatch):
+    from tagger.runtime import model
+
+    assert load_onnx(context_file).context and not load_onnx(onnx_file).context
+    monkeypatch.setattr(model, "FORMAT_VERSION", 1)  # the runtime before document context was exported
+    assert not load_onnx(onnx_file).context
+    with pytest.raises(ModelFileError, match="newer tagger .format 2; this tagger reads format 1") as found:
+        load_onnx(context_file)
+    assert "\n" not in str(found.value) and str(context_file) in str(found.value)
+
+
+def test_a_context_graph_in_a_format_1_file_is_refused(context_file, tmp_path):
+    with pytest.raises(ModelFileError, match="graph and its document context disagree"):
+        load_onnx(rewritten(context_file, tmp_path, format_version="1"))
 
 
 def test_damaged_metadata_is_one_line(onnx_file, tmp_path):

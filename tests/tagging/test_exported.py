@@ -1,6 +1,7 @@
 """tagger/tagging/exported.py: an exported model tags as its torch model does (identical tags on a test file, entity
-and token scores within 1e-4, the same n-best paths) for an LSTM + char CNN and a GRU + char BiLSTM model, through
-the predictor, the API and the command line; and that path never imports torch (checked in a fresh process)."""
+and token scores within 1e-4, the same n-best paths) for an LSTM + char CNN, a GRU + char BiLSTM, a document-context
+model and an ensemble of a model with context and one without (one graph), through the predictor, the API and the
+command line; and that path never imports torch (checked in a fresh process)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ import sys
 
 import pytest
 
+from tagger.nn.ensemble import load_models
 from tagger.nn.export import export_model
-from tagger.nn.model_file import load_model
 from tagger.runtime.model import load_onnx
 from tagger.tagging.exported import OnnxPredictor
 from tagger.tagging.predictor import Predictor
-from tests.helpers import ROOT, TRAINED_EPOCHS, run_cli
+from tests.helpers import POS_DIR, ROOT, TRAINED_EPOCHS, run_cli
 from tests.nn.helpers import SENTENCES_TO_TAG
 
 TOL = 1e-4
@@ -38,37 +39,46 @@ def gru_model(tiny_dir, tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="module", params=["lstm_cnn", "gru_char_lstm"])
-def pair(request, trained_model, gru_model, tmp_path_factory):
-    """A trained .pt model and its export."""
-    pt = trained_model if request.param == "lstm_cnn" else gru_model
+@pytest.fixture(scope="module", params=["lstm_cnn", "gru_char_lstm", "context", "ensemble"])
+def pair(request, trained_model, gru_model, context_model, tiny_dir, context_dir, tmp_path_factory):
+    """Trained .pt models (several: an ensemble), their export, and the folder of their data (with documents
+    for a model reading context)."""
+    pts = {
+        "lstm_cnn": [trained_model],
+        "gru_char_lstm": [gru_model],
+        "context": [context_model],
+        "ensemble": [context_model, trained_model],
+    }[request.param]
     onnx = tmp_path_factory.mktemp("exported") / "model.onnx"
-    export_model(load_model(pt), onnx)
-    return pt, onnx
+    export_model(load_models(pts), onnx)
+    return pts, onnx, tiny_dir if request.param in ("lstm_cnn", "gru_char_lstm") else context_dir
 
 
-def sentences(tiny_dir) -> list[list[str]]:
+def sentences(folder) -> tuple[list[list[str]], list[int]]:
+    """The test file's sentences and their documents, and SENTENCES_TO_TAG in a document of their own."""
     from tagger.data.corpus import load_tagged
 
-    return [s.tokens for s in load_tagged(tiny_dir / "test.txt").sentences] + SENTENCES_TO_TAG
+    found = load_tagged(folder / "test.txt").sentences
+    last = max((s.doc for s in found), default=0) + 1
+    return [s.tokens for s in found] + SENTENCES_TO_TAG, [s.doc for s in found] + [last] * len(SENTENCES_TO_TAG)
 
 
 def both(pair, **options):
-    pt, onnx = pair
-    return Predictor.from_loaded(load_model(pt), 4, **options), OnnxPredictor(load_onnx(onnx), 4, **options)
+    pts, onnx, _ = pair
+    return Predictor.from_loaded(load_models(pts), 4, **options), OnnxPredictor(load_onnx(onnx), 4, **options)
 
 
-def test_identical_tags_on_a_test_file(pair, tiny_dir):
+def test_identical_tags_on_a_test_file(pair):
     torch_predictor, onnx_predictor = both(pair)
-    tokens = sentences(tiny_dir)
-    assert onnx_predictor.predict(tokens) == torch_predictor.predict(tokens)
+    tokens, docs = sentences(pair[2])
+    assert onnx_predictor.predict(tokens, docs) == torch_predictor.predict(tokens, docs)
 
 
-def test_scores_within_tolerance_and_the_same_nbest(pair, tiny_dir):
+def test_scores_within_tolerance_and_the_same_nbest(pair):
     torch_predictor, onnx_predictor = both(pair, scores=True, nbest=4)
-    tokens = sentences(tiny_dir)
-    want = torch_predictor.run_scored(torch_predictor.prepare(tokens))
-    got = onnx_predictor.run_scored(onnx_predictor.prepare(tokens))
+    tokens, docs = sentences(pair[2])
+    want = torch_predictor.run_scored(torch_predictor.prepare(tokens, docs))
+    got = onnx_predictor.run_scored(onnx_predictor.prepare(tokens, docs))
     for ours, theirs in zip(got, want):
         assert ours["tags"] == theirs["tags"]
         assert ours["entity_scores"] == pytest.approx(theirs["entity_scores"], abs=TOL)
@@ -80,25 +90,26 @@ def test_scores_within_tolerance_and_the_same_nbest(pair, tiny_dir):
         )
 
 
-def test_min_score_drops_the_same_entities(pair, tiny_dir):
+def test_min_score_drops_the_same_entities(pair):
     torch_predictor, onnx_predictor = both(pair, scores=True, min_score=0.9)
-    tokens = sentences(tiny_dir)
-    want = torch_predictor.run_scored(torch_predictor.prepare(tokens))
-    got = onnx_predictor.run_scored(onnx_predictor.prepare(tokens))
+    tokens, docs = sentences(pair[2])
+    want = torch_predictor.run_scored(torch_predictor.prepare(tokens, docs))
+    got = onnx_predictor.run_scored(onnx_predictor.prepare(tokens, docs))
     assert [g["tags"] for g in got] == [w["tags"] for w in want]
 
 
-def test_the_api_and_the_command_line_give_the_torch_models_output(pair, tiny_dir, cli_env):
+def test_the_api_and_the_command_line_give_the_torch_models_output(pair, cli_env):
     from tagger import Tagger
 
-    pt, onnx = pair
+    pts, onnx, folder = pair
+    models = [arg for pt in pts for arg in ("-m", pt)]
     text = "John Smith lives in Paris .\nAcme Corp hired Angela Merkel in New York .\n"
-    ours, theirs = Tagger.load(onnx, scores=True)(text).entities, Tagger.load(pt, scores=True)(text).entities
+    ours, theirs = Tagger.load(onnx, scores=True)(text).entities, Tagger.load(pts, scores=True)(text).entities
     assert [(e.type, e.start, e.end) for e in ours] == [(e.type, e.start, e.end) for e in theirs]
     assert [e.score for e in ours] == pytest.approx([e.score for e in theirs], abs=TOL)
     for args in ([], ["--format", "jsonl", "--scores", "tokens", "--nbest", "2"]):
-        want = run_cli("tag", "-m", pt, "--input", "tokens", *args, tiny_dir / "test.txt")
-        got = run_cli("tag", "-m", onnx, "--input", "tokens", *args, tiny_dir / "test.txt")
+        want = run_cli("tag", *models, "--input", "conll", *args, folder / "test.txt")
+        got = run_cli("tag", "-m", onnx, "--input", "conll", *args, folder / "test.txt")
         assert got.exit_code == 0, got.stderr
         if not args:
             assert got.stdout == want.stdout
@@ -107,10 +118,10 @@ def test_the_api_and_the_command_line_give_the_torch_models_output(pair, tiny_di
                 ours, theirs = json.loads(ours), json.loads(theirs)
                 assert ours["tags"] == theirs["tags"]
                 assert ours["token_scores"] == pytest.approx(theirs["token_scores"], abs=TOL)
-    scored = run_cli("evaluate", tiny_dir / "test.txt", "-m", onnx, "--format", "json")
+    scored = run_cli("evaluate", folder / "test.txt", "-m", onnx, "--format", "json")
     assert (
         json.loads(scored.stdout)["f1"]
-        == json.loads(run_cli("evaluate", tiny_dir / "test.txt", "-m", pt, "--format", "json").stdout)["f1"]
+        == json.loads(run_cli("evaluate", folder / "test.txt", *models, "--format", "json").stdout)["f1"]
     )
 
 
@@ -133,11 +144,77 @@ print("torch imported" if "torch" in sys.modules else "no torch")
 
 
 @pytest.mark.slow
-def test_tagging_with_an_exported_model_never_imports_torch(pair, tiny_dir):
-    _, onnx = pair
+def test_tagging_with_an_exported_model_never_imports_torch(pair):
+    _, onnx, folder = pair
     done = subprocess.run(
-        [sys.executable, "-c", NO_TORCH, str(onnx), str(tiny_dir / "test.txt")],
+        [sys.executable, "-c", NO_TORCH, str(onnx), str(folder / "test.txt")],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "no torch"
+
+
+@pytest.fixture(scope="module")
+def plain_pair(pos_model, tmp_path_factory):
+    """A part-of-speech model (a plain label set) and its export."""
+    onnx = tmp_path_factory.mktemp("plain") / "pos.onnx"
+    export_model(load_models([pos_model]), onnx)
+    return pos_model, onnx
+
+
+def test_a_plain_label_set_has_the_same_tags_token_scores_and_nbest_and_no_entities(plain_pair):
+    from tagger.data.corpus import load_tagged
+
+    tokens = [s.tokens for s in load_tagged(POS_DIR / "test.txt", 1).sentences] + SENTENCES_TO_TAG
+    torch_predictor, onnx_predictor = both((*plain_pair, None), scores=True, nbest=3)
+    want = torch_predictor.run_scored(torch_predictor.prepare(tokens))
+    got = onnx_predictor.run_scored(onnx_predictor.prepare(tokens))
+    for ours, theirs in zip(got, want, strict=True):
+        assert ours.keys() == theirs.keys()
+        assert ours["tags"] == theirs["tags"] and ours["entity_scores"] == theirs["entity_scores"] == []
+        assert ours["token_scores"] == pytest.approx(theirs["token_scores"], abs=TOL)
+        assert ours["probability"] == pytest.approx(theirs["probability"], abs=TOL)
+        assert [n["tags"] for n in ours["nbest"]] == [n["tags"] for n in theirs["nbest"]]
+    assert onnx_predictor.predict(tokens) == torch_predictor.predict(tokens)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--format", "inline"],
+        ["--format", "html"],
+        ["--format", "jsonl"],
+        ["--format", "jsonl", "--scores", "tokens", "--nbest", "3"],
+    ],
+)
+def test_a_plain_label_sets_output_is_the_torch_models(plain_pair, args, cli_env):
+    pos, onnx = plain_pair
+    want = run_cli("tag", "-m", pos, "--input", "conll", *args, POS_DIR / "test.txt")
+    got = run_cli("tag", "-m", onnx, "--input", "conll", *args, POS_DIR / "test.txt")
+    assert got.exit_code == 0, got.stderr
+    if "--scores" not in args:
+        assert got.stdout == want.stdout
+    for ours, theirs in zip(got.stdout.splitlines(), want.stdout.splitlines(), strict=True):
+        if "--scores" in args:
+            ours, theirs = json.loads(ours), json.loads(theirs)
+            assert ours.keys() == theirs.keys() and "entities" not in ours
+            assert ours["tags"] == theirs["tags"] and [n["tags"] for n in ours["nbest"]] == [
+                n["tags"] for n in theirs["nbest"]
+            ]
+            assert ours["token_scores"] == pytest.approx(theirs["token_scores"], abs=TOL)
+
+
+def test_a_plain_label_set_through_the_api_and_evaluate(plain_pair, cli_env):
+    from tagger import Tagger
+
+    pos, onnx = plain_pair
+    text = "The plan cost $ 5 , Acme said ."
+    exported = Tagger.load(onnx, scores=True)
+    ours, theirs = exported(text), Tagger.load(pos, scores=True)(text)
+    assert exported.plain and ours.to_dict().keys() == theirs.to_dict().keys()
+    assert ours.tags == theirs.tags and not ours.entities and ours.sentences[0].plain
+    evaluated = [
+        run_cli("evaluate", POS_DIR / "test.txt", "-m", m, "--tag-column", "1", "--format", "json") for m in plain_pair
+    ]
+    assert json.loads(evaluated[0].stdout)["accuracy"] == json.loads(evaluated[1].stdout)["accuracy"]
