@@ -470,6 +470,24 @@ def test_an_exported_model_with_jobs_writes_what_one_process_writes(onnx_model, 
         assert _parallel(data, onnx_model, kind, fmt, 2, 7)[1] == expected, fmt
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["text", "conll"])
+def test_an_exported_context_model_with_jobs_writes_what_one_process_writes(context_model, tmp_path, kind):
+    """Documents longer than DOC_MAX and -DOCSTART- documents: an exported model that reads document context
+    gives the same bytes for any --jobs and window, as its .pt model does in one process."""
+    from tagger.nn.export import export_model
+    from tagger.nn.model_file import load_model
+
+    onnx = export_model(load_model(context_model), tmp_path / "context.onnx")
+    data = (documents_conll() if kind == "conll" else documents_text()).encode("utf-8")
+    path = tmp_path / "in.txt"
+    path.write_bytes(data)
+    expected = _single(path, context_model, kind, "jsonl")
+    assert _single(path, onnx, kind, "jsonl") == expected
+    for jobs, window in ((2, 7), (3, 100)):
+        assert _parallel(data, onnx, kind, "jsonl", jobs, window)[1] == expected, (jobs, window)
+
+
 @pytest.mark.slow  # runs the command line
 def test_tag_jobs_with_an_exported_model_as_a_real_command(onnx_model, trained_model, tmp_path):
     from tests.helpers import run_cli_process
