@@ -1,4 +1,4 @@
-"""Rebuild the ready English news model that the package ships (tagger/models/en-news.pt), in one command.
+"""Rebuild the ready English news model that the package ships (tagger/models/en-news.pt and .onnx), in one command.
 
     python bench/ready_model.py [--seeds 1] [--force] [--compare WNUT17.pt] [--threads 1] [--data DIR]
     python bench/ready_model.py --from MODEL.pt [--force] [--compare WNUT17.pt]
@@ -8,7 +8,8 @@ CoNLL-2003 train with GloVe 6B 50d vectors (the training words plus the 100,000 
 --keep-vectors), once per seed; the model of the best dev F1 is kept (dev chooses; the test file is read only at the
 end). Its embedding tables are then stored as 16-bit floats if that does not lower its dev F1 (both are printed),
 and an ``about`` entry (checkpoint.py) says what it is, its data, licences, scores and this command. It is written
-to --out, never over an existing file without --force. Last it prints the written file's test F1, its size, its
+to --out, never over an existing file without --force, and exported beside it as the .onnx that the tagging-only
+install runs (``tagger export``, with the same ``about``). Last it prints the written file's test F1, its size, its
 median load time (``model_file.load_model``) and the median time of `tagger tag -m` on one sentence in a new
 process, beside the same for the model given by --compare (a WNUT-17 model trained by `tagger train data/`).
 ``--from`` skips the training and converts a model trained elsewhere with the same recipe. It runs in the repository
@@ -78,6 +79,7 @@ def main() -> None:
     rebuild = COMMAND.format(seeds=seeds)
     checkpoint["about"] = {**ABOUT, "scores": {"dev_f1": dev_f1, "test_f1": test_f1}, "rebuild": rebuild}
     write(opts.out, checkpoint)
+    exported(opts.out, checkpoint["about"])
     report(opts.out, opts.compare, opts.loads, conll / "test.txt")
 
 
@@ -129,6 +131,16 @@ def smallest(path: Path, work: Path, dev: Path) -> tuple[dict, float]:
     bits = 16 if kept else 32
     print(f"dev F1: {100 * full_f1:.2f} with 32-bit tables, {100 * half_f1:.2f} with 16-bit: keeping {bits}-bit")
     return (half, half_f1) if kept else (full, full_f1)
+
+
+def exported(path: Path, about: dict) -> Path:
+    """The model at ``path`` exported beside it (``.onnx``), as `tagger export` writes it, with its description."""
+    from tagger.nn.export import export_model
+    from tagger.nn.model_file import load_model
+
+    onnx = export_model(load_model(path), path.with_suffix(".onnx"), str(path), about)
+    print(f"wrote {onnx} ({onnx.stat().st_size / 1e6:.1f} MB)")
+    return onnx
 
 
 def f1(data: Path, model: Path) -> float:

@@ -136,6 +136,9 @@ class Tagger:
             tagger = cls(load_onnx(exported, session), batch_size, path=path, **options)
             tagger.threads = threads
             return tagger
+        from tagger.nn.torch_needed import require_torch_for_models
+
+        require_torch_for_models(path)
         from tagger.nn.ensemble import load_models
 
         found, options = _checked(device, batch_size, threads, scores, nbest, min_score)
@@ -160,6 +163,9 @@ class Tagger:
         are those of ``Tagger.load``."""
         if not isinstance(checkpoint, dict):
             raise TypeError(f"checkpoint must be the dict a model file holds; got {_shown(checkpoint)}")
+        from tagger.nn.torch_needed import require_torch
+
+        require_torch("a model from a checkpoint")
         found, options = _checked(device, batch_size, threads, scores, nbest, min_score)
         tagger = cls(_load_checkpoint(checkpoint, found), batch_size, checkpoint=checkpoint, **options)
         tagger.threads = threads
@@ -345,6 +351,9 @@ def train(
     ``device``, ``threads``, ``encoding``, ``scheme`` (the data's), ``train_scheme``, ... (``tagger train --help``
     lists them all), and ``log``, ``on_epoch``, ``progress`` (``loop.train``'s hooks).
     """
+    from tagger.nn.torch_needed import require_torch
+
+    require_torch("training")
     from tagger.data import corpus
     from tagger.training import loop
 

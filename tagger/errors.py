@@ -35,6 +35,11 @@ class ModelFileError(TaggerError):
     """A model file that is missing, damaged, foreign or unsafe."""
 
 
+class MissingExtra(TaggerError):
+    """A command or call that needs a package this install left out (torch for training, export and .pt models;
+    the ``serve`` extra): one line that says what to install, exit status 2."""
+
+
 class WorkerError(TaggerError):
     """A worker process of ``tagger tag --jobs N`` died or failed; the output stops before its window."""
 

@@ -51,7 +51,7 @@ def evaluate(
     encoding: Encoding = TagOptions.encoding,
     predictions: Predictions = None,
 ) -> None:
-    """Score a model on a gold CoNLL file: entity-level precision, recall and F1 (seqeval, conlleval-compatible)
+    """Score a model on a gold CoNLL file: entity-level precision, recall and F1 (as conlleval counts, equal to seqeval)
     and token accuracy; for a plain label set (part-of-speech tags), token accuracy and each tag's scores.
 
     Scores are percentages in the table, fractions 0-1 in --format json.
@@ -61,6 +61,9 @@ def evaluate(
 
     paths = model_paths(model)
     if exported_model(paths) is None:  # an exported model runs without torch
+        from tagger.nn.torch_needed import require_torch_for_models
+
+        require_torch_for_models(paths)
         from tagger.nn.runtime import configure_torch
 
         configure_torch(threads)

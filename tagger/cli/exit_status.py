@@ -18,7 +18,8 @@ import typer
 from typer.core import TyperGroup
 
 from tagger.data.output import CheckedOutput
-from tagger.errors import EX_IOERR, OutputError, TaggerError
+from tagger.errors import EX_IOERR, MissingExtra, OutputError, TaggerError
+from tagger.nn.torch_needed import INSTALL
 
 # Errors that only a write gives: out of space or quota, or past the largest file allowed.
 _WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
@@ -26,7 +27,7 @@ _WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 EXIT_STATUSES = (
     (0, "success (also when the output's reader stops early, as head does)"),
     (1, "a bug in the tagger: internal error (--debug shows the traceback)"),
-    (2, "bad input or usage: an option value, a data file or a model file"),
+    (2, "bad input or usage: an option value, a data file or a model file; a package to install (torch)"),
     (EX_IOERR, "the output cannot be written (disk full, I/O error)"),
     (130, "interrupted: Ctrl-C (SIGINT); 128 + n for signal n (143: SIGTERM)"),
 )
@@ -101,6 +102,10 @@ def _usage_error_status(e: Exception) -> int:
 
 
 def _bug_status(e: Exception) -> int:
+    if isinstance(e, ModuleNotFoundError) and e.name == "torch":
+        # A path that needs torch and did not ask first (tagger.nn.torch_needed): the install, not a bug.
+        err(f"tagger: error: this needs torch: {INSTALL}")
+        return MissingExtra.exit_code
     if isinstance(e, OSError) and e.errno in _WRITE_ERRNOS:
         # A write that failed for want of space (`tagger --help > /dev/full`): the output, not a bug.
         _stdout_to_devnull()

@@ -2,7 +2,7 @@
 
 The exported file holds the network up to the tag scores and, as metadata, what tagging needs besides
 (vocabulary, tags and scheme, options, the CRF's scores): ``tagger tag -m model.onnx``, ``tagger evaluate`` and
-``Tagger.load("model.onnx")`` run it on onnxruntime and numpy. Export needs torch and ``onnx`` (the ``onnx`` extra).
+``Tagger.load("model.onnx")`` run it on onnxruntime and numpy. Export needs torch and ``onnx`` (the ``train`` extra).
 
 Several models (``tagger export a.pt b.pt -o ensemble.onnx``) export as one ensemble graph, as ``tag -m a.pt -m
 b.pt`` tags with them: the members are checked as ``load_ensemble`` checks them (same tags, scheme and vocabulary),
@@ -18,7 +18,8 @@ import typer
 
 from tagger.cli.exit_status import err
 from tagger.cli.options import model_paths, option
-from tagger.errors import ModelFileError, TaggerError
+from tagger.errors import MissingExtra, ModelFileError
+from tagger.nn.torch_needed import INSTALL, require_torch
 
 ModelArguments = Annotated[
     list[Path] | None,
@@ -36,14 +37,22 @@ def export(model: ModelArguments = None, output: Output = Path("model.onnx")) ->
     if not is_onnx(output):
         raise ModelFileError("the exported model's name must end in .onnx (that is how tag knows it)", str(output))
     paths = model_paths(model or None)
+    require_torch("export")
     try:
         import onnx  # noqa: F401  (export writes the file with it)
     except ImportError:
-        raise TaggerError("export needs the onnx package: pip install -e '.[onnx]'") from None
+        raise MissingExtra(f"export needs the onnx package: {INSTALL}") from None
     from tagger.nn.ensemble import load_models
     from tagger.nn.export import export_model
     from tagger.nn.model_file import check_writable
 
     check_writable(output)
-    written = export_model(load_models(paths), output, " + ".join(map(str, paths)))
+    written = export_model(load_models(paths), output, " + ".join(map(str, paths)), _about(paths))
     err(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
+
+
+def _about(paths: list[Path]) -> dict | None:
+    """A single shipped model's description (its checkpoint's ``about``), for the exported file's metadata."""
+    from tagger.nn.checkpoint import read_checkpoint
+
+    return read_checkpoint(paths[0], mmap=True).get("about") if len(paths) == 1 else None

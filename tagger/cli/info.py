@@ -165,6 +165,9 @@ def model_info(path: str | Path) -> dict:
     if is_onnx(path):
         checkpoint = _exported_checkpoint(path)
     else:
+        from tagger.nn.torch_needed import require_torch_for_models
+
+        require_torch_for_models(path)
         from tagger.nn.model_file import read_checkpoint
 
         checkpoint = read_checkpoint(path)

@@ -80,6 +80,9 @@ def one_of(choices: Sequence[str]) -> Rule:
 def device(name: str, value) -> None:
     if value == "cpu":  # always usable; the check of any other device loads torch
         return
+    from tagger.nn.torch_needed import require_torch
+
+    require_torch(f"{name} {value}")
     from tagger.nn.runtime import check_device
 
     check_device(value, name)

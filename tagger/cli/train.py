@@ -183,6 +183,9 @@ def train(
 
 def _train(params: dict) -> None:
     """Train with the command's options (``params``, by name) and report the run."""
+    from tagger.nn.torch_needed import require_torch
+
+    require_torch("training")
     from tagger.cli.progress import EpochReporter
     from tagger.data import corpus
     from tagger.training import loop

@@ -160,9 +160,10 @@ def _char_encoder(encoder: nn.Module | None) -> nn.Module | None:
     return None
 
 
-def export_model(loaded: LoadedModel, path: str | Path, name: str = "<model>") -> Path:
+def export_model(loaded: LoadedModel, path: str | Path, name: str = "<model>", about: dict | None = None) -> Path:
     """Write ``loaded`` (one model, or an ensemble as ``load_ensemble`` loads it) as an ONNX file at ``path``
-    (atomically); ``name`` is the model file's, for errors."""
+    (atomically); ``name`` is the model file's, for errors; ``about``: a shipped model's description (its
+    checkpoint's, which ``tagger info`` shows), kept in the metadata."""
     import onnx
 
     model = loaded.model
@@ -173,7 +174,8 @@ def export_model(loaded: LoadedModel, path: str | Path, name: str = "<model>") -
     else:
         raise ModelFileError(f"cannot export a {type(model).__name__}: a model file or an ensemble of them", name)
     graph = onnx.load_model_from_string(_traced(net, net.context))
-    for key, value in metadata(loaded).items():
+    described = {"about": json.dumps(about)} if about else {}
+    for key, value in {**metadata(loaded), **described}.items():
         graph.metadata_props.add(key=key, value=value)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")

@@ -1,10 +1,12 @@
-"""The models shipped in the package (``tagger/models/NAME.pt``), and how a model argument finds its file.
+"""The models shipped in the package (``tagger/models/NAME.onnx`` or ``NAME.pt``), and how a model argument finds
+its file.
 
 Every place that takes a model (``tag``, ``evaluate``, ``info``, ``Tagger.load``, ``tagger.evaluate``, the
 Dask helpers) resolves it here, and hands the resolved path on (``tag --jobs`` workers load that path):
 
 - a file that exists wins, whatever its name;
-- else a shipped model's name (its file stem, e.g. ``en-news``) selects that model;
+- else a shipped model's name (its file stem, e.g. ``en-news``) selects that model: its exported file (``.onnx``,
+  which the tagging-only install runs without torch) where there is one, else its ``.pt``;
 - else the path is returned as given, and loading it fails with the usual one line (which names the shipped models).
 
 With no model given: ``$TAGGER_MODEL`` when set (a path or a shipped name, resolved as above); else the default
@@ -28,18 +30,27 @@ DEFAULT = "en-news"  # the model used when there is none at the default path
 DESCRIPTIONS = {"en-news": "the ready English news model en-news (CoNLL-2003; PER, ORG, LOC, MISC)"}
 
 
+SUFFIXES = (".onnx", ".pt")  # a shipped model's files, the one chosen first first
+
+
 def names() -> list[str]:
     """The shipped models' names (file stems), sorted; empty when none is installed."""
     try:
-        return sorted(p.stem for p in FOLDER.glob("*.pt") if p.is_file())
+        return sorted({p.stem for suffix in SUFFIXES for p in FOLDER.glob(f"*{suffix}") if p.is_file()})
     except OSError:
         return []
 
 
 def path_of(name: str) -> Path | None:
-    """The file of the shipped model ``name``, or None when there is no such model."""
-    path = FOLDER / f"{name}.pt"
-    return path if name and "/" not in name and os.sep not in name and path.is_file() else None
+    """The file of the shipped model ``name`` (its .onnx where there is one, else its .pt), or None when there
+    is no such model."""
+    if not name or "/" in name or os.sep in name:
+        return None
+    for suffix in SUFFIXES:
+        path = FOLDER / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    return None
 
 
 def resolve(model: str | os.PathLike) -> Path:

@@ -59,6 +59,10 @@ def _tag(file: str | None, out: TextIO, paths: Models, options: TagOptions, load
     """Where ``file`` is tagged: by the --jobs workers (where ``workers`` and they can), else here with
     ``loaded()`` (None: the model is loaded for this file)."""
     exported = exported_model(paths)
+    if exported is None:
+        from tagger.nn.torch_needed import require_torch_for_models
+
+        require_torch_for_models(paths)  # here, before the --jobs workers would each fail to import it
     if workers:
         count = tag_file_jobs(file, out, exported or paths, options)  # the parent only reads and writes
         if count is not None:

@@ -1,16 +1,19 @@
-"""Scores of tagged data: entity-level scores with seqeval (its default, conlleval-compatible mode) and token
-accuracy for chunk sets; token accuracy with a per-tag table for plain label sets (part-of-speech tags)."""
+"""Scores of tagged data: entity-level scores as conlleval counts them (equal to seqeval's default mode, which the
+tests check) and token accuracy for chunk sets; token accuracy with a per-tag table for plain label sets
+(part-of-speech tags); and evaluating a model file on a gold file.
+
+Nothing here imports torch or a scoring library: ``tagger evaluate`` with an exported model (.onnx) runs in the
+tagging-only install; a torch model is loaded only when one is given."""
 
 from __future__ import annotations
 
-import warnings
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from tagger.data.schemes import PLAIN, labels
+from tagger.data.schemes import PLAIN, labels, to_spans
 from tagger.errors import DataError
 from tagger.nn.config import DEFAULTS
 from tagger.tagging.options import TagOptions
@@ -63,33 +66,28 @@ def headline_name(scores: dict) -> str:
 
 
 def chunk_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
-    """Micro-averaged precision, recall and F1 and the same per entity type (seqeval)."""
-    from seqeval.metrics import classification_report
+    """Micro-averaged precision, recall and F1 and the same per entity type, as conlleval (and seqeval's default
+    mode) count them: an entity is right when its type, start and end all are; a type with no prediction
+    scores 0; ``support`` counts the gold entities."""
+    right: Counter[str] = Counter()
+    wanted: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    for g, p in zip(gold, predicted):
+        gold_spans, predicted_spans = set(to_spans(g)), set(to_spans(p))
+        wanted.update(kind for kind, _, _ in gold_spans)
+        found.update(kind for kind, _, _ in predicted_spans)
+        right.update(kind for kind, _, _ in gold_spans & predicted_spans)
+    per_type = {kind: _prf(right[kind], found[kind], wanted[kind]) for kind in sorted(wanted.keys() | found.keys())}
+    return {**_prf(sum(right.values()), sum(found.values()), sum(wanted.values())), "per_type": per_type}
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # seqeval warns on types with no predictions; they score 0
-        report = classification_report(
-            [list(g) for g in gold], [list(p) for p in predicted], output_dict=True, zero_division=0
-        )
-    micro = report.pop("micro avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 0})
-    for key in ("macro avg", "weighted avg"):
-        report.pop(key, None)
-    per_type = {
-        kind: {
-            "precision": float(v["precision"]),
-            "recall": float(v["recall"]),
-            "f1": float(v["f1-score"]),
-            "support": int(v["support"]),
-        }
-        for kind, v in sorted(report.items())
-    }
-    return {
-        "precision": float(micro["precision"]),
-        "recall": float(micro["recall"]),
-        "f1": float(micro["f1-score"]),
-        "support": int(micro["support"]),
-        "per_type": per_type,
-    }
+
+def _prf(right: int, found: int, wanted: int) -> dict:
+    """Precision, recall, F1 (0 where undefined) and support, computed in the order seqeval computes them, so
+    the figures are equal to the last bit."""
+    precision = right / found if found else 0.0
+    recall = right / wanted if wanted else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "support": wanted}
 
 
 def evaluate(
@@ -125,6 +123,9 @@ def evaluate(
 
         predictor = OnnxPredictor(load_onnx(exported, threads=session_threads(threads)), batch_size)
         return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions, **formats)
+    from tagger.nn.torch_needed import require_torch_for_models
+
+    require_torch_for_models(model_path)
     from tagger.nn.ensemble import load_models
     from tagger.tagging.predictor import Predictor
 

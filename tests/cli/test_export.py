@@ -74,3 +74,17 @@ def test_models_that_cannot_be_combined_are_one_line(trained_model, pos_model, t
     done = run_cli("export", trained_model, pos_model, "-o", tmp_path / "m.onnx")
     one_line_error(done, "cannot be combined", str(pos_model))
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_a_shipped_models_description_travels_into_the_exported_file(trained_model, tmp_path, cli_env):
+    import torch
+
+    described = tmp_path / "described.pt"
+    checkpoint = torch.load(trained_model, weights_only=False)
+    checkpoint["about"] = {"name": "demo", "licence": "MIT, as tagger"}
+    torch.save(checkpoint, described)
+    out = tmp_path / "described.onnx"
+    assert run_cli("export", described, "-o", out).exit_code == 0
+    shown = run_cli("info", out, "--format", "json")
+    assert shown.exit_code == 0, shown.stderr
+    assert json.loads(shown.stdout)["about"] == {"name": "demo", "licence": "MIT, as tagger"}

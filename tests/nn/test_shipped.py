@@ -128,6 +128,36 @@ def test_info_of_a_model_without_about(trained_model):
     assert "About" not in run_cli("info", trained_model).stdout
 
 
+def test_a_shipped_name_means_its_exported_model_where_there_is_one(
+    folder, trained_model, tiny_dir, tmp_path, monkeypatch
+):
+    """The tagging-only install runs en-news.onnx: tag, the API, evaluate and info take it by name, or by default."""
+    from tagger import Tagger, evaluate
+    from tagger.nn.export import export_model
+    from tagger.nn.model_file import load_model
+
+    monkeypatch.chdir(tmp_path)
+    export_model(load_model(folder / "en-news.pt"), folder / "en-news.onnx")
+    assert shipped.names() == ["en-news"] and shipped.path_of("en-news") == folder / "en-news.onnx"
+    assert shipped.default()[0] == folder / "en-news.onnx"
+    for how in (["-m", "en-news"], []):
+        result = run_cli("tag", *how, "--format", "inline", input=SENTENCE + "\n")
+        assert result.exit_code == 0 and result.stdout == "[PER John Smith] lives in [LOC Paris] .\n", result.output
+    assert Tagger.load("en-news").path == Tagger.load().path == folder / "en-news.onnx"
+    found = json.loads(run_cli("info", "en-news", "--format", "json").stdout)
+    assert (found["path"], found["format"]) == (str(folder / "en-news.onnx"), "tagger-onnx")
+    pt_info = json.loads(run_cli("info", folder / "en-news.pt", "--format", "json").stdout)
+    assert found["parameters"] == pt_info["parameters"]  # counted from the exported graph
+    torch_info = json.loads(run_cli("info", trained_model, "--format", "json").stdout)
+    assert {k: found[k] for k in ("types", "tags", "dev", "history")} == {
+        k: torch_info[k] for k in ("types", "tags", "dev", "history")
+    }
+    assert run_cli("info", "en-news").exit_code == 0
+    assert evaluate(tiny_dir / "test.txt", "en-news")["model"] == str(folder / "en-news.onnx")
+    (folder / "en-news.pt").unlink()  # the wheel may ship the exported model alone
+    assert shipped.names() == ["en-news"] and shipped.path_of("en-news") == folder / "en-news.onnx"
+
+
 def test_the_api_falls_back_on_the_shipped_model_and_logs_it(folder, caplog):
     from tagger import Tagger
 
@@ -177,10 +207,25 @@ def test_the_ready_model_tags_ordinary_news(ready):
 
 
 def test_the_ready_model_says_what_it_is(ready):
-    about = read_checkpoint(shipped.path_of("en-news"))["about"]
+    about = read_checkpoint(shipped.FOLDER / "en-news.pt")["about"]  # the model as trained, which export reads
     assert about["name"] == "en-news"
     assert about["scores"]["test_f1"] >= 0.905
     assert "bench/ready_model.py" in about["rebuild"]
     assert {"model", "data", "vectors"} <= set(about["licence"])
     assert (shipped.FOLDER / "README.md").is_file()
+    assert shipped.path_of("en-news").stat().st_size <= 25_000_000
+
+
+@pytest.mark.skipif(
+    not (shipped.FOLDER / "en-news.onnx").is_file(), reason="en-news.onnx is not exported yet (bench/ready_model.py)"
+)
+def test_the_ready_model_ships_in_the_form_the_tagging_only_install_runs(ready):
+    """``pip install tagger`` (no torch) tags with en-news: by name and by default it is the exported file, with the
+    same tags as the model it was exported from."""
+    from tagger import Tagger
+
+    assert shipped.path_of("en-news") == shipped.FOLDER / "en-news.onnx" and ready.path == shipped.path_of("en-news")
+    torch_model = Tagger.load(shipped.FOLDER / "en-news.pt")
+    text = "Angela Merkel met Emmanuel Macron in Paris on Tuesday. Shares of Siemens rose in Frankfurt."
+    assert spans(ready, text) == spans(torch_model, text)
     assert shipped.path_of("en-news").stat().st_size <= 25_000_000

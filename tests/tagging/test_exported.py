@@ -1,7 +1,8 @@
 """tagger/tagging/exported.py: an exported model tags as its torch model does (identical tags on a test file, entity
 and token scores within 1e-4, the same n-best paths) for an LSTM + char CNN, a GRU + char BiLSTM, a document-context
 model and an ensemble of a model with context and one without (one graph), through the predictor, the API and the
-command line; and that path never imports torch (checked in a fresh process)."""
+command line, and for random models of other kinds (char BiLSTM, GRU, two layers, no case, words only); a plain
+label set's output is the torch model's; and that path never imports torch (checked in a fresh process)."""
 
 from __future__ import annotations
 
@@ -125,6 +126,38 @@ def test_the_api_and_the_command_line_give_the_torch_models_output(pair, cli_env
     )
 
 
+RANDOM_MODELS = {
+    "lstm, char BiLSTM": dict(cell="lstm", char_encoder="lstm"),
+    "gru, char BiLSTM, 2 layers": dict(cell="gru", char_encoder="lstm", layers=2),
+    "gru, char CNN, no case": dict(cell="gru", char_encoder="cnn", case_dim=0),
+    "gru, words only, context": dict(cell="gru", char_encoder="none", context="document"),
+    "lstm, char BiLSTM, context": dict(cell="lstm", char_encoder="lstm", context="document"),
+}
+
+
+@pytest.mark.parametrize("config", RANDOM_MODELS.values(), ids=RANDOM_MODELS.keys())
+def test_random_models_of_every_kind_tag_and_score_as_torch(tmp_path, config):
+    from tagger.nn.model_file import LoadedModel
+    from tests.nn.helpers import SENTENCES, make_model
+
+    model, vocab = make_model(**config, seed=2)
+    loaded = LoadedModel(model.eval(), vocab, model.config, "iob2", {})
+    torch_predictor = Predictor.from_loaded(loaded, 2, scores=True, nbest=3)
+    onnx_predictor = OnnxPredictor(load_onnx(export_model(loaded, tmp_path / "m.onnx")), 2, scores=True, nbest=3)
+    tokens = SENTENCES + SENTENCES_TO_TAG + [["Berlin", "ok", "Paris"]]
+    docs = [0, 0, 0, 1, 1, 2, 2, 2, 3, 3]
+    want = torch_predictor.run_scored(torch_predictor.prepare(tokens, docs))
+    got = onnx_predictor.run_scored(onnx_predictor.prepare(tokens, docs))
+    for ours, theirs in zip(got, want, strict=True):
+        assert ours["tags"] == theirs["tags"]
+        for key in ("token_scores", "entity_scores"):
+            assert ours[key] == pytest.approx(theirs[key], abs=TOL)
+        assert [n["tags"] for n in ours["nbest"]] == [n["tags"] for n in theirs["nbest"]]
+        assert [n["probability"] for n in ours["nbest"]] == pytest.approx(
+            [n["probability"] for n in theirs["nbest"]], abs=TOL
+        )
+
+
 NO_TORCH = """
 import sys
 from tagger import Tagger
@@ -139,7 +172,7 @@ try:
     main.app(["evaluate", sys.argv[2], "-m", sys.argv[1]])
 except SystemExit as end:
     assert end.code in (0, None), end.code
-print("torch imported" if "torch" in sys.modules else "no torch")
+print(sorted({"torch", "seqeval", "sklearn"} & set(sys.modules)) or "no torch")
 """
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tagger.data.schemes import BIOES, convert
 from tagger.errors import ModelFileError
 from tagger.nn.model_file import load_model
 from tagger.tagging.predictor import Predictor
-from tagger.training.evaluation import evaluate, evaluate_predictor, score
+from tagger.training.evaluation import chunk_scores, evaluate, evaluate_predictor, score
 from tests.corpora import make_sentences, write_conll
+from tests.properties import FAST
 
 
 def test_score_counts_whole_entities():
@@ -24,6 +28,58 @@ def test_score_counts_whole_entities():
     assert result["per_type"]["LOC"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
     # a span that is cut short is wrong as a whole
     assert score([["B-PER", "I-PER"]], [["B-PER", "O"]])["f1"] == 0.0
+
+
+
+# Entity scores: conlleval's counting, checked against seqeval (the test extra's reference; the package needs none)
+
+TAGS = ["O", *(f"{p}-{t}" for p in "BIES" for t in ("PER", "LOC", "MISC-X"))]  # a type may hold a dash
+tag_sequences = st.lists(st.lists(st.sampled_from(TAGS), max_size=12), min_size=1, max_size=6)
+HAND_MADE = [  # every way a sequence breaks its scheme, and sentences with no entity at all
+    ([["I-PER", "I-PER", "O", "E-LOC", "I-LOC"]], [["B-PER", "I-PER", "O", "S-LOC", "I-LOC"]]),
+    ([["B-PER", "I-LOC", "E-LOC", "E-LOC", "S-PER", "E-PER"]], [["B-PER", "E-LOC", "I-LOC", "B-LOC", "I-PER", "O"]]),
+    ([["B-PER"], ["I-PER"], ["E-PER", "B-PER"]], [["I-PER"], ["S-PER"], ["B-PER", "E-PER"]]),
+    ([["O", "O"], []], [["O", "B-LOC"], []]),
+    ([["B-LOC", "O"]], [["O", "O"]]),
+    ([["O"], []], [["O"], []]),
+]
+
+
+def seqeval_scores(gold, predicted) -> dict:
+    """``chunk_scores``'s shape, from seqeval's report."""
+    seqeval = pytest.importorskip("seqeval.metrics")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # seqeval warns on types with no predictions; they score 0
+        report = seqeval.classification_report(gold, predicted, output_dict=True, zero_division=0)
+    shape = lambda v: {  # noqa: E731
+        "precision": float(v["precision"]), "recall": float(v["recall"]), "f1": float(v["f1-score"]),
+        "support": int(v["support"]),
+    }  # fmt: skip
+    micro = shape(report.pop("micro avg"))
+    per_type = {kind: shape(v) for kind, v in sorted(report.items()) if not kind.endswith(" avg")}
+    return {**micro, "per_type": per_type}
+
+
+@pytest.mark.parametrize(("gold", "predicted"), HAND_MADE)
+def test_entity_scores_equal_seqevals_on_hand_made_sequences(gold, predicted):
+    assert chunk_scores(gold, predicted) == seqeval_scores(gold, predicted)
+
+
+@FAST
+@given(st.data())
+def test_entity_scores_equal_seqevals_on_random_sequences(data):
+    gold = data.draw(tag_sequences)
+    predicted = [data.draw(st.lists(st.sampled_from(TAGS), min_size=len(g), max_size=len(g))) for g in gold]
+    if data.draw(st.booleans()):  # mostly right, as a tagger's output is: a few tags changed
+        predicted = [[t if data.draw(st.integers(0, 4)) else p for t, p in zip(g, q)] for g, q in zip(gold, predicted)]
+    assert chunk_scores(gold, predicted) == seqeval_scores(gold, predicted)
+
+
+def test_entity_scores_can_tell_a_wrong_span():
+    """The comparison above can fail: a span one token short is a miss and a false alarm."""
+    result = chunk_scores([["B-PER", "I-PER", "O"]], [["B-PER", "O", "O"]])
+    assert (result["precision"], result["recall"], result["support"]) == (0.0, 0.0, 1)
+    assert result == seqeval_scores([["B-PER", "I-PER", "O"]], [["B-PER", "O", "O"]])
 
 
 def test_score_refuses_tags_that_do_not_line_up():

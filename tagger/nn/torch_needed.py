@@ -1,0 +1,38 @@
+"""Whether torch is here, and the one line that says what to install where it is not.
+
+The tagging-only install (``pip install tagger``) runs exported models (.onnx) on onnxruntime and numpy; torch
+comes with the ``train`` extra. Whatever needs torch (training, ``tagger export``, a .pt model) asks here first,
+so a missing torch is one line naming the extra, never a traceback. This module imports no torch itself.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+from tagger.errors import MissingExtra
+
+INSTALL = "pip install 'tagger[train]'"
+
+
+def require_torch(what: str, path: str | os.PathLike | None = None, hint: str = "") -> None:
+    """Nothing where torch is installed, else raise ``MissingExtra``: ``WHAT needs torch: pip install
+    'tagger[train]'HINT`` (after ``path:`` when a file is the reason, e.g. a .pt model). Torch is looked up, not
+    imported: the --jobs parent checks here and leaves the import to its workers."""
+    if not has_torch():
+        raise MissingExtra(f"{what} needs torch: {INSTALL}{hint}", None if path is None else str(path))
+
+
+def has_torch() -> bool:
+    """Whether ``import torch`` would find it (a ``None`` in ``sys.modules`` blocks it, as the tests do)."""
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # a finder that refuses it; a torch module without a spec
+        return False
+
+
+def require_torch_for_models(paths: str | os.PathLike | list | tuple) -> None:
+    """``require_torch`` for model files that are not exported (.pt): the line names the first and says that an
+    exported model (.onnx) runs without torch."""
+    first = paths[0] if isinstance(paths, (list, tuple)) and paths else paths
+    require_torch("a .pt model", first, " (or use an exported .onnx model, which needs none)")
