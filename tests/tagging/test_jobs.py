@@ -500,6 +500,23 @@ def test_tag_jobs_with_an_exported_model_as_a_real_command(onnx_model, trained_m
     assert parallel.stdout == alone.stdout == run_cli_process("tag", path, "-m", trained_model).stdout
 
 
+@pytest.mark.slow  # runs the command line
+def test_tag_jobs_with_an_exported_model_where_no_process_can_import_torch(onnx_model, tmp_path):
+    """A ``torch`` that fails to import, first on the path of every process of the run (the parent, the fork
+    server, the workers): the run still writes what one process writes."""
+    from tests.helpers import run_cli_process
+
+    blocked = tmp_path / "blocked" / "torch"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text("raise ImportError('torch is blocked here')\n", encoding="utf-8")
+    path = tmp_path / "in.txt"
+    path.write_bytes(_lines(3000))
+    env = {**os.environ, "PYTHONPATH": str(blocked.parent)}
+    parallel = run_cli_process("tag", path, "-m", onnx_model, "--jobs", "2", "--format", "jsonl", env=env)
+    assert parallel.returncode == 0, parallel.stderr
+    assert parallel.stdout == run_cli_process("tag", path, "-m", onnx_model, "--jobs", "1", "--format", "jsonl").stdout
+
+
 @pytest.mark.slow  # starts worker processes
 @pytest.mark.parametrize("content", [None, b"junk"], ids=["missing", "junk"])
 def test_a_bad_exported_model_is_reported_by_the_first_worker(tmp_path, content):
