@@ -1,6 +1,7 @@
 """Where the memory of a ``tagger tag --jobs N`` worker goes (issue 13: at most about 250 MB per job).
 
-    python bench/jobs_rss.py [--model /work/models/conll-glove.pt] [--text FILE] [--jobs 2] [--env NAME=VALUE ...]
+    python bench/jobs_rss.py [--model /work/models/conll-glove.pt|m.onnx] [--text FILE | --copies 5] [--jobs 2]
+                             [--env NAME=VALUE ...]
     python bench/jobs_rss.py --stages [--model ...] [--text FILE] [--env NAME=VALUE ...]
 
 Without ``--stages``: runs ``tagger tag TEXT -m MODEL --jobs N`` (the real command line, output to /dev/null)
@@ -8,12 +9,14 @@ and polls every process of it from /proc every 50 ms: peak RSS (VmHWM), and the 
 RSS and PSS (``smaps_rollup``: shared pages divided among the processes sharing them) seen. Each ``--env`` is set for
 the tagger and so for its workers (for example MALLOC_ARENA_MAX=1).
 
-With ``--stages``: a fresh Python does a worker's steps one by one, as ``parallel._tagger`` does them (import torch,
+With ``--stages``: a fresh Python does a worker's steps one by one, as ``jobs._tagger`` does them (import torch,
 import the tagger, load the model, make the Predictor, tag the text window by window) and prints the figures after
-each step, then after ``malloc_trim(0)`` (what glibc holds freed but not returned to the system).
+each step, then after ``malloc_trim(0)`` (what glibc holds freed but not returned to the system). An exported model
+(``--model m.onnx``) goes through its own steps: import numpy and onnxruntime, load it (``runtime.model.load_onnx``,
+one thread), make the ``OnnxPredictor``; torch is never imported.
 
-The default text is the CoNLL-2003 test sentences, one per line (46,435 tokens), repeated 5 times. Nothing here
-is a test: it prints figures.
+The default text is the CoNLL-2003 test sentences, one per line (46,435 tokens), repeated 5 times (``--copies``).
+Nothing here is a test: it prints figures.
 """
 
 from __future__ import annotations
@@ -122,23 +125,11 @@ def stages(model: str, text: Path) -> None:
         print(f"{label:<40}" + "".join(f" {k} {figures.get(k, 0):4.0f}" for k in (*FIELDS, "Pss", "Uss")), flush=True)
 
     show("python started")
-    import torch  # noqa: F401
-
-    show("import torch")
+    predictor = (_exported_predictor if model.endswith(".onnx") else _torch_predictor)(model, show)
     from tagger.data.inputs import read_windows
     from tagger.data.windows import WINDOW
-    from tagger.nn.model_file import load_model
-    from tagger.nn.runtime import configure_torch
-    from tagger.tagging.predictor import Predictor
     from tagger.tagging.stream import tag_stream
     from tagger.tagging.writer import write
-
-    show("import the tagger's modules")
-    configure_torch(1)
-    loaded = load_model(model, device="cpu")
-    show("load_model")
-    predictor = Predictor.from_loaded(loaded, 64)
-    show("Predictor.from_loaded")
     lines = text.read_bytes().splitlines(keepends=True)
     for number, start in enumerate(range(0, len(lines), WINDOW)):
         out = io.StringIO()
@@ -153,12 +144,48 @@ def stages(model: str, text: Path) -> None:
     show("after malloc_trim(0)")
 
 
+def _torch_predictor(model: str, show):
+    import torch  # noqa: F401
+
+    show("import torch")
+    from tagger.nn.model_file import load_model
+    from tagger.nn.runtime import configure_torch
+    from tagger.tagging.predictor import Predictor
+
+    show("import the tagger's modules")
+    configure_torch(1)
+    loaded = load_model(model, device="cpu")
+    show("load_model")
+    predictor = Predictor.from_loaded(loaded, 64)
+    show("Predictor.from_loaded")
+    return predictor
+
+
+def _exported_predictor(model: str, show):
+    import numpy  # noqa: F401
+
+    show("import numpy")
+    import onnxruntime  # noqa: F401
+
+    show("import onnxruntime")
+    from tagger.runtime.model import load_onnx
+    from tagger.tagging.exported import OnnxPredictor
+
+    show("import the tagger's modules")
+    loaded = load_onnx(model, threads=1)
+    show("load_onnx (1 thread)")
+    predictor = OnnxPredictor(loaded, 64)
+    show("OnnxPredictor")
+    return predictor
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="/work/models/conll-glove.pt")
     parser.add_argument("--text", help="raw text to tag (default: CoNLL-2003 test sentences x 5)")
     parser.add_argument("--data", default=str(ROOT.parent.parent / "shared" / "data" / "conll2003"))
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--copies", type=int, default=5, help="times the default text repeats the test sentences")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the tagger's processes")
     parser.add_argument("--stages", action="store_true", help="a worker's steps one by one, in a fresh process")
     parser.add_argument("--stage-child", action="store_true", help=argparse.SUPPRESS)
@@ -166,7 +193,7 @@ def main() -> None:
     if opts.stage_child:
         stages(opts.model, Path(opts.text))
         return
-    text = Path(opts.text) if opts.text else default_text(Path(opts.data))
+    text = Path(opts.text) if opts.text else default_text(Path(opts.data), opts.copies)
     env = {**os.environ, "TAGGER_THREADS": "1", **dict(e.split("=", 1) for e in opts.env)}
     print(f"model {opts.model}; text {text} ({text.stat().st_size / 1e6:.1f} MB); env {' '.join(opts.env) or '-'}")
     if opts.stages:
@@ -186,13 +213,13 @@ def main() -> None:
     )
 
 
-def default_text(data: Path) -> Path:
+def default_text(data: Path, copies: int = 5) -> Path:
     from tagger.data.reader import read_conll
 
     lines = "".join(" ".join(s.tokens) + "\n" for s in read_conll(data / "test.txt"))
-    path = Path(tempfile.gettempdir()) / "tagger-jobs-rss-test5.txt"
+    path = Path(tempfile.gettempdir()) / f"tagger-jobs-rss-test{copies}.txt"
     if not path.exists():
-        path.write_text(lines * 5, encoding="utf-8")
+        path.write_text(lines * copies, encoding="utf-8")
     return path
 
 

@@ -71,6 +71,15 @@ def trained_model(tiny_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def onnx_model(trained_model, tmp_path_factory) -> Path:
+    """trained_model exported to ONNX (``tagger export``); read-only for tests."""
+    from tagger.nn.export import export_model
+    from tagger.nn.model_file import load_model
+
+    return export_model(load_model(trained_model), tmp_path_factory.mktemp("exported") / "model.onnx")
+
+
+@pytest.fixture(scope="session")
 def pos_model(tmp_path_factory) -> Path:
     """A small part-of-speech tagger (a plain label set) trained on tests/data/pos (seconds); read-only for tests."""
     return train_pos_model(tmp_path_factory.mktemp("pos") / "pos.pt")

@@ -77,5 +77,6 @@ def evaluate(
         predictions=predictions,
         data_format=data_format,
         conllu_field=conllu_field,
+        threads=threads,
     )
     render.report(result, output, lambda out: render.evaluation_table(result, out))

@@ -12,7 +12,6 @@ from typing import Annotated
 from tagger.cli.exit_status import err
 from tagger.cli.options import BatchSize, ModelPaths, Threads, at_least, between, model_paths, option
 from tagger.errors import MissingExtra, TaggerError
-from tagger.nn.torch_needed import INSTALL
 from tagger.tagging.options import TagOptions
 
 EXTRA = "tagger serve needs the serve extra: pip install 'tagger[serve]' (Starlette, uvicorn, prometheus-client)"
@@ -39,9 +38,7 @@ def serve(
     try:
         from tagger.service.app import create_app
         from tagger.service.server import serve as run_server
-    except ImportError as e:
-        if e.name == "torch":  # the extra is here; the service's model runs on torch
-            raise MissingExtra(f"tagger serve needs torch: {INSTALL}") from None
+    except ImportError:
         raise MissingExtra(EXTRA) from None
     from tagger.cli.info import model_info
     from tagger.service.model import load

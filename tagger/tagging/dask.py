@@ -7,7 +7,8 @@ as that command does (a task is never part of a file, and a document never
 spans two files). The output goes to a temporary file beside the final one and
 is renamed into place when complete: a task retried after its worker died
 never leaves half a file. Each worker process loads a model file once and
-keeps it for every later task (``_cached_load``).
+keeps it for every later task (``_cached_load``). An exported model (``tagger
+export``, a ``.onnx`` file) is loaded with onnxruntime: its workers never import torch.
 
     from dask.distributed import Client
     from tagger.tagging.dask import tag_files
@@ -89,7 +90,7 @@ def tag_files(
 
 def tag_one(path: str, out_path: str, model_path: str, options: TagOptions) -> int:
     """Tag one file into ``out_path`` (written whole or not at all); returns the sentence count."""
-    loaded = _cached_load(model_path, options.device)  # read once per worker process
+    loaded = _cached_load(model_path, options.device, options.threads)  # read once per worker process
     target = Path(out_path)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -101,19 +102,31 @@ def tag_one(path: str, out_path: str, model_path: str, options: TagOptions) -> i
     return count
 
 
-def _cached_load(path: str | Path, device: str = "cpu"):
-    """``model_file.load_model`` once per model file and device in this process."""
-    from tagger.nn.model_file import load_model
-
+def _cached_load(path: str | Path, device: str = "cpu", threads: int = 0):
+    """``model_file.load_model`` once per model file and device in this process; an exported model's
+    ``runtime.model.load_onnx`` on ``threads`` onnxruntime threads (``exported.session_threads``), without torch."""
     try:
         key = (str(Path(path).resolve()), str(device), Path(path).stat().st_mtime_ns)
     except OSError:
-        return load_model(path, device=device)  # its one-line error names the problem
+        return _load(path, device, threads)  # its one-line error names the problem
     with _MODELS_LOCK:
         loaded = _MODELS.get(key)
         if loaded is None:
-            loaded = _MODELS[key] = load_model(path, device=device)
+            loaded = _MODELS[key] = _load(path, device, threads)
     return loaded
+
+
+def _load(path: str | Path, device: str, threads: int):
+    from tagger.runtime.model import is_onnx
+
+    if is_onnx(path):
+        from tagger.runtime.model import load_onnx
+        from tagger.tagging.exported import session_threads
+
+        return load_onnx(path, threads=session_threads(threads))
+    from tagger.nn.model_file import load_model
+
+    return load_model(path, device=device)
 
 
 def loads() -> int:

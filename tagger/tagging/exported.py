@@ -168,15 +168,18 @@ def _char_table(arrays: WindowArrays) -> np.ndarray:
     return table
 
 
-def tag_exported(file: str | None, out: TextIO, model_path: Path, options: TagOptions) -> int:
-    """``predictor.tag_in_process`` with an exported model: tag a file (or stdin for None or '-') into ``out``."""
+def tag_exported(
+    file: str | None, out: TextIO, model_path: Path, options: TagOptions, loaded: OnnxModel | None = None
+) -> int:
+    """``predictor.tag_in_process`` with an exported model: tag a file (or stdin for None or '-') into ``out``;
+    ``loaded``: the model of ``model_path``, already loaded."""
     from tagger.tagging.writer import write
 
     if options.device != "cpu":
         raise ValueError(f"an exported model runs on the CPU; --device {options.device} needs the .pt model")
     name, stream, close = open_input(file)
     try:
-        model = load_onnx(model_path, threads=session_threads(options.threads))
+        model = loaded or load_onnx(model_path, threads=session_threads(options.threads))
         predictor = OnnxPredictor(
             model, options.batch_size, options.asks_scores, options.nbest, min_score=options.min_score,
             shown=options.shown_fields,

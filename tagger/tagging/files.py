@@ -32,8 +32,9 @@ def tag_file(file: str | None, out: TextIO, model_path: Models, options: TagOpti
     or a loop over many files must not fail on an empty one.
     ``options.jobs`` > 1 tags a file on disk with that many processes (``jobs.tag_parallel``, the same output)
     on the CPU, with one model, without scores or html; on a GPU, ``jobs - 1`` processes feed it.
-    ``loaded``: the model of ``model_path``, already loaded (a Dask worker keeps it for every file it tags);
-    it is tagged with here (the workers would load their own).
+    ``loaded``: the model of ``model_path``, already loaded (a Dask worker keeps it for every file it tags:
+    a ``LoadedModel``, or an exported model's ``OnnxModel``); it is tagged with here (the workers would load
+    their own).
     """
     options.check()
     paths = resolve_all(model_path)  # a shipped model's name; the --jobs workers load the resolved file
@@ -58,17 +59,18 @@ def _tag(file: str | None, out: TextIO, paths: Models, options: TagOptions, load
     """Where ``file`` is tagged: by the --jobs workers (where ``workers`` and they can), else here with
     ``loaded()`` (None: the model is loaded for this file)."""
     exported = exported_model(paths)
-    if exported is not None:  # onnxruntime and numpy here: no torch, no --jobs workers yet
-        from tagger.tagging.exported import tag_exported
+    if exported is None:
+        from tagger.nn.torch_needed import require_torch_for_models
 
-        return tag_exported(file, out, exported, options)
-    from tagger.nn.torch_needed import require_torch_for_models
-
-    require_torch_for_models(paths)  # here, before the --jobs workers would each fail to import it
+        require_torch_for_models(paths)  # here, before the --jobs workers would each fail to import it
     if workers:
-        count = tag_file_jobs(file, out, paths, options)  # before torch is imported: the parent only reads and writes
+        count = tag_file_jobs(file, out, exported or paths, options)  # the parent only reads and writes
         if count is not None:
             return count
+    if exported is not None:  # onnxruntime and numpy here: no torch
+        from tagger.tagging.exported import tag_exported
+
+        return tag_exported(file, out, exported, options, loaded())
     from tagger.tagging.predictor import tag_in_process
 
     return tag_in_process(file, out, paths, options, loaded())
@@ -94,7 +96,17 @@ class _OnceLoaded:
         self.paths, self.options, self.loaded = paths, options, None
 
     def __call__(self):
-        if self.loaded is None and exported_model(self.paths) is None:
+        if self.loaded is not None:
+            return self.loaded
+        exported = exported_model(self.paths)
+        if exported is not None:
+            from tagger.runtime.model import load_onnx
+            from tagger.tagging.exported import session_threads
+
+            if self.options.device != "cpu":  # tag_exported says why
+                return None
+            self.loaded = load_onnx(exported, threads=session_threads(self.options.threads))
+        else:
             from tagger.nn.ensemble import load_models
             from tagger.nn.runtime import configure_torch
 

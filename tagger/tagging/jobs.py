@@ -28,9 +28,15 @@ sentence alone, so where its chunks end changes nothing in its output (a chunk
 is at most ``arrays.DOC_MAX`` lines longer; the parent's cost is ~0.5 us a line).
 
 Workers are forked from a fork server that imported torch and the tagger once
-(``tagger.tagging.preload``) and did nothing else, so they share those pages instead of
+(``PRELOAD``, then ``tagger.tagging.preload``) and did nothing else, so they share those pages instead of
 each importing its own copy (about 150 MB each); where there is no fork server
 (Windows) they are spawned. The parent never imports torch.
+
+An exported model (``tagger export``, a ``.onnx`` file) is tagged the same way, by
+``exported.OnnxPredictor``: its fork server imports onnxruntime and the tagger's runtime
+instead of torch (``PRELOAD_EXPORTED``), so no process of the run imports torch, and each
+worker runs the network on one onnxruntime thread unless ``--threads`` gives more.
+A fork server is one per process: a run that starts while another run's is up uses that one.
 
 A worker that dies stops the run at once with a one-line ``WorkerError``
 (status 1) naming it; output already written is whole windows in order, and
@@ -73,6 +79,10 @@ AHEAD = 2  # windows queued per worker: one being tagged, one waiting
 BOM = "\ufeff"
 STOP_WAIT = 2.0  # seconds a worker gets to exit after its last task before it is terminated
 _NO_STATUS = 255  # a forkserver process's exit code when its status never came: the fork server died
+# What the fork server imports before ``tagger.tagging.preload`` (what every worker needs): for a torch model and
+# for an exported one. An exported model's workers never import torch.
+PRELOAD = ("torch", "tagger.nn.model_file", "tagger.nn.runtime", "tagger.tagging.predictor")
+PRELOAD_EXPORTED = ("onnxruntime", "tagger.runtime.model", "tagger.tagging.exported")
 
 
 def tag_file_jobs(
@@ -99,6 +109,7 @@ def tag_file_jobs(
         batch_size=options.batch_size,
         device=options.device,
         jobs=job_count(options.jobs),
+        threads=options.threads,
     )
     if file is None or file == "-":
         if not reads_ahead(sys.stdin.buffer):
@@ -141,21 +152,24 @@ def tag_parallel(
     device: str = "cpu",
     jobs: int = 2,
     window: int = WINDOW,
+    threads: int = 0,
 ) -> int:
     """Tag ``stream`` (named ``name`` in errors) with ``jobs`` worker processes and write to ``out``
     what ``files.tag_file`` writes; returns the sentence count (0 for an empty input). The model is
-    loaded only in the workers: the first reports a missing or damaged one (``ModelFileError``)."""
+    loaded only in the workers: the first reports a missing or damaged one (``ModelFileError``).
+    ``threads``: an exported model's onnxruntime threads in each worker (0: one); a torch model's
+    workers run one torch thread each."""
     if input_kind not in INPUTS:
         raise DataError(f"unknown input kind {input_kind!r}; expected one of {', '.join(INPUTS)}")
     if jobs < 1:
         raise DataError(f"--jobs must be at least 1, got {jobs}")
-    setup = (str(model_path), batch_size, device, output_format)
+    setup = (str(model_path), batch_size, device, output_format, threads)
     if input_kind == "conll":
         chunks = _conll_chunks(stream, name, window)
     else:
         chunks = _line_chunks(stream, name, window, input_kind)
     kind = "tokens" if input_kind == "conll" else input_kind
-    pool = _Pool(jobs, setup, name)
+    pool = _Pool(jobs, setup, name, _preload(str(model_path)))
     count = 0
     try:
         pending: deque[_Worker] = deque()
@@ -274,12 +288,20 @@ class _ForkServer:
             stop()
 
 
-def _open_context():
+def _preload(model_path: str) -> list[str]:
+    """The modules a fork server started for ``model_path``'s workers imports: torch's or onnxruntime's."""
+    from tagger.runtime.model import is_onnx
+
+    return [*(PRELOAD_EXPORTED if is_onnx(model_path) else PRELOAD), "tagger.tagging.preload"]
+
+
+def _open_context(preload: Sequence[str] = ()):
     """The multiprocessing context the workers start from: a fork server where there is one, else spawn.
 
     Never fork a process that has run torch (its threads): the fork server never runs a torch op. A fork
-    server already running (the calling program's) is used as it is; one started for these runs is stopped
-    when the last run using it ends (``_close_context``), as it holds ~220 MB: in a long-lived process (the
+    server already running (the calling program's, or another run's of this process) is used as it is; one
+    started for these runs imports ``preload`` (``_preload``: torch or onnxruntime) and is stopped when the
+    last run using it ends (``_close_context``), as it holds ~220 MB with torch: in a long-lived process (the
     Python API) it would stay, and the next run pays one import of torch again (~2 s)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
@@ -290,7 +312,7 @@ def _open_context():
             _SERVER["ours"] = not server.running()
             if _SERVER["ours"]:
                 _SERVER["preload"] = server.preload()
-                context.set_forkserver_preload(["tagger.tagging.preload"])
+                context.set_forkserver_preload(list(preload) or _preload(""))
         _SERVER["runs"] += 1
     return context
 
@@ -357,9 +379,9 @@ class _Worker:
 class _Pool:
     """Workers started as windows come (a short input starts one), windows handed round in turn."""
 
-    def __init__(self, jobs: int, setup: tuple, name: str):
+    def __init__(self, jobs: int, setup: tuple, name: str, preload: Sequence[str] = ()):
         self.jobs, self.setup, self.name = jobs, setup, name
-        self.context = _open_context()
+        self.context = _open_context(preload)
         self.workers: list[_Worker] = []
         self.sent = 0
 
@@ -477,15 +499,11 @@ def _send(results: Connection, reply: tuple) -> bool:
 def _tagger(setup: tuple):
     """The function a worker calls on each window: (bytes, kind, position, first) -> (sentences, text)."""
     from tagger.data.inputs import read_windows
-    from tagger.nn.model_file import load_model
-    from tagger.nn.runtime import configure_torch
-    from tagger.tagging.predictor import Predictor
     from tagger.tagging.stream import tag_stream
     from tagger.tagging.writer import write
 
-    model_path, batch_size, device, output_format = setup
-    configure_torch(1)
-    predictor = Predictor.from_loaded(load_model(model_path, device=device), batch_size)
+    model_path, batch_size, device, output_format, threads = setup
+    predictor = _predictor(model_path, batch_size, device, threads)
 
     def tag(data: bytes, kind: str, position: int, first: bool) -> tuple[int, str]:
         if not first and data.startswith(BOM.encode("utf-8")):
@@ -497,6 +515,24 @@ def _tagger(setup: tuple):
         return count, out.getvalue()
 
     return tag
+
+
+def _predictor(model_path: str, batch_size: int, device: str, threads: int):
+    """A worker's predictor: an exported model's on onnxruntime (``threads``, 0: one; torch never imported),
+    else the torch model's on one torch thread."""
+    from tagger.runtime.model import is_onnx
+
+    if is_onnx(model_path):
+        from tagger.runtime.model import load_onnx
+        from tagger.tagging.exported import OnnxPredictor, session_threads
+
+        return OnnxPredictor(load_onnx(model_path, threads=session_threads(threads) if threads > 0 else 1), batch_size)
+    from tagger.nn.model_file import load_model
+    from tagger.nn.runtime import configure_torch
+    from tagger.tagging.predictor import Predictor
+
+    configure_torch(1)
+    return Predictor.from_loaded(load_model(model_path, device=device), batch_size)
 
 
 def _shifted(sentences, position: int):

@@ -1,17 +1,16 @@
 """Imported once by the --jobs fork server (``jobs._open_context``): what every worker needs, then frozen.
 
-The workers forked from it share these pages (torch alone is ~150 MB of a process) instead of each importing
-its own copy. Nothing here runs a torch operation: the server holds no torch threads, so forking it is safe."""
+The fork server first imports the modules of the model's kind (``jobs.PRELOAD``: torch and the torch predictor;
+``jobs.PRELOAD_EXPORTED``: onnxruntime and the exported model's predictor, no torch), then this module: the
+workers forked from it share those pages (torch alone is ~150 MB of a process) instead of each importing its own
+copy. Nothing here runs a torch operation or makes an onnxruntime session: the server holds no threads of
+theirs, so forking it is safe."""
 
 import gc
 
-import torch  # noqa: F401
-
 import tagger.data.inputs
-import tagger.nn.model_file
-import tagger.nn.runtime
 import tagger.tagging.jobs
-import tagger.tagging.predictor
+import tagger.tagging.stream
 import tagger.tagging.writer  # noqa: F401
 
 gc.freeze()  # the imported objects are never collected: the workers' garbage collector leaves their pages shared

@@ -100,10 +100,13 @@ def evaluate(
     predictions: str | Path | None = None,
     data_format: str = DEFAULTS.data_format,
     conllu_field: str = DEFAULTS.conllu_field,
+    threads: int = TagOptions.threads,
 ) -> dict:
     """Tag a gold data file (stdin for ``-``; in ``encoding``; ``data_format`` and ``conllu_field`` as
     ``corpus.load_tagged`` takes them) with a model file (several: an ensemble) and score it against the gold
-    tags; ``predictions``: a file to write each token with its gold and predicted tag (``write_predictions``)."""
+    tags; ``predictions``: a file to write each token with its gold and predicted tag (``write_predictions``).
+    ``threads``: an exported model's onnxruntime threads (0: ``$TAGGER_THREADS``, else 1); torch's are the
+    caller's to set (``nn.runtime.configure_torch``)."""
     from tagger.data.output import refuse_inputs
     from tagger.nn.shipped import resolve_all
     from tagger.tagging.files import exported_model
@@ -112,13 +115,14 @@ def evaluate(
     if predictions is not None:  # before the model is loaded
         refuse_inputs(predictions, [data_path], "--predictions")
     names = " + ".join(map(str, [model_path] if isinstance(model_path, (str, Path)) else model_path))
+    formats = {"data_format": data_format, "conllu_field": conllu_field}
     exported = exported_model(model_path)
     if exported is not None:  # onnxruntime and numpy, without torch
         from tagger.runtime.model import load_onnx
         from tagger.tagging.exported import OnnxPredictor, session_threads
 
-        predictor = OnnxPredictor(load_onnx(exported, session_threads(0)), batch_size)
-        return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions)
+        predictor = OnnxPredictor(load_onnx(exported, threads=session_threads(threads)), batch_size)
+        return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions, **formats)
     from tagger.nn.torch_needed import require_torch_for_models
 
     require_torch_for_models(model_path)
@@ -127,7 +131,6 @@ def evaluate(
 
     loaded = load_models(model_path, device=device)
     predictor = Predictor.from_loaded(loaded, batch_size)
-    formats = {"data_format": data_format, "conllu_field": conllu_field}
     return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions, **formats)
 
 

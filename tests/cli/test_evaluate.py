@@ -163,3 +163,31 @@ def test_a_chunk_model_on_a_part_of_speech_column_is_a_clear_error(trained_model
 
     result = run(["evaluate", POS_DIR / "dev.txt", "--tag-column", "1", "-m", trained_model])
     assert "are a plain label set such as part-of-speech tags, and the model tags entities" in one_line_error(result)
+
+
+@pytest.mark.parametrize(("args", "session"), [([], 3), (["--threads", "2"], 2), (["--threads", "1"], 1)])
+def test_evaluate_threads_reach_an_exported_models_session(onnx_model, trained_model, tiny_dir, monkeypatch, args,
+                                                           session):
+    """--threads (0: $TAGGER_THREADS) sets the exported model's onnxruntime threads, as it sets torch's."""
+    from tagger.runtime import model as runtime_model
+
+    want = run(["evaluate", tiny_dir / "test.txt", "-m", trained_model, "--format", "json"])  # torch's threads as set
+    asked = []
+    real = runtime_model.load_onnx
+    monkeypatch.setattr(runtime_model, "load_onnx", lambda path, threads: asked.append(threads) or real(path, 1))
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    monkeypatch.setenv("TAGGER_THREADS", "3")
+    result = run(["evaluate", tiny_dir / "test.txt", "-m", onnx_model, "--format", "json", *args])
+    assert result.exit_code == 0, result.output
+    assert asked == [session]
+    assert json.loads(result.stdout)["f1"] == json.loads(want.stdout)["f1"]
+
+
+def test_evaluate_an_exported_model_reads_the_data_format_asked_for(onnx_model):
+    from tests.helpers import ROOT
+
+    fixtures = ROOT / "tests" / "data" / "fixtures"
+    stdin = run(
+        ["evaluate", "-", "-m", onnx_model, "--data-format", "json"], input=(fixtures / "doccano.jsonl").read_text()
+    )
+    one_line_error(stdin, "<stdin>:3: span [10, 14) ORG 'Appl' cuts the token 'Apple'")

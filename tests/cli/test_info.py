@@ -204,3 +204,121 @@ def test_info_of_a_plain_label_set_shows_its_labels_and_accuracy(pos_model):
 def test_info_of_an_old_model_file_is_chunk_kind():
     found = json.loads(run_cli("info", "en-news", "--format", "json").stdout)
     assert found["kind"] == "chunks" and "PER" in found["types"]
+
+
+# An exported model (.onnx): the same data from its metadata and graph, without torch
+
+
+def _exported(pt, path):
+    from tagger.nn.export import export_model
+
+    return export_model(load_model(pt), path)
+
+
+@pytest.mark.usefixtures("cli_env")
+@pytest.mark.parametrize("which", ["trained_model", "context_model", "pos_model"])
+def test_an_exported_models_info_is_its_pt_models(which, request, tmp_path):
+    """Every key of the .pt's ``--format json``, with the same values (weights counted from the graph) but for
+    the file's own: path, size and format."""
+    pt = request.getfixturevalue(which)
+    onnx = _exported(pt, tmp_path / "model.onnx")
+    theirs, ours = (json.loads(run_cli("info", m, "--format", "json").stdout) for m in (pt, onnx))
+    own = {"path", "size_bytes", "format", "format_version"}
+    assert set(ours) == set(theirs)
+    assert {k: v for k, v in ours.items() if k not in own} == {k: v for k, v in theirs.items() if k not in own}
+    assert ours["parameters"]["total"] > 0 and ours["history"]
+    assert (ours["path"], ours["size_bytes"], ours["format"]) == (str(onnx), onnx.stat().st_size, "tagger-onnx")
+    table = run_cli("info", onnx)
+    assert table.exit_code == 0, table.output
+    assert "exported model (ONNX) format" in table.stdout
+    assert f"{ours['parameters']['trained']:,} trained" in table.stdout
+
+
+@pytest.mark.slow  # trains an epoch
+def test_an_exported_models_frozen_vectors_are_counted_apart(tiny_dir, tmp_path):
+    """A model with pretrained vectors: the graph keeps them in its word table, info counts them as frozen."""
+    from tagger.nn.config import ModelConfig, TrainConfig
+    from tagger.training.loop import train
+
+    vectors, pt = tmp_path / "vectors.txt", tmp_path / "m.pt"
+    vectors.write_text("".join(f"extra{i} " + " ".join(["0.5"] * 10) + "\n" for i in range(30)), encoding="utf-8")
+    net = ModelConfig(word_dim=10, hidden_size=8, char_encoder="none")
+    train(tiny_dir / "train.txt", pt, model_config=net, config=TrainConfig(epochs=1, embeddings=str(vectors)))
+    ours, theirs = model_info(_exported(pt, tmp_path / "m.onnx")), model_info(pt)
+    assert ours["parameters"] == theirs["parameters"] and ours["parameters"]["frozen"] > 0
+
+
+def test_an_exported_shipped_models_description_is_shown(trained_model, tmp_path):
+    import onnx
+
+    path = _exported(trained_model, tmp_path / "model.onnx")
+    graph = onnx.load(path)
+    about = {"name": "en-test", "licence": "CC BY 4.0 (the data's terms apply)"}
+    graph.metadata_props.add(key="about", value=json.dumps(about))
+    onnx.save(graph, path)
+    info = model_info(path)
+    assert info["about"] == about
+    assert "CC BY 4.0 (the data's terms apply)" in show(info)
+
+
+@pytest.mark.usefixtures("cli_env")
+@pytest.mark.parametrize("damage", ["cut", "junk", "foreign", "newer"])
+def test_info_of_a_damaged_exported_model_is_one_line_status_2(onnx_model, tmp_path, damage):
+    import onnx
+
+    path = tmp_path / "bad.onnx"
+    data = onnx_model.read_bytes()
+    if damage == "cut":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "junk":
+        path.write_bytes(b"not a model at all")
+    else:
+        graph = onnx.load(onnx_model)
+        props = {p.key: p.value for p in graph.metadata_props}
+        props.update({"foreign": {"format": "someone-else"}, "newer": {"format_version": "99"}}[damage])
+        del graph.metadata_props[:]
+        for key, value in props.items():
+            graph.metadata_props.add(key=key, value=value)
+        onnx.save(graph, path)
+    one_line_error(run_cli("info", path), "bad.onnx", code=2)
+
+
+def test_the_graphs_weights_are_read_without_onnx_and_a_cut_graph_is_refused(onnx_model):
+    import onnx
+    from onnx import numpy_helper
+
+    from tagger.cli.info import _graph_weights
+
+    graph = onnx.load(onnx_model).graph
+    want = {t.name: numpy_helper.to_array(t).size for t in graph.initializer if t.data_type in (1, 10, 11, 16)}
+    data = onnx_model.read_bytes()
+    assert _graph_weights(data) == want
+    with pytest.raises(ValueError, match="cut short"):
+        _graph_weights(data[: len(data) - 7])
+
+
+NO_TORCH = """
+import sys
+from tagger.cli import main
+try:
+    main.app(["info", sys.argv[1], "--format", "json"])
+except SystemExit as end:
+    assert end.code in (0, None), end.code
+print("torch imported" if "torch" in sys.modules else "no torch")
+"""
+
+
+@pytest.mark.slow  # starts a process
+def test_info_of_an_exported_model_never_imports_torch(onnx_model):
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", NO_TORCH, str(onnx_model)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    *shown, last = done.stdout.splitlines()
+    assert json.loads("\n".join(shown))["format"] == "tagger-onnx"
+    assert last == "no torch"

@@ -574,3 +574,25 @@ def test_a_plain_label_set_has_token_scores_n_best_and_ensembles(pos_model):
 def test_min_score_is_refused_for_a_plain_label_set(pos_model):
     result = run(["tag", "-m", pos_model, "--min-score", "0.5", "-"], input=POS_TEXT)
     assert "plain label set, which has no entities" in one_line_error(result)
+
+
+@pytest.mark.parametrize(("args", "session"), [([], 3), (["--threads", "2"], 2)])
+def test_tag_threads_reach_an_exported_models_session(onnx_model, trained_model, tmp_path, monkeypatch, args,
+                                                      session):
+    """--threads (0: $TAGGER_THREADS) sets the exported model's onnxruntime threads when one process tags."""
+    from tagger.runtime import model as runtime_model
+    from tagger.tagging import exported
+
+    path = tmp_path / "in.txt"
+    path.write_text(f"{SENTENCE}\n", encoding="utf-8")
+    want = run(["tag", path, "-m", trained_model, "--jobs", "1"]).stdout  # torch's threads as the other tests set them
+    asked = []
+    real = runtime_model.load_onnx
+    for module in (runtime_model, exported):
+        monkeypatch.setattr(module, "load_onnx", lambda path, threads: asked.append(threads) or real(path, 1))
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setenv("TAGGER_THREADS", "3")
+    result = run(["tag", path, "-m", onnx_model, "--jobs", "1", *args])
+    assert result.exit_code == 0, result.output
+    assert asked == [session]
+    assert result.stdout == want

@@ -198,3 +198,27 @@ def test_a_text_tagged_in_a_batch_with_others_gets_the_answer_it_gets_alone(mode
     alone = [model.tag([job])[0] for job in jobs]
     shown = [[[record(s, job.options) for s in text] for text in answer] for job, answer in zip(jobs, together)]
     assert shown == [[[record(s, job.options) for s in text] for text in answer] for job, answer in zip(jobs, alone)]
+
+
+# An exported model (tagger export): served on onnxruntime, the same records as tagger tag -m model.onnx
+
+
+@pytest.mark.parametrize("options", [{}, {"scores": "tokens", "nbest": 2}])
+def test_an_exported_model_gets_the_records_of_tagger_tag(onnx_model, trained_model, tmp_path, options):
+    from tagger.cli.info import model_info
+
+    info = model_info(onnx_model)
+    with TestClient(create_app(ServiceModel(onnx_model), info=info)) as exported:
+        answer = exported.post("/tag", json={"text": TEXT, **options})
+        shown, ready = exported.get("/info").json(), exported.get("/ready").json()
+        tokens = exported.post("/tag", json={"tokens": [["John", "Smith", "lives", "in", "Paris", "."]]}).json()
+    flags = [f"--{k}={v}" for k, v in options.items()]
+    assert answer.status_code == 200
+    assert answer.json() == {"sentences": tagger_tag(tmp_path, TEXT, "-m", onnx_model, *flags)}
+    if not options:
+        assert answer.json() == {"sentences": tagger_tag(tmp_path, TEXT, "-m", trained_model)}
+    assert shown == json.loads(json.dumps(info)) and shown["format"] == "tagger-onnx"
+    assert ready["model"] == str(onnx_model) and ready["context"] is False
+    assert [e["text"] for e in tokens["sentences"][0]["entities"]] == [
+        e["text"] for e in tagger_tag(tmp_path, "John Smith lives in Paris .", "-m", onnx_model)[0]["entities"]
+    ]

@@ -36,9 +36,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(*args: str) -> tuple[subprocess.Popen, str]:
+def _start(*args: str, model: str | Path = "en-news") -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    command = [sys.executable, "-c", START, "serve", "-m", "en-news", "--port", str(port), *args]
+    command = [sys.executable, "-c", START, "serve", "-m", str(model), "--port", str(port), *args]
     server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -141,3 +141,34 @@ def test_the_page_in_chromium_shows_entities_and_never_runs_the_text(server, tmp
     assert ("PER", "Angela Merkel") in marks and ("LOC", "Paris") in marks
     assert "<title>tagger</title>" in dom  # the script did not run
     assert "&lt;script&gt;document.title='ran'&lt;/script&gt;" in dom and "<img" not in dom
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_an_exported_model_is_served_without_torch(onnx_model, tmp_path):
+    """``serve -m model.onnx``: the records of ``tagger tag --format jsonl``, /info is ``tagger info``'s, and the
+    server process never maps torch's libraries (it runs the model on onnxruntime)."""
+    from tagger.cli.info import model_info
+    from tests.helpers import run_cli
+
+    text = "John Smith lives in Paris .\nAcme Corp hired Angela Merkel in New York ."
+    path = tmp_path / "in.txt"
+    path.write_text(text, encoding="utf-8")
+    server, url = _start("--no-access-log", model=onnx_model)
+    try:
+        status, answer = _post(url, {"text": text, "scores": "tokens", "nbest": 2})
+        info, ready = _get(url + "/info"), _get(url + "/ready")
+        maps = Path(f"/proc/{server.pid}/maps").read_text() if Path("/proc/self/maps").exists() else None
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+    tagged = run_cli("tag", "-m", onnx_model, "--format", "jsonl", "--scores", "tokens", "--nbest", "2", path)
+    assert status == 200 and answer == {"sentences": [json.loads(line) for line in tagged.stdout.splitlines()]}
+    assert info == json.loads(json.dumps(model_info(onnx_model))) and info["format"] == "tagger-onnx"
+    assert ready["model"] == str(onnx_model) and ready["context"] is False
+    if maps is not None:
+        assert "onnxruntime" in maps and "libtorch" not in maps and "libc10" not in maps

@@ -1,4 +1,5 @@
-"""tagger.tagging.dask: a corpus tagged on a real LocalCluster equals single-process tagging, byte for byte."""
+"""tagger.tagging.dask: a corpus tagged on a real LocalCluster equals single-process tagging, byte for byte; with an
+exported model the workers never import torch."""
 
 from __future__ import annotations
 
@@ -135,7 +136,7 @@ def test_each_file_is_one_task_tagged_whole(tmp_path, monkeypatch):
             return futures
 
     monkeypatch.setattr(tagger_dask, "tag_file", tag_file)
-    monkeypatch.setattr(tagger_dask, "_cached_load", lambda path, device: None)
+    monkeypatch.setattr(tagger_dask, "_cached_load", lambda path, device, threads: None)
     outputs = tagger_dask.tag_files(Client(), paths, tmp_path / "model.pt", tmp_path / "out")
     assert [file for file, _ in seen] == [str(p.resolve()) for p in paths]  # one call per file, the whole file
     assert [o.read_text(encoding="utf-8") for o in outputs] == [p.read_text(encoding="utf-8") for p in paths]
@@ -155,3 +156,35 @@ def test_with_a_context_model_tag_files_equals_tag_file(cluster, tmp_path):
     outputs = tag_files(cluster, paths, model, tmp_path / "out", output_format="jsonl")
     for path, output in zip(paths, outputs):
         assert output.read_bytes() == _expected(path, model, output_format="jsonl").encode("utf-8")
+
+
+@pytest.mark.slow
+def test_an_exported_model_is_loaded_once_per_worker_and_torch_never_imported(onnx_model, trained_model, tmp_path):
+    """A cluster of its own (the module's has tagged with torch models): its workers tag with onnxruntime."""
+    distributed = pytest.importorskip("distributed")
+    from tagger.tagging.dask import loads, tag_files
+
+    paths = _corpus(tmp_path, 4, 30)
+    found: dict = {}
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+        ) as local,
+        distributed.Client(local, timeout="60s") as client,
+    ):
+        out = tmp_path / "out"
+        runner = threading.Thread(
+            target=lambda: found.update(out=tag_files(client, paths, onnx_model, out, output_format="jsonl"))
+        )
+        runner.start()
+        runner.join(120)
+        assert not runner.is_alive(), "tagging on the cluster took over 2 minutes"
+        torch_imported = client.run(eval, "'torch' in __import__('sys').modules", wait=True)
+        onnxruntime_imported = client.run(eval, "'onnxruntime' in __import__('sys').modules", wait=True)
+        read = client.run(loads)
+    assert len(torch_imported) == 2 and not any(torch_imported.values()), torch_imported
+    assert sum(onnxruntime_imported.values()) >= 1 and sum(read.values()) >= 1 and max(read.values()) == 1
+    for path, output in zip(paths, found["out"]):
+        expected = _expected(path, onnx_model, output_format="jsonl")
+        assert output.read_bytes() == expected.encode("utf-8")
+        assert expected == _expected(path, trained_model, output_format="jsonl")

@@ -1,4 +1,5 @@
-"""tagger.tagging.jobs: --jobs N output equals single-process output byte for byte; a dead worker stops the run."""
+"""tagger.tagging.jobs: --jobs N output equals single-process output byte for byte; a dead worker stops the run;
+an exported model's workers tag with onnxruntime and never import torch."""
 
 from __future__ import annotations
 
@@ -304,6 +305,8 @@ def test_workers_come_from_a_fork_server_stopped_after_the_run(trained_model):
     import multiprocessing
     from multiprocessing import forkserver
 
+    from tagger.tagging import jobs
+
     server = forkserver._forkserver
     if server._forkserver_pid is not None:
         pytest.skip("a fork server of another test is running")
@@ -320,7 +323,7 @@ def test_workers_come_from_a_fork_server_stopped_after_the_run(trained_model):
         assert _parallel(b"John lives in Paris.\n" * 20, trained_model, "text", "conll", 2, 4)[0] == 20
     finally:
         multiprocessing.context.ForkServerProcess._Popen = staticmethod(real_start)
-    assert seen["server"] is not None and seen["preload"] == ["tagger.tagging.preload"]
+    assert seen["server"] is not None and seen["preload"] == [*jobs.PRELOAD, "tagger.tagging.preload"]
     assert server._forkserver_pid is None and server._preload_modules == ["__main__"]
     with pytest.raises(ChildProcessError):
         os.waitpid(seen["server"], os.WNOHANG)  # reaped: it has exited
@@ -422,3 +425,135 @@ def test_a_killed_fork_server_ends_the_run_within_5_seconds_and_stops_its_worker
         "stopped); the output stops before the window being tagged\n"
     )
     assert not [args for _, _, args in left if "forkserver" in args]
+
+
+# An exported model (tagger export): the workers run it on onnxruntime, and no process of the run imports torch.
+
+
+def _mapped(pid: int) -> str:
+    """The files process ``pid`` has mapped (its shared libraries among them)."""
+    with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as maps:
+        return maps.read()
+
+
+@pytest.mark.slow  # starts a fork server and worker processes
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads the workers' /proc/PID/maps")
+def test_an_exported_models_workers_load_onnxruntime_and_never_torch(onnx_model):
+    import multiprocessing
+
+    out, caught = _Recorder(), {}
+    runner = threading.Thread(
+        target=lambda: caught.update(count=tag_parallel(io.BytesIO(_lines(20_000)), "big.txt", out, onnx_model, jobs=2))
+    )
+    runner.start()
+    try:
+        assert out.wrote.wait(120), "no output"
+        workers = [p for p in multiprocessing.active_children() if p.name.startswith("tagger-job")]
+        maps = {p.name: _mapped(p.pid) for p in workers}
+    finally:
+        runner.join(120)
+    assert sorted(maps) == ["tagger-job-1", "tagger-job-2"]
+    for name, mapped in maps.items():
+        assert "onnxruntime" in mapped, name
+        assert "libtorch" not in mapped and "libc10" not in mapped, name
+    assert caught["count"] == 20_000
+
+
+@pytest.mark.slow  # starts worker processes
+@pytest.mark.parametrize("kind", ["text", "conll"])
+def test_an_exported_model_with_jobs_writes_what_one_process_writes(onnx_model, tmp_path, kind):
+    data = _inputs()[kind]
+    path = tmp_path / "in.txt"
+    path.write_bytes(data)
+    for fmt in ("conll", "jsonl"):
+        expected = _single(path, onnx_model, kind, fmt)
+        assert _parallel(data, onnx_model, kind, fmt, 2, 7)[1] == expected, fmt
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["text", "conll"])
+def test_an_exported_context_model_with_jobs_writes_what_one_process_writes(context_model, tmp_path, kind):
+    """Documents longer than DOC_MAX and -DOCSTART- documents: an exported model that reads document context
+    gives the same bytes for any --jobs and window, as its .pt model does in one process."""
+    from tagger.nn.export import export_model
+    from tagger.nn.model_file import load_model
+
+    onnx = export_model(load_model(context_model), tmp_path / "context.onnx")
+    data = (documents_conll() if kind == "conll" else documents_text()).encode("utf-8")
+    path = tmp_path / "in.txt"
+    path.write_bytes(data)
+    expected = _single(path, context_model, kind, "jsonl")
+    assert _single(path, onnx, kind, "jsonl") == expected
+    for jobs, window in ((2, 7), (3, 100)):
+        assert _parallel(data, onnx, kind, "jsonl", jobs, window)[1] == expected, (jobs, window)
+
+
+@pytest.mark.slow  # runs the command line
+def test_tag_jobs_with_an_exported_model_as_a_real_command(onnx_model, trained_model, tmp_path):
+    from tests.helpers import run_cli_process
+
+    path = tmp_path / "in.txt"
+    path.write_bytes(_lines(3000))
+    alone = run_cli_process("tag", path, "-m", onnx_model, "--jobs", "1")
+    parallel = run_cli_process("tag", path, "-m", onnx_model, "--jobs", "2")
+    assert parallel.returncode == 0, parallel.stderr
+    assert parallel.stdout == alone.stdout == run_cli_process("tag", path, "-m", trained_model).stdout
+
+
+@pytest.mark.slow  # runs the command line
+def test_tag_jobs_with_an_exported_model_where_no_process_can_import_torch(onnx_model, tmp_path):
+    """A ``torch`` that fails to import, first on the path of every process of the run (the parent, the fork
+    server, the workers): the run still writes what one process writes."""
+    from tests.helpers import run_cli_process
+
+    blocked = tmp_path / "blocked" / "torch"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text("raise ImportError('torch is blocked here')\n", encoding="utf-8")
+    path = tmp_path / "in.txt"
+    path.write_bytes(_lines(3000))
+    env = {**os.environ, "PYTHONPATH": str(blocked.parent)}
+    parallel = run_cli_process("tag", path, "-m", onnx_model, "--jobs", "2", "--format", "jsonl", env=env)
+    assert parallel.returncode == 0, parallel.stderr
+    assert parallel.stdout == run_cli_process("tag", path, "-m", onnx_model, "--jobs", "1", "--format", "jsonl").stdout
+
+
+@pytest.mark.slow  # starts worker processes
+@pytest.mark.parametrize("content", [None, b"junk"], ids=["missing", "junk"])
+def test_a_bad_exported_model_is_reported_by_the_first_worker(tmp_path, content):
+    from tagger.errors import ModelFileError
+
+    path = tmp_path / "bad.onnx"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ModelFileError) as info:
+        _parallel(b"John lives in Paris.\n" * 30, path, "text", "conll", 2, 4)
+    assert info.value.exit_code == 2 and "\n" not in str(info.value) and "bad.onnx" in str(info.value)
+
+
+@pytest.mark.parametrize(("threads", "session"), [(0, 1), (1, 1), (2, 2)])
+def test_an_exported_models_worker_runs_one_onnxruntime_thread_unless_told(onnx_model, monkeypatch, threads, session):
+    """``--threads`` reaches each worker's onnxruntime session; 0 (the default) is one thread a worker (the
+    workers are the parallelism), not $TAGGER_THREADS."""
+    from tagger.runtime import model as runtime_model
+    from tagger.tagging import jobs
+
+    asked = []
+    real = runtime_model.load_onnx
+    monkeypatch.setattr(runtime_model, "load_onnx", lambda path, threads: asked.append(threads) or real(path, 1))
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setenv("TAGGER_THREADS", "3")
+    predictor = jobs._predictor(str(onnx_model), 8, "cpu", threads)
+    assert asked == [session]
+    assert type(predictor).__name__ == "OnnxPredictor"
+
+
+def test_the_jobs_pass_threads_on_to_their_workers(onnx_model, tmp_path, monkeypatch):
+    from tagger.tagging import jobs
+    from tagger.tagging.options import TagOptions
+
+    seen = {}
+    monkeypatch.setattr(jobs, "tag_parallel", lambda stream, name, out, **setup: seen.update(setup) or 0)
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"John lives in Paris.\n")
+    assert jobs.tag_file_jobs(str(path), io.StringIO(), onnx_model, TagOptions(jobs=2, threads=2)) == 0
+    assert seen["threads"] == 2 and seen["model_path"] == onnx_model
