@@ -123,15 +123,18 @@ class BidirectionalRNN(nn.Module):
         # ONNX's gate order: LSTM i, o, f, c (torch's i, f, g, o); GRU z, r, h (torch's r, z, n)
         order = [0, 3, 1, 2] if lstm else [1, 0, 2]
         self.op, self.hidden = ("LSTM" if lstm else "GRU"), birnn.hidden_size
-        self.layers = [
-            tuple(torch.stack([_gates(getattr(rnn, f"{name}_l0"), order) for rnn in (fwd, bwd)]) for name in _RNN)
-            for fwd, bwd in zip(birnn.forwards, birnn.backwards)
-        ]  # per layer (W, R, Wb, Rb), each shape: (2, gates * hidden, ...)
+        self.names = []  # per layer W, R, Wb, Rb, each shape: (2, gates * hidden, ...); buffers, so that the graph
+        # keeps them as initializers (weights, which `tagger info` counts), not constant nodes
+        for layer, (fwd, bwd) in enumerate(zip(birnn.forwards, birnn.backwards)):
+            for name in _RNN:
+                self.names.append(f"{name}_l{layer}")
+                both = torch.stack([_gates(getattr(rnn, f"{name}_l0"), order) for rnn in (fwd, bwd)])
+                self.register_buffer(self.names[-1], both)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if not torch.jit.is_tracing():
             return self.birnn(x, lengths)
-        weights = [w for layer in self.layers for w in layer]
+        weights = [getattr(self, name) for name in self.names]
         return _OnnxRNN.apply(x, lengths, self.op, self.hidden, *weights)  # shape: (batch, time, 2 * hidden)
 
 
