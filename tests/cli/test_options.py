@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import pytest
@@ -63,50 +62,3 @@ def test_option_checks_its_rules_and_shows_its_choices():
     refused = runner.invoke(app, ["--n", "1", "--kind", "c"])
     assert refused.exit_code == 2 and "--kind must be one of a, b, got 'c'" in refused.output
     assert "<a|b>" in runner.invoke(app, ["--help"]).output
-
-
-def _values_of(args: list[str], plain: bool):
-    """What a command built as the tagger builds its commands gets for ``args`` (with ``plain``: its values
-    converted by ``PlainValues``; without: by typer's own conversion), or the usage error's message."""
-    from typer.core import TyperCommand
-
-    from tagger.cli.options import Command, built
-
-    got = []
-
-    def command(
-        n: Annotated[int, option("--n", help="N.")] = 1,
-        share: Annotated[float, option("--share", help="Share.")] = 0.5,
-        name: Annotated[str, option("--name", help="Name.")] = "x",
-        to: Annotated[Path | None, option("--to", help="File.")] = None,
-        models: Annotated[list[Path] | None, option("--model", "-m", help="Models.")] = None,
-        flag: Annotated[bool, option("--flag/--no-flag", help="Flag.")] = False,
-        files: Annotated[list[str] | None, typer.Argument()] = None,
-    ) -> None:
-        got.append((n, share, name, to, models, flag, files))
-
-    click_command = built(command)
-    if not plain:  # typer's own parse_args, which leaves the conversion to typer
-        click_command.parse_args = lambda ctx, a: TyperCommand.parse_args(click_command, ctx, a)
-    assert isinstance(click_command, Command)
-    try:
-        click_command.main(args, standalone_mode=False)
-    except typer.BadParameter as e:
-        return e.format_message()
-    return got[0]
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        [],
-        ["--n", "12", "--share", "0.25", "--name", "y", "--to", "out.txt", "-m", "a.pt", "-m", "b.onnx", "--flag"],
-        ["--n", "-3", "--share", "1e-3", "f1", "-", "f2"],
-        ["--share", ".5", "--n", " 7"],  # not plainly digits: typer's own conversion
-        ["--n", "1_000", "--share", "inf"],
-        ["--n", "x"],
-        ["--share", "1.5.2"],
-    ],
-)
-def test_option_values_are_converted_as_typer_converts_them(args):
-    assert _values_of(args, plain=True) == _values_of(args, plain=False)
