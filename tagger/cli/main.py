@@ -36,12 +36,6 @@ class Commands(OneLineErrors):
     def get_command(self, ctx, name: str):
         return command(name) if name in COMMANDS else None
 
-    def parse_args(self, ctx, args):
-        from tagger.cli.options import plain_values
-
-        plain_values(self, ctx)
-        return super().parse_args(ctx, args)
-
 
 @cache
 def command(name: str):

@@ -13,7 +13,6 @@ own (``tagging.options.TagOptions``, the configs and tuples of names of
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
@@ -172,86 +171,12 @@ class Command(TyperCommand):
                 )
         super().format_help(ctx, formatter)
 
-    def parse_args(self, ctx, args):
-        plain_values(self, ctx)
-        return super().parse_args(ctx, args)
-
 
 def built(function: Callable) -> TyperCommand:
     """The click command of a command module's function (``tagger/cli/NAME.py``: ``NAME``)."""
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
     app.command(cls=Command)(function)
     return typer.main.get_command(app)
-
-
-def plain_values(command, ctx) -> None:
-    """Have ``PlainValues`` convert the values of ``command``'s parameters (--help included)."""
-    for param in command.get_params(ctx):
-        if getattr(param, "_runtime_param", False) is None:  # typer's converter, made on first use
-            param._runtime_param = PlainValues(param)
-
-
-_INT = re.compile(r"-?[0-9]+")
-_FLOAT = re.compile(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
-
-
-class PlainValues:
-    """Typer's conversion of an option's value to its type, for the types the commands use, without Pydantic:
-    Typer builds a Pydantic validator per option as it is parsed, which with Pydantic's import took a third of
-    the time to the first answer of ``tagger tag``. A value this does not convert plainly (an unexpected type, a
-    number written otherwise than digits) goes to Typer's own conversion, with its messages."""
-
-    def __init__(self, param):
-        self.param = param
-        self.annotation = param.type_descriptor.annotation
-        self.info = param.type_descriptor.parameter_info
-
-    def coerce(self, value, param, ctx):
-        many = param.multiple or param.nargs == -1
-        if value is None:
-            return () if many else None  # as typer's RuntimeParam.coerce
-        item = self.annotation.__args__[0] if getattr(self.annotation, "__origin__", None) is list else None
-        try:
-            if item is not None and isinstance(value, (list, tuple)):
-                return [self._plain(v, item, ctx) for v in value]
-            if item is None and not (many and isinstance(value, str)):
-                return self._plain(value, self.annotation, ctx)
-        except _NotPlain:
-            pass
-        return typer_coercion(param).coerce(value, param=param, ctx=ctx)
-
-    def _plain(self, value, kind, ctx):
-        if kind is str and isinstance(value, str):
-            return value
-        if kind is bool and isinstance(value, bool):
-            return value
-        if kind is int and not isinstance(value, bool):
-            if isinstance(value, int):
-                return value
-            if isinstance(value, str) and _INT.fullmatch(value):
-                return int(value)
-        if kind is float and not isinstance(value, bool):
-            if isinstance(value, float):
-                return value
-            if isinstance(value, str) and _FLOAT.fullmatch(value):
-                return float(value)
-        plain_path = isinstance(value, Path) or (isinstance(value, str) and value)
-        if kind is Path and self.info.path_type is None and plain_path:
-            from typer._param_types import coerce_cli_path
-
-            return coerce_cli_path(Path(value), self.info, path_type=Path, param=self.param, ctx=ctx)
-        raise _NotPlain
-
-
-class _NotPlain(Exception):
-    pass
-
-
-def typer_coercion(param):
-    """Typer's own conversion of ``param``'s values (Pydantic's)."""
-    from typer._coercion import build_runtime_param
-
-    return build_runtime_param(param.type_descriptor)
 
 
 def model_paths(models: list[Path] | None) -> list[Path]:
