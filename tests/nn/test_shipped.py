@@ -216,9 +216,6 @@ def test_the_ready_model_says_what_it_is(ready):
     assert shipped.path_of("en-news").stat().st_size <= 25_000_000
 
 
-@pytest.mark.skipif(
-    not (shipped.FOLDER / "en-news.onnx").is_file(), reason="en-news.onnx is not exported yet (bench/ready_model.py)"
-)
 def test_the_ready_model_ships_in_the_form_the_tagging_only_install_runs(ready):
     """``pip install tagger`` (no torch) tags with en-news: by name and by default it is the exported file, with the
     same tags as the model it was exported from."""
