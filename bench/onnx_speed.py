@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from speed import _children  # bench/speed.py: a process's children, whichever thread started them
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -87,16 +89,6 @@ def _hwm(pid: int) -> float:
     except OSError:
         pass
     return 0.0
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return found
 
 
 def timed_tag(text: Path, model: Path) -> tuple[float, float]:
