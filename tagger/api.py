@@ -118,16 +118,7 @@ class Tagger:
         each sentence's ``nbest``, its K most probable tag sequences with their probabilities.
         ``min_score``: entities scoring below it are dropped (tagged O); above 0 it turns scores on.
         These are ``tagger tag --scores``, ``--nbest`` and ``--min-score``."""
-        if path is None:
-            path, note = shipped.default()
-            if note:
-                logger.info(note)
-        elif not isinstance(path, (str, os.PathLike)) and not (
-            isinstance(path, (list, tuple)) and path and all(isinstance(p, (str, os.PathLike)) for p in path)
-        ):
-            raise TypeError(f"path must be a str or a path to a model file, or a list of them; got {_shown(path)}")
-        else:
-            path = shipped.resolve_all(path)  # a shipped model's name, where no file of that name is here
+        path = _model_path(path)
         exported = exported_model(path)
         if exported is not None:  # onnxruntime and numpy: torch is not imported
             from tagger.runtime.model import load_onnx
@@ -328,6 +319,21 @@ _RUN_OPTIONS = {
 }
 
 
+def _model_path(path) -> Path | list[Path]:
+    """The model file(s) ``Tagger.load`` is given: the default model for None (said by a ``logging.info`` when it is
+    the shipped one), a shipped model's name resolved where no file of that name is here; TypeError for others."""
+    if path is None:
+        path, note = shipped.default()
+        if note:
+            logger.info(note)
+        return path
+    if not isinstance(path, (str, os.PathLike)) and not (
+        isinstance(path, (list, tuple)) and path and all(isinstance(p, (str, os.PathLike)) for p in path)
+    ):
+        raise TypeError(f"path must be a str or a path to a model file, or a list of them; got {_shown(path)}")
+    return shipped.resolve_all(path)
+
+
 def train(
     data: str | os.PathLike | None = None,
     *,
@@ -361,15 +367,9 @@ def train(
     if data is not None and train_file is None and not os.path.isdir(data):
         data, train_file = None, data  # a training file
     files = corpus.data_files(data, train_file, dev_file, test_file)
-    run = {name: options.pop(name) for name in _RUN_OPTIONS & set(options)}
+    run, net, config = _split_train_options(options)
     for note in files.notes:
         run.get("log", lambda message: None)(note)
-    net = {name: value for name, value in options.items() if name in _NET_OPTIONS}
-    config = {name: value for name, value in options.items() if name in _TRAIN_OPTIONS}
-    if "train_scheme" in run:
-        config["scheme"] = run.pop("train_scheme")
-    if "scheme" in run:
-        run["data_scheme"] = run.pop("scheme")
     return loop.train(
         files.train,
         model if model is not None else default_model_path(),
@@ -379,6 +379,18 @@ def train(
         config=TrainConfig(**config),
         **run,
     )
+
+
+def _split_train_options(options: dict) -> tuple[dict, dict, dict]:
+    """``train``'s options as ``loop.train``'s keyword arguments, the network's and the training's config fields."""
+    run = {name: options.pop(name) for name in _RUN_OPTIONS & set(options)}
+    net = {name: value for name, value in options.items() if name in _NET_OPTIONS}
+    config = {name: value for name, value in options.items() if name in _TRAIN_OPTIONS}
+    if "train_scheme" in run:
+        config["scheme"] = run.pop("train_scheme")
+    if "scheme" in run:
+        run["data_scheme"] = run.pop("scheme")
+    return run, net, config
 
 
 def _check_train_options(options: dict) -> None:

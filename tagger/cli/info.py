@@ -153,24 +153,29 @@ def _exported_checkpoint(path: Path) -> dict:
     return {**fixed, **values, "data_scheme": props["data_scheme"], "about": about, "parameters": parameters}
 
 
+def _checkpoint(path: Path) -> dict:
+    """The model file's checkpoint dict: a torch model file's (which needs torch), or an exported model's metadata in
+    that shape (without torch)."""
+    from tagger.runtime.model import is_onnx
+
+    if is_onnx(path):
+        return _exported_checkpoint(path)
+    from tagger.nn.torch_needed import require_torch_for_models
+
+    require_torch_for_models(path)
+    from tagger.nn.model_file import read_checkpoint
+
+    return read_checkpoint(path)
+
+
 def model_info(path: str | Path) -> dict:
     """Everything a model file says about itself, as plain data (the shape of ``tagger info --format json``).
 
     ``history`` is None for a model file written before the training history was kept in it. An exported model
     (.onnx) gives the same keys, read without torch.
     """
-    from tagger.runtime.model import is_onnx
-
     path = Path(path)
-    if is_onnx(path):
-        checkpoint = _exported_checkpoint(path)
-    else:
-        from tagger.nn.torch_needed import require_torch_for_models
-
-        require_torch_for_models(path)
-        from tagger.nn.model_file import read_checkpoint
-
-        checkpoint = read_checkpoint(path)
+    checkpoint = _checkpoint(path)
     config = dict(checkpoint["config"])
     vocab = checkpoint["vocab"]
     meta = checkpoint.get("metadata") or {}
