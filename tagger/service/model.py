@@ -117,12 +117,9 @@ def _load_model(path: Path | list[Path], device: str, threads: int):
     """The model of ``path``: an exported one on onnxruntime (``threads``; no torch), else the torch model(s)."""
     exported = exported_model(path)
     if exported is not None:
-        from tagger.runtime.model import load_onnx
-        from tagger.tagging.exported import session_threads
+        from tagger.tagging.exported import load_exported
 
-        if device != "cpu":
-            raise ValueError(f"an exported model runs on the CPU; device {device} needs the .pt model")
-        return load_onnx(exported, threads=session_threads(threads))
+        return load_exported(exported, threads, device)
     from tagger.nn.ensemble import load_models
 
     return load_models(path, device=device)

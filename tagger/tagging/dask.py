@@ -120,10 +120,9 @@ def _load(path: str | Path, device: str, threads: int):
     from tagger.runtime.model import is_onnx
 
     if is_onnx(path):
-        from tagger.runtime.model import load_onnx
-        from tagger.tagging.exported import session_threads
+        from tagger.tagging.exported import load_exported
 
-        return load_onnx(path, threads=session_threads(threads))
+        return load_exported(path, threads, device)
     from tagger.nn.model_file import load_model
 
     return load_model(path, device=device)

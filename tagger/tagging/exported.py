@@ -25,7 +25,7 @@ from tagger.tagging.options import TagOptions
 from tagger.tagging.rewrite import output_rewrite
 from tagger.tagging.stream import open_input, reader_workers, tag_stream
 
-__all__ = ["OnnxPredictor", "session_threads", "tag_exported"]
+__all__ = ["OnnxPredictor", "load_exported", "session_threads", "tag_exported"]
 
 # Padded tokens per run of the graph: a longer batch runs in parts. onnxruntime keeps the memory of the largest run
 # it has seen (the LSTM's per-token buffers), which for a batch of 64 long sentences is tens of MB; in parts of this
@@ -175,11 +175,10 @@ def tag_exported(
     ``loaded``: the model of ``model_path``, already loaded."""
     from tagger.tagging.writer import write
 
-    if options.device != "cpu":
-        raise ValueError(f"an exported model runs on the CPU; --device {options.device} needs the .pt model")
+    check_device(options.device)
     name, stream, close = open_input(file)
     try:
-        model = loaded or load_onnx(model_path, threads=session_threads(options.threads))
+        model = loaded or load_exported(model_path, options.threads)
         predictor = OnnxPredictor(
             model, options.batch_size, options.asks_scores, options.nbest, min_score=options.min_score,
             shown=options.shown_fields,
@@ -194,6 +193,19 @@ def tag_exported(
         if close:
             stream.close()
     return count
+
+
+def load_exported(path: str | Path, threads: int = 0, device: str = "cpu") -> OnnxModel:
+    """The exported model at ``path`` on ``threads`` onnxruntime threads (``session_threads``: 0 is
+    $TAGGER_THREADS, else 1); ValueError for a ``device`` other than the CPU (``check_device``)."""
+    check_device(device)
+    return load_onnx(path, threads=session_threads(threads))
+
+
+def check_device(device: str) -> None:
+    """ValueError unless ``device`` is the CPU, the only one an exported model runs on."""
+    if str(device) != "cpu":
+        raise ValueError(f"an exported model runs on the CPU; --device {device} needs the .pt model")
 
 
 def session_threads(threads: int) -> int:

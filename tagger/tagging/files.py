@@ -100,12 +100,9 @@ class _OnceLoaded:
             return self.loaded
         exported = exported_model(self.paths)
         if exported is not None:
-            from tagger.runtime.model import load_onnx
-            from tagger.tagging.exported import session_threads
+            from tagger.tagging.exported import load_exported
 
-            if self.options.device != "cpu":  # tag_exported says why
-                return None
-            self.loaded = load_onnx(exported, threads=session_threads(self.options.threads))
+            self.loaded = load_exported(exported, self.options.threads, self.options.device)
         else:
             from tagger.nn.ensemble import load_models
             from tagger.nn.runtime import configure_torch

@@ -118,10 +118,9 @@ def evaluate(
     formats = {"data_format": data_format, "conllu_field": conllu_field}
     exported = exported_model(model_path)
     if exported is not None:  # onnxruntime and numpy, without torch
-        from tagger.runtime.model import load_onnx
-        from tagger.tagging.exported import OnnxPredictor, session_threads
+        from tagger.tagging.exported import OnnxPredictor, load_exported
 
-        predictor = OnnxPredictor(load_onnx(exported, threads=session_threads(threads)), batch_size)
+        predictor = OnnxPredictor(load_exported(exported, threads), batch_size)
         return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions, **formats)
     from tagger.nn.torch_needed import require_torch_for_models
 

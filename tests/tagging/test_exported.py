@@ -266,3 +266,12 @@ def test_a_plain_label_set_through_the_api_and_evaluate(plain_pair, cli_env):
         run_cli("evaluate", POS_DIR / "test.txt", "-m", m, "--tag-column", "1", "--format", "json") for m in plain_pair
     ]
     assert json.loads(evaluated[0].stdout)["accuracy"] == json.loads(evaluated[1].stdout)["accuracy"]
+
+
+
+def test_an_exported_model_refuses_a_device_other_than_the_cpu(onnx_model):
+    from tagger.tagging.exported import load_exported
+
+    with pytest.raises(ValueError, match=r"runs on the CPU; --device cuda needs the .pt model"):
+        load_exported(onnx_model, device="cuda")
+    assert load_exported(onnx_model, device="cpu").vocab.tags
