@@ -2,17 +2,16 @@
 
 ``model_info`` reads the checkpoint with ``read_checkpoint`` (``weights_only``
 loading, so no code from the file runs) and sums the weight shapes for the
-parameter count; an exported model (.onnx) is read from its metadata, checked as
-``tagger tag`` checks it (``runtime.model.load_onnx``), and its weight shapes from
-the file's ONNX graph (``_graph_weights``), without torch: the same data where the
-file holds it. ``render_info`` lays the result out for people. Torch loads only
-when the command runs on a .pt model.
+parameter count; an exported model (.onnx) is read from its metadata (the count
+included, written by the export), checked as ``tagger tag`` checks it
+(``runtime.model.load_onnx``), without torch: the same data where the file holds
+it. ``render_info`` lays the result out for people. Torch loads only when the
+command runs on a .pt model.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -33,8 +32,6 @@ from tagger.data.schemes import PLAIN, entity_types
 
 # Index 0 and 1 of the word and character tables are padding and the unknown entry.
 SPECIALS = 2
-# State-dict entries that are buffers, not trained weights: the frozen pretrained vectors.
-FROZEN = ("extra_vectors",)
 
 
 def _count(entries) -> int:
@@ -44,118 +41,27 @@ def _count(entries) -> int:
     return len(entries)
 
 
-def _weights(state_dict: dict) -> dict:
-    trained = frozen = 0
-    for name, tensor in state_dict.items():
-        if name.split(".")[-1] in FROZEN:
-            frozen += tensor.numel()
-        else:
-            trained += tensor.numel()
-    return {"trained": trained, "frozen": frozen, "total": trained + frozen}
-
-
-# ONNX's floating-point tensor types (TensorProto.DataType): FLOAT, FLOAT16, DOUBLE, BFLOAT16; the graph's other
-# initializers are shapes and indices, not weights.
-ONNX_FLOATS = (1, 10, 11, 16)
-
-
-def _varint(data: bytes, at: int) -> tuple[int, int]:
-    """The protobuf varint at ``at``, and where the next field starts."""
-    value = shift = 0
-    while True:
-        if at >= len(data):
-            raise ValueError("cut short")
-        byte = data[at]
-        value, shift, at = value | (byte & 0x7F) << shift, shift + 7, at + 1
-        if byte < 0x80:
-            return value, at
-
-
-def _fields(data: bytes, start: int = 0, end: int | None = None):
-    """The protobuf fields of ``data[start:end]``: (number, wire type, value); a length-delimited value is its
-    (start, end) in ``data``, unread."""
-    end = len(data) if end is None else end
-    at = start
-    while at < end:
-        key, at = _varint(data, at)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, at = _varint(data, at)
-        elif wire == 2:
-            size, at = _varint(data, at)
-            value, at = (at, at + size), at + size
-        elif wire in (1, 5):  # 64- and 32-bit values: no field read here has one
-            value, at = None, at + (8 if wire == 1 else 4)
-        else:
-            raise ValueError(f"protobuf wire type {wire}")
-        if at > end:
-            raise ValueError("cut short")
-        yield number, wire, value
-
-
-def _graph_weights(data: bytes) -> dict[str, int]:
-    """Each floating-point initializer of an ONNX file's graph (ModelProto 7, GraphProto 5) with its element
-    count (TensorProto dims 1, data_type 2, name 8): the network's weights, read without onnx or onnxruntime."""
-    found: dict[str, int] = {}
-    for number, wire, graph in _fields(data):
-        if number != 7 or wire != 2:
-            continue
-        for field, kind, tensor in _fields(data, *graph):
-            if field != 5 or kind != 2:
-                continue
-            dims, dtype, name = [], 1, ""
-            for n, w, v in _fields(data, *tensor):
-                if n == 1 and w == 0:
-                    dims.append(v)
-                elif n == 1 and w == 2:  # packed dims
-                    at, stop = v
-                    while at < stop:
-                        dim, at = _varint(data, at)
-                        dims.append(dim)
-                elif n == 2 and w == 0:
-                    dtype = v
-                elif n == 8 and w == 2:
-                    name = data[v[0] : v[1]].decode("utf-8", "replace")
-            if dtype in ONNX_FLOATS:
-                found[name] = math.prod(dims)
-    return found
-
-
-def _exported_weights(path: Path, config: dict, crf: dict) -> dict:
-    """``_weights`` of an exported model: its graph's weights and the CRF's scores (metadata); the frozen ones are
-    the pretrained vectors' rows, which the graph keeps in each word table after the trained ones."""
-    from tagger.errors import ModelFileError
-
-    try:
-        weights = _graph_weights(path.read_bytes())
-    except (OSError, ValueError) as err:
-        raise ModelFileError(f"damaged exported model: {err}", str(path)) from None
-    tables = sum(1 for name in weights if name.split(".")[-2:] == ["words", "weight"])
-    frozen = tables * config.get("num_extra_words", 0) * (config.get("word_dim") or 0)
-    total = sum(weights.values()) + sum(len(crf[k]) for k in ("start", "end")) + sum(map(len, crf["pairs"]))
-    return {"trained": total - frozen, "frozen": frozen, "total": total}
-
-
 def _exported_checkpoint(path: Path) -> dict:
-    """What an exported model (.onnx) says about itself, in a checkpoint's shape, with its ``parameters`` counted
-    (``_exported_weights``) in place of the weights. No torch."""
+    """What an exported model (.onnx) says about itself, in a checkpoint's shape, with its weights' count
+    (``parameters``, written by the export; None in a file exported before it was) in place of the weights.
+    No torch."""
     from tagger.errors import ModelFileError
     from tagger.runtime.model import load_onnx
 
     props = load_onnx(path).session.get_modelmeta().custom_metadata_map  # checked: format, version, values
     try:
-        values = {key: json.loads(props[key]) for key in ("config", "vocab", "metadata", "crf")}
+        values = {key: json.loads(props[key]) for key in ("config", "vocab", "metadata")}
+        parameters = json.loads(props["parameters"]) if props.get("parameters") else None
         about = json.loads(props["about"]) if props.get("about") else None  # a shipped model's description
     except (KeyError, ValueError) as err:
         raise ModelFileError(f"damaged exported model: {str(err)[:160]}", str(path)) from None
     fixed = {"format": props["format"], "format_version": int(props["format_version"])}
-    parameters = _exported_weights(path, values["config"], values.pop("crf"))
     return {**fixed, **values, "data_scheme": props["data_scheme"], "about": about, "parameters": parameters}
 
 
 def _checkpoint(path: Path) -> dict:
-    """The model file's checkpoint dict: a torch model file's (which needs torch), or an exported model's metadata in
-    that shape (without torch)."""
+    """The model file's checkpoint dict with its weights' count (``parameters``): a torch model file's (which needs
+    torch), or an exported model's metadata in that shape (without torch)."""
     from tagger.runtime.model import is_onnx
 
     if is_onnx(path):
@@ -163,9 +69,11 @@ def _checkpoint(path: Path) -> dict:
     from tagger.nn.torch_needed import require_torch_for_models
 
     require_torch_for_models(path)
+    from tagger.nn.checkpoint import weight_counts
     from tagger.nn.model_file import read_checkpoint
 
-    return read_checkpoint(path)
+    checkpoint = read_checkpoint(path)
+    return {**checkpoint, "parameters": weight_counts(checkpoint["state_dict"])}
 
 
 def model_info(path: str | Path) -> dict:
@@ -203,7 +111,7 @@ def model_info(path: str | Path) -> dict:
         },
         "embeddings": {"file": config.get("embeddings"), "dim": config.get("word_dim")},
         "network": config,
-        "parameters": checkpoint["parameters"] if "parameters" in checkpoint else _weights(checkpoint["state_dict"]),
+        "parameters": checkpoint["parameters"],
         "training": {
             "train_file": meta.get("train_file"),
             "dev_file": meta.get("dev_file"),
@@ -242,8 +150,9 @@ def _about_rows(info: dict) -> list[tuple[str, str]]:
             f"char {net.get('char_encoder')} {net.get('char_size')}, case {net.get('case_dim')}d, "
             f"dropout {net.get('dropout')}" + (", document context" if net.get("context") == "document" else ""),
         ),
-        ("parameters", f"{params['trained']:,} trained + {params['frozen']:,} in fixed pretrained vectors"),
     ]
+    if params is not None:
+        rows.append(("parameters", f"{params['trained']:,} trained + {params['frozen']:,} in fixed pretrained vectors"))
     for key in ("train_file", "dev_file", "test_file"):
         rows.append((key.replace("_file", ""), info["training"][key] or "-"))
     options = info["training"]["options"] or {}

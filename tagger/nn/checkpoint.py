@@ -192,3 +192,17 @@ def _upgrade(checkpoint: dict) -> dict:
         checkpoint["metadata"] = {**checkpoint.get("metadata", {}), **state.pop("best_metadata", {})}
         checkpoint["train_state"] = state
     return checkpoint
+
+
+FROZEN = ("extra_vectors",)  # weights that are not trained: the pretrained vectors of words not in the training data
+
+
+def weight_counts(state_dict: dict) -> dict:
+    """A model's weights: how many are trained, how many frozen (``FROZEN``), and the total."""
+    trained = frozen = 0
+    for name, tensor in state_dict.items():
+        if name.split(".")[-1] in FROZEN:
+            frozen += tensor.numel()
+        else:
+            trained += tensor.numel()
+    return {"trained": trained, "frozen": frozen, "total": trained + frozen}

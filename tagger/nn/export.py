@@ -4,8 +4,8 @@ The graph takes one batch as ``arrays.py`` lays it out (``words``, ``cases``, ``
 ``chars`` (forms, chars), ``lengths`` (batch,)), batch, time, forms and chars all dynamic, and gives
 ``emissions`` (batch, time, tags). Everything else lives in the file's metadata as JSON, so the file
 loads without running code from it (``tagger.runtime.model`` reads it): the vocabulary, the model's
-config, the data scheme, the training metadata, the CRF's start, pair and end scores and the scheme's
-constraint masks, under ``METADATA_KEYS``.
+config, the data scheme, the training metadata, the CRF's start, pair and end scores, the scheme's
+constraint masks and the weights' count (``tagger info``), under ``METADATA_KEYS``.
 
 The export runs ``torch.onnx.export`` with the TorchScript-based exporter (``dynamo=False``), which needs
 only the ``onnx`` package. The network is exported through ``ExportNet``: the model's own layers, with
@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from tagger.errors import ModelFileError
+from tagger.nn.checkpoint import weight_counts
 from tagger.nn.crf import Transitions
 from tagger.nn.ensemble import Ensemble
 from tagger.nn.model import BiLSTMCRF, BiRNN, CharCNN, CharLSTM
@@ -50,7 +51,9 @@ CONTEXT_VERSION = 2  # the format of a file whose graph gives ``mentions`` to po
 PLAIN_VERSION = 1  # the format of every other file, which any runtime reads
 OPSET = 17
 INPUTS = ("words", "cases", "forms", "chars", "lengths")
-METADATA_KEYS = ("format", "format_version", "config", "vocab", "data_scheme", "metadata", "crf", "constraints")
+METADATA_KEYS = (
+    *("format", "format_version", "config", "vocab", "data_scheme", "metadata", "crf", "constraints", "parameters"),
+)
 
 
 class ExportNet(nn.Module):
@@ -304,5 +307,6 @@ def metadata(loaded: LoadedModel) -> dict[str, str]:
         "metadata": loaded.metadata,
         "crf": transitions,
         "constraints": constraints,
+        "parameters": weight_counts(loaded.model.state_dict()),  # the .pt's count, for tagger info (no torch there)
     }
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}

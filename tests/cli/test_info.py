@@ -206,7 +206,7 @@ def test_info_of_an_old_model_file_is_chunk_kind():
     assert found["kind"] == "chunks" and "PER" in found["types"]
 
 
-# An exported model (.onnx): the same data from its metadata and graph, without torch
+# An exported model (.onnx): the same data from its metadata, without torch
 
 
 def _exported(pt, path):
@@ -218,8 +218,8 @@ def _exported(pt, path):
 @pytest.mark.usefixtures("cli_env")
 @pytest.mark.parametrize("which", ["trained_model", "context_model", "pos_model"])
 def test_an_exported_models_info_is_its_pt_models(which, request, tmp_path):
-    """Every key of the .pt's ``--format json``, with the same values (weights counted from the graph) but for
-    the file's own: path, size and format."""
+    """Every key of the .pt's ``--format json``, with the same values (the weights' count written by the export)
+    but for the file's own: path, size and format."""
     pt = request.getfixturevalue(which)
     onnx = _exported(pt, tmp_path / "model.onnx")
     theirs, ours = (json.loads(run_cli("info", m, "--format", "json").stdout) for m in (pt, onnx))
@@ -236,7 +236,7 @@ def test_an_exported_models_info_is_its_pt_models(which, request, tmp_path):
 
 @pytest.mark.slow  # trains an epoch
 def test_an_exported_models_frozen_vectors_are_counted_apart(tiny_dir, tmp_path):
-    """A model with pretrained vectors: the graph keeps them in its word table, info counts them as frozen."""
+    """A model with pretrained vectors: the export counts them as frozen, as info counts the .pt's."""
     from tagger.nn.config import ModelConfig, TrainConfig
     from tagger.training.loop import train
 
@@ -246,6 +246,21 @@ def test_an_exported_models_frozen_vectors_are_counted_apart(tiny_dir, tmp_path)
     train(tiny_dir / "train.txt", pt, model_config=net, config=TrainConfig(epochs=1, embeddings=str(vectors)))
     ours, theirs = model_info(_exported(pt, tmp_path / "m.onnx")), model_info(pt)
     assert ours["parameters"] == theirs["parameters"] and ours["parameters"]["frozen"] > 0
+
+
+def test_a_file_exported_before_the_weights_count_was_written_shows_the_rest(trained_model, tmp_path):
+    import onnx
+
+    path = _exported(trained_model, tmp_path / "model.onnx")
+    graph = onnx.load(path)
+    kept = [p for p in graph.metadata_props if p.key != "parameters"]
+    del graph.metadata_props[:]
+    graph.metadata_props.extend(kept)
+    onnx.save(graph, path)
+    info = model_info(path)
+    assert info["parameters"] is None and info["tags"] == model_info(trained_model)["tags"]
+    shown = show(info)
+    assert "parameters" not in shown and "vocabulary" in shown
 
 
 def test_an_exported_shipped_models_description_is_shown(trained_model, tmp_path):
@@ -281,20 +296,6 @@ def test_info_of_a_damaged_exported_model_is_one_line_status_2(onnx_model, tmp_p
             graph.metadata_props.add(key=key, value=value)
         onnx.save(graph, path)
     one_line_error(run_cli("info", path), "bad.onnx", code=2)
-
-
-def test_the_graphs_weights_are_read_without_onnx_and_a_cut_graph_is_refused(onnx_model):
-    import onnx
-    from onnx import numpy_helper
-
-    from tagger.cli.info import _graph_weights
-
-    graph = onnx.load(onnx_model).graph
-    want = {t.name: numpy_helper.to_array(t).size for t in graph.initializer if t.data_type in (1, 10, 11, 16)}
-    data = onnx_model.read_bytes()
-    assert _graph_weights(data) == want
-    with pytest.raises(ValueError, match="cut short"):
-        _graph_weights(data[: len(data) - 7])
 
 
 NO_TORCH = """

@@ -147,7 +147,7 @@ def test_a_shipped_name_means_its_exported_model_where_there_is_one(
     found = json.loads(run_cli("info", "en-news", "--format", "json").stdout)
     assert (found["path"], found["format"]) == (str(folder / "en-news.onnx"), "tagger-onnx")
     pt_info = json.loads(run_cli("info", folder / "en-news.pt", "--format", "json").stdout)
-    assert found["parameters"] == pt_info["parameters"]  # counted from the exported graph
+    assert found["parameters"] == pt_info["parameters"]  # the count the export wrote
     torch_info = json.loads(run_cli("info", trained_model, "--format", "json").stdout)
     assert {k: found[k] for k in ("types", "tags", "dev", "history")} == {
         k: torch_info[k] for k in ("types", "tags", "dev", "history")
