@@ -523,10 +523,9 @@ def _predictor(model_path: str, batch_size: int, device: str, threads: int):
     from tagger.runtime.model import is_onnx
 
     if is_onnx(model_path):
-        from tagger.runtime.model import load_onnx
-        from tagger.tagging.exported import OnnxPredictor, session_threads
+        from tagger.tagging.exported import OnnxPredictor, load_exported
 
-        return OnnxPredictor(load_onnx(model_path, threads=session_threads(threads) if threads > 0 else 1), batch_size)
+        return OnnxPredictor(load_exported(model_path, threads if threads > 0 else 1), batch_size)
     from tagger.nn.model_file import load_model
     from tagger.nn.runtime import configure_torch
     from tagger.tagging.predictor import Predictor

@@ -535,11 +535,12 @@ def test_an_exported_models_worker_runs_one_onnxruntime_thread_unless_told(onnx_
     """``--threads`` reaches each worker's onnxruntime session; 0 (the default) is one thread a worker (the
     workers are the parallelism), not $TAGGER_THREADS."""
     from tagger.runtime import model as runtime_model
-    from tagger.tagging import jobs
+    from tagger.tagging import exported, jobs
 
     asked = []
     real = runtime_model.load_onnx
-    monkeypatch.setattr(runtime_model, "load_onnx", lambda path, threads: asked.append(threads) or real(path, 1))
+    for module in (runtime_model, exported):
+        monkeypatch.setattr(module, "load_onnx", lambda path, threads: asked.append(threads) or real(path, 1))
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
     monkeypatch.setenv("TAGGER_THREADS", "3")
     predictor = jobs._predictor(str(onnx_model), 8, "cpu", threads)
