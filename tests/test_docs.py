@@ -175,43 +175,18 @@ def test_readme_python_snippets_run_as_written(trained_model, tmp_path, monkeypa
     exec(compile(code, f"README.md:{line}", "exec"), {"__name__": "readme"})
 
 
-SPEED_FIGURES = {  # what bench/speed.py prints, as the table's columns show it
-    "raw": r"raw text:\s+(\d+)",
-    "tokens": r"--input tokens:\s+(\d+)",
-    "forward": r"forward alone:\s+(\d+)",
-    "ratio_raw": r"limit:\s+([\d.]+%)",
-    "ratio_tokens": r"raw text\), ([\d.]+%)",
-    "training": r"recipe\): (\d+) sentences/s",
-    "training_seconds": r"sentences/s, ([\d.]+) s training",
-    "help": r"--help:\s+([\d.]+)",
-    "first_line": r"first output line:\s+([\d.]+)",
-    "import_torch": r"alone:\s+([\d.]+) s",
-}
+SPEED_RUNS = "speed-runs.md"  # the speed benchmark's runs, one row each
 
 
-def speed_row(run: int) -> str:
-    """The row of bench/README.md's speed-run table for one bench/results/speed-runN.txt."""
-    text = (RESULTS / f"speed-run{run}.txt").read_text(encoding="utf-8")
-    found = {}
-    for key, pattern in SPEED_FIGURES.items():
-        match = re.search(pattern, text)
-        found[key] = match.group(1) if match else ""
-    for key in ("raw", "tokens", "forward", "training"):
-        found[key] = f"{int(found[key]):,}" if found[key] else ""
-    rss = re.findall(r"peak RSS tagging (\d+) MB:\s+(\d+) MB", text)
-    row = [
-        str(run),
-        found["raw"],
-        found["tokens"],
-        found["forward"],
-        f"{found['ratio_raw']}; {found['ratio_tokens']}",
-        f"{found['training']} ({found['training_seconds']})",
-        found["help"],
-        found["first_line"],
-        found["import_torch"],
-        "; ".join(f"{used} MB on {size} MB" for size, used in rss),
-    ]
-    return "| " + " | ".join(row) + " |"
+@functools.cache
+def speed_runs() -> dict[int, dict[str, str]]:
+    """The rows of bench/results/speed-runs.md by run number, each a dict of the table's columns."""
+    ((header, rows),) = tables((RESULTS / SPEED_RUNS).read_text(encoding="utf-8"))
+    return {int(row[0]): dict(zip(header, row)) for row in map(cells, rows)}
+
+
+def tokens_per_second(run: int) -> int:
+    return int(speed_runs()[run]["raw text, tokens/s"].replace(",", ""))
 
 
 def runs(name: str) -> list[dict]:
@@ -240,8 +215,6 @@ def every_run_table(file: str) -> list[str]:
 
 
 def test_every_run_tables_match_the_result_files():
-    speed_runs = sorted(int(p.stem.removeprefix("speed-run")) for p in RESULTS.glob("speed-run*.txt"))
-    assert every_run_table("speed-runN.txt") == [speed_row(n) for n in speed_runs]
     for name in ("accuracy.jsonl", "accuracy-earlier-code.jsonl", "recipe.jsonl"):
         assert every_run_table(name) == [run_row(r) for r in runs(name)], f"bench/README.md's table of {name}"
 
@@ -263,3 +236,53 @@ def test_the_code_map_matches_the_package():
     rooms = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "tagger").glob("*/__init__.py")}
     assert {m for m in mapped if not m.endswith(".py")} == rooms
     assert all((ROOT / m).exists() for m in mapped), mapped
+
+
+def test_every_speed_run_has_its_date_commit_and_figures():
+    found = speed_runs()
+    assert len(found) >= 19 and sorted(found) == list(range(1, len(found) + 1))
+    for run, row in found.items():
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", row["date"]), f"speed run {run}: date {row['date']!r}"
+        assert re.fullmatch(r"[0-9a-f]{7,40}", row["commit"]), f"speed run {run}: commit {row['commit']!r}"
+        assert tokens_per_second(run) > 0 and row["forward alone, tokens/s"], f"speed run {run}: no throughput"
+
+
+def test_the_readme_speed_and_memory_figures_are_those_of_the_speed_runs():
+    """The results table's range is runs 12 on (today's reading path); its memory figure run 15's, on 200 MB."""
+    readme = read("README.md")
+    today = [tokens_per_second(run) for run in speed_runs() if run >= 12]
+    assert f"{min(today):,} to {max(today):,} tokens/s" in readme
+    assert f"{tokens_per_second(18):,} with document context (run 18)" in readme
+    peak = re.fullmatch(r"(\d+ MB) on 200 MB", speed_runs()[15]["peak RSS"])
+    assert peak and f"{peak.group(1)}, flat" in readme
+
+
+def test_every_result_file_is_cited_by_the_docs():
+    """bench/results/ keeps only what the docs cite, each file by its full name."""
+    docs = read("README.md") + read("bench/README.md")
+    uncited = sorted(p.name for p in RESULTS.iterdir() if p.name not in docs)
+    assert not uncited, f"bench/results/ holds files no document cites: {uncited}"
+
+
+def anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("name", DOCS)
+def test_every_link_to_a_heading_finds_it(name):
+    text = read(name)
+    missing = []
+    for target, fragment in re.findall(r"\]\(([^)\s#]*)#([^)\s]+)\)", text):
+        linked = (ROOT / name).parent / target if target else ROOT / name
+        if "://" in target or not linked.exists():
+            continue
+        headings = re.findall(r"^#+ (.+)$", linked.read_text(encoding="utf-8"), re.M)
+        if fragment not in {anchor(h) for h in headings}:
+            missing.append(f"{target}#{fragment}")
+    assert not missing, f"{name} links to headings that are not there: {missing}"
+
+
+def test_the_anchors_are_github_s():
+    assert anchor("The files in `bench/results/`") == "the-files-in-benchresults"
+    assert anchor("Runs 16 to 19: `--jobs`, the cost") == "runs-16-to-19---jobs-the-cost"
