@@ -14,6 +14,7 @@ import functools
 import json
 import re
 import statistics
+from pathlib import Path
 
 import pytest
 
@@ -229,13 +230,45 @@ def test_the_accuracy_means_in_the_docs_are_those_of_the_benchmark_file():
             assert figure in read(name), f"{name} lacks {setting}'s test F1 {figure} (bench/results/accuracy.jsonl)"
 
 
-def test_the_code_map_matches_the_package():
-    """The README's code map names each room of the package (a folder with an ``__init__.py``), and only those."""
+def code_map() -> dict[str, str]:
+    """The README's code map: each listed path (``tagger/data``, ``tagger/api.py``) and its description."""
     section = read("README.md").split("## Code map", 1)[1]
-    mapped = {cells(row)[0].strip("`").rstrip("/") for _, rows in tables(section) for row in rows}
-    rooms = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "tagger").glob("*/__init__.py")}
-    assert {m for m in mapped if not m.endswith(".py")} == rooms
-    assert all((ROOT / m).exists() for m in mapped), mapped
+    return {cells(row)[0].strip("`").rstrip("/"): cells(row)[1] for _, rows in tables(section) for row in rows}
+
+
+def rooms() -> list[Path]:
+    """The package's rooms, read from the tree: each folder of tagger/ that holds Python modules."""
+    return sorted(p for p in (ROOT / "tagger").iterdir() if p.is_dir() and any(p.glob("*.py")))
+
+
+def summary(room: Path) -> str:
+    """What a room's ``__init__`` docstring says it is: its first sentence, after its name (``The data room:``)."""
+    init = room / "__init__.py"
+    doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) if init.exists() else None
+    assert doc, f"{init.relative_to(ROOT)} has no docstring saying what the room is for"
+    first = " ".join(doc.split("\n\n")[0].split())
+    return re.split(r"\.\s+(?=[A-Z])", first)[0].rstrip(".").split(": ", 1)[-1].replace("``", "`")
+
+
+def test_the_code_map_lists_every_room_and_only_what_exists():
+    mapped = code_map()
+    listed = {path for path in mapped if not path.endswith(".py")}
+    assert listed == {room.relative_to(ROOT).as_posix() for room in rooms()}, "README.md's code map against tagger/"
+    assert all((ROOT / path).exists() for path in mapped), mapped
+
+
+@pytest.mark.parametrize("room", [room.name for room in rooms()])
+def test_the_code_map_says_what_each_room_s_docstring_says(room):
+    """A room's line opens with its ``__init__`` docstring's first sentence; the details after it are the README's."""
+    said = code_map().get(f"tagger/{room}", "")
+    assert said.startswith(summary(ROOT / "tagger" / room)), f"README.md's code map, tagger/{room}/: {said!r}"
+
+
+def test_a_room_s_summary_is_its_first_sentence_after_its_name(tmp_path):
+    (tmp_path / "__init__.py").write_text('"""The x room: a in, b out.\n\nMore. And more."""\n', encoding="utf-8")
+    assert summary(tmp_path) == "a in, b out"
+    (tmp_path / "__init__.py").write_text('"""Plain ``words`` here, e.g. these. Then more."""\n', encoding="utf-8")
+    assert summary(tmp_path) == "Plain `words` here, e.g. these"
 
 
 def test_every_speed_run_has_its_date_commit_and_figures():
