@@ -1,7 +1,7 @@
 """Calibration of entity scores on CoNLL-2003 test, and what computing the scores costs.
 
-    python bench/calibration.py [--model /work/models/conll-glove.pt]
-        [--data /work/shared/data/conll2003/test.txt] [--fit-on /work/shared/data/conll2003/valid.txt]
+    python bench/calibration.py --model MODEL.pt
+        [--data ../shared/data/conll2003/test.txt] [--fit-on ../shared/data/conll2003/valid.txt]
         [--bins 10] [--repeat 3] [--nbest 5] [--threads 1] [--out bench/results/calibration.txt]
 
 Tags the test file with scores (``Predictor(scores=True)``) and prints: a reliability table (predicted
@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CONLL = ROOT.parent / "shared" / "data" / "conll2003"  # the reference data beside the checkout
 sys.path.insert(0, str(ROOT))
 
 from tagger.data.corpus import load_tagged  # noqa: E402
@@ -130,9 +131,9 @@ def report(found: list[tuple[float, bool]], gold_total: int, bins: int, title: s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="/work/models/conll-glove.pt")
-    parser.add_argument("--data", default="/work/shared/data/conll2003/test.txt")
-    parser.add_argument("--fit-on", default="/work/shared/data/conll2003/valid.txt")
+    parser.add_argument("--model", required=True, help="a model file (bench/README.md: CoNLL-2003 + GloVe, seed 1)")
+    parser.add_argument("--data", default=str(CONLL / "test.txt"))
+    parser.add_argument("--fit-on", default=str(CONLL / "valid.txt"))
     parser.add_argument("--save-temperature", action="store_true")
     parser.add_argument("--bins", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)

@@ -1,6 +1,6 @@
 """Document context benchmark: test and dev F1 and tagging speed of models with and without document context.
 
-    python bench/context.py --models /work/models/conll-glove.pt /tmp/ctx1.pt [--threads 1] [--rounds 5]
+    python bench/context.py --models models/conll-glove.pt ctx1.pt [--threads 1] [--rounds 5]
                             [--data ../shared/data/conll2003]
 
 Each model tags the development and test files through ``tagging.Predictor`` with the files'
@@ -25,7 +25,9 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", required=True, help="model files; the first is the baseline")
-    parser.add_argument("--data", default="/work/shared/data/conll2003", help="folder with valid.txt and test.txt")
+    parser.add_argument(
+        "--data", default=str(ROOT.parent / "shared" / "data" / "conll2003"), help="folder with valid.txt and test.txt"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)

@@ -1,10 +1,10 @@
 """Ensemble benchmark: test F1 and tagging speed of single models and of ensembles of them.
 
-    python bench/ensemble.py [--models a.pt b.pt c.pt d.pt e.pt] [--sizes 3 5] [--threads 1]
+    python bench/ensemble.py --models a.pt b.pt c.pt d.pt e.pt [--sizes 3 5] [--threads 1]
                              [--data ../shared/data/conll2003] [--out bench/results/ensemble]
 
-The models are trained on the same data with different seeds (see the
-default list). Each single model, the ensemble of the first 3 and of all 5
+The models are trained on the same data with different seeds
+(bench/results/ensemble-models.txt: how). Each single model, the ensemble of the first 3 and of all 5
 (``--sizes``) tag the development and test files through ``tagging.Predictor``,
 as ``tagger evaluate`` does, and are scored with ``evaluation.score`` on the
 file's own scheme (conlleval-compatible). For each ensemble size it also
@@ -32,14 +32,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RUNS = 5  # timed rounds over the test file; the fastest counts (the others lose time to other processes)
-MODELS = ["/work/models/conll-glove.pt"] + [f"/work/models/conll-glove-s{s}.pt" for s in range(2, 6)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=MODELS)
+    parser.add_argument("--models", nargs="+", required=True, help="model files of one recipe, several seeds")
     parser.add_argument("--sizes", nargs="+", type=int, default=[3, 5])
-    parser.add_argument("--data", default="/work/shared/data/conll2003", help="folder with valid.txt and test.txt")
+    parser.add_argument(
+        "--data", default=str(ROOT.parent / "shared" / "data" / "conll2003"), help="folder with valid.txt and test.txt"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "ensemble"))

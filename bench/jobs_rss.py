@@ -1,6 +1,6 @@
 """Where the memory of a ``tagger tag --jobs N`` worker goes (issue 13: at most about 250 MB per job).
 
-    python bench/jobs_rss.py [--model /work/models/conll-glove.pt|m.onnx] [--text FILE | --copies 5] [--jobs 2]
+    python bench/jobs_rss.py [--model M.pt|M.onnx] [--text FILE | --copies 5] [--jobs 2]
                              [--env NAME=VALUE ...]
     python bench/jobs_rss.py --stages [--model ...] [--text FILE] [--env NAME=VALUE ...]
 
@@ -130,6 +130,7 @@ def stages(model: str, text: Path) -> None:
     from tagger.data.windows import WINDOW
     from tagger.tagging.stream import tag_stream
     from tagger.tagging.writer import write
+
     lines = text.read_bytes().splitlines(keepends=True)
     for number, start in enumerate(range(0, len(lines), WINDOW)):
         out = io.StringIO()
@@ -181,9 +182,9 @@ def _exported_predictor(model: str, show):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="/work/models/conll-glove.pt")
+    parser.add_argument("--model", default=str(ROOT / "tagger" / "models" / "en-news.pt"))
     parser.add_argument("--text", help="raw text to tag (default: CoNLL-2003 test sentences x 5)")
-    parser.add_argument("--data", default=str(ROOT.parent.parent / "shared" / "data" / "conll2003"))
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "conll2003"))
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--copies", type=int, default=5, help="times the default text repeats the test sentences")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the tagger's processes")

@@ -27,6 +27,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -194,8 +195,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("onnx", type=Path, help="the exported model (tagger export)")
     parser.add_argument("pt", type=Path, help="the model file it was exported from")
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/data/conll2003"))
-    parser.add_argument("--work", type=Path, default=Path("/tmp/perf"), help="where the texts are written")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "conll2003")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "tagger-onnx-speed",
+        help="where the texts are written",
+    )
     parser.add_argument("--tokens", type=int, default=1_000_000, help="tokens of the throughput text")
     parser.add_argument("--rss-mb", type=int, default=200, help="MB of the RSS text (0: skip)")
     parser.add_argument("--rss-pt", action="store_true", help="measure the .pt's RSS too (about 2x as long)")

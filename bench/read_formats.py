@@ -1,6 +1,7 @@
 """Reading speed of the data readers on the same sentences: CoNLL columns, CoNLL-U (ours, and the ``conllu``
-package's ``parse_incr`` where it is importable) and doccano JSON lines (tokenized and aligned as ``tag`` does).
+package's ``parse_incr``) and doccano JSON lines (tokenized and aligned as ``tag`` does).
 
+    pip install -c constraints.txt -e ".[bench]"    # the conllu package
     python bench/read_formats.py ../shared/data/conll2003/train.txt [--repeat 3]
 
 Writes the CoNLL file's sentences (token, POS column, NER column) as a CoNLL-U file (UPOS = the POS column) and
@@ -17,6 +18,8 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+
+import conllu
 
 from tagger.data.annotations import read_annotations
 from tagger.data.conllu import read_conllu
@@ -58,8 +61,6 @@ def doccano_record(tokens: list[str], tags: list[str]) -> dict:
 
 def package_conllu(path: Path) -> list[tuple[list[str], list[str]]]:
     """The words and UPOS of a CoNLL-U file by the ``conllu`` package (ranges and empty nodes left out)."""
-    import conllu
-
     with path.open(encoding="utf-8") as stream:
         return [
             ([t["form"] for t in words], [t["upos"] for t in words])
@@ -69,18 +70,12 @@ def package_conllu(path: Path) -> list[tuple[list[str], list[str]]]:
 
 
 def readers(paths: dict[str, Path]) -> dict:
-    found = {
+    return {
         "CoNLL columns (reader.read_conll)": lambda: read_conll(paths["conll"]),
         "CoNLL-U (conllu.read_conllu, ours)": lambda: read_conllu(paths["conllu"]),
+        "CoNLL-U (the conllu package, parse_incr)": lambda: package_conllu(paths["conllu"]),
         "doccano JSON lines (annotations.read_annotations)": lambda: read_annotations(paths["json"]).sentences,
     }
-    try:
-        import conllu  # noqa: F401
-
-        found["CoNLL-U (the conllu package, parse_incr)"] = lambda: package_conllu(paths["conllu"])
-    except ImportError:
-        pass
-    return found
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Make the README's pictures from a model file.
 
-    python docs/make_pictures.py --model /work/models/conll-glove.pt
+    python docs/make_pictures.py --model MODEL
     python docs/make_pictures.py --model MODEL --history train-result.json   # a model file without its history
 
 docs/tagged.html and docs/tagged.png: a news paragraph tagged by the model,

@@ -14,6 +14,7 @@ import functools
 import json
 import re
 import statistics
+from pathlib import Path
 
 import pytest
 
@@ -175,43 +176,18 @@ def test_readme_python_snippets_run_as_written(trained_model, tmp_path, monkeypa
     exec(compile(code, f"README.md:{line}", "exec"), {"__name__": "readme"})
 
 
-SPEED_FIGURES = {  # what bench/speed.py prints, as the table's columns show it
-    "raw": r"raw text:\s+(\d+)",
-    "tokens": r"--input tokens:\s+(\d+)",
-    "forward": r"forward alone:\s+(\d+)",
-    "ratio_raw": r"limit:\s+([\d.]+%)",
-    "ratio_tokens": r"raw text\), ([\d.]+%)",
-    "training": r"recipe\): (\d+) sentences/s",
-    "training_seconds": r"sentences/s, ([\d.]+) s training",
-    "help": r"--help:\s+([\d.]+)",
-    "first_line": r"first output line:\s+([\d.]+)",
-    "import_torch": r"alone:\s+([\d.]+) s",
-}
+SPEED_RUNS = "speed-runs.md"  # the speed benchmark's runs, one row each
 
 
-def speed_row(run: int) -> str:
-    """The row of bench/README.md's speed-run table for one bench/results/speed-runN.txt."""
-    text = (RESULTS / f"speed-run{run}.txt").read_text(encoding="utf-8")
-    found = {}
-    for key, pattern in SPEED_FIGURES.items():
-        match = re.search(pattern, text)
-        found[key] = match.group(1) if match else ""
-    for key in ("raw", "tokens", "forward", "training"):
-        found[key] = f"{int(found[key]):,}" if found[key] else ""
-    rss = re.findall(r"peak RSS tagging (\d+) MB:\s+(\d+) MB", text)
-    row = [
-        str(run),
-        found["raw"],
-        found["tokens"],
-        found["forward"],
-        f"{found['ratio_raw']}; {found['ratio_tokens']}",
-        f"{found['training']} ({found['training_seconds']})",
-        found["help"],
-        found["first_line"],
-        found["import_torch"],
-        "; ".join(f"{used} MB on {size} MB" for size, used in rss),
-    ]
-    return "| " + " | ".join(row) + " |"
+@functools.cache
+def speed_runs() -> dict[int, dict[str, str]]:
+    """The rows of bench/results/speed-runs.md by run number, each a dict of the table's columns."""
+    ((header, rows),) = tables((RESULTS / SPEED_RUNS).read_text(encoding="utf-8"))
+    return {int(row[0]): dict(zip(header, row)) for row in map(cells, rows)}
+
+
+def tokens_per_second(run: int) -> int:
+    return int(speed_runs()[run]["raw text, tokens/s"].replace(",", ""))
 
 
 def runs(name: str) -> list[dict]:
@@ -240,8 +216,6 @@ def every_run_table(file: str) -> list[str]:
 
 
 def test_every_run_tables_match_the_result_files():
-    speed_runs = sorted(int(p.stem.removeprefix("speed-run")) for p in RESULTS.glob("speed-run*.txt"))
-    assert every_run_table("speed-runN.txt") == [speed_row(n) for n in speed_runs]
     for name in ("accuracy.jsonl", "accuracy-earlier-code.jsonl", "recipe.jsonl"):
         assert every_run_table(name) == [run_row(r) for r in runs(name)], f"bench/README.md's table of {name}"
 
@@ -256,10 +230,92 @@ def test_the_accuracy_means_in_the_docs_are_those_of_the_benchmark_file():
             assert figure in read(name), f"{name} lacks {setting}'s test F1 {figure} (bench/results/accuracy.jsonl)"
 
 
-def test_the_code_map_matches_the_package():
-    """The README's code map names each room of the package (a folder with an ``__init__.py``), and only those."""
+def code_map() -> dict[str, str]:
+    """The README's code map: each listed path (``tagger/data``, ``tagger/api.py``) and its description."""
     section = read("README.md").split("## Code map", 1)[1]
-    mapped = {cells(row)[0].strip("`").rstrip("/") for _, rows in tables(section) for row in rows}
-    rooms = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "tagger").glob("*/__init__.py")}
-    assert {m for m in mapped if not m.endswith(".py")} == rooms
-    assert all((ROOT / m).exists() for m in mapped), mapped
+    return {cells(row)[0].strip("`").rstrip("/"): cells(row)[1] for _, rows in tables(section) for row in rows}
+
+
+def rooms() -> list[Path]:
+    """The package's rooms, read from the tree: each folder of tagger/ that holds Python modules."""
+    return sorted(p for p in (ROOT / "tagger").iterdir() if p.is_dir() and any(p.glob("*.py")))
+
+
+def summary(room: Path) -> str:
+    """What a room's ``__init__`` docstring says it is: its first sentence, after its name (``The data room:``)."""
+    init = room / "__init__.py"
+    doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) if init.exists() else None
+    assert doc, f"{init.relative_to(ROOT)} has no docstring saying what the room is for"
+    first = " ".join(doc.split("\n\n")[0].split())
+    return re.split(r"\.\s+(?=[A-Z])", first)[0].rstrip(".").split(": ", 1)[-1].replace("``", "`")
+
+
+def test_the_code_map_lists_every_room_and_only_what_exists():
+    mapped = code_map()
+    listed = {path for path in mapped if not path.endswith(".py")}
+    assert listed == {room.relative_to(ROOT).as_posix() for room in rooms()}, "README.md's code map against tagger/"
+    assert all((ROOT / path).exists() for path in mapped), mapped
+
+
+@pytest.mark.parametrize("room", [room.name for room in rooms()])
+def test_the_code_map_says_what_each_room_s_docstring_says(room):
+    """A room's line opens with its ``__init__`` docstring's first sentence; the details after it are the README's."""
+    said = code_map().get(f"tagger/{room}", "")
+    assert said.startswith(summary(ROOT / "tagger" / room)), f"README.md's code map, tagger/{room}/: {said!r}"
+
+
+def test_a_room_s_summary_is_its_first_sentence_after_its_name(tmp_path):
+    (tmp_path / "__init__.py").write_text('"""The x room: a in, b out.\n\nMore. And more."""\n', encoding="utf-8")
+    assert summary(tmp_path) == "a in, b out"
+    (tmp_path / "__init__.py").write_text('"""Plain ``words`` here, e.g. these. Then more."""\n', encoding="utf-8")
+    assert summary(tmp_path) == "Plain `words` here, e.g. these"
+
+
+def test_every_speed_run_has_its_date_commit_and_figures():
+    found = speed_runs()
+    assert len(found) >= 19 and sorted(found) == list(range(1, len(found) + 1))
+    for run, row in found.items():
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", row["date"]), f"speed run {run}: date {row['date']!r}"
+        assert re.fullmatch(r"[0-9a-f]{7,40}", row["commit"]), f"speed run {run}: commit {row['commit']!r}"
+        assert tokens_per_second(run) > 0 and row["forward alone, tokens/s"], f"speed run {run}: no throughput"
+
+
+def test_the_readme_speed_and_memory_figures_are_those_of_the_speed_runs():
+    """The results table's range is runs 12 on (today's reading path); its memory figure run 15's, on 200 MB."""
+    readme = read("README.md")
+    today = [tokens_per_second(run) for run in speed_runs() if run >= 12]
+    assert f"{min(today):,} to {max(today):,} tokens/s" in readme
+    assert f"{tokens_per_second(18):,} with document context (run 18)" in readme
+    peak = re.fullmatch(r"(\d+ MB) on 200 MB", speed_runs()[15]["peak RSS"])
+    assert peak and f"{peak.group(1)}, flat" in readme
+
+
+def test_every_result_file_is_cited_by_the_docs():
+    """bench/results/ keeps only what the docs cite, each file by its full name."""
+    docs = read("README.md") + read("bench/README.md")
+    uncited = sorted(p.name for p in RESULTS.iterdir() if p.name not in docs)
+    assert not uncited, f"bench/results/ holds files no document cites: {uncited}"
+
+
+def anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("name", DOCS)
+def test_every_link_to_a_heading_finds_it(name):
+    text = read(name)
+    missing = []
+    for target, fragment in re.findall(r"\]\(([^)\s#]*)#([^)\s]+)\)", text):
+        linked = (ROOT / name).parent / target if target else ROOT / name
+        if "://" in target or not linked.exists():
+            continue
+        headings = re.findall(r"^#+ (.+)$", linked.read_text(encoding="utf-8"), re.M)
+        if fragment not in {anchor(h) for h in headings}:
+            missing.append(f"{target}#{fragment}")
+    assert not missing, f"{name} links to headings that are not there: {missing}"
+
+
+def test_the_anchors_are_github_s():
+    assert anchor("The files in `bench/results/`") == "the-files-in-benchresults"
+    assert anchor("Runs 16 to 19: `--jobs`, the cost") == "runs-16-to-19---jobs-the-cost"
