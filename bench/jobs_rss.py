@@ -9,7 +9,7 @@ and polls every process of it from /proc every 50 ms: peak RSS (VmHWM), and the 
 RSS and PSS (``smaps_rollup``: shared pages divided among the processes sharing them) seen. Each ``--env`` is set for
 the tagger and so for its workers (for example MALLOC_ARENA_MAX=1).
 
-With ``--stages``: a fresh Python does a worker's steps one by one, as ``jobs._tagger`` does them (import torch,
+With ``--stages``: a fresh Python does a worker's steps one by one, as ``job_worker._tagger`` does them (import torch,
 import the tagger, load the model, make the Predictor, tag the text window by window) and prints the figures after
 each step, then after ``malloc_trim(0)`` (what glibc holds freed but not returned to the system). An exported model
 (``--model m.onnx``) goes through its own steps: import numpy and onnxruntime, load it (``runtime.model.load_onnx``,

@@ -24,12 +24,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the checkout's tagger, whatever is installed
 
-from tagger.cli.info import model_info  # noqa: E402
 from tagger.cli.plot import plot_history  # noqa: E402
 from tagger.data.tokenizer import tokenize_flat  # noqa: E402
 from tagger.data.types import TaggedSentence  # noqa: E402
 from tagger.nn.model_file import load_model  # noqa: E402
 from tagger.tagging.html import HtmlWriter  # noqa: E402
+from tagger.tagging.info import model_info  # noqa: E402
 from tagger.tagging.predictor import Predictor  # noqa: E402
 
 # Made up for the picture, in the style of the Reuters news of CoNLL-2003.

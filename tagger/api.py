@@ -18,8 +18,6 @@ import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import fields
-from difflib import get_close_matches
 from io import BytesIO
 from itertools import islice
 from pathlib import Path
@@ -32,7 +30,6 @@ from tagger.data.schemes import PLAIN
 from tagger.data.types import Doc, TaggedSentence
 from tagger.data.windows import WINDOW, token_windows
 from tagger.nn import shipped
-from tagger.nn.config import ModelConfig, TrainConfig, default_model_path
 from tagger.runtime.model import OnnxModel
 from tagger.tagging.files import exported_model
 from tagger.tagging.options import TagOptions
@@ -307,18 +304,6 @@ class Tagger:
         self.__dict__.update(other.__dict__)
 
 
-# train()'s options: the fields of the configs a user chooses (the others are the data's or the run's), as
-# `tagger train` names them: ``scheme`` is the data's tag scheme (--scheme), ``train_scheme`` the one trained in.
-_NET_OPTIONS = {f.name for f in fields(ModelConfig)} - {
-    "num_words", "num_extra_words", "num_chars", "num_tags", "scheme", "embeddings", "temperature"
-}
-_TRAIN_OPTIONS = {f.name for f in fields(TrainConfig)} - {"scheme"}
-_RUN_OPTIONS = {
-    *("scheme", "train_scheme", "tag_column", "resume", "encoding", "log", "on_epoch", "progress"),
-    *("data_format", "conllu_field", "skip_bad_sentences"),
-}
-
-
 def _model_path(path) -> Path | list[Path]:
     """The model file(s) ``Tagger.load`` is given: the default model for None (said by a ``logging.info`` when it is
     the shipped one), a shipped model's name resolved where no file of that name is here; TypeError for others."""
@@ -357,50 +342,9 @@ def train(
     ``device``, ``threads``, ``encoding``, ``scheme`` (the data's), ``train_scheme``, ... (``tagger train --help``
     lists them all), and ``log``, ``on_epoch``, ``progress`` (``loop.train``'s hooks).
     """
-    from tagger.nn.torch_needed import require_torch
+    from tagger.training.options import train_with_options
 
-    require_torch("training")
-    from tagger.data import corpus
-    from tagger.training import loop
-
-    _check_train_options(options)
-    if data is not None and train_file is None and not os.path.isdir(data):
-        data, train_file = None, data  # a training file
-    files = corpus.data_files(data, train_file, dev_file, test_file)
-    run, net, config = _split_train_options(options)
-    for note in files.notes:
-        run.get("log", lambda message: None)(note)
-    return loop.train(
-        files.train,
-        model if model is not None else default_model_path(),
-        dev_file=files.dev,
-        test_file=files.test,
-        model_config=ModelConfig(**net),
-        config=TrainConfig(**config),
-        **run,
-    )
-
-
-def _split_train_options(options: dict) -> tuple[dict, dict, dict]:
-    """``train``'s options as ``loop.train``'s keyword arguments, the network's and the training's config fields."""
-    run = {name: options.pop(name) for name in _RUN_OPTIONS & set(options)}
-    net = {name: value for name, value in options.items() if name in _NET_OPTIONS}
-    config = {name: value for name, value in options.items() if name in _TRAIN_OPTIONS}
-    if "train_scheme" in run:
-        config["scheme"] = run.pop("train_scheme")
-    if "scheme" in run:
-        run["data_scheme"] = run.pop("scheme")
-    return run, net, config
-
-
-def _check_train_options(options: dict) -> None:
-    """A TypeError naming each option ``train()`` does not know, with the closest it knows."""
-    unknown = sorted(set(options) - _NET_OPTIONS - _TRAIN_OPTIONS - _RUN_OPTIONS)
-    if unknown:
-        known = sorted(_NET_OPTIONS | _TRAIN_OPTIONS | _RUN_OPTIONS)
-        close = {name: get_close_matches(name, known, n=1) for name in unknown}
-        shown = ", ".join(f"{name!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for name, c in close.items())
-        raise TypeError(f"train() got unknown options: {shown}")
+    return train_with_options(data, model, train_file, dev_file, test_file, **options)
 
 
 _END = object()  # the stream of texts ended (or failed)

@@ -1,17 +1,10 @@
-"""``tagger info``: what a model file holds, read as plain data: the network is never built.
+"""``tagger info``: what a model file holds (``tagging.info.model_info``, plain data), as a table or JSON.
 
-``model_info`` reads the checkpoint with ``read_checkpoint`` (``weights_only``
-loading, so no code from the file runs) and sums the weight shapes for the
-parameter count; an exported model (.onnx) is read from its metadata (the count
-included, written by the export), checked as ``tagger tag`` checks it
-(``runtime.model.load_onnx``), without torch: the same data where the file holds
-it. ``render_info`` lays the result out for people. Torch loads only when the
-command runs on a .pt model.
+``render_info`` lays the data out for people. Torch loads only when the command runs on a .pt model.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -28,102 +21,7 @@ from tagger.cli.plot import FORMATS as PLOT_FORMATS
 from tagger.cli.plot import dev_f1, sparkline
 from tagger.cli.render import percent
 from tagger.data.output import CheckedOutput
-from tagger.data.schemes import PLAIN, entity_types
-
-# Index 0 and 1 of the word and character tables are padding and the unknown entry.
-SPECIALS = 2
-
-
-def _count(entries) -> int:
-    """Entries of a vocabulary table: a newline-joined string (format 2) or a list (format 1)."""
-    if isinstance(entries, str):
-        return entries.count("\n") + 1 if entries else 0
-    return len(entries)
-
-
-def _exported_checkpoint(path: Path) -> dict:
-    """What an exported model (.onnx) says about itself, in a checkpoint's shape, with its weights' count
-    (``parameters``, written by the export; None in a file exported before it was) in place of the weights.
-    No torch."""
-    from tagger.errors import ModelFileError
-    from tagger.runtime.model import load_onnx
-
-    props = load_onnx(path).session.get_modelmeta().custom_metadata_map  # checked: format, version, values
-    try:
-        values = {key: json.loads(props[key]) for key in ("config", "vocab", "metadata")}
-        parameters = json.loads(props["parameters"]) if props.get("parameters") else None
-        about = json.loads(props["about"]) if props.get("about") else None  # a shipped model's description
-    except (KeyError, ValueError) as err:
-        raise ModelFileError(f"damaged exported model: {str(err)[:160]}", str(path)) from None
-    fixed = {"format": props["format"], "format_version": int(props["format_version"])}
-    return {**fixed, **values, "data_scheme": props["data_scheme"], "about": about, "parameters": parameters}
-
-
-def _checkpoint(path: Path) -> dict:
-    """The model file's checkpoint dict with its weights' count (``parameters``): a torch model file's (which needs
-    torch), or an exported model's metadata in that shape (without torch)."""
-    from tagger.runtime.model import is_onnx
-
-    if is_onnx(path):
-        return _exported_checkpoint(path)
-    from tagger.nn.torch_needed import require_torch_for_models
-
-    require_torch_for_models(path)
-    from tagger.nn.checkpoint import weight_counts
-    from tagger.nn.model_file import read_checkpoint
-
-    checkpoint = read_checkpoint(path)
-    return {**checkpoint, "parameters": weight_counts(checkpoint["state_dict"])}
-
-
-def model_info(path: str | Path) -> dict:
-    """Everything a model file says about itself, as plain data (the shape of ``tagger info --format json``).
-
-    ``history`` is None for a model file written before the training history was kept in it. An exported model
-    (.onnx) gives the same keys, read without torch.
-    """
-    path = Path(path)
-    checkpoint = _checkpoint(path)
-    config = dict(checkpoint["config"])
-    vocab = checkpoint["vocab"]
-    meta = checkpoint.get("metadata") or {}
-    tags = list(vocab["tags"])
-    words = _count(vocab["words"])
-    return {
-        "path": str(path),
-        "size_bytes": path.stat().st_size,
-        "format": checkpoint["format"],
-        "format_version": checkpoint["format_version"],
-        "tagger_version": meta.get("tagger_version"),
-        "created": meta.get("created"),
-        "tags": tags,
-        # plain: a plain label set (part-of-speech tags), scored by token accuracy; chunks: entities or chunks
-        "kind": "plain" if checkpoint["data_scheme"] == PLAIN else "chunks",
-        "types": [] if checkpoint["data_scheme"] == PLAIN else entity_types(tags),
-        "scheme": config.get("scheme"),  # the scheme the network tags in
-        "data_scheme": checkpoint["data_scheme"],  # the scheme tags are written back in
-        "vocabulary": {
-            "words": words - SPECIALS,
-            "training_words": config.get("num_words", words) - SPECIALS,
-            "embedding_only_words": config.get("num_extra_words", 0),
-            "characters": _count(vocab["chars"]) - SPECIALS,
-            "lowercase": bool(vocab.get("lowercase", True)),
-        },
-        "embeddings": {"file": config.get("embeddings"), "dim": config.get("word_dim")},
-        "network": config,
-        "parameters": checkpoint["parameters"],
-        "training": {
-            "train_file": meta.get("train_file"),
-            "dev_file": meta.get("dev_file"),
-            "test_file": meta.get("test_file"),
-            "options": meta.get("train_config"),
-        },
-        "best_epoch": meta.get("best_epoch"),
-        "dev": meta.get("dev_scores"),
-        "test": meta.get("test_scores"),
-        "history": meta.get("history"),
-        "about": checkpoint.get("about"),  # a shipped model's description (checkpoint.py), else None
-    }
+from tagger.tagging.info import model_info
 
 
 def _pct(value) -> str:

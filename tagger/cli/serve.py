@@ -40,8 +40,8 @@ def serve(
         from tagger.service.server import serve as run_server
     except ImportError:
         raise MissingExtra(EXTRA) from None
-    from tagger.cli.info import model_info
     from tagger.service.model import load
+    from tagger.tagging.info import model_info
 
     paths = model_paths(model)
     info = model_info(paths[0]) if len(paths) == 1 else {"ensemble": [model_info(p) for p in paths]}

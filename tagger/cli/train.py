@@ -1,20 +1,20 @@
 """``tagger train``: train a model on CoNLL files and save the best one (by dev F1).
 
-A parameter named as a ``TrainConfig`` or ``ModelConfig`` field fills that field (``--train-scheme`` is
-``TrainConfig.scheme``); the defaults are the configs'. Torch loads only when the command runs.
+The options go by name to ``training.options.train_with_options``, the adapter ``tagger.train`` uses too: a
+parameter named as a ``TrainConfig`` or ``ModelConfig`` field fills that field (``--train-scheme`` is
+``TrainConfig.scheme``, ``--scheme`` the data's); the defaults are the configs'. Torch loads only when the
+command runs.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import fields
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tagger.cli import render
-from tagger.cli.exit_status import err
 from tagger.cli.options import (
     BatchSize,
     ConlluField,
@@ -41,13 +41,12 @@ from tagger.nn.config import (
     OPTIMIZERS,
     ModelConfig,
     TrainConfig,
-    default_model_path,
 )
 from tagger.tagging.options import TagOptions
 
 # The configs' defaults, by field name (a parameter named as a field fills that field).
 TRAIN, NET = TrainConfig(), ModelConfig()
-TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
+FILES = ("data", "model", "train_file", "dev_file", "test_file")  # the parameters that name files
 
 # Options of `train`: a parameter named as a TrainConfig or ModelConfig field fills that field.
 DataDir = Annotated[
@@ -156,8 +155,8 @@ def train(
     dropout: Dropout = NET.dropout,
     context: Context = NET.context,
     patience: Patience = TRAIN.patience,
-    data_scheme: DataScheme = DEFAULTS.data_scheme,
-    scheme: TrainScheme = TRAIN.scheme,
+    scheme: DataScheme = DEFAULTS.data_scheme,
+    train_scheme: TrainScheme = TRAIN.scheme,
     constrained: Constrained = NET.constrained,
     embeddings: Embeddings = TRAIN.embeddings,
     keep_vectors: KeepVectors = TRAIN.keep_vectors,
@@ -183,45 +182,16 @@ def train(
 
 def _train(params: dict) -> None:
     """Train with the command's options (``params``, by name) and report the run."""
-    from tagger.nn.torch_needed import require_torch
-
-    require_torch("training")
     from tagger.cli.progress import EpochReporter
-    from tagger.data import corpus
-    from tagger.training import loop
+    from tagger.training.options import train_with_options
+
+    options = {name: value for name, value in params.items() if name not in (*FILES, "output")}
+    with EpochReporter() as reporter:
+        result = train_with_options(**{name: params[name] for name in FILES}, **options, **reporter.hooks())
     from tagger.training.distributed import from_env
 
-    files = corpus.data_files(params["data"], params["train_file"], params["dev_file"], params["test_file"])
-    for note in files.notes:
-        err(note)
-    model_config, config = _configs(params)
-    names = ("tag_column", "data_scheme", "resume", "skip_bad_sentences", "encoding", "data_format", "conllu_field")
-    given = {name: params[name] for name in names}
-    with EpochReporter() as reporter:
-        result = loop.train(
-            files.train,
-            _model_path(params["model"]),
-            dev_file=files.dev,
-            test_file=files.test,
-            model_config=model_config,
-            config=config,
-            **given,
-            **reporter.hooks(),
-        )
     if from_env().is_main:  # under torchrun, rank 0 alone reports (and wrote the model)
         _report_training(result, params["output"], said=reporter.said)
-
-
-def _model_path(model: Path | None) -> Path:
-    """train's -m: the default path when absent (loop.train refuses a shipped model's)."""
-    return model if model is not None else default_model_path()
-
-
-def _configs(params: dict) -> tuple[ModelConfig, TrainConfig]:
-    """The two configs of a run, filled from the options of the same name (--train-scheme is TrainConfig.scheme)."""
-    config = TrainConfig.from_dict(params)
-    model_config = ModelConfig.from_dict({k: v for k, v in params.items() if k not in TRAIN_FIELDS})
-    return model_config, config
 
 
 def _report_training(result: dict, output: str, said: set[str] = frozenset()) -> None:

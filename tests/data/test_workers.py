@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import signal
-from types import SimpleNamespace
 
 import pytest
 
@@ -33,11 +32,14 @@ def test_slow_input_is_done_here_and_results_are_given_before_more_input_is_read
         def __init__(self):
             events.append("pool started")
 
-        def shutdown(self, wait, cancel_futures):
+        def close(self, at_once):
             events.append("pool closed")
 
         def submit(self, function, task, chunk):
-            return SimpleNamespace(result=lambda timeout=None: f"worker {chunk}")
+            return f"worker {chunk}"
+
+        def result(self, future, stopped):
+            return future
 
     def chunks():
         for kept, chunk, slow in [

@@ -205,7 +205,7 @@ def test_a_text_tagged_in_a_batch_with_others_gets_the_answer_it_gets_alone(mode
 
 @pytest.mark.parametrize("options", [{}, {"scores": "tokens", "nbest": 2}])
 def test_an_exported_model_gets_the_records_of_tagger_tag(onnx_model, trained_model, tmp_path, options):
-    from tagger.cli.info import model_info
+    from tagger.tagging.info import model_info
 
     info = model_info(onnx_model)
     with TestClient(create_app(ServiceModel(onnx_model), info=info)) as exported:

@@ -152,7 +152,7 @@ def _get(url: str) -> dict:
 def test_an_exported_model_is_served_without_torch(onnx_model, tmp_path):
     """``serve -m model.onnx``: the records of ``tagger tag --format jsonl``, /info is ``tagger info``'s, and the
     server process never maps torch's libraries (it runs the model on onnxruntime)."""
-    from tagger.cli.info import model_info
+    from tagger.tagging.info import model_info
     from tests.helpers import run_cli
 
     text = "John Smith lives in Paris .\nAcme Corp hired Angela Merkel in New York ."

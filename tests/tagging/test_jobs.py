@@ -4,6 +4,7 @@ an exported model's workers tag with onnxruntime and never import torch."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -228,48 +229,7 @@ def test_the_jobs_option_gives_the_same_output_and_falls_back_where_it_does_not_
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "none.pt" in missing.stderr
 
 
-# A model that reads context: chunks end where documents end
-
-
-def _chunk_lines(chunks) -> list[list[str]]:
-    return [data.decode("utf-8").splitlines() for data, _ in chunks]
-
-
-def test_line_chunks_end_where_documents_end(monkeypatch):
-    """For every model: the parent never loads it, so it cannot ask whether it reads context."""
-    from tagger.data import chunks
-    from tagger.tagging import jobs
-
-    monkeypatch.setattr(chunks, "DOC_MAX", 3)
-    data = b"a1\na2\n\nb1\nb2\nb3\nb4\n \t\nc1\n"
-    chunks = list(jobs._line_chunks(io.BytesIO(data), "in.txt", 2))
-    assert _chunk_lines(chunks) == [["a1", "a2", ""], ["b1", "b2", "b3"], ["b4", " \t"], ["c1"]]
-    assert [position for _, position in chunks] == [0, 7, 16, 22]  # characters before each chunk
-
-
-def test_a_byte_order_mark_opening_the_input_is_no_text_and_one_later_is():
-    from tagger.tagging import jobs
-
-    marked = list(jobs._blank_marked(io.BytesIO(b"\xef\xbb\xbf\r\n\xef\xbb\xbf\n \t\nx\n"), "in.txt", None))
-    assert [blank for _, blank, _, _ in marked] == [True, False, True, False]
-
-
-def test_conll_goes_as_token_lines_with_a_blank_line_where_a_document_starts(monkeypatch):
-    """The worker reads token lines, where a blank line ends a document: its documents are the reader's
-    (Sentence.doc, numbered at each -DOCSTART-), cut after DOC_MAX sentences."""
-    from types import SimpleNamespace
-
-    from tagger.data import chunks
-    from tagger.tagging import jobs
-
-    monkeypatch.setattr(chunks, "DOC_MAX", 3)
-    docs = [0, 0, 1, 1, 1, 1, 1, 2]
-    sentences = [SimpleNamespace(tokens=[f"s{i}", "x"], doc=d) for i, d in enumerate(docs)]
-    monkeypatch.setattr(jobs, "iter_conll", lambda stream, name, with_tags: iter(sentences))
-    chunks = list(jobs._conll_chunks(io.BytesIO(b""), "in.txt", 5))
-    assert _chunk_lines(chunks) == [["s0 x", "s1 x", "", "s2 x", "s3 x", "s4 x"], ["s5 x", "s6 x", "", "s7 x"]]
-    chunks = list(jobs._conll_chunks(io.BytesIO(b""), "in.txt", 2))
-    assert _chunk_lines(chunks) == [["s0 x", "s1 x"], ["s2 x", "s3 x", "s4 x"], ["s5 x", "s6 x"], ["s7 x"]]
+# A model that reads context: chunks end where documents end (tests/tagging/test_job_input.py cuts them)
 
 
 @pytest.mark.slow
@@ -297,71 +257,56 @@ def test_with_documents_any_jobs_writes_what_one_process_writes(tmp_path, kind, 
             assert count == expected.count("\n\n" if fmt == "conll" else "\n")
 
 
+# Run in a process of their own: multiprocessing's fork server is one per process, and lives as long.
+FORK_SERVER = """
+import io, json, multiprocessing, os, sys
+from multiprocessing import forkserver
+from tagger.tagging.jobs import tag_parallel
+
+server, context = forkserver._forkserver, multiprocessing.get_context("forkserver")
+if sys.argv[2] == "caller":  # the calling program's own fork server, started before the runs
+    context.set_forkserver_preload(["json"])
+    mine = context.Process(target=os.getpid)
+    mine.start()
+    mine.join()
+callers = server._forkserver_pid
+seen = []
+real_start = multiprocessing.context.ForkServerProcess._Popen
+
+def spy(process_obj):
+    popen = real_start(process_obj)
+    seen.append((server._forkserver_pid, list(server._preload_modules)))
+    return popen
+
+multiprocessing.context.ForkServerProcess._Popen = staticmethod(spy)
+text = b"John lives in Paris.\\n" * 20
+for _ in range(2):
+    assert tag_parallel(io.BytesIO(text), "in.txt", io.StringIO(), sys.argv[1], jobs=2, window=4) == 20
+again = context.Process(target=os.getpid)
+again.start()
+again.join()
+servers = sorted({pid for pid, _ in seen})
+found = {"ours": servers != [callers], "servers": len(servers), "preload": seen[0][1], "status": again.exitcode}
+print(json.dumps(found))
+"""
+
+
 @pytest.mark.slow  # starts a fork server and worker processes
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="spawned workers where there is no fork server")
-def test_workers_come_from_a_fork_server_stopped_after_the_run(trained_model):
-    """The fork server (torch imported once, shared by the workers) is stopped when the run ends: a
-    long-lived process (the Python API) does not keep its memory; a fork server of the caller is left alone."""
-    import multiprocessing
-    from multiprocessing import forkserver
+@pytest.mark.parametrize("whose", ["ours", "caller"])
+def test_workers_come_from_one_fork_server_that_serves_the_process_after_the_runs(trained_model, whose):
+    """A fork server started for the runs imports torch (shared by the workers) and serves the process's later
+    runs and processes; a fork server the calling program started serves the runs as it is, and the caller
+    after them."""
+    from tagger.tagging import job_worker
 
-    from tagger.tagging import jobs
-
-    server = forkserver._forkserver
-    if server._forkserver_pid is not None:
-        pytest.skip("a fork server of another test is running")
-    seen = {}
-    real_start = multiprocessing.context.ForkServerProcess._Popen
-
-    def spy(process_obj):
-        popen = real_start(process_obj)
-        seen["server"], seen["preload"] = server._forkserver_pid, list(server._preload_modules)
-        return popen
-
-    multiprocessing.context.ForkServerProcess._Popen = staticmethod(spy)
-    try:
-        assert _parallel(b"John lives in Paris.\n" * 20, trained_model, "text", "conll", 2, 4)[0] == 20
-    finally:
-        multiprocessing.context.ForkServerProcess._Popen = staticmethod(real_start)
-    assert seen["server"] is not None and seen["preload"] == [*jobs.PRELOAD, "tagger.tagging.preload"]
-    assert server._forkserver_pid is None and server._preload_modules == ["__main__"]
-    with pytest.raises(ChildProcessError):
-        os.waitpid(seen["server"], os.WNOHANG)  # reaped: it has exited
-
-
-@pytest.mark.slow  # starts fork servers and worker processes
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="spawned workers where there is no fork server")
-def test_a_fork_server_of_the_caller_is_left_running_and_its_preload_list_kept(trained_model):
-    """What jobs._ForkServer reads multiprocessing's own state for (it has no public call that says whether a
-    fork server runs, or what it will import): a fork server the calling program started is used as it is
-    and still starts the caller's processes after the run (a run that took it for its own would stop it,
-    and the caller's running processes would lose their exit status), and the caller's preload list is back
-    after a run that started its own fork server with the tagger's."""
-    import multiprocessing
-    from multiprocessing import forkserver
-
-    from tagger.tagging import jobs
-
-    server, context = forkserver._forkserver, multiprocessing.get_context("forkserver")
-    if jobs._ForkServer().running():
-        pytest.skip("a fork server of another test is running")
-    context.set_forkserver_preload(["json"])
-    try:
-        assert _parallel(b"John lives in Paris.\n" * 20, trained_model, "text", "conll", 2, 4)[0] == 20
-        assert not jobs._ForkServer().running() and jobs._ForkServer().preload() == ["json"]
-        mine = context.Process(target=os.getpid)
-        mine.start()  # the caller's own fork server starts here
-        mine.join()
-        started = server._forkserver_pid
-        assert _parallel(b"John lives in Paris.\n" * 20, trained_model, "text", "conll", 2, 4)[0] == 20
-        assert server._forkserver_pid == started and jobs._exists(started)
-        again = context.Process(target=os.getpid)
-        again.start()
-        again.join()
-        assert again.exitcode == 0
-    finally:
-        jobs._ForkServer().stop()
-        context.set_forkserver_preload(["__main__"])
+    run = subprocess.run([sys.executable, "-c", FORK_SERVER, str(trained_model), whose], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    found = json.loads(run.stdout)
+    assert found["servers"] == 1 and found["status"] == 0  # one server for both runs; the caller's processes run
+    assert found["ours"] == (whose == "ours")
+    if whose == "ours":
+        assert found["preload"] == [*job_worker.PRELOAD, "tagger.tagging.preload"]
 
 
 @pytest.mark.slow  # starts the command line as a process
@@ -528,24 +473,6 @@ def test_a_bad_exported_model_is_reported_by_the_first_worker(tmp_path, content)
     with pytest.raises(ModelFileError) as info:
         _parallel(b"John lives in Paris.\n" * 30, path, "text", "conll", 2, 4)
     assert info.value.exit_code == 2 and "\n" not in str(info.value) and "bad.onnx" in str(info.value)
-
-
-@pytest.mark.parametrize(("threads", "session"), [(0, 1), (1, 1), (2, 2)])
-def test_an_exported_models_worker_runs_one_onnxruntime_thread_unless_told(onnx_model, monkeypatch, threads, session):
-    """``--threads`` reaches each worker's onnxruntime session; 0 (the default) is one thread a worker (the
-    workers are the parallelism), not $TAGGER_THREADS."""
-    from tagger.runtime import model as runtime_model
-    from tagger.tagging import exported, jobs
-
-    asked = []
-    real = runtime_model.load_onnx
-    for module in (runtime_model, exported):
-        monkeypatch.setattr(module, "load_onnx", lambda path, threads: asked.append(threads) or real(path, 1))
-    monkeypatch.setattr(os, "cpu_count", lambda: 4)
-    monkeypatch.setenv("TAGGER_THREADS", "3")
-    predictor = jobs._predictor(str(onnx_model), 8, "cpu", threads)
-    assert asked == [session]
-    assert type(predictor).__name__ == "OnnxPredictor"
 
 
 def test_the_jobs_pass_threads_on_to_their_workers(onnx_model, tmp_path, monkeypatch):
