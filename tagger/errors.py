@@ -39,8 +39,15 @@ class ModelFileError(TaggerError):
 
 class MissingExtra(TaggerError):
     """A command or call that needs a package this install left out (torch for training, export and .pt models;
-    seqeval for entity scores; the ``serve`` extra): one line that says what to install (``install_command``),
-    exit status 2."""
+    seqeval for entity scores; the ``serve`` extra): one line, exit status 2, ``[PATH: ]NEEDS: COMMAND[NOTE]``,
+    where COMMAND installs ``extra`` (``install_command``)."""
+
+    def __init__(self, needs: str, extra: str, path: str | None = None, note: str = ""):
+        self.needs, self.extra, self.note = needs, extra, note
+        super().__init__(f"{needs}: {install_command(extra)}{note}", path)
+
+    def __reduce__(self):  # the same error out of a worker process (the default would call it with the line alone)
+        return type(self), (self.needs, self.extra, self.path, self.note)
 
 
 class WorkerError(TaggerError):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from tagger.data.schemes import PLAIN, labels
-from tagger.errors import DataError, MissingExtra, install_command
+from tagger.errors import DataError, MissingExtra
 from tagger.nn.config import DEFAULTS
 from tagger.tagging.options import TagOptions
 
@@ -94,7 +94,7 @@ def entity_report() -> Callable:
     try:
         from seqeval.metrics import classification_report
     except ImportError:
-        raise MissingExtra(f"entity scores need seqeval: {install_command('evaluate')}") from None
+        raise MissingExtra("entity scores need seqeval", "evaluate") from None
     return classification_report
 
 
