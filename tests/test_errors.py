@@ -59,3 +59,11 @@ def test_every_install_hint_in_the_package_names_constraints_and_an_extra_of_pyp
     assert {"train", "serve", "plot", "evaluate"} <= raised
     assert (named | raised) - {"{extra}"} <= EXTRAS
 
+
+def test_the_distribution_is_not_the_registrys_other_tagger():
+    """``pip install NAME`` must one day get this project: ``tagger`` on the registry is an unrelated 2006 package.
+    The import package and the command keep the name ``tagger``."""
+    project = PYPROJECT["project"]
+    assert project["name"] == "bilstm-crf-tagger"
+    assert project["scripts"] == {"tagger": "tagger.cli:app"}
+    assert PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"] == ["tagger*"]
