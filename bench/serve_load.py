@@ -4,8 +4,8 @@
 
 Starts `tagger serve` (the shipped model, --no-access-log unless --access-log) and runs, each answer
 checked against `tagger tag --format jsonl` on the same sentence (each sentence its own document, as a
-request's text is). The client is aiohttp (`pip install -e '.[bench]'`): httpx spent 20 times its CPU per request
-here (2.7 ms against 0.13 ms), and the client shares the 2 cores with the server:
+request's text is). The client is aiohttp (`pip install -c constraints.txt -e ".[bench]"`): httpx spent 20 times
+its CPU per request here (2.7 ms against 0.13 ms), and the client shares the 2 cores with the server:
 
 1. --requests single-sentence requests from --clients concurrent clients (asyncio + aiohttp), with a hostile
    mix beside them (garbage bodies, 10 MB bodies, half-open connections, clients that leave mid-body):

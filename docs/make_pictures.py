@@ -8,7 +8,7 @@ as the HTML page of ``tagger.tagging.html``, rendered by headless Chromium from 
 OS packages (Debian: ``apt-get install chromium``) and cropped to the text.
 docs/curve.png: dev precision, recall and F1 and the training loss per epoch,
 from the model file's training history, or from the ``history`` of the JSON
-result of ``tagger train`` where the model file has none (``pip install -e '.[plot]'``).
+result of ``tagger train`` where the model file has none (``pip install -c constraints.txt -e ".[plot]"``).
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Every problem a user can cause (bad files, bad options, bad model files) is a
 ``TaggerError``; anything else escaping the library is a bug (exit status 1).
+A package this install left out is a ``MissingExtra``, whose line says
+``install_command``.
 """
 
 from __future__ import annotations
@@ -37,7 +39,15 @@ class ModelFileError(TaggerError):
 
 class MissingExtra(TaggerError):
     """A command or call that needs a package this install left out (torch for training, export and .pt models;
-    the ``serve`` extra): one line that says what to install, exit status 2."""
+    seqeval for entity scores; the ``serve`` extra): one line, exit status 2, ``[PATH: ]NEEDS: COMMAND[NOTE]``,
+    where COMMAND installs ``extra`` (``install_command``)."""
+
+    def __init__(self, needs: str, extra: str, path: str | None = None, note: str = ""):
+        self.needs, self.extra, self.note = needs, extra, note
+        super().__init__(f"{needs}: {install_command(extra)}{note}", path)
+
+    def __reduce__(self):  # the same error out of a worker process (the default would call it with the line alone)
+        return type(self), (self.needs, self.extra, self.path, self.note)
 
 
 class WorkerError(TaggerError):
@@ -54,3 +64,10 @@ class OutputError(TaggerError):
     def __init__(self, error: OSError):
         reason = error.strerror or str(error)
         super().__init__(f"cannot write the output: {reason[:1].lower()}{reason[1:]}")
+
+
+def install_command(extra: str) -> str:
+    """The command that installs ``extra``, as the README gives it: from the checkout, with the versions tested
+    together (``constraints.txt``; without it pip would pull a multi-GB CUDA torch). Every hint that names a
+    package to install says this: the registry's project called ``tagger`` is another one."""
+    return f'pip install -c constraints.txt -e ".[{extra}]"'

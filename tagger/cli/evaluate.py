@@ -51,8 +51,8 @@ def evaluate(
     encoding: Encoding = TagOptions.encoding,
     predictions: Predictions = None,
 ) -> None:
-    """Score a model on a gold CoNLL file: entity-level precision, recall and F1 (as conlleval counts, equal to seqeval)
-    and token accuracy; for a plain label set (part-of-speech tags), token accuracy and each tag's scores.
+    """Score a model on a gold CoNLL file: entity-level precision, recall and F1 (seqeval's, counted as conlleval
+    counts) and token accuracy; for a plain label set (part-of-speech tags), token accuracy and each tag's scores.
 
     Scores are percentages in the table, fractions 0-1 in --format json.
     """

@@ -19,7 +19,6 @@ from typer.core import TyperGroup
 
 from tagger.data.output import CheckedOutput
 from tagger.errors import EX_IOERR, MissingExtra, OutputError, TaggerError
-from tagger.nn.torch_needed import INSTALL
 
 # Errors that only a write gives: out of space or quota, or past the largest file allowed.
 _WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
@@ -104,7 +103,7 @@ def _usage_error_status(e: Exception) -> int:
 def _bug_status(e: Exception) -> int:
     if isinstance(e, ModuleNotFoundError) and e.name == "torch":
         # A path that needs torch and did not ask first (tagger.nn.torch_needed): the install, not a bug.
-        err(f"tagger: error: this needs torch: {INSTALL}")
+        err(f"tagger: error: {MissingExtra('this needs torch', 'train')}")
         return MissingExtra.exit_code
     if isinstance(e, OSError) and e.errno in _WRITE_ERRNOS:
         # A write that failed for want of space (`tagger --help > /dev/full`): the output, not a bug.

@@ -19,7 +19,7 @@ import typer
 from tagger.cli.exit_status import err
 from tagger.cli.options import model_paths, option
 from tagger.errors import MissingExtra, ModelFileError
-from tagger.nn.torch_needed import INSTALL, require_torch
+from tagger.nn.torch_needed import require_torch
 
 ModelArguments = Annotated[
     list[Path] | None,
@@ -41,7 +41,7 @@ def export(model: ModelArguments = None, output: Output = Path("model.onnx")) ->
     try:
         import onnx  # noqa: F401  (export writes the file with it)
     except ImportError:
-        raise MissingExtra(f"export needs the onnx package: {INSTALL}") from None
+        raise MissingExtra("export needs the onnx package", "train") from None
     from tagger.nn.ensemble import load_models
     from tagger.nn.export import export_model
     from tagger.nn.model_file import check_writable

@@ -1,7 +1,7 @@
 """Training curves: dev precision, recall and F1 and the loss per epoch.
 
 ``plot_history`` draws them to a PNG or SVG file with matplotlib, an optional
-extra (``pip install -e '.[plot]'``), on the Agg backend so it needs no
+extra (``pip install -c constraints.txt -e ".[plot]"``), on the Agg backend so it needs no
 display; ``sparkline`` gives dev F1 per epoch as block characters for a
 terminal and needs nothing.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from tagger.errors import TaggerError
+from tagger.errors import MissingExtra, TaggerError
 from tagger.training.evaluation import headline, headline_name
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -54,7 +54,7 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError:
-        raise TaggerError("drawing a curve needs matplotlib: pip install -e '.[plot]'") from None
+        raise MissingExtra("drawing a curve needs matplotlib", "plot") from None
     matplotlib.use("Agg")  # files only; never opens a window or needs a display
     import matplotlib.pyplot as plt
 

@@ -14,7 +14,6 @@ from tagger.cli.options import BatchSize, ModelPaths, Threads, at_least, between
 from tagger.errors import MissingExtra, TaggerError
 from tagger.tagging.options import TagOptions
 
-EXTRA = "tagger serve needs the serve extra: pip install 'tagger[serve]' (Starlette, uvicorn, prometheus-client)"
 
 def serve(
     model: ModelPaths = None,
@@ -39,7 +38,8 @@ def serve(
         from tagger.service.app import create_app
         from tagger.service.server import serve as run_server
     except ImportError:
-        raise MissingExtra(EXTRA) from None
+        what = " (Starlette, uvicorn, prometheus-client)"
+        raise MissingExtra("tagger serve needs the serve extra", "serve", note=what) from None
     from tagger.service.model import load
     from tagger.tagging.info import model_info
 

@@ -1,7 +1,7 @@
 """Whether torch is here, and the one line that says what to install where it is not.
 
-The tagging-only install (``pip install tagger``) runs exported models (.onnx) on onnxruntime and numpy; torch
-comes with the ``train`` extra. Whatever needs torch (training, ``tagger export``, a .pt model) asks here first,
+The tagging-only install runs exported models (.onnx) on onnxruntime and numpy; torch comes with the ``train``
+extra. Whatever needs torch (training, ``tagger export``, a .pt model) asks here first,
 so a missing torch is one line naming the extra, never a traceback. This module imports no torch itself.
 """
 
@@ -12,15 +12,13 @@ import os
 
 from tagger.errors import MissingExtra
 
-INSTALL = "pip install 'tagger[train]'"
-
 
 def require_torch(what: str, path: str | os.PathLike | None = None, hint: str = "") -> None:
-    """Nothing where torch is installed, else raise ``MissingExtra``: ``WHAT needs torch: pip install
-    'tagger[train]'HINT`` (after ``path:`` when a file is the reason, e.g. a .pt model). Torch is looked up, not
-    imported: the --jobs parent checks here and leaves the import to its workers."""
+    """Nothing where torch is installed, else raise ``MissingExtra``: ``WHAT needs torch: COMMAND HINT``, COMMAND
+    installing the train extra (after ``path:`` when a file is the reason, e.g. a .pt model). Torch is looked up,
+    not imported: the --jobs parent checks here and leaves the import to its workers."""
     if not has_torch():
-        raise MissingExtra(f"{what} needs torch: {INSTALL}{hint}", None if path is None else str(path))
+        raise MissingExtra(f"{what} needs torch", "train", None if path is None else str(path), hint)
 
 
 def has_torch() -> bool:

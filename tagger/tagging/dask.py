@@ -1,4 +1,4 @@
-"""Tagging a corpus of many files on a Dask cluster (``pip install -e ".[dask]"``).
+"""Tagging a corpus of many files on a Dask cluster (``pip install -c constraints.txt -e ".[dask]"``).
 
 Each input file is one task: a worker tags it with ``files.tag_file``, the
 function behind ``tagger tag FILE``, so its output is byte for byte what that

@@ -16,6 +16,7 @@ from tagger.data.corpus import TaggedData, load_tagged
 from tagger.errors import DataError
 from tagger.nn.config import TrainConfig
 from tagger.tagging.options import TagOptions
+from tagger.training.evaluation import entity_report
 
 
 class Messages(Protocol):
@@ -63,10 +64,13 @@ def load_data(
     conllu_field: str = "upos",
 ) -> Data:
     """Read the files (without a dev file, hold some training sentences out); warn about data too
-    small to learn from. ``skip_bad``: leave out sentences with bad tags (with a warning) instead of failing;
-    ``data_format`` and ``conllu_field``: as ``corpus.load_tagged`` takes them."""
+    small to learn from; refuse entities to train on without seqeval to score them (``MissingExtra``).
+    ``skip_bad``: leave out sentences with bad tags (with a warning) instead of failing; ``data_format`` and
+    ``conllu_field``: as ``corpus.load_tagged`` takes them."""
     read = {"skip_bad": skip_bad, "data_format": data_format, "conllu_field": conllu_field}
     train = load_tagged(train_file, tag_column, data_scheme, encoding, **read)
+    if not train.plain:
+        entity_report()  # seqeval scores every epoch: a missing one is said now, before any more work
     if dev_file is not None:
         dev = load_tagged(dev_file, tag_column, train.scheme, encoding, **read)
     else:

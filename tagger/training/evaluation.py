@@ -1,20 +1,22 @@
-"""Scores of tagged data: entity-level scores as conlleval counts them (equal to seqeval's default mode, which the
-tests check) and token accuracy for chunk sets; token accuracy with a per-tag table for plain label sets
-(part-of-speech tags); and evaluating a model file on a gold file.
+"""Scores of tagged data: entity-level scores from seqeval (its default mode, which counts as conlleval does) and
+token accuracy for chunk sets; token accuracy with a per-tag table for plain label sets (part-of-speech tags); and
+evaluating a model file on a gold file.
 
-Nothing here imports torch or a scoring library: ``tagger evaluate`` with an exported model (.onnx) runs in the
-tagging-only install; a torch model is loaded only when one is given."""
+Nothing here imports torch, and seqeval is imported only when entities are scored: ``tagger evaluate`` with an
+exported model (.onnx) runs in the tagging-only install with the ``evaluate`` extra (seqeval); a plain label set
+needs no extra; a torch model is loaded only when one is given."""
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from tagger.data.schemes import PLAIN, labels, to_spans
-from tagger.errors import DataError
+from tagger.data.schemes import PLAIN, labels
+from tagger.errors import DataError, MissingExtra
 from tagger.nn.config import DEFAULTS
 from tagger.tagging.options import TagOptions
 
@@ -66,28 +68,34 @@ def headline_name(scores: dict) -> str:
 
 
 def chunk_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
-    """Micro-averaged precision, recall and F1 and the same per entity type, as conlleval (and seqeval's default
-    mode) count them: an entity is right when its type, start and end all are; a type with no prediction
-    scores 0; ``support`` counts the gold entities."""
-    right: Counter[str] = Counter()
-    wanted: Counter[str] = Counter()
-    found: Counter[str] = Counter()
-    for g, p in zip(gold, predicted):
-        gold_spans, predicted_spans = set(to_spans(g)), set(to_spans(p))
-        wanted.update(kind for kind, _, _ in gold_spans)
-        found.update(kind for kind, _, _ in predicted_spans)
-        right.update(kind for kind, _, _ in gold_spans & predicted_spans)
-    per_type = {kind: _prf(right[kind], found[kind], wanted[kind]) for kind in sorted(wanted.keys() | found.keys())}
-    return {**_prf(sum(right.values()), sum(found.values()), sum(wanted.values())), "per_type": per_type}
+    """Micro-averaged precision, recall and F1 and the same per entity type, from seqeval's default mode (as
+    conlleval counts: an entity is right when its type, start and end all are); a type with no prediction scores
+    0; ``support`` counts the gold entities. Plain floats and ints, as JSON writes them."""
+    report = entity_report()
+    with warnings.catch_warnings():
+        # seqeval's macro and weighted averages, which are not reported, warn when there is no entity at all
+        warnings.simplefilter("ignore")
+        # lists: seqeval reads a sequence of sentences only when they are lists
+        rows = report([list(g) for g in gold], [list(p) for p in predicted], output_dict=True, zero_division=0)
+    micro = rows.pop("micro avg")
+    per_type = {kind: _prf(row) for kind, row in sorted(rows.items()) if not kind.endswith(" avg")}
+    return {**_prf(micro), "per_type": per_type}
 
 
-def _prf(right: int, found: int, wanted: int) -> dict:
-    """Precision, recall, F1 (0 where undefined) and support, computed in the order seqeval computes them, so
-    the figures are equal to the last bit."""
-    precision = right / found if found else 0.0
-    recall = right / wanted if wanted else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "support": wanted}
+def _prf(row: dict) -> dict:
+    """One row of seqeval's report as the tagger reports it."""
+    keys = {"precision": "precision", "recall": "recall", "f1": "f1-score"}
+    return {**{name: float(row[key]) for name, key in keys.items()}, "support": int(row["support"])}
+
+
+def entity_report() -> Callable:
+    """seqeval's ``classification_report``, or ``MissingExtra`` naming the extra that installs it: asked before
+    a run that will score entities tags or trains anything, so a missing seqeval costs no work."""
+    try:
+        from seqeval.metrics import classification_report
+    except ImportError:
+        raise MissingExtra("entity scores need seqeval", "evaluate") from None
+    return classification_report
 
 
 def evaluate(
@@ -159,9 +167,11 @@ def evaluate_predictor(
     from tagger.data.output import output_file
     from tagger.data.schemes import convert
 
+    plain = predictor.out_scheme == PLAIN  # a plain model's gold file is read as plain labels
+    if not plain:
+        entity_report()  # seqeval is here, before any work
     # The predictions' file is checked (not an input, its folder writable) before any work
     with output_file(predictions, [data_path], "--predictions") if predictions else nullcontext() as out:
-        plain = predictor.out_scheme == PLAIN  # a plain model's gold file is read as plain labels
         formats = {"data_format": data_format, "conllu_field": conllu_field}
         data = load_tagged(data_path, tag_column, PLAIN if plain else None, encoding, **formats)
         if data.plain and not plain:

@@ -151,6 +151,39 @@ def test_evaluate_a_plain_label_set_by_token_accuracy(pos_model):
     assert "accuracy" in table and "NNP" in table and "precision" in table
 
 
+# Without seqeval (the tagging-only install without the evaluate extra)
+
+EVALUATE_EXTRA = 'entity scores need seqeval: pip install -c constraints.txt -e ".[evaluate]"'
+
+
+@pytest.fixture
+def no_seqeval(monkeypatch):
+    """As if seqeval were not installed: a ``None`` in ``sys.modules`` makes its import fail."""
+    import sys
+
+    for name in ("seqeval", "seqeval.metrics"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+@pytest.mark.usefixtures("no_seqeval")
+def test_without_seqeval_evaluate_says_what_to_install_before_any_work(onnx_model, tiny_dir, tmp_path):
+    predictions = tmp_path / "predictions.txt"
+    result = run(["evaluate", tiny_dir / "test.txt", "-m", onnx_model, "--predictions", predictions])
+    assert one_line_error(result) == f"tagger: error: {EVALUATE_EXTRA}"
+    assert not predictions.exists()
+
+
+@pytest.mark.usefixtures("no_seqeval")
+def test_without_seqeval_tag_info_and_a_plain_label_set_work(onnx_model, pos_model):
+    from tests.helpers import POS_DIR
+
+    tagged = run(["tag", "-m", onnx_model, "--format", "inline"], input="John Smith lives in Paris .\n")
+    assert tagged.exit_code == 0 and "[PER John Smith]" in tagged.stdout, tagged.output
+    assert run(["info", onnx_model]).exit_code == 0
+    plain = run(["evaluate", POS_DIR / "test.txt", "--tag-column", "1", "-m", pos_model, "--format", "json"])
+    assert plain.exit_code == 0 and json.loads(plain.stdout)["accuracy"] > 0.9, plain.output
+
+
 def test_evaluate_json_of_chunks_has_accuracy_too(trained_model, tiny_dir):
     result = run(["evaluate", tiny_dir / "test.txt", "-m", trained_model, "--format", "json"])
     scores = json.loads(result.stdout)

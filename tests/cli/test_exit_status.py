@@ -141,3 +141,14 @@ def test_an_unknown_option_is_offered_only_close_matches(cli_env, typed, command
         assert "Possible options" not in line
     else:
         assert f"(Possible options: {offered})" in line
+
+
+def test_a_torch_import_that_did_not_ask_first_says_what_to_install(capsys):
+    """A path that imports torch without asking ``torch_needed`` first: the install's line, not an internal error."""
+    from tagger.cli.exit_status import _run_and_report
+
+    def run():
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    assert _run_and_report(run) == 2
+    assert capsys.readouterr().err == 'tagger: error: this needs torch: pip install -c constraints.txt -e ".[train]"\n'

@@ -88,3 +88,12 @@ def test_a_shipped_models_description_travels_into_the_exported_file(trained_mod
     shown = run_cli("info", out, "--format", "json")
     assert shown.exit_code == 0, shown.stderr
     assert json.loads(shown.stdout)["about"] == {"name": "demo", "licence": "MIT, as tagger"}
+
+
+def test_without_onnx_export_says_what_to_install(trained_model, tmp_path, cli_env, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if the onnx package were not installed
+    line = one_line_error(run_cli("export", trained_model, "-o", tmp_path / "m.onnx"))
+    assert line == 'tagger: error: export needs the onnx package: pip install -c constraints.txt -e ".[train]"'
+    assert not (tmp_path / "m.onnx").exists()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 
 import pytest
 
 from tagger.cli.plot import ASCII_BLOCKS, BLOCKS, blocks_for, dev_f1, plot_history, sparkline
-from tagger.errors import TaggerError
+from tagger.errors import MissingExtra, TaggerError
 
 HISTORY = [
     {"epoch": e, "loss": 4.0 / e, "dev": {"precision": p, "recall": r, "f1": f}}
@@ -75,7 +76,7 @@ def test_a_folder_that_does_not_exist(tmp_path):
 
 def test_without_matplotlib_the_error_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # an import of it raises ImportError
-    with pytest.raises(TaggerError, match=r"pip install -e '\.\[plot\]'"):
+    with pytest.raises(MissingExtra, match=re.escape('matplotlib: pip install -c constraints.txt -e ".[plot]"')):
         plot_history(HISTORY, tmp_path / "curve.png")
 
 

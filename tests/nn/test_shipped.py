@@ -217,7 +217,7 @@ def test_the_ready_model_says_what_it_is(ready):
 
 
 def test_the_ready_model_ships_in_the_form_the_tagging_only_install_runs(ready):
-    """``pip install tagger`` (no torch) tags with en-news: by name and by default it is the exported file, with the
+    """The tagging-only install (no torch) tags with en-news: by name and by default it is the exported file, with the
     same tags as the model it was exported from."""
     from tagger import Tagger
 

@@ -70,7 +70,7 @@ def test_serve_without_the_extra_says_what_to_install(monkeypatch):
     monkeypatch.setitem(cli.DEBUG, "on", False)
     monkeypatch.setitem(__import__("sys").modules, "tagger.service.app", None)  # as if starlette were missing
     result = run_cli("serve", "--port", "8999")
-    one_line_error(result, "pip install 'tagger[serve]'")
+    one_line_error(result, 'tagger serve needs the serve extra: pip install -c constraints.txt -e ".[serve]"')
 
 
 @pytest.mark.parametrize("args", [["--port", "0"], ["--port", "70000"], ["--max-wait-ms", "-1"]])

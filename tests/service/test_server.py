@@ -151,7 +151,8 @@ def _get(url: str) -> dict:
 @pytest.mark.usefixtures("cli_env")
 def test_an_exported_model_is_served_without_torch(onnx_model, tmp_path):
     """``serve -m model.onnx``: the records of ``tagger tag --format jsonl``, /info is ``tagger info``'s, and the
-    server process never maps torch's libraries (it runs the model on onnxruntime)."""
+    server process never maps torch's libraries (it runs the model on onnxruntime) nor seqeval's (scikit-learn's
+    and scipy's: the tagging-only install serves without the evaluate extra)."""
     from tagger.tagging.info import model_info
     from tests.helpers import run_cli
 
@@ -172,3 +173,4 @@ def test_an_exported_model_is_served_without_torch(onnx_model, tmp_path):
     assert ready["model"] == str(onnx_model) and ready["context"] is False
     if maps is not None:
         assert "onnxruntime" in maps and "libtorch" not in maps and "libc10" not in maps
+        assert "/sklearn/" not in maps and "/scipy/" not in maps

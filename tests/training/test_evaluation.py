@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-import warnings
+import re
+import sys
+from collections import Counter
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tagger.data.schemes import BIOES, convert
-from tagger.errors import ModelFileError
+from tagger.data.schemes import BIOES, convert, to_spans
+from tagger.errors import MissingExtra, ModelFileError
 from tagger.nn.model_file import load_model
 from tagger.tagging.predictor import Predictor
 from tagger.training.evaluation import chunk_scores, evaluate, evaluate_predictor, score
@@ -30,56 +32,91 @@ def test_score_counts_whole_entities():
     assert score([["B-PER", "I-PER"]], [["B-PER", "O"]])["f1"] == 0.0
 
 
-
-# Entity scores: conlleval's counting, checked against seqeval (the test extra's reference; the package needs none)
+# Entity scores: seqeval's default mode, which counts as conlleval does and as the tagger's own spans read the tags
 
 TAGS = ["O", *(f"{p}-{t}" for p in "BIES" for t in ("PER", "LOC", "MISC-X"))]  # a type may hold a dash
 tag_sequences = st.lists(st.lists(st.sampled_from(TAGS), max_size=12), min_size=1, max_size=6)
-HAND_MADE = [  # every way a sequence breaks its scheme, and sentences with no entity at all
-    ([["I-PER", "I-PER", "O", "E-LOC", "I-LOC"]], [["B-PER", "I-PER", "O", "S-LOC", "I-LOC"]]),
-    ([["B-PER", "I-LOC", "E-LOC", "E-LOC", "S-PER", "E-PER"]], [["B-PER", "E-LOC", "I-LOC", "B-LOC", "I-PER", "O"]]),
-    ([["B-PER"], ["I-PER"], ["E-PER", "B-PER"]], [["I-PER"], ["S-PER"], ["B-PER", "E-PER"]]),
-    ([["O", "O"], []], [["O", "B-LOC"], []]),
-    ([["B-LOC", "O"]], [["O", "O"]]),
-    ([["O"], []], [["O"], []]),
-]
+HAND_MADE = [  # every way a sequence breaks its scheme, and sentences with no entity at all; (right, found, wanted)
+    ([["I-PER", "I-PER", "O", "E-LOC", "I-LOC"]], [["B-PER", "I-PER", "O", "S-LOC", "I-LOC"]],
+     {"LOC": (2, 2, 2), "PER": (1, 1, 1)}),
+    ([["B-PER", "I-LOC", "E-LOC", "E-LOC", "S-PER", "E-PER"]], [["B-PER", "E-LOC", "I-LOC", "B-LOC", "I-PER", "O"]],
+     {"LOC": (1, 3, 2), "PER": (2, 2, 3)}),
+    ([["B-PER"], ["I-PER"], ["E-PER", "B-PER"]], [["I-PER"], ["S-PER"], ["B-PER", "E-PER"]], {"PER": (2, 3, 4)}),
+    ([["O", "O"], []], [["O", "B-LOC"], []], {"LOC": (0, 1, 0)}),
+    ([["B-LOC", "O"]], [["O", "O"]], {"LOC": (0, 0, 1)}),
+    ([["O"], []], [["O"], []], {}),
+]  # fmt: skip
 
 
-def seqeval_scores(gold, predicted) -> dict:
-    """``chunk_scores``'s shape, from seqeval's report."""
-    seqeval = pytest.importorskip("seqeval.metrics")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # seqeval warns on types with no predictions; they score 0
-        report = seqeval.classification_report(gold, predicted, output_dict=True, zero_division=0)
-    shape = lambda v: {  # noqa: E731
-        "precision": float(v["precision"]), "recall": float(v["recall"]), "f1": float(v["f1-score"]),
-        "support": int(v["support"]),
-    }  # fmt: skip
-    micro = shape(report.pop("micro avg"))
-    per_type = {kind: shape(v) for kind, v in sorted(report.items()) if not kind.endswith(" avg")}
-    return {**micro, "per_type": per_type}
+def prf(right: int, found: int, wanted: int) -> dict:
+    """The scores of these counts as the tagger reported them before seqeval computed them (0 where undefined)."""
+    precision = right / found if found else 0.0
+    recall = right / wanted if wanted else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "support": wanted}
 
 
-@pytest.mark.parametrize(("gold", "predicted"), HAND_MADE)
-def test_entity_scores_equal_seqevals_on_hand_made_sequences(gold, predicted):
-    assert chunk_scores(gold, predicted) == seqeval_scores(gold, predicted)
+def expected_scores(counts: dict) -> dict:
+    total = [sum(c[i] for c in counts.values()) for i in range(3)]
+    return {**prf(*total), "per_type": {kind: prf(*c) for kind, c in sorted(counts.items())}}
+
+
+def conlleval_counts(gold, predicted) -> dict:
+    """Each type's (right, found, wanted) entities as ``to_spans`` reads the tags (how the tagger counted them)."""
+    right, found, wanted = Counter(), Counter(), Counter()
+    for g, p in zip(gold, predicted):
+        truth, guess = set(to_spans(g)), set(to_spans(p))
+        wanted.update(kind for kind, _, _ in truth)
+        found.update(kind for kind, _, _ in guess)
+        right.update(kind for kind, _, _ in truth & guess)
+    return {kind: (right[kind], found[kind], wanted[kind]) for kind in wanted.keys() | found.keys()}
+
+
+@pytest.mark.parametrize(("gold", "predicted", "counts"), HAND_MADE)
+def test_entity_scores_on_hand_made_sequences(gold, predicted, counts):
+    result = chunk_scores(gold, predicted)
+    assert result == expected_scores(counts)
+    assert all(type(v) is float for v in (result["precision"], result["recall"], result["f1"]))  # JSON writes them
+    assert type(result["support"]) is int
 
 
 @FAST
 @given(st.data())
-def test_entity_scores_equal_seqevals_on_random_sequences(data):
+def test_entity_scores_count_the_spans_the_tagger_reads(data):
+    """Any tags, in or out of their scheme: the scores are those of ``to_spans``' entities, which ``tag`` shows."""
     gold = data.draw(tag_sequences)
     predicted = [data.draw(st.lists(st.sampled_from(TAGS), min_size=len(g), max_size=len(g))) for g in gold]
     if data.draw(st.booleans()):  # mostly right, as a tagger's output is: a few tags changed
         predicted = [[t if data.draw(st.integers(0, 4)) else p for t, p in zip(g, q)] for g, q in zip(gold, predicted)]
-    assert chunk_scores(gold, predicted) == seqeval_scores(gold, predicted)
+    assert chunk_scores(gold, predicted) == expected_scores(conlleval_counts(gold, predicted))
 
 
 def test_entity_scores_can_tell_a_wrong_span():
-    """The comparison above can fail: a span one token short is a miss and a false alarm."""
+    """A span one token short is a miss and a false alarm."""
     result = chunk_scores([["B-PER", "I-PER", "O"]], [["B-PER", "O", "O"]])
+    assert result == expected_scores({"PER": (0, 1, 1)})
     assert (result["precision"], result["recall"], result["support"]) == (0.0, 0.0, 1)
-    assert result == seqeval_scores([["B-PER", "I-PER", "O"]], [["B-PER", "O", "O"]])
+
+
+def test_entity_scores_read_tuples_as_sentences_too():
+    assert chunk_scores((("B-PER", "I-PER"),), (("B-PER", "I-PER"),)) == expected_scores({"PER": (1, 1, 1)})
+
+
+@pytest.fixture
+def no_seqeval(monkeypatch):
+    """As if seqeval were not installed: a ``None`` in ``sys.modules`` makes its import fail."""
+    for name in ("seqeval", "seqeval.metrics"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+@pytest.mark.usefixtures("no_seqeval")
+def test_without_seqeval_entity_scores_say_what_to_install_and_plain_labels_need_none(trained_model, tiny_dir):
+    said = re.escape('entity scores need seqeval: pip install -c constraints.txt -e ".[evaluate]"')
+    with pytest.raises(MissingExtra, match=f"^{said}$"):
+        score([["B-PER"]], [["B-PER"]])
+    with pytest.raises(MissingExtra, match=said):  # before the model tags anything
+        evaluate_predictor(Predictor.from_loaded(load_model(trained_model)), tiny_dir / "no-such-file.txt")
+    assert score([["NN", "VB"]], [["NN", "NN"]], plain=True)["accuracy"] == 0.5
 
 
 def test_score_refuses_tags_that_do_not_line_up():

@@ -111,3 +111,18 @@ def test_the_saved_temperature_is_the_one_best_calibrated_on_dev(trained_model, 
     predictor = Predictor(loaded.model, loaded.vocab, loaded.data_scheme, scores=True)
     fitted, _ = predictor.fit_temperature([s.tokens for s in dev.sentences], dev.tags_in(loaded.data_scheme))
     assert loaded.config.temperature == fitted
+
+
+def test_without_seqeval_training_on_entities_says_what_to_install_before_the_first_epoch(
+    tiny_dir, tmp_path, monkeypatch
+):
+    import re
+    import sys
+
+    from tagger.errors import MissingExtra
+
+    for name in ("seqeval", "seqeval.metrics"):  # as if it were not installed
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(MissingExtra, match=re.escape('need seqeval: pip install -c constraints.txt -e ".[evaluate]"')):
+        train(tiny_dir / "train.txt", tmp_path / "m.pt", tiny_dir / "dev.txt", config=TrainConfig(epochs=1))
+    assert list(tmp_path.iterdir()) == []
