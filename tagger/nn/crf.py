@@ -1,11 +1,10 @@
-"""The linear-chain CRF: its parameters (start, end and pairwise transition scores) and all its maths.
+"""The linear-chain CRF: pytorch-crf's layer, with the tag scheme's constraints and the maths it lacks.
 
-``CRF`` is the module a model holds as ``crf``: it owns the three parameters under pytorch-crf's names
-(``start_transitions``, ``end_transitions``, ``transitions``, so every model file saved with
-``torchcrf.CRF`` loads unchanged), the tag scheme's constraints, and offers the loss (negative
-log-likelihood), constrained decoding (Viterbi), the posterior (forward-backward, log partition) and the
-K best sequences. The dynamic programs are also functions of ``Transitions`` (start, pairwise, end
-scores), because an ensemble averages its members' scores and scoring divides them by a temperature.
+``CRF`` is the module a model holds as ``crf``: a ``torchcrf.CRF`` (its three parameters, their
+initialisation and its log-likelihood, the training loss), plus the tag scheme's constraints,
+constrained decoding (Viterbi), the posterior (forward-backward, log partition) and the K best
+sequences. The dynamic programs are also functions of ``Transitions`` (start, pairwise, end scores),
+because an ensemble averages its members' scores and scoring divides them by a temperature.
 
 Conventions: emissions (batch, time, tags); mask (batch, time), every sentence's first token on;
 ``Transitions.pairs[i, j]`` the score of tag j following tag i. A constrained forbidden start, pair or
@@ -35,7 +34,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
-from torch import nn
+import torchcrf
 
 from tagger.data.schemes import PLAIN, transition_rules
 
@@ -63,42 +62,34 @@ class Posterior:
     log_z: torch.Tensor  # shape: (batch,) log partition; -inf where no sequence is valid
 
 
-class CRF(nn.Module):
-    """A linear-chain CRF over ``num_tags`` tags, with the scheme's constraints when given.
+class CRF(torchcrf.CRF):
+    """pytorch-crf's linear-chain CRF over ``num_tags`` tags (batch first), with the scheme's constraints when given.
 
-    ``constraints``: bool masks (allowed pairs (tags, tags), allowed starts (tags,), allowed ends
-    (tags,)); they are buffers outside the state_dict (the tags and scheme rebuild them).
+    The parameters (``start_transitions``, ``end_transitions``, ``transitions``), their initialisation and
+    ``forward`` (the log-likelihood of gold tags: the training loss is ``-crf(emissions, tags, mask,
+    reduction="mean")``) are the library's, so model files saved with ``torchcrf.CRF`` load unchanged.
+
+    The loss ignores the constraints: the model learns the unconstrained distribution, and decoding forbids
+    invalid sequences (``NEG`` added to a forbidden start, pair or end). The library's ``forward`` over
+    constrained scores would instead normalise over the valid sequences only (gold tags are valid, so only the
+    normaliser differs): another training objective, which would change the models that training makes.
+
+    What the library lacks is added: ``constraints`` (bool masks: allowed pairs (tags, tags), allowed starts
+    (tags,), allowed ends (tags,); buffers outside the state_dict, as the tags and scheme rebuild them),
+    constrained decoding, the posterior and the K best sequences.
     """
 
     def __init__(self, num_tags: int, constraints: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None):
-        if num_tags <= 0:
-            raise ValueError(f"invalid number of tags: {num_tags}")
-        super().__init__()
-        self.num_tags = num_tags
-        # Created and drawn in torchcrf.CRF's order, so that a seed gives the same model as before.
-        self.start_transitions = nn.Parameter(torch.empty(num_tags))  # shape: (tags,)
-        self.end_transitions = nn.Parameter(torch.empty(num_tags))  # shape: (tags,)
-        self.transitions = nn.Parameter(torch.empty(num_tags, num_tags))  # shape: (tags, tags)
-        for p in (self.start_transitions, self.end_transitions, self.transitions):
-            nn.init.uniform_(p, -0.1, 0.1)
+        super().__init__(num_tags, batch_first=True)
         allowed, start, end = constraints if constraints is not None else (None, None, None)
         self.register_buffer("allowed", allowed, persistent=False)
         self.register_buffer("start_allowed", start, persistent=False)
         self.register_buffer("end_allowed", end, persistent=False)
 
-    def extra_repr(self) -> str:
-        return f"num_tags={self.num_tags}"
-
     def _check_tags(self, emissions: torch.Tensor) -> None:
         """Raise ``ValueError`` showing the shape of emissions that do not score this CRF's tags."""
         if emissions.dim() != 3 or emissions.shape[2] != self.num_tags:
             raise ValueError(f"emissions must have shape (batch, time, {self.num_tags}), got {tuple(emissions.shape)}")
-
-    def loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Negative log-likelihood of each sentence's ``tags`` (batch, time) under the unconstrained
-        parameters (training never sees the constraints). shape: (batch,)"""
-        own = Transitions(self.start_transitions, self.transitions, self.end_transitions)
-        return -log_likelihood(emissions, tags, mask, own)
 
     def scores(self, constrained: bool = True, exact: bool = False) -> Transitions:
         """The CRF's parameters, with the constraints applied (see the module's docstring) when
@@ -116,9 +107,14 @@ class CRF(nn.Module):
             return Transitions(*(p.masked_fill(f, -torch.inf) for p, f in zip(scores, forbidden)))
         return Transitions(*(p + f * NEG for p, f in zip(scores, forbidden)))
 
-    def decode(self, emissions: torch.Tensor, mask: torch.Tensor, constrained: bool = True) -> list[list[int]]:
-        """Best tag ids of each sentence (Viterbi), within the constraints when ``constrained``."""
+    def decode(
+        self, emissions: torch.Tensor, mask: torch.Tensor | None = None, constrained: bool = True
+    ) -> list[list[int]]:
+        """Best tag ids of each sentence (Viterbi), within the constraints when ``constrained``; without them,
+        the library's ``decode`` (same arithmetic and ties), batched. ``mask``: every token on when None."""
         self._check_tags(emissions)
+        if mask is None:
+            mask = emissions.new_ones(emissions.shape[:2], dtype=torch.bool)
         return viterbi(emissions, mask, self.scores(constrained))
 
     def posterior(self, emissions: torch.Tensor, mask: torch.Tensor, constrained: bool = True) -> Posterior:
@@ -161,49 +157,6 @@ def check_inputs(emissions: torch.Tensor, mask: torch.Tensor, scores: Transition
         )
     if batch and time and not bool(mask[:, 0].all()):
         raise ValueError("mask of the first timestep must all be on")
-
-
-def log_likelihood(
-    emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, scores: Transitions
-) -> torch.Tensor:
-    """Log-likelihood of each sentence's ``tags`` (batch, time). shape: (batch,)
-
-    The same arithmetic as ``torchcrf.CRF(...)(emissions, tags, mask, reduction="none")``, in the same
-    order, so the losses are bit for bit pytorch-crf's; but the emissions are split once (``unbind``)
-    where torchcrf indexes ``emissions[i]`` per step, whose backward fills a zero tensor the size of all
-    the emissions each time (O(T^2) per batch).
-    """
-    if emissions.dim() != 3:
-        raise ValueError(f"emissions must have 3 dimensions (batch, time, tags), got shape {tuple(emissions.shape)}")
-    batch, time, num_tags = emissions.shape
-    if num_tags != scores.pairs.shape[0]:
-        raise ValueError(f"expected last dimension of emissions is {scores.pairs.shape[0]}, got {num_tags}")
-    if tags.shape != (batch, time) or mask.shape != (batch, time):
-        raise ValueError(
-            f"tags and mask must have shape {(batch, time)}, got {tuple(tags.shape)} and {tuple(mask.shape)}"
-        )
-    if not bool(mask[:, 0].all()):
-        raise ValueError("mask of the first timestep must all be on")
-    start, pairs, end = scores
-    mask = mask.bool()
-    on = mask.to(emissions.dtype)  # shape: (batch, time)
-    # Score of the gold path.
-    gold = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # shape: (batch, time)
-    steps = pairs[tags[:, :-1], tags[:, 1:]]  # shape: (batch, time - 1)
-    lengths = mask.sum(dim=1)  # shape: (batch,)
-    last = tags.gather(1, (lengths - 1).unsqueeze(1)).squeeze(1)  # shape: (batch,)
-    numerator = start[tags[:, 0]] + gold[:, 0] + ((steps + gold[:, 1:]) * on[:, 1:]).sum(dim=1) + end[last]
-    # Log of the sum over all paths (forward algorithm), with torchcrf's explicit logsumexp.
-    per_step = emissions.unbind(dim=1)  # time tensors of shape (batch, tags)
-    steps_on = mask.unbind(dim=1)
-    score = start + per_step[0]  # shape: (batch, tags)
-    for t in range(1, len(per_step)):
-        # shape: (batch, tags, tags): previous tag i (dim 1) to next tag j (dim 2)
-        next_score = score.unsqueeze(2) + pairs + per_step[t].unsqueeze(1)
-        next_score = torch.logsumexp(next_score, dim=1)  # shape: (batch, tags)
-        score = torch.where(steps_on[t].unsqueeze(1), next_score, score)
-    denominator = torch.logsumexp(score + end, dim=1)  # shape: (batch,)
-    return numerator - denominator
 
 
 def viterbi(emissions: torch.Tensor, mask: torch.Tensor, scores: Transitions) -> list[list[int]]:

@@ -247,10 +247,10 @@ class BiLSTMCRF(nn.Module):
         return self.project(self.dropout(states))  # shape: (batch, time, tags)
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        """Mean negative log-likelihood of the gold tags per sentence."""
+        """Mean negative log-likelihood of the gold tags per sentence: pytorch-crf's, unconstrained (``crf.CRF``)."""
         if batch.tags is None:
             raise ValueError("loss needs a batch with tags")
-        return self.crf.loss(self.emissions(batch), batch.tags, batch.mask).mean()
+        return -self.crf(self.emissions(batch), batch.tags, batch.mask, reduction="mean")
 
     def crf_parameters(self, exact: bool = False) -> Transitions:
         """The CRF's start (tags,), transition (tags, tags) and end (tags,) scores, constrained to the

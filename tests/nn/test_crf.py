@@ -1,5 +1,6 @@
-"""The CRF (tagger.nn.crf): loss and decoding equal to pytorch-crf's, Viterbi, marginals, log partition, path
-probabilities and n-best against brute force over every tag sequence, constraints, and model-file compatibility."""
+"""The CRF (tagger.nn.crf): pytorch-crf's layer and log-likelihood (against brute force too), decoding equal to
+pytorch-crf's, Viterbi, marginals, log partition, path probabilities and n-best against brute force over every tag
+sequence, constraints, and model-file compatibility."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from tagger.nn.crf import (
     forward_backward,
     kbest_probabilities,
     kbest_viterbi,
-    log_likelihood,
     log_partition,
     marginals,
     path_probabilities,
@@ -83,36 +83,55 @@ def test_bad_numbers_of_tags_and_emissions_are_shown():
 # The loss: pytorch-crf's log-likelihood, values and gradients
 
 
+def test_the_layer_and_its_log_likelihood_are_pytorch_crfs():
+    assert issubclass(CRF, torchcrf.CRF)
+    assert CRF.forward is torchcrf.CRF.forward and CRF.reset_parameters is torchcrf.CRF.reset_parameters
+    assert CRF(4).batch_first
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_loss_equals_torchcrf_on_random_inputs(seed):
+    """The log-likelihood, values and gradients, of a constrained CRF: a plain torchcrf.CRF's on the same
+    parameters (the constraints are for decoding only)."""
     generator = torch.Generator().manual_seed(seed)
     for _ in range(40):
-        batch, time, tags = (int(torch.randint(1, n, (1,), generator=generator)) for n in (6, 10, 8))
-        reference = torchcrf.CRF(tags, batch_first=True)
+        batch, time, _ = (int(torch.randint(1, n, (1,), generator=generator)) for n in (6, 10, 8))
+        scheme = (IOB1, IOB2, BIOES)[int(torch.randint(0, 3, (1,), generator=generator))]
+        tags = tag_set(["PER", "LOC"][: int(torch.randint(1, 3, (1,), generator=generator))], scheme)
+        reference = torchcrf.CRF(len(tags), batch_first=True)
         torch.nn.init.normal_(reference.transitions, generator=generator)
-        crf = ours(reference)
-        emissions = torch.randn(batch, time, tags, generator=generator, requires_grad=True)
-        gold = torch.randint(0, tags, (batch, time), generator=generator)
+        crf = CRF(len(tags), scheme_constraints(tags, scheme))
+        crf.load_state_dict(reference.state_dict())
+        emissions = torch.randn(batch, time, len(tags), generator=generator, requires_grad=True)
+        gold = torch.randint(0, len(tags), (batch, time), generator=generator)
         lengths = torch.randint(1, time + 1, (batch,), generator=generator)
         mask = torch.arange(time)[None, :] < lengths[:, None]
 
-        expected = reference(emissions, gold, mask=mask, reduction="none")
-        got = -crf.loss(emissions, gold, mask)
-        torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
-        grads_expected = torch.autograd.grad(
-            expected.sum(),
-            [emissions, reference.transitions, reference.start_transitions, reference.end_transitions],
-            allow_unused=True,
-            materialize_grads=True,
-        )
-        grads_got = torch.autograd.grad(
-            got.sum(),
-            [emissions, crf.transitions, crf.start_transitions, crf.end_transitions],
-            allow_unused=True,
-            materialize_grads=True,
-        )
-        for a, b in zip(grads_got, grads_expected, strict=True):
-            torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+        for reduction in ("none", "mean"):
+            expected = reference(emissions, gold, mask=mask, reduction=reduction)
+            got = crf(emissions, gold, mask, reduction=reduction)
+            assert torch.equal(got, expected)
+            params = [emissions, crf.transitions, crf.start_transitions, crf.end_transitions]
+            grads_got = torch.autograd.grad(got.sum(), params, allow_unused=True, materialize_grads=True)
+            params = [emissions, reference.transitions, reference.start_transitions, reference.end_transitions]
+            grads_expected = torch.autograd.grad(expected.sum(), params, allow_unused=True, materialize_grads=True)
+            for a, b in zip(grads_got, grads_expected, strict=True):
+                assert torch.equal(a, b)
+
+
+def test_log_likelihood_equals_brute_force():
+    """log P(gold) over every tag sequence of each sentence, padding left out."""
+    generator = torch.Generator().manual_seed(8)
+    for emissions, mask, start, transitions, end in random_problems(generator, trials=30, batch=3):
+        crf = CRF(emissions.shape[2]).double()
+        crf.load_state_dict({"start_transitions": start, "end_transitions": end, "transitions": transitions})
+        gold = torch.randint(0, emissions.shape[2], mask.shape, generator=generator)
+        got = crf(emissions, gold, mask, reduction="none")  # shape: (batch,)
+        for b in range(emissions.shape[0]):
+            n = int(mask[b].sum())
+            paths, probs = brute_force(emissions[b, :n], start, transitions, end)
+            expected = probs[(paths == gold[b, :n]).all(dim=1)].log()  # shape: (1,)
+            torch.testing.assert_close(got[b : b + 1], expected)
 
 
 def test_padding_does_not_change_a_sentences_likelihood():
@@ -120,11 +139,11 @@ def test_padding_does_not_change_a_sentences_likelihood():
     crf = CRF(5)
     emissions = torch.randn(1, 4, 5)
     gold = torch.randint(0, 5, (1, 4))
-    alone = crf.loss(emissions, gold, torch.ones(1, 4, dtype=torch.bool))
+    alone = crf(emissions, gold, torch.ones(1, 4, dtype=torch.bool))
     padded_em = torch.cat([emissions, torch.randn(1, 3, 5)], dim=1)
     padded_tags = torch.cat([gold, torch.randint(0, 5, (1, 3))], dim=1)
     mask = torch.tensor([[True] * 4 + [False] * 3])
-    torch.testing.assert_close(crf.loss(padded_em, padded_tags, mask), alone)
+    torch.testing.assert_close(crf(padded_em, padded_tags, mask), alone)
 
 
 def test_loss_ignores_the_constraints():
@@ -135,21 +154,17 @@ def test_loss_ignores_the_constraints():
     constrained.load_state_dict(free.state_dict())
     emissions, gold = torch.randn(2, 4, len(tags)), torch.randint(0, len(tags), (2, 4))
     mask = torch.ones(2, 4, dtype=torch.bool)
-    assert torch.equal(constrained.loss(emissions, gold, mask), free.loss(emissions, gold, mask))
+    assert torch.equal(constrained(emissions, gold, mask), free(emissions, gold, mask))
 
 
-def test_loss_bad_shapes_are_named():
+def test_loss_bad_shapes_are_shown():
     crf = CRF(3)
     with pytest.raises(ValueError, match="expected last dimension of emissions is 3, got 4"):
-        crf.loss(torch.randn(2, 5, 4), torch.zeros(2, 5, dtype=torch.long), torch.ones(2, 5, dtype=torch.bool))
-    with pytest.raises(ValueError, match=r"tags and mask must have shape \(2, 5\), got \(2, 4\) and \(2, 5\)"):
-        crf.loss(torch.randn(2, 5, 3), torch.zeros(2, 4, dtype=torch.long), torch.ones(2, 5, dtype=torch.bool))
+        crf(torch.randn(2, 5, 4), torch.zeros(2, 5, dtype=torch.long), torch.ones(2, 5, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"emissions and tags must match, got \(2, 5\) and \(2, 4\)"):
+        crf(torch.randn(2, 5, 3), torch.zeros(2, 4, dtype=torch.long), torch.ones(2, 5, dtype=torch.bool))
     with pytest.raises(ValueError, match="first timestep"):
-        crf.loss(torch.randn(1, 2, 3), torch.zeros(1, 2, dtype=torch.long), torch.tensor([[False, True]]))
-    with pytest.raises(ValueError, match=r"3 dimensions.*\(5, 3\)"):
-        log_likelihood(
-            torch.randn(5, 3), torch.zeros(5, dtype=torch.long), torch.ones(5, dtype=torch.bool), crf.scores()
-        )
+        crf(torch.randn(1, 2, 3), torch.zeros(1, 2, dtype=torch.long), torch.tensor([[False, True]]))
 
 
 # Viterbi: pytorch-crf's decode and brute force

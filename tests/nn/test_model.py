@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torchcrf
 
 from tagger.nn.config import ModelConfig
 from tagger.nn.model import CharCNN, Dropout, pool_mentions
@@ -138,6 +139,25 @@ def test_loss_is_a_finite_positive_scalar_with_gradients():
     assert loss.dim() == 0 and torch.isfinite(loss) and loss.item() > 0
     loss.backward()
     assert model.word_embed.weight.grad is not None
+
+
+def test_loss_is_pytorch_crfs_mean_negative_log_likelihood():
+    """The model's loss is -torchcrf.CRF(...)(emissions, tags, mask, reduction="mean") on the model's CRF
+    parameters, values and gradients."""
+    model, vocab = make_model()
+    reference = torchcrf.CRF(len(vocab.tags), batch_first=True)
+    reference.load_state_dict(model.crf.state_dict())
+    tags = [[(3 * i + 1) % len(vocab.tags) for i in range(len(s))] for s in SENTENCES]
+    batch = TensorMaker(vocab).batch(SENTENCES, tags)
+    torch.manual_seed(5)  # the same dropout masks for both
+    loss = model.loss(batch)
+    torch.manual_seed(5)
+    expected = -reference(model.emissions(batch), batch.tags, batch.mask, reduction="mean")
+    assert torch.equal(loss, expected)
+    own = torch.autograd.grad(loss, [model.crf.transitions, model.project.weight])
+    theirs = torch.autograd.grad(expected, [reference.transitions, model.project.weight])
+    for a, b in zip(own, theirs, strict=True):
+        assert torch.equal(a, b)
 
 
 @pytest.mark.parametrize("cell, char_encoder", ENCODERS)

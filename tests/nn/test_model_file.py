@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torchcrf
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -495,6 +496,23 @@ def test_a_file_of_the_old_torch_format_loads_without_mapping(trained_model, tmp
     torch.save(raw_checkpoint(trained_model), path, _use_new_zipfile_serialization=False)
     expected = Predictor.from_loaded(load_model(trained_model)).predict(SENTENCES_TO_TAG)
     assert Predictor.from_loaded(load_model(path)).predict(SENTENCES_TO_TAG) == expected
+
+
+def test_a_model_written_before_the_crf_was_pytorch_crfs_loads_and_tags_as_it_did():
+    """The shipped en-news.pt was saved by the tagger's own CRF module; its CRF weights, under pytorch-crf's
+    names, load into the torchcrf.CRF subclass unchanged, and it tags as it did then."""
+    path = ROOT / "tagger" / "models" / "en-news.pt"
+    loaded = load_model(path)
+    assert isinstance(loaded.model.crf, torchcrf.CRF)
+    saved = read_checkpoint(path)["state_dict"]
+    for name in ("start_transitions", "end_transitions", "transitions"):
+        assert torch.equal(getattr(loaded.model.crf, name), saved[f"crf.{name}"]), name
+    assert Predictor.from_loaded(loaded).predict(SENTENCES_TO_TAG) == [
+        ["I-PER", "I-PER", "O", "O", "I-LOC", "O"],
+        ["I-ORG", "I-ORG", "O", "I-PER", "I-PER", "O", "I-LOC", "I-LOC", "O"],
+        ["O", "O", "O", "I-LOC", "I-LOC"],
+        ["I-PER"],
+    ]
 
 
 def test_weights_of_another_dtype_are_copied_into_the_models_own(trained_model, tmp_path):
