@@ -141,7 +141,7 @@ BAD_VALUES = {
     "context": ["sentence", "Document"],
     "dropout": ["-0.1", "1", "1.5", "nan"],
     "patience": ["-1"],
-    "data_scheme": ["bilou"],
+    "train_scheme": ["bilou"],
     "scheme": ["bilou"],
     "keep_vectors": ["-2"],
     "average": ["-0.5", "1", "nan"],
