@@ -100,9 +100,10 @@ def test_helpers_come_from_plain_modules_not_from_conftest():
     assert {name: where for name, where in imported.items() if name not in CONFTEST_NAMES} == {}
 
 
-# The fast tests that use a library's cache, which the library builds on first use (in HOME, or where MPLCONFIGDIR or
-# XDG_CACHE_HOME say) with a process of its own: matplotlib's font list (fc-list). A fixture builds it first.
-FIRST_USE = ["tests/cli/test_plot.py", "tests/cli/test_info.py::test_info_plot_writes_a_png"]
+# Fast tests that use a library's cache, which the library builds on first use (in HOME, or where MPLCONFIGDIR or
+# XDG_CACHE_HOME say) with a process of its own: matplotlib's font list (fc-list), which the fixture `matplotlib`
+# builds first for every test that draws (test_plot.py's need no trained model: this run stays short).
+FIRST_USE = ["tests/cli/test_plot.py"]
 
 
 @pytest.mark.slow
