@@ -7,6 +7,8 @@ tagging-only install; a torch model is loaded only when one is given."""
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -21,6 +23,8 @@ from tagger.tagging.options import TagOptions
 if TYPE_CHECKING:
     from tagger.data.reader import Sentence
     from tagger.tagging.predictor import Predictor
+
+logger = logging.getLogger(__name__)
 
 
 def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], plain: bool = False) -> dict:
@@ -92,7 +96,7 @@ def _prf(right: int, found: int, wanted: int) -> dict:
 
 def evaluate(
     data_path: str | Path,
-    model_path: str | Path | Sequence[str | Path],
+    model: str | Path | Sequence[str | Path] | None = None,
     tag_column: int = DEFAULTS.tag_column,
     batch_size: int = TagOptions.batch_size,
     device: str = TagOptions.device,
@@ -101,17 +105,21 @@ def evaluate(
     data_format: str = DEFAULTS.data_format,
     conllu_field: str = DEFAULTS.conllu_field,
     threads: int = TagOptions.threads,
+    *,
+    model_path: str | Path | Sequence[str | Path] | None = None,
 ) -> dict:
     """Tag a gold data file (stdin for ``-``; in ``encoding``; ``data_format`` and ``conllu_field`` as
-    ``corpus.load_tagged`` takes them) with a model file (several: an ensemble) and score it against the gold
-    tags; ``predictions``: a file to write each token with its gold and predicted tag (``write_predictions``).
+    ``corpus.load_tagged`` takes them) with ``model`` and score it against the gold tags, as ``tagger evaluate``
+    does: a model file (several: an ensemble) or a shipped model's name, by default the default model (as
+    ``Tagger.load()`` and ``train`` take it); ``model_path``: its old name (a DeprecationWarning).
+    ``predictions``: a file to write each token with its gold and predicted tag (``write_predictions``).
     ``threads``: an exported model's onnxruntime threads (0: ``$TAGGER_THREADS``, else 1); torch's are the
     caller's to set (``nn.runtime.configure_torch``)."""
     from tagger.data.output import refuse_inputs
     from tagger.nn.shipped import resolve_all
     from tagger.tagging.files import exported_model
 
-    model_path = resolve_all(model_path)  # a shipped model's name, where no file of that name is here
+    model_path = resolve_all(_model(model, model_path))  # a shipped model's name, where no file of that name is here
     if predictions is not None:  # before the model is loaded
         refuse_inputs(predictions, [data_path], "--predictions")
     names = " + ".join(map(str, [model_path] if isinstance(model_path, (str, Path)) else model_path))
@@ -131,6 +139,23 @@ def evaluate(
     loaded = load_models(model_path, device=device)
     predictor = Predictor.from_loaded(loaded, batch_size)
     return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions, **formats)
+
+
+def _model(model, model_path) -> str | Path | Sequence[str | Path]:
+    """``evaluate``'s model: ``model``, or ``model_path`` (its old name: a DeprecationWarning), else the default model
+    (its note, where that is the shipped one, said by a ``logging.info`` as ``Tagger.load()`` says it)."""
+    if model_path is not None:
+        if model is not None:
+            raise TypeError("evaluate() takes model= (model_path= is its old name), not both")
+        warnings.warn("evaluate(model_path=...) is now evaluate(model=...)", DeprecationWarning, stacklevel=3)
+        model = model_path
+    if model is None:
+        from tagger.nn.shipped import default
+
+        model, note = default()
+        if note:
+            logger.info(note)
+    return model
 
 
 def write_predictions(out: TextIO, sentences: Sequence[Sentence], predicted: Sequence[Sequence[str]]) -> None:
