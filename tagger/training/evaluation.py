@@ -7,8 +7,6 @@ tagging-only install; a torch model is loaded only when one is given."""
 
 from __future__ import annotations
 
-import logging
-import warnings
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -23,8 +21,6 @@ from tagger.tagging.options import TagOptions
 if TYPE_CHECKING:
     from tagger.data.reader import Sentence
     from tagger.tagging.predictor import Predictor
-
-logger = logging.getLogger(__name__)
 
 
 def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], plain: bool = False) -> dict:
@@ -144,6 +140,9 @@ def evaluate(
 def _model(model, model_path) -> str | Path | Sequence[str | Path]:
     """``evaluate``'s model: ``model``, or ``model_path`` (its old name: a DeprecationWarning), else the default model
     (its note, where that is the shipped one, said by a ``logging.info`` as ``Tagger.load()`` says it)."""
+    import logging
+    import warnings
+
     if model_path is not None:
         if model is not None:
             raise TypeError("evaluate() takes model= (model_path= is its old name), not both")
@@ -154,7 +153,7 @@ def _model(model, model_path) -> str | Path | Sequence[str | Path]:
 
         model, note = default()
         if note:
-            logger.info(note)
+            logging.getLogger(__name__).info(note)
     return model
 
 
