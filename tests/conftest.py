@@ -95,6 +95,17 @@ def cli_env(monkeypatch):
     monkeypatch.setitem(cli.DEBUG, "on", False)
 
 
+@pytest.fixture(scope="session")
+def matplotlib():
+    """matplotlib with its font list built (a skip where it is not installed). On its first use under a new HOME (or
+    MPLCONFIGDIR, XDG_CACHE_HOME) matplotlib builds that cache by running ``fc-list``, a process a test not marked
+    slow may not start: a session fixture is set up before the test's watch (``slow_work_is_marked_slow``) starts,
+    so the first run of the fast suite on a new machine passes as every later one does."""
+    found = pytest.importorskip("matplotlib")
+    importlib.import_module("matplotlib.font_manager")  # reads the font list, building it where it is missing
+    return found
+
+
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory) -> Path:
     """A folder for the files a module's property tests write, example after example."""

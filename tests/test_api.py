@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import multiprocessing
 import pickle
@@ -410,6 +411,13 @@ def test_the_package_exports_the_api():
     assert {"Tagger", "train", "evaluate", "TaggerError"} <= set(dir(tagger))
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         _ = tagger.nothing
+
+
+def test_train_and_evaluate_take_the_model_by_one_keyword_defaulting_to_the_default_model():
+    """tagger.train(..., model="m.pt") worked and tagger.evaluate(..., model="m.pt") raised TypeError (issue 30)."""
+    for function in (tagger.train, tagger.evaluate):
+        model = inspect.signature(function).parameters["model"]
+        assert model.default is None, function
 
 
 def test_every_public_method_is_documented():

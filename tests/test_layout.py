@@ -2,13 +2,19 @@
 here saying where it is tested), each package says what it is for, and tests import their helpers from plain modules.
 
 Whether a test that starts processes, sends signals or trains is marked slow is checked while it runs, by the
-autouse fixture ``slow_work_is_marked_slow`` in tests/conftest.py.
+autouse fixture ``slow_work_is_marked_slow`` in tests/conftest.py; and the fast tests that use a library's cache
+built on first use (matplotlib's font list) pass on their first run on a new machine as on any later one.
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from tests.helpers import ROOT
 
@@ -36,7 +42,7 @@ COVERED_ELSEWHERE = {
 # Test modules that test no single module of their room, and what they test.
 TESTS_WITHOUT_MODULE = {
     "tests/test_docs.py": "the documents cite tests that exist and figures that equal bench/results",
-    "tests/test_layout.py": "this file: the tests' layout",
+    "tests/test_layout.py": "this file: the tests' layout, and the fast tests' first run on a new machine",
 }
 
 # Names still imported from tests/conftest.py (none: helpers are plain modules, fixtures are found by name).
@@ -92,3 +98,22 @@ def test_helpers_come_from_plain_modules_not_from_conftest():
                 for alias in node.names:
                     imported.setdefault(alias.name, []).append(relative(path))
     assert {name: where for name, where in imported.items() if name not in CONFTEST_NAMES} == {}
+
+
+# Fast tests that use a library's cache, which the library builds on first use (in HOME, or where MPLCONFIGDIR or
+# XDG_CACHE_HOME say) with a process of its own: matplotlib's font list (fc-list), which the fixture `matplotlib`
+# builds first for every test that draws (test_plot.py's need no trained model: this run stays short).
+FIRST_USE = ["tests/cli/test_plot.py"]
+
+
+@pytest.mark.slow
+def test_the_fast_tests_pass_on_their_first_run_on_a_new_machine(tmp_path):
+    """As in a new HOME (issue 30: test_info_plot_writes_a_png failed there, "mark this test slow: it starts a
+    process", and passed on every later run)."""
+    pytest.importorskip("matplotlib")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "MPLCONFIGDIR", "PYTEST_"))}
+    env.update(HOME=str(tmp_path), PYTHONPATH=str(ROOT))
+    command = [sys.executable, "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider", *FIRST_USE]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert (tmp_path / ".cache" / "matplotlib").is_dir()  # the cache was built in the new HOME, by the fixture

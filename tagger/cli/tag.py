@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import fields, replace
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -97,12 +96,14 @@ Jobs = Annotated[
     ),
 ]
 To = Annotated[
-    Path | None,
+    str | None,  # as given: a / at its end names a folder, which a Path would drop
     option(
         "--output",
         "-o",
         metavar="<path>",
-        help="Write to this file instead of stdout: replaced when the run succeeds, left as it was if it fails.",
+        help="Write to this file instead of stdout: replaced when the run succeeds, left as it was if it fails. "
+        "A folder (one that exists, or DIR/): a file per input, named FILE.FORMAT (a.txt.jsonl), each replaced "
+        "once its input is tagged.",
     ),
 ]
 DEFAULT = TagOptions()
@@ -127,18 +128,19 @@ def tag(
 ) -> None:
     """Tag raw text, tokenized lines, CoNLL or CoNLL-U files; writes to stdout as sentences are tagged.
 
-    Several files give what tagging each in turn gives (a document ends with its file).
+    Several files give what tagging each in turn gives (a document ends with its file); in --format jsonl each
+    record starts with its input's "file". -o DIR/ writes a file per input instead.
     Empty or blank input writes nothing and exits 0. Scores are fractions 0-1: in --format jsonl,
     as in every JSON output, and in inline ([PER John Smith|0.98]) and html (on hover).
     """
     options = _by_extension(ctx, TagOptions(**{field.name: ctx.params[field.name] for field in fields(TagOptions)}))
     inputs = _checked_inputs(ctx, files, options)
-    from tagger.data.output import output_file
     from tagger.tagging.files import tag_files
+    from tagger.tagging.outputs import outputs
 
     if to is None and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8", errors="strict")
-    with output_file(to, inputs) as out:
+    with outputs(to, inputs, options.output_format) as out:
         counts = tag_files(inputs, out, model_paths(model), options)
     for name, count in counts.items():
         if count == 0 or len(inputs) == 1:
@@ -172,9 +174,12 @@ def _checked_inputs(ctx: typer.Context, files: list[str] | None, options: TagOpt
         only_with(ctx, "--scores", scores, output, ("jsonl",))
     elif scores:
         only_with(ctx, "--scores", scores, output, ("jsonl", "inline", "html"))
+    from tagger.tagging.outputs import is_folder
+
     inputs = list(files or ["-"])
-    if output == "html" and len(inputs) > 1:
-        raise BadOption("--format html writes one page: give one input file", ctx)
+    to = ctx.params["to"]
+    if output == "html" and len(inputs) > 1 and not (to and is_folder(to)):
+        raise BadOption("--format html writes one page: give one input file, or -o DIR/ for a page per input", ctx)
     from tagger.data.reader import check_inputs
 
     check_inputs(inputs)

@@ -58,23 +58,34 @@ def new_file_mode() -> int:
     return 0o666 & ~mask
 
 
-def _cannot_write(path: str | Path, error: OSError) -> OutputError:
+def cannot_write(path: str | Path, error: OSError) -> OutputError:
+    """The error of an output that cannot be written, naming it: ``F: cannot write the output: ...``."""
     found = OutputError(error)
-    found.path = str(path)  # "F: cannot write the output: ..."
+    found.path = str(path)
     return found
 
 
 def refuse_inputs(target: str | Path, inputs: Iterable[str | Path], option: str) -> None:
     """A ``TaggerError`` (status 2) where ``target`` is one of ``inputs`` (stdin, ``-``, is none of them)."""
-    for name in inputs:
-        if str(name) == "-":
-            continue
-        try:
-            same = os.path.samefile(target, name)
-        except OSError:  # one of them does not exist (yet)
-            same = os.path.realpath(target) == os.path.realpath(name)
-        if same:
+    refuse_all_inputs([target], inputs, option)
+
+
+def refuse_all_inputs(targets: Iterable[str | Path], inputs: Iterable[str | Path], option: str) -> None:
+    """``refuse_inputs`` for each of ``targets`` (one output per input: each input is looked at once)."""
+    files = {_identity(name) for name in inputs if str(name) != "-"}
+    for target in targets:
+        if _identity(target) in files:
             raise TaggerError(f"{option} names an input file; refusing to overwrite it (write to another file)", target)
+
+
+def _identity(path: str | Path) -> tuple[int, int] | str:
+    """What two names of one file share: its device and inode where it exists (a hard link too), else the path
+    it would have (links resolved)."""
+    try:
+        found = os.stat(path)
+    except OSError:  # it does not exist (yet)
+        return os.path.realpath(path)
+    return found.st_dev, found.st_ino
 
 
 @contextmanager
@@ -97,12 +108,12 @@ def output_file(
         try:
             out = open(target, "w", encoding="utf-8", newline="")
         except OSError as e:
-            raise _cannot_write(target, e) from None
+            raise cannot_write(target, e) from None
         with out:
             yield CheckedOutput(out)
         return
     if target.is_dir():
-        raise _cannot_write(target, IsADirectoryError(21, "is a directory"))
+        raise cannot_write(target, IsADirectoryError(21, "is a directory"))
     with _temporary(target) as out:
         yield out
 
@@ -112,7 +123,7 @@ def _temporary(target: Path) -> Iterator[TextIO]:
     """A temporary file beside ``target``, renamed to it if the block ends without an error, else removed
     (``atomic_file``); a failed write or flush is an ``OutputError``, one naming the file where the file
     cannot be made (a missing or read-only folder: before any work) or synced."""
-    with atomic_file(target, "w", failed=lambda error: _cannot_write(target, error)) as out:
+    with atomic_file(target, "w", failed=lambda error: cannot_write(target, error)) as out:
         checked = CheckedOutput(out)
         yield checked
         checked.flush()

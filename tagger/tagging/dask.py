@@ -33,24 +33,12 @@ from tagger.errors import DataError
 from tagger.nn.shipped import resolve
 from tagger.tagging.files import tag_file
 from tagger.tagging.options import TagOptions
+from tagger.tagging.outputs import output_paths  # the one naming rule of an output per input (tagger tag -o DIR/ too)
 
 __all__ = ["output_paths", "tag_files"]
 
 _MODELS: dict[tuple, object] = {}  # in a worker process: loaded models by (path, device, modification time)
 _MODELS_LOCK = threading.Lock()
-
-
-def output_paths(paths: Iterable[str | Path], out_dir: str | Path, output_format: str = "conll") -> list[Path]:
-    """Where each input's output goes: ``out_dir/<input name>.<format>``; an error if two inputs share a name."""
-    out_dir = Path(out_dir)
-    outputs, seen = [], {}
-    for path in paths:
-        target = out_dir / f"{Path(path).name}.{output_format}"
-        if target in seen:
-            raise DataError(f"two inputs would write {target.name}: {seen[target]} and {path}", str(out_dir))
-        seen[target] = path
-        outputs.append(target)
-    return outputs
 
 
 def tag_files(

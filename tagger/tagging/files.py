@@ -9,6 +9,7 @@ and writes, and torch (through the predictor) is imported only when a file is ta
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TextIO
 
@@ -19,6 +20,7 @@ from tagger.tagging.options import TagOptions
 __all__ = ["tag_file", "tag_files"]
 
 Models = str | Path | Sequence[str | Path]
+Outputs = TextIO | Callable[[str], AbstractContextManager[TextIO]]
 
 
 def tag_file(file: str | None, out: TextIO, model_path: Models, options: TagOptions = TagOptions(), loaded=None) -> int:
@@ -41,15 +43,18 @@ def tag_file(file: str | None, out: TextIO, model_path: Models, options: TagOpti
     return _tag(file, out, paths, options, lambda: loaded, workers=loaded is None)
 
 
-def tag_files(inputs: Sequence[str], out: TextIO, model_path: Models, options: TagOptions = TagOptions()) -> dict:
+def tag_files(inputs: Sequence[str], out: Outputs, model_path: Models, options: TagOptions = TagOptions()) -> dict:
     """Tag each input in turn into ``out``, as ``tag_file`` tags one: the sentences of each, by name (stdin is
-    ``<stdin>``). The model is loaded once for them all (by the --jobs workers, or here for the others)."""
+    ``<stdin>``). The model is loaded once for them all (by the --jobs workers, or here for the others).
+    ``out``: one stream for them all, or a function of an input that gives its output (a context manager that
+    opens it, and ends it once the input is tagged: ``tagging.outputs.per_input``)."""
     options.check()
     paths = resolve_all(model_path)
     shared = _OnceLoaded(paths, options) if len(inputs) > 1 else (lambda: None)
     counts: dict[str, int] = {}
     for file in inputs:
-        count = _tag(file, out, paths, options, shared)
+        with out(file) if callable(out) else nullcontext(out) as target:
+            count = _tag(file, target, paths, options, shared)
         name = "<stdin>" if file == "-" else file
         counts[name] = counts.get(name, 0) + count
     return counts

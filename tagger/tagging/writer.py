@@ -35,10 +35,16 @@ def format_inline(sentence: TaggedSentence) -> str:
 
 
 def format_jsonl(sentence: TaggedSentence) -> str:
-    line = json.dumps(sentence.to_dict(), ensure_ascii=False)
-    if "\u2028" in line or "\u2029" in line:  # valid JSON, but line breaks to str.splitlines() and JavaScript
+    return json_text(sentence.to_dict()) + "\n"
+
+
+def json_text(value: object) -> str:
+    """``value`` as one line of JSON as ``--format jsonl`` writes it: text as it is (UTF-8), but U+2028 and U+2029,
+    valid in JSON, are escaped: they are line breaks to str.splitlines() and JavaScript."""
+    line = json.dumps(value, ensure_ascii=False)
+    if "\u2028" in line or "\u2029" in line:
         line = line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return line + "\n"
+    return line
 
 
 FORMATTERS: dict[str, Callable[[TaggedSentence], str]] = {

@@ -100,7 +100,7 @@ def entity_report() -> Callable:
 
 def evaluate(
     data_path: str | Path,
-    model_path: str | Path | Sequence[str | Path],
+    model: str | Path | Sequence[str | Path] | None = None,
     tag_column: int = DEFAULTS.tag_column,
     batch_size: int = TagOptions.batch_size,
     device: str = TagOptions.device,
@@ -109,17 +109,21 @@ def evaluate(
     data_format: str = DEFAULTS.data_format,
     conllu_field: str = DEFAULTS.conllu_field,
     threads: int = TagOptions.threads,
+    *,
+    model_path: str | Path | Sequence[str | Path] | None = None,
 ) -> dict:
     """Tag a gold data file (stdin for ``-``; in ``encoding``; ``data_format`` and ``conllu_field`` as
-    ``corpus.load_tagged`` takes them) with a model file (several: an ensemble) and score it against the gold
-    tags; ``predictions``: a file to write each token with its gold and predicted tag (``write_predictions``).
+    ``corpus.load_tagged`` takes them) with ``model`` and score it against the gold tags, as ``tagger evaluate``
+    does: a model file (several: an ensemble) or a shipped model's name, by default the default model (as
+    ``Tagger.load()`` and ``train`` take it); ``model_path``: its old name (a DeprecationWarning).
+    ``predictions``: a file to write each token with its gold and predicted tag (``write_predictions``).
     ``threads``: an exported model's onnxruntime threads (0: ``$TAGGER_THREADS``, else 1); torch's are the
     caller's to set (``nn.runtime.configure_torch``)."""
     from tagger.data.output import refuse_inputs
     from tagger.nn.shipped import resolve_all
     from tagger.tagging.files import exported_model
 
-    model_path = resolve_all(model_path)  # a shipped model's name, where no file of that name is here
+    model_path = resolve_all(_model(model, model_path))  # a shipped model's name, where no file of that name is here
     if predictions is not None:  # before the model is loaded
         refuse_inputs(predictions, [data_path], "--predictions")
     names = " + ".join(map(str, [model_path] if isinstance(model_path, (str, Path)) else model_path))
@@ -139,6 +143,26 @@ def evaluate(
     loaded = load_models(model_path, device=device)
     predictor = Predictor.from_loaded(loaded, batch_size)
     return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions, **formats)
+
+
+def _model(model, model_path) -> str | Path | Sequence[str | Path]:
+    """``evaluate``'s model: ``model``, or ``model_path`` (its old name: a DeprecationWarning), else the default model
+    (its note, where that is the shipped one, said by a ``logging.info`` as ``Tagger.load()`` says it)."""
+    import logging
+    import warnings
+
+    if model_path is not None:
+        if model is not None:
+            raise TypeError("evaluate() takes model= (model_path= is its old name), not both")
+        warnings.warn("evaluate(model_path=...) is now evaluate(model=...)", DeprecationWarning, stacklevel=3)
+        model = model_path
+    if model is None:
+        from tagger.nn.shipped import default
+
+        model, note = default()
+        if note:
+            logging.getLogger(__name__).info(note)
+    return model
 
 
 def write_predictions(out: TextIO, sentences: Sequence[Sentence], predicted: Sequence[Sequence[str]]) -> None:

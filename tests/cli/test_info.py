@@ -113,9 +113,8 @@ def test_info_reads_the_default_model(trained_model, monkeypatch):
     assert json.loads(result.stdout)["path"] == str(trained_model)
 
 
-@pytest.mark.usefixtures("cli_env")
+@pytest.mark.usefixtures("cli_env", "matplotlib")
 def test_info_plot_writes_a_png(trained_model, tmp_path):
-    pytest.importorskip("matplotlib")
     path = tmp_path / "curve.png"
     result = run_cli("info", trained_model, "--format", "json", "--plot", path)
     assert result.exit_code == 0, result.output

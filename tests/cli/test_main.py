@@ -159,11 +159,13 @@ BAD_VALUES = {
     "data_format": ["xml", "CONLLU", "jsonl"],
     "conllu_field": ["feats", "UPOS", "id"],
 }
-# Options with a value that no check can refuse before the data is read.
+# Options with a value that no usage check can refuse before the data is read.
 NOT_CHECKED_BEFORE_WORK = {
     "tag_column": "any column can be the tag column of some file; the file's lines are checked as they are read",
     "embeddings": "a file, read (and checked) as the work begins",
     "file": "the input file, opened as the work begins",
+    "to": "tag's output, a path kept as written (a / at its end names a folder): checked as it is opened, before "
+    "the work, with the output's status (74: cannot write) or as an input (2: names an input file)",
 }
 
 

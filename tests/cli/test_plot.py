@@ -49,9 +49,9 @@ def test_dev_f1_of_a_history():
     assert dev_f1(HISTORY) == [0.65, 0.79, 0.85, 0.85]
 
 
+@pytest.mark.usefixtures("matplotlib")
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
 def test_the_curve_is_written(tmp_path, suffix):
-    pytest.importorskip("matplotlib")
     path = plot_history(HISTORY, tmp_path / f"curve{suffix}", title="tiny")
     data = path.read_bytes()
     if suffix == ".png":
@@ -68,8 +68,8 @@ def test_bad_requests_are_clear_errors(tmp_path):
         plot_history([], tmp_path / "curve.png")
 
 
+@pytest.mark.usefixtures("matplotlib")
 def test_a_folder_that_does_not_exist(tmp_path):
-    pytest.importorskip("matplotlib")
     with pytest.raises(TaggerError, match="cannot write"):
         plot_history(HISTORY, tmp_path / "no" / "such" / "curve.png")
 
@@ -87,9 +87,9 @@ LATE_BEST = [
 ]
 
 
+@pytest.mark.usefixtures("matplotlib")
 @pytest.mark.parametrize("history", [HISTORY, LATE_BEST], ids=["best_inside", "best_last"])
 def test_the_legend_does_not_hide_the_best_point(history):
-    pytest.importorskip("matplotlib")
     from tagger.cli.plot import _pyplot, figure
 
     fig = figure(history, title="tiny")

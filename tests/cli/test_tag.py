@@ -490,6 +490,14 @@ def test_tag_files_gets_the_options(monkeypatch, tmp_path):
 OTHER = "Mary works for Google in Madrid .\n\nBob lives in Lake Tahoe .\n"
 
 
+def _unnamed(jsonl: str) -> tuple[str, list[str]]:
+    """JSON lines without their "file" field (as tagging one input writes them), and the file of each."""
+    records = [json.loads(line) for line in jsonl.splitlines()]
+    assert all(list(record)[0] == "file" for record in records)  # first, where a reader looks
+    names = [record.pop("file") for record in records]
+    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records), names
+
+
 @pytest.mark.parametrize("fmt", ["conll", "jsonl", "inline"])
 def test_several_files_give_what_tagging_each_in_turn_gives(trained_model, tmp_path, fmt):
     first, second = tmp_path / "a.txt", tmp_path / "b.txt"
@@ -499,8 +507,62 @@ def test_several_files_give_what_tagging_each_in_turn_gives(trained_model, tmp_p
     assert tag(trained_model, "--format", fmt, second) == tag(trained_model, "--format", fmt, "-", input=OTHER)
     result = run_cli("tag", "-m", trained_model, "--format", fmt, first, "-", second, input=OTHER)
     assert result.exit_code == 0, result.output
-    assert result.stdout == alone[0] + alone[1] + alone[1]
     assert result.stderr.splitlines() == ["tagged 8 sentences in 3 files"]
+    if fmt != "jsonl":
+        assert result.stdout == alone[0] + alone[1] + alone[1]
+        return
+    records, names = _unnamed(result.stdout)  # each record says which input it came from (issue 30)
+    assert records == alone[0] + alone[1] + alone[1]
+    assert names == [str(first)] * 4 + ["<stdin>"] * 2 + [str(second)] * 2
+    assert all('"file"' not in line for line in alone)  # one input: the records as before
+
+
+@pytest.mark.slow
+def test_several_files_tagged_by_jobs_name_their_records_as_one_process_does(trained_model, tmp_path):
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text(TEXT * 50, encoding="utf-8")
+    second.write_text(OTHER * 50, encoding="utf-8")
+    one, two = (tag(trained_model, "--format", "jsonl", "--jobs", jobs, first, second) for jobs in ("1", "2"))
+    assert one == two and _unnamed(two)[1] == [str(first)] * 200 + [str(second)] * 100
+
+
+def test_output_folder_gets_a_file_per_input_named_as_dask_names_them(trained_model, tmp_path):
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text(TEXT, encoding="utf-8")
+    second.write_text(OTHER, encoding="utf-8")
+    for fmt in ("jsonl", "conll", "html"):
+        alone = [tag(trained_model, "--format", fmt, path) for path in (first, second)]
+        result = run_cli("tag", "-m", trained_model, "--format", fmt, first, second, "-o", f"{tmp_path}/out/")
+        assert (result.exit_code, result.stdout) == (0, ""), result.output
+        written = [tmp_path / "out" / f"{name}.{fmt}" for name in ("a.txt", "b.txt")]
+        assert [path.read_text(encoding="utf-8") for path in written] == alone
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        f"{name}.{fmt}" for name in ("a.txt", "b.txt") for fmt in ("jsonl", "conll", "html")
+    )
+    result = run_cli("tag", "-m", trained_model, first, "-o", tmp_path / "out")  # a folder that exists, no '/'
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "a.txt.conll").read_text(encoding="utf-8") == tag(trained_model, first)
+
+
+def test_output_folder_replaces_each_file_once_its_input_is_tagged_and_never_an_input(trained_model, tmp_path):
+    good, bad, out = tmp_path / "a.txt", tmp_path / "bad.txt", tmp_path / "out"
+    good.write_text(TEXT, encoding="utf-8")
+    bad.write_bytes(b"Mary lives in Paris .\nJos\xe9\n")
+    out.mkdir()
+    (out / "bad.txt.conll").write_text("kept\n")
+    one_line_error(run_cli("tag", "-m", trained_model, good, bad, "-o", out), "bad.txt:2: bytes that are not")
+    assert (out / "a.txt.conll").read_text(encoding="utf-8") == tag(trained_model, good)
+    assert (out / "bad.txt.conll").read_text() == "kept\n"
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt.conll", "bad.txt.conll"]  # no temporary file left
+    named = tmp_path / "a.txt.conll"  # an input that a.txt's output would replace
+    named.write_text("John\tB-PER\n", encoding="utf-8")
+    args = ("tag", "-m", trained_model, "--input", "conll", good, named, "-o", f"{tmp_path}/")
+    one_line_error(run_cli(*args), "a.txt.conll: --output names an input file")
+    assert named.read_text(encoding="utf-8") == "John\tB-PER\n"
+    one_line_error(run_cli("tag", "-m", trained_model, good, "-", "-o", out), "stdin has no name", code=2)
+    one_line_error(run_cli("tag", "-m", trained_model, good, tmp_path / "x" / "a.txt", "-o", out), "no such file")
+    one_line_error(run_cli("tag", "-m", trained_model, good, "-o", f"{good}/"), "cannot write", "not a folder", code=74)
+    assert good.read_text(encoding="utf-8") == TEXT
 
 
 def test_a_missing_input_among_several_fails_before_any_output(trained_model, tmp_path):
@@ -508,6 +570,8 @@ def test_a_missing_input_among_several_fails_before_any_output(trained_model, tm
     good.write_text(TEXT, encoding="utf-8")
     one_line_error(run_cli("tag", "-m", trained_model, good, tmp_path / "nope.txt"), "nope.txt: no such file")
     one_line_error(run_cli("tag", "-m", trained_model, good, good, "--format", "html"), "--format html writes one page")
+    one_line_error(run_cli("tag", "-m", trained_model, good, good, "-o", f"{tmp_path}/o/"), "two inputs would write")
+    assert not (tmp_path / "o").exists()
 
 
 def test_output_file_is_written_whole_or_left_as_it_was(trained_model, tmp_path):

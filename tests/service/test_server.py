@@ -3,6 +3,8 @@ page in headless Chromium. Each test is bounded in time."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import re
 import shutil
@@ -23,10 +25,11 @@ pytest.importorskip("uvicorn")
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
-# The command line, with the head time-out shortened so that a test waits 1 s for it, not 10.
+# The command line, with the head time-out and the lingering close shortened so that a test waits 1 and 2 s for
+# them, not 10.
 START = (
     "import sys; from tagger.service.server import GuardedProtocol; GuardedProtocol.head_seconds = 1.0; "
-    "from tagger.cli import app; sys.argv = ['tagger', *sys.argv[1:]]; app()"
+    "GuardedProtocol.linger_seconds = 2.0; from tagger.cli import app; sys.argv = ['tagger', *sys.argv[1:]]; app()"
 )
 
 
@@ -122,6 +125,45 @@ def test_hostile_requests_get_their_status_and_the_server_stays_up(server):
         s.close()  # and leaves mid-body
     status, answer = _post(server, {"text": "Bob lives in Berlin ."})
     assert status == 200 and [e["text"] for e in answer["sentences"][0]["entities"]] == ["Bob", "Berlin"]
+
+
+def _big_post(url: str, body, **options) -> tuple[int, dict]:
+    """POST /tag with http.client, which sends the whole body before it reads the answer (as requests does)."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request("POST", "/tag", body=body, headers={"content-type": "application/json"}, **options)
+        answer = connection.getresponse()
+        return answer.status, json.loads(answer.read())
+    finally:
+        connection.close()
+
+
+def test_a_client_that_sends_a_big_body_before_reading_gets_the_413(server):
+    """Issue 30: the server closed at once and the kernel reset the connection over the unread body, so Python's
+    http.client and requests saw "connection reset" or "broken pipe" while sending 20 MB, never the 413."""
+    body = b'{"text": "' + b"a" * (20 << 20) + b'"}'
+    for _ in range(2):
+        status, answer = _big_post(server, body)
+        assert status == 413 and answer["error"] == f"the body has {len(body)} bytes; at most 1048576"
+    chunks = (b"a" * 65536 for _ in range(320))  # no Content-Length: refused once past the limit
+    assert _big_post(server, chunks, encode_chunked=True) == (413, {"error": "the body has more than 1048576 bytes"})
+    assert _post(server, {"text": "Bob lives in Berlin ."})[0] == 200
+
+
+def test_a_refused_body_is_read_and_dropped_for_a_bounded_time_only(server):
+    host, port = server.removeprefix("http://").split(":")
+    head = b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\n"
+    answer, started = b"", time.monotonic()
+    with socket.create_connection((host, int(port)), timeout=0.05) as s:
+        s.sendall(head)
+        with pytest.raises(OSError):  # a reset or broken pipe once the server stops reading (2 s in this test)
+            while time.monotonic() - started < 15:
+                s.sendall(b"a" * 1024)  # slowly: under the bytes' bound, so the time's ends it
+                with contextlib.suppress(TimeoutError):
+                    answer += s.recv(65536)
+                time.sleep(0.05)
+    assert answer.startswith(b"HTTP/1.1 413") and time.monotonic() - started < 10
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

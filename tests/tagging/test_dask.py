@@ -12,20 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tagger.errors import DataError
-from tagger.tagging.dask import output_paths
 from tests.contextual import documents_text, needs_context, save_context_model
 from tests.corpora import PEOPLE, PLACES
-
-
-def test_output_paths_one_per_input_in_order(tmp_path):
-    outs = output_paths(["a/x.txt", "b/y.txt"], tmp_path, "jsonl")
-    assert outs == [tmp_path / "x.txt.jsonl", tmp_path / "y.txt.jsonl"]
-
-
-def test_output_paths_refuse_two_inputs_with_one_name(tmp_path):
-    with pytest.raises(DataError, match="two inputs would write x.txt.conll"):
-        output_paths(["a/x.txt", "b/x.txt"], tmp_path)
 
 
 def _corpus(folder: Path, files: int, lines: int) -> list[Path]:

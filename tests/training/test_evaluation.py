@@ -144,6 +144,31 @@ def test_evaluate_predictor_is_what_evaluate_gives(trained_model, tiny_dir):
     assert result == {**expected, "model": "in memory"}
 
 
+def test_evaluate_takes_model_as_train_does_and_the_default_model_as_the_command_line(
+    trained_model, tiny_dir, tmp_path, monkeypatch, caplog
+):
+    """tagger.evaluate("test.txt", model="m.pt") raised TypeError (issue 30): model= as tagger.train takes it, and
+    no model is the default model, as for `tagger evaluate FILE` and Tagger.load()."""
+    gold = tiny_dir / "test.txt"
+    expected = evaluate(gold, trained_model)
+    assert evaluate(gold, model=trained_model) == expected
+    monkeypatch.setenv("TAGGER_MODEL", str(trained_model))
+    assert evaluate(gold) == expected
+    monkeypatch.delenv("TAGGER_MODEL")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # no model at the default path: the shipped one, said
+    with caplog.at_level("INFO", logger="tagger"):
+        assert evaluate(gold)["model"].endswith("en-news.onnx")
+    assert "no model at" in caplog.text and "en-news" in caplog.text
+
+
+def test_evaluates_old_model_path_keyword_still_works_and_says_it_is_old(trained_model, tiny_dir):
+    gold = tiny_dir / "test.txt"
+    with pytest.warns(DeprecationWarning, match=r"evaluate\(model=\.\.\.\)"):
+        assert evaluate(gold, model_path=trained_model) == evaluate(gold, model=trained_model)
+    with pytest.raises(TypeError, match="not both"):
+        evaluate(gold, trained_model, model_path=trained_model)
+
+
 def test_evaluate_reports_a_missing_model_before_reading_the_data(tmp_path):
     with pytest.raises(ModelFileError, match="no model file here"):
         evaluate(tmp_path / "no-data.txt", tmp_path / "no-model.pt")
