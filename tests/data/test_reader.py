@@ -176,6 +176,20 @@ def test_ragged_column_counts(tmp_path):
     assert "columns" in str(error)
 
 
+def test_a_whole_sentence_without_the_last_column_is_an_error_naming_its_line(tmp_path):
+    """The column count is the file's: a sentence of 3 columns in a 4-column file would train on the chunk tags."""
+    content = "EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\nPeter NNP B-NP\nBlackburn NNP I-NP\n"
+    error, path = data_error(tmp_path, content)
+    assert str(error) == f"{path}:4: 3 columns where the file has 4 (line 1 sets them for every sentence)"
+    error, path = data_error(tmp_path, "-DOCSTART- -X- -X- O\n\nEU B-ORG\n\nPeter NNP B-PER\n")
+    assert str(error) == f"{path}:5: 3 columns where the file has 2 (line 3 sets them for every sentence)"
+
+
+def test_a_line_of_one_column_is_said_in_the_singular(tmp_path):
+    error, path = data_error(tmp_path, "John B-PER\nlives O\nin\n")
+    assert str(error) == f"{path}:3: 1 column where this sentence has 2 (line 1 starts it)"
+
+
 def test_a_token_without_tag_column(tmp_path):
     error, path = data_error(tmp_path, "John\nlives\n")
     assert str(error).startswith(f"{path}:1:")
