@@ -12,7 +12,7 @@ EX_IOERR = 74  # sysexits.h: an error while doing I/O on a file (here: the outpu
 def counted(count: int, noun: str, plural: str | None = None) -> str:
     """``count`` and ``noun`` for a message, in the plural (``plural``, else ``noun + "s"``) unless the count is 1:
     ``1 column``, ``2 columns``, ``3 entries``."""
-    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
 
 
 class TaggerError(Exception):

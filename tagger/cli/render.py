@@ -15,6 +15,7 @@ from typing import TextIO
 from tagger.cli.exit_status import err
 from tagger.cli.plot import BLOCKS, dev_f1, sparkline
 from tagger.data.output import CheckedOutput
+from tagger.errors import counted
 
 SUMMARY_FORMATS = ("table", "json")
 UNITS = "scores: percentages in the table, fractions 0-1 in json"
@@ -63,7 +64,8 @@ def evaluation_table(result: dict, out: TextIO) -> None:
     from rich.console import Console  # here, not above: `tagger --help` needs no rich
     from rich.table import Table
 
-    table = Table(title=f"{result['file']}: {result['sentences']} sentences, {result['tokens']} tokens")
+    size = f"{counted(result['sentences'], 'sentence')}, {counted(result['tokens'], 'token')}"
+    table = Table(title=f"{result['file']}: {size}")
     if "per_tag" in result:
         Console(file=out).print(_tag_table(table, result))
         return
@@ -99,10 +101,10 @@ def _tag_table(table, result: dict):
 def tagged_count(count: int, name: str, files: int = 1) -> str:
     """The closing line of ``tagger tag`` on stderr (of its ``files`` inputs together, where several)."""
     if files > 1:
-        return f"tagged {count} sentence{'' if count == 1 else 's'} in {files} files"
+        return f"tagged {counted(count, 'sentence')} in {files} files"
     if count == 0:
         return f"tagged 0 sentences: {name} is empty or blank, nothing was written"
-    return f"tagged {count} sentence{'' if count == 1 else 's'}"
+    return f"tagged {counted(count, 'sentence')}"
 
 
 def report(result: dict, output: str, table: Callable[[TextIO], None], said: set[str] = frozenset()) -> None:

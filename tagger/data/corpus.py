@@ -18,7 +18,7 @@ from tagger.data.schemes import (
     labels,
     tag_problem,
 )
-from tagger.errors import DataError
+from tagger.errors import DataError, counted
 
 # Name patterns of the files that `tagger train DIR` looks for, in order of preference (a UD treebank's files
 # are named LANG_NAME-ud-train.conllu, -dev, -test).
@@ -167,7 +167,8 @@ def load_tagged(
     warnings += _left_out(name, skipped, "sentence", "a tag that is not a tag")
     if broken:
         warnings.append(
-            f"{name}:{broken[0]}: {len(broken)} sentence(s) have tag sequences that are not valid {scheme.upper()} "
+            f"{name}:{broken[0]}: {counted(len(broken), 'sentence')} {'has' if len(broken) == 1 else 'have'} tag "
+            f"sequences that are not valid {scheme.upper()} "
             f"(for example I-X after O); read as conlleval reads them (such an I-X starts an entity)"
         )
     return TaggedData(name, sentences, scheme, warnings)
@@ -177,7 +178,7 @@ def _left_out(name: str, skipped: list[tuple[int, str]], what: str, why: str) ->
     """The one warning for the sentences (or records) left out by --skip-bad-sentences, if any."""
     if not skipped:
         return []
-    count = f"{len(skipped)} {what}{'s' if len(skipped) > 1 else ''}"
+    count = counted(len(skipped), what)
     line, problem = skipped[0]
     return [f"{name}:{line}: left out {count} with {why}, the first here: {problem} (--skip-bad-sentences)"]
 

@@ -70,7 +70,7 @@ from tagger.data.chunks import BLANK, cut_chunks, line_documents, numbered_docum
 from tagger.data.inputs import INPUTS
 from tagger.data.reader import LINE_PIECE, UTF8, LineFeed, iter_conll, numbered_pieces, text_encoding, undecodable_line
 from tagger.data.windows import WINDOW
-from tagger.errors import DataError, TaggerError, WorkerError
+from tagger.errors import DataError, TaggerError, WorkerError, counted
 from tagger.tagging.options import TagOptions, job_count
 
 __all__ = ["tag_file_jobs", "tag_parallel"]
@@ -424,7 +424,7 @@ class _Pool:
         if code == _NO_STATUS and self.context.get_start_method() == "forkserver" and _exists(worker.process.pid):
             self._stop_orphans()
             return WorkerError(
-                f"the fork server that starts the tagging workers died (its {len(self.workers)} worker(s) are "
+                f"the fork server that starts the tagging workers died (its {counted(len(self.workers), 'worker')} are "
                 "stopped); the output stops before the window being tagged",
                 self.name,
             )

@@ -64,6 +64,12 @@ def test_evaluation_table_rows_in_percent():
     assert re.search(r"50\.00\s.*25\.00\s.*33\.33\s.*7\b", rows["all"])
 
 
+def test_evaluation_table_of_one_sentence_says_it_in_the_singular():
+    out = io.StringIO()
+    evaluation_table({**EVALUATION, "sentences": 1, "tokens": 1}, out)
+    assert "gold.txt: 1 sentence, 1 token" in out.getvalue()
+
+
 def test_json_keeps_the_library_fractions():
     assert json.loads(as_json(EVALUATION)) == EVALUATION
 

@@ -178,7 +178,7 @@ def test_iob2_with_i_after_o_is_repaired_as_conlleval_reads_it_with_a_warning(tm
     data = load_tagged(path)
     assert data.scheme == "iob2"
     assert len(data.warnings) == 1
-    assert data.warnings[0].startswith(f"{path}:12: 1 sentence(s)")
+    assert data.warnings[0].startswith(f"{path}:12: 1 sentence has tag sequences")
     assert "not valid IOB2" in data.warnings[0]
     assert data.tags_in("iob2")[2] == ["O", "B-ORG", "I-ORG", "O", "O", "B-LOC"]
     assert data.tags_in("bioes")[2] == ["O", "B-ORG", "E-ORG", "O", "O", "S-LOC"]
@@ -292,7 +292,7 @@ def test_json_records_with_bad_spans_are_left_out_with_one_warning():
     with pytest.raises(DataError, match="doccano.jsonl:3: span"):
         load_tagged(FIXTURES / "doccano.jsonl")
     studio = load_tagged(FIXTURES / "label_studio.json", data_format="json")
-    assert studio.warnings == [f"{FIXTURES / 'label_studio.json'}: left out 1 task(s) with no annotation"]
+    assert studio.warnings == [f"{FIXTURES / 'label_studio.json'}: left out 1 task with no annotation"]
 
 
 # Plain label sets: CoNLL-2003's columns (part of speech, chunks) read without editing the file
