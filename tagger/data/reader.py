@@ -402,7 +402,7 @@ def iter_conll(
         fields = _COLUMN_SEP.split(stripped)
         if not columns or not (tokens or with_tags):
             columns, file_first = len(fields), number
-        if len(fields) != columns:
+        if len(fields) != columns and (len(fields) > 1 or not with_tags):  # a lone token: _tag says what is missing
             raise _columns_differ(len(fields), columns, first if tokens else file_first, bool(tokens), name, number)
         if not tokens:  # the sentence starts
             first = number

@@ -186,8 +186,12 @@ def test_a_whole_sentence_without_the_last_column_is_an_error_naming_its_line(tm
 
 
 def test_a_line_of_one_column_is_said_in_the_singular(tmp_path):
-    error, path = data_error(tmp_path, "John B-PER\nlives O\nin\n")
-    assert str(error) == f"{path}:3: 1 column where this sentence has 2 (line 1 starts it)"
+    path = write(tmp_path, "John B-PER\nlives O\nin\n")
+    with pytest.raises(DataError) as info:
+        read_conll(path, with_tags=False)
+    assert str(info.value) == f"{path}:3: 1 column where this sentence has 2 (line 1 starts it)"
+    error, path = data_error(tmp_path, "John B-PER\n\nlives\n")  # with tags: what is missing is the tag
+    assert str(error) == f"{path}:3: a token with no tag column (expected 'token ... tag')"
 
 
 def test_a_token_without_tag_column(tmp_path):
