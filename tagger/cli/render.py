@@ -39,9 +39,10 @@ def _scores(label: str, s: dict) -> str:
     return f"{label} precision {percent(s['precision'])}%  recall {percent(s['recall'])}%  F1 {percent(s['f1'])}%"
 
 
-def train_summary(result: dict, blocks: str = BLOCKS, with_warnings: bool = True) -> str:
+def train_summary(result: dict, blocks: str = BLOCKS) -> str:
     """The lines of ``tagger train``'s summary (scores in percent), dev F1 per epoch as a sparkline
-    of ``blocks`` (``plot.blocks_for`` picks them for the terminal), warnings last (``with_warnings``)."""
+    of ``blocks`` (``plot.blocks_for`` picks them for the terminal). The run's warnings are no part of it: they
+    are logs, said on stderr (``report``), and stdout holds results alone."""
     lines = [
         f"model: {result['model']}",
         f"best epoch: {result['best_epoch']} of {result['epochs_run']}",
@@ -53,8 +54,6 @@ def train_summary(result: dict, blocks: str = BLOCKS, with_warnings: bool = True
     if result.get("history"):
         measure = "F1" if "f1" in result["history"][0]["dev"] else "accuracy"
         lines.append(f"dev {measure} per epoch: {sparkline(dev_f1(result['history']), blocks=blocks)}")
-    if with_warnings:
-        lines.extend(warnings(result))
     return "\n".join(lines) + "\n"
 
 

@@ -226,12 +226,7 @@ def _configs(params: dict) -> tuple[ModelConfig, TrainConfig]:
 
 def _report_training(result: dict, output: str, said: set[str] = frozenset()) -> None:
     """The training run's warnings on stderr (those not ``said`` there already, as the run logged them), and
-    its summary (a table, or JSON) on stdout. The table repeats the warnings, for a summary kept in a file;
-    on a terminal that shows stderr too, once is enough."""
-    table = render.train_summary(result, blocks=blocks_for(sys.stdout), with_warnings=not _on_one_screen())
+    its summary (a table, or JSON) on stdout: results only, the warnings said once, on stderr (JSON keeps them
+    as a field of the result, for scripts)."""
+    table = render.train_summary(result, blocks=blocks_for(sys.stdout))
     render.report(result, output, lambda out: out.write(table), said)
-
-
-def _on_one_screen() -> bool:
-    """Whether stdout and stderr both go to a terminal (the user reads them on one screen)."""
-    return sys.stdout.isatty() and sys.stderr.isatty()
