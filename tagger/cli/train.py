@@ -52,7 +52,11 @@ TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 # Options of `train`: a parameter named as a TrainConfig or ModelConfig field fills that field.
 DataDir = Annotated[
     Path | None,
-    typer.Argument(help="Folder with train*, dev*/valid*/testa and test*/testb files, or a UD treebank's folder."),
+    typer.Argument(
+        metavar="DIR",
+        help="Folder with train*, dev*/valid*/testa and test*/testb files, or a UD treebank's folder; a conventional "
+        "name (train.txt, *.conll) beats another (train.orig), and two equally likely are refused.",
+    ),
 ]
 TrainFile = Annotated[Path | None, typer.Option("--train", help="Training file (overrides DIR's); '-' for stdin.")]
 DevFile = Annotated[Path | None, typer.Option("--dev", help="Development file for early stopping.")]

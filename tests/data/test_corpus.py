@@ -38,7 +38,6 @@ def folder_with(tmp_path: Path, names: list[str]) -> Path:
         (["train.txt", "valid.txt", "test.txt"], ("train.txt", "valid.txt", "test.txt")),
         (["train.txt", "testa.txt", "testb.txt"], ("train.txt", "testa.txt", "testb.txt")),
         (["train.conll", "eng.testa", "eng.testb"], ("train.conll", "eng.testa", "eng.testb")),
-        (["train.txt", "dev.txt", "testa.txt", "test.txt"], ("train.txt", "dev.txt", "test.txt")),
         (["train.txt"], ("train.txt", None, None)),
         (["train.txt", "testa.txt"], ("train.txt", "testa.txt", None)),
         (["dev.txt", "test.txt"], (None, "dev.txt", "test.txt")),
@@ -96,8 +95,11 @@ def test_the_usual_layouts_need_no_note(tmp_path, names, expected):
     ("names", "role", "picked", "others"),
     [
         (["train.txt", "train.txt.bak"], "train", "train.txt", "train.txt.bak"),
-        (["train.txt", "eng.train"], "train", "train.txt", "eng.train"),
-        (["train.txt", "dev.txt", "dev-old.txt"], "dev", "dev-old.txt", "dev.txt"),
+        (["train.txt", "train.orig"], "train", "train.txt", "train.orig"),
+        (["train.txt", "dev.txt", "dev-old.txt"], "dev", "dev.txt", "dev-old.txt"),
+        (["train-small.txt", "train.txt.orig"], "train", "train-small.txt", "train.txt.orig"),
+        (["x-ud-train.conllu", "x-ud-train.conllu.orig"], "train", "x-ud-train.conllu", "x-ud-train.conllu.orig"),
+        (["wnut17train.conll", "wnut17train.conll~"], "train", "wnut17train.conll", "wnut17train.conll~"),
         (["train.txt", "test.txt", "test.txt~"], "test", "test.txt", "test.txt~"),
     ],
 )
@@ -107,6 +109,25 @@ def test_several_matching_files_are_named_in_a_note(tmp_path, names, role, picke
     assert getattr(files, role).name == picked
     kind = {"train": "training", "dev": "development", "test": "test"}[role]
     assert files.notes == [f"{folder} has 2 {kind} files: using {picked}, not {others} (--{role} FILE picks another)"]
+
+
+@pytest.mark.parametrize(
+    ("names", "role", "tied"),
+    [
+        (["train.txt", "train.conll"], "train", "train.conll, train.txt"),
+        (["train.txt", "eng.train"], "train", "eng.train, train.txt"),
+        (["train.txt", "dev.txt", "testa.txt"], "dev", "dev.txt, testa.txt"),
+        (["train.orig", "train.bak"], "train", "train.bak, train.orig"),
+    ],
+)
+def test_files_equally_like_a_role_are_refused_in_one_line_naming_them(tmp_path, names, role, tied):
+    """No name says which is meant (a copy, a conversion): the user picks, rather than the alphabet."""
+    folder = folder_with(tmp_path, names)
+    kind = {"train": "training", "dev": "development", "test": "test"}[role]
+    with pytest.raises(DataError) as info:
+        data_files(folder)
+    assert str(info.value) == f"{folder}: 2 files could be the {kind} file: {tied} (pick one with --{role} FILE)"
+    data_files(folder, **{role: folder / names[0]})  # the file given settles it
 
 
 def test_a_given_file_beats_the_folder_and_needs_no_note(tmp_path):
