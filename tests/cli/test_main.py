@@ -27,7 +27,8 @@ pytestmark = pytest.mark.usefixtures("cli_env")
 def test_missing_model_file(tiny_dir, tmp_path, command):
     missing = tmp_path / "nope.pt"
     args = ["tag", "-m", missing] if command == "tag" else ["evaluate", tiny_dir / "test.txt", "-m", missing]
-    one_line_error(run(args, input=SENTENCE + "\n"), str(missing))
+    line = one_line_error(run(args, input=SENTENCE + "\n"), str(missing), "no model file here")
+    assert "--model" not in line  # it was passed: the line must not send the user to pass it
 
 
 @pytest.mark.parametrize(

@@ -179,7 +179,7 @@ def test_without_shipped_models_the_default_path_is_used(tmp_path, monkeypatch, 
     monkeypatch.setattr(shipped, "FOLDER", tmp_path / "nothing")
     assert shipped.names() == []
     assert shipped.default() == (home / "tagger" / "model.pt", None)
-    one_line_error(run_cli("tag", input=SENTENCE + "\n"), "no model file here (train one with")
+    one_line_error(run_cli("tag", input=SENTENCE + "\n"), "no model file here (train one with `tagger train DIR`)")
 
 
 # The real ready English model, as the package ships it.
