@@ -214,6 +214,16 @@ def _train(params: dict) -> None:
         )
     if from_env().is_main:  # under torchrun, rank 0 alone reports (and wrote the model)
         _report_training(result, params["output"], said=reporter.said)
+        _say_if_now_default(result["model"])
+
+
+def _say_if_now_default(written: str) -> None:
+    """One line on stderr where the model written is the default one now: tag and Tagger.load() change model."""
+    from tagger.nn.shipped import now_default
+
+    note = now_default(written)
+    if note:
+        err(f"tagger: {note}")
 
 
 def _model_path(model: Path | None) -> Path:
