@@ -11,6 +11,12 @@ from __future__ import annotations
 EX_IOERR = 74  # sysexits.h: an error while doing I/O on a file (here: the output)
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``count`` and ``noun`` for a message, in the plural (``plural``, else ``noun + "s"``) unless the count is 1:
+    ``1 column``, ``2 columns``, ``3 entries``."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 class TaggerError(Exception):
     """A problem with the user's input; shown as one line, exit status 2."""
 

@@ -32,6 +32,7 @@ EXIT_STATUSES = (
 )
 
 DEBUG = {"on": bool(os.environ.get("TAGGER_DEBUG"))}
+DEBUG_HELP = "Show tracebacks of errors."
 
 
 def exit_status_help() -> str:
@@ -137,7 +138,7 @@ class OneLineErrors(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         # Read --debug before the command is looked up: building a command imports its modules, and the
         # traceback of an error there is what --debug is for (the group's callback runs only after that).
-        if _leading_debug_flag(sys.argv[1:] if args is None else args):
+        if debug_flag(sys.argv[1:] if args is None else args):
             DEBUG["on"] = True
 
         def run() -> int:
@@ -172,14 +173,11 @@ def _exit_at_once(code: int) -> None:
     os._exit(code)
 
 
-def _leading_debug_flag(args) -> bool:
-    """Whether ``--debug`` stands among the group's options, before the command's name."""
-    for arg in args:
-        if arg == "--debug":
-            return True
-        if not arg.startswith("-"):
-            return False
-    return False
+def debug_flag(args) -> bool:
+    """Whether ``--debug`` is given, before the command's name or after it (the internal-error line says "run with
+    --debug", and a user adds it at the end), up to a ``--`` that ends the options."""
+    args = list(args)
+    return "--debug" in args[: args.index("--") if "--" in args else len(args)]
 
 
 def _finish(run) -> int:

@@ -37,6 +37,9 @@ def export(model: ModelArguments = None, output: Output = Path("model.onnx")) ->
     if not is_onnx(output):
         raise ModelFileError("the exported model's name must end in .onnx (that is how tag knows it)", str(output))
     paths = model_paths(model or None)
+    for path in paths:
+        if is_onnx(path) and path.exists():  # before torch is asked for: nothing to export, torch or not
+            raise ModelFileError(_already_exported(path), str(path))
     require_torch("export")
     try:
         import onnx  # noqa: F401  (export writes the file with it)
@@ -49,6 +52,13 @@ def export(model: ModelArguments = None, output: Output = Path("model.onnx")) ->
     check_writable(output)
     written = export_model(load_models(paths), output, " + ".join(map(str, paths)), _about(paths))
     err(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB)")
+
+
+def _already_exported(path: Path) -> str:
+    """The line for an exported model given to export (``en-news`` resolves to one): what to do with it instead."""
+    source = path.with_suffix(".pt")
+    again = f"; to export it again, give its .pt: {source}" if source.is_file() else ""
+    return f"is already an exported model (.onnx): tag, evaluate, info and serve run it as it is{again}"
 
 
 def _about(paths: list[Path]) -> dict | None:

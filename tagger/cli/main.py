@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 
 from tagger import __version__
-from tagger.cli.exit_status import DEBUG, OneLineErrors, exit_status_help
+from tagger.cli.exit_status import DEBUG, DEBUG_HELP, OneLineErrors, exit_status_help
 from tagger.data.output import CheckedOutput
 
 __all__ = ["DEBUG", "app"]
@@ -65,7 +65,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help=DEBUG_HELP)] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperArgument, TyperCommand, TyperOption
 
 from tagger.cli import render
-from tagger.cli.exit_status import UsageError, err
+from tagger.cli.exit_status import DEBUG, DEBUG_HELP, UsageError, err
 from tagger.data.conllu import FIELDS as CONLLU_FIELDS
 from tagger.data.formats import DATA_FORMATS
 from tagger.nn.config import default_model_path
@@ -154,17 +154,25 @@ def option(*names: str, help: str, rules: Sequence[Rule] = (), choices: Sequence
     return typer.Option(*names, help=help, callback=_checker(rules) if rules else None, **extra)
 
 
+WRITES_MODEL = ("train",)  # the commands whose model is written, at the default path: no shipped model, by name or not
+
+
 class Command(TyperCommand):
-    """A command whose --help shows the default model path as it is now ($TAGGER_MODEL, $XDG_DATA_HOME)."""
+    """A command whose --help shows the default model path as it is now ($TAGGER_MODEL, $XDG_DATA_HOME), and whose
+    usage line names its arguments as people write them: ``FILE``, ``[DIR]``, ``[FILE]...``."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        # typer writes a required argument {file} and drops the ... of one that takes several
+        arguments = [param for param in self.get_params(ctx) if isinstance(param, TyperArgument)]
+        return [self.options_metavar, *map(_usage, arguments)]
 
     def format_help(self, ctx, formatter) -> None:
         for param in self.params:
             if param.name == "model":
-                several = param.multiple or param.nargs == -1  # -m repeated (tag, evaluate), or export's arguments
                 repeat = "; repeat it to use an ensemble of models (scores averaged)" if param.multiple else ""
                 repeat = "; several: one ensemble of models (scores averaged)" if param.nargs == -1 else repeat
-                # the commands that take several also read a shipped model, by name or by default
-                ready = ", else the shipped en-news; or a shipped model's name" if several else ""
+                # the commands that read a model take a shipped one, by name or when there is none at the default path
+                ready = "" if ctx.info_name in WRITES_MODEL else ", else the shipped en-news; or a shipped model's name"
                 param.help = (
                     f"Model file ($TAGGER_MODEL, else $XDG_DATA_HOME/tagger/model.pt{ready}){repeat}.  "
                     f"[default: {default_model_path()}]"
@@ -172,11 +180,29 @@ class Command(TyperCommand):
         super().format_help(ctx, formatter)
 
 
+def _usage(argument: TyperArgument) -> str:
+    """An argument in a usage line: ``FILE`` if required, else ``[FILE]``; ``...`` after one that takes several."""
+    name = argument.metavar or argument.name.upper()
+    return (name if argument.required else f"[{name}]") + ("..." if argument.nargs != 1 else "")
+
+
+def _debug(ctx, param, value: bool) -> None:
+    if value:
+        DEBUG["on"] = True
+
+
 def built(function: Callable) -> TyperCommand:
-    """The click command of a command module's function (``tagger/cli/NAME.py``: ``NAME``)."""
+    """The click command of a command module's function (``tagger/cli/NAME.py``: ``NAME``), which also takes the
+    group's --debug after its name (``tagger tag --debug``: where a user adds it)."""
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
     app.command(cls=Command)(function)
-    return typer.main.get_command(app)
+    command = typer.main.get_command(app)
+    for param in command.params:
+        if isinstance(param, TyperArgument) and param.metavar is None:  # FILE in help and errors, not typer's file
+            param.metavar = param.name.upper()
+    debug = TyperOption(param_decls=["--debug"], is_flag=True, expose_value=False, callback=_debug, help=DEBUG_HELP)
+    command.params.append(debug)
+    return command
 
 
 def model_paths(models: list[Path] | None) -> list[Path]:

@@ -15,6 +15,7 @@ from typing import TextIO
 from tagger.cli.exit_status import err
 from tagger.cli.plot import BLOCKS, dev_f1, sparkline
 from tagger.data.output import CheckedOutput
+from tagger.errors import counted
 
 SUMMARY_FORMATS = ("table", "json")
 UNITS = "scores: percentages in the table, fractions 0-1 in json"
@@ -38,9 +39,10 @@ def _scores(label: str, s: dict) -> str:
     return f"{label} precision {percent(s['precision'])}%  recall {percent(s['recall'])}%  F1 {percent(s['f1'])}%"
 
 
-def train_summary(result: dict, blocks: str = BLOCKS, with_warnings: bool = True) -> str:
+def train_summary(result: dict, blocks: str = BLOCKS) -> str:
     """The lines of ``tagger train``'s summary (scores in percent), dev F1 per epoch as a sparkline
-    of ``blocks`` (``plot.blocks_for`` picks them for the terminal), warnings last (``with_warnings``)."""
+    of ``blocks`` (``plot.blocks_for`` picks them for the terminal). The run's warnings are no part of it: they
+    are logs, said on stderr (``report``), and stdout holds results alone."""
     lines = [
         f"model: {result['model']}",
         f"best epoch: {result['best_epoch']} of {result['epochs_run']}",
@@ -52,8 +54,6 @@ def train_summary(result: dict, blocks: str = BLOCKS, with_warnings: bool = True
     if result.get("history"):
         measure = "F1" if "f1" in result["history"][0]["dev"] else "accuracy"
         lines.append(f"dev {measure} per epoch: {sparkline(dev_f1(result['history']), blocks=blocks)}")
-    if with_warnings:
-        lines.extend(warnings(result))
     return "\n".join(lines) + "\n"
 
 
@@ -63,7 +63,8 @@ def evaluation_table(result: dict, out: TextIO) -> None:
     from rich.console import Console  # here, not above: `tagger --help` needs no rich
     from rich.table import Table
 
-    table = Table(title=f"{result['file']}: {result['sentences']} sentences, {result['tokens']} tokens")
+    size = f"{counted(result['sentences'], 'sentence')}, {counted(result['tokens'], 'token')}"
+    table = Table(title=f"{result['file']}: {size}")
     if "per_tag" in result:
         Console(file=out).print(_tag_table(table, result))
         return
@@ -99,10 +100,10 @@ def _tag_table(table, result: dict):
 def tagged_count(count: int, name: str, files: int = 1) -> str:
     """The closing line of ``tagger tag`` on stderr (of its ``files`` inputs together, where several)."""
     if files > 1:
-        return f"tagged {count} sentence{'' if count == 1 else 's'} in {files} files"
+        return f"tagged {counted(count, 'sentence')} in {files} files"
     if count == 0:
         return f"tagged 0 sentences: {name} is empty or blank, nothing was written"
-    return f"tagged {count} sentence{'' if count == 1 else 's'}"
+    return f"tagged {counted(count, 'sentence')}"
 
 
 def report(result: dict, output: str, table: Callable[[TextIO], None], said: set[str] = frozenset()) -> None:

@@ -28,7 +28,7 @@ from tagger.cli.options import (
     option,
     unit_interval,
 )
-from tagger.data import inputs
+from tagger.data.inputs import INPUTS, looks_like_columns
 from tagger.nn.config import SCORES
 from tagger.tagging import writer
 from tagger.tagging.options import TagOptions
@@ -47,7 +47,7 @@ InputKind = Annotated[
         "--input",
         help="text: raw text; conll: column files; tokens: one tokenized sentence a line; conllu: CoNLL-U (its "
         "syntactic words; the default for a .conllu FILE).",
-        choices=inputs.INPUTS,
+        choices=INPUTS,
     ),
 ]
 OutputFormat = Annotated[
@@ -135,6 +135,7 @@ def tag(
     """
     options = _by_extension(ctx, TagOptions(**{field.name: ctx.params[field.name] for field in fields(TagOptions)}))
     inputs = _checked_inputs(ctx, files, options)
+    _warn_of_column_files(ctx, inputs, options)
     from tagger.tagging.files import tag_files
     from tagger.tagging.outputs import outputs
 
@@ -153,8 +154,7 @@ def _by_extension(ctx: typer.Context, options: TagOptions) -> TagOptions:
     """The options with ``--input conllu`` where it was not given and the input files are ``.conllu``; a usage
     error where only some are."""
     files = ctx.params["files"] or []
-    given = getattr(ctx.get_parameter_source("input_kind"), "name", "") != "DEFAULT"  # typer's own click's enum
-    if given or not files:
+    if _given(ctx, "input_kind") or not files:
         return options
     conllu = [f.lower().endswith(".conllu") for f in files]
     if all(conllu):
@@ -162,6 +162,25 @@ def _by_extension(ctx: typer.Context, options: TagOptions) -> TagOptions:
     if any(conllu):
         raise BadOption("some inputs are .conllu files and some are not: give --input for them all", ctx)
     return options
+
+
+def _warn_of_column_files(ctx: typer.Context, inputs: list[str], options: TagOptions) -> None:
+    """One warning for each input file read as raw text (the default, not chosen) that looks like a column file:
+    its lines would be tagged as sentences ('SOCCER NN I-NP O'), status 0. stdin is looked at where it is a file."""
+    if options.input_kind != "text" or _given(ctx, "input_kind"):
+        return
+    for name in inputs:
+        if looks_like_columns(name, options.encoding):
+            shown = "<stdin>" if name == "-" else name
+            err(
+                f"warning: {shown}: this looks like a column file (CoNLL), not raw text: its columns are tagged as "
+                "words; --input conll reads its tokens"
+            )
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the option ``name`` was given on the command line (or by the environment), not left to its default."""
+    return getattr(ctx.get_parameter_source(name), "name", "") != "DEFAULT"  # typer's own click's enum
 
 
 def _checked_inputs(ctx: typer.Context, files: list[str] | None, options: TagOptions) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from tagger.cli import render
+from tagger.cli.exit_status import err
 from tagger.cli.options import (
     BatchSize,
     ConlluField,
@@ -51,7 +52,11 @@ FILES = ("data", "model", "train_file", "dev_file", "test_file")  # the paramete
 # Options of `train`: a parameter named as a TrainConfig or ModelConfig field fills that field.
 DataDir = Annotated[
     Path | None,
-    typer.Argument(help="Folder with train*, dev*/valid*/testa and test*/testb files, or a UD treebank's folder."),
+    typer.Argument(
+        metavar="DIR",
+        help="Folder with train*, dev*/valid*/testa and test*/testb files, or a UD treebank's folder; a conventional "
+        "name (train.txt, *.conll) beats another (train.orig), and two equally likely are refused.",
+    ),
 ]
 TrainFile = Annotated[Path | None, typer.Option("--train", help="Training file (overrides DIR's); '-' for stdin.")]
 DevFile = Annotated[Path | None, typer.Option("--dev", help="Development file for early stopping.")]
@@ -192,16 +197,21 @@ def _train(params: dict) -> None:
 
     if from_env().is_main:  # under torchrun, rank 0 alone reports (and wrote the model)
         _report_training(result, params["output"], said=reporter.said)
+        _say_if_now_default(result["model"])
+
+
+def _say_if_now_default(written: str) -> None:
+    """One line on stderr where the model written is the default one now: tag and Tagger.load() change model."""
+    from tagger.nn.shipped import now_default
+
+    note = now_default(written)
+    if note:
+        err(f"tagger: {note}")
 
 
 def _report_training(result: dict, output: str, said: set[str] = frozenset()) -> None:
     """The training run's warnings on stderr (those not ``said`` there already, as the run logged them), and
-    its summary (a table, or JSON) on stdout. The table repeats the warnings, for a summary kept in a file;
-    on a terminal that shows stderr too, once is enough."""
-    table = render.train_summary(result, blocks=blocks_for(sys.stdout), with_warnings=not _on_one_screen())
+    its summary (a table, or JSON) on stdout: results only, the warnings said once, on stderr (JSON keeps them
+    as a field of the result, for scripts)."""
+    table = render.train_summary(result, blocks=blocks_for(sys.stdout))
     render.report(result, output, lambda out: out.write(table), said)
-
-
-def _on_one_screen() -> bool:
-    """Whether stdout and stderr both go to a terminal (the user reads them on one screen)."""
-    return sys.stdout.isatty() and sys.stderr.isatty()

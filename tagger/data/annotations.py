@@ -29,7 +29,7 @@ from pathlib import Path
 
 from tagger.data.reader import STDIN, UTF8, Sentence, decoded_lines, open_binary, text_encoding
 from tagger.data.tokenizer import tokenize_flat
-from tagger.errors import DataError
+from tagger.errors import DataError, counted
 
 Span = tuple[int, int, str]  # start, end (characters, end exclusive), type
 
@@ -294,7 +294,7 @@ def _covered(
     covers none or lies outside the text."""
     shown = f"span [{start}, {end}) {kind}"
     if not 0 <= start < end <= len(text):
-        raise BadSpan(f"{shown} is not inside the text ({len(text)} characters)")
+        raise BadSpan(f"{shown} is not inside the text ({counted(len(text), 'character')})")
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -317,7 +317,7 @@ def _label_tokens(tags: list[str], start: object, end: object, kind: object, sho
     """Tag tokens ``start`` to ``end`` (exclusive) as one entity of ``kind`` (IOB2); ``BadSpan`` where they are not
     tokens of the sentence or one already has a tag."""
     if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start < end <= len(tags):
-        raise BadSpan(f"{shown} is not a span of the {len(tags)} tokens")
+        raise BadSpan(f"{shown} is not a span of the {counted(len(tags), 'token')}")
     if not isinstance(kind, str) or not kind or any(c.isspace() for c in kind):
         raise BadSpan(f"{shown}: the type must be a word (no spaces), not {json.dumps(kind)}")
     taken = next((t for t in tags[start:end] if t != "O"), None)

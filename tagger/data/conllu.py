@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from tagger.data.reader import STDIN, UTF8, Sentence, decoded_lines, open_binary, text_encoding
-from tagger.errors import DataError
+from tagger.errors import DataError, counted
 
 COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
 FIELDS = ("upos", "xpos", "deprel")  # the columns that can be the tag (--conllu-field)
@@ -88,7 +88,7 @@ def _add_word(words: _Words, text: str, column: int, with_tags: bool, name: str,
     fields = text.split("\t")
     if len(fields) != len(COLUMNS):
         hint = " (CoNLL-U columns are separated by tabs)" if len(fields) == 1 and " " in text else ""
-        raise DataError(f"{len(fields)} columns where CoNLL-U has {len(COLUMNS)}{hint}", name, number)
+        raise DataError(f"{counted(len(fields), 'column')} where CoNLL-U has {len(COLUMNS)}{hint}", name, number)
     word_id = fields[0]
     if not word_id.isdigit():
         if _is_range(word_id) or _is_empty_node(word_id):

@@ -18,20 +18,39 @@ from tagger.data.schemes import (
     labels,
     tag_problem,
 )
-from tagger.errors import DataError
+from tagger.errors import DataError, counted
 
-# Name patterns of the files that `tagger train DIR` looks for, in order of preference (a UD treebank's files
-# are named LANG_NAME-ud-train.conllu, -dev, -test).
+# Name patterns of the files that `tagger train DIR` looks for (a UD treebank's are LANG_NAME-ud-train.conllu, -dev,
+# -test).
 ROLES = {
     "train": ("train*", "*train*"),
     "dev": ("dev*", "valid*", "*testa*", "*dev*", "*valid*"),
     "test": ("test*", "*testb*", "*-ud-test.conllu"),
 }
 ROLE_NAMES = {"train": "training", "dev": "development", "test": "test"}
+# The names a role's file conventionally has: the word alone with a data file's extension (train.txt, dev.conll),
+# the word as the extension (CoNLL-2003's eng.train, eng.testa), a UD treebank's -ud-train.conllu, or any .conll.
+ROLE_WORDS = {
+    "train": ("train", "training"),
+    "dev": ("dev", "valid", "validation", "development", "testa"),
+    "test": ("test", "testb"),
+}
+DATA_SUFFIXES = (".txt", ".conll", ".conllu", ".json", ".jsonl", ".tsv", ".bio", ".iob", ".iob2", ".bioes")
+
+
+def _rank(path: Path, role: str) -> int:
+    """How plainly ``path`` is ``role``'s file: 0, a conventional name; 1, another data file's name (dev-old.txt);
+    2, any other (a backup such as train.orig, train.txt.bak or train.txt~)."""
+    name, stem, suffix = path.name.lower(), path.stem.lower(), path.suffix.lower()
+    words = ROLE_WORDS[role]
+    plain = name in words or (stem in words and suffix in DATA_SUFFIXES) or suffix[1:] in words
+    if plain or suffix == ".conll" or any(name.endswith(f"-ud-{word}.conllu") for word in words):
+        return 0
+    return 1 if suffix in DATA_SUFFIXES else 2
 
 
 def _matches(folder: Path, role: str, taken: set[Path]) -> list[Path]:
-    """The files of ``folder`` that could play ``role``, best first (earlier pattern, then name)."""
+    """The files of ``folder`` that could play ``role``, best first (``_rank``, then name)."""
     found: list[Path] = []
     for pattern in ROLES[role]:
         for path in sorted(folder.glob(pattern)):
@@ -40,7 +59,7 @@ def _matches(folder: Path, role: str, taken: set[Path]) -> list[Path]:
             if path.is_file() and path not in taken and path not in found and not hidden and not dev_of_conll:
                 if not _text_of_treebank(path):
                     found.append(path)
-    return found
+    return sorted(found, key=lambda path: (_rank(path, role), path.name))
 
 
 def _text_of_treebank(path: Path) -> bool:
@@ -62,9 +81,23 @@ def _all_matches(directory: str | Path) -> dict[str, list[Path]]:
     return matches
 
 
+def _best(directory: str | Path, role: str, found: list[Path]) -> Path | None:
+    """The file of ``role`` among those ``found`` (best first): the one of the best rank, an error naming them all
+    where several share it (no name says which is meant: a copy, a conversion, a subset)."""
+    if not found:
+        return None
+    tied = [path.name for path in found if _rank(path, role) == _rank(found[0], role)]
+    if len(tied) > 1:
+        raise DataError(
+            f"{len(tied)} files could be the {ROLE_NAMES[role]} file: {', '.join(tied)} (pick one with --{role} FILE)",
+            str(directory),
+        )
+    return found[0]
+
+
 def find_data_files(directory: str | Path) -> dict[str, Path | None]:
-    """The train, dev and test files of a folder (None where there is none)."""
-    return {role: found[0] if found else None for role, found in _all_matches(directory).items()}
+    """The train, dev and test files of a folder (None where there is none); an error where a role's is ambiguous."""
+    return {role: _best(directory, role, found) for role, found in _all_matches(directory).items()}
 
 
 @dataclass
@@ -92,7 +125,7 @@ def data_files(
         if given[role] is not None:
             picked[role] = Path(given[role])
             continue
-        picked[role] = found[0] if found else None
+        picked[role] = _best(directory, role, found)
         if len(found) > 1:
             others = ", ".join(p.name for p in found[1:])
             notes.append(
@@ -167,7 +200,8 @@ def load_tagged(
     warnings += _left_out(name, skipped, "sentence", "a tag that is not a tag")
     if broken:
         warnings.append(
-            f"{name}:{broken[0]}: {len(broken)} sentence(s) have tag sequences that are not valid {scheme.upper()} "
+            f"{name}:{broken[0]}: {counted(len(broken), 'sentence')} {'has' if len(broken) == 1 else 'have'} tag "
+            f"sequences that are not valid {scheme.upper()} "
             f"(for example I-X after O); read as conlleval reads them (such an I-X starts an entity)"
         )
     return TaggedData(name, sentences, scheme, warnings)
@@ -177,7 +211,7 @@ def _left_out(name: str, skipped: list[tuple[int, str]], what: str, why: str) ->
     """The one warning for the sentences (or records) left out by --skip-bad-sentences, if any."""
     if not skipped:
         return []
-    count = f"{len(skipped)} {what}{'s' if len(skipped) > 1 else ''}"
+    count = counted(len(skipped), what)
     line, problem = skipped[0]
     return [f"{name}:{line}: left out {count} with {why}, the first here: {problem} (--skip-bad-sentences)"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from tagger.data.annotations import read_annotations
 from tagger.data.conllu import read_conllu
 from tagger.data.reader import STDIN, UTF8, Sentence, read_conll
-from tagger.errors import DataError
+from tagger.errors import DataError, counted
 
 DATA_FORMATS = ("auto", "conll", "conllu", "json")
 _BY_SUFFIX = {".conllu": "conllu", ".jsonl": "json", ".json": "json"}
@@ -59,6 +59,6 @@ def read_tagged(
         found = read_annotations(path, encoding, strict=strict)
         name = STDIN if str(path) == "-" else str(path)
         unannotated = found.unannotated
-        notes = [f"{name}: left out {unannotated} task(s) with no annotation"] if unannotated else []
+        notes = [f"{name}: left out {counted(unannotated, 'task')} with no annotation"] if unannotated else []
         return ReadData(found.sentences, found.skipped, notes)
     return ReadData(read_conll(path, tag_column=tag_column, encoding=encoding, check_tags=False))

@@ -8,8 +8,13 @@ this process or in reader processes (``workers``). ``read_sentences`` gives the 
 
 from __future__ import annotations
 
+import os
+import re
+import stat
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from operator import attrgetter, itemgetter
+from pathlib import Path
 from typing import BinaryIO
 
 from tagger.data.arrays import WindowMaker
@@ -24,7 +29,8 @@ from tagger.data.chunks import (
     reads_ahead,
 )
 from tagger.data.conllu import iter_conllu
-from tagger.data.reader import LINE_PIECE, UTF8, LineFeed, Sentence, decoded_lines, iter_conll
+from tagger.data.reader import DOCSTART, LINE_PIECE, UTF8, LineFeed, Sentence, decoded_lines, iter_conll, open_binary
+from tagger.data.schemes import is_chunk_tag
 from tagger.data.types import TaggedSentence
 from tagger.data.windows import (
     WINDOW,
@@ -38,6 +44,38 @@ from tagger.data.workers import Task, done_in_order
 from tagger.errors import DataError
 
 INPUTS = ("text", "conll", "tokens", "conllu")
+PEEK_BYTES = 16_384  # what ``looks_like_columns`` reads of a file: its first lines, however long the file
+_LABEL = re.compile(r"[A-Z][A-Z$_-]*")  # a part-of-speech or other plain label (NNP, PRP$, PROPN)
+
+
+def looks_like_columns(path: str | Path, encoding: str = UTF8) -> bool:
+    """Whether the file at ``path`` opens as a column file rather than raw text: a -DOCSTART- line, or most of its
+    first lines of the same number of columns (2 or more), most of those ending in a tag (B-PER, O, NNP).
+    Cheap: only the first ``PEEK_BYTES`` are read. A file that cannot be read is none (reading it says why)."""
+    try:
+        head = _head(path).decode(encoding, errors="replace")
+    except (DataError, LookupError, OSError):
+        return False
+    lines = [line.split() for line in head.splitlines()]
+    lines = [fields for fields in (lines[:-1] if len(head) >= PEEK_BYTES else lines) if fields]  # the last: cut short
+    if any(fields[0] == DOCSTART for fields in lines):
+        return True
+    if len(lines) < 3:
+        return False
+    width = max(set(map(len, lines)), key=[len(fields) for fields in lines].count)
+    rows = [fields for fields in lines if len(fields) == width]
+    tagged = [fields for fields in rows if is_chunk_tag(fields[-1]) or _LABEL.fullmatch(fields[-1])]
+    return width >= 2 and len(rows) > 0.8 * len(lines) and len(tagged) > 0.8 * len(rows)
+
+
+def _head(path: str | Path) -> bytes:
+    """The first ``PEEK_BYTES`` of a file; of stdin (``-``) where it is a file (``< file``), read where it is without
+    moving it (a pipe's bytes, once read, would be gone for the tagging: none)."""
+    if str(path) != "-":
+        with open_binary(path) as stream:
+            return stream.read(PEEK_BYTES)
+    fd = sys.stdin.fileno()
+    return os.pread(fd, PEEK_BYTES, os.lseek(fd, 0, os.SEEK_CUR)) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
 FIRST_WINDOW = 256  # with a worker, the first window is this small and prepared here: a short input
 # never starts a process, and the first output comes soon
 

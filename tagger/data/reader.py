@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from tagger.data.schemes import tag_problem
-from tagger.errors import DataError, TaggerError
+from tagger.errors import DataError, TaggerError, counted
 
 _COLUMN_SEP = re.compile(r"[ \t]+")
 _BLANK = " \t\r\n\f\v"
@@ -369,7 +369,8 @@ def iter_conll(
     encoding: str = UTF8,
 ) -> Iterator[Sentence | None]:
     """Yield the sentences of a CoNLL column stream, one at a time, and ``None`` for each pause
-    in the input (from a ``LineFeed``; a file never pauses). A sentence ends at a blank line only.
+    in the input (from a ``LineFeed``; a file never pauses). A sentence ends at a blank line only. With tags, every
+    token line has the columns of the file's first; without, those of its sentence's first.
 
     ``Sentence.doc`` numbers the documents from 0: each -DOCSTART- line starts a new one; before the
     first -DOCSTART- (a file without any) every sentence is a document of its own, since nothing
@@ -377,7 +378,11 @@ def iter_conll(
     leaves out their sentences) instead of an error. ``encoding``: as ``decoded_lines`` takes it."""
     tokens: list[str] = []
     tags: list[str] = []
-    columns = first = 0  # the columns of the sentence's lines; its first line's number
+    first = 0  # the sentence's first line's number
+    # Where tags are read, the columns of every token line are a property of the file (set by its first token line,
+    # ``file_first``): a whole sentence without the last column would read another (the chunk tags) as its tags.
+    # Input to tag (no tags) needs only the first column: the columns need agree within each sentence alone.
+    columns = file_first = 0
     doc = -1  # the current document's number; -1 before the first sentence or -DOCSTART-
     marked = False  # a -DOCSTART- has been seen: sentences share the current document
     for line in decoded_lines(stream, name, encoding):
@@ -395,12 +400,14 @@ def iter_conll(
                 doc, marked = doc + 1, True
             continue
         fields = _COLUMN_SEP.split(stripped)
+        if not columns or not (tokens or with_tags):
+            columns, file_first = len(fields), number
+        if len(fields) != columns and (len(fields) > 1 or not with_tags):  # a lone token: _tag says what is missing
+            raise _columns_differ(len(fields), columns, first if tokens else file_first, bool(tokens), name, number)
         if not tokens:  # the sentence starts
-            columns, first = len(fields), number
+            first = number
             if not marked:
                 doc += 1
-        elif len(fields) != columns:
-            raise _columns_differ(len(fields), columns, first, name, number)
         tokens.append(fields[0])
         if with_tags:
             tags.append(_tag(fields, tag_column, check_tags, name, number))
@@ -408,9 +415,12 @@ def iter_conll(
         yield Sentence(tokens, tags if with_tags else None, first, doc)
 
 
-def _columns_differ(found: int, columns: int, first: int, name: str, number: int) -> DataError:
-    """A line of a sentence with other columns than the sentence's first line (line ``first``)."""
-    return DataError(f"{found} columns where this sentence has {columns} (line {first} starts it)", name, number)
+def _columns_differ(found: int, columns: int, first: int, inside: bool, name: str, number: int) -> DataError:
+    """A token line with other columns than the file's: than its sentence's first line (line ``first``, where
+    ``inside`` a sentence), or than the file's first token line (line ``first``), which set them for every sentence."""
+    sentence = f"this sentence has {columns} (line {first} starts it)"
+    where = sentence if inside else f"the file has {columns} (line {first} sets them for every sentence)"
+    return DataError(f"{counted(found, 'column')} where {where}", name, number)
 
 
 def _tag(fields: list[str], tag_column: int, check_tags: bool, name: str, number: int) -> str:

@@ -158,7 +158,8 @@ def _check_file(path: Path) -> None:
     name = str(path)
     if not path.exists():
         hint = missing_hint()  # the shipped models a -m NAME can choose
-        raise ModelFileError(f"no model file here (train one with `tagger train DIR`, or pass --model){hint}", name)
+        # Not "or pass --model": the path may well be the one -m gave.
+        raise ModelFileError(f"no model file here (train one with `tagger train DIR`){hint}", name)
     if path.is_dir():
         raise ModelFileError("is a directory, not a model file", name)
     try:

@@ -70,15 +70,32 @@ def resolve_all(models: str | os.PathLike | list | tuple) -> Path | list[Path]:
 
 
 def default() -> tuple[Path, str | None]:
-    """The model to use when none is given, and the note that says so when it is a shipped one (else None)."""
+    """The model to use when none is given, and the note that says which it is (else None): the shipped one, or a
+    model at the default path, which ``train`` wrote there and which found nothing the user expected en-news to."""
     if os.environ.get("TAGGER_MODEL"):
         return resolve(default_model_path()), None  # the user's explicit choice: missing is an error, no fallback
     path = default_model_path()
     fallback = path_of(DEFAULT)
-    if path.exists() or fallback is None:
+    if fallback is None:
         return path, None
+    if path.exists():
+        return path, f"using the model at {_home_relative(path)} (the default path; -m {DEFAULT} for the shipped one)"
     described = DESCRIPTIONS.get(DEFAULT, f"the shipped model {DEFAULT}")
     return fallback, f"no model at {_home_relative(path)}: using {described}; see `tagger info {DEFAULT}`"
+
+
+def now_default(written: str | os.PathLike) -> str | None:
+    """What ``train`` says of the model it wrote where that is the default path (no -m): commands and
+    ``Tagger.load()`` given no model now use it, not the shipped one, and how to go back. None elsewhere, or where
+    ``$TAGGER_MODEL`` chose the path (the user's own choice) or no model is shipped."""
+    path = default_model_path()
+    if os.environ.get("TAGGER_MODEL") or path_of(DEFAULT) is None or os.path.abspath(written) != os.path.abspath(path):
+        return None
+    shown = _home_relative(path)
+    return (
+        f"{shown} is now the default model: tag, evaluate, info and Tagger.load() use it when given none; "
+        f"-m {DEFAULT} uses the shipped {DEFAULT}, and removing or renaming {shown} makes it the default again"
+    )
 
 
 def is_shipped(path: str | os.PathLike) -> bool:

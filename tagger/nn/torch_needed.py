@@ -32,5 +32,8 @@ def has_torch() -> bool:
 def require_torch_for_models(paths: str | os.PathLike | list | tuple) -> None:
     """``require_torch`` for model files that are not exported (.pt): the line names the first and says that an
     exported model (.onnx) runs without torch."""
+    from tagger.nn.shipped import DEFAULT, path_of
+
     first = paths[0] if isinstance(paths, (list, tuple)) and paths else paths
-    require_torch("a .pt model", first, " (or use an exported .onnx model, which needs none)")
+    shipped = f", such as the shipped one: -m {DEFAULT}" if path_of(DEFAULT) is not None else ""
+    require_torch("a .pt model", first, f" (or use an exported .onnx model, which needs none{shipped})")

@@ -40,7 +40,7 @@ from tagger.data.inputs import INPUTS
 from tagger.data.pool import Pool, in_order
 from tagger.data.reader import UTF8, text_encoding
 from tagger.data.windows import WINDOW
-from tagger.errors import DataError, WorkerError
+from tagger.errors import DataError, WorkerError, counted
 from tagger.tagging import job_worker
 from tagger.tagging.job_input import conll_chunks, line_chunks
 from tagger.tagging.options import TagOptions, job_count
@@ -189,7 +189,7 @@ def _died(processes: list, jobs: int, name: str) -> WorkerError:
     if code == _NO_STATUS and _exists(worker.pid):
         _stop_orphans(processes)
         return WorkerError(
-            f"the fork server that starts the tagging workers died (its {len(processes)} worker(s) are "
+            f"the fork server that starts the tagging workers died (its {counted(len(processes), 'worker')} are "
             "stopped); the output stops before the window being tagged",
             name,
         )

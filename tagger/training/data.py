@@ -13,7 +13,7 @@ from typing import Protocol
 import torch
 
 from tagger.data.corpus import TaggedData, load_tagged
-from tagger.errors import DataError
+from tagger.errors import DataError, counted
 from tagger.nn.config import TrainConfig
 from tagger.tagging.options import TagOptions
 from tagger.training.evaluation import entity_report
@@ -92,8 +92,8 @@ def too_little_data(train: TaggedData, dev: TaggedData) -> list[str]:
     found = []
     if len(train.sentences) < MIN_SENTENCES:
         found.append(
-            f"only {len(train.sentences)} training sentences: too few to learn from (fewer than {MIN_SENTENCES}; "
-            f"thousands are usual); give more training data"
+            f"only {counted(len(train.sentences), 'training sentence')}: too few to learn from "
+            f"(fewer than {MIN_SENTENCES}; thousands are usual); give more training data"
         )
     if not dev.types():
         found.append(

@@ -23,7 +23,7 @@ import torch
 
 from tagger.data.corpus import TaggedData
 from tagger.data.schemes import PLAIN
-from tagger.errors import TaggerError
+from tagger.errors import TaggerError, counted
 from tagger.nn.checkpoint import resume_path
 from tagger.nn.config import DEFAULTS, ModelConfig, TrainConfig
 from tagger.nn.model_file import save_model
@@ -160,7 +160,8 @@ def epochs(
         yield row
         if config.patience and run.progress["bad_epochs"] >= config.patience:
             measure = headline_name(row["dev"])
-            run.log(f"no dev {measure} gain for {config.patience} epochs: stopping after epoch {row['epoch']}")
+            waited = counted(config.patience, "epoch")
+            run.log(f"no dev {measure} gain for {waited}: stopping after epoch {row['epoch']}")
             return
 
 
@@ -216,9 +217,10 @@ def log_start(data: Data, trainer: Trainer, run: Run) -> None:
     run.log(f"train: {files['train']}  dev: {files['dev'] or '(held out of train)'}  test: {files['test'] or '(none)'}")
     vocab = trainer.vocab
     run.log(
-        f"training on {len(data.train.sentences)} sentences ({data.train.tokens} tokens, {read_as(data, trainer)}), "
-        f"{len(data.dev.sentences)} dev sentences; {len(vocab.words)} words, "
-        f"{len(vocab.chars)} characters, {len(vocab.tags)} tags"
+        f"training on {counted(len(data.train.sentences), 'sentence')} ({counted(data.train.tokens, 'token')}, "
+        f"{read_as(data, trainer)}), {counted(len(data.dev.sentences), 'dev sentence')}; "
+        f"{counted(len(vocab.words), 'word')}, {counted(len(vocab.chars), 'character')}, "
+        f"{counted(len(vocab.tags), 'tag')}"
     )
 
 
@@ -275,8 +277,9 @@ def learned_nothing(best_f1: float, epochs_run: int, dev: TaggedData) -> str | N
     """A warning, with what to try, when no epoch found a single dev entity (and dev holds some)."""
     if best_f1 > 0 or not dev.types():
         return None
+    after = "its only epoch" if epochs_run == 1 else f"each of the {epochs_run} epochs"
     return (
-        f"the model learned nothing: dev F1 was 0.00 after each of the {epochs_run} epochs; try more training "
+        f"the model learned nothing: dev F1 was 0.00 after {after}; try more training "
         f"data, more --epochs, a longer --patience (0 never stops early), or a larger --lr"
     )
 

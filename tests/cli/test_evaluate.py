@@ -131,7 +131,7 @@ def test_evaluate_reads_annotation_exports_and_names_a_bad_span(trained_model, t
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout)
     assert scores["sentences"] == 3 and scores["support"] == 5
-    assert any("left out 1 task(s) with no annotation" in w for w in scores["warnings"])
+    assert any("left out 1 task with no annotation" in w for w in scores["warnings"])
     stdin = run(
         ["evaluate", "-", "-m", trained_model, "--data-format", "json"], input=(fixtures / "doccano.jsonl").read_text()
     )

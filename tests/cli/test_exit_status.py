@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tagger.cli.exit_status import EXIT_STATUSES, _leading_debug_flag, exit_status_help
+from tagger.cli.exit_status import EXIT_STATUSES, debug_flag, exit_status_help
 from tagger.data.output import CheckedOutput
 from tagger.errors import EX_IOERR, OutputError
 
@@ -117,10 +117,17 @@ def test_without_debug_an_import_error_is_one_line():
 
 @pytest.mark.parametrize(
     ("args", "expected"),
-    [(["--debug", "tag"], True), (["tag", "--debug"], False), (["--version", "--debug", "info"], True), ([], False)],
+    [
+        (["--debug", "tag"], True),
+        (["tag", "--debug"], True),  # where a user adds it after the internal-error line said "run with --debug"
+        (["tag", "a.txt", "--debug", "-m", "m.pt"], True),
+        (["--version", "--debug", "info"], True),
+        (["tag", "--", "--debug"], False),  # a file named --debug
+        ([], False),
+    ],
 )
-def test_debug_is_read_only_among_the_group_options(args, expected):
-    assert _leading_debug_flag(args) is expected
+def test_debug_is_read_before_or_after_the_command(args, expected):
+    assert debug_flag(args) is expected
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,21 @@ def test_a_file_that_is_not_a_model_is_one_line(tiny_dir, tmp_path, cli_env):
     one_line_error(run_cli("export", tiny_dir / "train.txt", "-o", tmp_path / "m.onnx"), str(tiny_dir / "train.txt"))
 
 
+def test_exporting_an_exported_model_says_it_is_one_already(onnx_model, tmp_path, cli_env):
+    """Not "not a readable model file (damaged, or of another program)": it is a good model, to use as it is."""
+    line = one_line_error(run_cli("export", onnx_model, "-o", tmp_path / "again.onnx"), str(onnx_model))
+    assert line.endswith("is already an exported model (.onnx): tag, evaluate, info and serve run it as it is")
+    assert not (tmp_path / "again.onnx").exists()
+
+
+def test_exporting_en_news_names_its_pt_where_there_is_one(tmp_path, cli_env):
+    from tagger.nn import shipped
+
+    line = one_line_error(run_cli("export", "en-news", "-o", tmp_path / "again.onnx"), "is already an exported model")
+    pt = shipped.FOLDER / "en-news.pt"
+    assert line.endswith(f"; to export it again, give its .pt: {pt}") == pt.is_file()
+
+
 def test_an_exported_model_in_an_ensemble_is_one_line(trained_model, tmp_path, cli_env):
     out = tmp_path / "model.onnx"
     run_cli("export", trained_model, "-o", out)

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.usefixtures("cli_env")
 def test_missing_model_file(tiny_dir, tmp_path, command):
     missing = tmp_path / "nope.pt"
     args = ["tag", "-m", missing] if command == "tag" else ["evaluate", tiny_dir / "test.txt", "-m", missing]
-    one_line_error(run(args, input=SENTENCE + "\n"), str(missing))
+    line = one_line_error(run(args, input=SENTENCE + "\n"), str(missing), "no model file here")
+    assert "--model" not in line  # it was passed: the line must not send the user to pass it
 
 
 @pytest.mark.parametrize(
@@ -83,11 +84,19 @@ def test_directory_instead_of_data_file(tmp_path, trained_model, command):
     assert error == f"tagger: error: {tmp_path}: is a directory, not a file"
 
 
-def test_debug_flag_shows_the_traceback(tmp_path):
-    result = run_cli("--debug", "tag", tmp_path / "in.txt", "--model", tmp_path / "none.pt")
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_flag_shows_the_traceback(tmp_path, where):
+    """After the command too: where a user adds it when the internal-error line says "run with --debug"."""
+    args = ["tag", tmp_path / "in.txt", "--model", tmp_path / "none.pt"]
+    result = run_cli(*(["--debug", *args] if where == "before" else [*args, "--debug"]))
     assert result.exit_code == 2
     assert "Traceback" in result.stderr
     assert result.stderr.rstrip().splitlines()[-1].startswith("tagger: error: ")
+
+
+@pytest.mark.parametrize("command", main.COMMANDS)
+def test_every_command_takes_debug_after_its_name(command):
+    assert "--debug" in run([command, "--help"]).stdout
 
 
 # Options
@@ -174,7 +183,7 @@ def _options(command: str) -> dict[str, typer.core.TyperOption]:
     function = getattr(importlib.import_module(f"tagger.cli.{command}"), command)
     hints = typing.get_type_hints(function)
     params = main.command(command).params
-    return {p.name: p for p in params if hints[p.name] in (int, float, str, str | None)}
+    return {p.name: p for p in params if hints.get(p.name) in (int, float, str, str | None)}  # --debug: no hint
 
 
 def _bad_cases():
@@ -224,6 +233,32 @@ def test_help_lists_every_exit_status():
     for code, meaning in EXIT_STATUSES:
         assert re.search(rf"^ +{code} +{re.escape(meaning)}$", text, re.M), (code, text)
     assert {0, 1, 2, EX_IOERR, 130} == {code for code, _ in EXIT_STATUSES}
+
+
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [
+        ("evaluate", "evaluate [OPTIONS] FILE"),
+        ("train", "train [OPTIONS] [DIR]"),  # as the README writes it
+        ("tag", "tag [OPTIONS] [FILE]..."),  # it takes several
+        ("info", "info [OPTIONS] [MODEL]"),
+        ("export", "export [OPTIONS] [MODEL]..."),
+        ("serve", "serve [OPTIONS]"),
+    ],
+)
+def test_usage_lines_name_the_arguments_as_people_write_them(command, usage):
+    line = run([command, "--help"]).stdout.splitlines()[0]
+    assert line.startswith("Usage: ") and line.endswith(f" {usage}")  # in-process, the program is not named tagger
+
+
+def test_a_missing_argument_is_named_as_the_usage_line_names_it():
+    one_line_error(run(["evaluate"]), "Missing argument 'FILE'")
+
+
+@pytest.mark.parametrize("command", ["tag", "evaluate", "info", "export", "serve"])
+def test_help_of_each_command_that_reads_a_model_says_the_shipped_fallback(command):
+    assert "else the shipped en-news; or a shipped model's name" in flat(run([command, "--help"]).stdout)
+    assert "en-news" not in run(["train", "--help"]).stdout  # train writes its model: no fallback
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "tag"])

@@ -26,7 +26,8 @@ def test_percent_has_two_decimals():
     assert [percent(x) for x in (0.0, 1 / 3, 0.98765, 1.0)] == ["0.00", "33.33", "98.77", "100.00"]
 
 
-def test_train_summary_in_percent_with_test_and_warnings():
+def test_train_summary_in_percent_with_test_and_no_warnings():
+    """The warnings are logs, said on stderr: the summary on stdout holds the results alone."""
     result = {
         "model": "m.pt",
         "best_epoch": 4,
@@ -42,7 +43,6 @@ def test_train_summary_in_percent_with_test_and_warnings():
         "dev:  precision 50.00%  recall 25.00%  F1 33.33%",
         "test: precision 100.00%  recall 75.00%  F1 85.71%",
         "time: 12.3 s",
-        "warning: the best dev F1 is 0",
     ]
 
 
@@ -62,6 +62,12 @@ def test_evaluation_table_rows_in_percent():
     assert re.search(r"100\.00\s.*50\.00\s.*66\.67\s.*4\b", rows["PER"])
     assert re.search(r"50\.00\s.*25\.00\s.*33\.33\s.*3\b", rows["LOC"])
     assert re.search(r"50\.00\s.*25\.00\s.*33\.33\s.*7\b", rows["all"])
+
+
+def test_evaluation_table_of_one_sentence_says_it_in_the_singular():
+    out = io.StringIO()
+    evaluation_table({**EVALUATION, "sentences": 1, "tokens": 1}, out)
+    assert "gold.txt: 1 sentence, 1 token" in out.getvalue()
 
 
 def test_json_keeps_the_library_fractions():

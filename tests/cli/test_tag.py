@@ -85,6 +85,20 @@ def test_tag_formats_agree(trained_model):
     assert outputs["inline"].splitlines() == inline
 
 
+def test_a_column_file_read_as_raw_text_is_said_in_one_warning(trained_model, tmp_path):
+    """`tagger tag conll2003/test.txt` tagged '-DOCSTART- -X- -X- O' as words, status 0, and said nothing."""
+    data = tmp_path / "test.txt"
+    data.write_text("-DOCSTART- -X- -X- O\n\nSOCCER NN B-NP O\nJAPAN NNP B-NP B-LOC\n", encoding="utf-8")
+    result = run(["tag", data, tmp_path / "test.txt", "-m", trained_model])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings == [warnings[0]] * 2  # once per input
+    assert warnings[0].startswith(f"warning: {data}: this looks like a column file")
+    assert "--input conll" in warnings[0]
+    assert "warning" not in run(["tag", data, "-m", trained_model, "--input", "conll"]).stderr
+    assert "warning" not in run(["tag", data, "-m", trained_model, "--input", "text"]).stderr  # chosen: no second guess
+
+
 def test_tag_a_file_argument(trained_model, tmp_path):
     path = tmp_path / "in.txt"
     path.write_text(SENTENCE + "\n", encoding="utf-8")

@@ -69,7 +69,7 @@ def test_a_word_form_may_hold_a_space_a_bom_and_crlf_are_tolerated(tmp_path):
     "text, line, message",
     [
         ("1\tSue\tsue\tPROPN\tNNP\t_\t0\troot\t_\n", 1, "9 columns where CoNLL-U has 10"),
-        ("# c\n1 Sue sue PROPN NNP _ 0 root _ _\n", 2, "(CoNLL-U columns are separated by tabs)"),
+        ("# c\n1 Sue sue PROPN NNP _ 0 root _ _\n", 2, "1 column where CoNLL-U has 10 (CoNLL-U columns"),
         (WORD + "\nx\tSue\t_\tX\t_\t_\t_\t_\t_\t_\n", 2, "'x' is not a word ID"),
         (WORD + "\n" + WORD + "\n", 2, "word ID 1 where 2 was expected"),
         ("1\tSue\tsue\t_\tNNP\t_\t0\troot\t_\t_\n", 1, "no UPOS for the word 'Sue'"),

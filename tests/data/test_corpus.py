@@ -38,7 +38,6 @@ def folder_with(tmp_path: Path, names: list[str]) -> Path:
         (["train.txt", "valid.txt", "test.txt"], ("train.txt", "valid.txt", "test.txt")),
         (["train.txt", "testa.txt", "testb.txt"], ("train.txt", "testa.txt", "testb.txt")),
         (["train.conll", "eng.testa", "eng.testb"], ("train.conll", "eng.testa", "eng.testb")),
-        (["train.txt", "dev.txt", "testa.txt", "test.txt"], ("train.txt", "dev.txt", "test.txt")),
         (["train.txt"], ("train.txt", None, None)),
         (["train.txt", "testa.txt"], ("train.txt", "testa.txt", None)),
         (["dev.txt", "test.txt"], (None, "dev.txt", "test.txt")),
@@ -96,8 +95,11 @@ def test_the_usual_layouts_need_no_note(tmp_path, names, expected):
     ("names", "role", "picked", "others"),
     [
         (["train.txt", "train.txt.bak"], "train", "train.txt", "train.txt.bak"),
-        (["train.txt", "eng.train"], "train", "train.txt", "eng.train"),
-        (["train.txt", "dev.txt", "dev-old.txt"], "dev", "dev-old.txt", "dev.txt"),
+        (["train.txt", "train.orig"], "train", "train.txt", "train.orig"),
+        (["train.txt", "dev.txt", "dev-old.txt"], "dev", "dev.txt", "dev-old.txt"),
+        (["train-small.txt", "train.txt.orig"], "train", "train-small.txt", "train.txt.orig"),
+        (["x-ud-train.conllu", "x-ud-train.conllu.orig"], "train", "x-ud-train.conllu", "x-ud-train.conllu.orig"),
+        (["wnut17train.conll", "wnut17train.conll~"], "train", "wnut17train.conll", "wnut17train.conll~"),
         (["train.txt", "test.txt", "test.txt~"], "test", "test.txt", "test.txt~"),
     ],
 )
@@ -107,6 +109,25 @@ def test_several_matching_files_are_named_in_a_note(tmp_path, names, role, picke
     assert getattr(files, role).name == picked
     kind = {"train": "training", "dev": "development", "test": "test"}[role]
     assert files.notes == [f"{folder} has 2 {kind} files: using {picked}, not {others} (--{role} FILE picks another)"]
+
+
+@pytest.mark.parametrize(
+    ("names", "role", "tied"),
+    [
+        (["train.txt", "train.conll"], "train", "train.conll, train.txt"),
+        (["train.txt", "eng.train"], "train", "eng.train, train.txt"),
+        (["train.txt", "dev.txt", "testa.txt"], "dev", "dev.txt, testa.txt"),
+        (["train.orig", "train.bak"], "train", "train.bak, train.orig"),
+    ],
+)
+def test_files_equally_like_a_role_are_refused_in_one_line_naming_them(tmp_path, names, role, tied):
+    """No name says which is meant (a copy, a conversion): the user picks, rather than the alphabet."""
+    folder = folder_with(tmp_path, names)
+    kind = {"train": "training", "dev": "development", "test": "test"}[role]
+    with pytest.raises(DataError) as info:
+        data_files(folder)
+    assert str(info.value) == f"{folder}: 2 files could be the {kind} file: {tied} (pick one with --{role} FILE)"
+    data_files(folder, **{role: folder / names[0]})  # the file given settles it
 
 
 def test_a_given_file_beats_the_folder_and_needs_no_note(tmp_path):
@@ -178,7 +199,7 @@ def test_iob2_with_i_after_o_is_repaired_as_conlleval_reads_it_with_a_warning(tm
     data = load_tagged(path)
     assert data.scheme == "iob2"
     assert len(data.warnings) == 1
-    assert data.warnings[0].startswith(f"{path}:12: 1 sentence(s)")
+    assert data.warnings[0].startswith(f"{path}:12: 1 sentence has tag sequences")
     assert "not valid IOB2" in data.warnings[0]
     assert data.tags_in("iob2")[2] == ["O", "B-ORG", "I-ORG", "O", "O", "B-LOC"]
     assert data.tags_in("bioes")[2] == ["O", "B-ORG", "E-ORG", "O", "O", "S-LOC"]
@@ -292,7 +313,7 @@ def test_json_records_with_bad_spans_are_left_out_with_one_warning():
     with pytest.raises(DataError, match="doccano.jsonl:3: span"):
         load_tagged(FIXTURES / "doccano.jsonl")
     studio = load_tagged(FIXTURES / "label_studio.json", data_format="json")
-    assert studio.warnings == [f"{FIXTURES / 'label_studio.json'}: left out 1 task(s) with no annotation"]
+    assert studio.warnings == [f"{FIXTURES / 'label_studio.json'}: left out 1 task with no annotation"]
 
 
 # Plain label sets: CoNLL-2003's columns (part of speech, chunks) read without editing the file

@@ -40,7 +40,7 @@ def test_each_format_reads_tagged_sentences(tmp_path):
     assert ud.sentences[0].tags == ["NNP", "VBD", "DT", "NN", "."]
     studio = read_tagged(FIXTURES / "label_studio.json")
     assert studio.sentences[0].tags[0] == "B-PER" and studio.notes == [
-        f"{FIXTURES / 'label_studio.json'}: left out 1 task(s) with no annotation"
+        f"{FIXTURES / 'label_studio.json'}: left out 1 task with no annotation"
     ]
     skipped = read_tagged(FIXTURES / "doccano.jsonl", strict=False)
     assert [line for line, _ in skipped.skipped] == [3, 4]

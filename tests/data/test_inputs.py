@@ -467,3 +467,53 @@ def test_a_line_of_several_megabytes_is_tagged_with_one_warning_and_true_offsets
     for record in records:
         assert [whole[start:end] for start, end in record["offsets"]] == record["tokens"]
     assert "".join(token for record in records for token in record["tokens"]) == "".join(whole.split())
+
+
+# Raw text that is a column file (tag's default --input text given a CoNLL file)
+
+
+@pytest.mark.parametrize(
+    ("text", "columns"),
+    [
+        ("-DOCSTART- -X- -X- O\n\nSOCCER NN B-NP O\n", True),
+        ("EU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\ncall NN I-NP O\n", True),
+        ("John\tB-PER\nlives\tO\nin\tO\nParis\tB-LOC\n\nHe\tO\n", True),
+        ("The\tDET\ncat\tNOUN\nsat\tVERB\n", True),  # a part-of-speech file
+        ("Angela Merkel met Emmanuel Macron in Paris.\nShe left on Tuesday.\n", False),
+        ("Hello world\nGood morning\nSee you\n", False),  # two words a line, but no tags
+        ("John B-PER\n", False),  # too little to tell
+        ("", False),
+    ],
+)
+def test_a_file_that_opens_as_columns_is_told_from_raw_text(tmp_path, text, columns):
+    path = tmp_path / "in.txt"
+    path.write_text(text, encoding="utf-8")
+    assert inputs.looks_like_columns(path) is columns
+    assert inputs.looks_like_columns(tmp_path / "missing.txt") is False  # reading it says why, later
+
+
+def test_only_the_first_bytes_are_read_to_tell(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"EU NNP B-NP B-ORG\n" * 5 + b"x" * (10 * inputs.PEEK_BYTES))
+    assert inputs.looks_like_columns(path) is True
+
+
+def test_stdin_is_looked_at_where_it_is_a_file_and_left_where_it_was(tmp_path, monkeypatch):
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        monkeypatch.setattr("sys.stdin", open(fd, closefd=False))  # `tagger tag < in.txt`
+        os.lseek(fd, 1, os.SEEK_SET)
+        assert inputs.looks_like_columns("-") is False  # read from where stdin is: past the - of -DOCSTART-
+        os.lseek(fd, 0, os.SEEK_SET)
+        assert inputs.looks_like_columns("-") is True
+        assert os.lseek(fd, 0, os.SEEK_CUR) == 0  # left where it was: the tagging reads it all
+    finally:
+        os.close(fd)
+    read_end, write_end = os.pipe()
+    os.write(write_end, path.read_bytes())
+    with os.fdopen(read_end, "rb") as pipe:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(pipe))
+        assert inputs.looks_like_columns("-") is False  # a pipe is not looked at: what is read of it is gone
+    os.close(write_end)

@@ -176,6 +176,24 @@ def test_ragged_column_counts(tmp_path):
     assert "columns" in str(error)
 
 
+def test_a_whole_sentence_without_the_last_column_is_an_error_naming_its_line(tmp_path):
+    """The column count is the file's: a sentence of 3 columns in a 4-column file would train on the chunk tags."""
+    content = "EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\nPeter NNP B-NP\nBlackburn NNP I-NP\n"
+    error, path = data_error(tmp_path, content)
+    assert str(error) == f"{path}:4: 3 columns where the file has 4 (line 1 sets them for every sentence)"
+    error, path = data_error(tmp_path, "-DOCSTART- -X- -X- O\n\nEU B-ORG\n\nPeter NNP B-PER\n")
+    assert str(error) == f"{path}:5: 3 columns where the file has 2 (line 3 sets them for every sentence)"
+
+
+def test_a_line_of_one_column_is_said_in_the_singular(tmp_path):
+    path = write(tmp_path, "John B-PER\nlives O\nin\n")
+    with pytest.raises(DataError) as info:
+        read_conll(path, with_tags=False)
+    assert str(info.value) == f"{path}:3: 1 column where this sentence has 2 (line 1 starts it)"
+    error, path = data_error(tmp_path, "John B-PER\n\nlives\n")  # with tags: what is missing is the tag
+    assert str(error) == f"{path}:3: a token with no tag column (expected 'token ... tag')"
+
+
 def test_a_token_without_tag_column(tmp_path):
     error, path = data_error(tmp_path, "John\nlives\n")
     assert str(error).startswith(f"{path}:1:")

@@ -56,12 +56,33 @@ def test_no_model_at_the_default_path_uses_the_shipped_one_and_says_so_once(fold
     ]
 
 
-def test_a_model_at_the_default_path_is_used_silently(folder, home, trained_model):
+def test_a_model_at_the_default_path_is_named_in_one_line(folder, home, trained_model):
+    """`train` without -m writes the default path: tag then uses that model, not en-news, and says so (issue 30)."""
     (home / "tagger").mkdir(parents=True)
     shutil.copy(trained_model, home / "tagger" / "model.pt")
     result = run_cli("tag", "--format", "inline", input=SENTENCE + "\n")
     assert result.exit_code == 0, result.output
-    assert "en-news" not in result.stderr
+    assert result.stderr.splitlines()[0] == (
+        f"tagger: using the model at {home / 'tagger' / 'model.pt'} (the default path; -m en-news for the shipped one)"
+    )
+    assert "using the model" not in run_cli("tag", "-m", trained_model, input=SENTENCE + "\n").stderr  # chosen
+
+
+def test_train_without_m_says_its_model_is_now_the_default_and_how_to_go_back(folder, home, tiny_dir, monkeypatch):
+    from tagger.training import loop
+
+    written = home / "tagger" / "model.pt"
+    result = {"model": str(written), "best_epoch": 1, "epochs_run": 1, "dev": {"accuracy": 0.5}, "seconds": 1.0}
+    monkeypatch.setattr(loop, "train", lambda *args, **kwargs: dict(result))
+    done = run_cli("train", tiny_dir)
+    assert done.exit_code == 0, done.output
+    note = (
+        f"tagger: {written} is now the default model: tag, evaluate, info and Tagger.load() use it when given none; "
+        f"-m en-news uses the shipped en-news, and removing or renaming {written} makes it the default again"
+    )
+    assert done.stderr.splitlines() == [note] and note not in done.stdout  # stderr: a log, not a result
+    monkeypatch.setattr(loop, "train", lambda *args, **kwargs: dict(result, model="mine.pt"))
+    assert "default" not in run_cli("train", tiny_dir, "-m", "mine.pt").stderr  # -m elsewhere: nothing changes
 
 
 def test_tagger_model_set_and_missing_is_an_error_not_the_shipped_model(folder, tmp_path, monkeypatch):
@@ -179,7 +200,7 @@ def test_without_shipped_models_the_default_path_is_used(tmp_path, monkeypatch, 
     monkeypatch.setattr(shipped, "FOLDER", tmp_path / "nothing")
     assert shipped.names() == []
     assert shipped.default() == (home / "tagger" / "model.pt", None)
-    one_line_error(run_cli("tag", input=SENTENCE + "\n"), "no model file here (train one with")
+    one_line_error(run_cli("tag", input=SENTENCE + "\n"), "no model file here (train one with `tagger train DIR`)")
 
 
 # The real ready English model, as the package ships it.

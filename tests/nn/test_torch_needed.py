@@ -54,16 +54,33 @@ def test_without_torch_the_check_says_what_to_install(no_torch):
         (["train", "{data}", "-m", "{tmp}/m.pt"], f"tagger: error: training {INSTALL}"),
         (["export", "{pt}", "-o", "{tmp}/m.onnx"], f"tagger: error: export {INSTALL}"),
         (["tag", "-m", "{pt}"], f"tagger: error: {{pt}}: a .pt model {INSTALL} (or use an exported .onnx"),
-        (["tag", "-m", "{pt}", "--jobs", "2", "{data}/test.txt"], f"tagger: error: {{pt}}: a .pt model {INSTALL}"),
+        (["tag"], "tagger: error: {default}: a .pt model"),  # the model train wrote at the default path
+        (
+            ["tag", "-m", "{pt}", "--jobs", "2", "--input", "conll", "{data}/test.txt"],
+            f"tagger: error: {{pt}}: a .pt model {INSTALL}",
+        ),
         (["evaluate", "{data}/test.txt", "-m", "{pt}"], f"tagger: error: {{pt}}: a .pt model {INSTALL}"),
         (["info", "{pt}"], f"tagger: error: {{pt}}: a .pt model {INSTALL}"),
         (["tag", "--device", "cuda", "-m", "{pt}"], f"tagger: error: --device cuda {INSTALL}"),
     ],
 )
-def test_each_command_that_needs_torch_says_what_to_install(command, said, trained_model, tiny_dir, tmp_path):
-    names = {"data": tiny_dir, "tmp": tmp_path, "pt": trained_model}
-    line = one_line_error(run_cli(*(c.format(**names) for c in command), input=SENTENCE))
+def test_each_command_that_needs_torch_says_what_to_install(
+    command, said, trained_model, tiny_dir, tmp_path, monkeypatch
+):
+    default = tmp_path / "share" / "tagger" / "model.pt"
+    default.parent.mkdir(parents=True)
+    default.write_bytes(trained_model.read_bytes())
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    names = {"data": tiny_dir, "tmp": tmp_path, "pt": trained_model, "default": default}
+    result = run_cli(*(c.format(**names) for c in command), input=SENTENCE)
+    if command == ["tag"]:  # it names the model it uses first, then fails on it
+        assert result.exit_code == 2 and result.stderr.startswith(f"tagger: using the model at {default} ")
+        line = result.stderr.splitlines()[-1]
+    else:
+        line = one_line_error(result)
     assert line.startswith(said.format(**names)), line
+    if "a .pt model" in said:  # the way out that needs no install: the shipped exported model
+        assert line.endswith("(or use an exported .onnx model, which needs none, such as the shipped one: -m en-news)")
     assert not (tmp_path / "m.pt").exists() and not (tmp_path / "m.onnx").exists()
 
 

@@ -366,7 +366,7 @@ def test_a_killed_fork_server_ends_the_run_within_5_seconds_and_stops_its_worker
     code, took, stderr, left = kill_while_tagging(["-m", trained_model, path, "--jobs", "2"], _fork_server)
     assert code == 1 and took < 5, (code, took, stderr)
     assert stderr == (
-        f"tagger: error: {path}: the fork server that starts the tagging workers died (its 2 worker(s) are "
+        f"tagger: error: {path}: the fork server that starts the tagging workers died (its 2 workers are "
         "stopped); the output stops before the window being tagged\n"
     )
     assert not [args for _, _, args in left if "forkserver" in args]

@@ -76,6 +76,7 @@ def test_warns_when_the_model_learned_nothing(tiny_dir, trained_model, tmp_path)
     assert learned_nothing(0.0, 6, no_entities) is None  # said already: dev cannot measure anything
     best = load_model(trained_model).metadata["dev_scores"]["f1"]  # the conftest model learned
     assert learned_nothing(best, 15, dev) is None
+    assert "dev F1 was 0.00 after its only epoch;" in learned_nothing(0.0, 1, dev)
 
 
 @pytest.mark.slow
