@@ -62,8 +62,8 @@ def parse(body: bytes, limits: Limits) -> Job:
     if kind == "tokens":
         return _tokens(found["tokens"], options, limits)
     items = [found["text"]] if kind == "text" else _list(found["texts"], "texts", limits)
-    for i, item in enumerate(items):
-        _check_text(item, "text" if kind == "text" else f"texts[{i}]", limits)
+    for i, item in enumerate(items):  # a blank item of a list gets its empty result, as ``Tagger.pipe`` gives one
+        _check_text(item, "text" if kind == "text" else f"texts[{i}]", limits, blank=kind == "texts")
     return _texts(kind, items, options)
 
 
@@ -98,10 +98,11 @@ def _list(value: object, name: str, limits: Limits) -> list:
     return value
 
 
-def _check_text(value: object, name: str, limits: Limits) -> None:
+def _check_text(value: object, name: str, limits: Limits, blank: bool = False) -> None:
+    """``blank``: a text of only whitespace is one (it has no sentences); else it is a request with no text (422)."""
     if not isinstance(value, str):
         raise RequestError(422, f'"{name}" must be a string; got {_kind(value)}')
-    if not value.strip():
+    if not blank and not value.strip():
         raise RequestError(422, f'"{name}" is empty')
     if len(value) > limits.text_chars:
         raise RequestError(413, f'"{name}" has {len(value)} characters; at most {limits.text_chars}')
