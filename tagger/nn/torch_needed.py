@@ -22,10 +22,16 @@ def require_torch(what: str, path: str | os.PathLike | None = None, hint: str = 
 
 
 def has_torch() -> bool:
-    """Whether ``import torch`` would find it (a ``None`` in ``sys.modules`` blocks it, as the tests do)."""
+    """Whether ``import torch`` would find it, and pytorch-crf (``torchcrf``, the CRF layer), which the train extra
+    brings with it: torch installed by hand without it would fail at the first .pt model (a ``None`` in
+    ``sys.modules`` blocks either, as the tests do)."""
+    return all(_found(name) for name in ("torch", "torchcrf"))
+
+
+def _found(module: str) -> bool:
     try:
-        return importlib.util.find_spec("torch") is not None
-    except (ImportError, ValueError):  # a finder that refuses it; a torch module without a spec
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a finder that refuses it; a module without a spec
         return False
 
 

@@ -47,6 +47,15 @@ def test_without_torch_the_check_says_what_to_install(no_torch):
     assert isinstance(raised.value, TaggerError) and raised.value.exit_code == 2
 
 
+def test_torch_without_pytorch_crf_says_what_to_install(monkeypatch):
+    """torch installed by hand without the train extra's pytorch-crf (the CRF layer): the same line, not a traceback
+    at the first .pt model."""
+    monkeypatch.setitem(sys.modules, "torchcrf", None)
+    assert not has_torch()
+    with pytest.raises(MissingExtra, match=re.escape(INSTALL)):
+        require_torch("training")
+
+
 @pytest.mark.usefixtures("cli_env", "no_torch")
 @pytest.mark.parametrize(
     ("command", "said"),
