@@ -43,6 +43,8 @@ def window_emissions(
     token (``masks``, (batch, time)), the mean of the ``mentions`` scores (batch, time, tags) of the other tokens
     of its document (``docs``, (batch,), the window's numbering) with its key (``keys``, (batch, time)), over
     all the batches. Each shape: (batch, time, tags)"""
+    if not own:  # a window of blank lines only: no batch to score
+        return []
     flat_docs = np.concatenate([np.broadcast_to(d[:, None], m.shape)[m] for d, m in zip(docs, masks)])  # (tokens,)
     flat_keys = np.concatenate([k[m] for k, m in zip(keys, masks)])  # shape: (tokens,)
     flat = np.concatenate([y[m] for y, m in zip(mentions, masks)])  # shape: (tokens, tags)

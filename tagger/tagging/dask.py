@@ -8,7 +8,7 @@ spans two files). The output goes to a temporary file beside the final one and
 is renamed into place when complete: a task retried after its worker died
 never leaves half a file. Each worker process loads a model file once and
 keeps it for every later task (``_cached_load``). An exported model (``tagger
-export``, a ``.onnx`` file) is loaded with onnxruntime: its workers never import torch.
+export``, a ``.onnx`` file) runs on onnxruntime: its workers never import torch.
 
     from dask.distributed import Client
     from tagger.tagging.dask import tag_files
@@ -32,6 +32,7 @@ from pathlib import Path
 from tagger.errors import DataError
 from tagger.nn.shipped import resolve
 from tagger.tagging.files import tag_file
+from tagger.tagging.model import open_model
 from tagger.tagging.options import TagOptions
 
 __all__ = ["output_paths", "tag_files"]
@@ -103,29 +104,17 @@ def tag_one(path: str, out_path: str, model_path: str, options: TagOptions) -> i
 
 
 def _cached_load(path: str | Path, device: str = "cpu", threads: int = 0):
-    """``model_file.load_model`` once per model file and device in this process; an exported model's
-    ``runtime.model.load_onnx`` on ``threads`` onnxruntime threads (``exported.session_threads``), without torch."""
+    """``model.open_model`` once per model file and device in this process, its network on ``threads`` threads (0:
+    ``$TAGGER_THREADS``, else one)."""
     try:
         key = (str(Path(path).resolve()), str(device), Path(path).stat().st_mtime_ns)
     except OSError:
-        return _load(path, device, threads)  # its one-line error names the problem
+        return open_model(path, device, threads)  # its one-line error names the problem
     with _MODELS_LOCK:
         loaded = _MODELS.get(key)
         if loaded is None:
-            loaded = _MODELS[key] = _load(path, device, threads)
+            loaded = _MODELS[key] = open_model(path, device, threads)
     return loaded
-
-
-def _load(path: str | Path, device: str, threads: int):
-    from tagger.runtime.model import is_onnx
-
-    if is_onnx(path):
-        from tagger.tagging.exported import load_exported
-
-        return load_exported(path, threads, device)
-    from tagger.nn.model_file import load_model
-
-    return load_model(path, device=device)
 
 
 def loads() -> int:

@@ -33,7 +33,7 @@ each importing its own copy (about 150 MB each); where there is no fork server
 (Windows) they are spawned. The parent never imports torch.
 
 An exported model (``tagger export``, a ``.onnx`` file) is tagged the same way, by
-``exported.OnnxPredictor``: its fork server imports onnxruntime and the tagger's runtime
+the same predictor: its fork server imports onnxruntime and the tagger's runtime
 instead of torch (``PRELOAD_EXPORTED``), so no process of the run imports torch, and each
 worker runs the network on one onnxruntime thread unless ``--threads`` gives more.
 A fork server is one per process: a run that starts while another run's is up uses that one.
@@ -81,8 +81,8 @@ STOP_WAIT = 2.0  # seconds a worker gets to exit after its last task before it i
 _NO_STATUS = 255  # a forkserver process's exit code when its status never came: the fork server died
 # What the fork server imports before ``tagger.tagging.preload`` (what every worker needs): for a torch model and
 # for an exported one. An exported model's workers never import torch.
-PRELOAD = ("torch", "tagger.nn.model_file", "tagger.nn.runtime", "tagger.tagging.predictor")
-PRELOAD_EXPORTED = ("onnxruntime", "tagger.runtime.model", "tagger.tagging.exported")
+PRELOAD = ("torch", "tagger.nn.model_file", "tagger.nn.network", "tagger.tagging.predictor")
+PRELOAD_EXPORTED = ("onnxruntime", "tagger.runtime.model", "tagger.tagging.predictor")
 
 
 def tag_file_jobs(
@@ -157,8 +157,7 @@ def tag_parallel(
     """Tag ``stream`` (named ``name`` in errors) with ``jobs`` worker processes and write to ``out``
     what ``files.tag_file`` writes; returns the sentence count (0 for an empty input). The model is
     loaded only in the workers: the first reports a missing or damaged one (``ModelFileError``).
-    ``threads``: an exported model's onnxruntime threads in each worker (0: one); a torch model's
-    workers run one torch thread each."""
+    ``threads``: the network's threads in each worker (0: one)."""
     if input_kind not in INPUTS:
         raise DataError(f"unknown input kind {input_kind!r}; expected one of {', '.join(INPUTS)}")
     if jobs < 1:
@@ -290,9 +289,9 @@ class _ForkServer:
 
 def _preload(model_path: str) -> list[str]:
     """The modules a fork server started for ``model_path``'s workers imports: torch's or onnxruntime's."""
-    from tagger.runtime.model import is_onnx
+    from tagger.tagging.model import is_exported
 
-    return [*(PRELOAD_EXPORTED if is_onnx(model_path) else PRELOAD), "tagger.tagging.preload"]
+    return [*(PRELOAD_EXPORTED if is_exported(model_path) else PRELOAD), "tagger.tagging.preload"]
 
 
 def _open_context(preload: Sequence[str] = ()):
@@ -518,20 +517,12 @@ def _tagger(setup: tuple):
 
 
 def _predictor(model_path: str, batch_size: int, device: str, threads: int):
-    """A worker's predictor: an exported model's on onnxruntime (``threads``, 0: one; torch never imported),
-    else the torch model's on one torch thread."""
-    from tagger.runtime.model import is_onnx
-
-    if is_onnx(model_path):
-        from tagger.tagging.exported import OnnxPredictor, load_exported
-
-        return OnnxPredictor(load_exported(model_path, threads if threads > 0 else 1), batch_size)
-    from tagger.nn.model_file import load_model
-    from tagger.nn.runtime import configure_torch
+    """A worker's predictor, its network on ``threads`` threads (0: one; an exported model's worker never imports
+    torch)."""
+    from tagger.tagging.model import open_model
     from tagger.tagging.predictor import Predictor
 
-    configure_torch(1)
-    return Predictor.from_loaded(load_model(model_path, device=device), batch_size)
+    return Predictor(open_model(model_path, device, threads or 1), batch_size)
 
 
 def _shifted(sentences, position: int):

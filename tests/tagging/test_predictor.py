@@ -15,18 +15,20 @@ from hypothesis import strategies as st
 from tagger.data.inputs import read_windows
 from tagger.data.schemes import BIOES, IOB1, IOB2, convert, invalid_positions
 from tagger.data.types import TaggedSentence
+from tagger.nn.device import configure_torch
 from tagger.nn.model_file import load_model
-from tagger.nn.runtime import configure_torch
 from tagger.nn.tensors import TensorMaker
+from tagger.tagging.model import open_model
 from tagger.tagging.predictor import Predictor
 from tagger.tagging.stream import tag_stream
 from tagger.tagging.writer import format_jsonl
+from tests.helpers import torch_model
 from tests.properties import SLOW
 
 
 def test_form_table_path_gives_the_per_batch_result(trained_model):
     loaded = load_model(trained_model)
-    predictor = Predictor.from_loaded(loaded, batch_size=3)
+    predictor = Predictor(torch_model(loaded), batch_size=3)
     sentences = [["Mary", "lives", "in", "Paris", "."], ["Bob", "works", "for", "Acme", "Corp", "."], ["x"] * 9]
     predicted = predictor.predict(sentences)
     with torch.inference_mode():
@@ -38,7 +40,7 @@ def test_form_table_path_gives_the_per_batch_result(trained_model):
 
 
 def test_stream_keeps_input_order_across_windows(trained_model):
-    predictor = Predictor.from_loaded(load_model(trained_model), batch_size=2)
+    predictor = Predictor(open_model(trained_model), batch_size=2)
     text = "".join(f"{'word ' * (1 + i % 7)}Mary .\n" for i in range(23))
     windows = read_windows(io.BytesIO(text.encode()), "<test>", "text", predictor.window_maker, window=5)
     tagged = list(tag_stream(predictor, windows))
@@ -93,14 +95,14 @@ def test_stopping_early_waits_for_the_reader_thread(trained_model):
     interpreter exits (that aborts the process with status 134), so closing the stream waits for it."""
     import threading
 
-    predictor = Predictor.from_loaded(load_model(trained_model))
-    tensors = predictor.tensors
+    predictor = Predictor(open_model(trained_model))
+    feeds = predictor.feeds
 
-    def slow_tensors(arrays):
+    def slow_feeds(arrays):
         time.sleep(0.3)  # the reader thread is still preparing when the stream is closed
-        return tensors(arrays)
+        return feeds(arrays)
 
-    predictor.tensors = slow_tensors
+    predictor.feeds = slow_feeds
     sentence = ["Mary", "lives", "in", "Paris", "."]
     windows = (([TaggedSentence(sentence, []) for _ in range(500)], None) for _ in range(20))
     stream = tag_stream(predictor, windows)
@@ -132,10 +134,9 @@ def test_sentence_of_100000_tokens(tmp_path, trained_model):
 
 @pytest.fixture(scope="module")
 def predictor(trained_model):
-    from tagger.nn.model_file import load_model
 
     configure_torch(1)
-    return Predictor.from_loaded(load_model(trained_model), batch_size=16)
+    return Predictor(open_model(trained_model), batch_size=16)
 
 
 PIECES = [
@@ -216,12 +217,12 @@ def test_a_context_model_tags_each_document_as_it_would_alone(context_model, con
     loaded = load_model(context_model)
     sentences = load_tagged(context_dir / "test.txt").sentences
     tokens, docs = [s.tokens for s in sentences], [s.doc for s in sentences]
-    predictor = Predictor.from_loaded(loaded, batch_size=7)
+    predictor = Predictor(torch_model(loaded), batch_size=7)
     assert predictor.window_maker.context
     batches = predictor.prepare(tokens, docs).batches
-    assert len(batches) == 3 and all(batch.keys is not None for _, batch in batches)
+    assert len(batches) == 3 and all("keys" in feed for _, feed, _ in batches)
     # a document's sentences spread over the window's batches (cut by length), pooled across them
-    assert any(len({i // 5 for i in index}) > 1 for index, _ in batches)
+    assert any(len({i // 5 for i in index}) > 1 for index, _, _ in batches)
     together = predictor.predict(tokens, docs)
     model = loaded.model.eval()
     for d in sorted(set(docs)):  # each document alone, as one batch
@@ -239,23 +240,23 @@ def test_a_context_model_scores_what_it_tags(context_model, context_dir):
     sentences = load_tagged(context_dir / "test.txt").sentences
     tokens, docs = [s.tokens for s in sentences], [s.doc for s in sentences]
     loaded = load_model(context_model)
-    scored = Predictor.from_loaded(loaded, batch_size=7, scores=True, nbest=2).run_scored(
-        Predictor.from_loaded(loaded, batch_size=7).prepare(tokens, docs)
+    scored = Predictor(torch_model(loaded), batch_size=7, scores=True, nbest=2).run_scored(
+        Predictor(torch_model(loaded), batch_size=7).prepare(tokens, docs)
     )
-    assert [found["tags"] for found in scored] == Predictor.from_loaded(loaded).predict(tokens, docs)
+    assert [found["tags"] for found in scored] == Predictor(torch_model(loaded)).predict(tokens, docs)
     assert all(0 < found["probability"] <= 1 and len(found["nbest"]) == 2 for found in scored)
 
 
 def test_a_context_model_tags_empty_input(context_model):
-    predictor = Predictor.from_loaded(load_model(context_model))
+    predictor = Predictor(open_model(context_model))
     assert predictor.predict([]) == [] and predictor.predict([[], []], [0, 1]) == [[], []]
     assert predictor.predict([["Mary"], [], ["Mary"]], [0, 0, 0])[1] == []
 
 
 def test_a_model_without_context_ignores_documents(trained_model):
-    predictor = Predictor.from_loaded(load_model(trained_model), batch_size=2)
+    predictor = Predictor(open_model(trained_model), batch_size=2)
     assert not predictor.window_maker.context
     sentences = [["Mary", "lives", "in", "Paris", "."], ["Mary", "Smith"], ["x"] * 3]
     assert predictor.predict(sentences, [0, 0, 1]) == predictor.predict(sentences)
     prepared = predictor.prepare(sentences, [0, 0, 1])
-    assert all(batch.docs is None and batch.keys is None for _, batch in prepared.batches)
+    assert all("docs" not in feed and "keys" not in feed for _, feed, _ in prepared.batches)

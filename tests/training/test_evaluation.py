@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tagger.data.schemes import BIOES, convert
 from tagger.errors import ModelFileError
-from tagger.nn.model_file import load_model
+from tagger.tagging.model import open_model
 from tagger.tagging.predictor import Predictor
 from tagger.training.evaluation import chunk_scores, evaluate, evaluate_predictor, score
 from tests.corpora import make_sentences, write_conll
@@ -101,7 +101,7 @@ def test_evaluate_scores_in_the_gold_files_own_scheme(trained_model, tiny_dir, t
 
 
 def test_evaluate_predictor_is_what_evaluate_gives(trained_model, tiny_dir):
-    predictor = Predictor.from_loaded(load_model(trained_model), batch_size=4)
+    predictor = Predictor(open_model(trained_model), batch_size=4)
     result = evaluate_predictor(predictor, tiny_dir / "dev.txt", model="in memory")
     expected = evaluate(tiny_dir / "dev.txt", trained_model)
     assert result == {**expected, "model": "in memory"}
@@ -113,7 +113,7 @@ def test_evaluate_reports_a_missing_model_before_reading_the_data(tmp_path):
 
 
 def test_evaluate_tags_a_context_model_with_the_files_documents(context_model, context_dir):
-    predictor = Predictor.from_loaded(load_model(context_model))
+    predictor = Predictor(open_model(context_model))
     assert predictor.window_maker.context
     seen = []
     real = predictor.predict
