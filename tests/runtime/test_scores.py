@@ -11,17 +11,7 @@ import torch
 from tagger.data.schemes import BIOES, IOB1, IOB2, from_spans, tag_set, to_spans
 from tagger.runtime.crf import Transitions, forward_backward, viterbi
 from tagger.runtime.scores import ChunkRules, calibration_error, decoded_scores, entity_probabilities
-from tests.nn.crf_problems import brute_force, brute_marginals, random_batches
-
-
-def brute_entity_probabilities(paths, probs, tags) -> dict:
-    """Each chunk's summed probability over the sequences that hold it (as ``to_spans`` reads them)."""
-    out: dict = {}
-    for path, p in zip(paths.tolist(), probs.tolist()):
-        if p > 0:
-            for span in to_spans([tags[t] for t in path]):
-                out[span] = out.get(span, 0.0) + p
-    return out
+from tests.nn.crf_problems import brute_entity_probabilities, brute_force, brute_marginals, random_batches
 
 
 def as_numpy(emissions, mask, start, transitions, end):
