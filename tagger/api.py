@@ -33,7 +33,7 @@ from tagger.data.types import Doc, TaggedSentence
 from tagger.data.windows import WINDOW, token_windows
 from tagger.nn import shipped
 from tagger.nn.config import ModelConfig, TrainConfig, default_model_path
-from tagger.tagging.model import Model, check_device, from_torch, open_model
+from tagger.tagging.model import Model, open_checkpoint, open_model
 from tagger.tagging.options import TagOptions
 from tagger.tagging.predictor import Predictor
 from tagger.tagging.stream import tag_stream
@@ -140,8 +140,7 @@ class Tagger:
 
         require_torch("a model from a checkpoint")
         options = _checked(device, batch_size, threads, scores, nbest, min_score)
-        found = check_device(str(device))
-        tagger = cls(_load_checkpoint(checkpoint, found, threads), batch_size, checkpoint=checkpoint, **options)
+        tagger = cls(open_checkpoint(checkpoint, str(device), threads), batch_size, checkpoint=checkpoint, **options)
         tagger.threads = threads
         return tagger
 
@@ -551,19 +550,6 @@ def _token_lists(sentences: object) -> list[list[str]]:
                 raise ValueError(f"tag_tokens(): sentence {i} has an empty token: {_shown(tokens)}")
         checked.append(list(tokens))
     return checked
-
-
-def _load_checkpoint(checkpoint: dict, device: str, threads: int | None) -> Model:
-    """A checkpoint dict as a loaded model, checked exactly as a model file is."""
-    from tagger.nn.checkpoint import check_checkpoint
-    from tagger.nn.device import configure_torch
-    from tagger.nn.model_file import model_from_checkpoint
-    from tagger.tagging.model import thread_count
-
-    if threads is not None:
-        configure_torch(thread_count(threads))
-    loaded = model_from_checkpoint(check_checkpoint(checkpoint, "<checkpoint>"), device, "<checkpoint>")
-    return from_torch(loaded.model, loaded.vocab, loaded.data_scheme, loaded.metadata)
 
 
 def _check_threads(threads: object) -> int | None:

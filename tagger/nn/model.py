@@ -186,7 +186,7 @@ class BiLSTMCRF(nn.Module):
         ``form_features`` (forms, char_out) are the character encoder's output for
         a form table that ``batch.forms`` indexes, computed once for many batches.
         With document context the batch is its own window: it must hold whole documents
-        (training's batches do; a tagging window's batches go to ``window_emissions``).
+        (training's batches do; tagging pools a window's batches itself, ``runtime.context``).
         """
         states = self.states(batch, form_features)  # shape: (batch, time, 2 * hidden)
         if not self.context:

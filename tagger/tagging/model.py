@@ -25,7 +25,18 @@ from tagger.errors import ModelFileError
 from tagger.nn.shipped import resolve_all
 from tagger.runtime.crf import Transitions, constrain
 
-__all__ = ["Model", "Network", "check_device", "from_torch", "is_exported", "model_files", "open_model"]
+__all__ = [
+    "Model",
+    "Network",
+    "check_device",
+    "from_torch",
+    "is_exported",
+    "model_files",
+    "open_checkpoint",
+    "open_model",
+    "read_model_file",
+    "thread_count",
+]
 
 Models = str | os.PathLike | Sequence[str | os.PathLike]
 EXPORTED = ".onnx"  # the suffix of an exported model (``tagger export``); every other file is a torch model file
@@ -116,12 +127,30 @@ def open_model(models: Models, device: str = "cpu", threads: int | None = 0) -> 
         from tagger.runtime.model import load_onnx
 
         return Model(load_onnx(paths, threads=thread_count(threads or 0)))
-    from tagger.nn.device import configure_torch
     from tagger.nn.network import load_network
+
+    _torch_threads(threads)
+    return Model(load_network(paths, device=str(device)))
+
+
+def open_checkpoint(checkpoint: dict, device: str = "cpu", threads: int | None = 0) -> Model:
+    """The model of a checkpoint held in memory (the dict a model file holds), checked as a model file is; on
+    ``device`` with ``threads`` as ``open_model``."""
+    from tagger.nn.checkpoint import check_checkpoint
+    from tagger.nn.model_file import model_from_checkpoint
+
+    check_device(device)
+    _torch_threads(threads)
+    loaded = model_from_checkpoint(check_checkpoint(checkpoint, "<checkpoint>"), str(device), "<checkpoint>")
+    return from_torch(loaded.model, loaded.vocab, loaded.data_scheme, loaded.metadata)
+
+
+def _torch_threads(threads: int | None) -> None:
+    """Torch's threads for the process (``thread_count``); None leaves them as they are."""
+    from tagger.nn.device import configure_torch
 
     if threads is not None:
         configure_torch(thread_count(threads))
-    return Model(load_network(paths, device=str(device)))
 
 
 def from_torch(model, vocab: Vocabulary, data_scheme: str, metadata: dict | None = None) -> Model:
