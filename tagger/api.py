@@ -33,7 +33,7 @@ from tagger.data.types import Doc, TaggedSentence
 from tagger.data.windows import WINDOW, token_windows
 from tagger.nn import shipped
 from tagger.nn.config import ModelConfig, TrainConfig, default_model_path
-from tagger.tagging.model import Model, open_checkpoint, open_model
+from tagger.tagging.model import Model, model_files, open_checkpoint, open_model
 from tagger.tagging.options import TagOptions
 from tagger.tagging.predictor import Predictor
 from tagger.tagging.stream import tag_stream
@@ -313,7 +313,7 @@ def _model_path(path) -> Path | list[Path]:
         isinstance(path, (list, tuple)) and path and all(isinstance(p, (str, os.PathLike)) for p in path)
     ):
         raise TypeError(f"path must be a str or a path to a model file, or a list of them; got {_shown(path)}")
-    return shipped.resolve_all(path)
+    return model_files(path)
 
 
 def train(

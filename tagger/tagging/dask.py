@@ -30,9 +30,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tagger.errors import DataError
-from tagger.nn.shipped import resolve
 from tagger.tagging.files import tag_file
-from tagger.tagging.model import open_model
+from tagger.tagging.model import model_files, open_model
 from tagger.tagging.options import TagOptions
 
 __all__ = ["output_paths", "tag_files"]
@@ -71,7 +70,7 @@ def tag_files(
     options = TagOptions(**{"workers": 0, "jobs": 1, **tag_options})
     outputs = output_paths(paths, out_dir, options.output_format)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    model = str(resolve(model_path).resolve())  # a shipped model's name, as tagger tag -m NAME reads it
+    model = str(Path(model_files(model_path)).resolve())  # a shipped model's name, as tagger tag -m NAME reads it
     futures = client.map(
         tag_one,
         [str(p.resolve()) for p in paths],
