@@ -347,3 +347,23 @@ def test_blank_lines_on_the_command_line_write_nothing_and_exit_0(kinds, kind, c
     assert done.exit_code == 0 and done.stdout == "", done.stderr
     done = run_cli("tag", "-m", kinds[kind], "--format", "inline", input="John lives in Paris .\n\nMary is here .\n")
     assert done.exit_code == 0 and len(done.stdout.splitlines()) == 2, done.stderr
+
+
+@pytest.mark.slow
+def test_a_blank_line_in_a_paused_stream_ends_nothing(kinds):
+    """`(echo A; sleep; echo; sleep; echo B) | tagger tag`: each line is tagged when it comes, the blank one included
+    (a window of blank lines only), and the line after it too (an exported model with context stopped there)."""
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "cli.py", "tag", "-m", str(kinds["context.onnx"]), "--format", "inline"],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    for line in ("John Smith lives in Paris .\n", "\n", "Bob Jones works in Berlin .\n"):
+        proc.stdin.write(line)
+        proc.stdin.flush()
+        time.sleep(1.0)  # past the reader's pause: what came is tagged before more comes
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    tagged = [line for line in out.splitlines() if line.strip()]
+    assert len(tagged) == 2 and "John Smith" in tagged[0] and "Berlin" in tagged[1], out
