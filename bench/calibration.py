@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 from tagger.data.corpus import load_tagged  # noqa: E402
 from tagger.data.schemes import to_spans  # noqa: E402
-from tagger.nn.model_file import load_model, read_checkpoint, write_atomically  # noqa: E402
-from tagger.nn.runtime import configure_torch  # noqa: E402
-from tagger.nn.scores import calibration_error  # noqa: E402
+from tagger.nn.model_file import read_checkpoint, write_atomically  # noqa: E402
+from tagger.runtime.scores import calibration_error  # noqa: E402
+from tagger.tagging.model import open_model, thread_count  # noqa: E402
 from tagger.tagging.predictor import Predictor  # noqa: E402
 
 WINDOW = 2048  # sentences per prepared window, as tagging reads them
@@ -88,7 +88,7 @@ def throughput(predictor: Predictor, prepared: list, tokens: int, repeat: int, n
     """Tokens per second of ``run`` (no scores), ``run_scored`` (scores) and, with ``nbest``, of
     ``run_scored`` for the n-best lists alone, on the same windows."""
     p = predictor
-    ranked = Predictor(p.model, p.vocab, p.out_scheme, p.batch_size, nbest=nbest, temperature=p.temperature)
+    ranked = Predictor(p.model, p.batch_size, nbest=nbest, temperature=p.temperature)
     runs = {"without scores": predictor.run, "with scores": predictor.run_scored}
     if nbest:
         runs[f"n-best {nbest}"] = ranked.run_scored
@@ -141,11 +141,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "calibration.txt"))
     args = parser.parse_args()
-    threads = configure_torch(args.threads)
-    predictor = Predictor.from_loaded(load_model(args.model), scores=True)
+    threads = thread_count(args.threads)
+    predictor = Predictor(open_model(args.model, threads=threads), scores=True)
     own = predictor.temperature
     prepared, found, gold_total = scored(predictor, args.data)
-    tokens = sum(int(batch.lengths.sum()) for window in prepared for _, batch in window.batches)
+    tokens = sum(int(feed["lengths"].sum()) for window in prepared for _, feed, _ in window.batches)
     lines = [
         f"model {args.model}; data {args.data}: {tokens} tokens, "
         f"{gold_total} gold and {len(found)} predicted entities; {threads} thread(s)",

@@ -35,17 +35,16 @@ def main() -> None:
 
     from tagger.data.corpus import load_tagged
     from tagger.data.schemes import convert
-    from tagger.nn.model_file import load_model
-    from tagger.nn.runtime import configure_torch
+    from tagger.tagging.model import open_model, thread_count
     from tagger.tagging.predictor import Predictor
     from tagger.training.evaluation import score
 
-    threads = configure_torch(opts.threads)
+    threads = thread_count(opts.threads)
     files = {"dev": load_tagged(Path(opts.data) / "valid.txt"), "test": load_tagged(Path(opts.data) / "test.txt")}
-    predictors = [Predictor.from_loaded(load_model(p), opts.batch_size) for p in opts.models]
+    predictors = [Predictor(open_model(p, threads=threads), opts.batch_size) for p in opts.models]
     rows = []
     for path, predictor in zip(opts.models, predictors):
-        row = {"model": path, "context": predictor.model.config.context}
+        row = {"model": path, "context": predictor.model.config["context"]}
         for name, data in files.items():
             predicted = predictor.predict([s.tokens for s in data.sentences], [s.doc for s in data.sentences])
             row[name] = 100 * score(data.tags_in(data.scheme), [convert(p, data.scheme) for p in predicted])["f1"]

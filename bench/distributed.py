@@ -52,7 +52,7 @@ def worker(mode: str, data: Path, epochs: int, out: Path) -> None:
     import torch
 
     from tagger.nn.config import ModelConfig, TrainConfig
-    from tagger.nn.runtime import configure_torch
+    from tagger.nn.device import configure_torch
     from tagger.training.data import load_data
     from tagger.training.distributed import session
     from tagger.training.run import Run

@@ -47,10 +47,11 @@ def main() -> None:
     opts = parser.parse_args()
 
     from tagger.data.corpus import load_tagged
+    from tagger.nn.device import configure_torch
     from tagger.nn.model_file import load_model
-    from tagger.nn.runtime import configure_torch
+    from tagger.tagging.model import thread_count
 
-    threads = configure_torch(opts.threads)
+    threads = configure_torch(thread_count(opts.threads))
     files = {"dev": load_tagged(Path(opts.data) / "valid.txt"), "test": load_tagged(Path(opts.data) / "test.txt")}
     loaded = [load_model(p) for p in opts.models]
     out = Path(opts.out)
@@ -92,19 +93,19 @@ def plan(count: int, sizes: list[int]) -> list[tuple[tuple[int, ...], bool]]:
 def predictor_of(members: list, batch_size: int, paths: list[str] | None = None):
     """A ``Predictor`` of one loaded model, or of the ensemble of several (checked as ``load_ensemble`` checks)."""
     from tagger.nn.ensemble import Ensemble, mismatch
-    from tagger.nn.model_file import LoadedModel
+    from tagger.tagging.model import from_torch
     from tagger.tagging.predictor import Predictor
 
     first = members[0]
     if len(members) == 1:
-        return Predictor.from_loaded(first, batch_size)
+        return Predictor(from_torch(first.model, first.vocab, first.data_scheme), batch_size)
     paths = paths or [str(i + 1) for i in range(len(members))]
     for path, other in zip(paths[1:], members[1:]):
         problem = mismatch(first, other)
         if problem:
             raise SystemExit(f"{path}: cannot be combined with {paths[0]}: {problem}")
     ensemble = Ensemble([m.model for m in members]).eval()
-    return Predictor.from_loaded(LoadedModel(ensemble, first.vocab, first.config, first.data_scheme, {}), batch_size)
+    return Predictor(from_torch(ensemble, first.vocab, first.data_scheme), batch_size)
 
 
 def score_choice(paths: list[str], members: list, files: dict, batch_size: int) -> dict:

@@ -12,8 +12,8 @@ the tagger and so for its workers (for example MALLOC_ARENA_MAX=1).
 With ``--stages``: a fresh Python does a worker's steps one by one, as ``job_worker._tagger`` does them (import torch,
 import the tagger, load the model, make the Predictor, tag the text window by window) and prints the figures after
 each step, then after ``malloc_trim(0)`` (what glibc holds freed but not returned to the system). An exported model
-(``--model m.onnx``) goes through its own steps: import numpy and onnxruntime, load it (``runtime.model.load_onnx``,
-one thread), make the ``OnnxPredictor``; torch is never imported.
+(``--model m.onnx``) goes through its own steps: import numpy and onnxruntime, open it (``tagging.model.open_model``,
+one thread), make the ``Predictor``; torch is never imported.
 
 The default text is the CoNLL-2003 test sentences, one per line (46,435 tokens), repeated 5 times (``--copies``).
 Nothing here is a test: it prints figures.
@@ -149,16 +149,15 @@ def _torch_predictor(model: str, show):
     import torch  # noqa: F401
 
     show("import torch")
-    from tagger.nn.model_file import load_model
-    from tagger.nn.runtime import configure_torch
+    from tagger.nn.network import TorchNetwork  # noqa: F401
+    from tagger.tagging.model import open_model
     from tagger.tagging.predictor import Predictor
 
     show("import the tagger's modules")
-    configure_torch(1)
-    loaded = load_model(model, device="cpu")
-    show("load_model")
-    predictor = Predictor.from_loaded(loaded, 64)
-    show("Predictor.from_loaded")
+    loaded = open_model(model, threads=1)
+    show("open_model (1 thread)")
+    predictor = Predictor(loaded, 64)
+    show("Predictor")
     return predictor
 
 
@@ -169,14 +168,15 @@ def _exported_predictor(model: str, show):
     import onnxruntime  # noqa: F401
 
     show("import onnxruntime")
-    from tagger.runtime.model import load_onnx
-    from tagger.tagging.exported import OnnxPredictor
+    from tagger.runtime.model import OnnxModel  # noqa: F401
+    from tagger.tagging.model import open_model
+    from tagger.tagging.predictor import Predictor
 
     show("import the tagger's modules")
-    loaded = load_onnx(model, threads=1)
-    show("load_onnx (1 thread)")
-    predictor = OnnxPredictor(loaded, 64)
-    show("OnnxPredictor")
+    loaded = open_model(model, threads=1)
+    show("open_model (1 thread)")
+    predictor = Predictor(loaded, 64)
+    show("Predictor")
     return predictor
 
 

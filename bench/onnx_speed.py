@@ -127,22 +127,17 @@ def write_text(data: Path, path: Path, tokens: int = 0, megabytes: int = 0) -> N
 def torch_forward(pt: Path, sentences: list[list[str]], window: int = 2048) -> float:
     """Seconds of the .pt's bare forward (char encoder once per window's forms, then embeddings, encoder and
     projection per batch) over ``sentences``, batched as the tagger batches them; one thread."""
-    import torch
-
-    from tagger.nn.model_file import load_model
-    from tagger.nn.runtime import configure_torch
+    from tagger.tagging.model import open_model
     from tagger.tagging.predictor import Predictor
 
-    configure_torch(1)
-    loaded = load_model(pt)
-    predictor = Predictor.from_loaded(loaded)
+    predictor = Predictor(open_model(pt, threads=1))
+    model = predictor.model
     prepared = [predictor.prepare(sentences[at : at + window]) for at in range(0, len(sentences), window)]
     start = time.perf_counter()
-    with torch.inference_mode():
-        for p in prepared:
-            table = loaded.model.form_features(p.buckets, p.forms)
-            for _, batch in p.batches:
-                loaded.model.emissions(batch, table)
+    for p in prepared:
+        forms = model.forms(p.arrays)
+        for _, feed, _ in p.batches:
+            model.run(feed, forms)
     return time.perf_counter() - start
 
 
@@ -151,15 +146,16 @@ def stage_costs(onnx: Path, text: Path) -> dict[str, float]:
     from tagger.data.types import TaggedSentence
     from tagger.data.windows import WINDOW, text_window, unpacked
     from tagger.runtime.crf import viterbi
-    from tagger.runtime.model import load_onnx
-    from tagger.tagging.exported import OnnxPredictor
+    from tagger.tagging.model import open_model
+    from tagger.tagging.predictor import Predictor
     from tagger.tagging.writer import format_conll
 
     clock, spent = time.process_time, dict.fromkeys(STAGES, 0.0)
     start = clock()
     lines = text.read_bytes().decode("utf-8").splitlines()
     spent["read"] = clock() - start
-    predictor = OnnxPredictor(load_onnx(onnx, threads=1))
+    predictor = Predictor(open_model(onnx, threads=1))
+    decoding = predictor.model.transitions()
     texts = []
     for at in range(0, len(lines), WINDOW):
         part = lines[at : at + WINDOW]
@@ -173,7 +169,7 @@ def stage_costs(onnx: Path, text: Path) -> dict[str, float]:
         found = list(predictor._emissions(arrays))
         spent["network"] += clock() - start
         start = clock()
-        decoded = [(index, viterbi(emissions, mask, predictor.decoding)) for index, emissions, mask in found]
+        decoded = [(index, viterbi(emissions, mask, decoding)) for index, emissions, mask in found]
         spent["decode"] += clock() - start
         start = clock()
         for index, ids in decoded:

@@ -157,18 +157,15 @@ def stage_costs(model_path: Path, text_file: Path, window: int = 2048) -> dict[s
     """CPU microseconds per token of each stage of tagging raw text, each timed alone on one thread:
     the parent's (read: lines in chunks, checked as UTF-8; write: the output text to a file) and
     a worker's (tokenize, lookups and arrays, network, decode, output rewrite, format)."""
-    import torch
-
     from tagger.data.tokenizer import tokenize_flat
     from tagger.data.types import TaggedSentence
     from tagger.data.windows import WINDOW
-    from tagger.nn.model_file import load_model
-    from tagger.nn.runtime import configure_torch
+    from tagger.runtime.crf import viterbi
     from tagger.tagging.jobs import _line_chunks
+    from tagger.tagging.model import open_model
     from tagger.tagging.predictor import Predictor
     from tagger.tagging.writer import format_conll
 
-    configure_torch(1)  # as each worker runs
     # CPU time, not wall time: on a machine others share, wall time counts their turns too
     clock, spent = time.process_time, dict.fromkeys(STAGES, 0.0)
     start = clock()
@@ -179,29 +176,29 @@ def stage_costs(model_path: Path, text_file: Path, window: int = 2048) -> dict[s
     start = clock()
     sentences = [tokens for line in lines for tokens, _ in tokenize_flat(line)]
     spent["tokenize"] = clock() - start
-    predictor = Predictor.from_loaded(load_model(model_path))
+    predictor = Predictor(open_model(model_path, threads=1))  # one thread, as each worker runs
     model, texts = predictor.model, []
+    decoding = model.transitions()
     for at in range(0, len(sentences), window):
         part = sentences[at : at + window]
         start = clock()
         prepared = predictor.prepare(part)
         spent["lookup and arrays"] += clock() - start
         tags: list[list[str]] = [[] for _ in part]
-        with torch.inference_mode():
+        start = clock()
+        forms = model.forms(prepared.arrays)  # once per window, as tagging does
+        spent["network"] += clock() - start
+        for index, feed, mask in prepared.batches:
             start = clock()
-            table = model.form_features(prepared.buckets, prepared.forms)  # once per window, as tagging does
+            emissions, _ = model.run(feed, forms)
             spent["network"] += clock() - start
-            for index, batch in prepared.batches:
-                start = clock()
-                emissions = model.emissions(batch, table)
-                spent["network"] += clock() - start
-                start = clock()
-                ids = model.decode_emissions(emissions, batch.mask)
-                spent["decode"] += clock() - start
-                start = clock()
-                for i, seq in zip(index, ids):
-                    tags[i] = predictor.rewrite(seq)
-                spent["output rewrite"] += clock() - start
+            start = clock()
+            ids = viterbi(emissions, mask, decoding)
+            spent["decode"] += clock() - start
+            start = clock()
+            for i, seq in zip(index, ids):
+                tags[i] = predictor.rewrite(seq)
+            spent["output rewrite"] += clock() - start
         start = clock()
         texts.append("".join(format_conll(TaggedSentence(s, t)) for s, t in zip(part, tags)))
         spent["format"] += clock() - start
@@ -273,11 +270,11 @@ def main() -> None:
 
     from tagger.data.inputs import read_sentences
     from tagger.data.reader import read_conll
-    from tagger.nn.model_file import load_model
-    from tagger.nn.runtime import configure_torch
+    from tagger.nn.device import configure_torch
+    from tagger.tagging.model import open_model, thread_count
     from tagger.tagging.predictor import Predictor
 
-    threads = configure_torch(opts.threads)
+    threads = configure_torch(thread_count(opts.threads))
     work = Path(tempfile.mkdtemp(prefix="tagger-speed-"))
     print(f"machine: {os.cpu_count()} cores; torch {torch.__version__}, {threads} thread(s); work files in {work}")
 
@@ -328,24 +325,20 @@ def main() -> None:
     )
 
     # The model's own limit: the same sentences, batched the same way, forward to emissions only.
-    loaded = load_model(model_path)
-    predictor = Predictor.from_loaded(loaded)
+    predictor = Predictor(open_model(model_path, threads=threads))
+    model = predictor.model
     # As the tagger does it: per window of 2,048 sentences, a table of distinct forms
     # (characters encoded once each), then batches of similar length, by the tagger's own
-    # Predictor.prepare. Tensors are made before timing; the timed part is the network:
+    # Predictor.prepare. Arrays are made before timing; the timed part is the network:
     # character encoder, embeddings, encoder and emission layer.
     window = 2048
-    windows = []
-    for start in range(0, len(tokenized), window):
-        prepared = predictor.prepare(tokenized[start : start + window])
-        windows.append((prepared.buckets, prepared.forms, [batch for _, batch in prepared.batches]))
+    windows = [predictor.prepare(tokenized[start : start + window]) for start in range(0, len(tokenized), window)]
 
     def forward() -> None:
-        with torch.inference_mode():
-            for buckets, forms, batches in windows:
-                table = loaded.model.form_features(buckets, forms)
-                for batch in batches:
-                    loaded.model.emissions(batch, table)
+        for prepared in windows:
+            forms = model.forms(prepared.arrays)
+            for _, feed, _ in prepared.batches:
+                model.run(feed, forms)
 
     t_limit = median_time(forward, opts.repeat)
     print(f"model forward alone:      {n_tokens / t_limit:>9.0f} tokens/s ({t_limit:.1f} s)")

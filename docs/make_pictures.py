@@ -27,9 +27,9 @@ sys.path.insert(0, str(HERE.parent))  # the checkout's tagger, whatever is insta
 from tagger.cli.plot import plot_history  # noqa: E402
 from tagger.data.tokenizer import tokenize_flat  # noqa: E402
 from tagger.data.types import TaggedSentence  # noqa: E402
-from tagger.nn.model_file import load_model  # noqa: E402
 from tagger.tagging.html import HtmlWriter  # noqa: E402
 from tagger.tagging.info import model_info  # noqa: E402
+from tagger.tagging.model import open_model  # noqa: E402
 from tagger.tagging.predictor import Predictor  # noqa: E402
 
 # Made up for the picture, in the style of the Reuters news of CoNLL-2003.
@@ -46,8 +46,7 @@ SCALE = 2  # device pixels per CSS pixel: a sharp picture on high-density screen
 
 def tag_paragraph(model_path: Path, text: str) -> list[TaggedSentence]:
     """The sentences of ``text``, line by line, with their offsets in their lines and the model's tags."""
-    loaded = load_model(model_path)
-    predictor = Predictor.from_loaded(loaded)
+    predictor = Predictor(open_model(model_path))
     sentences, start = [], 0
     for line in text.splitlines(keepends=True):
         for tokens, flat in tokenize_flat(line):

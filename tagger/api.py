@@ -30,17 +30,15 @@ from tagger.data.schemes import PLAIN
 from tagger.data.types import Doc, TaggedSentence
 from tagger.data.windows import WINDOW, token_windows
 from tagger.nn import shipped
-from tagger.runtime.model import OnnxModel
-from tagger.tagging.files import exported_model
+from tagger.tagging.model import Model, model_files, open_checkpoint, open_model
 from tagger.tagging.options import TagOptions
+from tagger.tagging.predictor import Predictor
 from tagger.tagging.stream import tag_stream
 
-if TYPE_CHECKING:  # torch and the torch model are imported when a torch model is loaded: an exported one needs neither
+if TYPE_CHECKING:  # torch is imported when a torch model is loaded: an exported one needs none
     import torch
 
-    from tagger.nn.model_file import LoadedModel
-
-__all__ = ["Tagger", "check_device", "train"]
+__all__ = ["Tagger", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +56,7 @@ class Tagger:
 
     def __init__(
         self,
-        loaded: LoadedModel | OnnxModel,
+        model: Model,
         batch_size: int = 64,
         path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
         checkpoint: dict | None = None,
@@ -67,14 +65,11 @@ class Tagger:
         nbest: int = TagOptions.nbest,
         min_score: float = TagOptions.min_score,
     ):
-        """Wrap a loaded model; ``Tagger.load`` or ``Tagger.from_checkpoint`` are the usual ways in.
-        ``path`` or ``checkpoint`` is what a pickled copy loads from; ``scores``, ``nbest`` and
+        """Wrap a loaded model (``tagging.model.open_model``'s); ``Tagger.load`` or ``Tagger.from_checkpoint`` are
+        the usual ways in. ``path`` or ``checkpoint`` is what a pickled copy loads from; ``scores``, ``nbest`` and
         ``min_score`` are ``Tagger.load``'s."""
-        if not isinstance(loaded, OnnxModel):
-            from tagger.nn.model_file import LoadedModel
-
-            if not isinstance(loaded, LoadedModel):
-                raise TypeError(f"Tagger() takes a LoadedModel (use Tagger.load(path)); got {_shown(loaded)}")
+        if not isinstance(model, Model):
+            raise TypeError(f"Tagger() takes a loaded model (use Tagger.load(path)); got {_shown(model)}")
         self.batch_size = _positive_int("batch_size", batch_size)
         self.threads: int | None = None  # what a copy made by pickling sets torch's threads to (see load)
         # One model file, or the list of an ensemble's.
@@ -84,9 +79,9 @@ class Tagger:
         elif path is not None:
             self.path = [Path(os.path.abspath(p)) for p in path]
         self._checkpoint = checkpoint
-        self._loaded = loaded
+        self._model = model
         self.scores, self.nbest, self.min_score = _score_options(scores, nbest, min_score)
-        self._predictor = _predictor(loaded, self.batch_size, self.scores, self.nbest, self.min_score)
+        self._predictor = Predictor(model, self.batch_size, self.scores, self.nbest, min_score=self.min_score)
 
     @classmethod
     def load(
@@ -104,10 +99,10 @@ class Tagger:
         default model (``$TAGGER_MODEL``, else ``~/.local/share/tagger/model.pt``, else when that file does not
         exist the shipped ``en-news``, said by a ``logging.info``); a list of files (trained with different seeds) is an
         ensemble that averages their scores, as ``tagger tag -m a.pt -m b.pt`` does. ``device``
-        is a torch device ("cpu", "cuda", ...);
-        ``batch_size`` is sentences per batch of the network. ``threads`` sets torch's threads
-        for the process as ``tagger tag --threads`` does (0: ``$TAGGER_THREADS``, else 1; the
-        network's matrices are too small for more to pay); None leaves torch's setting alone.
+        is a torch device ("cpu", "cuda", ...; an exported model runs on the CPU);
+        ``batch_size`` is sentences per batch of the network. ``threads`` sets the network's threads
+        as ``tagger tag --threads`` does (0: ``$TAGGER_THREADS``, else 1; the network's matrices are too
+        small for more to pay); None leaves torch's setting for the process alone (an exported model: 0).
         A missing or damaged file raises ``ModelFileError``, the error ``tagger tag`` reports.
 
         ``scores=True``: each entity carries ``score``, the probability under the model that exactly
@@ -116,21 +111,8 @@ class Tagger:
         ``min_score``: entities scoring below it are dropped (tagged O); above 0 it turns scores on.
         These are ``tagger tag --scores``, ``--nbest`` and ``--min-score``."""
         path = _model_path(path)
-        exported = exported_model(path)
-        if exported is not None:  # onnxruntime and numpy: torch is not imported
-            from tagger.runtime.model import load_onnx
-
-            session, options = _checked_exported(device, batch_size, threads, scores, nbest, min_score)
-            tagger = cls(load_onnx(exported, session), batch_size, path=path, **options)
-            tagger.threads = threads
-            return tagger
-        from tagger.nn.torch_needed import require_torch_for_models
-
-        require_torch_for_models(path)
-        from tagger.nn.ensemble import load_models
-
-        found, options = _checked(device, batch_size, threads, scores, nbest, min_score)
-        tagger = cls(load_models(path, device=found), batch_size, path=path, **options)
+        options = _checked(device, batch_size, threads, scores, nbest, min_score)
+        tagger = cls(open_model(path, str(device), threads), batch_size, path=path, **options)
         tagger.threads = threads
         return tagger
 
@@ -154,25 +136,25 @@ class Tagger:
         from tagger.nn.torch_needed import require_torch
 
         require_torch("a model from a checkpoint")
-        found, options = _checked(device, batch_size, threads, scores, nbest, min_score)
-        tagger = cls(_load_checkpoint(checkpoint, found), batch_size, checkpoint=checkpoint, **options)
+        options = _checked(device, batch_size, threads, scores, nbest, min_score)
+        tagger = cls(open_checkpoint(checkpoint, str(device), threads), batch_size, checkpoint=checkpoint, **options)
         tagger.threads = threads
         return tagger
 
     @property
-    def device(self) -> torch.device:
-        """The torch device the model runs on."""
-        return self._predictor.device
+    def device(self) -> str:
+        """The device the model runs on ("cpu", "cuda:0", ...)."""
+        return self._model.device
 
     @property
     def plain(self) -> bool:
         """The model tags a plain label set (part-of-speech tags): ``doc.tags``, no entities."""
-        return self._loaded.data_scheme == PLAIN
+        return self._model.data_scheme == PLAIN
 
     @property
     def metadata(self) -> dict:
         """What the model file says about its training (data, scores, settings)."""
-        return self._loaded.metadata
+        return self._model.metadata
 
     def __repr__(self) -> str:
         where = f"path={_as_str(self.path)!r}" if self.path is not None else "checkpoint=<in memory>"
@@ -243,7 +225,7 @@ class Tagger:
         """Tag texts as one input stream of lines, each text ending a line, and give each
         text its sentences with offsets counted from its own start."""
         # A model that reads context: a blank line after each text, so that no document runs on into the next text.
-        data, starts, marks = _joined(texts, apart=getattr(self._predictor.window_maker, "context", False))
+        data, starts, marks = _joined(texts, apart=self._predictor.window_maker.context)
         stream = BytesIO(data)
         windows = read_windows(stream, "<text>", "text", self._predictor.window_maker, workers=0)
         docs = [Doc(text) for text in texts]
@@ -316,7 +298,7 @@ def _model_path(path) -> Path | list[Path]:
         isinstance(path, (list, tuple)) and path and all(isinstance(p, (str, os.PathLike)) for p in path)
     ):
         raise TypeError(f"path must be a str or a path to a model file, or a list of them; got {_shown(path)}")
-    return shipped.resolve_all(path)
+    return model_files(path)
 
 
 def train(
@@ -423,38 +405,13 @@ def _arriving_groups(texts: Iterator[str], size: int) -> Iterator[list[str]]:
 DEFAULT_SCORES = {"scores": False, "nbest": TagOptions.nbest, "min_score": TagOptions.min_score}
 
 
-def _checked(device, batch_size, threads, scores, nbest, min_score) -> tuple[torch.device, dict]:
-    """``Tagger.load``'s arguments checked before the model is read (torch's threads set): the device,
-    and the score options by name."""
-    _positive_int("batch_size", batch_size)
-    found = check_device(device)
-    _threads(threads)
-    return found, _named(_score_options(scores, nbest, min_score))
-
-
-def _checked_exported(device, batch_size, threads, scores, nbest, min_score) -> tuple[int, dict]:
-    """``_checked`` for an exported model, which runs on the CPU with onnxruntime: the threads for its session
-    (None as 0: ``$TAGGER_THREADS``, else 1)."""
-    from tagger.tagging.exported import session_threads
-
+def _checked(device, batch_size, threads, scores, nbest, min_score) -> dict:
+    """``Tagger.load``'s arguments checked before the model is read: the score options by name."""
     _positive_int("batch_size", batch_size)
     if not isinstance(device, str) and type(device).__name__ != "device":
         raise TypeError(f"device must be a str such as 'cpu' or 'cuda', or a torch.device; got {_shown(device)}")
-    if str(device) != "cpu":
-        raise ValueError(f"device={str(device)!r}: an exported model (.onnx) runs on the CPU; load the .pt model")
     _check_threads(threads)
-    return session_threads(threads or 0), _named(_score_options(scores, nbest, min_score))
-
-
-def _predictor(loaded, batch_size: int, scores: bool, nbest: int, min_score: float):
-    """The predictor of a loaded model: the torch one, or onnxruntime's for an exported model."""
-    if isinstance(loaded, OnnxModel):
-        from tagger.tagging.exported import OnnxPredictor
-
-        return OnnxPredictor(loaded, batch_size, scores=scores, nbest=nbest, min_score=min_score)
-    from tagger.tagging.predictor import Predictor
-
-    return Predictor.from_loaded(loaded, batch_size, scores=scores, nbest=nbest, min_score=min_score)
+    return _named(_score_options(scores, nbest, min_score))
 
 
 def _named(options: tuple[bool, int, float]) -> dict:
@@ -537,39 +494,6 @@ def _token_lists(sentences: object) -> list[list[str]]:
                 raise ValueError(f"tag_tokens(): sentence {i} has an empty token: {_shown(tokens)}")
         checked.append(list(tokens))
     return checked
-
-
-def _load_checkpoint(checkpoint: dict, device: torch.device) -> LoadedModel:
-    """A checkpoint dict as a loaded model, checked exactly as a model file is."""
-    from tagger.nn.checkpoint import check_checkpoint
-    from tagger.nn.model_file import model_from_checkpoint
-
-    return model_from_checkpoint(check_checkpoint(checkpoint, "<checkpoint>"), device, "<checkpoint>")
-
-
-def check_device(device: object) -> torch.device:
-    """``device`` as a torch device, checked: a TypeError or ValueError (showing the value) for
-    what is not one, or names a CUDA device where there is none."""
-    import torch
-
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be a str such as 'cpu' or 'cuda', or a torch.device; got {_shown(device)}")
-    try:
-        found = torch.device(device)
-    except RuntimeError:
-        raise ValueError(f"device={device!r} is not a torch device (try 'cpu' or 'cuda')") from None
-    if found.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r}: no CUDA device is available here")
-    return found
-
-
-def _threads(threads: object) -> None:
-    """Set torch's threads as the command line does (None: leave them)."""
-    from tagger.nn.runtime import configure_torch
-
-    if _check_threads(threads) is None:
-        return
-    configure_torch(threads)
 
 
 def _check_threads(threads: object) -> int | None:

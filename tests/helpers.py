@@ -98,3 +98,10 @@ def last_error_line(stderr: str) -> str:
     assert len(errors) == 1, stderr
     assert stderr.rstrip().endswith(errors[0])
     return errors[0]
+
+
+def torch_model(loaded):
+    """A ``LoadedModel`` (a torch model in memory, or ``load_model``'s) as the predictor's ``Model``."""
+    from tagger.tagging.model import from_torch
+
+    return from_torch(loaded.model, loaded.vocab, loaded.data_scheme, loaded.metadata)

@@ -322,7 +322,7 @@ def test_wrong_arguments_say_what_was_passed(model, call, error, shown):
     ("kwargs", "error", "shown"),
     [
         ({"path": 3}, TypeError, "int 3"),
-        ({"device": "gpu"}, ValueError, "device='gpu' is not a torch device"),
+        ({"device": "gpu"}, ValueError, "device must be cpu, cuda or cuda:N; 'gpu' is not a torch device"),
         ({"device": 0.5}, TypeError, "float 0.5"),
         ({"batch_size": True}, TypeError, "bool True"),
         ({"batch_size": -2}, ValueError, "got -2"),

@@ -26,16 +26,15 @@ COVERED_ELSEWHERE = {
     "tagger/tagging/preload.py": "imported by the --jobs fork server: tests/tagging/test_jobs.py",
     "tagger/tagging/files.py": "tag_file and the --jobs decision, through tag: tests/cli/test_tag.py, "
     "tests/tagging/test_predictor.py, test_jobs.py",
-    "tagger/tagging/labelling.py": "what both predictors share: tests/tagging/test_predictor.py, test_exported.py",
     "tagger/tagging/options.py": "TagOptions and its defaults: tests/nn/test_config.py, tests/cli/test_tag.py",
     "tagger/cli/serve.py": "the serve command, run as a real server: tests/service/test_server.py",
     "tagger/service/model.py": "the model behind the service, through its routes: tests/service/test_app.py",
     "tagger/service/openapi.py": "the schema at /openapi.json: tests/service/test_app.py",
     "tagger/service/page.py": "the page at /: tests/service/test_app.py, test_server.py (headless Chromium)",
     "tagger/service/requests.py": "bad requests and their statuses: tests/service/test_app.py, test_server.py",
-    "tagger/tagging/stream.py": "tag_stream, through both predictors: tests/tagging/test_predictor.py, "
-    "test_exported.py, tests/data/test_inputs.py",
-    "tagger/tagging/rewrite.py": "the tag rewrites: tests/tagging/test_predictor.py (and test_exported.py)",
+    "tagger/tagging/stream.py": "tag_stream, with every kind of model: tests/tagging/test_predictor.py, "
+    "test_model.py, tests/data/test_inputs.py",
+    "tagger/tagging/rewrite.py": "the tag rewrites: tests/tagging/test_predictor.py (and test_model.py)",
     "tagger/training/run.py": "where a run stands, used by every stage: tests/training/test_loop.py, test_trainer.py",
 }
 

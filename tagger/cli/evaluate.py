@@ -56,17 +56,9 @@ def evaluate(
 
     Scores are percentages in the table, fractions 0-1 in --format json.
     """
-    from tagger.tagging.files import exported_model
     from tagger.training import evaluation
 
     paths = model_paths(model)
-    if exported_model(paths) is None:  # an exported model runs without torch
-        from tagger.nn.torch_needed import require_torch_for_models
-
-        require_torch_for_models(paths)
-        from tagger.nn.runtime import configure_torch
-
-        configure_torch(threads)
     result = evaluation.evaluate(
         file,
         paths,

@@ -32,13 +32,13 @@ def export(model: ModelArguments = None, output: Output = Path("model.onnx")) ->
     """Write a model as one ONNX file (graph, vocabulary, tags, options and CRF scores) that `tagger tag -m
     FILE.onnx` runs with onnxruntime, without torch, with the model's tags (document context included). Several
     models are written as one ensemble: their networks in one graph, their tag and CRF scores averaged."""
-    from tagger.runtime.model import is_onnx
+    from tagger.tagging.model import is_exported
 
-    if not is_onnx(output):
+    if not is_exported(output):
         raise ModelFileError("the exported model's name must end in .onnx (that is how tag knows it)", str(output))
     paths = model_paths(model or None)
     for path in paths:
-        if is_onnx(path) and path.exists():  # before torch is asked for: nothing to export, torch or not
+        if is_exported(path) and path.exists():  # before torch is asked for: nothing to export, torch or not
             raise ModelFileError(_already_exported(path), str(path))
     require_torch("export")
     try:

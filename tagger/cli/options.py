@@ -83,7 +83,7 @@ def device(name: str, value) -> None:
     from tagger.nn.torch_needed import require_torch
 
     require_torch(f"{name} {value}")
-    from tagger.nn.runtime import check_device
+    from tagger.nn.device import check_device
 
     check_device(value, name)
 

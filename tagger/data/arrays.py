@@ -14,7 +14,7 @@ With ``context`` (a model reading document context, ``ModelConfig.context``)
 each batch also carries each row's document, numbered from 0 in its window,
 and each token's key: the id of its lowercased form in the window, one per
 form-table row, so the network can pool the mentions of a word over its
-document, which the window holds whole (``model.window_emissions`` pools over
+document, which the window holds whole (``runtime.context`` pools over
 all of a window's batches, which stay cut by length: cut by document they
 would pad three times as much). A training batch is its own window and is
 made of whole documents (``document_batches``). Without context nothing of

@@ -250,54 +250,11 @@ class LogStep:
         top = _row_max(scores)  # shape: (batch, 1)
         return ((scores - top).exp() @ self.exp.t()).log() + top + self.shift
 
-    def masked(self, scores: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        """``forward`` with a mask of allowed pairs per row. allowed: (batch, tags, tags) -> (batch, tags)"""
-        top = _row_max(scores)  # shape: (batch, 1)
-        weights = self.exp * allowed  # shape: (batch, tags, tags)
-        summed = torch.bmm((scores - top).exp().unsqueeze(1), weights).squeeze(1)  # shape: (batch, tags)
-        return summed.log() + top + self.shift
-
 
 def _row_max(scores: torch.Tensor) -> torch.Tensor:
     """Each row's maximum, 0 for a row of -inf (so that subtracting it gives -inf, not NaN). shape: (batch, 1)"""
     top = scores.amax(dim=1, keepdim=True)
     return torch.where(torch.isfinite(top), top, torch.zeros_like(top))
-
-
-def probability(log_p: torch.Tensor, log_z: torch.Tensor) -> torch.Tensor:
-    """exp(log_p - log_z), 0 where log_z is -inf (no valid sequence) instead of NaN. shape: broadcast of both"""
-    valid = torch.isfinite(log_z)
-    shifted = log_p - torch.where(valid, log_z, torch.zeros_like(log_z))
-    return torch.where(valid, shifted, torch.full_like(shifted, -torch.inf)).exp()
-
-
-def marginals(posterior: Posterior, mask: torch.Tensor) -> torch.Tensor:
-    """P(y_t = j | sentence) for every token and tag, 0 on padding. shape: (batch, time, tags)"""
-    log_p = posterior.alpha + posterior.beta  # shape: (batch, time, tags)
-    probs = probability(log_p, posterior.log_z[:, None, None])
-    return probs * mask.unsqueeze(2).to(probs.dtype)
-
-
-def path_scores(emissions: torch.Tensor, mask: torch.Tensor, scores: Transitions, paths: torch.Tensor) -> torch.Tensor:
-    """Score of one given tag sequence per sentence (``paths``: (batch, time), anything on padding). shape: (batch,)"""
-    check_inputs(emissions, mask, scores)
-    if paths.shape != mask.shape:
-        raise ValueError(f"paths must have the mask's shape {tuple(mask.shape)}, got {tuple(paths.shape)}")
-    start, pairs, end = scores
-    mask = mask.bool()
-    on = mask.to(emissions.dtype)  # shape: (batch, time)
-    gold = emissions.gather(2, paths.unsqueeze(2)).squeeze(2) * on  # shape: (batch, time)
-    steps = pairs[paths[:, :-1], paths[:, 1:]]  # shape: (batch, time - 1)
-    steps = torch.where(mask[:, 1:], steps, torch.zeros_like(steps))  # -inf * 0 would be NaN
-    last = paths.gather(1, (mask.sum(dim=1) - 1).unsqueeze(1)).squeeze(1)  # shape: (batch,)
-    return start[paths[:, 0]] + gold.sum(dim=1) + steps.sum(dim=1) + end[last]
-
-
-def path_probabilities(
-    emissions: torch.Tensor, mask: torch.Tensor, scores: Transitions, paths: torch.Tensor, log_z: torch.Tensor
-) -> torch.Tensor:
-    """P(the sentence's tags are exactly ``paths``), e.g. of the Viterbi sequence. shape: (batch,)"""
-    return probability(path_scores(emissions, mask, scores, paths), log_z)
 
 
 def kbest_viterbi(

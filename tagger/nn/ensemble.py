@@ -8,12 +8,11 @@ agree on what the numbers mean: the same tags in the same order, the same
 tag scheme, and the same word and character vocabularies (a batch is built
 once, with one vocabulary, and fed to every member).
 
-An ``Ensemble`` offers what ``tagging.Predictor`` asks of a model
-(``form_features``, ``decode``, ``emissions``, ``window_emissions``, ``decode_emissions``,
-``crf_parameters``, ``config``, ``char_encoder``, ``parameters``,
-``eval``/``train``), so ``Predictor.from_loaded(load_ensemble(paths))``
-tags with it. Each member runs its own network: tagging costs about the
-members' count times one model's network time; the Viterbi runs once.
+An ``Ensemble`` offers what a ``BiLSTMCRF`` offers (``form_features``,
+``decode``, ``emissions``, ``window_emissions``, ``crf_parameters``,
+``config``, ``char_encoder``); tagging runs it through ``nn.network``, as one
+model. Each member runs its own network: tagging costs about the members'
+count times one model's network time; the Viterbi runs once.
 
 Members may differ in document context (``ModelConfig.context``): when any
 member reads it, the ensemble's config says "document", so its batches hold

@@ -186,7 +186,7 @@ class BiLSTMCRF(nn.Module):
         ``form_features`` (forms, char_out) are the character encoder's output for
         a form table that ``batch.forms`` indexes, computed once for many batches.
         With document context the batch is its own window: it must hold whole documents
-        (training's batches do; a tagging window's batches go to ``window_emissions``).
+        (training's batches do; tagging pools a window's batches itself, ``runtime.context``).
         """
         states = self.states(batch, form_features)  # shape: (batch, time, 2 * hidden)
         if not self.context:
@@ -218,14 +218,21 @@ class BiLSTMCRF(nn.Module):
             flat = torch.cat([s[b.mask] for s, b in zip(states, batches)])  # shape: (tokens, 2 * hidden)
             pooled = pool_mentions(flat, docs, keys).split(sizes)
             return [self.scores(s, _unflat(p, b.mask, s)) for s, b, p in zip(states, batches, pooled)]
-        width, tags = states[0].shape[2], self.project.out_features
+        scored = [self.own_and_mentions(s) for s in states]  # each: (batch, time, tags) twice
+        flat = torch.cat([lent[b.mask] for (_, lent), b in zip(scored, batches)])  # shape: (tokens, tags)
+        pooled = pool_mentions(flat, docs, keys).split(sizes)  # each shape: (batch tokens, tags)
+        return [e + _unflat(p, b.mask, e) for (e, _), b, p in zip(scored, batches, pooled)]
+
+    def own_and_mentions(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """With document context, outside training: the tag scores of the encoder's ``states`` (batch, time,
+        2 * hidden) without their pooled mentions, with the bias, and the scores each token lends its other
+        mentions, before pooling: the projection is linear, so pooling these equals pooling the states. Each
+        shape: (batch, time, tags)"""
+        width, tags = states.shape[2], self.project.out_features
         weight = self.project.weight  # shape: (tags, 4 * hidden): the own state's columns, then the pooled's
         both = torch.cat([weight[:, :width], weight[:, width:]])  # shape: (2 * tags, 2 * hidden)
-        scored = [nn.functional.linear(s, both) for s in states]  # each shape: (batch, time, 2 * tags)
-        flat = torch.cat([y[:, :, tags:][b.mask] for y, b in zip(scored, batches)])  # shape: (tokens, tags)
-        pooled = pool_mentions(flat, docs, keys).split(sizes)  # each shape: (batch tokens, tags)
-        own = [y[:, :, :tags] + self.project.bias for y in scored]  # each shape: (batch, time, tags)
-        return [e + _unflat(p, b.mask, e) for e, b, p in zip(own, batches, pooled)]
+        scored = nn.functional.linear(states, both)  # shape: (batch, time, 2 * tags)
+        return scored[:, :, :tags] + self.project.bias, scored[:, :, tags:]
 
     def states(self, batch: Batch, form_features: torch.Tensor | None = None) -> torch.Tensor:
         """The encoder's states of every token. shape: (batch, time, 2 * hidden)"""

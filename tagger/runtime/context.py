@@ -2,10 +2,11 @@
 
 A model with document context (``tagger.nn.model``, ``ModelConfig.context``) projects each token's state and the
 mean of the states of the other mentions of its lowercased form in its document; the projection being linear, the
-exported graph (``tagger.nn.export``) gives each token's own scores (``emissions``: the own state's half of the
-projection, with the bias) and the scores its state lends its other mentions (``mentions``: the pooled half of the
-projection, before pooling), and ``window_emissions`` here pools the second over a whole window, whichever of its
-batches hold a document's tokens, and adds it to the first: what ``BiLSTMCRF._with_context`` computes in eval.
+network (the exported graph, ``tagger.nn.export``, or the torch model's ``own_and_mentions``) gives each token's own
+scores (``emissions``: the own state's half of the projection, with the bias) and the scores its state lends its
+other mentions (``mentions``: the pooled half of the projection, before pooling), and ``window_emissions`` here
+pools the second over a whole window, whichever of its batches hold a document's tokens, and adds it to the first:
+what ``BiLSTMCRF._with_context`` computes in eval. The predictor does this for every kind of model.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def window_emissions(
     token (``masks``, (batch, time)), the mean of the ``mentions`` scores (batch, time, tags) of the other tokens
     of its document (``docs``, (batch,), the window's numbering) with its key (``keys``, (batch, time)), over
     all the batches. Each shape: (batch, time, tags)"""
+    if not own:  # a window of blank lines only: no batch to score
+        return []
     flat_docs = np.concatenate([np.broadcast_to(d[:, None], m.shape)[m] for d, m in zip(docs, masks)])  # (tokens,)
     flat_keys = np.concatenate([k[m] for k, m in zip(keys, masks)])  # shape: (tokens,)
     flat = np.concatenate([y[m] for y, m in zip(mentions, masks)])  # shape: (tokens, tags)

@@ -1,11 +1,24 @@
-"""The linear-chain CRF's decoding in numpy, vectorized over the batch: what ``tagger.nn.crf`` computes for
-tagging (constrained Viterbi, forward-backward and marginals, path probabilities, the K best sequences),
-with the same conventions, arithmetic and tie-breaking, so that an exported model tags as the torch one.
+"""The linear-chain CRF's decoding in numpy, vectorized over the batch, as tagging runs it for every kind of model:
+constrained Viterbi, forward-backward and marginals, path probabilities, the K best sequences.
 
-Conventions (``tagger.nn.crf``'s): emissions (batch, time, tags); mask (batch, time) bool, every sentence's
-first token on; ``Transitions.pairs[i, j]`` the score of tag j following tag i; a padded step passes every
-score through unchanged. ``constrain`` adds ``NEG`` to a forbidden start, pair or end for decoding, or sets
-it to -inf with ``exact`` for probabilities.
+Conventions: emissions (batch, time, tags); mask (batch, time) bool, every sentence's first token on;
+``Transitions.pairs[i, j]`` the score of tag j following tag i; a padded step passes every score through unchanged.
+``constrain`` adds ``NEG`` to a forbidden start, pair or end for decoding (the best path never takes one while a
+valid path exists), or sets it to -inf with ``exact`` for probabilities (an invalid sequence has probability 0).
+Decoding runs in the emissions' single precision with the arithmetic and tie-breaking of the CRF layer that
+trained the model (``tagger.nn.crf``), so a model tags as it was scored in training; probabilities run in double.
+
+Forward-backward, in log space. ``alpha[t, j]`` is the log of the summed exp-scores of all prefixes ``y_0..y_t``
+with ``y_t = j`` (the emission at t included); ``beta[t, j]`` the same for all suffixes after ``y_t = j`` (the end
+score included). ``log Z = logsumexp(alpha[n-1] + end)`` and ``P(y_t = j) = exp(alpha[t, j] + beta[t, j] - log Z)``.
+A sentence with no valid sequence at all (log Z = -inf; not possible with a real scheme, which always allows
+all-``O``) gets probability 0 everywhere instead of NaN.
+
+K-best Viterbi keeps, for each tag at each token, the K best prefixes ending there, each with a back-pointer
+(previous tag, rank of the prefix there); that is exact, since the K best prefixes ending in tag j at t are among
+the K best ending in each tag i at t-1, extended by j. Ties go to the sequence whose last tag has the lower id,
+then the previous tag, and so on back to the first (a stable sort of the candidates in (previous tag, rank) order
+at each step). Sequences scoring -inf are left out, so a sentence with fewer than K valid sequences gets fewer.
 """
 
 from __future__ import annotations
@@ -16,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-NEG = -1e4  # tagger.nn.crf.NEG: added to the score of a forbidden transition, start or end for decoding
+NEG = -1e4  # added to the score of a forbidden transition, start or end for decoding (tagger.nn.crf.NEG)
 
 
 class Transitions(NamedTuple):
@@ -49,7 +62,7 @@ def constrain(scores: Transitions, allowed: Transitions | None, exact: bool = Fa
 
 
 def viterbi(emissions: np.ndarray, mask: np.ndarray, scores: Transitions) -> list[list[int]]:
-    """Best tag sequence of each sentence (``tagger.nn.crf.viterbi``)."""
+    """Best tag sequence of each sentence."""
     batch, time, num_tags = emissions.shape
     if batch == 0:
         return []
@@ -76,7 +89,11 @@ def viterbi(emissions: np.ndarray, mask: np.ndarray, scores: Transitions) -> lis
 
 
 class LogStep:
-    """logsumexp over one tag of ``scores + pairs``, as a matrix product of exponentials (``tagger.nn.crf.LogStep``)."""
+    """logsumexp over one tag of ``scores + pairs``, as a matrix product of exponentials.
+
+    Shifting each row of scores by its maximum (and the pair scores by theirs) keeps the exponentials in range;
+    forbidden (-inf) pairs become exact zeros. The same sum as a logsumexp over the (batch, tags, tags) array of
+    ``scores + pairs``, without making that array at every step, which dominated the cost of scoring."""
 
     def __init__(self, pairs: np.ndarray):
         finite = pairs[np.isfinite(pairs)]
@@ -114,7 +131,7 @@ def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 def forward_backward(emissions: np.ndarray, mask: np.ndarray, scores: Transitions) -> Posterior:
-    """Forward and backward log-scores of each sentence (``tagger.nn.crf.forward_backward``)."""
+    """Forward and backward log-scores of each sentence (see the module's docstring)."""
     step = LogStep(scores.pairs)
     time = emissions.shape[1]
     alphas = [scores.start + emissions[:, 0]]  # each shape: (batch, tags)
@@ -157,7 +174,8 @@ def path_probabilities(emissions, mask, scores: Transitions, paths: np.ndarray, 
 
 
 def kbest_viterbi(emissions: np.ndarray, mask: np.ndarray, scores: Transitions, k: int) -> list[list[tuple]]:
-    """The ``k`` best (tag ids, score) of each sentence, best first; -inf scores left out (``nn.crf.kbest_viterbi``)."""
+    """The ``k`` best (tag ids, score) of each sentence, best first; -inf scores left out (see the module's
+    docstring)."""
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     batch, time, num_tags = emissions.shape
@@ -189,8 +207,8 @@ def kbest_viterbi(emissions: np.ndarray, mask: np.ndarray, scores: Transitions, 
 
 
 def _top(cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` largest of each row of ``cand`` (..., n) and their indices, by value and then by lower index
-    (``nn.crf._top``): a stable descending sort, cut to ``k`` (rows have at least ``k``: tags * k candidates)."""
+    """The ``k`` largest of each row of ``cand`` (..., n) and their indices, by value and then by lower index: a
+    stable descending sort, cut to ``k`` (rows have at least ``k``: tags * k candidates)."""
     index = np.argsort(-cand, axis=-1, kind="stable")[..., :k]  # shape: (..., k)
     return np.take_along_axis(cand, index, axis=-1), index
 

@@ -2,13 +2,12 @@
 
 ``load_onnx`` reads the file's metadata (vocabulary, config, scheme, CRF scores and constraints) and makes an
 onnxruntime session of its graph; every problem with the file (cut short, of another program, of a newer
-format) is one ``ModelFileError`` naming it. ``OnnxModel.emissions`` runs the graph on one batch of
-``tagger.data.arrays``'s arrays, ``OnnxModel.window_emissions`` on all of a window's batches, which a model with
-document context needs (``runtime.context``).
+format) is one ``ModelFileError`` naming it. ``OnnxModel`` is the onnxruntime backend of ``tagger.tagging.model``:
+``forms`` lays out a window's form table, ``run`` runs the graph on one batch's arrays.
 
 Format 1 files give ``emissions`` only; format 2 files (document context) also give ``mentions``, which the
-runtime pools over the window: a runtime that reads format 1 only refuses them ("newer tagger") rather than tag
-without the context. This runtime reads both.
+predictor pools over the window (``runtime.context``): a runtime that reads format 1 only refuses them ("newer
+tagger") rather than tag without the context. This runtime reads both.
 """
 
 from __future__ import annotations
@@ -19,19 +18,22 @@ from pathlib import Path
 
 import numpy as np
 
+from tagger.data.arrays import WindowArrays
 from tagger.data.vocabulary import Vocabulary
 from tagger.errors import ModelFileError
-from tagger.runtime.context import window_emissions
-from tagger.runtime.crf import Transitions, constrain
+from tagger.runtime.crf import Transitions
 
 FORMAT = "tagger-onnx"  # tagger.nn.export.FORMAT: the value of the metadata's "format"
 FORMAT_VERSION = 2  # the newest format this runtime reads (tagger.nn.export.FORMAT_VERSION)
-SUFFIX = ".onnx"  # how the tagging path knows an exported model from a torch one
-
-
-def is_onnx(path: str | Path) -> bool:
-    """Whether ``path`` names an exported model (by its suffix: a torch model file is never one)."""
-    return str(path).lower().endswith(SUFFIX)
+# Padded tokens per run of the graph: a longer batch runs in parts. onnxruntime keeps the memory of the largest run
+# it has seen (the LSTM's per-token buffers), which for a batch of 64 long sentences is tens of MB; in parts of this
+# size it stays under a few, at no cost in speed measured (bench/onnx_speed.py).
+RUN_TOKENS = 1024
+# Lines (or sentences) per window: half the torch model's (windows.WINDOW). Besides the one tagged, a window waits
+# ready and more are read ahead; in halves they hold half the memory (peak RSS 114 -> 101 MiB on 1.5 MB of text),
+# and the graph runs as fast (it runs per batch; the torch model's char encoder runs once per window, and gains
+# from the larger).
+WINDOW = 1024
 
 
 @dataclass
@@ -47,6 +49,8 @@ class OnnxModel:
     allowed: Transitions | None  # the scheme's allowed starts, pairs and ends (None: unconstrained model)
     inputs: tuple[str, ...] = field(default=())
     outputs: tuple[str, ...] = field(default=("emissions",))
+    device: str = "cpu"  # the only device onnxruntime runs it on here
+    window: int = WINDOW
 
     @property
     def chars(self) -> bool:
@@ -54,28 +58,43 @@ class OnnxModel:
 
     @property
     def context(self) -> bool:
-        """Whether the model reads document context: its batches need ``docs`` and ``keys``, and a window's
-        batches are scored together (``window_emissions``)."""
+        """Whether the model reads document context: its batches need ``docs`` and ``keys``, and its ``mentions``
+        are pooled over the window (``runtime.context``)."""
         return "mentions" in self.outputs
 
-    def scores(self, exact: bool = False) -> Transitions:
-        """The CRF's scores, constrained as decoding is (``BiLSTMCRF.crf_parameters``)."""
-        return constrain(self.crf, self.allowed, exact) if self.config.get("constrained", True) else self.crf
+    def forms(self, arrays: WindowArrays) -> tuple[np.ndarray, np.ndarray] | None:
+        """The window's form table's characters, padded to its longest form (forms, chars), and each form's
+        character count (forms,); None for a model without a character encoder."""
+        if not self.chars:
+            return None
+        width = max((b.width for b in arrays.buckets), default=1)
+        table = np.zeros((max(arrays.forms, 1), width), dtype=np.int64)  # shape: (forms, chars)
+        for bucket in arrays.buckets:
+            chars = np.frombuffer(bucket.chars, dtype=np.int64).reshape(-1, bucket.width)  # shape: (rows, width)
+            table[bucket.start : bucket.start + chars.shape[0], : bucket.width] = chars
+        return table, (table != 0).sum(axis=1)
 
-    def emissions(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
-        """Tag scores of one batch (``words``, ``cases``, ``forms``, ``chars``, ``lengths`` arrays).
-        shape: (batch, time, tags)"""
-        return self.session.run(["emissions"], {name: arrays[name] for name in self.inputs})[0]
+    def run(self, feed: dict[str, np.ndarray], forms) -> tuple[np.ndarray, np.ndarray | None]:
+        """The tag scores (batch, time, tags) of one batch (``feed``: ``words``, ``cases``, ``forms``, ``lengths``;
+        ``forms``: the window's, from ``forms``), and with document context the scores its tokens lend their other
+        mentions (batch, time, tags), else None. A batch of more than ``RUN_TOKENS`` padded tokens runs in parts."""
+        rows = max(1, RUN_TOKENS // feed["words"].shape[1])
+        count = feed["lengths"].shape[0]
+        if count <= rows:
+            return self._run(feed, forms)
+        parts = [self._run({k: v[at : at + rows] for k, v in feed.items()}, forms) for at in range(0, count, rows)]
+        emissions = np.concatenate([own for own, _ in parts])  # shape: (batch, time, tags)
+        return emissions, np.concatenate([lent for _, lent in parts]) if self.context else None
 
-    def window_emissions(self, feeds: list[dict[str, np.ndarray]], masks: list[np.ndarray]) -> list[np.ndarray]:
-        """Tag scores of each of a window's batches (``emissions``' arrays, and with document context each batch's
-        ``docs`` and ``keys`` arrays; ``masks``: each batch's real tokens, (batch, time)); with document context
-        each token pools its other mentions over the whole window. Each shape: (batch, time, tags)"""
-        if not self.context:
-            return [self.emissions(feed) for feed in feeds]
-        found = [self.session.run(["emissions", "mentions"], {n: feed[n] for n in self.inputs}) for feed in feeds]
-        docs, keys = [feed["docs"] for feed in feeds], [feed["keys"] for feed in feeds]
-        return window_emissions([own for own, _ in found], [pooled for _, pooled in found], masks, docs, keys)
+    def _run(self, feed: dict[str, np.ndarray], forms) -> tuple[np.ndarray, np.ndarray | None]:
+        arrays = {name: feed[name] for name in ("words", "cases", "forms", "lengths")}
+        if forms is not None:  # the characters of the forms this batch uses, renumbered
+            table, widths = forms
+            used, renumbered = np.unique(feed["forms"], return_inverse=True)
+            arrays["forms"] = renumbered.reshape(feed["forms"].shape)
+            arrays["chars"] = table[used, : max(int(widths[used].max()), 1)]  # no wider than its longest form
+        found = self.session.run(list(self.outputs), {name: arrays[name] for name in self.inputs})
+        return found[0], found[1] if self.context else None
 
 
 def load_onnx(path: str | Path, threads: int = 1) -> OnnxModel:
@@ -133,3 +152,17 @@ def _model(session, props: dict, name: str) -> OnnxModel:
     if ("mentions" in outputs) != (version >= 2 and values["config"].get("context") == "document"):
         raise ModelFileError("damaged exported model: its graph and its document context disagree", name)
     return OnnxModel(session, vocab, values["config"], data_scheme, values["metadata"], crf, allowed, inputs, outputs)
+
+
+def exported_checkpoint(path: str | Path) -> dict:
+    """What an exported model says about itself, in a checkpoint's shape (``tagger info``), with its weights'
+    count (``parameters``, written by the export; None in a file exported before it was) in place of the weights."""
+    props = load_onnx(path).session.get_modelmeta().custom_metadata_map  # checked: format, version, values
+    try:
+        values = {key: json.loads(props[key]) for key in ("config", "vocab", "metadata")}
+        parameters = json.loads(props["parameters"]) if props.get("parameters") else None
+        about = json.loads(props["about"]) if props.get("about") else None  # a shipped model's description
+    except (KeyError, ValueError) as err:
+        raise ModelFileError(f"damaged exported model: {str(err)[:160]}", str(path)) from None
+    fixed = {"format": props["format"], "format_version": int(props["format_version"])}
+    return {**fixed, **values, "data_scheme": props["data_scheme"], "about": about, "parameters": parameters}

@@ -1,6 +1,24 @@
-"""Entity-level scores of decoded tag sequences in numpy: ``tagger.nn.scores``'s ``ChunkRules``,
-``entity_probabilities`` and ``decoded_scores`` (its docstring has the maths), vectorized over the entities of
-a batch, for the torch-free tagging path."""
+"""Entity-level scores of decoded tag sequences: which chunks a sequence holds, each chunk's probability, the
+scores written beside the tags, and how well such scores are calibrated.
+
+The CRF's own maths (forward-backward, path probabilities) is ``runtime.crf``'s; this module is about spans
+and tag schemes. All in numpy, vectorized over the entities of a batch, for every kind of model.
+
+Entity scores. An entity is a chunk (type X, start s, end e exclusive) read from the decoded tags as
+``schemes.to_spans`` reads them (conlleval's reading; tags rewritten into another scheme go through the same
+spans, so they are the entities of the output). Its score is P(the sequence holds exactly this chunk), the
+sum over every tag sequence that contains it. Under that reading, which chunk a sequence holds depends only
+on neighbouring pairs of tags (after a tag, an X chunk is open exactly when the tag is B-X or I-X):
+
+- it starts at s: ``y_s`` has type X and is B-/S-, or is I-/E- while ``y_{s-1}`` is not B-X/I-X (or s = 0);
+- it goes on at each s < k < e: ``y_k`` is I-X/E-X and ``y_{k-1}`` is B-X/I-X;
+- it stops at e: e = n, or not (``y_{e-1}`` is B-X/I-X and ``y_e`` is I-X/E-X).
+
+So the score is one forward pass over the window s-1..e only, with the pairs that break these rules set
+to -inf, started from ``alpha`` at the window's first token and closed with ``beta`` at its last: exact for
+BIOES, IOB2 and IOB1, with decoding constrained or not, and batched over all the entities of a batch. For
+the usual constrained BIOES model it comes to P(B-X I-X .. I-X E-X at s..e-1), or P(S-X at s).
+"""
 
 from __future__ import annotations
 
@@ -15,8 +33,10 @@ START, GO_ON, STOP = 0, 1, 2  # the three kinds of step of an entity's window, i
 
 
 class ChunkRules:
-    """``pairs[x, kind, i, j]``: tag j may follow tag i at a START, GO_ON or STOP step of a type-x chunk;
-    ``first[x, j]``: tag j starts a type-x chunk at a sentence's first token (``tagger.nn.scores.ChunkRules``)."""
+    """The pair rules of the module's docstring for each entity type of a tag list, as masks.
+
+    ``pairs[x, kind, i, j]``: tag j may follow tag i at a START, GO_ON or STOP step of a type-x chunk;
+    ``first[x, j]``: tag j starts a type-x chunk at a sentence's first token."""
 
     def __init__(self, tags: Sequence[str], scheme: str = BIOES):
         self.tags = list(tags)
@@ -42,7 +62,8 @@ class ChunkRules:
 def entity_probabilities(
     posterior: Posterior, emissions: np.ndarray, transitions: np.ndarray, spans, lengths, rules: ChunkRules
 ) -> list[list[float]]:
-    """P(exactly this chunk) for each of each sentence's ``spans`` (type, start, end exclusive)."""
+    """P(exactly this chunk) for each of each sentence's ``spans`` (type, start, end exclusive; see the module's
+    docstring)."""
     events = [(b, x, s, e) for b, found in enumerate(spans) for x, s, e in found]
     if not events:
         return [[] for _ in spans]
@@ -83,9 +104,16 @@ def decoded_scores(
     min_score: float = 0.0,
     posterior: Posterior | None = None,
 ) -> tuple[list[list[int]], list[dict]]:
-    """Per sentence ``token_scores``, ``entity_scores`` and ``probability`` of the decoded ``paths``, and the
-    paths themselves, entities below ``min_score`` dropped (``tagger.nn.scores.decoded_scores``). ``rules``
-    None: a plain label set, no chunks: no entity scores (empty lists), nothing dropped."""
+    """The scores of decoded tag sequences (one per sentence, as ``crf.viterbi`` gives them) under the CRF
+    scores ``crf``: per sentence ``token_scores`` (the marginal of each chosen tag), ``entity_scores`` (one
+    per chunk of ``to_spans``, in order) and ``probability`` (of the whole sequence), as floats; and the
+    sequences themselves.
+
+    With ``min_score`` the entities scoring below it are dropped: their tokens become ``O`` (the others
+    are written again in ``rules.scheme``), and the token scores and probability are those of the
+    sequence that is left. ``posterior``: ``forward_backward`` of the same inputs, when the caller has it.
+    ``rules`` None: a plain label set, no chunks: no entity scores (empty lists), nothing dropped.
+    """
     lengths = [len(p) for p in paths]
     if posterior is None:
         posterior = forward_backward(emissions, mask, crf)
@@ -109,3 +137,19 @@ def decoded_scores(
         {"token_scores": row[:n], "entity_scores": found, "probability": p}
         for row, n, found, p in zip(tokens, lengths, entities, whole)
     ]
+
+
+def calibration_error(scores: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
+    """Expected calibration error: predictions binned by score into ``bins`` equal bins, each bin's gap
+    between its mean score and its fraction correct, weighted by its share of the predictions."""
+    if len(scores) != len(correct):
+        raise ValueError(f"{len(scores)} scores for {len(correct)} outcomes")
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins}")
+    if not scores:
+        return 0.0
+    score = np.asarray(scores, dtype=np.float64)  # shape: (predictions,)
+    which = np.clip((score * bins).astype(np.int64), 0, bins - 1)  # a score of 1 goes in the last bin
+    # Each bin's share times its gap is |sum over the bin of (correct - score)| / all predictions.
+    gap = np.bincount(which, weights=np.asarray(correct, dtype=np.float64) - score, minlength=bins)  # (bins,)
+    return float(np.abs(gap).sum() / len(scores))

@@ -4,9 +4,9 @@
 returns, per request, the tagged sentences of each of its texts; ``record`` gives a sentence's
 ``--format jsonl`` record. Texts go through the Python API's
 reading path (``Tagger.pipe``), token lists through ``Tagger.tag_tokens``, so an answer is what
-``tagger tag`` writes for the same text as a file of its own. An exported model (``tagger export``, a ``.onnx``
-file) is served on onnxruntime, as ``tagger tag`` runs it: torch is never imported then. Any object with this
-``tag`` can stand in for it: the batcher and the app use nothing else but ``describe``.
+``tagger tag`` writes for the same text as a file of its own. The model is opened by ``tagging.model.open_model``:
+an exported one (``tagger export``, a ``.onnx`` file) is served on onnxruntime, and torch is never imported then.
+Any object with this ``tag`` can stand in for it: the batcher and the app use nothing else but ``describe``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from pathlib import Path
 from tagger.api import Tagger
 from tagger.data.schemes import entity_types
 from tagger.data.types import TaggedSentence
-from tagger.runtime.model import OnnxModel
-from tagger.tagging.files import exported_model
+from tagger.tagging.model import open_model
 from tagger.tagging.options import TagOptions
 
 
@@ -45,24 +44,21 @@ class Job:
 
 class ServiceModel:
     """A loaded model (or ensemble, or exported model) and a ``Tagger`` over it for each set of score options
-    asked for. ``threads``: an exported model's onnxruntime threads (0: ``$TAGGER_THREADS``, else 1); torch's are
-    set by ``load``."""
+    asked for. ``threads``: the network's threads (0: ``$TAGGER_THREADS``, else 1)."""
 
     def __init__(
         self, path: Path | list[Path], batch_size: int = TagOptions.batch_size, device: str = "cpu", threads: int = 0
     ):
         self.path = path
         self.batch_size = batch_size
-        self._loaded = _load_model(path, device, threads)
+        self._loaded = open_model(path, device, threads)
         self._taggers: dict[Options, Tagger] = {}
         self.tagger(Options())  # the plain one, made before the first request
 
     @property
     def context(self) -> bool:
         """Whether the model reads document context (a text's sentences are tagged together)."""
-        if isinstance(self._loaded, OnnxModel):
-            return self._loaded.context
-        return self._loaded.model.config.context == "document"
+        return self._loaded.context
 
     def tagger(self, options: Options) -> Tagger:
         """The Tagger for ``options``, made on first use; all share the one loaded model."""
@@ -113,24 +109,6 @@ def record(sentence: TaggedSentence, options: Options) -> dict:
     return record
 
 
-def _load_model(path: Path | list[Path], device: str, threads: int):
-    """The model of ``path``: an exported one on onnxruntime (``threads``; no torch), else the torch model(s)."""
-    exported = exported_model(path)
-    if exported is not None:
-        from tagger.tagging.exported import load_exported
-
-        return load_exported(exported, threads, device)
-    from tagger.nn.ensemble import load_models
-
-    return load_models(path, device=device)
-
-
 def load(paths: list[Path], threads: int = 0, batch_size: int = TagOptions.batch_size) -> ServiceModel:
-    """The service's model: its threads set first (0: ``$TAGGER_THREADS`` or 1), as ``tagger tag`` does: an exported
-    model's onnxruntime threads, else torch's."""
-    path = paths[0] if len(paths) == 1 else paths
-    if exported_model(path) is None:
-        from tagger.nn.runtime import configure_torch
-
-        configure_torch(threads)
-    return ServiceModel(path, batch_size, threads=threads)
+    """The service's model, its network on ``threads`` threads (0: ``$TAGGER_THREADS`` or 1), as ``tagger tag``'s."""
+    return ServiceModel(paths[0] if len(paths) == 1 else paths, batch_size, threads=threads)

@@ -8,7 +8,7 @@ spans two files). The output goes to a temporary file beside the final one and
 is renamed into place when complete: a task retried after its worker died
 never leaves half a file. Each worker process loads a model file once and
 keeps it for every later task (``_cached_load``). An exported model (``tagger
-export``, a ``.onnx`` file) is loaded with onnxruntime: its workers never import torch.
+export``, a ``.onnx`` file) runs on onnxruntime: its workers never import torch.
 
     from dask.distributed import Client
     from tagger.tagging.dask import tag_files
@@ -30,8 +30,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tagger.errors import DataError
-from tagger.nn.shipped import resolve
 from tagger.tagging.files import tag_file
+from tagger.tagging.model import model_files, open_model
 from tagger.tagging.options import TagOptions
 from tagger.tagging.outputs import output_paths  # the one naming rule of an output per input (tagger tag -o DIR/ too)
 
@@ -58,7 +58,7 @@ def tag_files(
     options = TagOptions(**{"workers": 0, "jobs": 1, **tag_options})
     outputs = output_paths(paths, out_dir, options.output_format)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    model = str(resolve(model_path).resolve())  # a shipped model's name, as tagger tag -m NAME reads it
+    model = str(Path(model_files(model_path)).resolve())  # a shipped model's name, as tagger tag -m NAME reads it
     futures = client.map(
         tag_one,
         [str(p.resolve()) for p in paths],
@@ -91,29 +91,17 @@ def tag_one(path: str, out_path: str, model_path: str, options: TagOptions) -> i
 
 
 def _cached_load(path: str | Path, device: str = "cpu", threads: int = 0):
-    """``model_file.load_model`` once per model file and device in this process; an exported model's
-    ``runtime.model.load_onnx`` on ``threads`` onnxruntime threads (``exported.session_threads``), without torch."""
+    """``model.open_model`` once per model file and device in this process, its network on ``threads`` threads (0:
+    ``$TAGGER_THREADS``, else one)."""
     try:
         key = (str(Path(path).resolve()), str(device), Path(path).stat().st_mtime_ns)
     except OSError:
-        return _load(path, device, threads)  # its one-line error names the problem
+        return open_model(path, device, threads)  # its one-line error names the problem
     with _MODELS_LOCK:
         loaded = _MODELS.get(key)
         if loaded is None:
-            loaded = _MODELS[key] = _load(path, device, threads)
+            loaded = _MODELS[key] = open_model(path, device, threads)
     return loaded
-
-
-def _load(path: str | Path, device: str, threads: int):
-    from tagger.runtime.model import is_onnx
-
-    if is_onnx(path):
-        from tagger.tagging.exported import load_exported
-
-        return load_exported(path, threads, device)
-    from tagger.nn.model_file import load_model
-
-    return load_model(path, device=device)
 
 
 def loads() -> int:

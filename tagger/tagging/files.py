@@ -3,7 +3,7 @@
 ``tag_file`` and ``tag_files`` take the inputs, the output, the model(s) and one ``TagOptions``. The --jobs
 workers (``jobs.tag_file_jobs``) take a file where they can; the others are tagged in this process
 (``predictor.tag_in_process``). This module imports no torch: where the workers tag, the parent only reads
-and writes, and torch (through the predictor) is imported only when a file is tagged here.
+and writes, and torch is imported only when a torch model is opened here (``model.open_model``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TextIO
 
-from tagger.nn.shipped import resolve_all
 from tagger.tagging.jobs import tag_file_jobs
+from tagger.tagging.model import model_files, open_model
 from tagger.tagging.options import TagOptions
 
 __all__ = ["tag_file", "tag_files"]
@@ -34,12 +34,11 @@ def tag_file(file: str | None, out: TextIO, model_path: Models, options: TagOpti
     or a loop over many files must not fail on an empty one.
     ``options.jobs`` > 1 tags a file on disk with that many processes (``jobs.tag_parallel``, the same output)
     on the CPU, with one model, without scores or html; on a GPU, ``jobs - 1`` processes feed it.
-    ``loaded``: the model of ``model_path``, already loaded (a Dask worker keeps it for every file it tags:
-    a ``LoadedModel``, or an exported model's ``OnnxModel``); it is tagged with here (the workers would load
-    their own).
+    ``loaded``: the model of ``model_path``, already loaded (``model.Model``: a Dask worker keeps it for every
+    file it tags); it is tagged with here (the workers would load their own).
     """
     options.check()
-    paths = resolve_all(model_path)  # a shipped model's name; the --jobs workers load the resolved file
+    paths = model_files(model_path)  # a shipped model's name; the --jobs workers load the resolved file
     return _tag(file, out, paths, options, lambda: loaded, workers=loaded is None)
 
 
@@ -49,7 +48,7 @@ def tag_files(inputs: Sequence[str], out: Outputs, model_path: Models, options: 
     ``out``: one stream for them all, or a function of an input that gives its output (a context manager that
     opens it, and ends it once the input is tagged: ``tagging.outputs.per_input``)."""
     options.check()
-    paths = resolve_all(model_path)
+    paths = model_files(model_path)
     shared = _OnceLoaded(paths, options) if len(inputs) > 1 else (lambda: None)
     counts: dict[str, int] = {}
     for file in inputs:
@@ -62,36 +61,14 @@ def tag_files(inputs: Sequence[str], out: Outputs, model_path: Models, options: 
 
 def _tag(file: str | None, out: TextIO, paths: Models, options: TagOptions, loaded: Callable, workers=True) -> int:
     """Where ``file`` is tagged: by the --jobs workers (where ``workers`` and they can), else here with
-    ``loaded()`` (None: the model is loaded for this file)."""
-    exported = exported_model(paths)
-    if exported is None:
-        from tagger.nn.torch_needed import require_torch_for_models
-
-        require_torch_for_models(paths)  # here, before the --jobs workers would each fail to import it
+    ``loaded()`` (None: the model is loaded for this file). ``paths``: ``model.model_files``' (checked)."""
     if workers:
-        count = tag_file_jobs(file, out, exported or paths, options)  # the parent only reads and writes
+        count = tag_file_jobs(file, out, paths, options)  # the parent only reads and writes
         if count is not None:
             return count
-    if exported is not None:  # onnxruntime and numpy here: no torch
-        from tagger.tagging.exported import tag_exported
-
-        return tag_exported(file, out, exported, options, loaded())
     from tagger.tagging.predictor import tag_in_process
 
     return tag_in_process(file, out, paths, options, loaded())
-
-
-def exported_model(paths: Models) -> Path | None:
-    """The exported model (``tagger export``) that ``paths`` is, alone or as a list of one, else None; an
-    ensemble with an exported member is refused."""
-    from tagger.errors import ModelFileError
-    from tagger.runtime.model import is_onnx
-
-    found = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    onnx = [Path(p) for p in found if is_onnx(p)]
-    if onnx and len(found) > 1:
-        raise ModelFileError("an exported model tags alone, not in an ensemble", str(onnx[0]))
-    return onnx[0] if onnx else None
 
 
 class _OnceLoaded:
@@ -103,15 +80,5 @@ class _OnceLoaded:
     def __call__(self):
         if self.loaded is not None:
             return self.loaded
-        exported = exported_model(self.paths)
-        if exported is not None:
-            from tagger.tagging.exported import load_exported
-
-            self.loaded = load_exported(exported, self.options.threads, self.options.device)
-        else:
-            from tagger.nn.ensemble import load_models
-            from tagger.nn.runtime import configure_torch
-
-            configure_torch(self.options.threads)
-            self.loaded = load_models(self.paths, device=self.options.device)
+        self.loaded = open_model(self.paths, self.options.device, self.options.threads)
         return self.loaded

@@ -2,14 +2,13 @@
 
 A torch model file is read with ``read_checkpoint`` (``weights_only`` loading, so no code from the file runs)
 and its weight shapes summed for the parameter count; an exported model (.onnx) is read from its metadata (the
-count included, written by the export), checked as ``tagger tag`` checks it (``runtime.model.load_onnx``),
+count included, written by the export), checked as ``tagger tag`` checks it (``tagging.model.read_model_file``),
 without torch: the same data where the file holds it. Torch loads only for a .pt model. ``tagger info`` lays
 the data out for people (``cli.info``); ``tagger serve`` answers with it.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from tagger.data.schemes import PLAIN, entity_types
@@ -25,49 +24,16 @@ def _count(entries) -> int:
     return len(entries)
 
 
-def _exported_checkpoint(path: Path) -> dict:
-    """What an exported model (.onnx) says about itself, in a checkpoint's shape, with its weights' count
-    (``parameters``, written by the export; None in a file exported before it was) in place of the weights.
-    No torch."""
-    from tagger.errors import ModelFileError
-    from tagger.runtime.model import load_onnx
-
-    props = load_onnx(path).session.get_modelmeta().custom_metadata_map  # checked: format, version, values
-    try:
-        values = {key: json.loads(props[key]) for key in ("config", "vocab", "metadata")}
-        parameters = json.loads(props["parameters"]) if props.get("parameters") else None
-        about = json.loads(props["about"]) if props.get("about") else None  # a shipped model's description
-    except (KeyError, ValueError) as err:
-        raise ModelFileError(f"damaged exported model: {str(err)[:160]}", str(path)) from None
-    fixed = {"format": props["format"], "format_version": int(props["format_version"])}
-    return {**fixed, **values, "data_scheme": props["data_scheme"], "about": about, "parameters": parameters}
-
-
-def _checkpoint(path: Path) -> dict:
-    """The model file's checkpoint dict with its weights' count (``parameters``): a torch model file's (which needs
-    torch), or an exported model's metadata in that shape (without torch)."""
-    from tagger.runtime.model import is_onnx
-
-    if is_onnx(path):
-        return _exported_checkpoint(path)
-    from tagger.nn.torch_needed import require_torch_for_models
-
-    require_torch_for_models(path)
-    from tagger.nn.checkpoint import weight_counts
-    from tagger.nn.model_file import read_checkpoint
-
-    checkpoint = read_checkpoint(path)
-    return {**checkpoint, "parameters": weight_counts(checkpoint["state_dict"])}
-
-
 def model_info(path: str | Path) -> dict:
     """Everything a model file says about itself, as plain data (the shape of ``tagger info --format json``).
 
     ``history`` is None for a model file written before the training history was kept in it. An exported model
     (.onnx) gives the same keys, read without torch.
     """
+    from tagger.tagging.model import read_model_file
+
     path = Path(path)
-    checkpoint = _checkpoint(path)
+    checkpoint = read_model_file(path)
     config = dict(checkpoint["config"])
     vocab = checkpoint["vocab"]
     meta = checkpoint.get("metadata") or {}

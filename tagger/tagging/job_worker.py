@@ -2,8 +2,8 @@
 
 Tokenizing, lookups and arrays, the network, decoding and the output text, through the same functions as
 single-process tagging (``inputs.read_windows``, ``tagging.tag_stream``, ``writer.write``), so the output is
-the same byte for byte. A torch model runs on one torch thread (the workers are the parallelism); an exported
-model (``.onnx``) on onnxruntime, one thread unless ``--threads`` gives more, and torch is never imported.
+the same byte for byte. The network runs on one thread (the workers are the parallelism) unless ``--threads`` gives
+more; an exported model's workers (``.onnx``, on onnxruntime) never import torch.
 
 The workers come from a fork server that imported ``_preload``'s modules (``PRELOAD`` or ``PRELOAD_EXPORTED``,
 then ``tagger.tagging.preload``) and did nothing else, so they share those pages (``tagging.jobs``). Nothing here
@@ -20,8 +20,8 @@ from tagger.tagging.job_input import BOM
 
 # What the fork server imports before ``tagger.tagging.preload`` (what every worker needs): for a torch model and
 # for an exported one. An exported model's workers never import torch.
-PRELOAD = ("torch", "tagger.nn.model_file", "tagger.nn.runtime", "tagger.tagging.predictor")
-PRELOAD_EXPORTED = ("onnxruntime", "tagger.runtime.model", "tagger.tagging.exported")
+PRELOAD = ("torch", "tagger.nn.model_file", "tagger.nn.network", "tagger.tagging.predictor")
+PRELOAD_EXPORTED = ("onnxruntime", "tagger.runtime.model", "tagger.tagging.predictor")
 
 _tag = None  # in a worker: the function it tags a window with (``_tagger``), or the error loading the model raised
 
@@ -80,26 +80,18 @@ def _tagger(setup: tuple):
 
 def _preload(model_path: str) -> list[str]:
     """The modules a fork server started for ``model_path``'s workers imports: torch's or onnxruntime's."""
-    from tagger.runtime.model import is_onnx
+    from tagger.tagging.model import is_exported
 
-    return [*(PRELOAD_EXPORTED if is_onnx(model_path) else PRELOAD), "tagger.tagging.preload"]
+    return [*(PRELOAD_EXPORTED if is_exported(model_path) else PRELOAD), "tagger.tagging.preload"]
 
 
 def _predictor(model_path: str, batch_size: int, device: str, threads: int):
-    """A worker's predictor: an exported model's on onnxruntime (``threads``, 0: one; torch never imported),
-    else the torch model's on one torch thread."""
-    from tagger.runtime.model import is_onnx
-
-    if is_onnx(model_path):
-        from tagger.tagging.exported import OnnxPredictor, load_exported
-
-        return OnnxPredictor(load_exported(model_path, threads if threads > 0 else 1), batch_size)
-    from tagger.nn.model_file import load_model
-    from tagger.nn.runtime import configure_torch
+    """A worker's predictor, its network on ``threads`` threads (0: one; an exported model's worker never imports
+    torch)."""
+    from tagger.tagging.model import open_model
     from tagger.tagging.predictor import Predictor
 
-    configure_torch(1)
-    return Predictor.from_loaded(load_model(model_path, device=device), batch_size)
+    return Predictor(open_model(model_path, device, threads or 1), batch_size)
 
 
 def _shifted(sentences, position: int):

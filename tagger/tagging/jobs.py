@@ -123,8 +123,7 @@ def tag_parallel(
     """Tag ``stream`` (named ``name`` in errors) with ``jobs`` worker processes and write to ``out``
     what ``files.tag_file`` writes; returns the sentence count (0 for an empty input). The model is
     loaded only in the workers: the first reports a missing or damaged one (``ModelFileError``).
-    ``threads``: an exported model's onnxruntime threads in each worker (0: one); a torch model's
-    workers run one torch thread each."""
+    ``threads``: the network's threads in each worker (0: one)."""
     if input_kind not in INPUTS:
         raise DataError(f"unknown input kind {input_kind!r}; expected one of {', '.join(INPUTS)}")
     if jobs < 1:

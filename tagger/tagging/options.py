@@ -28,7 +28,7 @@ class TagOptions:
     output_format: str = "conll"  # writer.FORMATS
     batch_size: int = 64  # sentences per batch when tagging or evaluating
     device: str = "cpu"
-    threads: int = 0  # torch threads; 0: $TAGGER_THREADS, else runtime.DEFAULT_THREADS
+    threads: int = 0  # the network's threads; 0: $TAGGER_THREADS, else model.DEFAULT_THREADS (model.thread_count)
     workers: int = -1  # reader processes beside the network; -1: 1 where there are 2+ cores, else 0
     scores: str | None = None  # None, or one of SCORES: the CRF's probabilities in the output
     nbest: int = 0  # the most probable tag sequences per sentence in the output; 0: none

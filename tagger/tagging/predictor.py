@@ -1,55 +1,66 @@
-"""Tagging: sentences in, tags out, in batches, streaming.
+"""Tagging: sentences in, tags out, in batches, streaming, with any kind of model (``tagging.model``).
 
-Input is read a window of sentences at a time (``inputs.read_windows``);
-each window is sorted by length, cut into batches, tagged, and put back in
-input order, so output starts before the input ends and memory stays flat
-whatever the input size.
+Input is read a window of sentences at a time (``inputs.read_windows``); each window is sorted by length, cut into
+batches, tagged, and put back in input order, so output starts before the input ends and memory stays flat
+whatever the input size. The model's backend runs the network on each batch's arrays (``Model.run``); the rest is
+written once here, in numpy, for every kind of model: with document context the pooling of each token's other
+mentions over the window (``runtime.context``), the constrained Viterbi, the marginals, the n-best sequences and
+the entity scores (``runtime.crf``, ``runtime.scores``), and the rewrite of tag ids into the data's scheme.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-import torch
+import numpy as np
 
 from tagger.data.arrays import WindowArrays, WindowMaker
 from tagger.data.inputs import read_windows
 from tagger.data.schemes import PLAIN, entity_types, to_spans
-from tagger.data.vocabulary import Vocabulary
-from tagger.nn.crf import forward_backward, kbest_probabilities
-from tagger.nn.ensemble import load_models
-from tagger.nn.model import BiLSTMCRF
-from tagger.nn.model_file import LoadedModel
-from tagger.nn.scores import ChunkRules, calibration_error, decoded_scores
-from tagger.nn.tensors import Batch, FormBucket, window_tensors
-from tagger.tagging.labelling import Labelling, check_scoring
+from tagger.data.types import TaggedSentence
+from tagger.errors import TaggerError
+from tagger.runtime.context import window_emissions
+from tagger.runtime.crf import forward_backward, kbest_probabilities, viterbi
+from tagger.runtime.scores import ChunkRules, calibration_error, decoded_scores
+from tagger.tagging.model import Model, open_model
 from tagger.tagging.options import TagOptions
 from tagger.tagging.rewrite import output_rewrite
 from tagger.tagging.stream import open_input, reader_workers, tag_stream
 
-__all__ = ["Predictor", "Prepared", "tag_in_process"]
+__all__ = ["Predictor", "Prepared", "check_scoring", "tag_in_process"]
 
 
-class Predictor(Labelling):
-    """Tags token lists with a model; tags come back in ``out_scheme`` (the training data's).
+@dataclass
+class Prepared:
+    """A window's arrays and each of its batches: the window's sentence indices of its rows, the arrays the network
+    reads (``words``, ``cases``, ``forms``, ``lengths``; with document context ``docs`` and ``keys``) and its mask."""
 
-    ``scores``: also the CRF's probabilities (see ``crf`` and ``scores``): of each chosen tag, of each entity, of
-    the whole sequence; ``nbest``: also the ``nbest`` most probable tag sequences (0: none). Both are
-    computed only by ``run_scored`` and ``label``; ``run`` never computes them. Probabilities use the
-    model's ``temperature`` (its config's) unless one is given. ``min_score`` (with ``scores``) drops
-    the entities scoring below it: their tokens are tagged ``O``, and the token scores and probability
-    are those of the sequence that is left (the n-best list is the model's, untouched). ``shown``: the
-    fields ``label`` sets besides the tags (None: all it computes).
+    arrays: WindowArrays
+    batches: list[tuple[list[int], dict[str, np.ndarray], np.ndarray]]
+
+    @property
+    def sentences(self) -> int:
+        return self.arrays.sentences
+
+
+class Predictor:
+    """Tags token lists with a model; tags come back in the model's ``data_scheme`` (the training data's).
+
+    ``scores``: also the CRF's probabilities (see ``runtime.crf`` and ``runtime.scores``): of each chosen tag, of
+    each entity, of the whole sequence; ``nbest``: also the ``nbest`` most probable tag sequences (0: none). Both
+    are computed only by ``run_scored`` and ``label``; ``run`` never computes them. Probabilities use the
+    model's ``temperature`` unless one is given. ``min_score`` (with ``scores``) drops the entities scoring below
+    it: their tokens are tagged ``O``, and the token scores and probability are those of the sequence that is left
+    (the n-best list is the model's, untouched). ``shown``: the fields ``label`` sets besides the tags (None: all it
+    computes).
     """
 
     def __init__(
         self,
-        model: BiLSTMCRF,
-        vocab: Vocabulary,
-        out_scheme: str,
+        model: Model,
         batch_size: int = 64,
         scores: bool = False,
         nbest: int = 0,
@@ -57,65 +68,48 @@ class Predictor(Labelling):
         min_score: float = 0.0,
         shown: Collection[str] | None = None,
     ):
-        check_scoring(nbest, min_score, scores, out_scheme)
+        check_scoring(nbest, min_score, scores, model.data_scheme)
         if temperature is not None and not temperature > 0:
             raise ValueError(f"temperature must be above 0, got {temperature}")
-        self.model = model
-        self.vocab = vocab
-        self.out_scheme = out_scheme
-        self.rewrite = _output_rewrite(model, vocab.tags, out_scheme)
+        self.model, self.vocab, self.out_scheme = model, model.vocab, model.data_scheme
+        self.rewrite = output_rewrite(model.vocab.tags, model.scheme, model.constrained, self.out_scheme)
         self.batch_size = batch_size
         # A model reading document context needs its batches' documents and keys (arrays.py): a window's
         # tokens pool the mentions of their word over their document, in whichever of the window's batches
-        context = model.config.context == "document"
-        self.window_maker = WindowMaker(vocab, batch_size, chars=model.char_encoder is not None, context=context)
-        self.device = next(model.parameters()).device
-        self.scores = scores
-        self.nbest = nbest
-        self.min_score = min_score
-        self.shown = shown
+        self.window_maker = WindowMaker(model.vocab, batch_size, chars=model.chars, context=model.context)
+        self.scores, self.nbest, self.min_score, self.shown = scores, nbest, min_score, shown
         # Entity scores need chunks: a plain label set's scores are the tokens' and the sequence's
-        chunks = scores and out_scheme != PLAIN
-        self.chunk_rules = ChunkRules(vocab.tags, model.config.scheme).to(self.device) if chunks else None
-        self.temperature = model.config.temperature if temperature is None else temperature
-        self.score_group = 16384  # padded token positions scored at once, at most one batch beyond
+        self.chunk_rules = ChunkRules(model.vocab.tags, model.scheme) if scores and self.out_scheme != PLAIN else None
+        self.temperature = model.temperature if temperature is None else temperature
 
-    @classmethod
-    def from_loaded(
-        cls,
-        loaded: LoadedModel,
-        batch_size: int = 64,
-        scores: bool = False,
-        nbest: int = 0,
-        min_score: float = 0.0,
-        shown: Collection[str] | None = None,
-    ) -> Predictor:
-        model, vocab, scheme = loaded.model, loaded.vocab, loaded.data_scheme
-        return cls(model, vocab, scheme, batch_size, scores, nbest, min_score=min_score, shown=shown)
+    @property
+    def device(self) -> str:
+        return self.model.device
 
     def prepare(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> Prepared:
-        """The tensors for tagging ``sentences``: lookups and tensor building, no network. ``docs``: each
-        sentence's document number (``reader.Sentence.doc``), read by a model with document context
-        (None: each sentence its own document)."""
-        return self.tensors(self.window_maker(sentences, docs))
+        """The arrays for tagging ``sentences``: lookups and arrays, no network. ``docs``: each sentence's document
+        number (``reader.Sentence.doc``), read by a model with document context (None: each its own document)."""
+        return self.feeds(self.window_maker(sentences, docs))
 
-    def tensors(self, arrays: WindowArrays) -> Prepared:
-        """The tensors of a window's arrays (from ``window_maker``, here or in a worker process)."""
-        buckets, batches = window_tensors(arrays)
-        return Prepared(arrays.sentences, arrays.forms, buckets, batches)
+    def feeds(self, arrays: WindowArrays) -> Prepared:
+        """The network's arrays of a window's (from ``window_maker``, here or in a worker process), without a copy."""
+        batches = []
+        for b in arrays.batches:
+            lengths = np.frombuffer(b.lengths, dtype=np.int64)  # shape: (rows,)
+            feed = {name: _view(getattr(b, name), b.width) for name in ("words", "cases", "forms")}
+            feed["lengths"] = lengths
+            if b.keys is not None:  # document context: the rows' documents and the tokens' keys
+                feed["docs"], feed["keys"] = np.frombuffer(b.docs, dtype=np.int64), _view(b.keys, b.width)
+            batches.append((b.index, feed, np.arange(b.width)[None, :] < lengths[:, None]))  # mask (rows, width)
+        return Prepared(arrays, batches)
 
     def run(self, prepared: Prepared) -> list[list[str]]:
-        """Run the network and the decoder over prepared tensors; tags per sentence."""
-        model, rewrite = self.model, self.rewrite
-        was_training = model.training
-        model.eval()
+        """Run the network and the decoder over a prepared window; tags per sentence."""
         out: list[list[str]] = [[] for _ in range(prepared.sentences)]
-        with torch.inference_mode():
-            table = model.form_features(prepared.buckets, prepared.forms)
-            for index, batch, emissions in self._emissions(prepared, table):
-                for i, ids in zip(index, model.decode_emissions(emissions, batch.mask)):
-                    out[i] = rewrite(ids)
-        model.train(was_training)
+        decoding = self.model.transitions()
+        for index, emissions, mask in self._emissions(prepared):
+            for i, ids in zip(index, viterbi(emissions, mask, decoding)):
+                out[i] = self.rewrite(ids)
         return out
 
     def run_scored(self, prepared: Prepared) -> list[dict]:
@@ -123,54 +117,84 @@ class Predictor(Labelling):
         fields, ``tags`` and (``scores``) ``token_scores``, ``entity_scores``, ``probability`` and
         (``nbest``) ``nbest``: ``[{"tags": [...], "probability": p}, ...]``, tags in ``out_scheme``."""
         out = [self._empty() for _ in range(prepared.sentences)]
-        for group in self._decoded_groups(prepared):
-            with torch.inference_mode():
-                self._score_group(group, out)
+        for index, emissions, mask, ids in self._decoded(prepared):
+            for i, found in zip(index, self._extras(emissions, mask, ids)):
+                out[i] = found
         return out
 
-    def _decoded_groups(self, prepared: Prepared) -> Iterator[list]:
-        """The network's emissions and the Viterbi tags of ``prepared``'s batches, in groups to be scored
-        together: batches of similar length, since the scoring's cost is mostly a fixed one per token
-        position, whatever the number of sentences. Each group: (indices, emissions, mask, tag ids) per batch."""
-        model = self.model
-        was_training = model.training
-        model.eval()
-        try:
-            with torch.inference_mode():
-                table = model.form_features(prepared.buckets, prepared.forms)
-                group: list[tuple[list[int], torch.Tensor, torch.Tensor, list[list[int]]]] = []
-                for index, batch, emissions in self._emissions(prepared, table):  # shape: (batch, time, tags)
-                    group.append((index, emissions, batch.mask, model.decode_emissions(emissions, batch.mask)))
-                    if sum(e.shape[0] for _, e, _, _ in group) * emissions.shape[1] >= self.score_group:
-                        yield group
-                        group = []
-                if group:
-                    yield group
-        finally:
-            model.train(was_training)
+    def _decoded(self, prepared: Prepared) -> Iterator[tuple[list[int], np.ndarray, np.ndarray, list[list[int]]]]:
+        """Each batch's sentence indices, emissions, mask and Viterbi tag ids."""
+        decoding = self.model.transitions()
+        for index, emissions, mask in self._emissions(prepared):
+            yield index, emissions, mask, viterbi(emissions, mask, decoding)
 
-    def _emissions(self, prepared: Prepared, table) -> Iterator[tuple[list[int], Batch, torch.Tensor]]:
-        """Each batch of ``prepared`` (on the device) with its emissions, batch after batch; with document
+    def _emissions(self, prepared: Prepared) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
+        """Each batch's sentence indices, emissions (batch, time, tags) and mask (batch, time); with document
         context all at once, since a token's context is its document's, across the window's batches."""
-        model = self.model
-        if not self.window_maker.context:
-            for index, batch in prepared.batches:
-                batch = batch.to(self.device)
-                yield index, batch, model.emissions(batch, table)
+        if not prepared.batches:  # a window of empty sentences (blank lines) only
             return
-        batches = [batch.to(self.device) for _, batch in prepared.batches]
-        yield from zip([index for index, _ in prepared.batches], batches, model.window_emissions(batches, table))
+        model = self.model
+        forms = model.forms(prepared.arrays)  # the char encoder's share, once per window where the backend can
+        if not model.context:
+            for index, feed, mask in prepared.batches:
+                yield index, model.run(feed, forms)[0], mask
+            return
+        found = [model.run(feed, forms) for _, feed, _ in prepared.batches]
+        masks = [mask for _, _, mask in prepared.batches]
+        docs, keys = [f["docs"] for _, f, _ in prepared.batches], [f["keys"] for _, f, _ in prepared.batches]
+        joined = window_emissions([own for own, _ in found], [lent for _, lent in found], masks, docs, keys)
+        for (index, _, mask), emissions in zip(prepared.batches, joined):
+            yield index, emissions, mask
 
-    def _score_group(self, group: list, out: list[dict]) -> None:
-        """Score some batches at once (padded to the longest), into ``out`` at their sentences' indices."""
-        width = max(e.shape[1] for _, e, _, _ in group)
-        pad = torch.nn.functional.pad
-        emissions = torch.cat([pad(e, (0, 0, 0, width - e.shape[1])) for _, e, _, _ in group])  # (n, width, tags)
-        mask = torch.cat([pad(m, (0, width - m.shape[1])) for _, _, m, _ in group])  # shape: (n, width)
-        ids = [row for _, _, _, rows in group for row in rows]
-        index = [i for rows, _, _, _ in group for i in rows]
-        for i, found in zip(index, self._extras(emissions, mask, ids)):
-            out[i] = found
+    def _extras(self, emissions: np.ndarray, mask: np.ndarray, ids: list[list[int]]) -> list[dict]:
+        """Tags in ``out_scheme`` and the scores asked for, per sentence of a batch."""
+        found: list[dict] = [{"tags": self.rewrite(row)} for row in ids]
+        # Probabilities in double precision: a token's score is exp of a difference of sums over
+        # the whole sentence, which single precision would round visibly in long sentences.
+        emissions = emissions.astype(np.float64) / self.temperature  # shape: (batch, time, tags)
+        exact = self.model.transitions(exact=True).scaled(self.temperature)
+        # One forward-backward serves both the scores and the n-best probabilities.
+        posterior = forward_backward(emissions, mask, exact)
+        if self.scores:
+            kept, scored = decoded_scores(emissions, mask, exact, ids, self.chunk_rules, self.min_score, posterior)
+            for entry, decoded, row, extra in zip(found, ids, kept, scored):
+                entry.update(extra)
+                if row != decoded:  # entities below min_score were dropped: their tokens are O now
+                    entry["tags"] = self.rewrite(row)
+        if self.nbest:
+            best = kbest_probabilities(emissions, mask, exact, self.nbest, posterior.log_z)
+            for entry, sequences in zip(found, best):
+                entry["nbest"] = [{"tags": self.rewrite(tags), "probability": p} for tags, p in sequences]
+        return found
+
+    def label(self, sentences: Sequence[TaggedSentence], prepared: Prepared) -> Sequence[TaggedSentence]:
+        """Set the tags of ``sentences`` (the sentences ``prepared`` was made from), and the score fields
+        the predictor was asked for; returns ``sentences``. Without scores or n-best this is ``run``."""
+        if self.out_scheme == PLAIN:  # writers show a plain label set's tags as labels, not chunks
+            for sentence in sentences:
+                sentence.plain = True
+        if not (self.scores or self.nbest):
+            for sentence, tags in zip(sentences, self.run(prepared)):
+                sentence.tags = tags
+            return sentences
+        for sentence, found in zip(sentences, self.run_scored(prepared)):
+            for key, value in found.items():
+                if key == "tags" or self.shown is None or key in self.shown:
+                    setattr(sentence, key, value)
+        return sentences
+
+    def predict(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[str]]:
+        """Tags of each sentence (an empty sentence gets no tags); ``docs`` as ``prepare`` takes them."""
+        return self.run(self.prepare(sentences, docs))
+
+    def _empty(self) -> dict:
+        """What ``run_scored`` gives an empty sentence: no tags, and its one (empty) sequence is certain."""
+        found: dict = {"tags": []}
+        if self.scores:
+            found.update({"token_scores": [], "entity_scores": [], "probability": 1.0})
+        if self.nbest:
+            found["nbest"] = [{"tags": [], "probability": 1.0}]
+        return found
 
     def fit_temperature(
         self,
@@ -193,15 +217,15 @@ class Predictor(Labelling):
             raise ValueError("sentences and gold tags must have the same sentences and lengths")
         truth = [set(to_spans(tags)) for tags in gold]
         prepared = self.prepare(sentences, docs)
-        groups = list(self._decoded_groups(prepared))  # the network once: decoding does not use the temperature
+        decoded = list(self._decoded(prepared))  # the network once: decoding does not use the temperature
         own, best = self.temperature, (float("inf"), 1.0)
         try:
             for temperature in temperatures:
                 self.temperature = temperature
                 scored = [self._empty() for _ in range(prepared.sentences)]
-                with torch.inference_mode():
-                    for group in groups:
-                        self._score_group(group, scored)
+                for index, emissions, mask, ids in decoded:
+                    for i, found in zip(index, self._extras(emissions, mask, ids)):
+                        scored[i] = found
                 scores, correct = [], []
                 for spans, found in zip(truth, scored):
                     scores += found["entity_scores"]
@@ -211,61 +235,45 @@ class Predictor(Labelling):
             self.temperature = own
         return best[1], best[0]
 
-    def _extras(self, emissions: torch.Tensor, mask: torch.Tensor, ids: list[list[int]]) -> list[dict]:
-        """Tags in ``out_scheme`` and the scores asked for, per sentence of a batch."""
-        found: list[dict] = [{"tags": self.rewrite(row)} for row in ids]
-        # Probabilities in double precision: a token's score is exp of a difference of sums over
-        # the whole sentence, which single precision would round visibly in long sentences.
-        emissions = emissions.double() / self.temperature  # shape: (batch, time, tags)
-        crf = self.model.crf_parameters(exact=True).scaled(self.temperature)
-        # One forward-backward serves both the scores and the n-best probabilities.
-        posterior = forward_backward(emissions, mask, crf) if self.scores else None
-        if self.scores:
-            kept, scored = decoded_scores(emissions, mask, crf, ids, self.chunk_rules, self.min_score, posterior)
-            for entry, decoded, row, extra in zip(found, ids, kept, scored):
-                entry.update(extra)
-                if row != decoded:  # entities below min_score were dropped: their tokens are O now
-                    entry["tags"] = self.rewrite(row)
-        if self.nbest:
-            log_z = posterior.log_z if posterior is not None else None
-            best = kbest_probabilities(emissions, mask, crf, self.nbest, log_z)
-            for entry, sequences in zip(found, best):
-                entry["nbest"] = [{"tags": self.rewrite(tags), "probability": p} for tags, p in sequences]
-        return found
+
+def check_scoring(nbest: int, min_score: float, scores: bool, out_scheme: str) -> None:
+    """The scoring arguments of a predictor, checked."""
+    if nbest < 0:
+        raise ValueError(f"nbest must be 0 (none) or more, got {nbest}")
+    if not 0.0 <= min_score <= 1.0:
+        raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
+    if min_score > 0 and not scores:
+        raise ValueError("min_score needs scores=True (entities are dropped by their scores)")
+    if min_score > 0 and out_scheme == PLAIN:
+        raise TaggerError(
+            "--min-score drops entities by their scores; this model tags a plain label set, which has no "
+            "entities (--scores gives each token's score)"
+        )
 
 
-@dataclass
-class Prepared:
-    sentences: int
-    forms: int
-    buckets: list[FormBucket]
-    batches: list[tuple[list[int], Batch]]  # sentence indices, and their batch
-
-
-def _output_rewrite(model: BiLSTMCRF, tags: list[str], out_scheme: str) -> Callable[[list[int]], list[str]]:
-    """Decoded tag ids to tags in ``out_scheme`` (``rewrite.output_rewrite`` for the model's scheme)."""
-    return output_rewrite(tags, model.config.scheme, model.config.constrained, out_scheme)
+def _view(values, width: int) -> np.ndarray:
+    return np.frombuffer(values, dtype=np.int64).reshape(-1, width)  # shape: (rows, width)
 
 
 def tag_in_process(
-    file: str | None, out: TextIO, model_path: Path | Sequence[Path], options: TagOptions, loaded: LoadedModel | None
+    file: str | None, out: TextIO, model_path: Path | Sequence[Path], options: TagOptions, loaded: Model | None
 ) -> int:
     """Tag a file (or stdin for None or '-') in this process (``files.tag_file`` decides where) and write the
     result to ``out``; returns the sentence count. ``loaded``: the model of ``model_path``, already loaded."""
-    from tagger.nn.runtime import configure_torch
     from tagger.tagging.writer import write
 
+    model = loaded or open_model(model_path, options.device, options.threads)
     name, stream, close = open_input(file)
     try:
-        configure_torch(options.threads)
-        loaded = loaded or load_models(model_path, device=options.device)
-        predictor = Predictor.from_loaded(
-            loaded, options.batch_size, options.asks_scores, options.nbest, options.min_score, options.shown_fields
-        )
+        predictor = Predictor(
+            model, options.batch_size, options.asks_scores, options.nbest, min_score=options.min_score,
+            shown=options.shown_fields,
+        )  # fmt: skip
+        workers = reader_workers(options)
         windows = read_windows(
-            stream, name, options.input_kind, predictor.window_maker, reader_workers(options), encoding=options.encoding
-        )
-        types = [] if loaded.data_scheme == PLAIN else entity_types(loaded.vocab.tags)
+            stream, name, options.input_kind, predictor.window_maker, workers, model.window, encoding=options.encoding
+        )  # fmt: skip
+        types = [] if model.data_scheme == PLAIN else entity_types(model.vocab.tags)
         count = write(tag_stream(predictor, windows), out, options.output_format, types=types)
     finally:
         if close:

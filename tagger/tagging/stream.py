@@ -1,6 +1,6 @@
 """Tagging a stream of windows: a reader thread prepares the next window while this one is tagged, and the
-sentences come back in input order. It serves any predictor (``window_maker``, ``tensors``, ``label``): the
-torch one (``predictor.Predictor``) and the exported model's (``exported.OnnxPredictor``); no torch here."""
+sentences come back in input order. It serves the predictor (``window_maker``, ``feeds``, ``label``:
+``predictor.Predictor``) over any kind of model; no torch here."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def tag_stream(predictor, windows: Iterable[Window]) -> WindowSentences:
     ``window_maker``) and yield the sentences in input order; ``window_done`` on the
     result says when one ended its window (a writer flushes then).
 
-    A thread reads the next window and makes its tensors while this one runs
+    A thread reads the next window and makes its arrays while this one runs
     the network; the per-token work of reading (tokenizing, lookups) is done
     in a worker process where ``read_windows`` has one.
     """
@@ -61,14 +61,14 @@ def _tagged_windows(predictor, windows: Iterable[Window]) -> Iterator[list[Tagge
 
 
 def _produce(predictor, it: Iterator[Window], ready: queue.Queue, stop: threading.Event) -> None:
-    """The reader thread: each window's tensors onto ``ready``, then (None, None, None), or an error."""
+    """The reader thread: each window's arrays onto ``ready``, then (None, None, None), or an error."""
     try:
         for chunk, arrays in it:
             if stop.is_set():
                 return
             if arrays is None:  # windows read without the predictor's maker
                 arrays = predictor.window_maker([s.tokens for s in chunk])
-            prepared = predictor.tensors(arrays)
+            prepared = predictor.feeds(arrays)
             ready.put((chunk, prepared, None))
             if stop.is_set():
                 return

@@ -117,31 +117,17 @@ def evaluate(
     does: a model file (several: an ensemble) or a shipped model's name, by default the default model (as
     ``Tagger.load()`` and ``train`` take it); ``model_path``: its old name (a DeprecationWarning).
     ``predictions``: a file to write each token with its gold and predicted tag (``write_predictions``).
-    ``threads``: an exported model's onnxruntime threads (0: ``$TAGGER_THREADS``, else 1); torch's are the
-    caller's to set (``nn.runtime.configure_torch``)."""
+    ``threads``: the network's threads (0: ``$TAGGER_THREADS``, else 1)."""
     from tagger.data.output import refuse_inputs
-    from tagger.nn.shipped import resolve_all
-    from tagger.tagging.files import exported_model
+    from tagger.tagging.model import model_files, open_model
+    from tagger.tagging.predictor import Predictor
 
-    model_path = resolve_all(_model(model, model_path))  # a shipped model's name, where no file of that name is here
+    model_path = model_files(_model(model, model_path))  # a shipped model's name, where no file of that name is here
     if predictions is not None:  # before the model is loaded
         refuse_inputs(predictions, [data_path], "--predictions")
     names = " + ".join(map(str, [model_path] if isinstance(model_path, (str, Path)) else model_path))
     formats = {"data_format": data_format, "conllu_field": conllu_field}
-    exported = exported_model(model_path)
-    if exported is not None:  # onnxruntime and numpy, without torch
-        from tagger.tagging.exported import OnnxPredictor, load_exported
-
-        predictor = OnnxPredictor(load_exported(exported, threads), batch_size)
-        return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions, **formats)
-    from tagger.nn.torch_needed import require_torch_for_models
-
-    require_torch_for_models(model_path)
-    from tagger.nn.ensemble import load_models
-    from tagger.tagging.predictor import Predictor
-
-    loaded = load_models(model_path, device=device)
-    predictor = Predictor.from_loaded(loaded, batch_size)
+    predictor = Predictor(open_model(model_path, device, threads), batch_size)
     return evaluate_predictor(predictor, data_path, tag_column, names, encoding, predictions, **formats)
 
 

@@ -26,10 +26,11 @@ from tagger.data.schemes import PLAIN
 from tagger.errors import TaggerError, counted
 from tagger.nn.checkpoint import resume_path
 from tagger.nn.config import DEFAULTS, ModelConfig, TrainConfig
+from tagger.nn.device import configure_torch
 from tagger.nn.model_file import save_model
-from tagger.nn.runtime import configure_torch
 from tagger.nn.shipped import refuse_to_write
 from tagger.nn.tensors import Batch
+from tagger.tagging.model import thread_count
 from tagger.tagging.options import TagOptions
 from tagger.tagging.predictor import Predictor
 from tagger.training.checkpoints import model_paths_checked, replaced, resume_run, save_epoch
@@ -85,7 +86,7 @@ def train(
     config = config or TrainConfig()
     model_path, previous = model_paths_checked(refuse_to_write(model_path))  # never a shipped model
     started = time.perf_counter()
-    configure_torch(config.threads)
+    configure_torch(thread_count(config.threads))
     torch.manual_seed(config.seed)
     with session(config.device) as rank:  # torchrun's process group, if started by torchrun
         config, log, on_epoch, progress = for_rank(rank, config, log, on_epoch, progress)
@@ -265,7 +266,7 @@ def fit_temperature(trainer: Trainer, data: Data, run: Run) -> None:
     entity scores are best calibrated on dev: a raw CRF is overconfident. Decoding does not use it."""
     if not data.dev.types() or data.plain:
         return  # no entities on dev (or no chunks at all): nothing to calibrate entity scores against
-    predictor = Predictor(trainer.scored, trainer.vocab, data.scheme, trainer.predictor.batch_size, scores=True)
+    predictor = Predictor(trainer.predictor.model, trainer.predictor.batch_size, scores=True)
     dev = data.dev
     sentences, docs = [s.tokens for s in dev.sentences], [s.doc for s in dev.sentences]
     temperature, error = predictor.fit_temperature(sentences, dev.tags_in(data.scheme), docs=docs)

@@ -26,6 +26,7 @@ from tagger.data.vocabulary import UNK, Vocabulary, word_key
 from tagger.nn.config import ModelConfig, TrainConfig
 from tagger.nn.model import BiLSTMCRF
 from tagger.nn.tensors import Batch, TensorMaker
+from tagger.tagging.model import from_torch
 from tagger.tagging.predictor import Predictor
 from tagger.training.data import Data
 from tagger.training.distributed import DataParallel, Rank, broadcast_parameters, share
@@ -112,7 +113,7 @@ def build_trainer(data: Data, model_config: ModelConfig, config: TrainConfig, ru
         averaged=averaged,
         optimizer=optimizer,
         maker=TensorMaker(vocab, chars=model.char_encoder is not None, context=model.context),
-        predictor=Predictor(scored, vocab, data.scheme, batch_size=64),
+        predictor=Predictor(from_torch(scored, vocab, data.scheme), batch_size=64),
         train_tags=[[vocab.tag_index[t] for t in seq] for seq in data.train.tags_in(config.scheme)],
         train_docs=[s.doc for s in data.train.sentences],
         singleton=torch.tensor([c == 1 for c in vocab.word_counts], dtype=torch.bool, device=config.device),

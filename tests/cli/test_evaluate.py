@@ -203,13 +203,11 @@ def test_evaluate_threads_reach_an_exported_models_session(onnx_model, trained_m
                                                            session):
     """--threads (0: $TAGGER_THREADS) sets the exported model's onnxruntime threads, as it sets torch's."""
     from tagger.runtime import model as runtime_model
-    from tagger.tagging import exported
 
     want = run(["evaluate", tiny_dir / "test.txt", "-m", trained_model, "--format", "json"])  # torch's threads as set
     asked = []
     real = runtime_model.load_onnx
-    for module in (runtime_model, exported):
-        monkeypatch.setattr(module, "load_onnx", lambda path, threads: asked.append(threads) or real(path, 1))
+    monkeypatch.setattr(runtime_model, "load_onnx", lambda path, threads: asked.append(threads) or real(path, 1))
     monkeypatch.setattr("os.cpu_count", lambda: 4)
     monkeypatch.setenv("TAGGER_THREADS", "3")
     result = run(["evaluate", tiny_dir / "test.txt", "-m", onnx_model, "--format", "json", *args])

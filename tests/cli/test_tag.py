@@ -659,15 +659,13 @@ def test_tag_threads_reach_an_exported_models_session(onnx_model, trained_model,
                                                       session):
     """--threads (0: $TAGGER_THREADS) sets the exported model's onnxruntime threads when one process tags."""
     from tagger.runtime import model as runtime_model
-    from tagger.tagging import exported
 
     path = tmp_path / "in.txt"
     path.write_text(f"{SENTENCE}\n", encoding="utf-8")
     want = run(["tag", path, "-m", trained_model, "--jobs", "1"]).stdout  # torch's threads as the other tests set them
     asked = []
     real = runtime_model.load_onnx
-    for module in (runtime_model, exported):
-        monkeypatch.setattr(module, "load_onnx", lambda path, threads: asked.append(threads) or real(path, 1))
+    monkeypatch.setattr(runtime_model, "load_onnx", lambda path, threads: asked.append(threads) or real(path, 1))
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
     monkeypatch.setenv("TAGGER_THREADS", "3")
     result = run(["tag", path, "-m", onnx_model, "--jobs", "1", *args])

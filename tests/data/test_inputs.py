@@ -23,7 +23,7 @@ import pytest
 from tagger.data import chunks, inputs, windows
 from tagger.data.inputs import read_sentences, read_windows
 from tagger.data.tokenizer import tokenize_flat
-from tagger.nn.model_file import load_model
+from tagger.tagging.model import open_model
 from tagger.tagging.predictor import Predictor
 from tagger.tagging.stream import tag_stream
 from tests.contextual import (
@@ -70,7 +70,7 @@ def test_a_window_ends_where_the_input_pauses(kind, data, tokens):
 def test_closing_a_tag_stream_that_waits_for_input_ends_its_reader_thread_at_once(trained_model):
     """What Ctrl-C does on a waiting stdin: the thread reading the input is told to stop, and is gone
     before the interpreter exits (a thread left in a buffered read of stdin aborts it)."""
-    predictor = Predictor.from_loaded(load_model(trained_model))
+    predictor = Predictor(open_model(trained_model))
     read_end, write_end = os.pipe()
     try:
         with os.fdopen(read_end, "rb") as stream:
@@ -384,7 +384,7 @@ def expected_documents(data: str, kind: str) -> list[int]:
 def test_a_context_model_tags_each_document_as_the_predictor_does(tmp_path, kind):
     """``tagger tag`` on a file: each sentence gets the tags ``Predictor.predict`` gives it with its document
     (blank-line blocks, -DOCSTART- documents; one longer than DOC_MAX cut there), whatever the window."""
-    predictor = Predictor.from_loaded(load_model(save_context_model(tmp_path / "context.pt")))
+    predictor = Predictor(open_model(save_context_model(tmp_path / "context.pt")))
     assert predictor.window_maker.context
     data = documents_conll() if kind == "conll" else documents_text()
     if kind == "tokens":
@@ -401,7 +401,7 @@ def test_a_context_model_tags_each_document_as_the_predictor_does(tmp_path, kind
 @needs_context
 @pytest.mark.parametrize("kind", ["text", "conll"])
 def test_a_window_of_a_context_model_has_the_arrays_of_its_documents(tmp_path, kind):
-    maker = Predictor.from_loaded(load_model(save_context_model(tmp_path / "context.pt"))).window_maker
+    maker = Predictor(open_model(save_context_model(tmp_path / "context.pt"))).window_maker
     data = documents_conll(3) if kind == "conll" else documents_text(3)
     docs = expected_documents(data, kind)
     at = 0

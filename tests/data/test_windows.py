@@ -8,7 +8,7 @@ import io
 from tagger.data import chunks, windows
 from tagger.data.inputs import read_windows
 from tagger.data.windows import WindowSentences
-from tagger.nn.model_file import load_model
+from tagger.tagging.model import open_model
 from tagger.tagging.predictor import Predictor
 from tagger.tagging.stream import tag_stream
 from tagger.tagging.writer import write
@@ -25,7 +25,7 @@ def test_window_sentences_say_where_each_window_ends():
 
 
 def test_the_writer_flushes_where_each_window_ends(trained_model):
-    predictor = Predictor.from_loaded(load_model(trained_model))
+    predictor = Predictor(open_model(trained_model))
     text = "".join(f"Mary met Bob {i} .\n" for i in range(12))
     found = read_windows(io.BytesIO(text.encode()), "<test>", "tokens", predictor.window_maker, window=5)
 

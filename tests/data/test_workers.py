@@ -12,7 +12,7 @@ import pytest
 from tagger.data import workers
 from tagger.data.inputs import FIRST_WINDOW, read_windows
 from tagger.data.tokenizer import tokenize_flat
-from tagger.nn.model_file import load_model
+from tagger.tagging.model import open_model
 from tagger.tagging.predictor import Predictor
 from tests.contextual import (
     documents_conll,
@@ -82,7 +82,7 @@ def test_without_workers_chunks_are_done_here_in_order(monkeypatch):
 def test_worker_process_reads_exactly_like_inline(trained_model, kind):
     lines = [f"Line {i}: Mary met Dr. Smith in Paris. They didn't stay!\n" for i in range(FIRST_WINDOW + 300)]
     data = "".join(lines).encode()
-    maker = Predictor.from_loaded(load_model(trained_model)).window_maker
+    maker = Predictor(open_model(trained_model)).window_maker
 
     def read(processes):
         found = list(read_windows(io.BytesIO(data), "<test>", kind, maker, workers=processes, window=200))
@@ -105,7 +105,7 @@ def test_worker_process_reads_exactly_like_inline(trained_model, kind):
 @needs_context
 @pytest.mark.parametrize("kind", ["text", "conll"])
 def test_with_a_context_model_the_worker_process_reads_exactly_like_inline(tmp_path, kind):
-    maker = Predictor.from_loaded(load_model(save_context_model(tmp_path / "context.pt"))).window_maker
+    maker = Predictor(open_model(save_context_model(tmp_path / "context.pt"))).window_maker
     data = (documents_conll() if kind == "conll" else documents_text()).encode()
 
     def read(processes):

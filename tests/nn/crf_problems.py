@@ -95,3 +95,15 @@ def brute_marginals(paths, probs, num_tags):
     for t in range(n):
         out[t].index_add_(0, paths[:, t], probs)
     return out
+
+
+def brute_entity_probabilities(paths, probs, tags) -> dict:
+    """Each chunk's summed probability over the sequences that hold it (as ``to_spans`` reads them)."""
+    from tagger.data.schemes import to_spans
+
+    out: dict = {}
+    for path, p in zip(paths.tolist(), probs.tolist()):
+        if p > 0:
+            for span in to_spans([tags[t] for t in path]):
+                out[span] = out.get(span, 0.0) + p
+    return out

@@ -18,8 +18,6 @@ from tagger.nn.crf import (
     kbest_probabilities,
     kbest_viterbi,
     log_partition,
-    marginals,
-    path_probabilities,
     scheme_constraints,
     viterbi,
 )
@@ -34,6 +32,14 @@ from tests.nn.crf_problems import (
     sequence_scores,
 )
 from tests.nn.helpers import make_model
+
+
+def marginals(posterior, mask: torch.Tensor) -> torch.Tensor:
+    """P(y_t = j | sentence) of a posterior, 0 on padding and where no sequence is valid. shape: (batch, time, tags)"""
+    valid = torch.isfinite(posterior.log_z)[:, None, None]
+    log_z = torch.where(valid, posterior.log_z[:, None, None], 0.0)
+    probs = torch.where(valid, posterior.alpha + posterior.beta - log_z, -torch.inf).exp()
+    return probs * mask.unsqueeze(2).to(probs.dtype)
 
 
 def ours(reference: torchcrf.CRF) -> CRF:
@@ -359,7 +365,7 @@ def test_plain_label_sets_decode_unconstrained_by_brute_force(tags):
         assert [tags[i] for i in decoded] == ["I-X", "O", "I-X"]
 
 
-# Forward-backward: marginals, log partition, path probabilities
+# Forward-backward: marginals, log partition
 
 
 def check_against_brute_force(emissions, mask, start, transitions, end):
@@ -433,25 +439,6 @@ def test_float32_works_too_and_log_partition_matches():
     torch.testing.assert_close(log_partition(emissions, mask, scores), posterior.log_z)
 
 
-def test_the_viterbi_sequence_probability_equals_brute_force():
-    generator = torch.Generator().manual_seed(12)
-    for scheme in (BIOES, IOB1):
-        tags = tag_set(["PER"], scheme)
-        for emissions, mask, start, transitions, end in random_batches(tags, scheme, generator, range(1, 6)):
-            scores = Transitions(start, transitions, end)
-            best = viterbi(emissions, mask, scores)
-            paths = torch.zeros(mask.shape, dtype=torch.long)
-            for b, ids in enumerate(best):
-                paths[b, : len(ids)] = torch.tensor(ids)
-            log_z = log_partition(emissions, mask, scores)
-            got = path_probabilities(emissions, mask, scores, paths, log_z)
-            for b in range(3):
-                n = int(mask[b].sum())
-                every, probs = brute_force(emissions[b, :n], start, transitions, end)
-                assert torch.isclose(got[b], probs.max())  # the Viterbi path is the most probable
-                assert every[probs.argmax()].tolist() == best[b]
-
-
 def test_bad_shapes_are_named():
     e = torch.zeros(2, 3, 4)
     s, t = torch.zeros(4), torch.zeros(4, 4)
@@ -463,8 +450,6 @@ def test_bad_shapes_are_named():
         forward_backward(e[0], torch.ones(3, dtype=torch.bool), Transitions(s, t, s))
     with pytest.raises(ValueError, match="first timestep"):
         forward_backward(e, torch.tensor([[True, True, True], [False, True, True]]), Transitions(s, t, s))
-    with pytest.raises(ValueError, match=r"paths must have the mask's shape \(2, 3\), got \(2, 2\)"):
-        path_probabilities(e, torch.ones(2, 3, dtype=torch.bool), Transitions(s, t, s), torch.zeros(2, 2), s[:2])
 
 
 # K-best Viterbi against the sorted brute-force list of all tag sequences

@@ -16,9 +16,11 @@ from tagger.nn.crf import NEG, Transitions, viterbi
 from tagger.nn.ensemble import Ensemble, load_ensemble, load_models
 from tagger.nn.model import BiLSTMCRF
 from tagger.nn.model_file import load_model
+from tagger.nn.tensors import window_tensors
+from tagger.tagging.model import open_model
 from tagger.tagging.predictor import Predictor
 from tagger.training.evaluation import score
-from tests.helpers import raw_checkpoint, train_tiny_model
+from tests.helpers import raw_checkpoint, torch_model, train_tiny_model
 from tests.nn.helpers import SENTENCES_TO_TAG
 
 
@@ -69,10 +71,11 @@ def member_and_ensemble_scores(paths: list[Path], sentences):
     """For the first batch of ``sentences``: each member's emissions and the ensemble's, and the ensemble."""
     loaded = load_ensemble(paths)
     ensemble = loaded.model
-    prepared = Predictor.from_loaded(loaded).prepare(sentences)
-    _, batch = prepared.batches[0]
+    arrays = Predictor(torch_model(loaded)).window_maker(sentences)
+    buckets, batches = window_tensors(arrays)
+    _, batch = batches[0]
     with torch.inference_mode():
-        tables = ensemble.form_features(prepared.buckets, prepared.forms)
+        tables = ensemble.form_features(buckets, arrays.forms)
         each = [m.emissions(batch, t) for m, t in zip(ensemble.members, tables)]
         together = ensemble.emissions(batch, tables)
         decoded = ensemble.decode(batch, tables)
@@ -81,10 +84,10 @@ def member_and_ensemble_scores(paths: list[Path], sentences):
 
 def test_ensemble_of_one_tags_exactly_like_the_model(trained_model, tiny_dir):
     sentences = sentences_of(tiny_dir)
-    alone = Predictor.from_loaded(load_model(trained_model), batch_size=4).predict(sentences)
+    alone = Predictor(open_model(trained_model), batch_size=4).predict(sentences)
     loaded = load_ensemble([trained_model])
     assert isinstance(loaded.model, Ensemble)
-    assert Predictor.from_loaded(loaded, batch_size=4).predict(sentences) == alone
+    assert Predictor(torch_model(loaded), batch_size=4).predict(sentences) == alone
     assert any(t != "O" for tags in alone for t in tags)  # it does tag entities
 
 
@@ -95,8 +98,8 @@ def test_ensemble_of_a_model_with_itself_has_its_scores_and_tags(trained_model, 
     assert torch.equal(together, each[0])
     for mine, its in zip(ensemble.crf_parameters(), _constrained(model)):
         assert torch.equal(mine, its)
-    alone = Predictor.from_loaded(load_model(trained_model)).predict(sentences)
-    assert Predictor.from_loaded(load_ensemble([trained_model, trained_model])).predict(sentences) == alone
+    alone = Predictor(open_model(trained_model)).predict(sentences)
+    assert Predictor(open_model([trained_model, trained_model])).predict(sentences) == alone
 
 
 def _constrained(model: BiLSTMCRF):
@@ -136,7 +139,7 @@ def test_two_seeds_share_a_vocabulary_and_average(trained_model, second_seed_mod
     check_averaging([trained_model, second_seed_model], sentences)
     gold = load_tagged(tiny_dir / "test.txt")
     tokens = [s.tokens for s in gold.sentences]
-    tags = Predictor.from_loaded(load_models([trained_model, second_seed_model])).predict(tokens)
+    tags = Predictor(open_model([trained_model, second_seed_model])).predict(tokens)
     assert score(gold.tags_in(gold.scheme), [convert(t, gold.scheme) for t in tags])["f1"] >= 0.8
 
 
@@ -158,19 +161,20 @@ def test_members_differing_in_context_tag_with_documents(trained_model, tiny_dir
     sentences = sentences_of(tiny_dir)
     docs = [i // 5 for i in range(len(sentences))]
     silent = with_context(trained_model, tmp_path / "silent.pt")
-    alone = Predictor.from_loaded(load_model(trained_model)).predict(sentences)
-    assert Predictor.from_loaded(load_model(silent)).predict(sentences, docs) == alone
+    alone = Predictor(open_model(trained_model)).predict(sentences)
+    assert Predictor(open_model(silent)).predict(sentences, docs) == alone
     for members in ([trained_model, silent], [silent, trained_model]):
         loaded = load_ensemble(members)
         assert loaded.model.config.context == "document"  # batches carry documents for the member reading them
-        assert Predictor.from_loaded(loaded).predict(sentences, docs) == alone
+        assert Predictor(torch_model(loaded)).predict(sentences, docs) == alone
     assert load_ensemble([trained_model, trained_model]).model.config.context == "none"
     loaded = load_ensemble([trained_model, with_context(trained_model, tmp_path / "loud.pt", pooled=1.0)])
-    prepared = Predictor.from_loaded(loaded).prepare(sentences, docs)
-    batches = [batch for _, batch in prepared.batches]
+    arrays = Predictor(torch_model(loaded)).window_maker(sentences, docs)
+    buckets, found = window_tensors(arrays)
+    batches = [batch for _, batch in found]
     ensemble = loaded.model
     with torch.inference_mode():
-        tables = ensemble.form_features(prepared.buckets, prepared.forms)
+        tables = ensemble.form_features(buckets, arrays.forms)
         plain, loud = (m.window_emissions(batches, t) for m, t in zip(ensemble.members, tables))
         together = ensemble.window_emissions(batches, tables)
     assert any(not torch.allclose(a, b) for a, b in zip(plain, loud))  # the pooled part counts

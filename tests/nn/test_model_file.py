@@ -30,8 +30,9 @@ from tagger.nn.model_file import (
     save_model,
 )
 from tagger.nn.tensors import TensorMaker
+from tagger.tagging.model import open_model
 from tagger.tagging.predictor import Predictor
-from tests.helpers import ROOT, TRAINED_EPOCHS, one_line_error, raw_checkpoint, run_cli
+from tests.helpers import ROOT, TRAINED_EPOCHS, one_line_error, raw_checkpoint, run_cli, torch_model
 from tests.nn.helpers import SENTENCES_TO_TAG
 from tests.properties import SLOW
 
@@ -44,8 +45,8 @@ def test_save_and_load_give_identical_predictions(trained_model, tmp_path):
     batch = TensorMaker(loaded.vocab).batch(SENTENCES_TO_TAG)
     with torch.no_grad():
         assert torch.equal(loaded.model.emissions(batch), again.model.emissions(batch))
-    first = Predictor.from_loaded(loaded).predict(SENTENCES_TO_TAG)
-    assert first == Predictor.from_loaded(again).predict(SENTENCES_TO_TAG)
+    first = Predictor(torch_model(loaded)).predict(SENTENCES_TO_TAG)
+    assert first == Predictor(torch_model(again)).predict(SENTENCES_TO_TAG)
     assert first[0] == ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]
     assert again.config == loaded.config
     assert again.vocab.to_dict() == loaded.vocab.to_dict()
@@ -487,15 +488,15 @@ def test_a_loaded_model_keeps_the_files_mapped_weights_and_never_writes_the_file
     with torch.no_grad():
         next(iter(weights.values())).add_(1.0)
     assert path.read_bytes() == before
-    tagged = Predictor.from_loaded(load_model(path)).predict(SENTENCES_TO_TAG)
+    tagged = Predictor(open_model(path)).predict(SENTENCES_TO_TAG)
     assert tagged[0] == ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]
 
 
 def test_a_file_of_the_old_torch_format_loads_without_mapping(trained_model, tmp_path):
     path = tmp_path / "old.pt"
     torch.save(raw_checkpoint(trained_model), path, _use_new_zipfile_serialization=False)
-    expected = Predictor.from_loaded(load_model(trained_model)).predict(SENTENCES_TO_TAG)
-    assert Predictor.from_loaded(load_model(path)).predict(SENTENCES_TO_TAG) == expected
+    expected = Predictor(open_model(trained_model)).predict(SENTENCES_TO_TAG)
+    assert Predictor(open_model(path)).predict(SENTENCES_TO_TAG) == expected
 
 
 def test_a_model_written_before_the_crf_was_pytorch_crfs_loads_and_tags_as_it_did():
@@ -522,8 +523,8 @@ def test_weights_of_another_dtype_are_copied_into_the_models_own(trained_model, 
     torch.save(checkpoint, path)
     loaded = load_model(path)
     assert all(p.dtype == torch.float32 for p in loaded.model.parameters())
-    expected = Predictor.from_loaded(load_model(trained_model)).predict(SENTENCES_TO_TAG)
-    assert Predictor.from_loaded(loaded).predict(SENTENCES_TO_TAG) == expected
+    expected = Predictor(open_model(trained_model)).predict(SENTENCES_TO_TAG)
+    assert Predictor(torch_model(loaded)).predict(SENTENCES_TO_TAG) == expected
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps")
@@ -545,8 +546,8 @@ def test_a_model_with_16_bit_tables_tags_as_before_and_keeps_its_weights_mapped(
     ranges = _mapped_ranges(path.resolve())
     tables = [loaded.model.word_embed.weight, *weights.values()]
     assert all(any(a <= p.data_ptr() < b for a, b in ranges) for p in tables)
-    expected = Predictor.from_loaded(load_model(trained_model)).predict(SENTENCES_TO_TAG)
-    assert Predictor.from_loaded(loaded).predict(SENTENCES_TO_TAG) == expected
+    expected = Predictor(open_model(trained_model)).predict(SENTENCES_TO_TAG)
+    assert Predictor(torch_model(loaded)).predict(SENTENCES_TO_TAG) == expected
     text = "John Smith lives in Paris. Acme Corp hired Angela Merkel. Mary met Bob in Berlin."
     before, after = (Tagger.load(p, scores=True)(text).entities for p in (trained_model, path))
     assert [(e.type, e.text) for e in after] == [(e.type, e.text) for e in before] != []

@@ -12,17 +12,16 @@ def test_an_exported_models_worker_runs_one_onnxruntime_thread_unless_told(onnx_
     """``--threads`` reaches each worker's onnxruntime session; 0 (the default) is one thread a worker (the
     workers are the parallelism), not $TAGGER_THREADS."""
     from tagger.runtime import model as runtime_model
-    from tagger.tagging import exported, job_worker
+    from tagger.tagging import job_worker
 
     asked = []
     real = runtime_model.load_onnx
-    for module in (runtime_model, exported):
-        monkeypatch.setattr(module, "load_onnx", lambda path, threads: asked.append(threads) or real(path, 1))
+    monkeypatch.setattr(runtime_model, "load_onnx", lambda path, threads: asked.append(threads) or real(path, 1))
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
     monkeypatch.setenv("TAGGER_THREADS", "3")
     predictor = job_worker._predictor(str(onnx_model), 8, "cpu", threads)
     assert asked == [session]
-    assert type(predictor).__name__ == "OnnxPredictor"
+    assert type(predictor.model.network).__name__ == "OnnxModel"
 
 
 def test_an_error_loading_the_model_is_raised_by_the_first_window(tmp_path, monkeypatch):

@@ -16,8 +16,9 @@ import pytest
 import torch
 
 from tagger.nn.config import ModelConfig, TrainConfig
+from tagger.nn.device import configure_torch
 from tagger.nn.model_file import load_model, read_checkpoint
-from tagger.nn.runtime import configure_torch
+from tagger.tagging.model import open_model
 from tagger.training.loop import train
 from tests.corpora import make_sentences, write_conll
 from tests.helpers import ROOT, TINY_NET, last_error_line, run_cli
@@ -305,7 +306,7 @@ def _predictions(model: Path, data: Path) -> list[list[str]]:
 
     configure_torch(1)
     sentences = [s.tokens for s in read_conll(data / "dev.txt")]
-    return Predictor.from_loaded(load_model(model)).predict(sentences)
+    return Predictor(open_model(model)).predict(sentences)
 
 
 @pytest.mark.slow

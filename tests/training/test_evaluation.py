@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from tagger.data.schemes import BIOES, convert, to_spans
 from tagger.errors import MissingExtra, ModelFileError
-from tagger.nn.model_file import load_model
+from tagger.tagging.model import open_model
 from tagger.tagging.predictor import Predictor
 from tagger.training.evaluation import chunk_scores, evaluate, evaluate_predictor, score
 from tests.corpora import make_sentences, write_conll
@@ -115,7 +115,7 @@ def test_without_seqeval_entity_scores_say_what_to_install_and_plain_labels_need
     with pytest.raises(MissingExtra, match=f"^{said}$"):
         score([["B-PER"]], [["B-PER"]])
     with pytest.raises(MissingExtra, match=said):  # before the model tags anything
-        evaluate_predictor(Predictor.from_loaded(load_model(trained_model)), tiny_dir / "no-such-file.txt")
+        evaluate_predictor(Predictor(open_model(trained_model)), tiny_dir / "no-such-file.txt")
     assert score([["NN", "VB"]], [["NN", "NN"]], plain=True)["accuracy"] == 0.5
 
 
@@ -138,7 +138,7 @@ def test_evaluate_scores_in_the_gold_files_own_scheme(trained_model, tiny_dir, t
 
 
 def test_evaluate_predictor_is_what_evaluate_gives(trained_model, tiny_dir):
-    predictor = Predictor.from_loaded(load_model(trained_model), batch_size=4)
+    predictor = Predictor(open_model(trained_model), batch_size=4)
     result = evaluate_predictor(predictor, tiny_dir / "dev.txt", model="in memory")
     expected = evaluate(tiny_dir / "dev.txt", trained_model)
     assert result == {**expected, "model": "in memory"}
@@ -175,7 +175,7 @@ def test_evaluate_reports_a_missing_model_before_reading_the_data(tmp_path):
 
 
 def test_evaluate_tags_a_context_model_with_the_files_documents(context_model, context_dir):
-    predictor = Predictor.from_loaded(load_model(context_model))
+    predictor = Predictor(open_model(context_model))
     assert predictor.window_maker.context
     seen = []
     real = predictor.predict

@@ -17,6 +17,7 @@ from tagger.training.loop import epochs, learned_nothing, train
 from tagger.training.run import Run
 from tagger.training.trainer import build_trainer
 from tests.corpora import make_sentences, write_conll
+from tests.helpers import torch_model
 
 TINY_CONFIG = dict(word_dim=10, char_size=6, hidden_size=8)
 
@@ -109,7 +110,7 @@ def test_the_saved_temperature_is_the_one_best_calibrated_on_dev(trained_model, 
 
     loaded = load_model(trained_model)
     dev = load_tagged(tiny_dir / "dev.txt")
-    predictor = Predictor(loaded.model, loaded.vocab, loaded.data_scheme, scores=True)
+    predictor = Predictor(torch_model(loaded), scores=True)
     fitted, _ = predictor.fit_temperature([s.tokens for s in dev.sentences], dev.tags_in(loaded.data_scheme))
     assert loaded.config.temperature == fitted
 

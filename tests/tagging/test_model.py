@@ -1,8 +1,11 @@
-"""tagger/tagging/exported.py: an exported model tags as its torch model does (identical tags on a test file, entity
-and token scores within 1e-4, the same n-best paths) for an LSTM + char CNN, a GRU + char BiLSTM, a document-context
-model and an ensemble of a model with context and one without (one graph), through the predictor, the API and the
-command line, and for random models of other kinds (char BiLSTM, GRU, two layers, no case, words only); a plain
-label set's output is the torch model's; and that path never imports torch (checked in a fresh process)."""
+"""tagger/tagging/model.py: one interface over every kind of model. ``open_model`` opens a .pt, its export, a shipped
+name and an ensemble alike (the same vocabulary, schemes, context and CRF scores for a .pt and its .onnx), refuses an
+exported model in an ensemble and a GPU for an exported model in one line, reads $TAGGER_THREADS; every kind tags blank
+input as nothing. Through the one predictor an exported model tags as its torch model does (identical tags on a test
+file, entity and token scores within 1e-4, the same n-best paths) for an LSTM + char CNN, a GRU + char BiLSTM, a
+document-context model and an ensemble of a model with context and one without (one graph), through the predictor, the
+API and the command line, and for random models of other kinds (char BiLSTM, GRU, two layers, no case, words only); a
+plain label set's output is the torch model's; and the exported model's path never imports torch (a fresh process)."""
 
 from __future__ import annotations
 
@@ -12,12 +15,12 @@ import sys
 
 import pytest
 
+from tagger.errors import ModelFileError
 from tagger.nn.ensemble import load_models
 from tagger.nn.export import export_model
-from tagger.runtime.model import load_onnx
-from tagger.tagging.exported import OnnxPredictor
+from tagger.tagging.model import is_exported, model_files, open_model, thread_count
 from tagger.tagging.predictor import Predictor
-from tests.helpers import POS_DIR, ROOT, TRAINED_EPOCHS, run_cli
+from tests.helpers import POS_DIR, ROOT, TRAINED_EPOCHS, run_cli, torch_model
 from tests.nn.helpers import SENTENCES_TO_TAG
 
 TOL = 1e-4
@@ -66,7 +69,7 @@ def sentences(folder) -> tuple[list[list[str]], list[int]]:
 
 def both(pair, **options):
     pts, onnx, _ = pair
-    return Predictor.from_loaded(load_models(pts), 4, **options), OnnxPredictor(load_onnx(onnx), 4, **options)
+    return Predictor(open_model(pts), 4, **options), Predictor(open_model(onnx), 4, **options)
 
 
 def test_identical_tags_on_a_test_file(pair):
@@ -93,9 +96,9 @@ def test_scores_within_tolerance_and_the_same_nbest(pair):
 
 def test_a_batch_run_in_parts_gives_the_same_tags_and_scores(pair, monkeypatch):
     """A batch longer than RUN_TOKENS padded tokens runs in parts of fewer rows (here of one or two sentences)."""
-    import tagger.tagging.exported
+    import tagger.runtime.model
 
-    monkeypatch.setattr(tagger.tagging.exported, "RUN_TOKENS", 40)
+    monkeypatch.setattr(tagger.runtime.model, "RUN_TOKENS", 40)
     torch_predictor, onnx_predictor = both(pair, scores=True, nbest=2)
     tokens, docs = sentences(pair[2])
     want = torch_predictor.run_scored(torch_predictor.prepare(tokens, docs))
@@ -157,8 +160,8 @@ def test_random_models_of_every_kind_tag_and_score_as_torch(tmp_path, config):
 
     model, vocab = make_model(**config, seed=2)
     loaded = LoadedModel(model.eval(), vocab, model.config, "iob2", {})
-    torch_predictor = Predictor.from_loaded(loaded, 2, scores=True, nbest=3)
-    onnx_predictor = OnnxPredictor(load_onnx(export_model(loaded, tmp_path / "m.onnx")), 2, scores=True, nbest=3)
+    torch_predictor = Predictor(torch_model(loaded), 2, scores=True, nbest=3)
+    onnx_predictor = Predictor(open_model(export_model(loaded, tmp_path / "m.onnx")), 2, scores=True, nbest=3)
     tokens = SENTENCES + SENTENCES_TO_TAG + [["Berlin", "ok", "Paris"]]
     docs = [0, 0, 0, 1, 1, 2, 2, 2, 3, 3]
     want = torch_predictor.run_scored(torch_predictor.prepare(tokens, docs))
@@ -268,10 +271,99 @@ def test_a_plain_label_set_through_the_api_and_evaluate(plain_pair, cli_env):
     assert json.loads(evaluated[0].stdout)["accuracy"] == json.loads(evaluated[1].stdout)["accuracy"]
 
 
+# One interface: every kind opened alike
 
-def test_an_exported_model_refuses_a_device_other_than_the_cpu(onnx_model):
-    from tagger.tagging.exported import load_exported
 
-    with pytest.raises(ValueError, match=r"runs on the CPU; --device cuda needs the .pt model"):
-        load_exported(onnx_model, device="cuda")
-    assert load_exported(onnx_model, device="cpu").vocab.tags
+def test_a_pt_and_its_export_open_as_the_same_model(pair):
+    pts, onnx, _ = pair
+    ours, theirs = open_model(onnx), open_model(pts)
+    assert ours.vocab.tags == theirs.vocab.tags and ours.vocab.words == theirs.vocab.words
+    assert (ours.scheme, ours.data_scheme, ours.constrained) == (theirs.scheme, theirs.data_scheme, theirs.constrained)
+    assert (ours.context, ours.chars, ours.temperature) == (theirs.context, theirs.chars, theirs.temperature)
+    for exact in (False, True):
+        for a, b in zip(ours.transitions(exact), theirs.transitions(exact)):
+            assert a.dtype == b.dtype and (a == b).all()
+    assert ours.device == theirs.device == "cpu"
+
+
+def test_models_name_their_files_and_refuse_an_exported_member(trained_model, onnx_model):
+    assert model_files("en-news").suffix == ".onnx" and is_exported("en-news.ONNX") and not is_exported("m.pt")
+    assert model_files([onnx_model]) == onnx_model and model_files([trained_model]) == [trained_model]
+    with pytest.raises(ModelFileError, match="an exported model tags alone, not in an ensemble"):
+        open_model([trained_model, onnx_model])
+
+
+def test_an_exported_model_refuses_a_device_other_than_the_cpu(onnx_model, trained_model):
+    with pytest.raises(ValueError, match=r"^an exported model \(.onnx\) runs on the CPU; device 'cuda' needs the .pt"):
+        open_model(onnx_model, device="cuda")
+    with pytest.raises(ValueError, match=r"device must be cpu, cuda or cuda:N; 'gpu' is not a torch device"):
+        open_model(trained_model, "gpu")
+
+
+def test_threads_are_the_environments_for_0_and_at_most_the_cores(monkeypatch):
+    monkeypatch.setenv("TAGGER_THREADS", "1")
+    assert thread_count(0) == 1 and thread_count(10_000) == __import__("os").cpu_count()
+    monkeypatch.setenv("TAGGER_THREADS", "many")
+    assert thread_count(0) == 1
+    monkeypatch.delenv("TAGGER_THREADS")
+    assert thread_count(0) == 1 and thread_count(1) == 1
+
+
+# Blank input: nothing to tag, for every kind (an exported model with context failed on it once)
+
+KINDS = ["pt", "onnx", "context.pt", "context.onnx", "ensemble.pt", "ensemble.onnx"]
+
+
+@pytest.fixture(scope="module")
+def kinds(trained_model, onnx_model, context_model, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("kinds")
+    return {
+        "pt": trained_model,
+        "onnx": onnx_model,
+        "context.pt": context_model,
+        "context.onnx": export_model(load_models([context_model]), folder / "context.onnx"),
+        "ensemble.pt": [context_model, trained_model],
+        "ensemble.onnx": export_model(load_models([context_model, trained_model]), folder / "ensemble.onnx"),
+    }
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_tags_blank_input_as_nothing(kinds, kind):
+    from tagger import Tagger
+
+    tagger = Tagger.load(kinds[kind], scores=True, nbest=2)
+    assert [len(tagger(text).sentences) for text in ("", "\n\n", " \n\t\n")] == [0, 0, 0]
+    assert [len(doc.sentences) for doc in tagger.pipe(["", "John lives in Paris .", "\n"])] == [0, 1, 0]
+    tagged = tagger("John lives in Paris .\n\n\nMary works in Berlin .\n")
+    assert [len(s.tags) for s in tagged.sentences] == [5, 5]
+    predictor = Predictor(open_model(kinds[kind]), scores=True, nbest=2)
+    assert predictor.predict([[], []], [0, 1]) == [[], []] and predictor.predict([]) == []
+    assert predictor.run_scored(predictor.prepare([[]]))[0]["probability"] == 1.0
+
+
+@pytest.mark.parametrize("kind", ["context.onnx", "ensemble.onnx"])
+def test_blank_lines_on_the_command_line_write_nothing_and_exit_0(kinds, kind, cli_env):
+    done = run_cli("tag", "-m", kinds[kind], input="\n\n")
+    assert done.exit_code == 0 and done.stdout == "", done.stderr
+    done = run_cli("tag", "-m", kinds[kind], "--format", "inline", input="John lives in Paris .\n\nMary is here .\n")
+    assert done.exit_code == 0 and len(done.stdout.splitlines()) == 2, done.stderr
+
+
+@pytest.mark.slow
+def test_a_blank_line_in_a_paused_stream_ends_nothing(kinds):
+    """`(echo A; sleep; echo; sleep; echo B) | tagger tag`: each line is tagged when it comes, the blank one included
+    (a window of blank lines only), and the line after it too (an exported model with context stopped there)."""
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "cli.py", "tag", "-m", str(kinds["context.onnx"]), "--format", "inline"],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    for line in ("John Smith lives in Paris .\n", "\n", "Bob Jones works in Berlin .\n"):
+        proc.stdin.write(line)
+        proc.stdin.flush()
+        time.sleep(1.0)  # past the reader's pause: what came is tagged before more comes
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    tagged = [line for line in out.splitlines() if line.strip()]
+    assert len(tagged) == 2 and "John Smith" in tagged[0] and "Berlin" in tagged[1], out

@@ -1,12 +1,10 @@
-"""Process-wide torch settings: which device to run on, how many threads to use."""
+"""Process-wide torch settings: which device to run on, how many threads to use (the count is chosen by
+``tagging.model.thread_count``, which reads ``$TAGGER_THREADS``)."""
 
 from __future__ import annotations
 
-import os
-
 import torch
 
-DEFAULT_THREADS = 1
 DEVICE_TYPES = ("cpu", "cuda")  # the devices the tagger is built and tested for
 
 
@@ -35,17 +33,9 @@ def check_device(device: str, name: str = "device") -> str:
     return device
 
 
-def configure_torch(threads: int = 0) -> int:
-    """Set torch's intra-op thread count and return it.
-
-    0 means ``$TAGGER_THREADS`` if set, else ``DEFAULT_THREADS``: on small
-    CPU machines the network's matrices are too small for more threads to
-    pay, and idle OpenMP threads spin against other processes.
-    """
-    if threads <= 0:
-        env = os.environ.get("TAGGER_THREADS", "")
-        threads = int(env) if env.isdigit() and int(env) > 0 else DEFAULT_THREADS
-    threads = max(1, min(threads, os.cpu_count() or 1))
+def configure_torch(threads: int) -> int:
+    """Set torch's intra-op thread count to ``threads`` (a count, as ``tagging.model.thread_count`` chooses it)
+    and return it."""
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return threads
