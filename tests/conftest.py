@@ -80,6 +80,12 @@ def onnx_model(trained_model, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def second_seed_model(tiny_dir, tmp_path_factory) -> Path:
+    """A model trained like ``trained_model`` with another seed (its best epoch is 5): an ensemble's second member."""
+    return train_tiny_model(tiny_dir, tmp_path_factory.mktemp("seed2") / "model.pt", seed=2)
+
+
+@pytest.fixture(scope="session")
 def pos_model(tmp_path_factory) -> Path:
     """A small part-of-speech tagger (a plain label set) trained on tests/data/pos (seconds); read-only for tests."""
     return train_pos_model(tmp_path_factory.mktemp("pos") / "pos.pt")

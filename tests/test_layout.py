@@ -40,6 +40,7 @@ COVERED_ELSEWHERE = {
 
 # Test modules that test no single module of their room, and what they test.
 TESTS_WITHOUT_MODULE = {
+    "tests/test_contract.py": "the contract of every model kind through every face: cli, api, service, --jobs, Dask",
     "tests/test_docs.py": "the documents cite tests that exist and figures that equal bench/results",
     "tests/test_layout.py": "this file: the tests' layout, and the fast tests' first run on a new machine",
 }

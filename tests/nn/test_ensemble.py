@@ -20,7 +20,7 @@ from tagger.nn.tensors import window_tensors
 from tagger.tagging.model import open_model
 from tagger.tagging.predictor import Predictor
 from tagger.training.evaluation import score
-from tests.helpers import raw_checkpoint, torch_model, train_tiny_model
+from tests.helpers import raw_checkpoint, torch_model
 from tests.nn.helpers import SENTENCES_TO_TAG
 
 
@@ -54,12 +54,6 @@ def perturbed_model(trained_model, tmp_path_factory) -> Path:
                 checkpoint["state_dict"][name] = value + 0.3 * torch.randn(value.shape, generator=generator)
 
     return write_changed(trained_model, tmp_path_factory.mktemp("perturbed") / "model.pt", change)
-
-
-@pytest.fixture(scope="session")
-def second_seed_model(tiny_dir, tmp_path_factory) -> Path:
-    """A model trained like ``trained_model`` with another seed (its best epoch is 5)."""
-    return train_tiny_model(tiny_dir, tmp_path_factory.mktemp("seed2") / "model.pt", seed=2)
 
 
 def sentences_of(tiny_dir) -> list[list[str]]:
