@@ -274,7 +274,7 @@ def faced(kind: Kind, face: str, tmp_path_factory, clients) -> list[tuple[list, 
 
 def check_tags(kind: Kind, found: list[tuple[list, list]]) -> None:
     """Each token has one tag of the model's; a plain label set's are no entity tags."""
-    known = set(loaded(kind)._loaded.vocab.tags)
+    known = set(loaded(kind)._model.vocab.tags)
     for tokens, tags in found:
         assert len(tags) == len(tokens)
         assert set(tags) <= known, set(tags) - known

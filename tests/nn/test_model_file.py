@@ -508,7 +508,7 @@ def test_a_model_written_before_the_crf_was_pytorch_crfs_loads_and_tags_as_it_di
     saved = read_checkpoint(path)["state_dict"]
     for name in ("start_transitions", "end_transitions", "transitions"):
         assert torch.equal(getattr(loaded.model.crf, name), saved[f"crf.{name}"]), name
-    assert Predictor.from_loaded(loaded).predict(SENTENCES_TO_TAG) == [
+    assert Predictor(open_model(path)).predict(SENTENCES_TO_TAG) == [
         ["I-PER", "I-PER", "O", "O", "I-LOC", "O"],
         ["I-ORG", "I-ORG", "O", "I-PER", "I-PER", "O", "I-LOC", "I-LOC", "O"],
         ["O", "O", "O", "I-LOC", "I-LOC"],
