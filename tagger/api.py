@@ -34,6 +34,7 @@ from tagger.tagging.model import Model, model_files, open_checkpoint, open_model
 from tagger.tagging.options import TagOptions
 from tagger.tagging.predictor import Predictor
 from tagger.tagging.stream import tag_stream
+from tagger.training.options import train
 
 if TYPE_CHECKING:  # torch is imported when a torch model is loaded: an exported one needs none
     import torch
@@ -299,34 +300,6 @@ def _model_path(path) -> Path | list[Path]:
     ):
         raise TypeError(f"path must be a str or a path to a model file, or a list of them; got {_shown(path)}")
     return model_files(path)
-
-
-def train(
-    data: str | os.PathLike | None = None,
-    *,
-    model: str | os.PathLike | None = None,
-    train_file: str | os.PathLike | None = None,
-    dev_file: str | os.PathLike | None = None,
-    test_file: str | os.PathLike | None = None,
-    **options,
-) -> dict:
-    """Train a model as ``tagger train`` does; returns its summary (scores, history, paths) as plain data.
-
-        import tagger
-        result = tagger.train("data/", model="model.pt", epochs=3, seed=2)
-        print(result["dev"]["f1"])
-
-    ``data``: a folder holding train*, dev* and test* files (as ``tagger train DIR``), or a training file;
-    ``train_file``, ``dev_file``, ``test_file`` override the folder's (``-`` reads stdin). ``model``: where
-    the model is saved (default: the default model path). ``options`` are the command's options by name,
-    with ``_`` for ``-``: ``epochs``, ``batch_size``, ``optimizer``, ``lr``, ``seed``, ``cell``, ``layers``,
-    ``hidden_size``, ``char_encoder``, ``dropout``, ``context``, ``patience``, ``embeddings``, ``average``,
-    ``device``, ``threads``, ``encoding``, ``scheme`` (the data's), ``train_scheme``, ... (``tagger train --help``
-    lists them all), and ``log``, ``on_epoch``, ``progress`` (``loop.train``'s hooks).
-    """
-    from tagger.training.options import train_with_options
-
-    return train_with_options(data, model, train_file, dev_file, test_file, **options)
 
 
 _END = object()  # the stream of texts ended (or failed)
