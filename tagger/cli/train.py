@@ -1,6 +1,6 @@
 """``tagger train``: train a model on CoNLL files and save the best one (by dev F1).
 
-The options go by name to ``training.options.train_with_options``, the adapter ``tagger.train`` uses too: a
+The options go by name to ``training.options.train``, which is ``tagger.train`` too: a
 parameter named as a ``TrainConfig`` or ``ModelConfig`` field fills that field (``--train-scheme`` is
 ``TrainConfig.scheme``, ``--scheme`` the data's); the defaults are the configs'. Torch loads only when the
 command runs.
@@ -188,11 +188,11 @@ def train(
 def _train(params: dict) -> None:
     """Train with the command's options (``params``, by name) and report the run."""
     from tagger.cli.progress import EpochReporter
-    from tagger.training.options import train_with_options
+    from tagger.training import options as adapter
 
     options = {name: value for name, value in params.items() if name not in (*FILES, "output")}
     with EpochReporter() as reporter:
-        result = train_with_options(**{name: params[name] for name in FILES}, **options, **reporter.hooks())
+        result = adapter.train(**{name: params[name] for name in FILES}, **options, **reporter.hooks())
     from tagger.training.distributed import from_env
 
     if from_env().is_main:  # under torchrun, rank 0 alone reports (and wrote the model)

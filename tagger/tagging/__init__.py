@@ -6,6 +6,7 @@ sentences with it (``predictor``), the stream of tagged windows (``stream``) and
 the data's scheme (``rewrite``), the
 ``--jobs`` worker processes (``jobs``, ``preload``), tagging a corpus on Dask (``dask``) and the writers
 (``writer``, ``html``); the options of tagging a file (``options``: ``TagOptions``) and where a file is tagged
-(``files``: by the --jobs workers or in this process). It uses the network, runtime and data rooms, never training or
-the command line.
+(``files``: by the --jobs workers or in this process); texts and token lists held in memory (``texts``), a stream
+of texts grouped as it arrives (``arrivals``) and the checks of the API's arguments (``arguments``). It uses
+the network, runtime and data rooms, never training or the command line.
 """

@@ -1,5 +1,5 @@
 """``train``'s options by name, as ``tagger train`` and ``tagger.train`` give them, made into a run of
-``loop.train``: the one adapter of both faces.
+``loop.train``: the one adapter of both faces (``tagger.train`` is this module's ``train``).
 
 The names are the command's, with ``_`` for ``-``: a config field's name fills that field (``ModelConfig`` for
 the network, ``TrainConfig`` for training); ``scheme`` is the data's tag scheme (``--scheme``, ``loop.train``'s
@@ -28,20 +28,30 @@ RUN_OPTIONS = {
 OPTIONS = NET_OPTIONS | TRAIN_OPTIONS | RUN_OPTIONS
 
 
-def train_with_options(
+def train(
     data: str | os.PathLike | None = None,
+    *,
     model: str | os.PathLike | None = None,
     train_file: str | os.PathLike | None = None,
     dev_file: str | os.PathLike | None = None,
     test_file: str | os.PathLike | None = None,
     **options,
 ) -> dict:
-    """Train a model with ``options`` (by name, as above) and return ``loop.train``'s result.
+    """Train a model as ``tagger train`` does; returns its summary (scores, history, paths) as plain data.
 
-    ``data``: a folder holding train*, dev* and test* files, or a training file (``-``: stdin); ``train_file``,
-    ``dev_file``, ``test_file`` override the folder's (``-`` reads stdin). ``model``: where the model is saved
-    (None: the default model path). Which files of a folder were picked where it holds several goes to
-    ``log``. An option of another name is a TypeError naming it, with the closest known one.
+        import tagger
+        result = tagger.train("data/", model="model.pt", epochs=3, seed=2)
+        print(result["dev"]["f1"])
+
+    ``data``: a folder holding train*, dev* and test* files (as ``tagger train DIR``), or a training file;
+    ``train_file``, ``dev_file``, ``test_file`` override the folder's (``-`` reads stdin); which files of a folder
+    were picked where it holds several goes to ``log``. ``model``: where the model is saved (default: the default
+    model path). ``options`` are the command's options by name, with ``_`` for ``-``: ``epochs``, ``batch_size``,
+    ``optimizer``, ``lr``, ``seed``, ``cell``, ``layers``, ``hidden_size``, ``char_encoder``, ``dropout``,
+    ``context``, ``patience``, ``embeddings``, ``average``, ``device``, ``threads``, ``encoding``, ``scheme`` (the
+    data's), ``train_scheme``, ... (``tagger train --help`` lists them all), and ``log``, ``on_epoch``,
+    ``progress`` (``loop.train``'s hooks). An option of another name is a TypeError naming it, with the closest
+    known one.
     """
     from tagger.nn.torch_needed import require_torch
 

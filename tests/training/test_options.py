@@ -7,14 +7,14 @@ import pytest
 
 from tagger.nn.config import ModelConfig, TrainConfig
 from tagger.training import loop
-from tagger.training.options import check_options, train_with_options
+from tagger.training.options import check_options, train
 
 
 def test_options_fill_the_configs_and_loop_trains_arguments_by_name(tiny_dir, tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(loop, "train", lambda train_file, model_path, **kwargs: calls.append(kwargs) or {})
     options = {"epochs": 3, "hidden_size": 7, "scheme": "iob2", "train_scheme": "bioes", "tag_column": 1}
-    train_with_options(tiny_dir / "train.txt", tmp_path / "m.pt", **options)  # a training file as data
+    train(tiny_dir / "train.txt", model=tmp_path / "m.pt", **options)  # a training file as data
     (call,) = calls
     assert call["config"] == TrainConfig(epochs=3, scheme="bioes")
     assert call["model_config"] == ModelConfig(hidden_size=7)
