@@ -555,7 +555,7 @@ def test_train_takes_the_commands_options_by_keyword(tiny_dir, tmp_path):
     runs = (result["history"], json.loads(command.stdout)["history"])
     assert [[row[k] for k in same] for row in runs[0]] == [[row[k] for k in same] for row in runs[1]]
     loaded = tagger.Tagger.load(tmp_path / "api.pt")
-    assert loaded._loaded.model.config.hidden_size == 8 and loaded.metadata["train_config"]["batch_size"] == 8
+    assert loaded._model.config["hidden_size"] == 8 and loaded.metadata["train_config"]["batch_size"] == 8
 
 
 JSONL_CASES = [([], {}), (["--scores", "tokens"], {"scores": True}), (["--nbest", "2"], {"nbest": 2})]
