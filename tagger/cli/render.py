@@ -1,8 +1,6 @@
 """What the commands print: the evaluation table, the training summary, warnings and counts.
 
-One unit per output: scores are percentages (two decimals) in tables and
-summaries, which people read, and fractions from 0 to 1 in JSON, which
-programs read (the library's own numbers, unchanged).
+Scores are percentages (two decimals) in tables and summaries, fractions 0-1 in JSON (the library's numbers).
 """
 
 from __future__ import annotations

@@ -1,10 +1,5 @@
-"""SIGINT and SIGTERM as an exception that can be held back while files are written.
-
-Training turns both signals into ``Interrupted`` so it can say where the best
-model is and exit with 128 + the signal's number. While the best model and the
-resume file are written (``with signals.held():``) a signal only is noted, and
-raised once both files are complete: an interrupted run never leaves a model
-that ``--resume`` cannot continue.
+"""SIGINT and SIGTERM as an exception (``Interrupted``) that can be held back while files are written
+(``with signals.held():``): an interrupted run never leaves a model that ``--resume`` cannot continue.
 """
 
 from __future__ import annotations

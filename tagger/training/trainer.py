@@ -1,10 +1,5 @@
-"""The trainer of a run: the vocabulary, the model and its optimizers, built from the training data, and
-the training sentences in shuffled batches, an epoch at a time (``shuffled_batches``), and the optimizer
-step (``Trainer.step``) that each batch takes. With torchrun each rank takes its share of every batch
-(``distributed.share``), in the same order on all.
-
-The word table is sparse (``Optimizers``): a batch's step updates only the rows of the words it holds. With
-``--average`` the weights scored and saved are a moving average of those trained (``moving_average``).
+"""The trainer of a run: the vocabulary, the model and its optimizers, the training sentences in shuffled
+batches (with torchrun, each rank's share of each) and the optimizer step each batch takes.
 """
 
 from __future__ import annotations
