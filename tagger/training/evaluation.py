@@ -134,7 +134,6 @@ def _model(model, model_path) -> str | Path | Sequence[str | Path]:
     """``evaluate``'s model: ``model``, or ``model_path`` (its old name: a DeprecationWarning), else the default model
     (its note, where that is the shipped one, said by a ``logging.info`` as ``Tagger.load()`` says it)."""
     import logging
-    import warnings
 
     if model_path is not None:
         if model is not None:
