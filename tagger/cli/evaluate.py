@@ -1,7 +1,7 @@
-"""``tagger evaluate``: score a model on a gold CoNLL file (entity-level precision, recall and F1, token accuracy;
-a plain label set's token accuracy and per-tag scores).
+"""``tagger evaluate``: score a model on a gold data file (``training.evaluation.evaluate`` does the work).
 
-The tagging options' defaults are ``TagOptions``'; torch loads only when the command runs.
+A parameter named as one of ``evaluation.evaluate``'s arguments fills it; the tagging options' defaults are
+``TagOptions``'. Torch loads only when the command runs.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ Predictions = Annotated[
 
 
 def evaluate(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Data file with gold tags (CoNLL, CoNLL-U or JSON); '-' for stdin.")],
     model: ModelPaths = None,
     output: Summary = render.SUMMARY_FORMATS[0],
@@ -58,17 +59,6 @@ def evaluate(
     """
     from tagger.training import evaluation
 
-    paths = model_paths(model)
-    result = evaluation.evaluate(
-        file,
-        paths,
-        tag_column=tag_column,
-        batch_size=batch_size,
-        device=device,
-        encoding=encoding,
-        predictions=predictions,
-        data_format=data_format,
-        conllu_field=conllu_field,
-        threads=threads,
-    )
+    options = {name: value for name, value in ctx.params.items() if name not in ("file", "model", "output")}
+    result = evaluation.evaluate(file, model_paths(model), **options)
     render.report(result, output, lambda out: render.evaluation_table(result, out))

@@ -1,9 +1,6 @@
-"""How a command ends: one line on stderr for every failure, and an exit status that says which kind.
-
-``OneLineErrors`` is the command group of the ``tagger`` command: it turns a
-``TaggerError`` into ``tagger: error: ...``, a usage error into the same shape
-with a pointer to ``--help``, anything else into ``tagger: internal error: ...``
-(a bug), and output that cannot be written into ``OutputError``.
+"""How a command ends: one line on stderr for every failure, and an exit status that says which kind
+(``EXIT_STATUSES``): ``tagger: error: ...`` for a ``TaggerError`` or bad usage, ``tagger: internal error: ...``
+for a bug.
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
 """``tagger export``: a model file as one ONNX file that tags without torch (``tagger.nn.export`` writes it).
 
-The exported file holds the network up to the tag scores and, as metadata, what tagging needs besides
-(vocabulary, tags and scheme, options, the CRF's scores): ``tagger tag -m model.onnx``, ``tagger evaluate`` and
-``Tagger.load("model.onnx")`` run it on onnxruntime and numpy. Export needs torch and ``onnx`` (the ``train`` extra).
-
-Several models (``tagger export a.pt b.pt -o ensemble.onnx``) export as one ensemble graph, as ``tag -m a.pt -m
-b.pt`` tags with them: the members are checked as ``load_ensemble`` checks them (same tags, scheme and vocabulary),
-their networks run in the one graph, their tag scores and CRF scores are averaged.
+Several models export as one ensemble graph, checked as ``load_ensemble`` checks them. Export needs torch and
+``onnx`` (the ``train`` extra).
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
-"""The `tagger` command line: the command group, its global options, and the commands loaded on first use.
+"""The `tagger` command group, its global options, and the commands, each built from its module on first use.
 
-Each command is a module of its own (tagger/cli/train.py, evaluate.py, tag.py,
-info.py), imported and built when the command is run or listed; the commands
-read their defaults and choices from the torch-free tagger/tagging/options.py
-and tagger/nn/config.py and load torch only when a command runs, so `--help`,
-`--version` and a refused option value answer at once. A worker process re-imports the main module (this file,
-or the installed script that imports it), so this file stays light too.
+A worker process re-imports the main module, so this file stays light: torch loads only when a command runs.
 """
 
 from __future__ import annotations

@@ -1,13 +1,8 @@
 """The command line's options: the rules for their values, the options of more than one command, and the
 command class that shows the default model in --help.
 
-A rule is a function ``rule(name, value)`` that raises ValueError with a
-message naming the option and the bad value. ``option(...)`` declares a Typer
-option with its rules (and its choices), so every command checks a shared
-option the same way, and a bad value is a usage error (one line, status 2)
-before a model or a data file is opened. Defaults and choices are the library's
-own (``tagging.options.TagOptions``, the configs and tuples of names of
-``nn.config``), all importable without torch.
+A rule ``rule(name, value)`` raises ValueError naming the option and the value; ``option(...)`` applies it as
+the option is parsed, so a bad value is a usage error (status 2) before a model or a data file is opened.
 """
 
 from __future__ import annotations

@@ -1,9 +1,5 @@
-"""Training curves: dev precision, recall and F1 and the loss per epoch.
-
-``plot_history`` draws them to a PNG or SVG file with matplotlib, an optional
-extra (``pip install -c constraints.txt -e ".[plot]"``), on the Agg backend so it needs no
-display; ``sparkline`` gives dev F1 per epoch as block characters for a
-terminal and needs nothing.
+"""Training curves: ``plot_history`` draws dev scores and the loss per epoch to a PNG or SVG file (matplotlib,
+the ``plot`` extra, on the Agg backend: no display needed); ``sparkline`` draws dev F1 as block characters.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """What the commands print: the evaluation table, the training summary, warnings and counts.
 
-One unit per output: scores are percentages (two decimals) in tables and
-summaries, which people read, and fractions from 0 to 1 in JSON, which
-programs read (the library's own numbers, unchanged).
+Scores are percentages (two decimals) in tables and summaries, fractions 0-1 in JSON (the library's numbers).
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ from tagger.cli.exit_status import err
 from tagger.cli.plot import BLOCKS, dev_f1, sparkline
 from tagger.data.output import CheckedOutput
 from tagger.errors import counted
+from tagger.training.evaluation import headline_name
 
 SUMMARY_FORMATS = ("table", "json")
 UNITS = "scores: percentages in the table, fractions 0-1 in json"
@@ -52,49 +51,35 @@ def train_summary(result: dict, blocks: str = BLOCKS) -> str:
         lines.append(_scores("test:", result["test"]))
     lines.append(f"time: {result['seconds']:.1f} s")
     if result.get("history"):
-        measure = "F1" if "f1" in result["history"][0]["dev"] else "accuracy"
+        measure = headline_name(result["history"][0]["dev"])
         lines.append(f"dev {measure} per epoch: {sparkline(dev_f1(result['history']), blocks=blocks)}")
     return "\n".join(lines) + "\n"
 
 
 def evaluation_table(result: dict, out: TextIO) -> None:
     """Per-type and micro-averaged precision, recall and F1 in percent, with each type's support, and the
-    token accuracy; for a plain label set, each tag's and the token accuracy."""
+    token accuracy; for a plain label set, each tag's (recall: the share of its tokens tagged right) and the
+    token accuracy of all tags."""
     from rich.console import Console  # here, not above: `tagger --help` needs no rich
     from rich.table import Table
 
     size = f"{counted(result['sentences'], 'sentence')}, {counted(result['tokens'], 'token')}"
     table = Table(title=f"{result['file']}: {size}")
-    if "per_tag" in result:
-        Console(file=out).print(_tag_table(table, result))
-        return
-    for column in ("type", "precision %", "recall %", "F1 %", "support"):
-        table.add_column(column, justify="left" if column == "type" else "right")
-    for kind, s in result["per_type"].items():
-        table.add_row(kind, percent(s["precision"]), percent(s["recall"]), percent(s["f1"]), str(s["support"]))
+    plain = "per_tag" in result
+    first, rows = ("tag", result["per_tag"]) if plain else ("type", result["per_type"])
+    for column in (first, "precision %", "recall %", "F1 %", "support"):
+        table.add_column(column, justify="left" if column == first else "right")
+    for name, s in rows.items():
+        table.add_row(name, percent(s["precision"]), percent(s["recall"]), percent(s["f1"]), str(s["support"]))
     table.add_section()
-    table.add_row(
-        "all (micro)",
-        percent(result["precision"]),
-        percent(result["recall"]),
-        percent(result["f1"]),
-        str(result["support"]),
-    )
+    if plain:
+        table.add_row("accuracy", "", "", percent(result["accuracy"]), str(result["support"]))
+    else:
+        micro = (percent(result[k]) for k in ("precision", "recall", "f1"))
+        table.add_row("all (micro)", *micro, str(result["support"]))
     Console(file=out).print(table)
-    if "accuracy" in result:
+    if "accuracy" in result and not plain:
         out.write(f"token accuracy: {percent(result['accuracy'])}%\n")
-
-
-def _tag_table(table, result: dict):
-    """``table`` filled with a plain label set's scores: each tag's precision, recall (the share of its tokens
-    tagged right) and F1, and the token accuracy of all tags."""
-    for column in ("tag", "precision %", "recall %", "F1 %", "support"):
-        table.add_column(column, justify="left" if column == "tag" else "right")
-    for tag, s in result["per_tag"].items():
-        table.add_row(tag, percent(s["precision"]), percent(s["recall"]), percent(s["f1"]), str(s["support"]))
-    table.add_section()
-    table.add_row("accuracy", "", "", percent(result["accuracy"]), str(result["support"]))
-    return table
 
 
 def tagged_count(count: int, name: str, files: int = 1) -> str:

@@ -1,8 +1,7 @@
-"""``tagger serve``: the model behind HTTP (the service room, ``tagger.service``, which needs ``.[serve]``).
+"""``tagger serve``: the model behind HTTP (``tagger.service``, which needs the ``serve`` extra).
 
-The model is chosen as ``tagger tag`` chooses it and fixed when the server starts: no request names a
-file. The service is imported only when the command runs, so the rest of the command line never needs
-the extra; without it the command says in one line what to install (status 2).
+The model is chosen as ``tagger tag`` chooses it, when the server starts. The service is imported only when
+the command runs; without the extra the command says in one line what to install (status 2).
 """
 
 from __future__ import annotations
@@ -49,4 +48,3 @@ def serve(
     if not run_server(service, host, port, access_log=access_log):
         raise TaggerError(f"cannot serve on {host}:{port} (see the line above)")
     err("tagger: server stopped")
-

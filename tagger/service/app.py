@@ -1,11 +1,7 @@
-"""The ASGI app of ``tagger serve``: its routes, its errors and its metrics.
+"""The ASGI app of ``tagger serve``: its routes (``ROUTES``), its errors and its metrics.
 
-Routes: ``POST /tag`` (the ``--format jsonl`` records of texts or token lists), ``GET /`` and ``POST /``
-(the page), ``GET /health`` (the process answers), ``GET /ready`` (the model is loaded and the server is
-not stopping), ``GET /info`` (``tagger info --format json`` of the model), ``GET /metrics`` (Prometheus
-text) and ``GET /openapi.json``. Every refusal is a one-line JSON ``{"error": ...}`` with its status;
-only a bug in the tagger gives a 500. The model is loaded in a thread when the app starts (``/health``
-answers meanwhile, ``/ready`` and ``/tag`` say 503), unless a loaded one is given.
+Every refusal is a one-line JSON ``{"error": ...}`` with its status; only a bug gives a 500. The model loads in
+a thread as the app starts: ``/health`` answers meanwhile, ``/ready`` and ``/tag`` say 503.
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
-"""Dynamic batching: requests that arrive together share one call of the model, off the event loop.
+"""Dynamic batching: requests that arrive together share one call of the model, in one worker thread.
 
-``Batcher.submit(job)`` queues a checked request and waits for its answer. One task takes the queue: it
-opens a batch with the oldest request, adds those with the same options that are waiting or that come
-within ``max_wait`` of the first, up to ``max_lines`` lines and ``max_chars`` characters (the bounds of
-one window of the reading path, so joining requests never changes a window cut: each answer is that of
-its text alone), and hands the batch to one worker thread, the only thread that runs the network. While
-it runs, the next batch gathers. A batch that fails is tagged again request by request, so one request
-that trips the model fails alone.
+A batch takes the oldest request and those with the same options that wait or come within ``max_wait``, up
+to one window of the reading path (``max_lines``, ``max_chars``), so joining requests never changes a window
+cut. A batch that fails is tagged again request by request, so one request that trips the model fails alone.
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
 """The object the batcher calls: one loaded model that tags a batch of requests in one pass.
 
-``ServiceModel.tag(jobs)`` takes the checked requests of one batch (all with the same score options) and
-returns, per request, the tagged sentences of each of its texts; ``record`` gives a sentence's
-``--format jsonl`` record. Texts go through the Python API's
-reading path (``Tagger.pipe``), token lists through ``Tagger.tag_tokens``, so an answer is what
-``tagger tag`` writes for the same text as a file of its own. The model is opened by ``tagging.model.open_model``:
-an exported one (``tagger export``, a ``.onnx`` file) is served on onnxruntime, and torch is never imported then.
-Any object with this ``tag`` can stand in for it: the batcher and the app use nothing else but ``describe``.
+Texts go through ``Tagger.pipe`` and token lists through ``Tagger.tag_tokens``, so an answer is what ``tagger
+tag`` writes for the same text as a file of its own. Any object with this ``tag`` can stand in for it.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
-"""The page at ``/``: a text box, and the text tagged with its entities highlighted.
+"""The page at ``/``: a text box, and the text tagged by ``HtmlWriter`` (``tagger tag --format html``'s writer).
 
-The page is drawn on the server by ``HtmlWriter``, the writer of ``tagger tag --format html``, so it looks
-as that page does and escapes the text the same way; it holds no script at all, and its content security
-policy (the writer's) forbids any, so a ``<script>`` in the text is shown, never run. The form posts
-back to ``/`` (``GET /?text=...`` shows a text too, for a link).
+The page holds no script and its content security policy forbids any, so a ``<script>`` in the text is shown,
+never run. ``GET /?text=...`` shows a text too, for a link.
 """
 
 from __future__ import annotations

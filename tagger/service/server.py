@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
-import threading
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from tagger.training.interrupts import handled
 
 HEAD_SECONDS = 10.0
 LINGER_SECONDS = 10.0  # at most, reading and dropping a refused body (nginx: lingering_time, 30 s)
@@ -149,16 +149,8 @@ class Server(uvicorn.Server):
 
     @contextlib.contextmanager
     def capture_signals(self):
-        if threading.current_thread() is not threading.main_thread():
+        with handled(self.handle_exit):
             yield
-            return
-        handled = (signal.SIGINT, signal.SIGTERM)
-        original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
-        try:
-            yield
-        finally:
-            for sig, handler in original.items():
-                signal.signal(sig, handler)
 
 
 def serve(app, host: str, port: int, access_log: bool = True, **options) -> bool:

@@ -1,10 +1,7 @@
-"""What a run keeps on disk, and where it stands: the model file of the best epoch so far, the resume file
-written after every epoch (``nn/checkpoint.py`` documents both), and taking up an interrupted run from it.
+"""The files a run keeps (``nn/checkpoint.py`` documents them), and taking up an interrupted run.
 
-No model is ever lost: a file at the model path that is not a tagger model is refused before any work
-(``model_paths_checked``), and a model that was there before the run stays as it was until the run ends;
-meanwhile the best model so far goes to ``MODEL.partial`` (``run.Run.best_path``), and the finished run replaces
-the model in one rename and says so (``replaced``).
+No model is ever lost: a file at the model path that is not a tagger model is refused before any work, and a
+model there before the run stays as it was until the run ends (the best so far goes to ``MODEL.partial``).
 """
 
 from __future__ import annotations

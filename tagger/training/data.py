@@ -1,8 +1,4 @@
-"""The data of a training run: the files read into training, dev and test sets, warnings about data too
-small to learn from: the data sets of a run (``Data``).
-
-Without a dev file some training sentences are held out for early stopping (``TrainConfig.dev_fraction``).
-"""
+"""The data sets of a run (``Data``): the files read, and warnings about data too small to learn from."""
 
 from __future__ import annotations
 

@@ -1,19 +1,9 @@
 """Data-parallel training with PyTorch's own engine (``torchrun --nproc-per-node N ... train ...``).
 
-Every process (rank) builds the same model from the same seed and walks the
-same shuffled global batches; each takes its share of a batch's sentences
-(``share``), runs forward and backward on it through DistributedDataParallel,
-and the gradients are averaged over the ranks, each weighted by its share's
-size (``DataParallel``), so one step equals a single process's step on the
-whole global batch. The word embeddings' gradients are sparse
-(``trainer.Optimizers`` steps them with SparseAdam): they are merged on the
-union of the rows the ranks touched, so SparseAdam sees the rows a single
-process would. Only rank 0 writes files and prints (``Rank.is_main``).
-Without torchrun's environment this is one process and every function here
-is a no-op.
-
-Gloo carries the gradients between CPU processes, NCCL between GPUs (one per
-rank, ``cuda:LOCAL_RANK``).
+Every rank builds the same model from the same seed, walks the same shuffled global batches and takes its
+share of each (``share``); ``DataParallel`` weighs the gradients so that one step equals a single process's
+step on the whole batch. Only rank 0 writes files and prints. Without torchrun's environment this is one
+process and every function here is a no-op. Gloo carries the gradients between CPUs, NCCL between GPUs.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
-"""Scores of tagged data: entity-level scores from seqeval (its default mode, which counts as conlleval does) and
-token accuracy for chunk sets; token accuracy with a per-tag table for plain label sets (part-of-speech tags); and
-evaluating a model file on a gold file.
+"""Scores of tagged data (entity scores from seqeval, counted as conlleval counts; token accuracy and per-tag
+scores for a plain label set), and evaluating a model file on a gold file.
 
-Nothing here imports torch, and seqeval is imported only when entities are scored: ``tagger evaluate`` with an
-exported model (.onnx) runs in the tagging-only install with the ``evaluate`` extra (seqeval); a plain label set
-needs no extra; a torch model is loaded only when one is given."""
+No torch here, and seqeval is imported only when entities are scored, so ``tagger evaluate`` on an exported
+model runs in the tagging-only install with the ``evaluate`` extra.
+"""
 
 from __future__ import annotations
 
@@ -135,7 +134,6 @@ def _model(model, model_path) -> str | Path | Sequence[str | Path]:
     """``evaluate``'s model: ``model``, or ``model_path`` (its old name: a DeprecationWarning), else the default model
     (its note, where that is the shipped one, said by a ``logging.info`` as ``Tagger.load()`` says it)."""
     import logging
-    import warnings
 
     if model_path is not None:
         if model is not None:

@@ -1,17 +1,12 @@
-"""SIGINT and SIGTERM as an exception that can be held back while files are written.
-
-Training turns both signals into ``Interrupted`` so it can say where the best
-model is and exit with 128 + the signal's number. While the best model and the
-resume file are written (``with signals.held():``) a signal only is noted, and
-raised once both files are complete: an interrupted run never leaves a model
-that ``--resume`` cannot continue.
+"""SIGINT and SIGTERM as an exception (``Interrupted``) that can be held back while files are written
+(``with signals.held():``): an interrupted run never leaves a model that ``--resume`` cannot continue.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -53,21 +48,23 @@ class Signals:
 
 
 @contextmanager
-def caught_signals() -> Iterator[Signals]:
-    """SIGINT and SIGTERM raise ``Interrupted`` inside the block; the previous handlers come back after it.
-
-    Python delivers signals to the main thread only; elsewhere (training in a
-    worker thread) the handlers stay as they are and ``held`` just runs its block.
-    """
-    signals = Signals()
+def handled(handler: Callable[[int, object], object]) -> Iterator[None]:
+    """``handler`` for SIGINT and SIGTERM in the block, the previous handlers after it. Python delivers signals
+    to the main thread only: elsewhere (training in a worker thread) the handlers stay as they are."""
     if threading.current_thread() is not threading.main_thread():
-        yield signals
+        yield
         return
-    previous = {s: signal.getsignal(s) for s in SIGNALS}
-    for s in SIGNALS:
-        signal.signal(s, signals.handle)
+    previous = {s: signal.signal(s, handler) for s in SIGNALS}
     try:
-        yield signals
+        yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+@contextmanager
+def caught_signals() -> Iterator[Signals]:
+    """SIGINT and SIGTERM raise ``Interrupted`` inside the block (where ``handled`` installs handlers)."""
+    signals = Signals()
+    with handled(signals.handle):
+        yield signals

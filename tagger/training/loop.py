@@ -1,12 +1,8 @@
 """Training: data files in, a model file out, with early stopping on dev F1.
 
-``train`` reads top to bottom in its stages: load the data (``data.py``); build the trainer, the
-vocabulary, the model and its optimizers (``trainer.py``); resume an interrupted run (``checkpoints.py``);
-the epochs (``epochs`` yields one row per epoch, and ``train_epoch`` is the pass of optimizer steps over the
-batches); finish (score the test data, save). After every epoch that improves dev F1 the model file is
-rewritten, and after every epoch the resume file, each atomically and with SIGINT/SIGTERM held back
-(``interrupts.py``): an interrupted run leaves the best model so far, and ``--resume`` continues as if it
-had never stopped.
+``train`` reads top to bottom in its stages. After every epoch that improves dev F1 the model file is
+rewritten, and after every epoch the resume file, each atomically with SIGINT/SIGTERM held back: an
+interrupted run leaves the best model so far, and ``--resume`` continues as if it had never stopped.
 """
 
 from __future__ import annotations

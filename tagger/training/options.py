@@ -1,11 +1,8 @@
 """``train``'s options by name, as ``tagger train`` and ``tagger.train`` give them, made into a run of
 ``loop.train``: the one adapter of both faces (``tagger.train`` is this module's ``train``).
 
-The names are the command's, with ``_`` for ``-``: a config field's name fills that field (``ModelConfig`` for
-the network, ``TrainConfig`` for training); ``scheme`` is the data's tag scheme (``--scheme``, ``loop.train``'s
-``data_scheme``) and ``train_scheme`` the one trained in (``--train-scheme``, ``TrainConfig.scheme``); the others
-are ``loop.train``'s keyword arguments, ``log``, ``on_epoch`` and ``progress`` (its hooks) among them. This module
-imports no torch: the command line imports it, and torch loads when a run starts.
+A config field's name fills that field; ``scheme`` is the data's tag scheme and ``train_scheme`` the one
+trained in (``TrainConfig.scheme``); the others are ``loop.train``'s keyword arguments. No torch at import.
 """
 
 from __future__ import annotations

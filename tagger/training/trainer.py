@@ -1,10 +1,5 @@
-"""The trainer of a run: the vocabulary, the model and its optimizers, built from the training data, and
-the training sentences in shuffled batches, an epoch at a time (``shuffled_batches``), and the optimizer
-step (``Trainer.step``) that each batch takes. With torchrun each rank takes its share of every batch
-(``distributed.share``), in the same order on all.
-
-The word table is sparse (``Optimizers``): a batch's step updates only the rows of the words it holds. With
-``--average`` the weights scored and saved are a moving average of those trained (``moving_average``).
+"""The trainer of a run: the vocabulary, the model and its optimizers, the training sentences in shuffled
+batches (with torchrun, each rank's share of each) and the optimizer step each batch takes.
 """
 
 from __future__ import annotations
@@ -105,6 +100,8 @@ def build_trainer(data: Data, model_config: ModelConfig, config: TrainConfig, ru
     optimizer = Optimizers(model, config)  # before the average copies the model: its word table is sparse too
     averaged = AveragedModel(model, multi_avg_fn=moving_average(config.average)) if config.average else None
     scored = averaged.module if averaged is not None else model
+    maker = TensorMaker(vocab, chars=model.char_encoder is not None, context=model.context)
+    train_tags = [[vocab.tag_index[t] for t in seq] for seq in data.train.tags_in(config.scheme)]
     return Trainer(
         config=config,
         vocab=vocab,
@@ -112,15 +109,15 @@ def build_trainer(data: Data, model_config: ModelConfig, config: TrainConfig, ru
         scored=scored,
         averaged=averaged,
         optimizer=optimizer,
-        maker=TensorMaker(vocab, chars=model.char_encoder is not None, context=model.context),
+        maker=maker,
         predictor=Predictor(from_torch(scored, vocab, data.scheme), batch_size=64),
-        train_tags=[[vocab.tag_index[t] for t in seq] for seq in data.train.tags_in(config.scheme)],
+        train_tags=train_tags,
         train_docs=[s.doc for s in data.train.sentences],
         singleton=torch.tensor([c == 1 for c in vocab.word_counts], dtype=torch.bool, device=config.device),
         frozen=frozen,
         shuffler=torch.Generator().manual_seed(config.seed),
         parallel=DataParallel(model, run.rank),
-        stand_in=stand_in(data, vocab, model, config) if run.rank.distributed else None,
+        stand_in=stand_in(data, maker, train_tags[0], config.device) if run.rank.distributed else None,
         rank=run.rank,
     )
 
@@ -159,12 +156,11 @@ def _document_batches(trainer: Trainer, sentences: list[list[str]]) -> Iterator[
         yield batch, sum(len(group) for group in batch_docs)
 
 
-def stand_in(data: Data, vocab: Vocabulary, model: BiLSTMCRF, config: TrainConfig) -> Batch:
-    """The first training sentence as a batch: what a rank with no share of a batch runs under torchrun."""
+def stand_in(data: Data, maker: TensorMaker, tags: list[int], device: str) -> Batch:
+    """The first training sentence (its tag ids ``tags``) as a batch: what a rank with no share of a batch runs
+    under torchrun."""
     first = data.train.sentences[0]
-    tags = [[vocab.tag_index[t] for t in data.train.tags_in(config.scheme)[0]]]
-    maker = TensorMaker(vocab, chars=model.char_encoder is not None, context=model.context)
-    return maker.batch([first.tokens], tags, [first.doc] if model.context else None).to(config.device)
+    return maker.batch([first.tokens], [tags], [first.doc] if maker.context else None).to(device)
 
 
 def chosen_context(context: str, train: TaggedData, run: Run) -> str:
