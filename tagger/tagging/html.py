@@ -174,4 +174,3 @@ def _labelled(tags: Sequence[str], shown: list[str], gaps: list[str]) -> str:
         _text(gap) + _text(token) + f'<sub style="{PLAIN_TAG}">{_text(tag)}</sub>'
         for gap, token, tag in zip(gaps, shown, tags)
     )
-
