@@ -1,24 +1,13 @@
-"""Sentences to the flat integer arrays that batch tensors are made from, without torch.
+"""Sentences to the flat integer arrays that batch tensors are made from, without torch (so the reader's
+processes can do this work beside the network).
 
-Training and tagging lay batches out the same way. A window of sentences
-becomes a table of its distinct token forms (their characters, in buckets of
-similar length, so the character encoder runs once per form) and batches of
-sentences (word ids, case classes and form-table rows, padded): for tagging,
-``window_arrays`` cuts a window into batches of similar length; for training,
-``batch_arrays`` lays out one batch, the batch being its own window. All of it
-is plain ``array('q')`` data: it pickles as bytes, and ``tensors.py`` turns it
-into tensors without copying. This module does not import torch, so the
-tokenizer process can do this work beside the network.
-
-With ``context`` (a model reading document context, ``ModelConfig.context``)
-each batch also carries each row's document, numbered from 0 in its window,
-and each token's key: the id of its lowercased form in the window, one per
-form-table row, so the network can pool the mentions of a word over its
-document, which the window holds whole (``runtime.context`` pools over
-all of a window's batches, which stay cut by length: cut by document they
-would pad three times as much). A training batch is its own window and is
-made of whole documents (``document_batches``). Without context nothing of
-this is computed.
+A window of sentences becomes a table of its distinct token forms (their characters in buckets of similar
+length, so the character encoder runs once per form) and padded batches of word ids, case classes and
+form-table rows: ``window_arrays`` cuts a window into batches of similar length (tagging), ``batch_arrays``
+lays out one batch as its own window (training). It is all ``array('q')`` data: it pickles as bytes and
+becomes tensors without copying. With ``context`` each batch also carries each row's document (numbered in
+its window, which holds documents whole) and each token's key (its lowercased form's id in the window), so
+the network can pool a word's mentions over its document across the window's batches.
 """
 
 from __future__ import annotations
@@ -60,12 +49,9 @@ class Lookup:
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, order: Sequence[int] | None = None) -> list[list[int]]:
-    """Split sentence indices into batches of similar length.
-
-    ``order`` (a permutation, for shuffled training) is cut into windows of
-    50 batches; each window is sorted by length and cut into batches, so a
-    batch pads little and the data is still visited in a random order.
-    """
+    """Split sentence indices into batches of similar length: ``order`` (a permutation, for shuffled
+    training) is cut into windows of 50 batches, each sorted by length, so a batch pads little and the data
+    is still visited in a random order."""
     order = list(range(len(lengths))) if order is None else list(order)
     window = batch_size * 50
     batches = []
@@ -92,11 +78,9 @@ def documents(count: int, docs: Sequence[int] | None = None) -> list[list[int]]:
 
 
 def document_batches(groups: Sequence[Sequence[int]], batch_size: int) -> list[list[Sequence[int]]]:
-    """Consecutive whole documents (``groups`` of sentence indices, in the order given) in batches of
-    about ``batch_size`` sentences, each batch a list of its documents: a document joins the batch while
-    that leaves it nearer to ``batch_size`` than without (so batches average about ``batch_size`` and hold
-    at most 1.5 times as many); a longer document is a batch of its own. An empty group (sentences without
-    tokens) adds nothing."""
+    """Consecutive whole documents (``groups`` of sentence indices) in batches of about ``batch_size``
+    sentences, each a list of its documents: a document joins the batch while that leaves it nearer to
+    ``batch_size`` (so a batch holds at most 1.5 times as many); a longer document is a batch of its own."""
     batches: list[list[Sequence[int]]] = []
     current: list[Sequence[int]] = []
     size = 0
@@ -167,13 +151,8 @@ def window_arrays(
     context: bool = False,
 ) -> WindowArrays:
     """The arrays for tagging ``sentences``: a form table and batches of similar length; with ``context``
-    the batches carry documents and keys (``docs``: each sentence's document number, a run of equal
-    numbers being a document, None: each sentence its own; ``docs`` is not read without ``context``).
-
-    Every token is looked up through its form's table row, so the per-token
-    work is two dictionary lookups done by ``map``; ``chars`` off (a model
-    without a character encoder) leaves the table without characters.
-    """
+    the batches carry documents and keys (``docs``: a run of equal numbers is a document; None: each
+    sentence its own). ``chars`` off (no character encoder) leaves the table without characters."""
     lengths = [len(s) for s in sentences]
     todo = [i for i, n in enumerate(lengths) if n > 0]
     table = FormTable(sentences, todo, lookup, chars, context=context)
@@ -197,10 +176,8 @@ def batch_arrays(
     docs: Sequence[int] | None = None,
     context: bool = False,
 ) -> WindowArrays:
-    """``sentences`` as one batch, rows in the order given, laid out as ``window_arrays`` lays out a window
-    (training's batches): the form table's characters in one bucket, as wide as the longest form. With
-    ``context``, also each row's document (``docs``, numbers of any kind, equal for the sentences of a
-    document; None: each sentence its own) and each token's key."""
+    """``sentences`` as one batch (training's), rows in the order given, laid out as ``window_arrays`` lays
+    out a window with the characters in one bucket; ``docs`` and ``context`` as there."""
     if not sentences or any(len(s) == 0 for s in sentences):
         raise ValueError(
             f"a batch needs at least one sentence and every sentence a token, got lengths {[len(s) for s in sentences]}"
@@ -217,12 +194,9 @@ def batch_arrays(
 
 
 class FormTable:
-    """The distinct token forms of some sentences, each with its word id, case class and characters.
-
-    Forms are in order of first use, then (stably) by length: the same table in any process.
-    Their characters are cut into buckets of ``bucket`` forms (0: one bucket), each as wide as its
-    longest form, so that the character encoder pads little.
-    """
+    """The distinct token forms of some sentences (in order of first use, then stably by length: the same
+    table in any process), each with its word id, case class and characters, in buckets of ``bucket`` forms
+    (0: one bucket) each as wide as its longest form."""
 
     def __init__(
         self,
@@ -256,8 +230,7 @@ class FormTable:
     def batch(
         self, sentences: Sequence[Sequence[str]], index: list[int], docs: Sequence[int] | None = None
     ) -> BatchArrays:
-        """The batch of ``sentences[i] for i in index``, one row each, padded to the longest; with context
-        (a table made with it), the rows' documents (``docs[i]``) and the tokens' keys."""
+        """The batch of ``sentences[i] for i in index``, padded; with context, the rows' documents and keys."""
         width = max(len(sentences[i]) for i in index)
         padded = array("q", [PAD]) * (width * len(index))
         words, cases, form_rows = padded, array("q", padded), array("q", padded)

@@ -1,18 +1,12 @@
 """Cutting input into chunks: the windows ``read_windows`` reads and the chunks ``tag --jobs`` hands its workers.
 
-A chunk is full at a number of items (lines, or sentences in CoNLL) or ``WINDOW_CHARS`` of input. Input
-that comes slowly (a terminal, ``tail -f``) is answered as it comes: a chunk is cut short where the input
-pauses (``reader.LineFeed`` gives ``None`` there) or when its first item has waited ``MAX_WAIT``; input
-that comes fast fills whole chunks.
+A chunk is full at a number of items (lines, or sentences in CoNLL) or ``WINDOW_CHARS`` of input; slow input is
+answered as it comes: a chunk is cut short where the input pauses or its first item has waited ``MAX_WAIT``.
 
-Documents (a model that reads context, ``maker.context``: see ``arrays.WindowMaker``): raw text and
-token lines are cut into documents by blank lines (only ``BLANK`` characters, ``line_documents``), CoNLL
-input by its ``-DOCSTART-`` lines (``reader.Sentence.doc``, ``numbered_documents``); a document is cut
-after ``DOC_MAX`` lines (sentences in CoNLL) counted from its start, so the cut is the same however the
-input is chunked. A chunk then ends only where a document ends: one that reaches its size takes more
-items until its last document ends. Slow input is still answered at once: a pause or ``MAX_WAIT`` cuts a
-chunk inside a document, and the two parts are tagged as two documents (input read ahead, a file or
-memory, is never cut by time: ``reads_ahead``).
+For a model that reads context, raw text and token lines are cut into documents by blank lines, CoNLL by its
+``-DOCSTART-`` lines, and a document after ``DOC_MAX`` items from its start (the same cut however the input is
+chunked). A chunk then ends only where a document ends, unless slow input cuts it (the two parts are tagged as
+two documents; input read ahead is never cut by time: ``reads_ahead``).
 """
 
 from __future__ import annotations

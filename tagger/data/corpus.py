@@ -95,11 +95,6 @@ def _best(directory: str | Path, role: str, found: list[Path]) -> Path | None:
     return found[0]
 
 
-def find_data_files(directory: str | Path) -> dict[str, Path | None]:
-    """The train, dev and test files of a folder (None where there is none); an error where a role's is ambiguous."""
-    return {role: _best(directory, role, found) for role, found in _all_matches(directory).items()}
-
-
 @dataclass
 class DataFiles:
     """The files of a training run, and notes on how they were picked (for stderr)."""

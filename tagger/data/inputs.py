@@ -1,9 +1,8 @@
 """Reading an input (raw text, token lines, CoNLL columns or CoNLL-U) into windows of sentences: ``read_windows``.
 
-Lines are read and decoded here, in order (``reader``), so errors name their line; they are cut into
-chunks (``chunks.cut_chunks``: short where slow input pauses, ending where documents end for a model
-that reads context), and each chunk is made a window of sentences with its arrays (``windows``), in
-this process or in reader processes (``workers``). ``read_sentences`` gives the sentences alone.
+Lines are read and decoded here, in order, so errors name their line; they are cut into chunks (short where slow
+input pauses, ending where documents end for a model that reads context), each made a window of sentences with
+its arrays, in this process or in reader processes (``workers``).
 """
 
 from __future__ import annotations
@@ -46,12 +45,15 @@ from tagger.errors import DataError
 INPUTS = ("text", "conll", "tokens", "conllu")
 PEEK_BYTES = 16_384  # what ``looks_like_columns`` reads of a file: its first lines, however long the file
 _LABEL = re.compile(r"[A-Z][A-Z$_-]*")  # a part-of-speech or other plain label (NNP, PRP$, PROPN)
+FIRST_WINDOW = 256  # with a worker, the first window is this small and prepared here: a short input
+# never starts a process, and the first output comes soon
+_LINE_TASKS: dict[str, Task] = {"text": text_window, "tokens": token_line_window}
 
 
 def looks_like_columns(path: str | Path, encoding: str = UTF8) -> bool:
     """Whether the file at ``path`` opens as a column file rather than raw text: a -DOCSTART- line, or most of its
-    first lines of the same number of columns (2 or more), most of those ending in a tag (B-PER, O, NNP).
-    Cheap: only the first ``PEEK_BYTES`` are read. A file that cannot be read is none (reading it says why)."""
+    first ``PEEK_BYTES`` in lines of the same 2 or more columns, most ending in a tag (B-PER, O, NNP). A file
+    that cannot be read is none (reading it says why)."""
     try:
         head = _head(path).decode(encoding, errors="replace")
     except (DataError, LookupError, OSError):
@@ -76,10 +78,6 @@ def _head(path: str | Path) -> bytes:
             return stream.read(PEEK_BYTES)
     fd = sys.stdin.fileno()
     return os.pread(fd, PEEK_BYTES, os.lseek(fd, 0, os.SEEK_CUR)) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
-FIRST_WINDOW = 256  # with a worker, the first window is this small and prepared here: a short input
-# never starts a process, and the first output comes soon
-
-_LINE_TASKS: dict[str, Task] = {"text": text_window, "tokens": token_line_window}
 
 
 class WindowStream:
@@ -111,16 +109,10 @@ def read_windows(
     encoding: str = UTF8,
     warn: bool = True,
 ) -> WindowStream:
-    """Windows of an input stream of the given kind (text, conll, tokens or conllu: its words): the sentences,
-    untagged, and their arrays from ``maker`` (None without one).
-
-    Lines are read and decoded here, so errors name their line; with
-    ``workers`` the tokenizing and lookups run in worker processes meanwhile (``workers.done_in_order``).
-    The stream is read through its file descriptor where it has one (``reader.LineFeed``), and
-    decoded from ``encoding`` (``reader.decoded_lines``).
-    A line of raw text longer than ``reader.LINE_PIECE`` bytes is read, tokenized and tagged in pieces,
-    each its own document (``chunks.line_documents``); a piece cut in a run with no space is said once per
-    line on stderr (``warn``: a worker of ``tag --jobs`` leaves that to its parent).
+    """Windows of an input stream of the given kind (``INPUTS``): the sentences, untagged, and their arrays from
+    ``maker`` (None without one); with ``workers`` the tokenizing and lookups run in worker processes. A line of
+    raw text longer than ``reader.LINE_PIECE`` bytes is tagged in pieces, each its own document; a piece cut in
+    a run with no space is said once per line on stderr (``warn``: a ``tag --jobs`` worker leaves it to its parent).
     """
     if kind not in INPUTS:
         raise DataError(f"unknown input kind {kind!r}; expected one of {', '.join(INPUTS)}")
@@ -165,9 +157,8 @@ def _text_blank(line: tuple[int, str, int]) -> bool:
 def _line_chunks(
     lines: Iterable, first: int, size: int, context: bool = False, wait: bool = True
 ) -> Iterator[tuple[list, list[str], bool]]:
-    """Decoded input lines (``reader.decoded_lines``) in chunks (``cut_chunks``), each as
-    ((text, length with line end) per line, texts, cut short by slow input); with ``context`` the
-    chunks end where documents end and the texts are a ``DocChunk``."""
+    """Decoded input lines in chunks, each as ((text, length with line end) per line, texts, cut short by slow
+    input); with ``context`` the chunks end where documents end and the texts are a ``DocChunk``."""
     if not context:
         for kept, slow in cut_chunks(lines, first, size, weight=lambda line: line[2], wait=wait):
             yield [(text, length) for _, text, length in kept], [text for _, text, _ in kept], slow

@@ -1,20 +1,11 @@
 """Read CoNLL column files (and plain text lines) into sentences.
 
-Columns are separated by spaces or tabs; the token is the first column and
-the tag the last (or ``tag_column``). A blank line, or one of only spaces and
-tabs, ends a sentence; ``-DOCSTART-`` lines divide documents and are skipped.
-Files are UTF-8 unless another encoding is given (any text codec of Python's); a byte-order mark at the
-start and CRLF line ends are fine. ``-`` names stdin.
-Every problem is a ``DataError`` naming the file and line.
-
-Input that arrives slowly (a terminal, ``tail -f``) is read as it comes by
-``LineFeed``, which also says where the input paused, so a caller can answer
-what it has instead of waiting for more.
-
-A line of raw text longer than ``LINE_PIECE`` bytes is read in pieces (``line_pieces``), each cut
-after a space or tab where there is one: no copy of the whole line is ever made, and the tokenizer
-and the network never see more than a piece at once. A run of ``LINE_PIECE`` bytes with no space is
-cut where the piece ends (a token that long is split), with one warning naming the line.
+Columns are separated by spaces or tabs; the token is the first column and the tag the last (or
+``tag_column``). A blank line ends a sentence; ``-DOCSTART-`` lines divide documents. Files are UTF-8 unless
+another encoding is given; a byte-order mark and CRLF line ends are fine; ``-`` names stdin. Every problem is
+a ``DataError`` naming the file and line. Slow input (a terminal, ``tail -f``) is read as it comes
+(``LineFeed``), which says where it paused, so a caller can answer what it has. A line longer than
+``LINE_PIECE`` bytes is read in pieces (``line_pieces``): no copy of the whole line is ever made.
 """
 
 from __future__ import annotations
@@ -66,19 +57,17 @@ class LineFeed:
     """The lines of a binary stream (bytes, line end included) as they arrive, with ``None`` where
     the input paused: no new bytes for ``pause`` seconds since the last line (said once per pause).
 
-    A stream with a file descriptor is read with ``poll`` and ``os.read``, never through its
-    buffer, so ``stop()`` from another thread ends a wait for input at once (``InputStopped``);
-    a thread blocked in a buffered read of stdin could not be stopped, and the interpreter aborts
-    at exit when such a thread holds the buffer's lock. Give a stream nothing has read from yet.
-    A stream without one (in memory) is iterated as it is: it never waits.
-    With ``piece``, a line longer than that many bytes comes as its pieces (``line_pieces``), and
-    only a piece is held at once: a piece that does not end its line does not end in a newline.
+    A stream with a file descriptor is read with ``poll`` and ``os.read``, never through its buffer, so
+    ``stop()`` from another thread ends a wait at once (``InputStopped``): a thread blocked in a buffered
+    read of stdin could not be stopped, and the interpreter aborts at exit when it holds the buffer's lock.
+    Give a stream nothing has read from yet. A stream without one (in memory) never waits. With ``piece``,
+    a longer line comes as its pieces (``line_pieces``); only the last piece of a line ends in a newline.
     """
 
     def __init__(self, stream: Iterable[bytes], pause: float = PAUSE, piece: int | None = None):
         self.stream = stream
         self.pause = pause
-        self.piece = piece  # a line longer than this many bytes comes in pieces (``line_pieces``); None: whole
+        self.piece = piece
         self._lock = threading.Lock()  # the wake-up pipe is closed by the reading thread, written by others
         self._wake: tuple[int, int] | None = None  # (read end, write end) while reading waits on the stream
         self._stopped = False
@@ -158,10 +147,9 @@ class LineFeed:
 
 
 def _piece_end(data: bytes, start: int, piece: int) -> int:
-    """Where the piece of a line that starts at ``start`` ends, when more than ``piece`` bytes of the line are left:
-    after the last space or tab (``_CUT_AFTER``) in its ``piece`` bytes, else at the first character boundary from
-    ``piece`` bytes on. Only those bytes (and 3 more) decide it, so a reader that starts at any piece cuts the
-    same pieces (a worker of ``tag --jobs`` given some of a line's pieces cuts them as the whole line is cut)."""
+    """Where the piece of a line that starts at ``start`` ends: after the last space or tab in its ``piece``
+    bytes, else at the first character boundary from ``piece`` bytes on. Only those bytes (and 3 more) decide
+    it, so a reader that starts at any piece (a worker of ``tag --jobs``) cuts the same pieces."""
     limit = start + piece
     last = max(data.rfind(space, start, limit) for space in (b" ", b"\t", b"\f", b"\v"))
     if last >= 0:
@@ -171,10 +159,11 @@ def _piece_end(data: bytes, start: int, piece: int) -> int:
     return limit
 
 
-def _leading_pieces(data: bytes, piece: int) -> Iterator[bytes]:
-    """Yield the pieces of ``data`` (the start of a line that goes on) that are sure to be whole; returns the rest."""
+def _leading_pieces(data: bytes, piece: int, margin: int = 3) -> Iterator[bytes]:
+    """Yield the pieces of ``data`` (the start of a line that goes on, with ``margin``) that are sure to be
+    whole; returns the rest."""
     start = 0
-    while len(data) - start > piece + 3:
+    while len(data) - start > piece + margin:
         end = _piece_end(data, start, piece)
         yield data[start:end]
         start = end
@@ -182,15 +171,10 @@ def _leading_pieces(data: bytes, piece: int) -> Iterator[bytes]:
 
 
 def line_pieces(line: bytes, piece: int = LINE_PIECE) -> Iterator[bytes]:
-    """A whole line (its end included, if any) in pieces of at most ``piece`` bytes, cut after a space or tab
-    where there is one (``_piece_end``: a run of ``piece`` bytes with none is cut inside, 3 bytes more at most)."""
-    start = 0
-    while len(line) - start > piece:
-        end = _piece_end(line, start, piece)
-        yield line[start:end]
-        start = end
-    if start < len(line):
-        yield line[start:] if start else line
+    """A whole line (its end included, if any) in pieces of about ``piece`` bytes (``_piece_end``)."""
+    rest = yield from _leading_pieces(line, piece, 0)
+    if rest:
+        yield rest
 
 
 def _file_descriptor(stream: object) -> int | None:
@@ -226,8 +210,8 @@ def _undecodable(bad: int, name: str, line: int | None, offset: int, encoding: s
 
 
 def undecodable_line(raw: bytes, name: str, number: int, offset: int, column: int = 0) -> DataError | None:
-    """The error for the UTF-8 input line (or piece of a line, from byte ``column`` of it) ``raw``
-    (line ``number``, from byte ``offset`` of the input); None if it decodes."""
+    """The error for the UTF-8 line (or piece from byte ``column`` of it) ``raw`` at byte ``offset`` of the
+    input; None if it decodes."""
     try:
         raw.decode(UTF8)
     except UnicodeDecodeError as err:
@@ -238,17 +222,10 @@ def undecodable_line(raw: bytes, name: str, number: int, offset: int, column: in
 def decoded_lines(
     stream: Iterable[bytes | None], name: str, encoding: str = UTF8, warn: bool = True
 ) -> Iterator[tuple[int, str, int] | None]:
-    """Yield (line number, text without line end, length with line end) for each line,
-    and ``None`` for each pause in the input (``LineFeed``'s ``None``).
-
-    Text is decoded strictly, by default as UTF-8 line by line, so a bad byte is reported
-    with its line and its byte offset in the input; a byte-order mark on the first line is dropped.
-    The pieces of a long line (``LineFeed``'s ``piece``) come one by one, with the line's number;
-    one cut inside a run with no space is said once per line on stderr (``warn``).
-    Another ``encoding`` (any text codec of Python's) is decoded as a stream and cut into lines
-    at its own line feeds, so an encoding whose line feed is not the byte 0x0a (UTF-16) reads right
-    (its long lines are joined again, not cut).
-    """
+    """(line number, text without line end, length with line end) for each line (or piece of a long line),
+    ``None`` for each pause. UTF-8 is decoded strictly line by line, so a bad byte is reported with its line
+    and offset; a byte-order mark is dropped. Another ``encoding`` is decoded as a stream and cut at its own
+    line feeds (UTF-16's are not the byte 0x0a); its long lines are not cut."""
     if text_encoding(encoding) not in (UTF8, "utf-8-sig"):
         yield from _first_line_unmarked(_decoded_any(stream, name, encoding))
         return
@@ -271,7 +248,7 @@ def decoded_lines(
 
 
 def _first_line_unmarked(lines: Iterator[str | None]) -> Iterator[tuple[int, str, int] | None]:
-    """``decoded_lines``' entries for decoded lines (line end included): a byte-order mark opening the first dropped."""
+    """``decoded_lines``' entries for decoded lines (line end included), a byte-order mark dropped."""
     number = 0
     for text in lines:
         if text is None:
@@ -284,8 +261,8 @@ def _first_line_unmarked(lines: Iterator[str | None]) -> Iterator[tuple[int, str
 
 
 def _decoded_any(stream: Iterable[bytes | None], name: str, encoding: str) -> Iterator[str | None]:
-    """The lines of a stream of bytes in ``encoding``, decoded as they come (line end included), and None
-    for each pause; the pieces of bytes may end anywhere, even inside a character."""
+    """The lines of a stream of bytes in ``encoding`` (which may end anywhere), decoded as they come, None for
+    each pause."""
     decoder = codecs.getincrementaldecoder(encoding)()
     at = {"lines": 0, "offset": 0}  # lines given; bytes given to the decoder
     pending = ""  # text of a line not ended yet
@@ -331,9 +308,8 @@ def _stream_error(
 def numbered_pieces(
     stream: Iterable[bytes | None], name: str, warn: bool = True
 ) -> Iterator[tuple[int, bytes, int] | None]:
-    """(line number, bytes, column) for each line or piece of a line (``LineFeed``'s ``piece``), the column
-    counting the bytes of the line's earlier pieces; ``None`` for each pause. A line cut in a run with
-    no space (``line_pieces``) is said once on stderr (``warn``)."""
+    """(line number, bytes, column) for each line or piece of a line, the column counting the bytes of its
+    earlier pieces; ``None`` for each pause. A line cut inside a run with no space is said once (``warn``)."""
     number = warned = column = 0
     last = b"\n"  # the previous item: a line's end, or a piece of a line that goes on
     for raw in stream:
@@ -352,7 +328,7 @@ def numbered_pieces(
 
 
 def warn_cut(name: str, number: int) -> None:
-    """The one warning for a line with a run of ``LINE_PIECE`` bytes and no space in it (``line_pieces``)."""
+    """The one warning for a line with a run of ``LINE_PIECE`` bytes and no space in it."""
     sys.stderr.write(
         f"warning: {name}:{number}: a run of more than {LINE_PIECE:,} bytes with no space or tab: "
         f"cut every {LINE_PIECE:,} bytes (a token that long is split)\n"
@@ -368,21 +344,15 @@ def iter_conll(
     check_tags: bool = True,
     encoding: str = UTF8,
 ) -> Iterator[Sentence | None]:
-    """Yield the sentences of a CoNLL column stream, one at a time, and ``None`` for each pause
-    in the input (from a ``LineFeed``; a file never pauses). A sentence ends at a blank line only. With tags, every
-    token line has the columns of the file's first; without, those of its sentence's first.
-
-    ``Sentence.doc`` numbers the documents from 0: each -DOCSTART- line starts a new one; before the
-    first -DOCSTART- (a file without any) every sentence is a document of its own, since nothing
-    says which sentences belong together. ``check_tags=False`` keeps tags that are not tags (the caller
-    leaves out their sentences) instead of an error. ``encoding``: as ``decoded_lines`` takes it."""
+    """The sentences of a CoNLL column stream, and ``None`` for each pause in the input. With tags, every token
+    line has the columns of the file's first (a sentence without the last column would read the chunk tags as
+    its tags); without, those of its sentence's first. Each -DOCSTART- starts a document; before the first,
+    every sentence is a document of its own. ``check_tags=False`` keeps tags that are not tags (the caller
+    leaves out their sentences) instead of an error."""
     tokens: list[str] = []
     tags: list[str] = []
     first = 0  # the sentence's first line's number
-    # Where tags are read, the columns of every token line are a property of the file (set by its first token line,
-    # ``file_first``): a whole sentence without the last column would read another (the chunk tags) as its tags.
-    # Input to tag (no tags) needs only the first column: the columns need agree within each sentence alone.
-    columns = file_first = 0
+    columns = file_first = 0  # the columns token lines have, and the line that set them
     doc = -1  # the current document's number; -1 before the first sentence or -DOCSTART-
     marked = False  # a -DOCSTART- has been seen: sentences share the current document
     for line in decoded_lines(stream, name, encoding):
@@ -416,16 +386,15 @@ def iter_conll(
 
 
 def _columns_differ(found: int, columns: int, first: int, inside: bool, name: str, number: int) -> DataError:
-    """A token line with other columns than the file's: than its sentence's first line (line ``first``, where
-    ``inside`` a sentence), or than the file's first token line (line ``first``), which set them for every sentence."""
+    """A token line with other columns than its sentence's first line (``inside`` one) or the file's (line
+    ``first``)."""
     sentence = f"this sentence has {columns} (line {first} starts it)"
     where = sentence if inside else f"the file has {columns} (line {first} sets them for every sentence)"
     return DataError(f"{counted(found, 'column')} where {where}", name, number)
 
 
 def _tag(fields: list[str], tag_column: int, check_tags: bool, name: str, number: int) -> str:
-    """The tag in a token line's ``fields``, checked where ``check_tags``: a ``DataError`` naming the line
-    where the line has no tag column or (checked) the tag is not one."""
+    """The tag in a token line's ``fields`` (checked where ``check_tags``), or a ``DataError`` naming the line."""
     if len(fields) < 2:
         raise DataError("a token with no tag column (expected 'token ... tag')", name, number)
     try:
@@ -456,8 +425,7 @@ def open_binary(path: str | Path) -> BinaryIO:
 
 
 def check_inputs(paths: Iterable[str | Path]) -> None:
-    """Each input file (``-``: stdin) exists and is no folder, checked before any work: a run over many
-    files does not stop at a missing one after it wrote the output of the others."""
+    """Each input file (``-``: stdin) exists and is no folder, checked before any work is done."""
     for path in paths:
         if str(path) == "-":
             continue
@@ -470,8 +438,7 @@ def check_inputs(paths: Iterable[str | Path]) -> None:
 def read_conll(
     path: str | Path, tag_column: int = -1, with_tags: bool = True, encoding: str = UTF8, check_tags: bool = True
 ) -> list[Sentence]:
-    """All sentences of a CoNLL file (stdin for ``-``) in ``encoding``; an error if it holds none
-    (``check_tags``: as ``iter_conll``)."""
+    """All sentences of a CoNLL file (stdin for ``-``); an error if it holds none."""
     text_encoding(encoding)  # an unknown name is refused before the file is opened
     if str(path) == "-":
         sentences = list(iter_conll(sys.stdin.buffer, STDIN, tag_column, with_tags, check_tags, encoding))

@@ -172,20 +172,12 @@ def invalid_positions(tags: Sequence[str], scheme: str) -> list[int]:
 
 def transition_rules(scheme: str):
     """Three predicates for ``scheme``: allowed(prev, tag), may_start(tag), may_end(tag)."""
-
-    def inside(prev: str, tag: str) -> bool:
-        """``tag`` continues the chunk that ``prev`` is in."""
-        p_prefix, p_kind = split_tag(prev)
-        return p_prefix != "O" and p_kind == split_tag(tag)[1]
-
-    if scheme == PLAIN:
-        return _any_order()
     if scheme == BIOES:
 
         def allowed(prev: str, tag: str) -> bool:
             p_prefix, t_prefix = split_tag(prev)[0], split_tag(tag)[0]
             if p_prefix in "BI":
-                return t_prefix in "IE" and inside(prev, tag)
+                return t_prefix in "IE" and _inside(prev, tag)
             return t_prefix in "OBS"
 
         def may_start(tag: str) -> bool:
@@ -194,43 +186,25 @@ def transition_rules(scheme: str):
         def may_end(tag: str) -> bool:
             return split_tag(tag)[0] in "OES"
 
-    elif scheme == IOB2:
-
-        def allowed(prev: str, tag: str) -> bool:
-            return split_tag(tag)[0] != "I" or inside(prev, tag)
-
-        def may_start(tag: str) -> bool:
-            return split_tag(tag)[0] != "I"
-
-        def may_end(tag: str) -> bool:
-            return True
-
-    elif scheme == IOB1:
-
-        def allowed(prev: str, tag: str) -> bool:
-            return split_tag(tag)[0] != "B" or inside(prev, tag)
-
-        def may_start(tag: str) -> bool:
-            return split_tag(tag)[0] != "B"
-
-        def may_end(tag: str) -> bool:
-            return True
-
-    else:
+        return allowed, may_start, may_end
+    if scheme not in (IOB1, IOB2, PLAIN):
         raise ValueError(f"unknown tag scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
-    return allowed, may_start, may_end
-
-
-def _any_order():
-    """The rules of a plain label set: any tag may start, follow any other, and end."""
+    # IOB2's I and IOB1's B only continue a chunk of their type; a plain label set has no such tag
+    prefix = {IOB1: "B", IOB2: "I", PLAIN: None}[scheme]
 
     def allowed(prev: str, tag: str) -> bool:
-        return True
+        return split_tag(tag)[0] != prefix or _inside(prev, tag)
 
     def may_start(tag: str) -> bool:
-        return True
+        return split_tag(tag)[0] != prefix
 
-    return allowed, may_start, may_start
+    return allowed, may_start, lambda tag: True
+
+
+def _inside(prev: str, tag: str) -> bool:
+    """``tag`` continues the chunk that ``prev`` is in."""
+    p_prefix, p_kind = split_tag(prev)
+    return p_prefix != "O" and p_kind == split_tag(tag)[1]
 
 
 def tag_set(types: Iterable[str], scheme: str) -> list[str]:

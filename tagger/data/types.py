@@ -1,9 +1,5 @@
-"""The plain data that reading, tagging, writing and the Python API share.
-
-A ``TaggedSentence`` is tokens and tags (plus, for raw text, where the tokens
-are in the input); its ``entities`` are ``Entity`` spans; a ``Doc`` is the
-sentences of one text. ``to_dict()`` gives the records ``--format jsonl``
-writes. This module imports neither torch nor the tokenizer.
+"""The plain data that reading, tagging, writing and the Python API share: ``TaggedSentence``, its ``Entity``
+spans, ``Doc``; ``to_dict()`` gives the records ``--format jsonl`` writes. Imports neither torch nor the tokenizer.
 """
 
 from __future__ import annotations

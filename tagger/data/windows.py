@@ -1,10 +1,7 @@
 """Windows of sentences ready for the network: tokenizing, a window packed for a trip between processes, arrays.
 
-A window of raw text lines is tokenized (``text_window``), one of token lines split (``token_line_window``),
-and its sentences turned into arrays (``arrays.WindowMaker``); these are the tasks the reader processes run
-(``workers``). A packed window comes back as its sentences with ``unpacked``. ``token_windows`` makes the
-windows of sentences already split into tokens (the Python API), and ``WindowSentences`` gives the sentences
-of tagged windows one at a time. This module does not import torch, so a reader process starts quickly.
+``text_window`` and ``token_line_window`` are the tasks the reader processes run (``workers``); ``unpacked``
+gives a packed window's sentences back. No torch here, so a reader process starts quickly.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
-"""The reader processes (``tag --workers``): chunks of input made into windows in worker processes (``pool``), in order.
+"""The reader processes (``tag --workers``): chunks of input made into windows in worker processes, in order.
 
-Tokenizing and lookups (``windows.text_window`` and the other tasks) run in separate processes, read
-ahead, so the process running the network does little Python besides: per-token work in a second
-thread of that process would take the interpreter lock between the network's operations (which release
-it) and slow the network several times over. Slow input is done in this process: a filter answering a
-terminal never waits for a process to start. This module does not import torch, so a worker starts quickly.
+Tokenizing and lookups run in separate processes, read ahead: per-token work in a second thread of the
+process running the network would take the interpreter lock between the network's operations and slow it
+several times over. Slow input is done in this process: a filter answering a terminal never waits for a
+process to start. This module does not import torch, so a worker starts quickly.
 """
 
 from __future__ import annotations
@@ -42,35 +41,21 @@ def done_in_order(
 ) -> Iterator[tuple[object, object]]:
     """(what the caller keeps of a chunk, ``task(maker, chunk)``) for each chunk, in order.
 
-    Each chunk comes with whether slow input cut it short. Chunks are done here until a full
-    one comes after the first (input coming faster than it is answered); with ``workers`` > 0
-    that one and all later ones go to worker processes. A chunk of slow input is done here,
-    so a filter answering a terminal or ``tail -f`` never waits for a process to start.
-    ``stopped``: whether reading was stopped (``reader.LineFeed.stop``): a wait for a worker's
-    result then ends at once (``InputStopped``).
+    Each chunk comes with whether slow input cut it short. Chunks are done here until a full one comes after
+    the first (input coming faster than it is answered); with ``workers`` > 0 that one and all later ones go
+    to worker processes (``pool.in_order``), which work on up to ``AHEAD`` more chunks each while the oldest
+    one's result is awaited. A worker that dies ends the reading with a ``WorkerError``. ``stopped``: whether
+    reading was stopped (``reader.LineFeed.stop``): a wait for a worker's result then ends at once.
     """
     chunks = iter(chunks)
     for number, (kept, chunk, slow) in enumerate(chunks):
         if workers > 0 and number > 0 and not slow:
-            yield from _done_by_workers(task, chain([(kept, chunk, slow)], chunks), maker, workers, stopped)
+            rest = chain([(kept, chunk, slow)], chunks)
+            tasks = ((kept, (task, chunk) if chunk else None, slow) for kept, chunk, slow in rest)
+            yield from in_order(_pool(workers, maker), _in_worker, tasks, AHEAD * workers, stopped)
             return
         if chunk:
             yield kept, task(maker, chunk)
-
-
-def _done_by_workers(
-    task: Task,
-    chunks: Iterator[tuple[object, list, bool]],
-    maker: WindowMaker | None,
-    workers: int,
-    stopped: Callable[[], bool] | None = None,
-) -> Iterator[tuple[object, object]]:
-    """``done_in_order`` in worker processes (``pool.in_order``), which work on up to ``AHEAD`` more chunks
-    each while the result of the oldest is awaited; after a chunk of slow input every result is given before
-    more input is awaited. A worker that dies (killed, out of memory) ends the reading at once with a
-    ``WorkerError``."""
-    tasks = ((kept, (task, chunk) if chunk else None, slow) for kept, chunk, slow in chunks)
-    yield from in_order(_pool(workers, maker), _in_worker, tasks, AHEAD * workers, stopped)
 
 
 def _pool(workers: int, maker: WindowMaker | None) -> Pool:

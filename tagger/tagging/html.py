@@ -1,15 +1,8 @@
 """Tagged text as one self-contained HTML page: entities highlighted by type, a legend, scores on hover.
 
-The page makes no network requests and runs no script: the style is inline,
-and a Content-Security-Policy meta tag forbids everything else, so even a
-mistake in escaping could not load or run anything. Every piece of text goes
-through ``html.escape(..., quote=True)``.
-
-Raw text keeps its own spacing: the text between tokens, and between the
-sentences of one input line, comes from the line itself (through the tokens'
-offsets); token input (one sentence per line, CoNLL) joins tokens with spaces.
-``HtmlWriter`` writes the page in pieces (``head``, ``sentence`` per
-sentence, ``tail``), so ``tagger tag --format html`` can stream it.
+The page makes no network requests and runs no script: the style is inline and a Content-Security-Policy
+forbids everything else, so even a mistake in escaping could not load or run anything. Raw text keeps its
+own spacing (through the tokens' offsets); token input joins tokens with spaces.
 """
 
 from __future__ import annotations
@@ -181,20 +174,3 @@ def _labelled(tags: Sequence[str], shown: list[str], gaps: list[str]) -> str:
         _text(gap) + _text(token) + f'<sub style="{PLAIN_TAG}">{_text(tag)}</sub>'
         for gap, token, tag in zip(gaps, shown, tags)
     )
-
-
-def render_html(
-    items: Iterable, scores: bool = False, types: Sequence[str] | None = None, title: str = "Tagged text"
-) -> str:
-    """One HTML page of tagged sentences or documents (objects with ``sentences``, as ``Tagger`` returns)."""
-    writer = HtmlWriter(scores=scores, types=types, title=title)
-    parts = [writer.head()]
-    for item in items:
-        if hasattr(item, "sentences"):
-            parts.append(writer.end_paragraph())
-            parts.extend(writer.sentence(s) for s in item.sentences)
-            parts.append(writer.end_paragraph())
-        else:
-            parts.append(writer.sentence(item))
-    parts.append(writer.tail())
-    return "".join(parts)

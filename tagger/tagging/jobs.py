@@ -1,25 +1,12 @@
 """``tagger tag --jobs N``: N worker processes tag whole windows; the parent reads input and writes output in order.
 
-Where it applies (``tag_file_jobs``): several jobs on the CPU, a file on disk, one model, output that needs no
-scores. The parent cuts the input into chunks of lines (a window each: ``windows.WINDOW`` lines or
-``chunks.WINDOW_CHARS`` bytes at most; ``job_input``) and hands them to N worker processes (``job_worker``) on
-the package's process pool (``data.pool``), and writes the returned text in input order. At most ``AHEAD``
-windows per worker are in flight: memory stays flat. The parent never loads the model nor imports torch.
-
-Workers are forked from multiprocessing's fork server, which imported torch (or, for an exported model,
-onnxruntime) and the tagger once (``job_worker._preload``) and did nothing else, so they share those pages
-instead of each importing its own copy (about 150 MB each); where there is no fork server (Windows) they
-are spawned. The fork server is one per process, and the standard library says no more of it than how to
-set what it imports before it starts: the first run of a process sets that, and it serves the process's
-runs until the process ends (a fork server the calling program started first serves them as it is). A run
-for the other kind of model (torch, or exported) than the fork server's spawns its workers: an exported
-model's workers never have torch.
-
-A worker that dies stops the run at once with a one-line ``WorkerError`` (status 1) naming it; output
-already written is whole windows in order, and the error says the output stops there. So does the fork
-server's death (every worker's status then reads as lost, exit code 255, while the workers run on, nobody's
-children): the error names the fork server and the workers are killed. Workers ignore Ctrl-C: the parent
-stops them and the command line exits with status 130.
+The parent cuts the input into windows (``job_input``), hands them to the workers (``job_worker``) on the process
+pool (``data.pool``), at most ``AHEAD`` per worker in flight, and never loads the model nor imports torch. Workers
+fork from multiprocessing's fork server, which imported torch (or onnxruntime) once, so they share those pages
+(about 150 MB each); the standard library lets a process set the fork server's imports only before it starts, so
+the first run sets them and a run for the other kind of model spawns its workers (where there is no fork server,
+they are spawned). A worker that dies, or the fork server, stops the run with a one-line ``WorkerError`` (status 1):
+the output written is whole windows in order. Workers ignore Ctrl-C: the parent stops them (status 130).
 """
 
 from __future__ import annotations
@@ -55,11 +42,8 @@ def tag_file_jobs(
     file: str | None, out: TextIO, model_path: str | Path | Sequence[str | Path], options: TagOptions
 ) -> int | None:
     """``files.tag_file`` with ``job_count(options.jobs)`` worker processes: the sentence count, or None (nothing
-    read, nothing opened) where the single-process path must tag instead: one job, a GPU, an ensemble,
-    scores, n-best or html (the workers write what needs one model and no scores), or input that trickles
-    in (stdin from a pipe or terminal, a named pipe). Torch is never imported here: a parent that only
-    reads and writes stays small, and the workers load the model (the first reports a bad one).
-    Input in another encoding than UTF-8 is tagged by the single-process path too."""
+    read, nothing opened) where the single-process path must tag instead (``_applies``; an ensemble; input that
+    trickles in: stdin from a pipe or terminal, a named pipe)."""
     if isinstance(model_path, (list, tuple)):
         if len(model_path) != 1:
             return None
@@ -120,10 +104,9 @@ def tag_parallel(
     window: int = WINDOW,
     threads: int = 0,
 ) -> int:
-    """Tag ``stream`` (named ``name`` in errors) with ``jobs`` worker processes and write to ``out``
-    what ``files.tag_file`` writes; returns the sentence count (0 for an empty input). The model is
-    loaded only in the workers: the first reports a missing or damaged one (``ModelFileError``).
-    ``threads``: the network's threads in each worker (0: one)."""
+    """Tag ``stream`` (named ``name`` in errors) with ``jobs`` worker processes and write to ``out`` what
+    ``files.tag_file`` writes; returns the sentence count. The first worker reports a bad model
+    (``ModelFileError``). ``threads``: the network's threads in each worker (0: one)."""
     if input_kind not in INPUTS:
         raise DataError(f"unknown input kind {input_kind!r}; expected one of {', '.join(INPUTS)}")
     if jobs < 1:
@@ -164,9 +147,8 @@ _FORK_SERVER_LOCK = threading.Lock()
 
 
 def _context(preload: list[str]):
-    """The multiprocessing context the workers start from: the fork server, where there is one and it
-    imports ``preload`` (or will: the first run sets it); else spawn. Never fork a process that has run
-    torch (its threads): the fork server never runs a torch op."""
+    """The fork server, where there is one and it imports ``preload`` (or will: the first run sets it); else
+    spawn. Never fork a process that has run torch (its threads): the fork server never runs a torch op."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     with _FORK_SERVER_LOCK:

@@ -1,13 +1,10 @@
 """One way to open any model: the only place that knows the kinds of model file, the threads, the devices and the
 shipped models' names.
 
-``open_model`` takes a model file (``.pt``, or an exported ``.onnx``), a shipped model's name (``en-news``) or a
-list of ``.pt`` files (an ensemble), on a device with a number of threads, and returns a ``Model``: the vocabulary,
-the tag schemes, the CRF's scores as numpy arrays, the config and metadata, and the network, whichever backend runs
-it: onnxruntime for an exported model (``runtime.model.OnnxModel``, no torch imported), torch for the others
-(``nn.network.TorchNetwork``, which also wraps a model in memory: ``from_torch``). The predictor
-(``tagging.predictor``) decodes and scores every kind alike. This module imports neither torch nor onnxruntime
-itself: the --jobs parent checks its models here and never loads them.
+``open_model`` takes a ``.pt`` or exported ``.onnx`` file, a shipped model's name (``en-news``) or a list of ``.pt``
+files (an ensemble) and returns a ``Model`` over its backend: onnxruntime for an exported model (no torch
+imported), torch for the others. This module imports neither itself: the --jobs parent checks its models here and
+never loads them.
 """
 
 from __future__ import annotations

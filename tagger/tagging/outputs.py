@@ -1,14 +1,9 @@
-"""Where the output of several inputs goes: one stream, in which ``--format jsonl`` records name their input, or one
-file per input in a folder (``tagger tag a.txt b.txt -o out/``, and Dask's ``tag_files``).
+"""Where the output of several inputs goes: one stream, in which ``--format jsonl`` records start with ``"file"``
+(the input as given), or one file per input in a folder (``tagger tag a.txt b.txt -o out/``, Dask's ``tag_files``).
 
-The records of several inputs in one stream start with ``"file"``, the input as it was given (stdin: ``<stdin>``),
-so that they can be told apart; the other formats have no place for it: a folder keeps them apart. One input alone
-gives the records ``tagger tag FILE`` writes, as does each file in a folder.
-
-A file in a folder is named by ``output_paths`` (``out/a.txt.jsonl``) and written as ``data.output.output_file``
-writes ``-o FILE``: whole, replaced once its input is tagged, left as it was where tagging it fails, and never over
-an input. What cannot be written so (stdin, which has no name; two inputs of one name; a name that is an input's)
-is refused before any work. This module imports no torch.
+A file in a folder (``out/a.txt.jsonl``) is written as ``-o FILE`` is: whole, replaced once its input is tagged,
+left as it was where tagging it fails, never over an input. What cannot be written so (stdin; two inputs of one
+name; a name that is an input's) is refused before any work.
 """
 
 from __future__ import annotations

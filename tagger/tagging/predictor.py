@@ -1,11 +1,6 @@
-"""Tagging: sentences in, tags out, in batches, streaming, with any kind of model (``tagging.model``).
-
-Input is read a window of sentences at a time (``inputs.read_windows``); each window is sorted by length, cut into
-batches, tagged, and put back in input order, so output starts before the input ends and memory stays flat
-whatever the input size. The model's backend runs the network on each batch's arrays (``Model.run``); the rest is
-written once here, in numpy, for every kind of model: with document context the pooling of each token's other
-mentions over the window (``runtime.context``), the constrained Viterbi, the marginals, the n-best sequences and
-the entity scores (``runtime.crf``, ``runtime.scores``), and the rewrite of tag ids into the data's scheme.
+"""Tagging: sentences in, tags out, a window at a time (so output starts before the input ends and memory stays
+flat), with any kind of model. The backend runs the network (``Model.run``); the rest is written once here, in
+numpy, for every kind: document-context pooling, constrained Viterbi, marginals, n-best, entity scores.
 """
 
 from __future__ import annotations
@@ -35,8 +30,7 @@ __all__ = ["Predictor", "Prepared", "check_scoring", "tag_in_process"]
 
 @dataclass
 class Prepared:
-    """A window's arrays and each of its batches: the window's sentence indices of its rows, the arrays the network
-    reads (``words``, ``cases``, ``forms``, ``lengths``; with document context ``docs`` and ``keys``) and its mask."""
+    """A window's arrays and each of its batches: its rows' sentence indices, the network's arrays and its mask."""
 
     arrays: WindowArrays
     batches: list[tuple[list[int], dict[str, np.ndarray], np.ndarray]]
@@ -49,13 +43,10 @@ class Prepared:
 class Predictor:
     """Tags token lists with a model; tags come back in the model's ``data_scheme`` (the training data's).
 
-    ``scores``: also the CRF's probabilities (see ``runtime.crf`` and ``runtime.scores``): of each chosen tag, of
-    each entity, of the whole sequence; ``nbest``: also the ``nbest`` most probable tag sequences (0: none). Both
-    are computed only by ``run_scored`` and ``label``; ``run`` never computes them. Probabilities use the
-    model's ``temperature`` unless one is given. ``min_score`` (with ``scores``) drops the entities scoring below
-    it: their tokens are tagged ``O``, and the token scores and probability are those of the sequence that is left
-    (the n-best list is the model's, untouched). ``shown``: the fields ``label`` sets besides the tags (None: all it
-    computes).
+    ``scores``: also the probabilities of each chosen tag, each entity and the sequence; ``nbest``: also the
+    ``nbest`` most probable sequences (0: none); both only from ``run_scored`` and ``label``, at the model's
+    ``temperature`` unless one is given. ``min_score`` (with ``scores``) tags the entities scoring below it
+    ``O`` (the n-best list is untouched). ``shown``: the fields ``label`` sets besides the tags (None: all).
     """
 
     def __init__(
@@ -74,21 +65,15 @@ class Predictor:
         self.model, self.vocab, self.out_scheme = model, model.vocab, model.data_scheme
         self.rewrite = output_rewrite(model.vocab.tags, model.scheme, model.constrained, self.out_scheme)
         self.batch_size = batch_size
-        # A model reading document context needs its batches' documents and keys (arrays.py): a window's
-        # tokens pool the mentions of their word over their document, in whichever of the window's batches
         self.window_maker = WindowMaker(model.vocab, batch_size, chars=model.chars, context=model.context)
         self.scores, self.nbest, self.min_score, self.shown = scores, nbest, min_score, shown
         # Entity scores need chunks: a plain label set's scores are the tokens' and the sequence's
         self.chunk_rules = ChunkRules(model.vocab.tags, model.scheme) if scores and self.out_scheme != PLAIN else None
         self.temperature = model.temperature if temperature is None else temperature
 
-    @property
-    def device(self) -> str:
-        return self.model.device
-
     def prepare(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> Prepared:
-        """The arrays for tagging ``sentences``: lookups and arrays, no network. ``docs``: each sentence's document
-        number (``reader.Sentence.doc``), read by a model with document context (None: each its own document)."""
+        """The arrays for tagging ``sentences``, no network. ``docs``: each sentence's document number, read by a
+        model with document context (None: each its own document)."""
         return self.feeds(self.window_maker(sentences, docs))
 
     def feeds(self, arrays: WindowArrays) -> Prepared:
@@ -106,9 +91,8 @@ class Predictor:
     def run(self, prepared: Prepared) -> list[list[str]]:
         """Run the network and the decoder over a prepared window; tags per sentence."""
         out: list[list[str]] = [[] for _ in range(prepared.sentences)]
-        decoding = self.model.transitions()
-        for index, emissions, mask in self._emissions(prepared):
-            for i, ids in zip(index, viterbi(emissions, mask, decoding)):
+        for index, _, _, decoded in self._decoded(prepared):
+            for i, ids in zip(index, decoded):
                 out[i] = self.rewrite(ids)
         return out
 
@@ -116,8 +100,12 @@ class Predictor:
         """Like ``run``, with what the predictor was asked for: per sentence a dict of ``TaggedSentence``
         fields, ``tags`` and (``scores``) ``token_scores``, ``entity_scores``, ``probability`` and
         (``nbest``) ``nbest``: ``[{"tags": [...], "probability": p}, ...]``, tags in ``out_scheme``."""
-        out = [self._empty() for _ in range(prepared.sentences)]
-        for index, emissions, mask, ids in self._decoded(prepared):
+        return self._scored(prepared.sentences, self._decoded(prepared))
+
+    def _scored(self, count: int, decoded) -> list[dict]:
+        """``run_scored``'s answer for ``count`` sentences from their batches' ``_decoded``."""
+        out = [self._empty() for _ in range(count)]
+        for index, emissions, mask, ids in decoded:
             for i, found in zip(index, self._extras(emissions, mask, ids)):
                 out[i] = found
         return out
@@ -205,12 +193,9 @@ class Predictor:
         docs: Sequence[int] | None = None,
     ) -> tuple[float, float]:
         """The temperature (of ``temperatures``) that gives the predicted entities of gold-tagged held-out
-        ``sentences`` the lowest expected calibration error, and that error; the predictor keeps its own.
-
-        The network runs once; each temperature scores its output again. An entity is correct when
-        ``gold`` (tags in any scheme) has the same type and span. Decoding does not use the temperature,
-        so the tags, and precision and recall, are the same at every one. ``docs`` as ``prepare`` takes them.
-        """
+        ``sentences`` the lowest expected calibration error, and that error; the predictor keeps its own. An
+        entity is correct when ``gold`` (any scheme) has the same type and span. The network runs once:
+        decoding does not use the temperature."""
         if not self.scores:
             raise ValueError("fit_temperature needs a Predictor made with scores=True")
         if len(sentences) != len(gold) or any(len(s) != len(g) for s, g in zip(sentences, gold)):
@@ -222,12 +207,8 @@ class Predictor:
         try:
             for temperature in temperatures:
                 self.temperature = temperature
-                scored = [self._empty() for _ in range(prepared.sentences)]
-                for index, emissions, mask, ids in decoded:
-                    for i, found in zip(index, self._extras(emissions, mask, ids)):
-                        scored[i] = found
                 scores, correct = [], []
-                for spans, found in zip(truth, scored):
+                for spans, found in zip(truth, self._scored(prepared.sentences, decoded)):
                     scores += found["entity_scores"]
                     correct += [span in spans for span in to_spans(found["tags"])]
                 best = min(best, (calibration_error(scores, correct, bins), temperature))

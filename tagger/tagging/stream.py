@@ -22,14 +22,9 @@ STOP_WAIT = 5.0  # seconds to let the reader thread finish when tagging stops ea
 
 
 def tag_stream(predictor, windows: Iterable[Window]) -> WindowSentences:
-    """Tag windows of sentences (from ``inputs.read_windows`` with the predictor's
-    ``window_maker``) and yield the sentences in input order; ``window_done`` on the
-    result says when one ended its window (a writer flushes then).
-
-    A thread reads the next window and makes its arrays while this one runs
-    the network; the per-token work of reading (tokenizing, lookups) is done
-    in a worker process where ``read_windows`` has one.
-    """
+    """Tag windows of sentences (``inputs.read_windows`` with the predictor's ``window_maker``) and yield the
+    sentences in input order; ``window_done`` on the result says when one ended its window (a writer flushes
+    then). A thread reads the next window and makes its arrays while this one runs the network."""
     return WindowSentences(_tagged_windows(predictor, windows))
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tagger.data.corpus import ROLES, data_files, find_data_files, load_tagged
+from tagger.data.corpus import ROLES, data_files, load_tagged
 from tagger.data.schemes import IOB2, PLAIN, SCHEMES, invalid_positions
 from tagger.errors import DataError
 from tests.corpora import GOOD, conll
@@ -40,36 +40,34 @@ def folder_with(tmp_path: Path, names: list[str]) -> Path:
         (["train.conll", "eng.testa", "eng.testb"], ("train.conll", "eng.testa", "eng.testb")),
         (["train.txt"], ("train.txt", None, None)),
         (["train.txt", "testa.txt"], ("train.txt", "testa.txt", None)),
-        (["dev.txt", "test.txt"], (None, "dev.txt", "test.txt")),
         (["train.txt", ".test.txt.swp", "README"], ("train.txt", None, None)),
     ],
 )
-def test_find_data_files(tmp_path, names, expected):
+def test_data_files_of_a_folder(tmp_path, names, expected):
     folder = folder_with(tmp_path, names)
-    found = find_data_files(folder)
-    assert set(found) == {"train", "dev", "test"}
-    got = tuple(found[role].name if found[role] else None for role in ("train", "dev", "test"))
+    found = data_files(folder)
+    got = tuple(path.name if path else None for path in (found.train, found.dev, found.test))
     assert got == expected
-    for path in found.values():
+    for path in (found.train, found.dev, found.test):
         assert path is None or path.parent == folder
 
 
-def test_find_data_files_ignores_subfolders(tmp_path):
+def test_data_files_ignore_subfolders(tmp_path):
     folder = folder_with(tmp_path, ["train.txt"])
     (folder / "test").mkdir()
-    assert find_data_files(folder)["test"] is None
+    assert data_files(folder).test is None
 
 
-def test_find_data_files_in_a_missing_folder(tmp_path):
+def test_data_files_in_a_missing_folder(tmp_path):
     with pytest.raises(DataError, match="no such folder"):
-        find_data_files(tmp_path / "nope")
+        data_files(tmp_path / "nope")
 
 
-def test_find_data_files_given_a_file(tmp_path):
+def test_data_files_given_a_file(tmp_path):
     path = tmp_path / "data.txt"
     path.write_text("John B-PER\n", encoding="utf-8")
     with pytest.raises(DataError) as info:
-        find_data_files(path)
+        data_files(path)
     assert str(info.value).startswith(f"{path}:")
 
 
@@ -160,12 +158,6 @@ def test_every_pattern_in_the_message_is_one_that_finds_a_training_file(tmp_path
         folder.mkdir()
         (folder / name).write_text("John B-PER\n", encoding="utf-8")
         assert data_files(folder).train == folder / name, pattern
-
-
-def test_find_data_files_agrees_with_data_files(tmp_path):
-    folder = folder_with(tmp_path, ["train.txt", "train.txt.bak", "eng.testa", "test.txt"])
-    files = data_files(folder)
-    assert find_data_files(folder) == {"train": files.train, "dev": files.dev, "test": files.test}
 
 
 # Odd but valid data files: read as meant

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from html.parser import HTMLParser
 from types import SimpleNamespace
 
@@ -9,7 +10,7 @@ import pytest
 
 from tagger.data.tokenizer import tokenize_flat
 from tagger.data.types import TaggedSentence
-from tagger.tagging.html import PALETTE, HtmlWriter, render_html, type_colour
+from tagger.tagging.html import PALETTE, HtmlWriter, type_colour
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -57,6 +58,23 @@ class Page(HTMLParser):
     @property
     def text(self) -> str:
         return "".join(self.chunks)
+
+
+def render_html(
+    items: Iterable, scores: bool = False, types: Sequence[str] | None = None, title: str = "Tagged text"
+) -> str:
+    """One page of tagged sentences or documents (objects with ``sentences``) through ``HtmlWriter``."""
+    writer = HtmlWriter(scores=scores, types=types, title=title)
+    parts = [writer.head()]
+    for item in items:
+        if hasattr(item, "sentences"):
+            parts.append(writer.end_paragraph())
+            parts.extend(writer.sentence(s) for s in item.sentences)
+            parts.append(writer.end_paragraph())
+        else:
+            parts.append(writer.sentence(item))
+    parts.append(writer.tail())
+    return "".join(parts)
 
 
 def sentence(tokens, tags, scores=None) -> TaggedSentence:
