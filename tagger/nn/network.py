@@ -62,18 +62,14 @@ class TorchNetwork:
     def crf(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The CRF's start (tags,), pair (tags, tags) and end (tags,) scores, unconstrained (an ensemble's
         members' averaged), as they are now."""
-        crf = self.members[0].crf
-        own = (crf.start_transitions, crf.transitions, crf.end_transitions)
-        scores = self.model.averaged_crf() if isinstance(self.model, Ensemble) else own
-        return tuple(_numpy(p) for p in scores)  # type: ignore[return-value]
+        each = zip(*(m.crf.scores() for m in self.members))  # per part, one tensor per member
+        return tuple(_numpy(torch.stack(p).mean(dim=0)) for p in each)  # type: ignore[return-value]
 
     @property
     def allowed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The scheme's allowed starts, pairs and ends (the members share them); None for a plain label set."""
-        crf = self.members[0].crf
-        if crf.allowed is None:
-            return None
-        return _numpy(crf.start_allowed), _numpy(crf.allowed), _numpy(crf.end_allowed)
+        found = self.members[0].crf.constraints()
+        return None if found is None else tuple(_numpy(p) for p in found)  # type: ignore[return-value]
 
     def forms(self, arrays: WindowArrays) -> list[torch.Tensor | None]:
         """Each member's character features of the window's form table (None for a member without)."""
