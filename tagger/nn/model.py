@@ -23,12 +23,11 @@ from tagger.nn.tensors import Batch
 
 
 class Dropout(nn.Module):
-    """Inverted dropout drawing its mask with ``rand`` rather than ``nn.Dropout``'s ``bernoulli_``,
-    which costs more on a CPU, forward and backward, at the sizes of a batch here.
+    """Inverted dropout drawing its mask with ``rand`` rather than ``nn.Dropout``'s ``bernoulli_``, which costs more on
+    a CPU, forward and backward, at the sizes of a batch here.
 
-    ``locked``: over a (batch, time, features) input, one mask per sentence,
-    the same features dropped at every token (variational dropout, Gal &
-    Ghahramani 2016), instead of a fresh mask per token.
+    ``locked``: over a (batch, time, features) input, one mask per sentence, the same features dropped at every token
+    (variational dropout, Gal & Ghahramani 2016), instead of a fresh mask per token.
     """
 
     def __init__(self, p: float, locked: bool = False):
@@ -47,14 +46,11 @@ class Dropout(nn.Module):
 class CharCNN(nn.Module):
     """Max-pooled convolution over a token's characters (padding masked out).
 
-    The convolution runs over the forms' characters laid end to end, with
-    ``kernel // 2`` padding characters between forms (so no window reaches
-    into a neighbour), as one matrix product: the same numbers as
-    ``nn.Conv1d`` over the padded (forms, chars) tensor with the padding
-    masked, but without computing the padding (in a batch of real text it
-    outnumbers the real characters) and without oneDNN's per-call overhead,
-    which dominates convolutions this small. The parameters are an
-    ``nn.Conv1d``'s.
+    The convolution runs over the forms' characters laid end to end, with ``kernel // 2`` padding characters between
+    forms (so no window reaches into a neighbour), as one matrix product: the same numbers as ``nn.Conv1d`` over the
+    padded (forms, chars) tensor with the padding masked, but without computing the padding (in a batch of real text it
+    outnumbers the real characters) and without oneDNN's per-call overhead, which dominates convolutions this small. The
+    parameters are an ``nn.Conv1d``'s.
     """
 
     def __init__(self, num_chars: int, dim: int, filters: int, kernel: int):
@@ -102,12 +98,10 @@ class CharLSTM(nn.Module):
 class BiRNN(nn.Module):
     """A bidirectional LSTM or GRU over a padded batch: forward and backward states concatenated.
 
-    The backward direction runs forwards over each sentence reversed within
-    its own length, so in both directions padding comes after the real
-    tokens and never reaches them: a sentence gets the same states alone as
-    beside longer ones, as with packed sequences. Unlike packed sequences,
-    this keeps the fused (oneDNN) recurrent kernels in training too, which
-    packed input gives up on a CPU.
+    The backward direction runs forwards over each sentence reversed within its own length, so in both directions
+    padding comes after the real tokens and never reaches them: a sentence gets the same states alone as beside longer
+    ones, as with packed sequences. Unlike packed sequences, this keeps the fused (oneDNN) recurrent kernels in training
+    too, which packed input gives up on a CPU.
     """
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, layers: int, dropout: float):

@@ -1,15 +1,13 @@
-"""The torch backend of ``tagger.tagging.model``: a torch model (one ``BiLSTMCRF``, or an ``Ensemble``) run on the
-arrays of a tagging window, its outputs handed back as numpy, where the predictor decodes and scores them.
+"""The torch backend of ``tagger.tagging.model``: a torch model (one ``BiLSTMCRF``, or an ``Ensemble``, whose
+members' scores it averages) run on a tagging window's arrays, its outputs handed back as numpy, where the
+predictor decodes and scores them.
 
-``TorchNetwork`` offers what the exported model's ``runtime.model.OnnxModel`` offers: the vocabulary, the config
-as a dict, the CRF's scores and constraints as numpy arrays, and the network itself in two steps, ``forms`` (the
-character features of a window's whole form table, computed once per window) and ``run`` (the tag scores of one
-batch, and with document context the scores its tokens lend their other mentions, pooled by the predictor).
-It wraps a loaded model file (``load_network``) or a model in memory (training scores its dev set with it), read
-as it is at each call, in eval mode and without gradients.
-
-On a GPU (``--device cuda``) the batch's arrays go to the device and the scores come back to the CPU, where the
-decoding and scores run in numpy: the network's share of the time is the GPU's, the CRF's stays on the CPU.
+``TorchNetwork`` offers what ``runtime.model.OnnxModel`` offers: the vocabulary, the config as a dict, the CRF's
+scores and constraints, ``forms`` (the character features of a window's form table, once per window) and ``run``
+(one batch's tag scores, and with document context the scores its tokens lend their other mentions). It wraps a
+loaded model file (``load_network``) or a model in memory (training scores its dev set with it), read as it is at
+each call, in eval mode and without gradients. On a GPU only the network runs there; the CRF's share runs on the
+CPU, in numpy.
 """
 
 from __future__ import annotations
