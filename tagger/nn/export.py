@@ -1,31 +1,25 @@
 """Export a model file to ONNX: the network up to the tag scores, and what decoding needs, in one file.
 
-The graph takes one batch as ``arrays.py`` lays it out (``words``, ``cases``, ``forms`` (batch, time),
-``chars`` (forms, chars), ``lengths`` (batch,)), batch, time, forms and chars all dynamic, and gives
-``emissions`` (batch, time, tags). Everything else lives in the file's metadata as JSON, so the file
-loads without running code from it (``tagger.runtime.model`` reads it): the vocabulary, the model's
-config, the data scheme, the training metadata, the CRF's start, pair and end scores, the scheme's
-constraint masks and the weights' count (``tagger info``), under ``METADATA_KEYS``.
+The graph takes one batch as ``arrays.py`` lays it out (``words``, ``cases``, ``forms`` (batch, time), ``chars``
+(forms, chars), ``lengths`` (batch,)), every size dynamic, and gives ``emissions`` (batch, time, tags). The rest
+lives in the file's metadata as JSON, under ``METADATA_KEYS``, so the file loads without running code from it
+(``tagger.runtime.model`` reads it): the vocabulary, config, data scheme, training metadata, the CRF's scores and
+the scheme's constraints, and the weights' count (``tagger info``).
 
-The export runs ``torch.onnx.export`` with the TorchScript-based exporter (``dynamo=False``), which needs
-only the ``onnx`` package. The network is exported through ``ExportNet``: the model's own layers, with
-the character encoders written without what does not trace (packed sequences, boolean indexing):
-the same numbers, up to float rounding.
+The export runs ``torch.onnx.export`` with the TorchScript-based exporter (``dynamo=False``), which needs only the
+``onnx`` package, through ``ExportNet``: the model's own layers, with the character encoders written without what
+does not trace (packed sequences, boolean indexing): the same numbers, up to float rounding.
 
-Document context (``ModelConfig.context``): a token's tag scores add the mean of its other mentions' in its
-document, which may lie in any batch of the window, so the graph cannot finish them batch by batch. Its
-projection being linear, the graph gives ``emissions``, the own state's half of the projection with the bias,
-and ``mentions`` (batch, time, tags), the pooled half applied to each token's own state; the runtime pools
-``mentions`` over the window and adds them (``tagger.runtime.context``), as ``BiLSTMCRF._with_context`` does in
-eval. Such a file is format 2 (``CONTEXT_VERSION``), which a runtime that reads format 1 only refuses in one
-line rather than tag without the context; every other file stays format 1.
+Document context: a token's scores add the mean of its other mentions', which may lie in any batch of the window,
+so the graph gives, as ``BiLSTMCRF.own_and_mentions`` does, ``emissions`` without the mentions and ``mentions``
+(batch, time, tags), which the runtime pools over the window (``tagger.runtime.context``). Such a file is format 2
+(``CONTEXT_VERSION``), which a runtime that reads format 1 only refuses in one line rather than tag without the
+context; every other file stays format 1.
 
-An ensemble (``tagger.nn.ensemble``, ``tagger export a.pt b.pt``) exports as one graph, ``EnsembleNet``: every
-member's network runs on the same arrays and their emissions are averaged in the graph, as ``Ensemble`` averages
-them; the metadata holds the members' CRF scores averaged (``Ensemble.averaged_crf``), the first member's config
-(with document context when any member reads it), vocabulary and constraints, which ``load_ensemble`` checked the
-members share. Members may differ in document context: pooling being linear, the members' ``mentions`` averaged
-(zeros for a member without context) and then pooled add what each member's pooled mentions would, averaged.
+An ensemble (``tagger export a.pt b.pt``) exports as one graph, ``EnsembleNet``, averaging the members' outputs as
+``nn.network`` does, with the members' CRF scores averaged in the metadata. Members may differ in document context:
+pooling being linear, the members' ``mentions`` averaged (zeros for a member without context) and then pooled add
+what each member's pooled mentions would, averaged.
 """
 
 from __future__ import annotations
@@ -40,10 +34,10 @@ from torch import nn
 
 from tagger.errors import ModelFileError
 from tagger.nn.checkpoint import weight_counts
-from tagger.nn.crf import Transitions
 from tagger.nn.ensemble import Ensemble
 from tagger.nn.model import BiLSTMCRF, BiRNN, CharCNN, CharLSTM
 from tagger.nn.model_file import LoadedModel
+from tagger.nn.network import TorchNetwork
 
 FORMAT = "tagger-onnx"  # the metadata's "format"
 FORMAT_VERSION = 2  # the newest format written; a runtime refuses a file of a newer version than it reads
@@ -75,7 +69,7 @@ class ExportNet(nn.Module):
         self.rnn = BidirectionalRNN(model.rnn)
         self.project = model.project
         self.context = model.context
-        if self.context:  # the projection's own-state columns, then its pooled columns, as _with_context splits it
+        if self.context:  # as own_and_mentions splits the projection
             weight, width = model.project.weight.detach(), 2 * model.config.hidden_size  # shape: (tags, 4 * hidden)
             self.register_buffer("both", torch.cat([weight[:, :width], weight[:, width:]]))  # (2 * tags, 2 * hidden)
 
@@ -282,26 +276,18 @@ def _traced(net: nn.Module, context: bool) -> bytes:
 
 
 def metadata(loaded: LoadedModel) -> dict[str, str]:
-    """The metadata the ONNX file carries, each value a string (JSON where not one already); an ensemble's CRF
-    scores are its members' averaged, its config says whether any member reads document context."""
-    model = loaded.model
-    ensemble = isinstance(model, Ensemble)
-    crf = model.members[0].crf if ensemble else model.crf  # an ensemble's members share tags and constraints
-    own = Transitions(crf.start_transitions, crf.transitions, crf.end_transitions)
-    scores = model.averaged_crf() if ensemble else own
-    transitions = {"start": scores.start.tolist(), "pairs": scores.pairs.tolist(), "end": scores.end.tolist()}
-    config = model.config if ensemble else loaded.config
-    constraints = None
-    if crf.allowed is not None:
-        constraints = {
-            "pairs": crf.allowed.tolist(),
-            "start": crf.start_allowed.tolist(),
-            "end": crf.end_allowed.tolist(),
-        }
+    """The metadata the ONNX file carries, each value a string (JSON where not one already): the CRF's scores and
+    constraints and the config as the torch backend gives them (an ensemble's scores averaged, its config with
+    document context when any member reads it)."""
+    network = TorchNetwork(loaded.model, loaded.vocab, loaded.data_scheme, loaded.metadata)
+    parts = ("start", "pairs", "end")
+    transitions = {name: scores.tolist() for name, scores in zip(parts, network.crf)}
+    allowed = network.allowed
+    constraints = None if allowed is None else {name: ok.tolist() for name, ok in zip(parts, allowed)}
     values = {
         "format": FORMAT,
-        "format_version": CONTEXT_VERSION if config.context == "document" else PLAIN_VERSION,
-        "config": config.to_dict(),
+        "format_version": CONTEXT_VERSION if network.context else PLAIN_VERSION,
+        "config": network.config,
         "vocab": {**loaded.vocab.to_dict(), "word_counts": list(loaded.vocab.word_counts)},  # JSON has no bytes
         "data_scheme": loaded.data_scheme,
         "metadata": loaded.metadata,

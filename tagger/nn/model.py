@@ -1,17 +1,13 @@
-"""The BiLSTM-CRF network and its configuration.
+"""The BiLSTM-CRF network.
 
-Token features (word embedding, a character encoder over the token's
-characters, a small case embedding) feed a bidirectional LSTM or GRU; the
-forward and backward states at each token are concatenated (2 x hidden) and
-projected to tag scores, and the CRF (``crf.CRF``) scores whole tag
-sequences (the loss) and picks the best one (Viterbi, optionally constrained
-to sequences valid in the tag scheme).
+Token features (word embedding, a character encoder over the token's characters, a small case embedding) feed a
+bidirectional LSTM or GRU; the forward and backward states at each token are concatenated (2 x hidden) and
+projected to tag scores (emissions), which the CRF (``crf.CRF``) scores as whole tag sequences: the loss. Tagging
+runs the network through ``nn.network`` and decodes in numpy (``tagger.runtime.crf``).
 
-With document context (``ModelConfig.context == "document"``) each token's
-state is joined by the mean of the states of the other mentions of its
-lowercased form in its document (``pool_mentions``), so a name spelled out
-once lends its evidence to its other mentions; the projection then reads
-4 x hidden.
+With document context (``ModelConfig.context == "document"``) each token's state is joined by the mean of the
+states of the other mentions of its lowercased form in its document (``pool_mentions``), so a name spelled out
+once lends its evidence to its other mentions; the projection then reads 4 x hidden.
 """
 
 from __future__ import annotations
@@ -22,17 +18,16 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from tagger.data.vocabulary import CASES
 from tagger.nn.config import ModelConfig
-from tagger.nn.crf import CRF, Transitions, scheme_constraints
+from tagger.nn.crf import CRF, scheme_constraints
 from tagger.nn.tensors import Batch
 
 
 class Dropout(nn.Module):
-    """Inverted dropout drawing its mask with ``rand`` rather than ``nn.Dropout``'s ``bernoulli_``,
-    which costs more on a CPU, forward and backward, at the sizes of a batch here.
+    """Inverted dropout drawing its mask with ``rand`` rather than ``nn.Dropout``'s ``bernoulli_``, which costs more on
+    a CPU, forward and backward, at the sizes of a batch here.
 
-    ``locked``: over a (batch, time, features) input, one mask per sentence,
-    the same features dropped at every token (variational dropout, Gal &
-    Ghahramani 2016), instead of a fresh mask per token.
+    ``locked``: over a (batch, time, features) input, one mask per sentence, the same features dropped at every token
+    (variational dropout, Gal & Ghahramani 2016), instead of a fresh mask per token.
     """
 
     def __init__(self, p: float, locked: bool = False):
@@ -51,14 +46,11 @@ class Dropout(nn.Module):
 class CharCNN(nn.Module):
     """Max-pooled convolution over a token's characters (padding masked out).
 
-    The convolution runs over the forms' characters laid end to end, with
-    ``kernel // 2`` padding characters between forms (so no window reaches
-    into a neighbour), as one matrix product: the same numbers as
-    ``nn.Conv1d`` over the padded (forms, chars) tensor with the padding
-    masked, but without computing the padding (in a batch of real text it
-    outnumbers the real characters) and without oneDNN's per-call overhead,
-    which dominates convolutions this small. The parameters are an
-    ``nn.Conv1d``'s.
+    The convolution runs over the forms' characters laid end to end, with ``kernel // 2`` padding characters between
+    forms (so no window reaches into a neighbour), as one matrix product: the same numbers as ``nn.Conv1d`` over the
+    padded (forms, chars) tensor with the padding masked, but without computing the padding (in a batch of real text it
+    outnumbers the real characters) and without oneDNN's per-call overhead, which dominates convolutions this small. The
+    parameters are an ``nn.Conv1d``'s.
     """
 
     def __init__(self, num_chars: int, dim: int, filters: int, kernel: int):
@@ -106,12 +98,10 @@ class CharLSTM(nn.Module):
 class BiRNN(nn.Module):
     """A bidirectional LSTM or GRU over a padded batch: forward and backward states concatenated.
 
-    The backward direction runs forwards over each sentence reversed within
-    its own length, so in both directions padding comes after the real
-    tokens and never reaches them: a sentence gets the same states alone as
-    beside longer ones, as with packed sequences. Unlike packed sequences,
-    this keeps the fused (oneDNN) recurrent kernels in training too, which
-    packed input gives up on a CPU.
+    The backward direction runs forwards over each sentence reversed within its own length, so in both directions
+    padding comes after the real tokens and never reaches them: a sentence gets the same states alone as beside longer
+    ones, as with packed sequences. Unlike packed sequences, this keeps the fused (oneDNN) recurrent kernels in training
+    too, which packed input gives up on a CPU.
     """
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, layers: int, dropout: float):
@@ -181,47 +171,21 @@ class BiLSTMCRF(nn.Module):
         return x
 
     def emissions(self, batch: Batch, form_features: torch.Tensor | None = None) -> torch.Tensor:
-        """Tag scores for every token. shape: (batch, time, tags)
+        """Tag scores for every token, as training reads them. shape: (batch, time, tags)
 
-        ``form_features`` (forms, char_out) are the character encoder's output for
-        a form table that ``batch.forms`` indexes, computed once for many batches.
-        With document context the batch is its own window: it must hold whole documents
-        (training's batches do; tagging pools a window's batches itself, ``runtime.context``).
-        """
+        ``form_features`` (forms, char_out): the character encoder's output for the form table that ``batch.forms``
+        indexes. With document context each token's states are joined by the mean of its other mentions' states
+        (``pool_mentions``), so the batch must hold whole documents with their docs and keys (training's do).
+        Tagging pools over a window's batches instead (``own_and_mentions``, ``tagger.runtime.context``)."""
         states = self.states(batch, form_features)  # shape: (batch, time, 2 * hidden)
         if not self.context:
             return self.scores(states)
-        return self._with_context([states], [batch])[0]
-
-    def window_emissions(self, batches: list[Batch], form_features: torch.Tensor | None = None) -> list[torch.Tensor]:
-        """``emissions`` of each of a window's batches; with document context, each token pools the
-        mentions of its word over its whole document, whichever batches of the window hold them. Each
-        shape: (batch, time, tags)"""
-        if not self.context or not batches:
-            return [self.emissions(b, form_features) for b in batches]
-        return self._with_context([self.states(b, form_features) for b in batches], batches)
-
-    def _with_context(self, states: list[torch.Tensor], batches: list[Batch]) -> list[torch.Tensor]:
-        """Tag scores of batches whose tokens pool the states (each (batch, time, 2 * hidden)) of their
-        document's other mentions over all the batches. Each shape: (batch, time, tags)
-
-        In training (dropout on the joined states) the pooled states are made; otherwise the projection,
-        being linear, is applied first and the pooling averages tag scores: the same numbers, for a
-        twelfth of the memory traffic (tags instead of 2 x hidden numbers per token)."""
-        for b in batches:
-            if b.docs is None or b.keys is None:
-                raise ValueError("a model with document context needs batches with docs and keys (arrays.py, context)")
-        docs = torch.cat([b.docs.unsqueeze(1).expand_as(b.mask)[b.mask] for b in batches])  # shape: (tokens,)
-        keys = torch.cat([b.keys[b.mask] for b in batches])  # shape: (tokens,)
-        sizes = [int(b.mask.sum()) for b in batches]
-        if self.training and self.dropout.p > 0:
-            flat = torch.cat([s[b.mask] for s, b in zip(states, batches)])  # shape: (tokens, 2 * hidden)
-            pooled = pool_mentions(flat, docs, keys).split(sizes)
-            return [self.scores(s, _unflat(p, b.mask, s)) for s, b, p in zip(states, batches, pooled)]
-        scored = [self.own_and_mentions(s) for s in states]  # each: (batch, time, tags) twice
-        flat = torch.cat([lent[b.mask] for (_, lent), b in zip(scored, batches)])  # shape: (tokens, tags)
-        pooled = pool_mentions(flat, docs, keys).split(sizes)  # each shape: (batch tokens, tags)
-        return [e + _unflat(p, b.mask, e) for (e, _), b, p in zip(scored, batches, pooled)]
+        if batch.docs is None or batch.keys is None:
+            raise ValueError("a model with document context needs batches with docs and keys (arrays.py, context)")
+        mask = batch.mask
+        docs = batch.docs.unsqueeze(1).expand_as(mask)[mask]  # shape: (tokens,)
+        pooled = pool_mentions(states[mask], docs, batch.keys[mask])  # shape: (tokens, 2 * hidden)
+        return self.scores(states, states.new_zeros(states.shape).masked_scatter(mask.unsqueeze(2), pooled))
 
     def own_and_mentions(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """With document context, outside training: the tag scores of the encoder's ``states`` (batch, time,
@@ -259,19 +223,6 @@ class BiLSTMCRF(nn.Module):
             raise ValueError("loss needs a batch with tags")
         return -self.crf(self.emissions(batch), batch.tags, batch.mask, reduction="mean")
 
-    def crf_parameters(self, exact: bool = False) -> Transitions:
-        """The CRF's start (tags,), transition (tags, tags) and end (tags,) scores, constrained to the
-        scheme when decoding is (``CRF.constrain``: ``NEG`` added to a forbidden one, or -inf with ``exact``
-        for probabilities)."""
-        return self.crf.scores(self.config.constrained, exact)
-
-    def decode_emissions(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
-        return self.crf.decode(emissions, mask, self.config.constrained)
-
-    def decode(self, batch: Batch, form_features: torch.Tensor | None = None) -> list[list[int]]:
-        """Best tag ids for each sentence of the batch."""
-        return self.decode_emissions(self.emissions(batch, form_features), batch.mask)
-
     def form_features(self, buckets: list, forms: int) -> torch.Tensor | None:
         """Character features of a window's whole form table (see ``arrays.window_arrays``). shape: (forms, char_out)"""
         if self.char_encoder is None:
@@ -282,12 +233,6 @@ class BiLSTMCRF(nn.Module):
             chars = bucket.chars.to(device)
             table[bucket.start : bucket.start + chars.shape[0]] = self.char_encoder(chars)
         return table
-
-
-def _unflat(values: torch.Tensor, mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """The real tokens' ``values`` (tokens, features) laid out as ``like`` (batch, time, features), zeros on
-    padding. shape: like ``like``"""
-    return like.new_zeros(like.shape).masked_scatter(mask.unsqueeze(2), values)
 
 
 def pool_mentions(states: torch.Tensor, docs: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
@@ -303,4 +248,3 @@ def pool_mentions(states: torch.Tensor, docs: torch.Tensor, keys: torch.Tensor) 
     counts = torch.bincount(group, minlength=groups)  # shape: (groups,)
     others = (counts[group] - 1).clamp(min=1).unsqueeze(1).to(states.dtype)  # shape: (n, 1)
     return (sums[group] - states) / others  # shape: (n, features); zeros when alone
-

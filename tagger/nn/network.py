@@ -1,15 +1,13 @@
-"""The torch backend of ``tagger.tagging.model``: a torch model (one ``BiLSTMCRF``, or an ``Ensemble``) run on the
-arrays of a tagging window, its outputs handed back as numpy, where the predictor decodes and scores them.
+"""The torch backend of ``tagger.tagging.model``: a torch model (one ``BiLSTMCRF``, or an ``Ensemble``, whose
+members' scores it averages) run on a tagging window's arrays, its outputs handed back as numpy, where the
+predictor decodes and scores them.
 
-``TorchNetwork`` offers what the exported model's ``runtime.model.OnnxModel`` offers: the vocabulary, the config
-as a dict, the CRF's scores and constraints as numpy arrays, and the network itself in two steps, ``forms`` (the
-character features of a window's whole form table, computed once per window) and ``run`` (the tag scores of one
-batch, and with document context the scores its tokens lend their other mentions, pooled by the predictor).
-It wraps a loaded model file (``load_network``) or a model in memory (training scores its dev set with it), read
-as it is at each call, in eval mode and without gradients.
-
-On a GPU (``--device cuda``) the batch's arrays go to the device and the scores come back to the CPU, where the
-decoding and scores run in numpy: the network's share of the time is the GPU's, the CRF's stays on the CPU.
+``TorchNetwork`` offers what ``runtime.model.OnnxModel`` offers: the vocabulary, the config as a dict, the CRF's
+scores and constraints, ``forms`` (the character features of a window's form table, once per window) and ``run``
+(one batch's tag scores, and with document context the scores its tokens lend their other mentions). It wraps a
+loaded model file (``load_network``) or a model in memory (training scores its dev set with it), read as it is at
+each call, in eval mode and without gradients. On a GPU only the network runs there; the CRF's share runs on the
+CPU, in numpy.
 """
 
 from __future__ import annotations
@@ -62,18 +60,14 @@ class TorchNetwork:
     def crf(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The CRF's start (tags,), pair (tags, tags) and end (tags,) scores, unconstrained (an ensemble's
         members' averaged), as they are now."""
-        crf = self.members[0].crf
-        own = (crf.start_transitions, crf.transitions, crf.end_transitions)
-        scores = self.model.averaged_crf() if isinstance(self.model, Ensemble) else own
-        return tuple(_numpy(p) for p in scores)  # type: ignore[return-value]
+        each = zip(*(m.crf.scores() for m in self.members))  # per part, one tensor per member
+        return tuple(_numpy(torch.stack(p).mean(dim=0)) for p in each)  # type: ignore[return-value]
 
     @property
     def allowed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The scheme's allowed starts, pairs and ends (the members share them); None for a plain label set."""
-        crf = self.members[0].crf
-        if crf.allowed is None:
-            return None
-        return _numpy(crf.start_allowed), _numpy(crf.allowed), _numpy(crf.end_allowed)
+        found = self.members[0].crf.constraints()
+        return None if found is None else tuple(_numpy(p) for p in found)  # type: ignore[return-value]
 
     def forms(self, arrays: WindowArrays) -> list[torch.Tensor | None]:
         """Each member's character features of the window's form table (None for a member without)."""

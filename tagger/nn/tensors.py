@@ -1,11 +1,9 @@
 """Batch tensors, made from the arrays of ``arrays.py`` without copying them.
 
-A batch carries word ids, case classes and a mask per token, and each token's
-row in a table of the distinct token forms, whose characters the character
-encoder reads once per form. For training (``TensorMaker.batch``) a batch is
-its own form table and carries its characters and tag ids; for tagging
-(``window_tensors``) the batches of a window share the window's table, whose
-character buckets travel beside them.
+A batch carries word ids, case classes and a mask per token, and each token's row in a table of the distinct token
+forms, whose characters the character encoder reads once per form. For training (``TensorMaker.batch``) a batch is
+its own form table and carries its characters and tag ids; in a tagging window (``window_tensors``) the batches
+share the window's table, whose character buckets travel beside them.
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
 """Document context in numpy: each token's tag scores joined by the mean of its other mentions' over the window.
 
-A model with document context (``tagger.nn.model``, ``ModelConfig.context``) projects each token's state and the
-mean of the states of the other mentions of its lowercased form in its document; the projection being linear, the
-network (the exported graph, ``tagger.nn.export``, or the torch model's ``own_and_mentions``) gives each token's own
-scores (``emissions``: the own state's half of the projection, with the bias) and the scores its state lends its
-other mentions (``mentions``: the pooled half of the projection, before pooling), and ``window_emissions`` here
-pools the second over a whole window, whichever of its batches hold a document's tokens, and adds it to the first:
-what ``BiLSTMCRF._with_context`` computes in eval. The predictor does this for every kind of model.
+A model with document context projects each token's state joined by the mean of its other mentions' states
+(``tagger.nn.model``); the projection being linear, the network (the exported graph, or the torch model's
+``own_and_mentions``) gives each token's own scores (``emissions``) and the scores it lends its other mentions
+(``mentions``), and ``window_emissions`` pools the second over the whole window, whichever of its batches hold a
+document's tokens, and adds it to the first: the scores training's pooled states give.
 """
 
 from __future__ import annotations
@@ -17,9 +15,9 @@ import numpy as np
 
 
 def pool_mentions(states: np.ndarray, docs: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """For each of n tokens, the mean of the ``states`` (n, features) of the other tokens with the same
-    ``docs`` (n,) and ``keys`` (n,) (zeros when there is none): ``tagger.nn.model.pool_mentions``, with the
-    group sums made by sorting the tokens by group and adding each group's run. shape: (n, features)"""
+    """For each of n tokens, the mean of the ``states`` (n, features) of the other tokens with the same ``docs``
+    (n,) and ``keys`` (n,), zeros when there is none (training's ``tagger.nn.model.pool_mentions``, in numpy).
+    shape: (n, features)"""
     if states.shape[0] == 0:
         return states.copy()
     span = int(keys.max()) + 1

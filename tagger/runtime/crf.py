@@ -1,12 +1,13 @@
-"""The linear-chain CRF's decoding in numpy, vectorized over the batch, as tagging runs it for every kind of model:
-constrained Viterbi, forward-backward and marginals, path probabilities, the K best sequences.
+"""The linear-chain CRF's decoding in numpy, vectorized over the batch, for every kind of model: constrained
+Viterbi, forward-backward and marginals, path probabilities, the K best sequences. (Training's CRF layer,
+``tagger.nn.crf``, is pytorch-crf's, whose log-likelihood is the loss.)
 
 Conventions: emissions (batch, time, tags); mask (batch, time) bool, every sentence's first token on;
 ``Transitions.pairs[i, j]`` the score of tag j following tag i; a padded step passes every score through unchanged.
 ``constrain`` adds ``NEG`` to a forbidden start, pair or end for decoding (the best path never takes one while a
 valid path exists), or sets it to -inf with ``exact`` for probabilities (an invalid sequence has probability 0).
-Decoding runs in the emissions' single precision with the arithmetic and tie-breaking of the CRF layer that
-trained the model (``tagger.nn.crf``), so a model tags as it was scored in training; probabilities run in double.
+Viterbi runs in the emissions' single precision with pytorch-crf's arithmetic and tie-breaking (its ``decode``
+gives the same paths); probabilities run in double.
 
 Forward-backward, in log space. ``alpha[t, j]`` is the log of the summed exp-scores of all prefixes ``y_0..y_t``
 with ``y_t = j`` (the emission at t included); ``beta[t, j]`` the same for all suffixes after ``y_t = j`` (the end
@@ -29,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-NEG = -1e4  # added to the score of a forbidden transition, start or end for decoding (tagger.nn.crf.NEG)
+NEG = -1e4  # added to the score of a forbidden transition, start or end for decoding
 
 
 class Transitions(NamedTuple):

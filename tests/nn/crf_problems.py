@@ -28,7 +28,7 @@ def random_parameters(num_tags: int, generator: torch.Generator, forbid: float =
 
 
 def scheme_parameters(tags: list[str], scheme: str, generator: torch.Generator):
-    """Random parameters with the scheme's constraints as -inf (as ``crf_parameters(exact=True)`` gives)."""
+    """Random parameters with the scheme's constraints as -inf (as ``Model.transitions(exact=True)`` gives)."""
     from tagger.data.schemes import transition_rules
 
     allowed, may_start, may_end = transition_rules(scheme)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from tagger.data.schemes import BIOES
@@ -51,3 +52,35 @@ def make_model(scheme: str = BIOES, cell: str = "lstm", char_encoder: str = "cnn
         vocab.tags,
     )
     return model, vocab
+
+
+def decode(model, vocab, batch) -> list[list[int]]:
+    """Best tag ids of each sentence of a batch from the training path's emissions (``BiLSTMCRF.emissions``),
+    decoded as tagging decodes them (the model's constraints, ``runtime.crf.viterbi``)."""
+    from tagger.runtime.crf import viterbi
+    from tagger.tagging.model import from_torch
+
+    with torch.inference_mode():
+        emissions = model.emissions(batch).numpy()
+    return viterbi(emissions, batch.mask.numpy(), from_torch(model, vocab, model.config.scheme).transitions())
+
+
+FEED = ("words", "cases", "forms")  # a batch's arrays that the networks read, with its lengths
+
+
+def window_of(network, sentences, docs=None, batch_size: int = 2):
+    """A window's arrays as tagging lays them out for ``network`` (a backend of ``tagging.model``)."""
+    from tagger.data.arrays import WindowMaker
+
+    return WindowMaker(network.vocab, batch_size, chars=network.chars, context=network.context)(sentences, docs)
+
+
+def run_window(network, arrays) -> list[tuple]:
+    """The network's outputs of each batch of the window: (emissions, mentions or None)."""
+    forms = network.forms(arrays)
+    found = []
+    for b in arrays.batches:
+        feed = {name: np.frombuffer(getattr(b, name), np.int64).reshape(-1, b.width) for name in FEED}
+        feed["lengths"] = np.frombuffer(b.lengths, dtype=np.int64)
+        found.append(network.run(feed, forms))
+    return found

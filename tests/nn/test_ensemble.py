@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,16 +13,15 @@ from tagger.data.corpus import load_tagged
 from tagger.data.schemes import convert
 from tagger.data.vocabulary import Vocabulary
 from tagger.errors import ModelFileError
-from tagger.nn.crf import NEG, Transitions, viterbi
 from tagger.nn.ensemble import Ensemble, load_ensemble, load_models
 from tagger.nn.model import BiLSTMCRF
 from tagger.nn.model_file import load_model
-from tagger.nn.tensors import window_tensors
-from tagger.tagging.model import open_model
+from tagger.nn.network import TorchNetwork
+from tagger.tagging.model import Model, open_model
 from tagger.tagging.predictor import Predictor
 from tagger.training.evaluation import score
 from tests.helpers import raw_checkpoint, torch_model
-from tests.nn.helpers import SENTENCES_TO_TAG
+from tests.nn.helpers import SENTENCES_TO_TAG, run_window, window_of
 
 
 def write_changed(source: Path, target: Path, change) -> Path:
@@ -61,19 +61,19 @@ def sentences_of(tiny_dir) -> list[list[str]]:
     return [s.tokens for s in load_tagged(tiny_dir / "test.txt").sentences] + SENTENCES_TO_TAG + [[]]
 
 
-def member_and_ensemble_scores(paths: list[Path], sentences):
-    """For the first batch of ``sentences``: each member's emissions and the ensemble's, and the ensemble."""
+def networks(paths: list[Path]) -> tuple[TorchNetwork, list[TorchNetwork]]:
+    """The torch backend of the ensemble of ``paths``, and of each of its members."""
     loaded = load_ensemble(paths)
-    ensemble = loaded.model
-    arrays = Predictor(torch_model(loaded)).window_maker(sentences)
-    buckets, batches = window_tensors(arrays)
-    _, batch = batches[0]
-    with torch.inference_mode():
-        tables = ensemble.form_features(buckets, arrays.forms)
-        each = [m.emissions(batch, t) for m, t in zip(ensemble.members, tables)]
-        together = ensemble.emissions(batch, tables)
-        decoded = ensemble.decode(batch, tables)
-    return ensemble, batch, each, together, decoded
+    members = [TorchNetwork(m, loaded.vocab, loaded.data_scheme, {}) for m in loaded.model.members]
+    return TorchNetwork(loaded.model, loaded.vocab, loaded.data_scheme, loaded.metadata), members
+
+
+def member_and_ensemble_scores(paths: list[Path], sentences):
+    """For the first batch of ``sentences``: each member's emissions and the ensemble's, and the networks."""
+    ensemble, members = networks(paths)
+    arrays = window_of(ensemble, sentences, batch_size=32)
+    each = [run_window(m, arrays)[0][0] for m in members]  # each shape: (batch, time, tags)
+    return ensemble, members, each, run_window(ensemble, arrays)[0][0]
 
 
 def test_ensemble_of_one_tags_exactly_like_the_model(trained_model, tiny_dir):
@@ -87,40 +87,26 @@ def test_ensemble_of_one_tags_exactly_like_the_model(trained_model, tiny_dir):
 
 def test_ensemble_of_a_model_with_itself_has_its_scores_and_tags(trained_model, tiny_dir):
     sentences = sentences_of(tiny_dir)
-    model = load_model(trained_model).model
-    ensemble, batch, each, together, decoded = member_and_ensemble_scores([trained_model, trained_model], sentences)
-    assert torch.equal(together, each[0])
-    for mine, its in zip(ensemble.crf_parameters(), _constrained(model)):
-        assert torch.equal(mine, its)
+    ensemble, members, each, together = member_and_ensemble_scores([trained_model, trained_model], sentences)
+    np.testing.assert_array_equal(together, each[0])
+    for mine, its in zip(ensemble.crf, members[0].crf):
+        np.testing.assert_array_equal(mine, its)
     alone = Predictor(open_model(trained_model)).predict(sentences)
     assert Predictor(open_model([trained_model, trained_model])).predict(sentences) == alone
 
 
-def _constrained(model: BiLSTMCRF):
-    """A model's decoding CRF scores, as ``BiLSTMCRF.decode_emissions`` builds them."""
-    crf = model.crf
-    return (
-        crf.start_transitions + (~crf.start_allowed) * NEG,
-        crf.transitions + (~crf.allowed) * NEG,
-        crf.end_transitions + (~crf.end_allowed) * NEG,
-    )
-
-
 def check_averaging(paths: list[Path], sentences) -> None:
-    ensemble, batch, each, together, decoded = member_and_ensemble_scores(paths, sentences)
-    assert not torch.allclose(each[0], each[1])  # the members differ, so the mean is a real test
-    assert torch.allclose(together, torch.stack(each).mean(dim=0), atol=1e-6)
-    start, trans, end = ensemble.crf_parameters()
-    members = [_constrained(m) for m in ensemble.members]
-    assert not torch.equal(members[0][1], members[1][1])
-    for mine, parts in zip((start, trans, end), zip(*members)):
-        assert torch.allclose(mine, torch.stack(parts).mean(dim=0), atol=1e-6)
-    assert decoded == viterbi(together, batch.mask, Transitions(start, trans, end))
+    ensemble, members, each, together = member_and_ensemble_scores(paths, sentences)
+    assert not np.allclose(each[0], each[1])  # the members differ, so the mean is a real test
+    np.testing.assert_allclose(together, np.mean(each, axis=0), atol=1e-6)
+    crfs = [m.crf for m in members]
+    assert not np.array_equal(crfs[0][1], crfs[1][1])
+    for mine, parts in zip(ensemble.crf, zip(*crfs)):
+        np.testing.assert_allclose(mine, np.mean(parts, axis=0), atol=1e-6)
     # Forbidden moves stay forbidden (e.g. O followed by I-X in BIOES): -inf for probabilities.
-    exact = ensemble.crf_parameters(exact=True)[1]
-    allowed = ensemble.members[0].crf.allowed
-    assert bool(torch.isinf(exact[~allowed]).all())
-    assert torch.equal(exact[allowed], trans[allowed])
+    exact, allowed = Model(ensemble).transitions(exact=True).pairs, ensemble.allowed[1]
+    assert np.isinf(exact[~allowed]).all() and (~allowed).any()
+    np.testing.assert_array_equal(exact[allowed], ensemble.crf[1][allowed])
 
 
 def test_ensemble_scores_are_the_members_means(trained_model, perturbed_model, tiny_dir):
@@ -162,18 +148,13 @@ def test_members_differing_in_context_tag_with_documents(trained_model, tiny_dir
         assert loaded.model.config.context == "document"  # batches carry documents for the member reading them
         assert Predictor(torch_model(loaded)).predict(sentences, docs) == alone
     assert load_ensemble([trained_model, trained_model]).model.config.context == "none"
-    loaded = load_ensemble([trained_model, with_context(trained_model, tmp_path / "loud.pt", pooled=1.0)])
-    arrays = Predictor(torch_model(loaded)).window_maker(sentences, docs)
-    buckets, found = window_tensors(arrays)
-    batches = [batch for _, batch in found]
-    ensemble = loaded.model
-    with torch.inference_mode():
-        tables = ensemble.form_features(buckets, arrays.forms)
-        plain, loud = (m.window_emissions(batches, t) for m, t in zip(ensemble.members, tables))
-        together = ensemble.window_emissions(batches, tables)
-    assert any(not torch.allclose(a, b) for a, b in zip(plain, loud))  # the pooled part counts
-    for mean, a, b in zip(together, plain, loud):
-        assert torch.allclose(mean, (a + b) / 2, atol=1e-5)
+    ensemble, (plain, loud) = networks([trained_model, with_context(trained_model, tmp_path / "loud.pt", pooled=1.0)])
+    arrays = window_of(ensemble, sentences, docs)
+    found = zip(*(run_window(n, arrays) for n in (plain, loud, ensemble)))
+    for (own, none), (louds, lent), (together, mentions) in found:
+        assert none is None and np.abs(lent).max() > 0.1  # the loud member's pooled part counts
+        np.testing.assert_allclose(together, (own + louds) / 2, atol=1e-6)
+        np.testing.assert_allclose(mentions, lent / 2, atol=1e-6)  # the member without context lends nothing
 
 
 def test_load_models_gives_the_plain_model_for_one_path(trained_model):

@@ -1,4 +1,5 @@
-"""The network: shapes, padding invariance, overfitting (the CRF's own tests are in test_crf.py)."""
+"""The network: shapes, document context, padding invariance, overfitting (the CRF's own tests are in test_crf.py;
+tagging's pooling over a window is test_network.py's)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torchcrf
 from tagger.nn.config import ModelConfig
 from tagger.nn.model import CharCNN, Dropout, pool_mentions
 from tagger.nn.tensors import TensorMaker
-from tests.nn.helpers import SENTENCES, make_model
+from tests.nn.helpers import SENTENCES, decode, make_model
 
 ENCODERS = [(cell, chars) for cell in ("lstm", "gru") for chars in ("cnn", "lstm", "none")]
 
@@ -27,7 +28,7 @@ def test_emission_shapes_and_encoder_width(cell, char_encoder):
     assert tuple(emissions.shape) == (len(SENTENCES), longest, len(vocab.tags))
     assert seen["shape"] == (len(SENTENCES), longest, 2 * 7)  # forward and backward states concatenated
     assert torch.isfinite(emissions).all()
-    decoded = model.decode(batch)
+    decoded = decode(model, vocab, batch)
     assert [len(d) for d in decoded] == [len(s) for s in SENTENCES]
     assert all(0 <= t < len(vocab.tags) for d in decoded for t in d)
 
@@ -71,47 +72,6 @@ def test_a_tokens_context_depends_only_on_its_own_documents_mentions():
     assert torch.allclose(alone[0, 1], apart[0, 1], atol=1e-6)  # "Smith" has none either way: zeros
     with pytest.raises(ValueError, match="needs batches with docs and keys"):
         model.emissions(TensorMaker(vocab).batch(ours))
-
-
-def test_tagging_projects_before_pooling_with_the_numbers_of_pooling_the_states():
-    """Out of training the projection is applied before the pooling (it is linear): the same scores as
-    joining each state with the pooled states and projecting 4 x hidden, as training does."""
-    model, vocab = make_model(context="document", hidden_size=7)
-    model.eval()
-    batch = TensorMaker(vocab, context=True).batch(SENTENCES, docs=[0, 0, 1, 1, 1])
-    with torch.no_grad():
-        states = model.states(batch)  # shape: (batch, time, 2 * hidden)
-        mask = batch.mask
-        pooled = torch.zeros_like(states)
-        pooled[mask] = pool_mentions(states[mask], batch.docs.unsqueeze(1).expand_as(mask)[mask], batch.keys[mask])
-        expected = model.project(torch.cat([states, pooled], dim=2))
-        assert torch.allclose(model.emissions(batch)[mask], expected[mask], atol=1e-5)
-
-
-def test_window_emissions_pool_over_a_windows_batches_as_over_one_batch():
-    from tagger.data.arrays import Lookup, window_arrays
-    from tagger.nn.tensors import window_tensors
-
-    model, vocab = make_model(context="document")
-    model.eval()
-    docs = [0, 0, 1, 1, 1]
-    arrays = window_arrays(SENTENCES, Lookup(vocab), batch_size=2, docs=docs, context=True)
-    buckets, batches = window_tensors(arrays)
-    with torch.no_grad():
-        table = model.form_features(buckets, arrays.forms)
-        split = model.window_emissions([b for _, b in batches], table)
-        whole = model.emissions(TensorMaker(vocab, context=True).batch(SENTENCES, docs=docs))
-    assert len(batches) == 3
-    for (index, _), emissions in zip(batches, split):
-        for r, i in enumerate(index):
-            n = len(SENTENCES[i])
-            assert torch.allclose(emissions[r, :n], whole[i, :n], atol=1e-5)
-    plain, vocab = make_model()
-    plain.eval()
-    with torch.no_grad():  # without context, each batch's own emissions
-        table = plain.form_features(buckets, arrays.forms)
-        got = plain.window_emissions([b for _, b in batches], table)
-        assert all(torch.equal(e, plain.emissions(b, table)) for (_, b), e in zip(batches, got))
 
 
 def test_context_model_trains_with_gradients_through_the_pooled_states():
@@ -173,12 +133,12 @@ def test_padding_invariance(cell, char_encoder):
     batch = maker.batch(SENTENCES)
     with torch.no_grad():
         together = model.emissions(batch)
-        together_tags = model.decode(batch)
+        together_tags = decode(model, vocab, batch)
         for i, sentence in enumerate(SENTENCES):
             alone_batch = maker.batch([sentence])
             alone = model.emissions(alone_batch)
             assert torch.allclose(together[i, : len(sentence)], alone[0], atol=1e-5), i
-            assert together_tags[i] == model.decode(alone_batch)[0], i
+            assert together_tags[i] == decode(model, vocab, alone_batch)[0], i
         # Also the other way round: the order of sentences in a batch does not matter.
         reordered = model.emissions(maker.batch(SENTENCES[::-1]))
     for i, sentence in enumerate(SENTENCES[::-1]):

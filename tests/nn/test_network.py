@@ -1,32 +1,24 @@
 """tagger/nn/network.py: the torch backend runs a model's own layers on a window's arrays and gives what the model
-gives (emissions, and with document context the scores to pool, equal to its window_emissions once pooled); it reads
-a model in memory as it is at each call, and leaves it in the mode it was in."""
+gives (its emissions; with document context the scores to pool, which pooled over a window's batches give the
+emissions of its states pooled over one batch, as training has them); it reads a model in memory as it is at each
+call, and leaves it in the mode it was in."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from tagger.data.arrays import WindowMaker
 from tagger.nn.model_file import load_model
 from tagger.nn.network import TorchNetwork
-from tagger.nn.tensors import window_tensors
+from tagger.nn.tensors import TensorMaker, window_tensors
 from tagger.runtime.context import window_emissions
-from tests.nn.helpers import SENTENCES, make_model
-
-FEEDS = ("words", "cases", "forms")
+from tests.nn.helpers import SENTENCES, make_model, run_window, window_of
 
 
 def outputs(network: TorchNetwork, sentences, docs=None):
     """The window's arrays, their batches' tensors, and the network's outputs of each batch."""
-    arrays = WindowMaker(network.vocab, 2, chars=network.chars, context=network.context)(sentences, docs)
-    forms = network.forms(arrays)
-    found = []
-    for b in arrays.batches:
-        feed = {name: np.frombuffer(getattr(b, name), np.int64).reshape(-1, b.width) for name in FEEDS}
-        feed["lengths"] = np.frombuffer(b.lengths, dtype=np.int64)
-        found.append(network.run(feed, forms))
-    return arrays, window_tensors(arrays), found
+    arrays = window_of(network, sentences, docs)
+    return arrays, window_tensors(arrays), run_window(network, arrays)
 
 
 def test_emissions_are_the_models_own(trained_model):
@@ -40,11 +32,14 @@ def test_emissions_are_the_models_own(trained_model):
             np.testing.assert_array_equal(emissions, loaded.model.emissions(batch, table).numpy())
 
 
-def test_context_scores_pooled_are_the_models_window_emissions():
+def test_context_scores_pooled_over_a_window_are_the_models_emissions_of_pooled_states():
+    """The projection is applied before the pooling (it is linear) and the pooling runs over the window's batches:
+    the scores of pooling each state over one batch of all the documents, and projecting 4 x hidden."""
     model, vocab = make_model(context="document", seed=3)
     network = TorchNetwork(model.eval(), vocab, "iob2", {})
     docs = [0, 0, 1, 1, 1]
-    arrays, (buckets, batches), found = outputs(network, SENTENCES, docs)
+    arrays, (_, batches), found = outputs(network, SENTENCES, docs)
+    assert len(batches) == 3
     masks = [b.mask.numpy() for _, b in batches]
     keys = [np.frombuffer(b.keys, dtype=np.int64).reshape(-1, b.width) for b in arrays.batches]
     pooled = window_emissions(
@@ -52,9 +47,11 @@ def test_context_scores_pooled_are_the_models_window_emissions():
         keys,
     )  # fmt: skip
     with torch.inference_mode():
-        want = model.window_emissions([b for _, b in batches], model.form_features(buckets, arrays.forms))
-    for got, theirs, mask in zip(pooled, want, masks):
-        np.testing.assert_allclose(got[mask], theirs.numpy()[mask], atol=1e-6)
+        whole = model.emissions(TensorMaker(vocab, context=True).batch(SENTENCES, docs=docs)).numpy()
+    for (index, _), got in zip(batches, pooled):
+        for r, i in enumerate(index):
+            n = len(SENTENCES[i])
+            np.testing.assert_allclose(got[r, :n], whole[i, :n], atol=1e-5)
 
 
 def test_a_model_in_memory_is_read_as_it_is_and_left_in_its_mode():

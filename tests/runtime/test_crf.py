@@ -1,6 +1,6 @@
 """The CRF's decoding in numpy (tagger/runtime/crf.py), as every kind of model is tagged: Viterbi (constrained or
-not), marginals, log Z, path probabilities and the K best sequences against brute force over every tag sequence;
-ties in the documented order; the constraints."""
+not) against brute force and equal to pytorch-crf's decode; marginals, log Z, path probabilities and the K best
+sequences against brute force over every tag sequence; ties in the documented order; the constraints."""
 
 from __future__ import annotations
 
@@ -10,10 +10,18 @@ import math
 import numpy as np
 import pytest
 import torch
+import torchcrf
 
 from tagger.data.schemes import BIOES, IOB1, IOB2, invalid_positions, tag_set
 from tagger.runtime import crf
-from tests.nn.crf_problems import brute_force, brute_marginals, random_batches, random_problems
+from tests.nn.crf_problems import (
+    brute_force,
+    brute_marginals,
+    random_batches,
+    random_mask,
+    random_problems,
+    sequence_scores,
+)
 
 TOL = 1e-9
 
@@ -34,6 +42,27 @@ def test_viterbi_finds_the_most_probable_sequence_by_brute_force(forbid):
                 assert probs[paths.tolist().index(path)] == pytest.approx(float(probs.max()), abs=TOL)
 
 
+def test_viterbi_decodes_as_pytorch_crf():
+    """The same paths as pytorch-crf's ``decode`` (its arithmetic and ties), in single precision, padding too."""
+    generator = torch.Generator().manual_seed(1234)
+    ragged = 0
+    for trial in range(200):
+        batch, time, num_tags = (int(torch.randint(1, n, (1,), generator=generator)) for n in (7, 9, 8))
+        reference = torchcrf.CRF(num_tags, batch_first=True)
+        with torch.no_grad():
+            for p in (reference.start_transitions, reference.transitions, reference.end_transitions):
+                p.copy_(torch.randn(p.shape, generator=generator) * 2)
+        emissions = torch.randn(batch, time, num_tags, generator=generator) * 3
+        mask = random_mask(batch, time, generator)
+        ragged += int(not bool(mask.all()))
+        with torch.no_grad():
+            expected = reference.decode(emissions, mask)
+        own = (reference.start_transitions, reference.transitions, reference.end_transitions)
+        scores = crf.Transitions(*(p.detach().numpy() for p in own))
+        assert crf.viterbi(emissions.numpy(), mask.numpy(), scores) == expected, trial
+    assert ragged > 60  # the trials did exercise padding
+
+
 def test_nbest_marginals_and_path_probabilities_by_brute_force():
     generator = torch.Generator().manual_seed(11)
     for problem in random_problems(generator, 20, 3, times=range(1, 5), forbid=0.2):
@@ -43,6 +72,8 @@ def test_nbest_marginals_and_path_probabilities_by_brute_force():
         for b in range(e.shape[0]):
             n = int(m[b].sum())
             paths, probs = brute_force(problem[0][b, :n], *problem[2:])
+            log_z = torch.logsumexp(sequence_scores(paths, problem[0][b, :n], *problem[2:]), dim=0)
+            assert posterior.log_z[b] == pytest.approx(float(log_z), abs=TOL)
             order = sorted(range(len(probs)), key=lambda i: -float(probs[i]))
             best = [(paths[i].tolist(), float(probs[i])) for i in order[:5] if probs[i] > 0]
             np.testing.assert_allclose([p for _, p in found[b]], [p for _, p in best], atol=TOL)

@@ -25,7 +25,7 @@ from tagger.tagging.stream import tag_stream
 from tagger.tagging.writer import format_jsonl
 from tests.helpers import torch_model
 from tests.nn.crf_problems import brute_entity_probabilities, brute_force, brute_marginals
-from tests.nn.helpers import SENTENCES, make_model
+from tests.nn.helpers import SENTENCES, decode, make_model
 from tests.properties import SLOW
 
 
@@ -37,7 +37,7 @@ def test_form_table_path_gives_the_per_batch_result(trained_model):
     with torch.inference_mode():
         for tokens, tags in zip(sentences, predicted, strict=True):
             batch = TensorMaker(loaded.vocab).batch([tokens])  # characters encoded per batch, as in training
-            ids = loaded.model.decode(batch)[0]
+            ids = decode(loaded.model, loaded.vocab, batch)[0]
             assert len(tags) == len(tokens)
             assert convert([loaded.vocab.tags[i] for i in ids], loaded.data_scheme) == tags
 
@@ -232,7 +232,7 @@ def test_a_context_model_tags_each_document_as_it_would_alone(context_model, con
         rows = [i for i, e in enumerate(docs) if e == d]
         batch = TensorMaker(loaded.vocab, context=True).batch([tokens[i] for i in rows], docs=[0] * len(rows))
         with torch.inference_mode():
-            ids = model.decode(batch)
+            ids = decode(model, loaded.vocab, batch)
         for i, found in zip(rows, ids):
             assert together[i] == convert([loaded.vocab.tags[t] for t in found], loaded.data_scheme)
 
