@@ -1,12 +1,9 @@
 """The Python API: a ``Tagger`` that tags text, token lists and streams of texts; and ``train``.
 
-    from tagger import Tagger
     tagger = Tagger.load("model.pt")
-    doc = tagger("Apple is opening a new store in Paris next week.")
-    doc.entities  # [Entity(type='ORG', text='Apple', start=0, end=1, char_start=0, char_end=5, ...), ...]
+    tagger("Apple is opening a new store in Paris.").entities  # [Entity(type='ORG', text='Apple', ...), ...]
 
-The Tagger checks its arguments and hands the work to the tagging room, whose ``texts`` reads text as ``tagger tag``
-does (the same tokens, tags, entities and offsets). ``train`` is the adapter ``tagger train`` runs too.
+The Tagger checks its arguments; the tagging room does the work, reading text as ``tagger tag`` does.
 """
 
 from __future__ import annotations
@@ -37,14 +34,9 @@ logger = logging.getLogger(__name__)
 
 
 class Tagger:
-    """A loaded model that tags text.
+    """A loaded model that tags text (``Tagger.load(path)``, ``Tagger.from_checkpoint(dict)``).
 
-    Make one with ``Tagger.load(path)`` (a model file; a list of files is an ensemble: see
-    ``tagger.nn.ensemble``) or ``Tagger.from_checkpoint(dict)``.
-    Call it on a text for a ``Doc``; ``tag_tokens`` tags sentences already split into
-    tokens; ``pipe`` tags a stream of texts lazily, in order; ``evaluate`` scores it on a
-    gold CoNLL file. A Tagger pickles: it loads its model file again in the new process
-    (or carries its checkpoint, when it was made from one).
+    A Tagger pickles: the copy loads its model file again (or carries its checkpoint).
     """
 
     def __init__(
@@ -58,9 +50,8 @@ class Tagger:
         nbest: int = TagOptions.nbest,
         min_score: float = TagOptions.min_score,
     ):
-        """Wrap a loaded model (``tagging.model.open_model``'s); ``Tagger.load`` or ``Tagger.from_checkpoint`` are
-        the usual ways in. ``path`` or ``checkpoint`` is what a pickled copy loads from; ``scores``, ``nbest`` and
-        ``min_score`` are ``Tagger.load``'s."""
+        """Wrap a loaded model (``open_model``'s); ``path`` or ``checkpoint`` is what a pickled copy loads from.
+        The other arguments are ``Tagger.load``'s."""
         if not isinstance(model, Model):
             raise TypeError(f"Tagger() takes a loaded model (use Tagger.load(path)); got {shown(model)}")
         self.batch_size = positive_int("batch_size", batch_size)
@@ -88,21 +79,15 @@ class Tagger:
         nbest: int = TagOptions.nbest,
         min_score: float = TagOptions.min_score,
     ) -> Tagger:
-        """Load a model file: ``path`` (a file, else a shipped model's name such as ``"en-news"``), or the
-        default model (``$TAGGER_MODEL``, else ``~/.local/share/tagger/model.pt``, else when that file does not
-        exist the shipped ``en-news``, said by a ``logging.info``); a list of files (trained with different seeds) is an
-        ensemble that averages their scores, as ``tagger tag -m a.pt -m b.pt`` does. ``device``
-        is a torch device ("cpu", "cuda", ...; an exported model runs on the CPU);
-        ``batch_size`` is sentences per batch of the network. ``threads`` sets the network's threads
-        as ``tagger tag --threads`` does (0: ``$TAGGER_THREADS``, else 1; the network's matrices are too
-        small for more to pay); None leaves torch's setting for the process alone (an exported model: 0).
-        A missing or damaged file raises ``ModelFileError``, the error ``tagger tag`` reports.
+        """Load ``path``: a model file, a shipped model's name (``"en-news"``), or a list of files (an ensemble
+        averaging their scores); None: ``$TAGGER_MODEL``, else ``~/.local/share/tagger/model.pt``, else the
+        shipped ``en-news`` (said by a ``logging.info``). A missing or damaged file raises ``ModelFileError``.
 
-        ``scores=True``: each entity carries ``score``, the probability under the model that exactly
-        its span has its type; each sentence its ``token_scores`` and ``probability``. ``nbest=K``:
-        each sentence's ``nbest``, its K most probable tag sequences with their probabilities.
-        ``min_score``: entities scoring below it are dropped (tagged O); above 0 it turns scores on.
-        These are ``tagger tag --scores``, ``--nbest`` and ``--min-score``."""
+        ``device``: a torch device ("cpu", "cuda", ...; an exported model runs on the CPU). ``batch_size``:
+        sentences per batch. ``threads``: the network's threads (0: ``$TAGGER_THREADS``, else 1; None leaves
+        torch's setting alone). ``scores=True``: entities carry ``score`` (the probability of exactly their span
+        and type), sentences ``token_scores`` and ``probability``. ``nbest=K``: each sentence's K most probable
+        tag sequences. ``min_score``: entities scoring below it are tagged O (above 0 it turns scores on)."""
         path = _model_path(path)
         options = load_options(device, batch_size, threads, scores, nbest, min_score)
         return cls._opened(open_model, path, device, batch_size, threads, options, path=path)
@@ -119,9 +104,8 @@ class Tagger:
         nbest: int = TagOptions.nbest,
         min_score: float = TagOptions.min_score,
     ) -> Tagger:
-        """A Tagger from a checkpoint held in memory (the dict a model file holds, e.g. from
-        ``model_file.read_checkpoint``); it is checked as a model file is. The other arguments
-        are those of ``Tagger.load``."""
+        """A Tagger from the dict a model file holds, checked as a model file is; the other arguments are
+        ``Tagger.load``'s."""
         if not isinstance(checkpoint, dict):
             raise TypeError(f"checkpoint must be the dict a model file holds; got {shown(checkpoint)}")
         from tagger.nn.torch_needed import require_torch
@@ -132,8 +116,7 @@ class Tagger:
 
     @classmethod
     def _opened(cls, opener: Callable[..., Model], source, device, batch_size, threads, options, **origin) -> Tagger:
-        """A Tagger over the model ``opener`` opens from ``source``; a pickled copy opens it again from ``origin``
-        (``path`` or ``checkpoint``) with ``threads``."""
+        """A Tagger over the model ``opener`` opens from ``source``; a pickled copy opens ``origin`` again."""
         tagger = cls(opener(source, str(device), threads), batch_size, **origin, **options)
         tagger.threads = threads
         return tagger
@@ -160,10 +143,8 @@ class Tagger:
         return f"Tagger({where}, device={str(self.device)!r}, batch_size={self.batch_size}{asked})"
 
     def __call__(self, text: str) -> Doc:
-        """Tag one text: it may hold several lines and sentences. The ``Doc`` keeps the sentences,
-        each with tokens, tags and character offsets into ``text``, and their entities. A model that
-        reads context tags each sentence with the others of its document: the text's blocks of lines
-        between blank lines are its documents (as for ``tagger tag``)."""
+        """Tag one text of any number of lines and sentences: a ``Doc`` with tokens, tags, entities and character
+        offsets into ``text``. Blocks of lines between blank lines are the documents a context model reads."""
         if not isinstance(text, str):
             hint = " (pipe() tags many texts, tag_tokens() token lists)" if isinstance(text, (list, tuple)) else ""
             raise TypeError(f"a Tagger tags a str; got {shown(text)}{hint}")
@@ -171,29 +152,17 @@ class Tagger:
         return doc
 
     def tag_tokens(self, sentences: Sequence[Sequence[str]], docs: Sequence | None = None) -> list[TaggedSentence]:
-        """Tag sentences already split into tokens: ``[["John", "lives", "in", "Paris"], ...]``.
-        The results have tokens, tags and entities, and no character offsets.
+        """Tag sentences already split into tokens (``[["John", "lives", "in", "Paris"], ...]``); no offsets.
 
-        ``docs``: each sentence's document, for a model that reads context (a sentence is tagged with the
-        others of its document); consecutive sentences with the same value are one document, e.g.
-        ``[0, 0, 0, 1, 1]``, or ``range(len(sentences))`` for sentences that are each on their own. None:
-        the sentences are one document, as the lines of ``tagger tag --input tokens`` with no blank line
-        between them are. A document is cut after ``arrays.DOC_MAX`` sentences. A model without context
-        tags each sentence on its own, whatever ``docs`` says."""
+        ``docs``: each sentence's document, for a model that reads context: consecutive equal values are one
+        document (``[0, 0, 1]``; ``range(len(sentences))``: each on its own). None: all one document. A document
+        is cut after ``arrays.DOC_MAX`` sentences."""
         return tag_tokens(self._predictor, sentences, docs)
 
     def pipe(self, texts: Iterable[str], batch_size: int | None = None) -> Iterator[Doc]:
-        """Tag a stream of texts, yielding one ``Doc`` per text in input order.
-
-        Texts are taken ``batch_size`` at a time (default: the tagger's batch size) and
-        tagged together, so a result comes before the stream ends and memory stays flat
-        however long the stream is. A model that reads context never joins two texts in one document.
-
-        A stream that comes slowly (a queue, a socket) is answered as it comes, as ``tagger tag`` answers a
-        terminal: texts are tagged when the stream pauses (no text for 50 ms) or half a second after the first
-        of them came. A thread takes the texts from the stream (``tagging.arrivals``); a stream that blocks
-        forever keeps that thread waiting after the results are dropped.
-        """
+        """Tag a stream of texts lazily, one ``Doc`` per text in order, ``batch_size`` texts at a time (default:
+        the tagger's). A slow stream is answered as it comes: texts are tagged when it pauses for 50 ms or half a
+        second after the first came. A thread reads the stream; one that blocks forever keeps it waiting."""
         if isinstance(texts, (str, bytes)):
             raise TypeError(f"pipe() takes an iterable of texts, not one text; got {shown(texts)} (call the tagger)")
         size = self.batch_size if batch_size is None else positive_int("batch_size", batch_size)
@@ -222,11 +191,10 @@ class Tagger:
         data_format: str = "auto",
         conllu_field: str = "upos",
     ) -> dict:
-        """Tag a gold CoNLL file (``-``: stdin; in ``encoding``) and score the tags against it (as ``tagger
-        evaluate`` does): precision, recall and F1, overall and per entity type, and token accuracy (a plain
-        label set: accuracy, and per tag), as plain data. ``predictions``: a file to write each token with its gold
-        and predicted tag to (``evaluate --predictions``); ``data_format`` (conll, conllu, json; auto: by extension)
-        and ``conllu_field`` (upos, xpos, deprel) as ``tagger evaluate`` takes them."""
+        """Score the tags of a gold file (``-``: stdin) as ``tagger evaluate`` does: precision, recall and F1 overall
+        and per type, and token accuracy (a plain label set: accuracy per tag). ``tag_column``: the gold tags'
+        column. ``encoding``: the file's. ``predictions``: a file to write each token's gold and predicted tag to.
+        ``data_format``: conll, conllu, json (auto: by extension); ``conllu_field``: upos, xpos or deprel."""
         from tagger.training.evaluation import evaluate_predictor
 
         if not isinstance(data_path, (str, os.PathLike)):
@@ -239,8 +207,7 @@ class Tagger:
         return {name: getattr(self, name) for name in DEFAULT_SCORES}
 
     def __getstate__(self) -> dict:
-        """What a copy in another process loads from: the model file's absolute path, or the
-        checkpoint of a Tagger made from one; and the device, batch size and threads."""
+        """The model file's absolute path (or the checkpoint) and the options a copy loads with."""
         state: dict = {"device": str(self.device), "batch_size": self.batch_size, "threads": self.threads}
         state.update(self._score_options())
         if self.path is not None:
@@ -250,7 +217,7 @@ class Tagger:
         return state
 
     def __setstate__(self, state: dict) -> None:
-        """Load the model again from the path or checkpoint in ``state`` (see ``__getstate__``)."""
+        """Load the model again from ``__getstate__``'s state."""
         options = {name: state.get(name, default) for name, default in DEFAULT_SCORES.items()}
         common = (state["device"], state["batch_size"], state["threads"])
         if "path" in state:
@@ -261,8 +228,7 @@ class Tagger:
 
 
 def _model_path(path) -> Path | list[Path]:
-    """The model file(s) ``Tagger.load`` is given: the default model for None (said by a ``logging.info`` when it is
-    the shipped one), a shipped model's name resolved where no file of that name is here; TypeError for others."""
+    """The model file(s) ``Tagger.load`` is given (None: the default one); TypeError for what is not a path."""
     if path is None:
         path, note = shipped.default()
         if note:

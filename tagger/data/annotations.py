@@ -1,21 +1,14 @@
 """Read the exports of annotation tools (character spans over text) and ``tag --format jsonl`` output as tagged
 sentences.
 
-Kinds of record, each a JSON object (one a line in JSON lines; or a JSON array of them, Label Studio's export):
+Records are JSON objects, one a line or in a JSON array: doccano's (``text`` with ``labels``/``label``
+``[start, end, TYPE]`` lists or ``entities``), Label Studio's (``data.text`` and the first annotation not
+cancelled; its JSON-MIN export too), and ``tag --format jsonl``'s (``tokens`` with ``tags`` or token-span
+``entities``; ``Doc.to_dict()``'s ``sentences``).
 
-- doccano: ``{"text": ..., "labels": [[start, end, "TYPE"], ...]}`` (or ``"label"``; or ``"entities"``:
-  ``[{"start_offset": s, "end_offset": e, "label": "TYPE"}, ...]``);
-- Label Studio: ``{"data": {"text": ...}, "annotations": [{"result": [{"value": {"start": s, "end": e,
-  "labels": ["TYPE"]}}, ...]}]}`` (the first annotation not cancelled; a task with none is left out and
-  counted), and its JSON-MIN export, ``{"text": ..., "label": [{"start": s, "end": e, "labels": ["TYPE"]}]}``;
-- ``tag --format jsonl``: ``{"tokens": [...], "tags": [...]}`` (the tags as written; or ``"entities"`` with token
-  spans ``start``/``end``), or the API's ``Doc.to_dict()``: ``{"text": ..., "sentences": [such records]}``.
-
-Text is split into sentences and tokens by the tokenizer of ``tag`` (``tokenizer.tokenize_flat``, line by
-line), and each span (in characters, end exclusive, spaces at its ends ignored) becomes the IOB2 tags of the
-tokens it covers. Sentences that a span runs across are joined. A span that cuts a token, covers none, lies
-outside the text or overlaps another is an error naming the file and the record's line; with ``strict=False``
-its record is left out instead, and the caller says how many were. Each record is a document of its own.
+Text is tokenized as ``tag`` does; each character span (end exclusive) becomes IOB2 tags, joining the sentences
+it runs across. A span that cuts a token, covers none, lies outside the text or overlaps another is a
+``DataError`` (``strict=False``: its record is left out). Each record is a document.
 """
 
 from __future__ import annotations
@@ -48,7 +41,7 @@ class BadSpan(ValueError):
 
 
 def read_annotations(path: str | Path, encoding: str = UTF8, strict: bool = True) -> Annotated:
-    """The tagged sentences of a JSON lines or JSON file of records (stdin for ``-``); see the module's doc."""
+    """The tagged sentences of a JSON lines or JSON file of records (stdin for ``-``)."""
     text_encoding(encoding)
     name = STDIN if str(path) == "-" else str(path)
     if name == STDIN:
@@ -119,7 +112,7 @@ def _array_records(lines: list[tuple[int, str]], name: str) -> Iterator[tuple[in
 
 
 class _Lines:
-    """The line of a place in a text, for places asked in increasing order (each character is counted once)."""
+    """The line of a place in a text, for places asked in increasing order."""
 
     def __init__(self, text: str):
         self.text, self.at, self.line = text, 0, 1
@@ -143,8 +136,8 @@ def _object(record: object, name: str, number: int) -> dict:
 
 
 def record_sentences(record: dict, doc: int, line: int) -> list[Sentence] | None:
-    """The tagged sentences of one record (document ``doc``, at ``line``); None for a Label Studio task with no
-    annotation; ``BadSpan`` for a span that cannot be tags, or a record of no known kind."""
+    """The tagged sentences of one record; None for a Label Studio task with no annotation; ``BadSpan`` for a
+    bad span or a record of no known kind."""
     if "tokens" in record:
         return [s for s in [_tokens_sentence(record, doc, line)] if s.tokens]
     if "sentences" in record and isinstance(record["sentences"], list):
@@ -191,8 +184,7 @@ def _field(entity: object, key: str):
 
 
 def _doccano_spans(record: dict) -> list[Span]:
-    """doccano's spans: ``labels`` or ``label`` ([start, end, type] lists), or ``entities`` (objects);
-    Label Studio JSON-MIN's ``label`` (objects with start, end, labels)."""
+    """doccano's spans (``labels``/``label`` lists, or ``entities``), or Label Studio JSON-MIN's ``label``."""
     if "entities" in record:
         items = record["entities"]
         return [_span(_field(e, "start_offset"), _field(e, "end_offset"), _field(e, "label")) for e in _list(items)]
@@ -229,8 +221,7 @@ def _studio_span(value: dict) -> Span:
 
 
 def _label_studio(task: dict) -> tuple[str, list[Span] | None]:
-    """A Label Studio task's text (``data.text``, or its one text field) and the spans of its first annotation
-    not cancelled (None where it has none)."""
+    """A Label Studio task's text and the spans of its first annotation not cancelled (None where none is)."""
     data = task["data"]
     if not isinstance(data, dict):
         raise BadSpan("a Label Studio task's 'data' must be an object")
@@ -251,8 +242,7 @@ def _is_span(value: object) -> bool:
 
 
 def spans_to_sentences(text: str, spans: list[Span], doc: int = 0, line: int = 0) -> list[Sentence]:
-    """The sentences of ``text`` (tokenized as ``tag`` does), tagged IOB2 from character ``spans``; sentences
-    that a span runs across are joined. ``BadSpan`` for a span that cannot be tags (see the module's doc)."""
+    """The sentences of ``text``, tagged IOB2 from character ``spans``; ``BadSpan`` for a span that cannot be."""
     tokens, offsets, sentence_of = _tokenized(text)
     tags = ["O"] * len(tokens)
     joined: set[int] = set()  # sentences joined to the one before them
@@ -290,8 +280,7 @@ def _tokenized(text: str) -> tuple[list[str], list[tuple[int, int]], list[int]]:
 def _covered(
     text: str, offsets: list[tuple[int, int]], ends: list[int], start: int, end: int, kind: str
 ) -> tuple[int, int]:
-    """The first and last token a span covers (spaces at its ends ignored); ``BadSpan`` where it cuts a token,
-    covers none or lies outside the text."""
+    """The first and last token a span covers (spaces at its ends ignored), else ``BadSpan``."""
     shown = f"span [{start}, {end}) {kind}"
     if not 0 <= start < end <= len(text):
         raise BadSpan(f"{shown} is not inside the text ({counted(len(text), 'character')})")
@@ -314,8 +303,7 @@ def _covered(
 
 
 def _label_tokens(tags: list[str], start: object, end: object, kind: object, shown: str) -> None:
-    """Tag tokens ``start`` to ``end`` (exclusive) as one entity of ``kind`` (IOB2); ``BadSpan`` where they are not
-    tokens of the sentence or one already has a tag."""
+    """Tag tokens ``start`` to ``end`` (exclusive) IOB2 as ``kind``; ``BadSpan`` where out of range or taken."""
     if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start < end <= len(tags):
         raise BadSpan(f"{shown} is not a span of the {counted(len(tags), 'token')}")
     if not isinstance(kind, str) or not kind or any(c.isspace() for c in kind):

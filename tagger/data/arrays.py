@@ -1,13 +1,10 @@
 """Sentences to the flat integer arrays that batch tensors are made from, without torch (so the reader's
 processes can do this work beside the network).
 
-A window of sentences becomes a table of its distinct token forms (their characters in buckets of similar
-length, so the character encoder runs once per form) and padded batches of word ids, case classes and
-form-table rows: ``window_arrays`` cuts a window into batches of similar length (tagging), ``batch_arrays``
-lays out one batch as its own window (training). It is all ``array('q')`` data: it pickles as bytes and
-becomes tensors without copying. With ``context`` each batch also carries each row's document (numbered in
-its window, which holds documents whole) and each token's key (its lowercased form's id in the window), so
-the network can pool a word's mentions over its document across the window's batches.
+A window becomes a table of its distinct token forms (characters bucketed by length, so the character encoder
+runs once per form) and padded batches of word ids, case classes and form rows, all ``array('q')``: it pickles as
+bytes and becomes tensors without copying. With ``context`` batches also carry each row's document and each
+token's key (its lowercased form's id), so the network pools a word's mentions over its document.
 """
 
 from __future__ import annotations
@@ -20,10 +17,8 @@ from tagger.data.vocabulary import PAD, Vocabulary, case_of
 
 MAX_WORD_CHARS = 30  # longer tokens keep their first and last characters
 FORM_BUCKET = 512  # forms per character bucket
-# A document is cut after this many lines (raw text, token lines) or sentences (CoNLL), counted from its start,
-# in training, evaluation and tagging alike. Every CoNLL-2003 document fits whole (the longest has 197 sentences,
-# 99% have 60 or fewer), and a window, which takes the rest of its last document, holds at most this many lines
-# beyond its size: memory stays flat on input with no blank line at all, and training batches stay bounded.
+# A document is cut after this many lines or sentences, everywhere: every CoNLL-2003 document fits (the longest
+# has 197 sentences), and memory stays flat on input with no blank line at all.
 DOC_MAX = 256
 
 
@@ -49,9 +44,8 @@ class Lookup:
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, order: Sequence[int] | None = None) -> list[list[int]]:
-    """Split sentence indices into batches of similar length: ``order`` (a permutation, for shuffled
-    training) is cut into windows of 50 batches, each sorted by length, so a batch pads little and the data
-    is still visited in a random order."""
+    """Sentence indices in batches of similar length: ``order`` (a permutation, for shuffled training) is cut
+    into windows of 50 batches, each sorted by length, so batches pad little and still come in random order."""
     order = list(range(len(lengths))) if order is None else list(order)
     window = batch_size * 50
     batches = []
@@ -78,9 +72,8 @@ def documents(count: int, docs: Sequence[int] | None = None) -> list[list[int]]:
 
 
 def document_batches(groups: Sequence[Sequence[int]], batch_size: int) -> list[list[Sequence[int]]]:
-    """Consecutive whole documents (``groups`` of sentence indices) in batches of about ``batch_size``
-    sentences, each a list of its documents: a document joins the batch while that leaves it nearer to
-    ``batch_size`` (so a batch holds at most 1.5 times as many); a longer document is a batch of its own."""
+    """Whole documents (``groups`` of sentence indices) in batches of about ``batch_size`` sentences (at most 1.5
+    times as many); a longer document is a batch of its own."""
     batches: list[list[Sequence[int]]] = []
     current: list[Sequence[int]] = []
     size = 0
@@ -150,9 +143,8 @@ def window_arrays(
     docs: Sequence[int] | None = None,
     context: bool = False,
 ) -> WindowArrays:
-    """The arrays for tagging ``sentences``: a form table and batches of similar length; with ``context``
-    the batches carry documents and keys (``docs``: a run of equal numbers is a document; None: each
-    sentence its own). ``chars`` off (no character encoder) leaves the table without characters."""
+    """The arrays for tagging ``sentences``: a form table and batches of similar length. ``docs``: runs of equal
+    numbers are documents (None: each sentence its own); ``chars`` False: no characters."""
     lengths = [len(s) for s in sentences]
     todo = [i for i, n in enumerate(lengths) if n > 0]
     table = FormTable(sentences, todo, lookup, chars, context=context)
@@ -176,8 +168,7 @@ def batch_arrays(
     docs: Sequence[int] | None = None,
     context: bool = False,
 ) -> WindowArrays:
-    """``sentences`` as one batch (training's), rows in the order given, laid out as ``window_arrays`` lays
-    out a window with the characters in one bucket; ``docs`` and ``context`` as there."""
+    """``sentences`` as one batch (training's), rows in order, characters in one bucket; as ``window_arrays``."""
     if not sentences or any(len(s) == 0 for s in sentences):
         raise ValueError(
             f"a batch needs at least one sentence and every sentence a token, got lengths {[len(s) for s in sentences]}"
@@ -194,9 +185,8 @@ def batch_arrays(
 
 
 class FormTable:
-    """The distinct token forms of some sentences (in order of first use, then stably by length: the same
-    table in any process), each with its word id, case class and characters, in buckets of ``bucket`` forms
-    (0: one bucket) each as wide as its longest form."""
+    """The distinct token forms of some sentences, stably by length, with word ids, case classes and characters
+    in buckets of ``bucket`` forms (0: one bucket)."""
 
     def __init__(
         self,

@@ -1,12 +1,8 @@
 """Cutting input into chunks: the windows ``read_windows`` reads and the chunks ``tag --jobs`` hands its workers.
 
-A chunk is full at a number of items (lines, or sentences in CoNLL) or ``WINDOW_CHARS`` of input; slow input is
-answered as it comes: a chunk is cut short where the input pauses or its first item has waited ``MAX_WAIT``.
-
-For a model that reads context, raw text and token lines are cut into documents by blank lines, CoNLL by its
-``-DOCSTART-`` lines, and a document after ``DOC_MAX`` items from its start (the same cut however the input is
-chunked). A chunk then ends only where a document ends, unless slow input cuts it (the two parts are tagged as
-two documents; input read ahead is never cut by time: ``reads_ahead``).
+A chunk is full at a number of items or ``WINDOW_CHARS`` of input, and cut short where slow input pauses or its
+first item waited ``MAX_WAIT``. For a model that reads context, a chunk ends only where a document ends (blank
+lines, ``-DOCSTART-``, or ``DOC_MAX`` items), unless slow input cuts it.
 """
 
 from __future__ import annotations
@@ -33,8 +29,7 @@ pair_starts = itemgetter(1)  # whether an (item, start) pair of ``line_documents
 
 
 class DocChunk(list):
-    """A chunk's items (lines or sentences) with ``docs``: each item's document, numbered from 0 in the chunk
-    (an ``array('q')``, one entry per item). Only a maker that reads context gets chunks of this kind."""
+    """A chunk's items with ``docs``: each item's document, numbered from 0 in the chunk (``array('q')``)."""
 
     def __init__(self, items: Iterable, docs: array):
         super().__init__(items)
@@ -49,15 +44,12 @@ def cut_chunks(
     starts: Callable[[Item], bool] | None = None,
     wait: bool = True,
 ) -> Iterator[tuple[list[Item], bool]]:
-    """Items in chunks, each with whether slow input cut it short: ``first`` items, then ``size``
-    items or items of ``WINDOW_CHARS`` total weight at most; shorter where the input pauses (a
-    ``None`` item) or ``MAX_WAIT`` after a chunk's first item. A pause with no item waiting gives
-    an empty chunk once after a full one, so whoever holds results of earlier chunks gives them.
+    """Items in chunks, each with whether slow input cut it short: ``first`` items, then ``size`` (or
+    ``WINDOW_CHARS`` of weight); shorter at a pause (``None``) or ``MAX_WAIT`` after the first item. A pause
+    after a full chunk gives one empty chunk, so whoever holds earlier results gives them.
 
-    ``starts``: whether an item starts a document (``line_documents``, ``numbered_documents``); a chunk
-    that is full then takes more items until one starts a document, and that one opens the next chunk.
-    ``wait`` False: no cut ``MAX_WAIT`` after a chunk's first item (input read ahead, where such a cut
-    would depend on the timing alone).
+    ``starts``: whether an item starts a document; a full chunk then goes on to the next document's start.
+    ``wait`` False: no ``MAX_WAIT`` cut (input read ahead, where it would depend on timing alone).
     """
     limit, slow = first, True
     most = MAX_WAIT if wait else math.inf
@@ -83,10 +75,8 @@ def cut_chunks(
 def _fill(
     items: Iterator[Item | None], kept: list[Item], limit: int, weight: Callable[[Item], int], most: float, slow: bool
 ) -> tuple[bool, float] | None:
-    """Take items into the chunk ``kept`` until it holds ``limit`` items or ``WINDOW_CHARS`` of weight, the
-    input pauses, or ``most`` seconds have passed since its first item. Returns whether slow input cut it
-    short and when its first item came; None where the input ended. ``slow``: whether the last chunk was cut
-    by slow input (a pause with nothing kept then gives no empty chunk)."""
+    """Fill ``kept`` up to ``limit`` items, ``WINDOW_CHARS``, a pause, or ``most`` seconds. Returns whether slow
+    input cut it and when its first item came; None at the end. ``slow``: the last chunk was cut short."""
     total = sum(map(weight, kept))
     started = time.monotonic()
     for item in items:
@@ -108,9 +98,8 @@ def _fill(
 def _to_document_end(
     items: Iterator[Item | None], kept: list[Item], starts: Callable[[Item], bool], deadline: float
 ) -> tuple[bool, list[Item], bool]:
-    """Take items into the full chunk ``kept`` until one starts a document. Returns whether slow input cut
-    it short (a pause, or ``deadline`` passed), the item that starts the next chunk (if read), and whether
-    the input ended. The bound is the document's: it ends after ``DOC_MAX`` items (lines that are not blank)."""
+    """Take items into the full chunk ``kept`` until one starts a document. Returns whether slow input cut it
+    (a pause, or ``deadline``), the item that opens the next chunk (if read), and whether the input ended."""
     if len(kept) > 1 and starts(kept[-1]):  # the item that filled the chunk starts a document: it opens the next
         return False, [kept.pop()], False
     for item in items:
@@ -127,12 +116,9 @@ def _to_document_end(
 def line_documents(
     lines: Iterable[Item | None], blank: Callable[[Item], bool], number: Callable[[Item], int] | None = None
 ) -> Iterator[tuple[Item, bool] | None]:
-    """(line, whether a document boundary comes before it) for each line, and ``None`` (a pause) as it
-    comes. A blank line ends a document; a document starts at the next line that is not blank, or after
-    ``DOC_MAX`` lines that are not blank. A boundary comes before a blank line too where the line before
-    is blank (or none is): a window waiting for its document's end never holds a run of blank lines.
-    ``number``: each line's number; the pieces of a line cut for its length (``reader.line_pieces``) have
-    the same, and each starts a document, so a window holds at most one piece beyond its size."""
+    """(line, whether a document boundary comes before it) for each line, ``None`` for a pause. A document starts
+    at a line after a blank one, or after ``DOC_MAX`` lines; a run of blank lines is cut too. ``number``: each
+    line's number; each piece of a cut line (same number) starts a document."""
     count, after_blank = 0, True  # lines of the current document that are not blank; the last line was blank
     last = None  # the number of the last line
     for line in lines:
@@ -153,8 +139,8 @@ def line_documents(
 def numbered_documents(
     items: Iterable[Item | None], key: Callable[[Item], object]
 ) -> Iterator[tuple[Item, bool] | None]:
-    """(item, whether it starts a document) for each item, and ``None`` (a pause) as it comes: a document
-    starts where ``key`` (its document number) changes, and is cut after ``DOC_MAX`` items."""
+    """(item, whether it starts a document) for each item, ``None`` for a pause: a document starts where ``key``
+    changes, or after ``DOC_MAX`` items."""
     count, current = 0, object()
     for item in items:
         if item is None:
@@ -178,8 +164,7 @@ def document_numbers(starts: Iterable[bool]) -> array:
 
 
 def reads_ahead(stream: BinaryIO) -> bool:
-    """Whether ``stream`` is a file on disk or in memory, which is read without waiting: input that
-    trickles in (a terminal, a pipe) is not."""
+    """Whether ``stream`` is a file on disk or in memory (read without waiting), not a terminal or pipe."""
     try:
         return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
     except (OSError, AttributeError, ValueError):  # no descriptor (an in-memory stream): nothing to wait for

@@ -169,14 +169,9 @@ def load_tagged(
     data_format: str = "auto",
     conllu_field: str = "upos",
 ) -> TaggedData:
-    """Read a tagged data file (stdin for ``-``; in ``encoding``; in ``data_format``, ``formats.DATA_FORMATS``:
-    CoNLL columns, CoNLL-U with its ``conllu_field`` as the tag, or JSON records with spans) and check its tags
-    against its scheme (detected unless given). A file whose tags are mostly not chunk-shaped
-    (``schemes.detect_kind``), or ``scheme="plain"``, is a plain label set: any tag is kept as it is.
-
-    A tag that is not a tag (``0`` for ``O``, ``B_PER``), or a span that cuts a token or overlaps another, is an
-    error naming its line; with ``skip_bad`` its sentence (or record) is left out instead, and one warning says
-    how many were and where the first one is."""
+    """Read a tagged data file (stdin for ``-``) in ``data_format`` (``formats.DATA_FORMATS``; CoNLL-U's tag is its
+    ``conllu_field``) and check its tags against its scheme (detected unless given; plain where ``detect_kind``
+    says so). A bad tag or span is a ``DataError`` naming its line; ``skip_bad`` leaves it out with one warning."""
     name = STDIN if str(path) == "-" else str(path)
     found = read_tagged(path, data_format, tag_column, conllu_field, encoding, strict=not skip_bad)
     sentences = found.sentences

@@ -1,11 +1,8 @@
 """Read CoNLL column files (and plain text lines) into sentences.
 
-Columns are separated by spaces or tabs; the token is the first column and the tag the last (or
-``tag_column``). A blank line ends a sentence; ``-DOCSTART-`` lines divide documents. Files are UTF-8 unless
-another encoding is given; a byte-order mark and CRLF line ends are fine; ``-`` names stdin. Every problem is
-a ``DataError`` naming the file and line. Slow input (a terminal, ``tail -f``) is read as it comes
-(``LineFeed``), which says where it paused, so a caller can answer what it has. A line longer than
-``LINE_PIECE`` bytes is read in pieces (``line_pieces``): no copy of the whole line is ever made.
+The token is the first column and the tag the last (or ``tag_column``); a blank line ends a sentence,
+``-DOCSTART-`` a document. Every problem is a ``DataError`` naming the file and line. Slow input is read as it
+comes (``LineFeed``), saying where it paused; a line longer than ``LINE_PIECE`` bytes is read in pieces.
 """
 
 from __future__ import annotations
@@ -54,14 +51,12 @@ class InputStopped(Exception):
 
 
 class LineFeed:
-    """The lines of a binary stream (bytes, line end included) as they arrive, with ``None`` where
-    the input paused: no new bytes for ``pause`` seconds since the last line (said once per pause).
+    """The lines of a binary stream (line end included) as they arrive, and ``None`` once per pause (no new bytes
+    for ``pause`` seconds). With ``piece``, a longer line comes as its pieces (``line_pieces``).
 
-    A stream with a file descriptor is read with ``poll`` and ``os.read``, never through its buffer, so
-    ``stop()`` from another thread ends a wait at once (``InputStopped``): a thread blocked in a buffered
-    read of stdin could not be stopped, and the interpreter aborts at exit when it holds the buffer's lock.
-    Give a stream nothing has read from yet. A stream without one (in memory) never waits. With ``piece``,
-    a longer line comes as its pieces (``line_pieces``); only the last piece of a line ends in a newline.
+    A file descriptor is read with ``poll`` and ``os.read``, not through its buffer, so ``stop()`` from another
+    thread ends a wait at once (a thread blocked in a buffered read of stdin aborts the interpreter at exit).
+    Give a stream nothing has read from yet.
     """
 
     def __init__(self, stream: Iterable[bytes], pause: float = PAUSE, piece: int | None = None):
@@ -147,9 +142,8 @@ class LineFeed:
 
 
 def _piece_end(data: bytes, start: int, piece: int) -> int:
-    """Where the piece of a line that starts at ``start`` ends: after the last space or tab in its ``piece``
-    bytes, else at the first character boundary from ``piece`` bytes on. Only those bytes (and 3 more) decide
-    it, so a reader that starts at any piece (a worker of ``tag --jobs``) cuts the same pieces."""
+    """Where the piece from ``start`` ends: after the last blank in its ``piece`` bytes, else at the next character
+    boundary. Only those bytes (and 3 more) decide it, so a reader starting at any piece cuts the same pieces."""
     limit = start + piece
     last = max(data.rfind(space, start, limit) for space in (b" ", b"\t", b"\f", b"\v"))
     if last >= 0:
@@ -160,8 +154,7 @@ def _piece_end(data: bytes, start: int, piece: int) -> int:
 
 
 def _leading_pieces(data: bytes, piece: int, margin: int = 3) -> Iterator[bytes]:
-    """Yield the pieces of ``data`` (the start of a line that goes on, with ``margin``) that are sure to be
-    whole; returns the rest."""
+    """Yield the pieces of ``data`` (a line's start) that are sure to be whole; returns the rest."""
     start = 0
     while len(data) - start > piece + margin:
         end = _piece_end(data, start, piece)
@@ -190,8 +183,7 @@ STDIN = "<stdin>"
 
 
 def text_encoding(encoding: str) -> str:
-    """The codec name of a text encoding Python knows (``latin1`` gives ``iso8859-1``); a ``TaggerError``
-    for a name it does not know, or for a codec that is not a text encoding (``base64``, ``rot13``)."""
+    """The codec name of a text encoding; a ``TaggerError`` for an unknown one or a codec such as ``base64``."""
     try:
         found = codecs.lookup(encoding).name
         "".encode(encoding)  # refuses a bytes-to-bytes or str-to-str codec
@@ -201,7 +193,7 @@ def text_encoding(encoding: str) -> str:
 
 
 def _undecodable(bad: int, name: str, line: int | None, offset: int, encoding: str, column: int | None) -> DataError:
-    """The error for input that does not decode: the byte, its offset in the input (and column in its line)."""
+    """The error for a byte that does not decode, at its offset (and column)."""
     shown = "UTF-8" if text_encoding(encoding) == UTF8 else encoding
     where = f"at column {column}, byte offset {offset}" if column is not None else f"at byte offset {offset}"
     return DataError(
@@ -210,8 +202,7 @@ def _undecodable(bad: int, name: str, line: int | None, offset: int, encoding: s
 
 
 def undecodable_line(raw: bytes, name: str, number: int, offset: int, column: int = 0) -> DataError | None:
-    """The error for the UTF-8 line (or piece from byte ``column`` of it) ``raw`` at byte ``offset`` of the
-    input; None if it decodes."""
+    """The error for the UTF-8 line (or piece from byte ``column``) ``raw`` at byte ``offset``; None if it decodes."""
     try:
         raw.decode(UTF8)
     except UnicodeDecodeError as err:
@@ -222,10 +213,8 @@ def undecodable_line(raw: bytes, name: str, number: int, offset: int, column: in
 def decoded_lines(
     stream: Iterable[bytes | None], name: str, encoding: str = UTF8, warn: bool = True
 ) -> Iterator[tuple[int, str, int] | None]:
-    """(line number, text without line end, length with line end) for each line (or piece of a long line),
-    ``None`` for each pause. UTF-8 is decoded strictly line by line, so a bad byte is reported with its line
-    and offset; a byte-order mark is dropped. Another ``encoding`` is decoded as a stream and cut at its own
-    line feeds (UTF-16's are not the byte 0x0a); its long lines are not cut."""
+    """(line number, text without line end, length with line end) for each line or piece, ``None`` for each pause;
+    a byte-order mark is dropped. Another ``encoding`` than UTF-8 is decoded as a stream (its lines are not cut)."""
     if text_encoding(encoding) not in (UTF8, "utf-8-sig"):
         yield from _first_line_unmarked(_decoded_any(stream, name, encoding))
         return
@@ -248,7 +237,7 @@ def decoded_lines(
 
 
 def _first_line_unmarked(lines: Iterator[str | None]) -> Iterator[tuple[int, str, int] | None]:
-    """``decoded_lines``' entries for decoded lines (line end included), a byte-order mark dropped."""
+    """``decoded_lines``' entries for decoded lines."""
     number = 0
     for text in lines:
         if text is None:
@@ -261,8 +250,7 @@ def _first_line_unmarked(lines: Iterator[str | None]) -> Iterator[tuple[int, str
 
 
 def _decoded_any(stream: Iterable[bytes | None], name: str, encoding: str) -> Iterator[str | None]:
-    """The lines of a stream of bytes in ``encoding`` (which may end anywhere), decoded as they come, None for
-    each pause."""
+    """The lines of a stream of bytes in ``encoding``, decoded as they come; None for each pause."""
     decoder = codecs.getincrementaldecoder(encoding)()
     at = {"lines": 0, "offset": 0}  # lines given; bytes given to the decoder
     pending = ""  # text of a line not ended yet
@@ -292,8 +280,7 @@ def _decoded_any(stream: Iterable[bytes | None], name: str, encoding: str) -> It
 def _stream_error(
     err: UnicodeDecodeError, state: tuple, raw: bytes, encoding: str, name: str, line: int, offset: int
 ) -> DataError:
-    """The error for bytes of ``raw`` (given at byte ``offset``) that do not decode; the decoder was in
-    ``state``, and the bytes it held are the first of ``err.object``."""
+    """The error for bytes of ``raw`` (at byte ``offset``) that do not decode from the decoder's ``state``."""
     held = len(state[0])
     before = max(err.start - held, 0)
     decoder = codecs.getincrementaldecoder(encoding)()
@@ -308,8 +295,8 @@ def _stream_error(
 def numbered_pieces(
     stream: Iterable[bytes | None], name: str, warn: bool = True
 ) -> Iterator[tuple[int, bytes, int] | None]:
-    """(line number, bytes, column) for each line or piece of a line, the column counting the bytes of its
-    earlier pieces; ``None`` for each pause. A line cut inside a run with no space is said once (``warn``)."""
+    """(line number, bytes, byte column) for each line or piece, ``None`` for each pause; ``warn``: say once a line
+    cut inside a run with no space."""
     number = warned = column = 0
     last = b"\n"  # the previous item: a line's end, or a piece of a line that goes on
     for raw in stream:
@@ -344,11 +331,9 @@ def iter_conll(
     check_tags: bool = True,
     encoding: str = UTF8,
 ) -> Iterator[Sentence | None]:
-    """The sentences of a CoNLL column stream, and ``None`` for each pause in the input. With tags, every token
-    line has the columns of the file's first (a sentence without the last column would read the chunk tags as
-    its tags); without, those of its sentence's first. Each -DOCSTART- starts a document; before the first,
-    every sentence is a document of its own. ``check_tags=False`` keeps tags that are not tags (the caller
-    leaves out their sentences) instead of an error."""
+    """The sentences of a CoNLL stream, ``None`` for each pause. Token lines must have the columns of the file's
+    first (without tags: of their sentence's first). Before the first -DOCSTART-, each sentence is a document.
+    ``check_tags=False`` keeps malformed tags instead of raising."""
     tokens: list[str] = []
     tags: list[str] = []
     first = 0  # the sentence's first line's number
@@ -386,15 +371,14 @@ def iter_conll(
 
 
 def _columns_differ(found: int, columns: int, first: int, inside: bool, name: str, number: int) -> DataError:
-    """A token line with other columns than its sentence's first line (``inside`` one) or the file's (line
-    ``first``)."""
+    """A token line with other columns than its sentence's (``inside`` one) or the file's, set at line ``first``."""
     sentence = f"this sentence has {columns} (line {first} starts it)"
     where = sentence if inside else f"the file has {columns} (line {first} sets them for every sentence)"
     return DataError(f"{counted(found, 'column')} where {where}", name, number)
 
 
 def _tag(fields: list[str], tag_column: int, check_tags: bool, name: str, number: int) -> str:
-    """The tag in a token line's ``fields`` (checked where ``check_tags``), or a ``DataError`` naming the line."""
+    """The tag in a token line's ``fields``, or a ``DataError``."""
     if len(fields) < 2:
         raise DataError("a token with no tag column (expected 'token ... tag')", name, number)
     try:

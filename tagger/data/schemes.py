@@ -1,13 +1,8 @@
 """Tag schemes: IOB1, IOB2 and BIOES, and plain label sets.
 
-A chunk tag is ``O`` or ``PREFIX-TYPE``. Sequences are read into entity spans the
-way conlleval reads them (a chunk starts at ``B-``/``S-``, or at an ``I-``/``E-``
-that does not continue a chunk of its own type), and spans are written back
-in any scheme, so conversions go through spans.
-
-A tag set of another shape (part-of-speech tags: ``NNP``, ``,``, ``$``) is a *plain label set*, the scheme
-``PLAIN``: each token has one label, no chunks; its tags are kept as they are and any tag may follow any other.
-``detect_kind`` tells the two apart.
+A chunk tag is ``O`` or ``PREFIX-TYPE``; sequences are read into spans as conlleval reads them, and conversions
+go through spans. A tag set of another shape (part-of-speech tags) is a plain label set, ``PLAIN``: tags are kept
+as they are and any tag may follow any other.
 """
 
 from __future__ import annotations
@@ -56,11 +51,8 @@ def is_chunk_tag(tag: str) -> bool:
 
 
 def detect_kind(sequences: Iterable[Sequence[str]]) -> str:
-    """``PLAIN`` when at most 1% of the tag occurrences are chunk-shaped (``O``, ``B-X``), else ``"chunks"``.
-
-    Part-of-speech data has no chunk-shaped tags at all (CoNLL-2003's and Universal Dependencies' tags), or a
-    stray one; chunk data with stray tags (``0`` for ``O``, ``B_PER``), even many, stays chunk data, so its
-    stray tags are errors naming their lines. ``--scheme plain`` reads anything else as plain labels."""
+    """``PLAIN`` when at most 1% of the tag occurrences are chunk-shaped (``O``, ``B-X``), else ``"chunks"``:
+    chunk data with many stray tags (``B_PER``) stays chunk data, so those are errors naming their lines."""
     chunk_shaped = other = 0
     for tags in sequences:
         for tag in tags:
@@ -72,13 +64,8 @@ def detect_kind(sequences: Iterable[Sequence[str]]) -> str:
 
 
 def detect_scheme(sequences: Iterable[Sequence[str]]) -> str:
-    """Guess the scheme of some tag sequences.
-
-    ``E-``/``S-`` tags mean BIOES. Otherwise IOB1 starts chunks with ``I-`` and
-    uses ``B-`` only right after a chunk of the same type, while IOB2 starts
-    every chunk with ``B-``; whichever way of starting chunks is more common
-    wins (IOB2 data with a few stray ``I-`` starts stays IOB2).
-    """
+    """Guess the scheme of some tag sequences: BIOES for any ``E-``/``S-``, else IOB1 where more chunks start
+    with ``I-`` than with ``B-``, else IOB2."""
     b_starts = i_starts = 0
     for tags in sequences:
         prev = "O"

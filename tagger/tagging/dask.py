@@ -1,14 +1,7 @@
 """Tagging a corpus of many files on a Dask cluster (``pip install -c constraints.txt -e ".[dask]"``).
 
-Each input file is one task: a worker tags it with ``files.tag_file``, the
-function behind ``tagger tag FILE``, so its output is byte for byte what that
-command writes; a model that reads context sees each file's documents whole,
-as that command does (a task is never part of a file, and a document never
-spans two files). The output goes to a temporary file beside the final one and
-is renamed into place when complete: a task retried after its worker died
-never leaves half a file. Each worker process loads a model file once and
-keeps it for every later task (``_cached_load``). An exported model (``tagger
-export``, a ``.onnx`` file) runs on onnxruntime: its workers never import torch.
+Each input file is one task, tagged by ``files.tag_file`` as ``tagger tag FILE`` tags it, into a temporary file
+renamed into place when complete. Each worker process loads a model file once.
 
     from dask.distributed import Client
     from tagger.tagging.dask import tag_files
@@ -16,9 +9,7 @@ export``, a ``.onnx`` file) runs on onnxruntime: its workers never import torch.
     client = Client("scheduler:8786")  # or Client(LocalCluster(...))
     outputs = tag_files(client, sorted(Path("news").glob("*.txt")), "model.pt", "tagged/", input_kind="text")
 
-This module imports dask only inside ``tag_files``; workers need the tagger
-and the model file at the same path (a shared file system), or pass a path
-each worker can read.
+Workers need the tagger, and the model file at a path each can read.
 """
 
 from __future__ import annotations
@@ -44,12 +35,9 @@ _MODELS_LOCK = threading.Lock()
 def tag_files(
     client, paths: Iterable[str | Path], model_path: str | Path, out_dir: str | Path, **tag_options
 ) -> list[Path]:
-    """Tag each file in ``paths`` on the cluster behind ``client``, one output per input in ``out_dir``.
-
-    ``tag_options`` are ``TagOptions``' fields (``input_kind``, ``output_format``, ``batch_size``,
-    ``device``, ``threads``, ``workers``). Returns the output paths in input order once all are
-    written; a task whose worker died is run again by Dask, and an error in a file is raised here.
-    """
+    """Tag each file in ``paths`` on ``client``'s cluster into ``out_dir``; returns the outputs in input order.
+    ``tag_options`` are ``TagOptions``' fields (``input_kind``, ``output_format``, ``batch_size``, ...); an error
+    in a file is raised here."""
     paths = [Path(p) for p in paths]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
@@ -91,8 +79,7 @@ def tag_one(path: str, out_path: str, model_path: str, options: TagOptions) -> i
 
 
 def _cached_load(path: str | Path, device: str = "cpu", threads: int = 0):
-    """``model.open_model`` once per model file and device in this process, its network on ``threads`` threads (0:
-    ``$TAGGER_THREADS``, else one)."""
+    """``model.open_model`` once per model file and device in this process."""
     try:
         key = (str(Path(path).resolve()), str(device), Path(path).stat().st_mtime_ns)
     except OSError:

@@ -1,12 +1,9 @@
 """``tagger tag --jobs N``: N worker processes tag whole windows; the parent reads input and writes output in order.
 
-The parent cuts the input into windows (``job_input``), hands them to the workers (``job_worker``) on the process
-pool (``data.pool``), at most ``AHEAD`` per worker in flight, and never loads the model nor imports torch. Workers
-fork from multiprocessing's fork server, which imported torch (or onnxruntime) once, so they share those pages
-(about 150 MB each); the standard library lets a process set the fork server's imports only before it starts, so
-the first run sets them and a run for the other kind of model spawns its workers (where there is no fork server,
-they are spawned). A worker that dies, or the fork server, stops the run with a one-line ``WorkerError`` (status 1):
-the output written is whole windows in order. Workers ignore Ctrl-C: the parent stops them (status 130).
+The parent cuts the input (``job_input``) and hands at most ``AHEAD`` windows per worker to the pool, never loading
+the model. Workers fork from a fork server that imported torch (or onnxruntime) once, sharing its pages; a run for
+the other kind of model spawns them. A dead worker stops the run with a one-line ``WorkerError`` (status 1), the
+output whole windows in order; workers ignore Ctrl-C and the parent stops them (status 130).
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """One way to open any model: the only place that knows the kinds of model file, the threads, the devices and the
 shipped models' names.
 
-``open_model`` takes a ``.pt`` or exported ``.onnx`` file, a shipped model's name (``en-news``) or a list of ``.pt``
-files (an ensemble) and returns a ``Model`` over its backend: onnxruntime for an exported model (no torch
-imported), torch for the others. This module imports neither itself: the --jobs parent checks its models here and
-never loads them.
+``open_model`` returns a ``Model`` over onnxruntime for an exported ``.onnx`` file (no torch imported), torch for
+the others. This module imports neither: the --jobs parent checks its models here and never loads them.
 """
 
 from __future__ import annotations
@@ -114,9 +112,8 @@ class Model:
 
 
 def open_model(models: Models, device: str = "cpu", threads: int | None = 0) -> Model:
-    """The model of ``models`` (a file, a shipped model's name, or a list of .pt files: an ensemble) on ``device``;
-    ``threads``: the network's threads (``thread_count``; None: torch's setting is left as it is). A missing or
-    damaged file is a ``ModelFileError``, a .pt without torch a ``MissingExtra``, a bad device a ValueError."""
+    """The model of ``models`` (a file, a shipped model's name, or a list of .pt files) on ``device`` with
+    ``threads`` (``thread_count``; None: torch's left alone). ``ModelFileError``, ``MissingExtra`` or ValueError."""
     paths = model_files(models)
     exported = isinstance(paths, Path) and is_exported(paths)
     check_device(device, exported)
@@ -131,8 +128,7 @@ def open_model(models: Models, device: str = "cpu", threads: int | None = 0) -> 
 
 
 def open_checkpoint(checkpoint: dict, device: str = "cpu", threads: int | None = 0) -> Model:
-    """The model of a checkpoint held in memory (the dict a model file holds), checked as a model file is; on
-    ``device`` with ``threads`` as ``open_model``."""
+    """The model of the dict a model file holds, checked as a model file is; otherwise as ``open_model``."""
     from tagger.nn.checkpoint import check_checkpoint
     from tagger.nn.model_file import model_from_checkpoint
 
@@ -164,9 +160,7 @@ def is_exported(path: str | os.PathLike) -> bool:
 
 
 def model_files(models: Models) -> Path | list[Path]:
-    """The file(s) ``models`` names (a shipped model's name resolved), checked without loading them: an exported
-    model alone (a list of one as the path), else torch model files, which need torch (one line where it is
-    missing)."""
+    """The file(s) ``models`` names, checked without loading them: an exported model alone, else torch files."""
     paths = resolve_all(models)
     found = [paths] if isinstance(paths, Path) else list(paths)
     exported = [p for p in found if is_exported(p)]
@@ -190,8 +184,7 @@ def thread_count(threads: int) -> int:
 
 
 def check_device(device: str, exported: bool = False, name: str = "device") -> str:
-    """``device`` checked for the model's kind: an exported model runs on the CPU; a torch model on a device the
-    tagger runs on here (``nn.device.check_device``). A ValueError naming ``name`` and the value."""
+    """``device`` checked for the model's kind (an exported model runs on the CPU); a ValueError naming ``name``."""
     device = str(device)  # a torch.device too
     if exported:
         if device != "cpu":
@@ -205,8 +198,8 @@ def check_device(device: str, exported: bool = False, name: str = "device") -> s
 
 
 def read_model_file(path: str | os.PathLike) -> dict:
-    """The checkpoint dict of the model file at ``path`` with its weights' count (``parameters``), without building
-    the network: a torch model file's (which needs torch), or an exported model's metadata in that shape."""
+    """The checkpoint dict of the model file at ``path`` with ``parameters`` (its weights' count), without building
+    the network (an exported model's metadata in that shape)."""
     if is_exported(path):
         from tagger.runtime.model import exported_checkpoint
 

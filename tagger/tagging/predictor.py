@@ -41,12 +41,11 @@ class Prepared:
 
 
 class Predictor:
-    """Tags token lists with a model; tags come back in the model's ``data_scheme`` (the training data's).
+    """Tags token lists with a model, in the model's ``data_scheme``.
 
-    ``scores``: also the probabilities of each chosen tag, each entity and the sequence; ``nbest``: also the
-    ``nbest`` most probable sequences (0: none); both only from ``run_scored`` and ``label``, at the model's
-    ``temperature`` unless one is given. ``min_score`` (with ``scores``) tags the entities scoring below it
-    ``O`` (the n-best list is untouched). ``shown``: the fields ``label`` sets besides the tags (None: all).
+    ``scores``: also each tag's, entity's and sequence's probability; ``nbest``: the ``nbest`` most probable
+    sequences (both from ``run_scored`` and ``label``). ``min_score``: entities below it are tagged ``O``.
+    ``shown``: the fields ``label`` sets besides the tags (None: all).
     """
 
     def __init__(
@@ -97,9 +96,8 @@ class Predictor:
         return out
 
     def run_scored(self, prepared: Prepared) -> list[dict]:
-        """Like ``run``, with what the predictor was asked for: per sentence a dict of ``TaggedSentence``
-        fields, ``tags`` and (``scores``) ``token_scores``, ``entity_scores``, ``probability`` and
-        (``nbest``) ``nbest``: ``[{"tags": [...], "probability": p}, ...]``, tags in ``out_scheme``."""
+        """Like ``run``, per sentence a dict of the ``TaggedSentence`` fields asked for: ``tags``, ``token_scores``,
+        ``entity_scores``, ``probability``, ``nbest`` (``[{"tags": [...], "probability": p}, ...]``)."""
         return self._scored(prepared.sentences, self._decoded(prepared))
 
     def _scored(self, count: int, decoded) -> list[dict]:
@@ -156,8 +154,7 @@ class Predictor:
         return found
 
     def label(self, sentences: Sequence[TaggedSentence], prepared: Prepared) -> Sequence[TaggedSentence]:
-        """Set the tags of ``sentences`` (the sentences ``prepared`` was made from), and the score fields
-        the predictor was asked for; returns ``sentences``. Without scores or n-best this is ``run``."""
+        """Set the tags and asked-for score fields of the ``sentences`` ``prepared`` was made from; returns them."""
         if self.out_scheme == PLAIN:  # writers show a plain label set's tags as labels, not chunks
             for sentence in sentences:
                 sentence.plain = True
@@ -192,10 +189,8 @@ class Predictor:
         bins: int = 10,
         docs: Sequence[int] | None = None,
     ) -> tuple[float, float]:
-        """The temperature (of ``temperatures``) that gives the predicted entities of gold-tagged held-out
-        ``sentences`` the lowest expected calibration error, and that error; the predictor keeps its own. An
-        entity is correct when ``gold`` (any scheme) has the same type and span. The network runs once:
-        decoding does not use the temperature."""
+        """The temperature of ``temperatures`` giving the entities predicted in held-out ``sentences`` (tagged
+        ``gold``) the lowest expected calibration error, and that error; the predictor keeps its own."""
         if not self.scores:
             raise ValueError("fit_temperature needs a Predictor made with scores=True")
         if len(sentences) != len(gold) or any(len(s) != len(g) for s, g in zip(sentences, gold)):
@@ -239,8 +234,8 @@ def _view(values, width: int) -> np.ndarray:
 def tag_in_process(
     file: str | None, out: TextIO, model_path: Path | Sequence[Path], options: TagOptions, loaded: Model | None
 ) -> int:
-    """Tag a file (or stdin for None or '-') in this process (``files.tag_file`` decides where) and write the
-    result to ``out``; returns the sentence count. ``loaded``: the model of ``model_path``, already loaded."""
+    """Tag a file (stdin for None or '-') in this process into ``out``; returns the sentence count. ``loaded``:
+    the model of ``model_path``, already loaded."""
     from tagger.tagging.writer import write
 
     model = loaded or open_model(model_path, options.device, options.threads)
