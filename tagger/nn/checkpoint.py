@@ -1,35 +1,23 @@
 """The checkpoint: one layout for the model file and for the resume file of an interrupted training run.
 
-A checkpoint is a ``torch.save`` of a dict of plain data (strings, numbers,
-lists, dicts, bytes, tensors), read with ``weights_only=True``: reading never
-runs code from the file, and tensors load on the CPU whatever device wrote
-them. Its keys:
+A ``torch.save`` of a dict of plain data, read with ``weights_only=True`` (never runs code from the file; tensors
+load on the CPU). Its keys:
 
-- ``format``: ``"tagger-model"``.
-- ``format_version``: ``FORMAT_VERSION``; files of older versions still load, a newer one is refused.
-- ``config``: ``ModelConfig.to_dict()``, the network's sizes and the tag scheme it was trained in.
-- ``vocab``: ``Vocabulary.to_dict()``, words, characters, tags and word counts.
+- ``format``: ``"tagger-model"``; ``format_version``: ``FORMAT_VERSION`` (older ones load, a newer one is refused).
+- ``config``: ``ModelConfig.to_dict()``; ``vocab``: ``Vocabulary.to_dict()``.
 - ``data_scheme``: the tag scheme of the training data; tags are written back in it.
-- ``metadata``: how the model was made: ``tagger_version``, ``created``, ``train_file``, ``dev_file``,
-  ``test_file``, ``train_config``, ``data_scheme``, and once known ``best_epoch``, ``dev_scores``,
-  ``test_scores`` and ``history`` (one row per epoch: loss, dev scores, learning rate, time).
-- ``state_dict``: the weights (CPU tensors): in the model file the best epoch's (or their moving
-  average), in the resume file those after the last finished epoch.
-- ``about``: optional, in a model made to be shipped (``bench/ready_model.py``): plain data saying what it is for
-  people: ``name``, ``description``, ``data`` (what it was trained on, dev for model choice), ``licence``
-  (``model``, ``data``, ``vectors``), ``vectors``, ``scores`` (dev and test F1, 0-1, of this very file),
-  ``weak_at`` and ``rebuild`` (the one command that makes the file again). ``tagger info`` shows it; files
-  without it load as before. The ``state_dict`` of such a model may hold its embedding tables as 16-bit
-  floats (``model_file.half_tables``); they load as 32-bit.
-- ``train_state``: in the resume file only (``TRAIN_STATE`` lists its keys), what ``--resume`` needs
-  to go on as if the run had never stopped.
+- ``metadata``: how the model was made (``tagger_version``, ``created``, the data files, ``train_config``, and once
+  known ``best_epoch``, ``dev_scores``, ``test_scores`` and ``history``, one row per epoch).
+- ``state_dict``: CPU weights: the best epoch's (or their moving average) in the model file, the last finished
+  epoch's in the resume file. A shipped model's embedding tables may be 16-bit (``model_file.half_tables``).
+- ``about``: optional, in a shipped model (``bench/ready_model.py``): ``name``, ``description``, ``data``,
+  ``licence``, ``vectors``, ``scores`` (F1, 0-1), ``weak_at``, ``rebuild``; ``tagger info`` shows it.
+- ``train_state``: in the resume file (``MODEL.resume``) only (``TRAIN_STATE`` lists its keys), what ``--resume``
+  needs to go on as if the run had never stopped.
 
-The resume file (``MODEL.resume``, beside the model) is the model file's layout
-plus ``train_state``, so one reader serves both. Where a model was at the path before a
-run began, the run writes its best model so far to ``MODEL.partial`` (``partial_path``)
-and replaces the model only when it ends. Files are written atomically
-(a temporary file beside the target, then a rename) with the permissions the
-umask gives a new file, as for any file a program creates.
+Where a model was at the path before a run began, the run writes its best model so far to ``MODEL.partial``
+(``partial_path``) and replaces the model only when it ends. Files are written atomically with the umask's
+permissions.
 """
 
 from __future__ import annotations
@@ -68,10 +56,8 @@ def resume_path(model_path: str | Path) -> Path:
 
 
 def partial_path(model_path: str | Path) -> Path:
-    """Where a training run keeps its best model so far while an earlier model at ``model_path`` stays as it was.
-
-    ``MODEL.partial``, named like the resume file: it sits beside the model, says it is unfinished, and a glob
-    such as ``models/*.pt`` (an ensemble, a script) does not pick it up as a finished model."""
+    """Where a run keeps its best model so far while an earlier model at ``model_path`` stays: ``MODEL.partial``,
+    which a glob such as ``models/*.pt`` does not take for a finished model."""
     model_path = Path(model_path)
     return model_path.with_name(model_path.name + ".partial")
 
@@ -100,8 +86,7 @@ def make_checkpoint(
 
 
 def write_atomically(path: str | Path, obj: dict) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename it over ``path`` (``output.atomic_file``):
-    a reader (or a crash) sees the old file or the new one, never half of one."""
+    """``torch.save`` to ``path`` atomically (``output.atomic_file``)."""
     with atomic_file(path, "wb") as f:
         torch.save(obj, f)
 
@@ -109,9 +94,7 @@ def write_atomically(path: str | Path, obj: dict) -> None:
 def read_checkpoint(path: str | Path, mmap: bool = False) -> dict:
     """The checkpoint dict of a model or resume file, checked; never runs code from the file.
 
-    ``mmap``: the tensors are the file's pages, mapped copy-on-write, not copies read into memory: the
-    worker processes of ``tag --jobs`` then share one copy of them (the page cache's), and a process
-    reads only the rows it uses. A file of the old (not zip) torch format is read as before."""
+    ``mmap``: the tensors map the file's pages copy-on-write, so the workers of ``tag --jobs`` share one copy."""
     path = Path(path)
     name = str(path)
     _check_file(path)

@@ -1,11 +1,8 @@
-"""What a run is configured by, importable without torch: the network's and the training's configs
-(saved in the model file), the defaults of the library's other keyword arguments, and where the
-model file is by default.
+"""What a run is configured by, importable without torch: the network's and the training's configs (saved in the
+model file), the defaults of the library's other keyword arguments, and where the model file is by default.
 
-The command line reads its choices and defaults from here (and the tagging options' from
-``tagging.options``), so `tagger --help`, `tagger tag --help` and a refused option value answer
-without loading torch; the library's functions take their defaults from here too, so each default
-is defined once.
+The command line (and the library) take choices and defaults from here, so each is defined once and ``--help`` or
+a refused option value answers without loading torch.
 """
 
 from __future__ import annotations

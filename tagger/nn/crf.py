@@ -17,13 +17,9 @@ Scores = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # start (tags,), pairs
 class CRF(torchcrf.CRF):
     """pytorch-crf's linear-chain CRF over ``num_tags`` tags (batch first), with the scheme's constraints when given.
 
-    The parameters, their initialisation and ``forward`` (the log-likelihood of gold tags: the training loss is
-    ``-crf(emissions, tags, mask, reduction="mean")``) are the library's, so model files saved with
-    ``torchcrf.CRF`` load unchanged.
-
-    The loss ignores the constraints: the model learns the unconstrained distribution, and decoding forbids invalid
-    sequences. Normalising over the valid sequences only would be another training objective, which would change
-    the models that training makes.
+    The parameters, their initialisation and ``forward`` (the log-likelihood: the loss is
+    ``-crf(emissions, tags, mask, reduction="mean")``) are the library's. The loss ignores the constraints (the
+    model learns the unconstrained distribution); decoding forbids invalid sequences.
 
     ``constraints``: bool masks of the allowed starts (tags,), pairs (tags, tags) and ends (tags,)
     (``scheme_constraints``); buffers outside the state_dict, as the tags and scheme rebuild them.

@@ -1,14 +1,9 @@
 """Ensembles: several models of the same tags and vocabulary tagging as one.
 
-Models trained on the same data with different seeds make different mistakes; averaging their tag scores
-(emissions) and their CRF start, pair and end scores, then decoding the averages once, picks sequences that most
-of them score well. The members must agree on what the numbers mean: the same tags in the same order, the same
-tag scheme, and the same word and character vocabularies (a batch is built once, with one vocabulary, and fed to
-every member). Tagging runs an ``Ensemble`` through ``nn.network``, which averages the members' scores, and
-``nn.export`` exports it as one graph.
-
-Members may differ in document context (``ModelConfig.context``): when any member reads it, the ensemble's config
-says "document", so its batches hold whole documents with their keys, which a member without context ignores.
+Averaging the members' tag scores and CRF start, pair and end scores, then decoding once, picks sequences most of
+them score well. The members must share the tags (same order), the tag scheme, and the word and character
+vocabularies (one batch feeds every member). ``nn.network`` runs an ``Ensemble``; ``nn.export`` exports it as one
+graph. When any member reads document context, the ensemble's config says "document" (others ignore the keys).
 """
 
 from __future__ import annotations

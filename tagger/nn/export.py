@@ -2,24 +2,18 @@
 
 The graph takes one batch as ``arrays.py`` lays it out (``words``, ``cases``, ``forms`` (batch, time), ``chars``
 (forms, chars), ``lengths`` (batch,)), every size dynamic, and gives ``emissions`` (batch, time, tags). The rest
-lives in the file's metadata as JSON, under ``METADATA_KEYS``, so the file loads without running code from it
-(``tagger.runtime.model`` reads it): the vocabulary, config, data scheme, training metadata, the CRF's scores and
-the scheme's constraints, and the weights' count (``tagger info``).
+(vocabulary, config, data scheme, training metadata, CRF scores, constraints, weight count) is JSON in the file's
+metadata under ``METADATA_KEYS``, so loading runs no code from it (``tagger.runtime.model``).
 
-The export runs ``torch.onnx.export`` with the TorchScript-based exporter (``dynamo=False``), which needs only the
-``onnx`` package, through ``ExportNet``: the model's own layers, with the character encoders written without what
-does not trace (packed sequences, boolean indexing): the same numbers, up to float rounding.
+``torch.onnx.export`` runs the TorchScript exporter (``dynamo=False``: only ``onnx`` needed) over ``ExportNet``: the
+model's layers with the character encoders written without what does not trace (same numbers up to rounding).
 
-Document context: a token's scores add the mean of its other mentions', which may lie in any batch of the window,
-so the graph gives, as ``BiLSTMCRF.own_and_mentions`` does, ``emissions`` without the mentions and ``mentions``
-(batch, time, tags), which the runtime pools over the window (``tagger.runtime.context``). Such a file is format 2
-(``CONTEXT_VERSION``), which a runtime that reads format 1 only refuses in one line rather than tag without the
-context; every other file stays format 1.
+With document context the graph gives, as ``BiLSTMCRF.own_and_mentions`` does, ``emissions`` without the mentions
+and ``mentions`` (batch, time, tags), which the runtime pools over the window (``tagger.runtime.context``); such a
+file is format 2 (``CONTEXT_VERSION``), which a format-1 runtime refuses; every other file stays format 1.
 
-An ensemble (``tagger export a.pt b.pt``) exports as one graph, ``EnsembleNet``, averaging the members' outputs as
-``nn.network`` does, with the members' CRF scores averaged in the metadata. Members may differ in document context:
-pooling being linear, the members' ``mentions`` averaged (zeros for a member without context) and then pooled add
-what each member's pooled mentions would, averaged.
+An ensemble exports as one graph (``EnsembleNet``) averaging the members' outputs and CRF scores. Pooling being
+linear, members that differ in context average their ``mentions`` (zeros without context) before pooling.
 """
 
 from __future__ import annotations
@@ -51,11 +45,9 @@ METADATA_KEYS = (
 
 
 class ExportNet(nn.Module):
-    """``BiLSTMCRF.emissions`` as a traceable function of the batch's arrays; the word table is the trained one
-    and the pretrained extra rows laid end to end (as ``embed_words`` looks them up), kept 16-bit where both are
-    (``model_file.half_tables``: half the file and the memory) and widened row by row after the lookup, as
-    ``embed_words`` widens them. With document context, the emissions without the pooled mentions and the
-    mentions' scores before pooling."""
+    """``BiLSTMCRF.emissions`` as a traceable function of the batch's arrays (with document context, as
+    ``own_and_mentions``). One word table, the trained rows then the pretrained extra ones, kept 16-bit where both
+    are (``model_file.half_tables``) and widened after the lookup, as ``embed_words`` does."""
 
     def __init__(self, model: BiLSTMCRF):
         super().__init__()
@@ -88,9 +80,8 @@ class ExportNet(nn.Module):
 
 
 class EnsembleNet(nn.Module):
-    """``Ensemble``'s emissions as one traceable function: each member's ``ExportNet`` on the same arrays, their
-    emissions averaged; with document context (any member's), also their mentions' scores averaged, a member
-    without context counting as zeros."""
+    """``Ensemble``'s emissions as one traceable function: the members' ``ExportNet`` outputs averaged (a member
+    without context counting as zero mentions)."""
 
     def __init__(self, members: list[BiLSTMCRF]):
         super().__init__()
@@ -108,10 +99,8 @@ class EnsembleNet(nn.Module):
 
 
 class BidirectionalRNN(nn.Module):
-    """``BiRNN`` written as one ONNX LSTM or GRU node per layer, ``direction`` bidirectional, reading
-    ``sequence_lens``: the backward direction starts at each sentence's last token, as ``BiRNN``'s does, without
-    gathering each sentence reversed before and after (the exporter's translation of ``BiRNN``). Run in torch
-    (not traced), it is ``BiRNN`` itself. Padding gets zeros, which nothing reads."""
+    """``BiRNN`` as one bidirectional ONNX LSTM or GRU node per layer reading ``sequence_lens`` (no gathers to
+    reverse each sentence); run in torch (not traced), it is ``BiRNN`` itself. Padding gets zeros."""
 
     def __init__(self, birnn: BiRNN):
         super().__init__()
@@ -144,8 +133,7 @@ def _gates(weight: torch.Tensor, order: list[int]) -> torch.Tensor:
 
 
 class _OnnxRNN(torch.autograd.Function):
-    """The traced stand-in of ``BidirectionalRNN``: zeros of the output's shape in torch, the ONNX nodes in
-    the graph."""
+    """The traced stand-in of ``BidirectionalRNN``: zeros of the output's shape in torch, ONNX nodes in the graph."""
 
     @staticmethod
     def forward(ctx, x, lengths, op, hidden, *weights):  # noqa: D102
@@ -219,9 +207,8 @@ def _char_encoder(encoder: nn.Module | None) -> nn.Module | None:
 
 
 def export_model(loaded: LoadedModel, path: str | Path, name: str = "<model>", about: dict | None = None) -> Path:
-    """Write ``loaded`` (one model, or an ensemble as ``load_ensemble`` loads it) as an ONNX file at ``path``
-    (atomically); ``name`` is the model file's, for errors; ``about``: a shipped model's description (its
-    checkpoint's, which ``tagger info`` shows), kept in the metadata."""
+    """Write ``loaded`` (a model or an ensemble) as an ONNX file at ``path``; ``name``: the model file's, for errors;
+    ``about``: a shipped model's description, kept in the metadata."""
     import onnx
 
     model = loaded.model
@@ -276,9 +263,7 @@ def _traced(net: nn.Module, context: bool) -> bytes:
 
 
 def metadata(loaded: LoadedModel) -> dict[str, str]:
-    """The metadata the ONNX file carries, each value a string (JSON where not one already): the CRF's scores and
-    constraints and the config as the torch backend gives them (an ensemble's scores averaged, its config with
-    document context when any member reads it)."""
+    """The ONNX file's metadata, each value a string (JSON where not one already), as ``TorchNetwork`` gives it."""
     network = TorchNetwork(loaded.model, loaded.vocab, loaded.data_scheme, loaded.metadata)
     parts = ("start", "pairs", "end")
     transitions = {name: scores.tolist() for name, scores in zip(parts, network.crf)}

@@ -1,13 +1,9 @@
 """The BiLSTM-CRF network.
 
-Token features (word embedding, a character encoder over the token's characters, a small case embedding) feed a
-bidirectional LSTM or GRU; the forward and backward states at each token are concatenated (2 x hidden) and
-projected to tag scores (emissions), which the CRF (``crf.CRF``) scores as whole tag sequences: the loss. Tagging
-runs the network through ``nn.network`` and decodes in numpy (``tagger.runtime.crf``).
-
-With document context (``ModelConfig.context == "document"``) each token's state is joined by the mean of the
-states of the other mentions of its lowercased form in its document (``pool_mentions``), so a name spelled out
-once lends its evidence to its other mentions; the projection then reads 4 x hidden.
+Token features (word embedding, a character encoder, a case embedding) feed a bidirectional LSTM or GRU whose
+states (2 x hidden) are projected to tag scores (emissions), which the CRF (``crf.CRF``) scores as whole sequences:
+the loss. With document context (``ModelConfig.context == "document"``) each token's state is joined by the mean of
+the states of the other mentions of its lowercased form in its document (``pool_mentions``): 4 x hidden.
 """
 
 from __future__ import annotations
@@ -23,11 +19,9 @@ from tagger.nn.tensors import Batch
 
 
 class Dropout(nn.Module):
-    """Inverted dropout drawing its mask with ``rand`` rather than ``nn.Dropout``'s ``bernoulli_``, which costs more on
-    a CPU, forward and backward, at the sizes of a batch here.
+    """Inverted dropout drawing its mask with ``rand`` (cheaper on a CPU than ``nn.Dropout``'s ``bernoulli_``).
 
-    ``locked``: over a (batch, time, features) input, one mask per sentence, the same features dropped at every token
-    (variational dropout, Gal & Ghahramani 2016), instead of a fresh mask per token.
+    ``locked``: over (batch, time, features), one mask per sentence for every token (variational dropout).
     """
 
     def __init__(self, p: float, locked: bool = False):
@@ -46,11 +40,8 @@ class Dropout(nn.Module):
 class CharCNN(nn.Module):
     """Max-pooled convolution over a token's characters (padding masked out).
 
-    The convolution runs over the forms' characters laid end to end, with ``kernel // 2`` padding characters between
-    forms (so no window reaches into a neighbour), as one matrix product: the same numbers as ``nn.Conv1d`` over the
-    padded (forms, chars) tensor with the padding masked, but without computing the padding (in a batch of real text it
-    outnumbers the real characters) and without oneDNN's per-call overhead, which dominates convolutions this small. The
-    parameters are an ``nn.Conv1d``'s.
+    One matrix product over the forms' characters laid end to end, ``kernel // 2`` padding characters between forms:
+    ``nn.Conv1d``'s numbers (and parameters) without computing the padding or paying oneDNN's per-call overhead.
     """
 
     def __init__(self, num_chars: int, dim: int, filters: int, kernel: int):
@@ -98,10 +89,8 @@ class CharLSTM(nn.Module):
 class BiRNN(nn.Module):
     """A bidirectional LSTM or GRU over a padded batch: forward and backward states concatenated.
 
-    The backward direction runs forwards over each sentence reversed within its own length, so in both directions
-    padding comes after the real tokens and never reaches them: a sentence gets the same states alone as beside longer
-    ones, as with packed sequences. Unlike packed sequences, this keeps the fused (oneDNN) recurrent kernels in training
-    too, which packed input gives up on a CPU.
+    The backward direction runs forwards over each sentence reversed within its length, so padding never reaches
+    the real tokens (as with packed sequences) while the fused recurrent kernels stay in use on a CPU.
     """
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, layers: int, dropout: float):
@@ -173,10 +162,8 @@ class BiLSTMCRF(nn.Module):
     def emissions(self, batch: Batch, form_features: torch.Tensor | None = None) -> torch.Tensor:
         """Tag scores for every token, as training reads them. shape: (batch, time, tags)
 
-        ``form_features`` (forms, char_out): the character encoder's output for the form table that ``batch.forms``
-        indexes. With document context each token's states are joined by the mean of its other mentions' states
-        (``pool_mentions``), so the batch must hold whole documents with their docs and keys (training's do).
-        Tagging pools over a window's batches instead (``own_and_mentions``, ``tagger.runtime.context``)."""
+        ``form_features`` (forms, char_out): the character features of the table ``batch.forms`` indexes. With
+        document context the batch must hold whole documents with their docs and keys (``pool_mentions``)."""
         states = self.states(batch, form_features)  # shape: (batch, time, 2 * hidden)
         if not self.context:
             return self.scores(states)
@@ -188,10 +175,9 @@ class BiLSTMCRF(nn.Module):
         return self.scores(states, states.new_zeros(states.shape).masked_scatter(mask.unsqueeze(2), pooled))
 
     def own_and_mentions(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """With document context, outside training: the tag scores of the encoder's ``states`` (batch, time,
-        2 * hidden) without their pooled mentions, with the bias, and the scores each token lends its other
-        mentions, before pooling: the projection is linear, so pooling these equals pooling the states. Each
-        shape: (batch, time, tags)"""
+        """With document context, for tagging: the scores of ``states`` (batch, time, 2 * hidden) without their
+        mentions, and the scores each token lends its other mentions before pooling (the projection is linear).
+        Each shape: (batch, time, tags)"""
         width, tags = states.shape[2], self.project.out_features
         weight = self.project.weight  # shape: (tags, 4 * hidden): the own state's columns, then the pooled's
         both = torch.cat([weight[:, :width], weight[:, width:]])  # shape: (2 * tags, 2 * hidden)
@@ -236,9 +222,8 @@ class BiLSTMCRF(nn.Module):
 
 
 def pool_mentions(states: torch.Tensor, docs: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-    """For each of n tokens, the mean of the ``states`` (n, features) of the other tokens with the same
-    ``docs`` (n,) and ``keys`` (n,) (zeros when there is none): one group id per (document, key) pair,
-    one ``index_add_`` of the states into their groups, then (sum - own) / (count - 1). shape: (n, features)"""
+    """For each of n tokens, the mean of the ``states`` (n, features) of the other tokens with the same ``docs`` (n,)
+    and ``keys`` (n,), zeros when there is none: (group sum - own) / (count - 1). shape: (n, features)"""
     if states.shape[0] == 0:
         return states.clone()
     span = int(keys.max()) + 1

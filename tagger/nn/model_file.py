@@ -1,8 +1,7 @@
 """The model file: a trained network, its vocabulary and how it was made, in one file.
 
-``save_model`` writes a model as a checkpoint (``checkpoint.py`` documents the
-layout, shared with the resume file of a training run) and ``load_model`` reads
-one back, ready to tag, on any device.
+``save_model`` writes a model as a checkpoint (``checkpoint.py`` documents the layout) and ``load_model`` reads one
+back, ready to tag, on any device.
 """
 
 from __future__ import annotations

@@ -1,13 +1,10 @@
-"""The torch backend of ``tagger.tagging.model``: a torch model (one ``BiLSTMCRF``, or an ``Ensemble``, whose
-members' scores it averages) run on a tagging window's arrays, its outputs handed back as numpy, where the
-predictor decodes and scores them.
+"""The torch backend of ``tagger.tagging.model``: a ``BiLSTMCRF`` or ``Ensemble`` (its members' scores averaged) run
+on a tagging window's arrays, its outputs handed back as numpy for the predictor.
 
-``TorchNetwork`` offers what ``runtime.model.OnnxModel`` offers: the vocabulary, the config as a dict, the CRF's
-scores and constraints, ``forms`` (the character features of a window's form table, once per window) and ``run``
-(one batch's tag scores, and with document context the scores its tokens lend their other mentions). It wraps a
-loaded model file (``load_network``) or a model in memory (training scores its dev set with it), read as it is at
-each call, in eval mode and without gradients. On a GPU only the network runs there; the CRF's share runs on the
-CPU, in numpy.
+``TorchNetwork`` offers what ``runtime.model.OnnxModel`` does: vocabulary, config, CRF scores and constraints,
+``forms`` (a window's character features) and ``run`` (a batch's tag scores, and with document context the scores
+lent to other mentions). It wraps a loaded file (``load_network``) or a model in training, read at each call in eval
+mode without gradients. On a GPU only the network runs there; the CRF's share runs in numpy.
 """
 
 from __future__ import annotations

@@ -1,19 +1,13 @@
 """The models shipped in the package (``tagger/models/NAME.onnx`` or ``NAME.pt``), and how a model argument finds
 its file.
 
-Every place that takes a model (``tag``, ``evaluate``, ``info``, ``Tagger.load``, ``tagger.evaluate``, the
-Dask helpers) resolves it here, and hands the resolved path on (``tag --jobs`` workers load that path):
+Every place that takes a model resolves it here and hands the resolved path on: a file that exists wins; else a
+shipped model's name (e.g. ``en-news``) selects its ``.onnx`` (runs without torch) where there is one, else its
+``.pt``; else the path is returned as given, and loading it fails with one line naming the shipped models.
 
-- a file that exists wins, whatever its name;
-- else a shipped model's name (its file stem, e.g. ``en-news``) selects that model: its exported file (``.onnx``,
-  which the tagging-only install runs without torch) where there is one, else its ``.pt``;
-- else the path is returned as given, and loading it fails with the usual one line (which names the shipped models).
-
-With no model given: ``$TAGGER_MODEL`` when set (a path or a shipped name, resolved as above); else the default
-path (``$XDG_DATA_HOME/tagger/model.pt``) when that file exists; else the shipped ``DEFAULT`` model, which the
-command line says on stderr. A shipped model is never written: ``train`` refuses any path in the models folder.
-
-This module imports no torch, so the command line resolves models before loading it.
+With no model given: ``$TAGGER_MODEL`` (resolved as above); else the default path
+(``$XDG_DATA_HOME/tagger/model.pt``) when it exists; else the shipped ``DEFAULT``, which the command line says on
+stderr. ``train`` never writes into the models folder. No torch here: the command line resolves before loading it.
 """
 
 from __future__ import annotations
@@ -42,8 +36,7 @@ def names() -> list[str]:
 
 
 def path_of(name: str) -> Path | None:
-    """The file of the shipped model ``name`` (its .onnx where there is one, else its .pt), or None when there
-    is no such model."""
+    """The file of the shipped model ``name`` (its .onnx, else its .pt), or None."""
     if not name or "/" in name or os.sep in name:
         return None
     for suffix in SUFFIXES:

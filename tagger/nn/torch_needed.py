@@ -1,8 +1,7 @@
 """Whether torch is here, and the one line that says what to install where it is not.
 
-The tagging-only install runs exported models (.onnx) on onnxruntime and numpy; torch comes with the ``train``
-extra. Whatever needs torch (training, ``tagger export``, a .pt model) asks here first,
-so a missing torch is one line naming the extra, never a traceback. This module imports no torch itself.
+The tagging-only install runs .onnx models without torch, which comes with the ``train`` extra. Whatever needs torch
+asks here first, so a missing torch is one line naming the extra, never a traceback. Imports no torch itself.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Document context in numpy: each token's tag scores joined by the mean of its other mentions' over the window.
 
-A model with document context projects each token's state joined by the mean of its other mentions' states
-(``tagger.nn.model``); the projection being linear, the network (the exported graph, or the torch model's
-``own_and_mentions``) gives each token's own scores (``emissions``) and the scores it lends its other mentions
-(``mentions``), and ``window_emissions`` pools the second over the whole window, whichever of its batches hold a
-document's tokens, and adds it to the first: the scores training's pooled states give.
+The projection being linear, the network gives each token's own scores (``emissions``) and the scores it lends its
+other mentions (``mentions``); ``window_emissions`` pools the second over the window's batches and adds it to the
+first: the scores training's pooled states give (``tagger.nn.model``).
 """
 
 from __future__ import annotations

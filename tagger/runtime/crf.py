@@ -1,25 +1,20 @@
 """The linear-chain CRF's decoding in numpy, vectorized over the batch, for every kind of model: constrained
-Viterbi, forward-backward and marginals, path probabilities, the K best sequences. (Training's CRF layer,
-``tagger.nn.crf``, is pytorch-crf's, whose log-likelihood is the loss.)
+Viterbi, forward-backward and marginals, path probabilities, the K best sequences.
 
 Conventions: emissions (batch, time, tags); mask (batch, time) bool, every sentence's first token on;
 ``Transitions.pairs[i, j]`` the score of tag j following tag i; a padded step passes every score through unchanged.
-``constrain`` adds ``NEG`` to a forbidden start, pair or end for decoding (the best path never takes one while a
-valid path exists), or sets it to -inf with ``exact`` for probabilities (an invalid sequence has probability 0).
-Viterbi runs in the emissions' single precision with pytorch-crf's arithmetic and tie-breaking (its ``decode``
-gives the same paths); probabilities run in double.
+``constrain`` adds ``NEG`` to a forbidden start, pair or end for decoding, or -inf with ``exact`` for probabilities.
+Viterbi runs in single precision with pytorch-crf's arithmetic and tie-breaking; probabilities run in double.
 
-Forward-backward, in log space. ``alpha[t, j]`` is the log of the summed exp-scores of all prefixes ``y_0..y_t``
+Forward-backward, in log space: ``alpha[t, j]`` is the log of the summed exp-scores of all prefixes ``y_0..y_t``
 with ``y_t = j`` (the emission at t included); ``beta[t, j]`` the same for all suffixes after ``y_t = j`` (the end
 score included). ``log Z = logsumexp(alpha[n-1] + end)`` and ``P(y_t = j) = exp(alpha[t, j] + beta[t, j] - log Z)``.
-A sentence with no valid sequence at all (log Z = -inf; not possible with a real scheme, which always allows
-all-``O``) gets probability 0 everywhere instead of NaN.
+A sentence with no valid sequence (log Z = -inf) gets probability 0 everywhere instead of NaN.
 
-K-best Viterbi keeps, for each tag at each token, the K best prefixes ending there, each with a back-pointer
-(previous tag, rank of the prefix there); that is exact, since the K best prefixes ending in tag j at t are among
-the K best ending in each tag i at t-1, extended by j. Ties go to the sequence whose last tag has the lower id,
-then the previous tag, and so on back to the first (a stable sort of the candidates in (previous tag, rank) order
-at each step). Sequences scoring -inf are left out, so a sentence with fewer than K valid sequences gets fewer.
+K-best Viterbi keeps, for each tag at each token, the K best prefixes ending there with back-pointers (previous
+tag, rank); exact, since the K best ending in j at t extend the K best ending in each i at t-1. Ties go to the
+lower last tag id, then the previous tag, and so on back (a stable sort in (previous tag, rank) order). Sequences
+scoring -inf are left out, so a sentence with fewer than K valid sequences gets fewer.
 """
 
 from __future__ import annotations
@@ -53,8 +48,7 @@ class Posterior:
 
 
 def constrain(scores: Transitions, allowed: Transitions | None, exact: bool = False) -> Transitions:
-    """``scores`` with the forbidden ones (``allowed``'s False entries) given ``NEG`` more, or -inf with ``exact``;
-    unchanged without constraints."""
+    """``scores`` with ``allowed``'s False entries given ``NEG`` more, or -inf with ``exact``."""
     if allowed is None:
         return scores
     if exact:
@@ -92,9 +86,8 @@ def viterbi(emissions: np.ndarray, mask: np.ndarray, scores: Transitions) -> lis
 class LogStep:
     """logsumexp over one tag of ``scores + pairs``, as a matrix product of exponentials.
 
-    Shifting each row of scores by its maximum (and the pair scores by theirs) keeps the exponentials in range;
-    forbidden (-inf) pairs become exact zeros. The same sum as a logsumexp over the (batch, tags, tags) array of
-    ``scores + pairs``, without making that array at every step, which dominated the cost of scoring."""
+    Each row of scores and the pair scores are shifted by their maxima to keep the exponentials in range; forbidden
+    (-inf) pairs become exact zeros. No (batch, tags, tags) array is made at each step."""
 
     def __init__(self, pairs: np.ndarray):
         finite = pairs[np.isfinite(pairs)]

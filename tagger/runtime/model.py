@@ -1,13 +1,9 @@
 """An exported model file (``tagger.nn.export``): read, checked, and run on onnxruntime, without torch.
 
-``load_onnx`` reads the file's metadata (vocabulary, config, scheme, CRF scores and constraints) and makes an
-onnxruntime session of its graph; every problem with the file (cut short, of another program, of a newer
-format) is one ``ModelFileError`` naming it. ``OnnxModel`` is the onnxruntime backend of ``tagger.tagging.model``:
-``forms`` lays out a window's form table, ``run`` runs the graph on one batch's arrays.
-
-Format 1 files give ``emissions`` only; format 2 files (document context) also give ``mentions``, which the
-predictor pools over the window (``runtime.context``): a runtime that reads format 1 only refuses them ("newer
-tagger") rather than tag without the context. This runtime reads both.
+``load_onnx`` reads the file's metadata and makes an onnxruntime session of its graph; every problem with the file is
+one ``ModelFileError`` naming it. ``OnnxModel`` is the onnxruntime backend of ``tagger.tagging.model``: ``forms``
+lays out a window's form table, ``run`` runs the graph on one batch. Reads format 1 and format 2 (document context,
+with ``mentions`` that the predictor pools over the window: ``runtime.context``).
 """
 
 from __future__ import annotations

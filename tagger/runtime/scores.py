@@ -1,23 +1,16 @@
 """Entity-level scores of decoded tag sequences: which chunks a sequence holds, each chunk's probability, the
-scores written beside the tags, and how well such scores are calibrated.
+scores written beside the tags, and how well such scores are calibrated. In numpy, batched over the entities.
 
-The CRF's own maths (forward-backward, path probabilities) is ``runtime.crf``'s; this module is about spans
-and tag schemes. All in numpy, vectorized over the entities of a batch, for every kind of model.
-
-Entity scores. An entity is a chunk (type X, start s, end e exclusive) read from the decoded tags as
-``schemes.to_spans`` reads them (conlleval's reading; tags rewritten into another scheme go through the same
-spans, so they are the entities of the output). Its score is P(the sequence holds exactly this chunk), the
-sum over every tag sequence that contains it. Under that reading, which chunk a sequence holds depends only
-on neighbouring pairs of tags (after a tag, an X chunk is open exactly when the tag is B-X or I-X):
+An entity is a chunk (type X, start s, end e exclusive) as ``schemes.to_spans`` reads the decoded tags; its score
+is P(the sequence holds exactly this chunk). Which chunk a sequence holds depends only on neighbouring pairs of
+tags (after a tag, an X chunk is open exactly when the tag is B-X or I-X):
 
 - it starts at s: ``y_s`` has type X and is B-/S-, or is I-/E- while ``y_{s-1}`` is not B-X/I-X (or s = 0);
 - it goes on at each s < k < e: ``y_k`` is I-X/E-X and ``y_{k-1}`` is B-X/I-X;
 - it stops at e: e = n, or not (``y_{e-1}`` is B-X/I-X and ``y_e`` is I-X/E-X).
 
-So the score is one forward pass over the window s-1..e only, with the pairs that break these rules set
-to -inf, started from ``alpha`` at the window's first token and closed with ``beta`` at its last: exact for
-BIOES, IOB2 and IOB1, with decoding constrained or not, and batched over all the entities of a batch. For
-the usual constrained BIOES model it comes to P(B-X I-X .. I-X E-X at s..e-1), or P(S-X at s).
+So the score is one forward pass over the window s-1..e, the pairs breaking these rules set to -inf, started from
+``alpha`` and closed with ``beta``: exact for BIOES, IOB2 and IOB1, constrained or not.
 """
 
 from __future__ import annotations

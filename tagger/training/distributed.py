@@ -63,8 +63,7 @@ def from_env(environ: dict | None = None) -> Rank:
 def session(device: str = "cpu", environ: dict | None = None) -> Iterator[Rank]:
     """Join the process group torchrun set up (gloo on a CPU, NCCL on GPUs) for the block, and leave it after.
 
-    One process (no torchrun) joins nothing. The model must then be built the same on every
-    rank (the same seed); ``broadcast_parameters`` makes sure of it.
+    One process (no torchrun) joins nothing. ``broadcast_parameters`` makes the model the same on every rank.
     """
     rank = from_env(environ)
     if not rank.distributed or dist.is_initialized():
@@ -81,11 +80,8 @@ def session(device: str = "cpu", environ: dict | None = None) -> Iterator[Rank]:
 
 
 def share(ids: Sequence[int], rank: Rank) -> list[int]:
-    """This rank's sentences of a global batch: every ``world_size``-th, from its rank on.
-
-    The batches are sorted by length, so striding gives every rank sentences of all
-    lengths (little padding each); a rank may get none of a batch smaller than the world.
-    """
+    """This rank's sentences of a global batch: every ``world_size``-th, from its rank on (all lengths, little
+    padding); a rank may get none of a batch smaller than the world."""
     return list(ids[rank.rank :: rank.world_size])
 
 
@@ -102,17 +98,12 @@ class DataParallel:
     """The loss and backward of each optimizer step: in one process, the model's own; under torchrun,
     ``DistributedDataParallel``'s, which all-reduces the dense gradients in buckets while backward still runs.
 
-    Each rank's loss is the mean over its ``local`` sentences of a global batch of ``total``; it is scaled by
-    ``world_size * local / total`` before backward, so that DDP's mean over the ranks is the gradient of the
-    global batch's mean loss (shares differ in size). A rank with no share of a batch runs a stand-in batch
-    with its loss times 0, so that it takes part in DDP's all-reduce and gets the summed gradients. Not
-    ``DDP.join()``: a joined rank shadows the all-reduce with zeros but is left without the summed gradients
-    (made for ranks whose data has run out, with the model broadcast at the end), and here a rank can lack a
-    share in the middle of an epoch (a one-document batch), then step (``tests/training/test_distributed.py``
-    fails with it). The word table's gradient is sparse (``Optimizers`` steps it with SparseAdam) and DDP is
-    told to leave it alone: NCCL has no sparse all-reduce (pytorch/pytorch#22400), so ``_sum_sparse`` merges
-    it on the union of the rows the ranks touched, on gloo and NCCL alike, so that SparseAdam sees the rows
-    one process would (the stand-in's rows are not among them).
+    Each rank's mean loss over its ``local`` sentences of a global batch of ``total`` is scaled by
+    ``world_size * local / total`` before backward, so DDP's mean over the ranks is the global batch's gradient.
+    A rank with no share runs a stand-in batch with its loss times 0, to take part in the all-reduce and get the
+    summed gradients (``DDP.join()`` leaves a joined rank without them, yet it steps). The word table's sparse
+    gradient is left out of DDP (NCCL has no sparse all-reduce); ``_sum_sparse`` merges it on the union of the
+    rows the ranks touched, so SparseAdam sees the rows one process would.
     """
 
     def __init__(self, model: nn.Module, rank: Rank):

@@ -71,13 +71,11 @@ def train(
 ) -> dict:
     """Train a model and write it to ``model_path``; returns scores, history and paths as plain data.
 
-    ``log`` gets progress and warnings (``result["warnings"]`` keeps the warnings too), ``on_epoch`` each
-    epoch's row once its files are written, and ``progress(total)``, called at each epoch's start, returns a
-    function to call with the number of sentences done after each batch. The configs given are not changed.
-    ``skip_bad_sentences``: sentences with a tag that is not a tag are left out (one warning says how many);
-    ``encoding``: of the data files (``-`` is stdin); ``data_format``: theirs (``data.formats.DATA_FORMATS``), and
-    ``conllu_field`` the CoNLL-U column of the tag. A model already at ``model_path`` is kept as it is until
-    the run ends (the best so far goes to ``MODEL.partial``); any other file there is refused.
+    ``log`` gets progress and warnings (also kept in ``result["warnings"]``), ``on_epoch`` each epoch's row once
+    its files are written; ``progress(total)``, called at each epoch's start, returns a function to call with the
+    sentences done after each batch. ``skip_bad_sentences``: sentences with an unknown tag are left out (one
+    warning); ``encoding``, ``data_format`` and ``conllu_field``: of the data files (``-`` is stdin). A model
+    already at ``model_path`` stays until the run ends (``MODEL.partial``); any other file there is refused.
     """
     config = config or TrainConfig()
     model_path, previous = model_paths_checked(refuse_to_write(model_path))  # never a shipped model
@@ -194,10 +192,7 @@ def one_epoch(
 def train_epoch(
     trainer: Trainer, batches: Iterable[tuple[Batch | None, int]], advance: Callable[[int], None] | None = None
 ) -> tuple[float, int]:
-    """One optimizer step per batch; the loss summed over the sentences, and how many there were.
-
-    With torchrun, ``batches`` holds this rank's share of each batch (``shuffled_batches``).
-    """
+    """One optimizer step per batch (with torchrun, on this rank's share); the summed loss and the sentences."""
     trainer.model.train()
     total_loss, seen = 0.0, 0
     for batch, total in batches:

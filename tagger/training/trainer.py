@@ -139,11 +139,9 @@ def shuffled_batches(trainer: Trainer, sentences: list[list[str]]) -> Iterator[t
 
 
 def _document_batches(trainer: Trainer, sentences: list[list[str]]) -> Iterator[tuple[Batch | None, int]]:
-    """``shuffled_batches`` for a model reading document context: the documents in a random order, cut
-    into batches of about ``batch_size`` sentences made of whole documents (a token pools the mentions of
-    its word over its whole document). With torchrun each rank takes whole documents of a batch (every
-    ``world_size``-th), never part of one; the ranks' shares may then differ in size, and
-    ``distributed.DataParallel`` weighs each by its sentences."""
+    """``shuffled_batches`` for a model reading document context: the documents shuffled, cut into batches of about
+    ``batch_size`` sentences of whole documents; with torchrun each rank takes whole documents of a batch (shares
+    may differ in size: ``distributed.DataParallel`` weighs them)."""
     config = trainer.config
     groups = documents(len(sentences), trainer.train_docs)
     order = torch.randperm(len(groups), generator=trainer.shuffler).tolist()
@@ -164,10 +162,8 @@ def stand_in(data: Data, maker: TensorMaker, tags: list[int], device: str) -> Ba
 
 
 def chosen_context(context: str, train: TaggedData, run: Run) -> str:
-    """``auto`` made ``document`` when the training file is divided into documents (-DOCSTART-), else ``none``:
-    on CoNLL-2003's documents document context gained dev F1; forced on WNUT-17, whose tweets have no
-    documents, it lost some (bench/README.md, "Document context"). Divided: two documents or more, of
-    ``DOC_MAX`` sentences or fewer on average (one -DOCSTART- atop a whole corpus divides nothing)."""
+    """``auto`` made ``document`` when the training file is divided into documents (two or more, of ``DOC_MAX``
+    sentences or fewer on average), else ``none`` (bench/README.md, "Document context")."""
     if context != "auto":
         return context
     documents = len({s.doc for s in train.sentences})
@@ -188,9 +184,7 @@ def read_embeddings(config: TrainConfig, data: Data, run: Run) -> Vectors:
 class Optimizers:
     """The optimizer of the dense parameters, and a sparse one for the word embeddings.
 
-    A batch touches a few hundred of the tens of thousands of word vectors;
-    sparse gradients update just those rows (Adam's moments of the rest stay
-    as they were, as in lazy Adam), instead of every row at every step.
+    Sparse gradients update only the word rows a batch touches (the rest's moments stay, as in lazy Adam).
     """
 
     def __init__(self, model: BiLSTMCRF, config: TrainConfig):
