@@ -72,8 +72,11 @@ def looks_like_columns(path: str | Path, encoding: str = UTF8) -> bool:
 
 def _head(path: str | Path) -> bytes:
     """The first ``PEEK_BYTES`` of a file; of stdin (``-``) where it is a file (``< file``), read where it is without
-    moving it (a pipe's bytes, once read, would be gone for the tagging: none)."""
+    moving it (a pipe's bytes, once read, would be gone for the tagging: none). A named pipe or device is not looked
+    at either: opening it to look would take its bytes, or leave its writer waiting for a reader that closed."""
     if str(path) != "-":
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return b""
         with open_binary(path) as stream:
             return stream.read(PEEK_BYTES)
     fd = sys.stdin.fileno()

@@ -517,3 +517,12 @@ def test_stdin_is_looked_at_where_it_is_a_file_and_left_where_it_was(tmp_path, m
         monkeypatch.setattr("sys.stdin", io.TextIOWrapper(pipe))
         assert inputs.looks_like_columns("-") is False  # a pipe is not looked at: what is read of it is gone
     os.close(write_end)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_is_not_opened_to_look_at(tmp_path):
+    """Opening a named pipe to look would take its writer's bytes (or block until one comes): it is not looked at,
+    and its bytes are all there for the tagging."""
+    fifo = tmp_path / "in.fifo"
+    os.mkfifo(fifo)
+    assert inputs.looks_like_columns(fifo) is False  # returns at once: no writer has opened it, nothing waited for
