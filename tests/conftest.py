@@ -92,6 +92,34 @@ def pos_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
+def no_network(monkeypatch):
+    """Building the network (or loading weights into one) fails the test: for what reads a model file as data."""
+    import torch
+
+    from tagger.nn.model import BiLSTMCRF
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("model_info built the network")
+
+    monkeypatch.setattr(BiLSTMCRF, "__init__", refuse)
+    monkeypatch.setattr(torch.nn.Module, "load_state_dict", refuse)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A Dask client on a local cluster of 2 worker processes, one per test module that asks (tests/tagging/test_dask.py
+    and the contract suite)."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+        ) as local,
+        distributed.Client(local) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
 def cli_env(monkeypatch):
     """Errors shown as in a normal run (no --debug left on by another test), no model path from the environment."""
     from tagger.cli import main as cli

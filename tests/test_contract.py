@@ -448,18 +448,6 @@ def test_jobs_2_tags_as_one_process_does(kind, tmp_path):
     assert [tokens for tokens, _ in records(result.stdout)] == EXPECTED
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
-        ) as local,
-        distributed.Client(local) as client,
-    ):
-        yield client
-
-
 @pytest.mark.slow
 def test_dask_tags_each_file_as_tag_does_and_a_blank_file_to_nothing(kind, cluster, tmp_path):
     from tagger.tagging.dask import tag_files

@@ -16,18 +16,6 @@ from tagger.tagging.info import model_info
 from tests.helpers import TRAINED_EPOCHS, one_line_error, raw_checkpoint, run_cli
 
 
-@pytest.fixture
-def no_network(monkeypatch):
-    """Building the network (or loading weights into one) fails the test."""
-    from tagger.nn.model import BiLSTMCRF
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("model_info built the network")
-
-    monkeypatch.setattr(BiLSTMCRF, "__init__", refuse)
-    monkeypatch.setattr(torch.nn.Module, "load_state_dict", refuse)
-
-
 def show(info: dict) -> str:
     console = Console(file=io.StringIO(), width=160, color_system=None)
     console.print(render_info(info))

@@ -38,18 +38,6 @@ def _expected(path: Path, model: Path, **options) -> str:
     return out.getvalue()
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
-        ) as local,
-        distributed.Client(local) as client,
-    ):
-        yield client
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["conll", "jsonl"])
 def test_tag_files_equals_tag_file_byte_for_byte(cluster, trained_model, tmp_path, fmt):

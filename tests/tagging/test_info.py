@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 import tagger
 from tagger.data.vocabulary import Vocabulary
@@ -13,18 +12,6 @@ from tagger.errors import ModelFileError
 from tagger.nn.model_file import load_model
 from tagger.tagging.info import model_info
 from tests.helpers import TRAINED_EPOCHS, raw_checkpoint
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Building the network (or loading weights into one) fails the test."""
-    from tagger.nn.model import BiLSTMCRF
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("model_info built the network")
-
-    monkeypatch.setattr(BiLSTMCRF, "__init__", refuse)
-    monkeypatch.setattr(torch.nn.Module, "load_state_dict", refuse)
 
 
 def test_info_reads_every_field_without_building_the_network(trained_model, tiny_dir, no_network):
