@@ -18,7 +18,7 @@ from tagger.data.schemes import PLAIN, entity_types, to_spans
 from tagger.data.types import TaggedSentence
 from tagger.errors import TaggerError
 from tagger.runtime.context import window_emissions
-from tagger.runtime.crf import forward_backward, kbest_probabilities, viterbi
+from tagger.runtime.crf import Transitions, forward_backward, kbest_probabilities, viterbi
 from tagger.runtime.scores import ChunkRules, calibration_error, decoded_scores
 from tagger.tagging.model import Model, open_model
 from tagger.tagging.options import TagOptions
@@ -103,8 +103,9 @@ class Predictor:
     def _scored(self, count: int, decoded) -> list[dict]:
         """``run_scored``'s answer for ``count`` sentences from their batches' ``_decoded``."""
         out = [self._empty() for _ in range(count)]
+        exact = self.model.transitions(exact=True).scaled(self.temperature)  # once for all the batches
         for index, emissions, mask, ids in decoded:
-            for i, found in zip(index, self._extras(emissions, mask, ids)):
+            for i, found in zip(index, self._extras(emissions, mask, ids, exact)):
                 out[i] = found
         return out
 
@@ -132,13 +133,13 @@ class Predictor:
         for (index, _, mask), emissions in zip(prepared.batches, joined):
             yield index, emissions, mask
 
-    def _extras(self, emissions: np.ndarray, mask: np.ndarray, ids: list[list[int]]) -> list[dict]:
-        """Tags in ``out_scheme`` and the scores asked for, per sentence of a batch."""
+    def _extras(self, emissions: np.ndarray, mask: np.ndarray, ids: list[list[int]], exact: Transitions) -> list[dict]:
+        """Tags in ``out_scheme`` and the scores asked for, per sentence of a batch; ``exact``: the CRF's scores for
+        probabilities at the predictor's temperature."""
         found: list[dict] = [{"tags": self.rewrite(row)} for row in ids]
         # Probabilities in double precision: a token's score is exp of a difference of sums over
         # the whole sentence, which single precision would round visibly in long sentences.
         emissions = emissions.astype(np.float64) / self.temperature  # shape: (batch, time, tags)
-        exact = self.model.transitions(exact=True).scaled(self.temperature)
         # One forward-backward serves both the scores and the n-best probabilities.
         posterior = forward_backward(emissions, mask, exact)
         if self.scores:
